@@ -1,0 +1,22 @@
+//! Unicode simple case folding (CaseFolding.txt statuses C and S), pinned to one Unicode version so
+//! every runtime folds identically whatever its compiler ships.
+
+use crate::casefold_table::SIMPLE_CASE_FOLDING;
+
+/// The simple case folding of one character.
+pub fn fold_char(c: char) -> char {
+    match SIMPLE_CASE_FOLDING.binary_search_by_key(&(c as u32), |&(from, _)| from) {
+        Ok(i) => char::from_u32(SIMPLE_CASE_FOLDING[i].1).unwrap_or(c),
+        Err(_) => c,
+    }
+}
+
+/// The simple case folding of a string (SPEC §7: `fold(s)`).
+///
+/// ```
+/// assert_eq!(segcore::casefold::fold("ΣΑΣ"), "σασ");
+/// assert_eq!(segcore::casefold::fold("Straße"), "straße");
+/// ```
+pub fn fold(s: &str) -> String {
+    s.chars().map(fold_char).collect()
+}

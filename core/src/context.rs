@@ -1,0 +1,89 @@
+//! The evaluation context: everything besides the profile that an evaluation depends on. There is
+//! deliberately no default for `as_of`: evaluation never reads the wall clock.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::error::{Error, ErrorKind};
+use crate::value::{parse_decimal, Currency};
+
+/// FX quotes: `EUR/USD = 1.0842` means 1 EUR = 1.0842 USD (SPEC §10).
+///
+/// ```
+/// let fx = segcore::FxRates::from_json_str(r#"{"EUR/USD": "1.08"}"#).unwrap();
+/// assert_eq!(fx.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FxRates {
+    quotes: BTreeMap<(Currency, Currency), Decimal>,
+}
+
+impl FxRates {
+    /// No quotes.
+    pub fn new() -> FxRates {
+        FxRates::default()
+    }
+    /// Adds a quote: 1 `from` = `rate` `to`.
+    pub fn insert(&mut self, from: Currency, to: Currency, rate: Decimal) {
+        self.quotes.insert((from, to), rate);
+    }
+    /// The rate from `from` to `to`, if quoted.
+    #[inline]
+    pub fn rate(&self, from: Currency, to: Currency) -> Option<Decimal> {
+        self.quotes.get(&(from, to)).copied()
+    }
+    /// Number of quotes.
+    pub fn len(&self) -> usize {
+        self.quotes.len()
+    }
+    /// Whether there are no quotes.
+    pub fn is_empty(&self) -> bool {
+        self.quotes.is_empty()
+    }
+    /// Parses `{"EUR/USD": "1.0842", "GBP/USD": 1.27}` (strings keep full precision).
+    pub fn from_json_str(text: &str) -> Result<FxRates, Error> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidContext, format!("FX rates are not valid JSON: {e}")))?;
+        FxRates::from_json(&v)
+    }
+    /// Builds rates from a JSON object of quotes.
+    pub fn from_json(v: &serde_json::Value) -> Result<FxRates, Error> {
+        let obj = v.as_object().ok_or_else(|| bad("FX rates must be an object like {\"EUR/USD\": \"1.08\"}"))?;
+        let mut fx = FxRates::new();
+        for (pair, rate) in obj {
+            let (from, to) = pair
+                .split_once('/')
+                .and_then(|(a, b)| Some((Currency::parse(a)?, Currency::parse(b)?)))
+                .ok_or_else(|| bad(&format!("FX pair `{pair}` must look like `EUR/USD`")))?;
+            let rate = match rate {
+                serde_json::Value::String(s) => parse_decimal(s),
+                serde_json::Value::Number(n) => parse_decimal(&n.to_string()),
+                _ => None,
+            }
+            .filter(|r| r.is_sign_positive() && !r.is_zero())
+            .ok_or_else(|| bad(&format!("FX rate for `{pair}` must be a positive decimal, got {rate}")))?;
+            fx.insert(from, to, rate);
+        }
+        Ok(fx)
+    }
+}
+
+fn bad(msg: &str) -> Error {
+    Error::new(ErrorKind::InvalidContext, msg)
+}
+
+/// Parses the evaluation instant: RFC 3339 with an offset, nothing else.
+///
+/// ```
+/// assert!(segcore::parse_as_of("2026-03-15T12:00:00Z").is_ok());
+/// assert!(segcore::parse_as_of("2026-03-15T12:00:00").is_err());
+/// ```
+pub fn parse_as_of(text: &str) -> Result<i64, Error> {
+    crate::time::parse_instant(text).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidContext,
+            format!("as_of {text:?} must be an RFC 3339 timestamp with an offset, e.g. 2026-03-15T12:00:00Z"),
+        )
+    })
+}

@@ -1,0 +1,266 @@
+//! Segment definitions as documents (SPEC §1): loading from YAML or JSON and validating every
+//! field, reporting all problems at once.
+
+use std::path::Path;
+
+use crate::error::{Diagnostic, Error, ErrorKind};
+use crate::limits;
+use crate::semver::Version;
+
+/// Lifecycle status. It documents intent; it does not change evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Status {
+    Draft,
+    #[default]
+    Active,
+    Deprecated,
+}
+
+impl Status {
+    /// The status as spelled in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Active => "active",
+            Status::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// A segment definition, validated but not yet compiled.
+///
+/// ```
+/// let def = segcore::Definition::from_yaml_str("
+/// id: adults
+/// version: 1.0.0
+/// rule: age >= 18
+/// ").unwrap();
+/// assert_eq!(def.timezone, "UTC");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+    pub status: Status,
+    /// Microseconds since the epoch.
+    pub effective_from: Option<i64>,
+    /// Microseconds since the epoch.
+    pub effective_until: Option<i64>,
+    pub timezone: String,
+    pub currency: String,
+    pub tags: Vec<String>,
+    pub rule: String,
+}
+
+impl Definition {
+    /// A definition with defaults for everything but id, version and rule.
+    pub fn new(id: impl Into<String>, version: impl Into<String>, rule: impl Into<String>) -> Definition {
+        Definition {
+            id: id.into(),
+            version: version.into(),
+            name: String::new(),
+            description: String::new(),
+            owner: String::new(),
+            status: Status::Active,
+            effective_from: None,
+            effective_until: None,
+            timezone: "UTC".into(),
+            currency: "USD".into(),
+            tags: Vec::new(),
+            rule: rule.into(),
+        }
+    }
+
+    /// Parses a YAML document (JSON is accepted too, being YAML).
+    pub fn from_yaml_str(text: &str) -> Result<Definition, Error> {
+        if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
+            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
+        }
+        let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| {
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+            Error::new(ErrorKind::InvalidDefinition, format!("not valid YAML{at}: {e}"))
+        })?;
+        Definition::from_json(&v)
+    }
+
+    /// Parses a JSON document.
+    pub fn from_json_str(text: &str) -> Result<Definition, Error> {
+        if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
+            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
+        }
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidDefinition,
+                format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
+            )
+        })?;
+        Definition::from_json(&v)
+    }
+
+    /// Loads a `.yaml`, `.yml` or `.json` file; errors name the file.
+    pub fn from_file(path: &Path) -> Result<Definition, Error> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}")))?;
+        let r = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Definition::from_json_str(&text),
+            _ => Definition::from_yaml_str(&text),
+        };
+        r.map_err(|e| e.with_origin(&name))
+    }
+
+    /// Validates a definition given as a JSON object.
+    pub fn from_json(v: &serde_json::Value) -> Result<Definition, Error> {
+        let obj = v.as_object().ok_or_else(|| {
+            Error::new(ErrorKind::InvalidDefinition, "a definition must be an object with at least `id`, `version` and `rule`")
+        })?;
+        let mut diags = Vec::new();
+        let mut d = Definition::new("", "", "");
+        let bad = |diags: &mut Vec<Diagnostic>, kind, msg: String| diags.push(Diagnostic::new(kind, msg));
+        let string = |diags: &mut Vec<Diagnostic>, key: &str, v: &serde_json::Value| -> Option<String> {
+            match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) if key == "version" => {
+                    diags.push(Diagnostic::new(
+                        ErrorKind::InvalidSemver,
+                        format!("`version` {n} must be a string: quote it, e.g. version: \"1.0.0\""),
+                    ));
+                    None
+                }
+                other => {
+                    diags.push(Diagnostic::new(
+                        ErrorKind::InvalidDefinition,
+                        format!("`{key}` must be a string, got {other}"),
+                    ));
+                    None
+                }
+            }
+        };
+        for (key, val) in obj {
+            match key.as_str() {
+                "id" => {
+                    if let Some(s) = string(&mut diags, key, val) {
+                        if !valid_id(&s) {
+                            bad(&mut diags, ErrorKind::InvalidDefinition, format!(
+                                "id {s:?} must match [a-z][a-z0-9_]* and be at most 64 bytes"
+                            ));
+                        }
+                        d.id = s;
+                    }
+                }
+                "version" => {
+                    if let Some(s) = string(&mut diags, key, val) {
+                        if Version::parse(&s).is_none() {
+                            bad(&mut diags, ErrorKind::InvalidSemver, format!(
+                                "version {s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH)"
+                            ));
+                        }
+                        d.version = s;
+                    }
+                }
+                "name" => d.name = string(&mut diags, key, val).unwrap_or_default(),
+                "description" => d.description = string(&mut diags, key, val).unwrap_or_default(),
+                "owner" => d.owner = string(&mut diags, key, val).unwrap_or_default(),
+                "rule" => d.rule = string(&mut diags, key, val).unwrap_or_default(),
+                "status" => {
+                    if let Some(s) = string(&mut diags, key, val) {
+                        d.status = match s.as_str() {
+                            "draft" => Status::Draft,
+                            "active" => Status::Active,
+                            "deprecated" => Status::Deprecated,
+                            _ => {
+                                bad(&mut diags, ErrorKind::InvalidDefinition, format!(
+                                    "status {s:?} must be draft, active or deprecated"
+                                ));
+                                Status::Active
+                            }
+                        }
+                    }
+                }
+                "effective_from" | "effective_until" => {
+                    if val.is_null() {
+                        continue;
+                    }
+                    if let Some(s) = string(&mut diags, key, val) {
+                        match crate::time::parse_instant(&s) {
+                            Some(t) if key == "effective_from" => d.effective_from = Some(t),
+                            Some(t) => d.effective_until = Some(t),
+                            None => bad(&mut diags, ErrorKind::InvalidTimestamp, format!(
+                                "`{key}` {s:?} must be an RFC 3339 timestamp with an offset"
+                            )),
+                        }
+                    }
+                }
+                "timezone" => {
+                    if let Some(s) = string(&mut diags, key, val) {
+                        if crate::time::zone(&s).is_none() {
+                            bad(&mut diags, ErrorKind::InvalidTimezone, format!(
+                                "timezone {s:?} is not an IANA time zone name (e.g. America/New_York)"
+                            ));
+                        }
+                        d.timezone = s;
+                    }
+                }
+                "currency" => {
+                    if let Some(s) = string(&mut diags, key, val) {
+                        if crate::value::Currency::parse(&s).is_none() {
+                            bad(&mut diags, ErrorKind::InvalidCurrency, format!(
+                                "currency {s:?} must be an ISO 4217 code of three uppercase letters"
+                            ));
+                        }
+                        d.currency = s;
+                    }
+                }
+                "tags" => match val {
+                    serde_json::Value::Array(items) => {
+                        for t in items {
+                            match t.as_str() {
+                                Some(s) => d.tags.push(s.to_string()),
+                                None => bad(&mut diags, ErrorKind::InvalidDefinition, format!("tag {t} must be a string")),
+                            }
+                        }
+                    }
+                    serde_json::Value::Null => {}
+                    other => bad(&mut diags, ErrorKind::InvalidDefinition, format!("`tags` must be a list of strings, got {other}")),
+                },
+                other => {
+                    let known = ["id", "version", "name", "description", "owner", "status", "effective_from",
+                        "effective_until", "timezone", "currency", "tags", "rule"];
+                    bad(&mut diags, ErrorKind::UnknownDefinitionField, format!(
+                        "unknown field `{other}`; definitions have: {}", known.join(", ")
+                    ));
+                }
+            }
+        }
+        for key in ["id", "version", "rule"] {
+            if !obj.contains_key(key) {
+                bad(&mut diags, ErrorKind::InvalidDefinition, format!("missing required field `{key}`"));
+            }
+        }
+        if let (Some(from), Some(until)) = (d.effective_from, d.effective_until) {
+            if from >= until {
+                bad(&mut diags, ErrorKind::InvalidDefinition, "`effective_from` must be before `effective_until`".into());
+            }
+        }
+        if !diags.is_empty() {
+            let origin = if d.id.is_empty() { None } else { Some(d.id.clone()) };
+            let mut err = Error::from_diagnostics(diags);
+            if let Some(o) = origin {
+                err = err.with_origin(&o);
+            }
+            return Err(err);
+        }
+        Ok(d)
+    }
+}
+
+fn valid_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}

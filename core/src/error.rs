@@ -1,0 +1,308 @@
+//! Errors as values: a stable kind, a message, and (for rule text) a location.
+
+use std::fmt;
+
+/// A byte range in rule text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// Byte offset of the first byte.
+    pub start: u32,
+    /// Byte offset one past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span over `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+/// 1-based line and column; columns count Unicode scalar values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in Unicode scalar values.
+    pub column: u32,
+}
+
+impl Location {
+    /// The location of byte `offset` in `source`.
+    pub fn of(source: &str, offset: u32) -> Location {
+        let offset = (offset as usize).min(source.len());
+        let mut line = 1;
+        let mut line_start = 0;
+        for (i, b) in source.as_bytes()[..offset].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = i + 1;
+            }
+        }
+        // `offset` may fall inside a multi-byte character only if a span is wrong; be lenient.
+        let column = source
+            .get(line_start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - line_start)
+            + 1;
+        Location { line, column: column as u32 }
+    }
+}
+
+/// The stable kind of an error. Its `as_str` spelling is part of the public contract (SPEC §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    SyntaxError,
+    InvalidEscape,
+    NumberOutOfRange,
+    UnknownFunction,
+    Arity,
+    TypeMismatch,
+    UnknownField,
+    UnknownEvent,
+    InvalidTimestamp,
+    InvalidDate,
+    InvalidTimezone,
+    InvalidCurrency,
+    InvalidSemver,
+    RegexInvalid,
+    RegexUnsupported,
+    RegexTooLarge,
+    UnknownSegment,
+    SegmentCycle,
+    DuplicateSegment,
+    InvalidDefinition,
+    UnknownDefinitionField,
+    LimitExceeded,
+    FxRateMissing,
+    NumericOverflow,
+    SegmentResultMissing,
+    InvalidProfile,
+    InvalidSchema,
+    InvalidContext,
+    Io,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name used in diagnostics, bindings and the conformance suite.
+    pub fn as_str(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            SyntaxError => "syntax_error",
+            InvalidEscape => "invalid_escape",
+            NumberOutOfRange => "number_out_of_range",
+            UnknownFunction => "unknown_function",
+            Arity => "arity",
+            TypeMismatch => "type_mismatch",
+            UnknownField => "unknown_field",
+            UnknownEvent => "unknown_event",
+            InvalidTimestamp => "invalid_timestamp",
+            InvalidDate => "invalid_date",
+            InvalidTimezone => "invalid_timezone",
+            InvalidCurrency => "invalid_currency",
+            InvalidSemver => "invalid_semver",
+            RegexInvalid => "regex_invalid",
+            RegexUnsupported => "regex_unsupported",
+            RegexTooLarge => "regex_too_large",
+            UnknownSegment => "unknown_segment",
+            SegmentCycle => "segment_cycle",
+            DuplicateSegment => "duplicate_segment",
+            InvalidDefinition => "invalid_definition",
+            UnknownDefinitionField => "unknown_definition_field",
+            LimitExceeded => "limit_exceeded",
+            FxRateMissing => "fx_rate_missing",
+            NumericOverflow => "numeric_overflow",
+            SegmentResultMissing => "segment_result_missing",
+            InvalidProfile => "invalid_profile",
+            InvalidSchema => "invalid_schema",
+            InvalidContext => "invalid_context",
+            Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Severity of a diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found while loading, compiling or evaluating a definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub kind: ErrorKind,
+    pub severity: Severity,
+    pub message: String,
+    /// Where in the rule text, when the problem is in the rule.
+    pub span: Option<Span>,
+    /// Line and column of `span` in the rule text.
+    pub location: Option<Location>,
+    /// The definition id (or file) this belongs to, when known.
+    pub origin: Option<String>,
+    /// A caret snippet of the offending rule line, ready to print.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with no location.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            kind,
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            location: None,
+            origin: None,
+            snippet: None,
+        }
+    }
+    /// An error at `span` (resolved to line:col later by [`Diagnostic::locate`]).
+    pub fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { span: Some(span), ..Diagnostic::new(kind, message) }
+    }
+    /// Makes this a warning.
+    pub fn warning(mut self) -> Diagnostic {
+        self.severity = Severity::Warning;
+        self
+    }
+    /// Sets the origin (definition id or file name).
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Diagnostic {
+        if self.origin.is_none() {
+            self.origin = Some(origin.into());
+        }
+        self
+    }
+    /// Fills `location` and `snippet` from the rule text the span points into.
+    pub fn locate(mut self, source: &str) -> Diagnostic {
+        if let Some(span) = self.span {
+            let loc = Location::of(source, span.start);
+            self.location = Some(loc);
+            self.snippet = Some(snippet(source, span, loc));
+        }
+        self
+    }
+}
+
+fn snippet(source: &str, span: Span, loc: Location) -> String {
+    let line_text = source.lines().nth(loc.line as usize - 1).unwrap_or("");
+    let width = {
+        let start = span.start as usize;
+        let end = (span.end as usize).max(start).min(source.len());
+        let text = source.get(start..end).unwrap_or("");
+        let first_line = text.split('\n').next().unwrap_or("");
+        first_line.chars().count().max(1)
+    };
+    let pad: String = line_text
+        .chars()
+        .take(loc.column as usize - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("{line_text}\n{pad}{}", "^".repeat(width))
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}[{}]", self.kind)?;
+        if let Some(origin) = &self.origin {
+            write!(f, " {origin}")?;
+            if let Some(loc) = self.location {
+                write!(f, ":{}:{}", loc.line, loc.column)?;
+            }
+        } else if let Some(loc) = self.location {
+            write!(f, " {}:{}", loc.line, loc.column)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(snippet) = &self.snippet {
+            for line in snippet.lines() {
+                write!(f, "\n    | {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The error type of every fallible public function: one or more diagnostics.
+///
+/// ```
+/// let err = segcore::Segment::parse_rule("age >=").unwrap_err();
+/// assert_eq!(err.kind(), segcore::ErrorKind::SyntaxError);
+/// assert_eq!(err.diagnostics()[0].location.unwrap().column, 7);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Error {
+    /// An error made of these diagnostics (at least one).
+    pub fn from_diagnostics(mut diagnostics: Vec<Diagnostic>) -> Error {
+        if diagnostics.is_empty() {
+            diagnostics.push(Diagnostic::new(ErrorKind::InvalidDefinition, "unknown error"));
+        }
+        Error { diagnostics }
+    }
+    /// A single-diagnostic error.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { diagnostics: vec![Diagnostic::new(kind, message)] }
+    }
+    /// The kind of the first error.
+    pub fn kind(&self) -> ErrorKind {
+        self.first().kind
+    }
+    /// The first error diagnostic.
+    pub fn first(&self) -> &Diagnostic {
+        self.diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+            .unwrap_or(&self.diagnostics[0])
+    }
+    /// Every diagnostic, in source order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+    /// Sets the origin of every diagnostic that has none.
+    pub fn with_origin(self, origin: &str) -> Error {
+        Error {
+            diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect(),
+        }
+    }
+}
+
+impl From<Diagnostic> for Error {
+    fn from(d: Diagnostic) -> Error {
+        Error { diagnostics: vec![d] }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,199 @@
+//! Explanations: every sub-expression of a rule with its value for one profile, so a user can see
+//! why a profile is in or out — and which missing or null inputs made it UNKNOWN.
+
+use std::fmt;
+
+use crate::context::FxRates;
+use crate::error::Error;
+use crate::eval::{eval, Ctx};
+use crate::ir::{Kind, Node};
+use crate::profile::Profile;
+use crate::segment::{Outcome, Segment};
+use crate::value::Value;
+
+/// One node of an explanation tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceNode {
+    /// The sub-expression's source text.
+    pub expr: String,
+    /// Its value (null when UNKNOWN or on error).
+    pub value: Value,
+    /// `missing`, `null`, `unreadable as <type>`, or an error message.
+    pub note: Option<String>,
+    pub children: Vec<TraceNode>,
+}
+
+/// An input that was missing or null.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownInput {
+    /// The attribute path as written in the rule.
+    pub path: String,
+    /// `missing`, `null` or `unreadable as <type>`.
+    pub reason: String,
+}
+
+/// Why a profile is in or out of a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub segment: String,
+    pub version: String,
+    pub outcome: Outcome,
+    /// Set when the rule was not evaluated (outside the effective window).
+    pub note: Option<String>,
+    pub root: TraceNode,
+    /// Missing/null inputs, in rule order (only when the outcome is UNKNOWN).
+    pub unknown_inputs: Vec<UnknownInput>,
+}
+
+pub(crate) fn explain(
+    seg: &Segment,
+    profile: &Profile,
+    as_of: i64,
+    fx: &FxRates,
+    segments: &dyn Fn(&str) -> Option<bool>,
+) -> Result<Explanation, Error> {
+    let outcome = seg.evaluate_with(profile, as_of, fx, segments)?;
+    let src = &seg.definition().rule;
+    let cx = seg.ctx(profile, as_of, fx, segments);
+    let mut unknown = Vec::new();
+    let root = trace(seg.ir(), &cx, src, &mut unknown);
+    let note = (!seg.is_effective(as_of)).then(|| {
+        "outside the segment's effective window: FALSE without evaluating the rule".to_string()
+    });
+    if outcome != Outcome::Unknown {
+        unknown.clear();
+    }
+    Ok(Explanation {
+        segment: seg.id().to_string(),
+        version: seg.version().to_string(),
+        outcome,
+        note,
+        root,
+        unknown_inputs: unknown,
+    })
+}
+
+fn source(n: &Node, src: &str) -> String {
+    src.get(n.span.start as usize..n.span.end as usize).unwrap_or("?").trim().to_string()
+}
+
+fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> TraceNode {
+    // A coercion is an implementation detail: show the attribute with the value it was read as.
+    if let Kind::Coerce(inner) = &n.kind {
+        let mut t = trace(inner, cx, src, unknown);
+        let v = eval(n, cx).map(|v| v.into_owned());
+        if let Ok(v) = v {
+            if v.is_null() && !t.value.is_null() {
+                let reason = format!("unreadable as {}", n.ty.name());
+                unknown.retain(|u| u.path != t.expr);
+                unknown.push(UnknownInput { path: t.expr.clone(), reason: reason.clone() });
+                t.note = Some(format!("{reason}: {}", t.value));
+            }
+            t.value = v;
+        }
+        return t;
+    }
+    let (value, mut note) = match eval(n, cx) {
+        Ok(v) => (v.into_owned(), None),
+        Err(e) => (Value::Null, Some(format!("error[{}]: {}", e.kind, e.message))),
+    };
+    if let Kind::Attr { name, rest } = &n.kind {
+        let status = match cx.profile.attribute(name) {
+            None => Some("missing"),
+            Some(_) if value.is_null() && rest.is_empty() => Some("null"),
+            Some(_) if value.is_null() => Some("missing"),
+            _ => None,
+        };
+        if let Some(s) = status {
+            note = Some(s.to_string());
+            let path = source(n, src);
+            if !unknown.iter().any(|u| u.path == path) {
+                unknown.push(UnknownInput { path, reason: s.to_string() });
+            }
+        }
+    }
+    let children = n.children().into_iter().map(|c| trace(c, cx, src, unknown)).collect();
+    TraceNode { expr: source(n, src), value, note, children }
+}
+
+impl TraceNode {
+    /// The node as JSON: `{"expr", "value", "note", "children"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "expr": self.expr,
+            "value": self.value.to_json(),
+            "note": self.note,
+            "children": self.children.iter().map(TraceNode::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Explanation {
+    /// The explanation as JSON (what the bindings return).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "segment": self.segment,
+            "version": self.version,
+            "outcome": self.outcome.as_str(),
+            "member": self.outcome.is_member(),
+            "note": self.note,
+            "unknown_inputs": self.unknown_inputs.iter()
+                .map(|u| serde_json::json!({"path": u.path, "reason": u.reason}))
+                .collect::<Vec<_>>(),
+            "trace": self.root.to_json(),
+        })
+    }
+}
+
+fn write_node(f: &mut fmt::Formatter<'_>, n: &TraceNode, prefix: &str, last: bool, root: bool) -> fmt::Result {
+    let (branch, next) = if root {
+        ("", String::new())
+    } else if last {
+        ("└─ ", format!("{prefix}   "))
+    } else {
+        ("├─ ", format!("{prefix}│  "))
+    };
+    let value = match &n.value {
+        Value::Bool(true) => "TRUE".to_string(),
+        Value::Bool(false) => "FALSE".to_string(),
+        Value::Null => "null".to_string(),
+        v => v.to_string(),
+    };
+    write!(f, "{prefix}{branch}{}  ⇐  {value}", n.expr)?;
+    if let Some(note) = &n.note {
+        write!(f, "  ({note})")?;
+    }
+    writeln!(f)?;
+    // Literal leaves add nothing a reader cannot see in the parent's text.
+    let shown: Vec<&TraceNode> = n.children.iter().filter(|c| !(c.children.is_empty() && c.expr == value_text(&c.value))).collect();
+    for (i, c) in shown.iter().enumerate() {
+        write_node(f, c, &next, i + 1 == shown.len(), false)?;
+    }
+    Ok(())
+}
+
+fn value_text(v: &Value) -> String {
+    v.to_string()
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = match self.outcome {
+            Outcome::True => "MEMBER (rule is TRUE)",
+            Outcome::False => "not a member (rule is FALSE)",
+            Outcome::Unknown => "not a member (rule is UNKNOWN)",
+        };
+        writeln!(f, "{}@{}: {verdict}", self.segment, self.version)?;
+        if let Some(note) = &self.note {
+            writeln!(f, "note: {note}")?;
+        }
+        write_node(f, &self.root, "", true, true)?;
+        if !self.unknown_inputs.is_empty() {
+            writeln!(f, "UNKNOWN because of:")?;
+            for u in &self.unknown_inputs {
+                writeln!(f, "  {} is {}", u.path, u.reason)?;
+            }
+        }
+        Ok(())
+    }
+}

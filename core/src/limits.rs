@@ -1,0 +1,18 @@
+//! Hard limits on untrusted input (SPEC §19). Each is enforced with a `limit_exceeded` error.
+
+/// Maximum rule text size in bytes.
+pub const MAX_RULE_BYTES: usize = 64 * 1024;
+/// Maximum expression nesting depth.
+pub const MAX_DEPTH: usize = 64;
+/// Maximum elements in a list literal.
+pub const MAX_LIST_LEN: usize = 10_000;
+/// Maximum regex pattern source length in bytes.
+pub const MAX_REGEX_BYTES: usize = 1024;
+/// Maximum compiled regex size in bytes.
+pub const MAX_REGEX_COMPILED: usize = 1 << 20;
+/// Maximum events per profile.
+pub const MAX_EVENTS_PER_PROFILE: usize = 100_000;
+/// Maximum definitions per registry.
+pub const MAX_DEFINITIONS: usize = 10_000;
+/// Maximum size of a definition file in bytes.
+pub const MAX_DEFINITION_FILE_BYTES: usize = 1 << 20;

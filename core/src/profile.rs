@@ -1,0 +1,216 @@
+//! Profiles: an entity id, attributes and events, indexed for evaluation (events grouped by
+//! name and sorted by time, so windowed counts are binary searches).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{Error, ErrorKind};
+use crate::limits;
+use crate::value::Value;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// One event: its time and properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Microseconds since the epoch (UTC).
+    pub at: i64,
+    pub properties: BTreeMap<Box<str>, Value>,
+}
+
+/// The events of one name, sorted by `at` (ties keep input order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventGroup {
+    /// `at` of each event, ascending; parallel to `events`.
+    pub ats: Vec<i64>,
+    pub events: Vec<Event>,
+}
+
+impl EventGroup {
+    /// Index range of events with `start <= at` and `at <= end` (or `< end`).
+    #[inline]
+    pub fn range(&self, start: i64, end: i64, end_inclusive: bool) -> std::ops::Range<usize> {
+        let lo = self.ats.partition_point(|&t| t < start);
+        let hi = if end_inclusive {
+            self.ats.partition_point(|&t| t <= end)
+        } else {
+            self.ats.partition_point(|&t| t < end)
+        };
+        lo..hi.max(lo)
+    }
+}
+
+/// An entity ready for evaluation.
+///
+/// ```
+/// use segcore::Profile;
+/// let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"age": 30},
+///     "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z", "properties": {"amount": 12}}]}"#).unwrap();
+/// assert_eq!(p.id(), "u1");
+/// assert_eq!(p.event_count(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    id: Box<str>,
+    /// The id as a value, so evaluation can borrow it.
+    id_value: Value,
+    attributes: FastMap<Box<str>, Value>,
+    events: FastMap<Box<str>, EventGroup>,
+    event_count: usize,
+}
+
+impl Profile {
+    /// An empty profile with this id.
+    pub fn new(id: impl Into<Box<str>>) -> Profile {
+        let id: Box<str> = id.into();
+        Profile { id_value: Value::Str(id.clone()), id, ..Profile::default() }
+    }
+
+    /// The entity id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The entity id as a string value.
+    #[inline]
+    pub fn id_value(&self) -> &Value {
+        &self.id_value
+    }
+
+    /// Sets an attribute.
+    pub fn set_attribute(&mut self, name: impl Into<Box<str>>, value: Value) {
+        self.attributes.insert(name.into(), value);
+    }
+
+    /// An attribute by top-level name.
+    #[inline]
+    pub fn attribute(&self, name: &str) -> Option<&Value> {
+        self.attributes.get(name)
+    }
+
+    /// Attribute names, sorted.
+    pub fn attribute_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.attributes.keys().map(|k| &**k).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Adds an event. Call [`Profile::finish`] after the last one (the loaders do).
+    pub fn push_event(&mut self, name: &str, at: i64, properties: BTreeMap<Box<str>, Value>) -> Result<(), Error> {
+        if self.event_count >= limits::MAX_EVENTS_PER_PROFILE {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "profile `{}` has more than {} events",
+                    self.id,
+                    limits::MAX_EVENTS_PER_PROFILE
+                ),
+            ));
+        }
+        let group = self.events.entry(name.into()).or_default();
+        group.ats.push(at);
+        group.events.push(Event { at, properties });
+        self.event_count += 1;
+        Ok(())
+    }
+
+    /// Sorts every event group by time (stable: ties keep insertion order).
+    pub fn finish(&mut self) {
+        for group in self.events.values_mut() {
+            if group.ats.windows(2).all(|w| w[0] <= w[1]) {
+                continue;
+            }
+            let mut pairs: Vec<(i64, Event)> =
+                group.ats.drain(..).zip(group.events.drain(..)).collect();
+            pairs.sort_by_key(|(at, _)| *at);
+            for (at, e) in pairs {
+                group.ats.push(at);
+                group.events.push(e);
+            }
+        }
+    }
+
+    /// The events named `name`.
+    #[inline]
+    pub fn events(&self, name: &str) -> Option<&EventGroup> {
+        self.events.get(name)
+    }
+
+    /// Number of events of every name.
+    pub fn event_count(&self) -> usize {
+        self.event_count
+    }
+
+    /// Parses `{"id", "attributes", "events": [{"name", "at", "properties"}]}`.
+    pub fn from_json_str(text: &str) -> Result<Profile, Error> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidProfile, format!("profile is not valid JSON: {e}")))?;
+        Profile::from_json(&v)
+    }
+
+    /// Builds a profile from JSON data (SPEC §4, §11).
+    pub fn from_json(v: &serde_json::Value) -> Result<Profile, Error> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| invalid("a profile must be a JSON object with `id`, `attributes`, `events`"))?;
+        for key in obj.keys() {
+            if !matches!(key.as_str(), "id" | "attributes" | "events") {
+                return Err(invalid(&format!(
+                    "unknown profile field `{key}` (expected `id`, `attributes`, `events`)"
+                )));
+            }
+        }
+        let id = match obj.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            None => return Err(invalid("profile has no `id`")),
+            Some(_) => return Err(invalid("profile `id` must be a string or an integer")),
+        };
+        let mut p = Profile::new(id);
+        match obj.get("attributes") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Object(attrs)) => {
+                for (k, v) in attrs {
+                    p.attributes.insert(k.as_str().into(), Value::from_json(v));
+                }
+            }
+            Some(_) => return Err(invalid(&format!("profile `{}`: `attributes` must be an object", p.id))),
+        }
+        match obj.get("events") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Array(events)) => {
+                for (i, e) in events.iter().enumerate() {
+                    let (name, at, props) = parse_event(e)
+                        .map_err(|m| invalid(&format!("profile `{}`, event {i}: {m}", p.id)))?;
+                    p.push_event(name, at, props)?;
+                }
+            }
+            Some(_) => return Err(invalid(&format!("profile `{}`: `events` must be a list", p.id))),
+        }
+        p.finish();
+        Ok(p)
+    }
+}
+
+/// Parses one event object into (name, at, properties).
+pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, BTreeMap<Box<str>, Value>), String> {
+    let obj = e.as_object().ok_or("an event must be an object with `name`, `at`, `properties`")?;
+    let name = obj.get("name").and_then(|n| n.as_str()).ok_or("event has no string `name`")?;
+    let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or("event has no string `at`")?;
+    let at = crate::time::parse_instant(at_text)
+        .ok_or_else(|| format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset"))?;
+    let mut props = BTreeMap::new();
+    match obj.get("properties") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(m)) => {
+            for (k, v) in m {
+                props.insert(k.as_str().into(), Value::from_json(v));
+            }
+        }
+        Some(_) => return Err("event `properties` must be an object".into()),
+    }
+    Ok((name, at, props))
+}
+
+fn invalid(msg: &str) -> Error {
+    Error::new(ErrorKind::InvalidProfile, msg)
+}

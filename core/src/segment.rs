@@ -1,0 +1,264 @@
+//! A compiled segment: a definition, its syntax tree, typed IR, read set and hash. This is the
+//! main entry point of the library.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+
+use crate::ast::Expr;
+use crate::compile::{compile, Env, ReadSet};
+use crate::context::FxRates;
+use crate::definition::Definition;
+use crate::error::{Diagnostic, Error, ErrorKind, Severity};
+use crate::eval::{eval_bool, Ctx, EvalError};
+use crate::ir::Node;
+use crate::profile::Profile;
+use crate::schema::Schema;
+use crate::value::Currency;
+
+/// The three-valued result of a rule (SPEC §16). Membership is `True` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    True,
+    False,
+    /// The rule evaluated to null because data was missing, null or unreadable.
+    Unknown,
+}
+
+impl Outcome {
+    /// `"true"`, `"false"` or `"unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::True => "true",
+            Outcome::False => "false",
+            Outcome::Unknown => "unknown",
+        }
+    }
+    /// Whether the profile is a member.
+    pub fn is_member(self) -> bool {
+        self == Outcome::True
+    }
+    fn from_tri(t: Option<bool>) -> Outcome {
+        match t {
+            Some(true) => Outcome::True,
+            Some(false) => Outcome::False,
+            None => Outcome::Unknown,
+        }
+    }
+}
+
+/// What an evaluation depends on besides the profile. `as_of` has no default: evaluation never
+/// reads the wall clock.
+///
+/// ```
+/// let cx = segcore::EvalContext::parse("2026-03-15T12:00:00Z").unwrap()
+///     .with_fx(segcore::FxRates::from_json_str(r#"{"EUR/USD": "1.08"}"#).unwrap());
+/// assert_eq!(cx.fx.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalContext {
+    /// Evaluation instant, microseconds since the epoch.
+    pub as_of: i64,
+    pub fx: FxRates,
+    /// Results of referenced segments, for single-segment evaluation.
+    pub segments: BTreeMap<String, bool>,
+}
+
+impl EvalContext {
+    /// A context at `as_of` (microseconds since the epoch).
+    pub fn new(as_of: i64) -> EvalContext {
+        EvalContext { as_of, fx: FxRates::new(), segments: BTreeMap::new() }
+    }
+    /// A context at an RFC 3339 instant with offset.
+    pub fn parse(as_of: &str) -> Result<EvalContext, Error> {
+        Ok(EvalContext::new(crate::context::parse_as_of(as_of)?))
+    }
+    /// Sets the FX quotes.
+    pub fn with_fx(mut self, fx: FxRates) -> EvalContext {
+        self.fx = fx;
+        self
+    }
+    /// Passes the membership of a referenced segment.
+    pub fn with_segment(mut self, id: impl Into<String>, member: bool) -> EvalContext {
+        self.segments.insert(id.into(), member);
+        self
+    }
+}
+
+/// A compiled, ready-to-evaluate segment.
+///
+/// ```
+/// use segcore::{Definition, EvalContext, Profile, Segment};
+/// let seg = Segment::compile(Definition::new("adults", "1.0.0", "age >= 18"), None).unwrap();
+/// let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"age": 30}}"#).unwrap();
+/// let cx = EvalContext::parse("2026-03-15T12:00:00Z").unwrap();
+/// assert!(seg.evaluate(&p, &cx).unwrap().is_member());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Segment {
+    definition: Definition,
+    ast: Expr,
+    ir: Node,
+    tz: TimeZone,
+    currency: Currency,
+    read_set: ReadSet,
+    canonical_json: String,
+    hash: String,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Segment {
+    /// Parses rule text into a syntax tree (for formatting and tools).
+    pub fn parse_rule(rule: &str) -> Result<Expr, Error> {
+        crate::parser::parse(rule).map_err(|d| Error::from(d.locate(rule)))
+    }
+
+    /// Validates and compiles a definition, optionally type-checking against a schema.
+    pub fn compile(definition: Definition, schema: Option<&Schema>) -> Result<Segment, Error> {
+        Segment::compile_in(definition, schema, None)
+    }
+
+    pub(crate) fn compile_in(
+        definition: Definition,
+        schema: Option<&Schema>,
+        known_segment: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Segment, Error> {
+        let origin = definition.id.clone();
+        let rule = definition.rule.clone();
+        let locate = |d: Diagnostic| d.locate(&rule).with_origin(&origin);
+        let ast = crate::parser::parse(&rule).map_err(|d| Error::from(locate(d)))?;
+        let tz = crate::time::zone(&definition.timezone).ok_or_else(|| {
+            Error::from(Diagnostic::new(ErrorKind::InvalidTimezone, format!("unknown time zone {:?}", definition.timezone)))
+                .with_origin(&origin)
+        })?;
+        let currency = Currency::parse(&definition.currency).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidCurrency, format!("invalid currency {:?}", definition.currency)).with_origin(&origin)
+        })?;
+        let env = Env { tz: &tz, schema, known_segment };
+        let compiled = compile(&ast, &env);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            compiled.diagnostics.into_iter().map(locate).partition(|d| d.severity == Severity::Error);
+        if !errors.is_empty() {
+            return Err(Error::from_diagnostics(errors));
+        }
+        let canonical_json = crate::canonical::definition_json(&definition, &ast);
+        let hash = crate::canonical::sha256_hex(&canonical_json);
+        Ok(Segment {
+            definition,
+            ast,
+            ir: compiled.root,
+            tz,
+            currency,
+            read_set: compiled.read_set,
+            canonical_json,
+            hash,
+            warnings,
+        })
+    }
+
+    /// Loads and compiles a definition file (`.yaml`, `.yml`, `.json`).
+    pub fn from_file(path: &Path, schema: Option<&Schema>) -> Result<Segment, Error> {
+        let def = Definition::from_file(path)?;
+        Segment::compile(def, schema).map_err(|e| e.with_origin(&path.display().to_string()))
+    }
+
+    /// The definition id.
+    pub fn id(&self) -> &str {
+        &self.definition.id
+    }
+    /// The definition version.
+    pub fn version(&self) -> &str {
+        &self.definition.version
+    }
+    /// The definition as loaded.
+    pub fn definition(&self) -> &Definition {
+        &self.definition
+    }
+    /// The rule's syntax tree.
+    pub fn ast(&self) -> &Expr {
+        &self.ast
+    }
+    /// The typed IR (input of every backend).
+    pub fn ir(&self) -> &Node {
+        &self.ir
+    }
+    /// What the rule reads from a profile.
+    pub fn read_set(&self) -> &ReadSet {
+        &self.read_set
+    }
+    /// The canonical JSON (SPEC §17).
+    pub fn canonical_json(&self) -> &str {
+        &self.canonical_json
+    }
+    /// The definition hash: hex SHA-256 of the canonical JSON.
+    pub fn definition_hash(&self) -> &str {
+        &self.hash
+    }
+    /// The rule, canonically formatted.
+    pub fn formatted_rule(&self) -> String {
+        crate::printer::print(&self.ast)
+    }
+    /// Non-fatal findings from compilation.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+    /// The segment's time zone.
+    pub fn timezone(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// Whether the segment applies at `as_of` (its effective window).
+    pub fn is_effective(&self, as_of: i64) -> bool {
+        self.definition.effective_from.is_none_or(|f| as_of >= f)
+            && self.definition.effective_until.is_none_or(|u| as_of < u)
+    }
+
+    /// Evaluates the rule for one profile: TRUE, FALSE or UNKNOWN.
+    pub fn evaluate(&self, profile: &Profile, cx: &EvalContext) -> Result<Outcome, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        self.evaluate_with(profile, cx.as_of, &cx.fx, &lookup)
+    }
+
+    /// Whether the profile is a member (outcome TRUE).
+    pub fn is_member(&self, profile: &Profile, cx: &EvalContext) -> Result<bool, Error> {
+        Ok(self.evaluate(profile, cx)?.is_member())
+    }
+
+    /// Evaluates with an explicit lookup for referenced segments.
+    pub fn evaluate_with(
+        &self,
+        profile: &Profile,
+        as_of: i64,
+        fx: &FxRates,
+        segments: &dyn Fn(&str) -> Option<bool>,
+    ) -> Result<Outcome, Error> {
+        if !self.is_effective(as_of) {
+            return Ok(Outcome::False);
+        }
+        let cx = self.ctx(profile, as_of, fx, segments);
+        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(e))
+    }
+
+    pub(crate) fn ctx<'a>(
+        &'a self,
+        profile: &'a Profile,
+        as_of: i64,
+        fx: &'a FxRates,
+        segments: &'a dyn Fn(&str) -> Option<bool>,
+    ) -> Ctx<'a> {
+        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None }
+    }
+
+    pub(crate) fn eval_error(&self, e: EvalError) -> Error {
+        let mut d = Diagnostic::new(e.kind, format!("{} (profile evaluation)", e.message));
+        d.span = e.span;
+        Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
+    }
+
+    /// Explains the outcome for one profile: every sub-expression with its value.
+    pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        crate::explain::explain(self, profile, cx.as_of, &cx.fx, &lookup)
+    }
+}

@@ -1,0 +1,265 @@
+//! Runs every case of `tests/conformance/*.json` through the Rust core (see the README there).
+//! Prints a summary line, writes `target/conformance/rust.json` for the runtime matrix, and fails
+//! on any case that does not give the expected result. No case is ever skipped.
+
+use std::path::{Path, PathBuf};
+
+use segcore::{Definition, EvalContext, FxRates, Profile, Registry, Schema, Segment};
+use serde_json::Value as J;
+
+fn suite_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance")
+}
+
+struct Failure {
+    id: String,
+    why: String,
+}
+
+fn definition_of(case: &J) -> Result<Vec<Definition>, String> {
+    let tz = case.get("timezone").and_then(J::as_str);
+    let cur = case.get("currency").and_then(J::as_str);
+    if let Some(rule) = case.get("rule").and_then(J::as_str) {
+        let mut d = Definition::new("case", "1.0.0", rule);
+        if let Some(tz) = tz {
+            d.timezone = tz.to_string();
+        }
+        if let Some(c) = cur {
+            d.currency = c.to_string();
+        }
+        return Ok(vec![d]);
+    }
+    if let Some(def) = case.get("definition") {
+        return Definition::from_json(def).map(|d| vec![d]).map_err(|e| format!("compile:{}", e.kind()) + "\u{0}" + &e.to_string());
+    }
+    if let Some(defs) = case.get("definitions").and_then(J::as_array) {
+        let mut out = Vec::new();
+        for d in defs {
+            out.push(Definition::from_json(d).map_err(|e| format!("compile:{}", e.kind()) + "\u{0}" + &e.to_string())?);
+        }
+        return Ok(out);
+    }
+    Err("case has no rule, definition or definitions".into())
+}
+
+/// What happened: `Ok(outcome string)` or `Err((phase, error))`.
+enum Got {
+    Outcome(String),
+    Error(&'static str, segcore::Error),
+    Canonical(String, String),
+    Format(String),
+}
+
+fn run(case: &J) -> Result<Got, String> {
+    let expect = case.get("expect").ok_or("case has no expect")?;
+    if expect.get("format").is_some() {
+        let rule = case.get("rule").and_then(J::as_str).ok_or("format case needs `rule`")?;
+        return Ok(match Segment::parse_rule(rule) {
+            Ok(ast) => Got::Format(segcore::printer::print(&ast)),
+            Err(e) => Got::Error("compile", e),
+        });
+    }
+    let defs = match definition_of(case) {
+        Ok(d) => d,
+        Err(e) if e.starts_with("compile:") => {
+            let (_, msg) = e.split_once('\u{0}').unwrap_or(("", ""));
+            let kind = e.trim_start_matches("compile:").split('\u{0}').next().unwrap_or("");
+            // Re-create the definition error to report it like other errors.
+            let def = case.get("definition").cloned().or_else(|| {
+                case.get("definitions").and_then(J::as_array).and_then(|a| {
+                    a.iter().find(|d| Definition::from_json(d).is_err()).cloned()
+                })
+            });
+            let err = def.and_then(|d| Definition::from_json(&d).err());
+            return match err {
+                Some(err) => Ok(Got::Error("compile", err)),
+                None => Err(format!("definition error {kind}: {msg}")),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    let schema = match case.get("schema") {
+        Some(s) => Some(Schema::from_json(s).map_err(|e| format!("bad schema in case: {e}"))?),
+        None => None,
+    };
+    let multi = case.get("definitions").is_some();
+    let registry = if multi {
+        match Registry::from_definitions(defs.clone(), schema.as_ref()) {
+            Ok(r) => Some(r),
+            Err(e) => return Ok(Got::Error("compile", e)),
+        }
+    } else {
+        None
+    };
+    let segment = if multi {
+        None
+    } else {
+        match Segment::compile(defs[0].clone(), schema.as_ref()) {
+            Ok(s) => Some(s),
+            Err(e) => return Ok(Got::Error("compile", e)),
+        }
+    };
+    if expect.get("canonical_json").is_some() {
+        let s = segment.as_ref().ok_or("canonical case needs a single definition")?;
+        return Ok(Got::Canonical(s.canonical_json().to_string(), s.definition_hash().to_string()));
+    }
+    if expect.get("error").and_then(|e| e.get("phase")).and_then(J::as_str) == Some("compile") {
+        return Ok(Got::Outcome("compiled".into()));
+    }
+    let profile = match Profile::from_json(case.get("profile").ok_or("evaluation case needs `profile`")?) {
+        Ok(p) => p,
+        Err(e) => return Ok(Got::Error("evaluate", e)),
+    };
+    let as_of = case.get("as_of").and_then(J::as_str).ok_or("evaluation case needs `as_of`")?;
+    let mut cx = EvalContext::parse(as_of).map_err(|e| e.to_string())?;
+    if let Some(fx) = case.get("fx") {
+        cx = cx.with_fx(FxRates::from_json(fx).map_err(|e| e.to_string())?);
+    }
+    if let Some(segs) = case.get("segments").and_then(J::as_object) {
+        for (k, v) in segs {
+            cx = cx.with_segment(k.clone(), v.as_bool().ok_or("`segments` values must be booleans")?);
+        }
+    }
+    let r = match (&registry, &segment) {
+        (Some(reg), _) => {
+            let target = case.get("target").and_then(J::as_str).ok_or("registry case needs `target`")?;
+            reg.evaluate_one(target, &profile, &cx)
+        }
+        (_, Some(seg)) => seg.evaluate(&profile, &cx),
+        _ => unreachable!(),
+    };
+    Ok(match r {
+        Ok(o) => Got::Outcome(o.as_str().to_string()),
+        Err(e) => Got::Error("evaluate", e),
+    })
+}
+
+fn check(case: &J) -> Result<(), String> {
+    let expect = &case["expect"];
+    let got = run(case)?;
+    let describe = |g: &Got| match g {
+        Got::Outcome(o) => format!("outcome {o}"),
+        Got::Error(p, e) => format!("{p} error {}", e.to_string().replace('\n', "\n      ")),
+        Got::Canonical(c, _) => format!("canonical {c}"),
+        Got::Format(f) => format!("format {f:?}"),
+    };
+    if let Some(err) = expect.get("error") {
+        let kind = err.get("kind").and_then(J::as_str).unwrap_or("");
+        let phase = err.get("phase").and_then(J::as_str).unwrap_or("");
+        let line = err.get("line").and_then(J::as_u64);
+        let column = err.get("column").and_then(J::as_u64);
+        if let Got::Error(p, e) = &got {
+            let hit = e.diagnostics().iter().any(|d| {
+                d.kind.as_str() == kind
+                    && line.is_none_or(|l| d.location.map(|x| x.line as u64) == Some(l))
+                    && column.is_none_or(|c| d.location.map(|x| x.column as u64) == Some(c))
+            });
+            if hit && (phase.is_empty() || *p == phase) {
+                return Ok(());
+            }
+        }
+        let pos = match (line, column) {
+            (Some(l), Some(c)) => format!(" at {l}:{c}"),
+            _ => String::new(),
+        };
+        return Err(format!("expected {phase} error {kind}{pos}, got {}", describe(&got)));
+    }
+    if let Some(want) = expect.get("canonical_json").and_then(J::as_str) {
+        if let Got::Canonical(c, h) = &got {
+            if c != want {
+                return Err(format!("canonical JSON differs:\n      want {want}\n      got  {c}"));
+            }
+            if let Some(wh) = expect.get("definition_hash").and_then(J::as_str) {
+                if wh != h {
+                    return Err(format!("hash differs: want {wh}, got {h}"));
+                }
+            }
+            return Ok(());
+        }
+        return Err(format!("expected canonical JSON, got {}", describe(&got)));
+    }
+    if let Some(want) = expect.get("format").and_then(J::as_str) {
+        return match &got {
+            Got::Format(f) if f == want => Ok(()),
+            g => Err(format!("expected format {want:?}, got {}", describe(g))),
+        };
+    }
+    let want_outcome = expect.get("outcome").and_then(J::as_str);
+    let want_member = expect.get("member").and_then(J::as_bool);
+    match &got {
+        Got::Outcome(o) => {
+            if let Some(w) = want_outcome {
+                if w != o {
+                    return Err(format!("expected outcome {w}, got {o}"));
+                }
+                return Ok(());
+            }
+            if let Some(m) = want_member {
+                if m != (o == "true") {
+                    return Err(format!("expected member {m}, got outcome {o}"));
+                }
+                return Ok(());
+            }
+            Err("case has no recognised expectation".into())
+        }
+        g => Err(format!(
+            "expected {}, got {}",
+            want_outcome.map(|o| format!("outcome {o}")).unwrap_or_else(|| format!("member {want_member:?}")),
+            describe(g)
+        )),
+    }
+}
+
+#[test]
+fn conformance_suite() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(suite_dir())
+        .expect("tests/conformance exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut total = 0;
+    let mut failures: Vec<Failure> = Vec::new();
+    let mut per_suite = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable suite");
+        let suite: J = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", file.display()));
+        let cases = suite["cases"].as_array().unwrap_or_else(|| panic!("{} has no cases", file.display()));
+        let mut failed_here = 0;
+        for case in cases {
+            total += 1;
+            let id = case["id"].as_str().unwrap_or("<no id>").to_string();
+            if !ids.insert(id.clone()) {
+                failures.push(Failure { id: id.clone(), why: "duplicate case id".into() });
+                failed_here += 1;
+                continue;
+            }
+            let result = std::panic::catch_unwind(|| check(case)).unwrap_or_else(|_| Err("PANIC".into()));
+            if let Err(why) = result {
+                failed_here += 1;
+                failures.push(Failure { id, why });
+            }
+        }
+        per_suite.push((suite["suite"].as_str().unwrap_or("?").to_string(), cases.len(), failed_here));
+    }
+    let passed = total - failures.len();
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
+    let _ = std::fs::create_dir_all(&out_dir);
+    let report = serde_json::json!({
+        "runtime": "Rust",
+        "passed": passed,
+        "total": total,
+        "failed": failures.iter().map(|f| &f.id).collect::<Vec<_>>(),
+    });
+    let _ = std::fs::write(out_dir.join("rust.json"), serde_json::to_string_pretty(&report).unwrap_or_default());
+    for (suite, n, failed) in &per_suite {
+        eprintln!("  {suite:<12} {:>4}/{n}", n - failed);
+    }
+    for f in failures.iter().take(400) {
+        eprintln!("FAIL {}: {}", f.id, f.why);
+    }
+    eprintln!("conformance (Rust): {passed} passed, {} failed, of {total}", failures.len());
+    assert!(total >= 400, "the suite must have at least 400 cases, found {total}");
+    assert!(failures.is_empty(), "{} conformance case(s) failed", failures.len());
+}
