@@ -1,1 +1,328 @@
-fn main(){}
+//! The `segcore` command: check, format, hash, evaluate and explain segment definitions, and a demo.
+
+mod demo;
+mod format;
+mod io;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use segcore::{EvalContext, FxRates, Registry, Schema, Segment, Severity};
+
+use crate::io::{CliResult, Format};
+
+#[derive(Parser)]
+#[command(name = "segcore", version, about = "One canonical definition per audience segment, the same membership in every runtime.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate and type-check definitions (files or folders); non-zero exit on any error.
+    Check {
+        /// Definition files or registry folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Entity schema (YAML/JSON) to type-check against.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+    },
+    /// Format definition files canonically (in place), or check that they are.
+    Fmt {
+        /// Definition files or folders.
+        paths: Vec<PathBuf>,
+        /// Report files that are not formatted; change nothing; exit 1 if any.
+        #[arg(long)]
+        check: bool,
+        /// Print the formatted files instead of writing them.
+        #[arg(long, conflicts_with = "check")]
+        stdout: bool,
+        /// Format one rule given as text and print it.
+        #[arg(long, conflicts_with_all = ["check", "stdout"])]
+        rule: Option<String>,
+    },
+    /// Print the definition hash (SHA-256 of the canonical JSON) of each definition.
+    Hash {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the canonical JSON instead of the hash.
+        #[arg(long)]
+        canonical: bool,
+    },
+    /// Evaluate every segment of a registry over profiles and events; write membership rows.
+    Eval(EvalArgs),
+    /// Explain one profile's outcome for one segment as a tree of values.
+    Explain {
+        /// Registry folder.
+        #[arg(long)]
+        segments: PathBuf,
+        /// Segment id.
+        #[arg(long)]
+        segment: String,
+        /// One profile as a JSON file ({"id", "attributes", "events"}).
+        #[arg(long, conflicts_with_all = ["profiles", "entity"])]
+        profile: Option<PathBuf>,
+        /// Profiles file (JSONL or CSV), with --entity.
+        #[arg(long, requires = "entity")]
+        profiles: Option<PathBuf>,
+        /// Events file (JSONL or CSV), with --profiles.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Entity id to explain, with --profiles.
+        #[arg(long)]
+        entity: Option<String>,
+        /// Evaluation instant, RFC 3339 with offset.
+        #[arg(long)]
+        as_of: String,
+        /// FX quotes JSON ({"EUR/USD": "1.08"}).
+        #[arg(long)]
+        fx: Option<PathBuf>,
+        /// Entity schema.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "segcore-demo")]
+        out: PathBuf,
+        /// Number of profiles to generate.
+        #[arg(long, default_value_t = 100_000)]
+        profiles: usize,
+    },
+}
+
+/// Arguments of `segcore eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Registry folder of definitions.
+    #[arg(long)]
+    pub segments: PathBuf,
+    /// Profiles: JSONL ({"id", "attributes"}) or CSV (id + attribute columns).
+    #[arg(long)]
+    pub profiles: PathBuf,
+    /// Events in long form: JSONL ({"entity_id", "name", "at", "properties"}) or CSV.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Evaluation instant, RFC 3339 with offset (never defaults to now).
+    #[arg(long)]
+    pub as_of: String,
+    /// FX quotes JSON ({"EUR/USD": "1.08"}).
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// Entity schema to type-check definitions against.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Output file (.jsonl or .csv); written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format (default: from the --out extension).
+    #[arg(long, value_parser = ["jsonl", "csv"])]
+    pub format: Option<String>,
+    /// Input format of profiles and events (default: from extensions).
+    #[arg(long, value_parser = ["jsonl", "csv"])]
+    pub input_format: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { paths, schema } => check(&paths, schema.as_deref()),
+        Command::Fmt { paths, check, stdout, rule } => format::fmt(&paths, check, stdout, rule.as_deref()),
+        Command::Hash { paths, canonical } => hash(&paths, canonical),
+        Command::Eval(args) => eval_command(&args),
+        Command::Explain { segments, segment, profile, profiles, events, entity, as_of, fx, schema, json } => explain(
+            &segments,
+            &segment,
+            profile.as_deref(),
+            profiles.as_deref(),
+            events.as_deref(),
+            entity.as_deref(),
+            &as_of,
+            fx.as_deref(),
+            schema.as_deref(),
+            json,
+        ),
+        Command::Demo { out, profiles } => demo::run(&out, profiles),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("segcore: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_schema(path: Option<&Path>) -> CliResult<Option<Schema>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    Schema::from_yaml_str(&text).map(Some).map_err(|e| format!("{}: {}", path.display(), e.first().message))
+}
+
+fn load_fx(path: Option<&Path>) -> CliResult<FxRates> {
+    let Some(path) = path else { return Ok(FxRates::new()) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    FxRates::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))
+}
+
+fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
+    let r = if path.is_dir() {
+        Registry::load_dir(path, schema)
+    } else {
+        segcore::Definition::from_file(path).and_then(|d| Registry::from_definitions(vec![d], schema))
+    };
+    r.map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
+}
+
+fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
+    let schema = load_schema(schema)?;
+    let mut failed = false;
+    for path in paths {
+        match load_registry(path, schema.as_ref()) {
+            Ok(reg) => {
+                let mut warnings = 0;
+                for seg in reg.segments() {
+                    for id in &seg.read_set().segments {
+                        if let Some(dep) = reg.get(id) {
+                            let status = dep.definition().status;
+                            if status != segcore::Status::Active {
+                                warnings += 1;
+                                eprintln!("warning: {} references `{id}`, which is {}", seg.id(), status.as_str());
+                            }
+                        }
+                    }
+                    for w in seg.warnings().iter().filter(|w| w.severity == Severity::Warning) {
+                        warnings += 1;
+                        eprintln!("{w}");
+                    }
+                }
+                println!(
+                    "ok: {} — {} definition(s){}{}",
+                    path.display(),
+                    reg.len(),
+                    if schema.is_some() { ", type-checked against the schema" } else { "" },
+                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
+                );
+            }
+            Err(msg) => {
+                failed = true;
+                eprintln!("{msg}");
+            }
+        }
+    }
+    if failed {
+        Err(String::new())
+    } else {
+        Ok(())
+    }
+}
+
+fn hash(paths: &[PathBuf], canonical: bool) -> CliResult<()> {
+    for path in paths {
+        let reg = load_registry(path, None)?;
+        for seg in reg.segments() {
+            if canonical {
+                println!("{}", seg.canonical_json());
+            } else {
+                println!("{}  {}@{}", seg.definition_hash(), seg.id(), seg.version());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `segcore eval` (also the demo's main job).
+pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
+    let schema = load_schema(args.schema.as_deref())?;
+    let registry = load_registry(&args.segments, schema.as_ref())?;
+    let mut cx = EvalContext::parse(&args.as_of).map_err(|e| e.first().message.clone())?;
+    cx.fx = load_fx(args.fx.as_deref())?;
+    let out_format = Format::detect(&args.out, args.format.as_deref())?;
+    let t0 = Instant::now();
+    let events = match &args.events {
+        Some(p) => io::read_events(p, Format::detect(p, args.input_format.as_deref())?)?,
+        None => Vec::new(),
+    };
+    let n_events = events.len();
+    let profiles = io::read_profiles(&args.profiles, Format::detect(&args.profiles, args.input_format.as_deref())?, events)?;
+    eprintln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
+    let t1 = Instant::now();
+    let run = run::evaluate_all(&registry, &profiles, &cx)?;
+    let eval_time = t1.elapsed();
+    let t2 = Instant::now();
+    run::write_memberships(&args.out, out_format, &profiles, &run, &args.as_of)?;
+    let rows = profiles.len() * registry.len();
+    println!();
+    run::print_summary(&run, profiles.len());
+    println!(
+        "\n{} profiles × {} segments evaluated in {:.2}s ({:.0} profile-segments/s); {rows} rows written to {} in {:.1}s",
+        profiles.len(),
+        registry.len(),
+        eval_time.as_secs_f64(),
+        rows as f64 / eval_time.as_secs_f64().max(1e-9),
+        args.out.display(),
+        t2.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn explain(
+    segments: &Path,
+    segment: &str,
+    profile: Option<&Path>,
+    profiles: Option<&Path>,
+    events: Option<&Path>,
+    entity: Option<&str>,
+    as_of: &str,
+    fx: Option<&Path>,
+    schema: Option<&Path>,
+    json: bool,
+) -> CliResult<()> {
+    let schema = load_schema(schema)?;
+    let registry = load_registry(segments, schema.as_ref())?;
+    if registry.get(segment).is_none() {
+        let ids: Vec<&str> = registry.segments().iter().map(Segment::id).collect();
+        return Err(format!("no segment `{segment}` in {} (have: {})", segments.display(), ids.join(", ")));
+    }
+    let mut cx = EvalContext::parse(as_of).map_err(|e| e.first().message.clone())?;
+    cx.fx = load_fx(fx)?;
+    let p = match (profile, profiles, entity) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            segcore::Profile::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))?
+        }
+        (None, Some(path), Some(id)) => {
+            let evs = match events {
+                Some(e) => io::read_events(e, Format::detect(e, None)?)?
+                    .into_iter()
+                    .filter(|r| r.entity == id)
+                    .collect(),
+                None => Vec::new(),
+            };
+            io::read_profiles(path, Format::detect(path, None)?, evs)?
+                .into_iter()
+                .find(|p| p.id() == id)
+                .ok_or_else(|| format!("{}: no profile with id `{id}`", path.display()))?
+        }
+        _ => return Err("give --profile FILE, or --profiles FILE with --entity ID".into()),
+    };
+    let ex = registry.explain(segment, &p, &cx).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&ex.to_json()).unwrap_or_default());
+    } else {
+        print!("{ex}");
+    }
+    Ok(())
+}

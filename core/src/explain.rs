@@ -73,8 +73,10 @@ pub(crate) fn explain(
     })
 }
 
+/// The node's source text on one line (rules may span lines).
 fn source(n: &Node, src: &str) -> String {
-    src.get(n.span.start as usize..n.span.end as usize).unwrap_or("?").trim().to_string()
+    let text = src.get(n.span.start as usize..n.span.end as usize).unwrap_or("?");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> TraceNode {
@@ -159,7 +161,7 @@ fn write_node(f: &mut fmt::Formatter<'_>, n: &TraceNode, prefix: &str, last: boo
         Value::Null => "null".to_string(),
         v => v.to_string(),
     };
-    write!(f, "{prefix}{branch}{}  ⇐  {value}", n.expr)?;
+    write!(f, "{prefix}{branch}{}  →  {value}", n.expr)?;
     if let Some(note) = &n.note {
         write!(f, "  ({note})")?;
     }

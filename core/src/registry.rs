@@ -104,6 +104,11 @@ impl Registry {
         &self.segments
     }
 
+    /// Segments with every segment after the ones it references (ties by id).
+    pub fn dependency_order(&self) -> impl Iterator<Item = &Segment> {
+        self.order.iter().map(|&i| &self.segments[i])
+    }
+
     /// A segment by id.
     pub fn get(&self, id: &str) -> Option<&Segment> {
         self.index.get(id).map(|&i| &self.segments[i])
