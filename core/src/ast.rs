@@ -182,7 +182,10 @@ impl AggFn {
     }
     /// Whether the aggregate reads a property (`sum(e.p)`) rather than whole events.
     pub fn needs_path(self) -> bool {
-        matches!(self, AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max | AggFn::DistinctCount)
+        matches!(
+            self,
+            AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max | AggFn::DistinctCount
+        )
     }
 }
 

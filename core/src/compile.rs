@@ -46,16 +46,28 @@ pub struct Compiled {
 /// Compiles a parsed rule. Errors are in `diagnostics`; the tree is only usable when there are
 /// none of severity error.
 pub fn compile(expr: &Expr, env: &Env) -> Compiled {
-    let mut c = Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None };
+    let mut c = Compiler {
+        env,
+        diags: Vec::new(),
+        read: ReadSet::default(),
+        event: None,
+    };
     let root = c.expr(expr);
     if !matches!(root.ty, Ty::Bool | Ty::Any | Ty::Null) {
         c.err(
             ErrorKind::TypeMismatch,
             expr.span,
-            format!("a rule must be a condition (bool), but this is a {}", root.ty.name()),
+            format!(
+                "a rule must be a condition (bool), but this is a {}",
+                root.ty.name()
+            ),
         );
     }
-    Compiled { root, read_set: c.read, diagnostics: c.diags }
+    Compiled {
+        root,
+        read_set: c.read,
+        diagnostics: c.diags,
+    }
 }
 
 struct Compiler<'a> {
@@ -75,7 +87,10 @@ fn konst(v: Value, ty: Ty, span: Span) -> Node {
 }
 
 fn is_coercible(ty: Ty) -> bool {
-    matches!(ty, Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal)
+    matches!(
+        ty,
+        Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal
+    )
 }
 
 /// Types that compare with each other (SPEC §6). Open types compare with anything.
@@ -87,7 +102,10 @@ fn comparable(a: Ty, b: Ty, ordering: bool) -> bool {
     match (a, b) {
         _ if a.is_numeric() && b.is_numeric() => true,
         _ if time(a) && time(b) => true,
-        (Ty::Str, Ty::Str) | (Ty::Duration, Ty::Duration) | (Ty::Money, Ty::Money) | (Ty::Semver, Ty::Semver) => true,
+        (Ty::Str, Ty::Str)
+        | (Ty::Duration, Ty::Duration)
+        | (Ty::Money, Ty::Money)
+        | (Ty::Semver, Ty::Semver) => true,
         (Ty::Bool, Ty::Bool) | (Ty::List, Ty::List) | (Ty::Object, Ty::Object) => !ordering,
         _ => false,
     }
@@ -139,15 +157,32 @@ impl Compiler<'_> {
             ExprKind::Within(x, w) => {
                 if let Window::Last(n, u) = w {
                     if n.checked_mul(time::unit_micros(*u)).is_none() {
-                        return self.bad(ErrorKind::NumberOutOfRange, span, "window length is too large");
+                        return self.bad(
+                            ErrorKind::NumberOutOfRange,
+                            span,
+                            "window length is too large",
+                        );
                     }
                 }
                 let x = self.expr(x);
                 let x = self.time_operand(x, "within");
-                node(Kind::Within { x: Box::new(x), window: w.clone() }, Ty::Bool, span)
+                node(
+                    Kind::Within {
+                        x: Box::new(x),
+                        window: w.clone(),
+                    },
+                    Ty::Bool,
+                    span,
+                )
             }
             ExprKind::Call(name, args) => self.call(name, args, span),
-            ExprKind::Agg { func, event, path, filter, within } => {
+            ExprKind::Agg {
+                func,
+                event,
+                path,
+                filter,
+                within,
+            } => {
                 match self.aggregate(*func, event, path, filter.as_deref(), within.as_ref(), span) {
                     Some((agg, ty)) => {
                         if matches!(func, AggFn::First | AggFn::Last) && !agg.path.is_empty() {
@@ -155,7 +190,14 @@ impl Compiler<'_> {
                             let ty = self.event_field_ty(&agg.event, &path);
                             let mut agg = agg;
                             agg.path.clear();
-                            return self.wrap_coerce(node(Kind::EventGet { agg: Box::new(agg), path }, ty, span));
+                            return self.wrap_coerce(node(
+                                Kind::EventGet {
+                                    agg: Box::new(agg),
+                                    path,
+                                },
+                                ty,
+                                span,
+                            ));
                         }
                         node(Kind::Agg(Box::new(agg)), ty, span)
                     }
@@ -167,7 +209,14 @@ impl Compiler<'_> {
                 match inner_node.kind {
                     Kind::Agg(agg) if matches!(agg.func, AggFn::First | AggFn::Last) => {
                         let ty = self.event_field_ty(&agg.event, path);
-                        self.wrap_coerce(node(Kind::EventGet { agg, path: path.clone() }, ty, span))
+                        self.wrap_coerce(node(
+                            Kind::EventGet {
+                                agg,
+                                path: path.clone(),
+                            },
+                            ty,
+                            span,
+                        ))
                     }
                     _ => self.bad(
                         ErrorKind::TypeMismatch,
@@ -186,20 +235,38 @@ impl Compiler<'_> {
             Literal::Int(i) => konst(Value::Int(*i), Ty::Int, span),
             Literal::Decimal(d) => match parse_decimal(d) {
                 Some(v) => konst(Value::Decimal(v), Ty::Decimal, span),
-                None => self.bad(ErrorKind::NumberOutOfRange, span, format!("decimal `{d}` is out of range")),
+                None => self.bad(
+                    ErrorKind::NumberOutOfRange,
+                    span,
+                    format!("decimal `{d}` is out of range"),
+                ),
             },
             Literal::Str(s) => konst(Value::Str(s.as_str().into()), Ty::Str, span),
             Literal::Duration(n, u) => match n.checked_mul(time::unit_micros(*u)) {
                 Some(us) => konst(Value::Duration(us), Ty::Duration, span),
-                None => self.bad(ErrorKind::NumberOutOfRange, span, format!("duration `{n}{u}` is too long")),
+                None => self.bad(
+                    ErrorKind::NumberOutOfRange,
+                    span,
+                    format!("duration `{n}{u}` is too long"),
+                ),
             },
             Literal::Money(amount, cur) => {
                 let Some(currency) = Currency::parse(cur) else {
-                    return self.bad(ErrorKind::InvalidCurrency, span, format!("`{cur}` is not a currency code"));
+                    return self.bad(
+                        ErrorKind::InvalidCurrency,
+                        span,
+                        format!("`{cur}` is not a currency code"),
+                    );
                 };
                 match parse_decimal(amount) {
-                    Some(amount) => konst(Value::Money(Money { amount, currency }), Ty::Money, span),
-                    None => self.bad(ErrorKind::NumberOutOfRange, span, format!("amount `{amount}` is out of range")),
+                    Some(amount) => {
+                        konst(Value::Money(Money { amount, currency }), Ty::Money, span)
+                    }
+                    None => self.bad(
+                        ErrorKind::NumberOutOfRange,
+                        span,
+                        format!("amount `{amount}` is out of range"),
+                    ),
                 }
             }
         }
@@ -238,16 +305,28 @@ impl Compiler<'_> {
                 }
             }
         }
-        let n = node(Kind::Attr { name: first.as_str().into(), rest: path[1..].to_vec() }, ty, span);
+        let n = node(
+            Kind::Attr {
+                name: first.as_str().into(),
+                rest: path[1..].to_vec(),
+            },
+            ty,
+            span,
+        );
         self.wrap_coerce(n)
     }
 
     fn event_field_ty(&mut self, event: &str, path: &[PathSeg]) -> Ty {
-        if path.len() == 1 && path[0] == PathSeg::Key("at".into()) && self.event.as_deref() != Some(event) {
+        if path.len() == 1
+            && path[0] == PathSeg::Key("at".into())
+            && self.event.as_deref() != Some(event)
+        {
             return Ty::Timestamp;
         }
         match (self.env.schema.and_then(|s| s.event(event)), path.first()) {
-            (Some(props), Some(PathSeg::Key(k))) if path.len() == 1 => props.get(k.as_str()).copied().unwrap_or(Ty::Any),
+            (Some(props), Some(PathSeg::Key(k))) if path.len() == 1 => {
+                props.get(k.as_str()).copied().unwrap_or(Ty::Any)
+            }
             _ => Ty::Any,
         }
     }
@@ -277,31 +356,51 @@ impl Compiler<'_> {
                         None => self.bad(
                             ErrorKind::InvalidTimestamp,
                             n.span,
-                            format!("{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"),
+                            format!(
+                                "{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"
+                            ),
                         ),
                     }
                 } else {
-                    self.bad(ErrorKind::TypeMismatch, n.span, format!("`{what}` needs a timestamp, not a string"))
+                    self.bad(
+                        ErrorKind::TypeMismatch,
+                        n.span,
+                        format!("`{what}` needs a timestamp, not a string"),
+                    )
                 }
             }
-            other => self.bad(ErrorKind::TypeMismatch, n.span, format!("`{what}` needs a timestamp, not a {}", other.name())),
+            other => self.bad(
+                ErrorKind::TypeMismatch,
+                n.span,
+                format!("`{what}` needs a timestamp, not a {}", other.name()),
+            ),
         }
     }
 
     /// Converts a string literal to the type of the other operand (SPEC §6).
     fn coerce_literal(&mut self, lit: Node, other: Ty) -> Node {
-        let Kind::Const(Value::Str(s)) = &lit.kind else { return lit };
+        let Kind::Const(Value::Str(s)) = &lit.kind else {
+            return lit;
+        };
         let span = lit.span;
         match other {
             Ty::Timestamp => match time::parse_literal_instant(s, self.env.tz) {
                 Some(t) => konst(Value::Timestamp(t), Ty::Timestamp, span),
-                None => self.bad(ErrorKind::InvalidTimestamp, span, format!("{s:?} is not a timestamp")),
+                None => self.bad(
+                    ErrorKind::InvalidTimestamp,
+                    span,
+                    format!("{s:?} is not a timestamp"),
+                ),
             },
             Ty::Date => match time::parse_date(s) {
                 Some(d) => konst(Value::Date(d), Ty::Date, span),
                 None => match time::parse_literal_instant(s, self.env.tz) {
                     Some(t) => konst(Value::Timestamp(t), Ty::Timestamp, span),
-                    None => self.bad(ErrorKind::InvalidDate, span, format!("{s:?} is not a date (YYYY-MM-DD)")),
+                    None => self.bad(
+                        ErrorKind::InvalidDate,
+                        span,
+                        format!("{s:?} is not a date (YYYY-MM-DD)"),
+                    ),
                 },
             },
             Ty::Semver => match Version::parse(s) {
@@ -309,12 +408,18 @@ impl Compiler<'_> {
                 None => self.bad(
                     ErrorKind::InvalidSemver,
                     span,
-                    format!("{s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH, no `v`)"),
+                    format!(
+                        "{s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH, no `v`)"
+                    ),
                 ),
             },
             Ty::Money => match parse_money_text(s) {
                 Some(m) => konst(Value::Money(m), Ty::Money, span),
-                None => self.bad(ErrorKind::InvalidCurrency, span, format!("{s:?} is not money (`19.99 EUR`)")),
+                None => self.bad(
+                    ErrorKind::InvalidCurrency,
+                    span,
+                    format!("{s:?} is not money (`19.99 EUR`)"),
+                ),
             },
             Ty::Any => {
                 // A literal that is unmistakably an instant makes the comparison a time comparison.
@@ -341,7 +446,11 @@ impl Compiler<'_> {
             }
         }
         if !comparable(a.ty, b.ty, ordering) {
-            let what = if ordering && a.ty == b.ty { "cannot be ordered" } else { "cannot be compared" };
+            let what = if ordering && a.ty == b.ty {
+                "cannot be ordered"
+            } else {
+                "cannot be compared"
+            };
             let msg = if a.ty == b.ty {
                 format!("{} values {what}", a.ty.name())
             } else {
@@ -358,7 +467,10 @@ impl Compiler<'_> {
             self.err(
                 ErrorKind::TypeMismatch,
                 e.span,
-                format!("`{op}` needs conditions (bool), but this is a {}", n.ty.name()),
+                format!(
+                    "`{op}` needs conditions (bool), but this is a {}",
+                    n.ty.name()
+                ),
             );
         }
         n
@@ -370,7 +482,15 @@ impl Compiler<'_> {
             Op::And | Op::Or => {
                 let name = if op == Op::And { "and" } else { "or" };
                 let nodes = args.iter().map(|a| self.logic_arg(a, name)).collect();
-                node(if op == Op::And { Kind::And(nodes) } else { Kind::Or(nodes) }, Ty::Bool, span)
+                node(
+                    if op == Op::And {
+                        Kind::And(nodes)
+                    } else {
+                        Kind::Or(nodes)
+                    },
+                    Ty::Bool,
+                    span,
+                )
             }
             Op::Not => {
                 let x = self.logic_arg(&args[0], "not");
@@ -400,7 +520,11 @@ impl Compiler<'_> {
                 let x = self.expr(&args[0]);
                 let mut list = self.expr(&args[1]);
                 if !matches!(list.ty, Ty::List | Ty::Any | Ty::Null) {
-                    self.err(ErrorKind::TypeMismatch, list.span, format!("`in` needs a list, not a {}", list.ty.name()));
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        list.span,
+                        format!("`in` needs a list, not a {}", list.ty.name()),
+                    );
                 }
                 if let Kind::Const(Value::List(items)) = &mut list.kind {
                     let items = std::mem::take(items);
@@ -408,7 +532,12 @@ impl Compiler<'_> {
                     for item in items {
                         let ty = value_ty(&item);
                         let lit = konst(item, ty, list.span);
-                        let (_, lit) = self.compare_pair(node(Kind::Const(Value::Null), x.ty, x.span), lit, false, args[1].span);
+                        let (_, lit) = self.compare_pair(
+                            node(Kind::Const(Value::Null), x.ty, x.span),
+                            lit,
+                            false,
+                            args[1].span,
+                        );
                         out.push(match lit.kind {
                             Kind::Const(v) => v,
                             _ => Value::Null,
@@ -416,7 +545,15 @@ impl Compiler<'_> {
                     }
                     list.kind = Kind::Const(Value::List(out));
                 }
-                node(Kind::In { x: Box::new(x), list: Box::new(list), negated: op == Op::NotIn }, Ty::Bool, span)
+                node(
+                    Kind::In {
+                        x: Box::new(x),
+                        list: Box::new(list),
+                        negated: op == Op::NotIn,
+                    },
+                    Ty::Bool,
+                    span,
+                )
             }
             Op::Between | Op::NotBetween => {
                 let x = self.expr(&args[0]);
@@ -424,23 +561,44 @@ impl Compiler<'_> {
                 let (x, lo) = self.compare_pair(x, lo, true, span);
                 let (x, hi) = self.compare_pair(x, hi, true, span);
                 node(
-                    Kind::Between { x: Box::new(x), lo: Box::new(lo), hi: Box::new(hi), negated: op == Op::NotBetween },
+                    Kind::Between {
+                        x: Box::new(x),
+                        lo: Box::new(lo),
+                        hi: Box::new(hi),
+                        negated: op == Op::NotBetween,
+                    },
                     Ty::Bool,
                     span,
                 )
             }
             Op::IsNull | Op::IsNotNull => {
                 let x = self.expr(&args[0]);
-                node(Kind::IsNull { x: Box::new(x), negated: op == Op::IsNotNull }, Ty::Bool, span)
+                node(
+                    Kind::IsNull {
+                        x: Box::new(x),
+                        negated: op == Op::IsNotNull,
+                    },
+                    Ty::Bool,
+                    span,
+                )
             }
-            Op::Contains | Op::NotContains | Op::StartsWith | Op::NotStartsWith | Op::EndsWith | Op::NotEndsWith => {
+            Op::Contains
+            | Op::NotContains
+            | Op::StartsWith
+            | Op::NotStartsWith
+            | Op::EndsWith
+            | Op::NotEndsWith => {
                 let (s, t) = (self.expr(&args[0]), self.expr(&args[1]));
                 for n in [&s, &t] {
                     if !matches!(n.ty, Ty::Str | Ty::Any | Ty::Null) {
                         self.err(
                             ErrorKind::TypeMismatch,
                             n.span,
-                            format!("`{}` works on strings, not on a {}", op.name().trim_start_matches("not_"), n.ty.name()),
+                            format!(
+                                "`{}` works on strings, not on a {}",
+                                op.name().trim_start_matches("not_"),
+                                n.ty.name()
+                            ),
                         );
                     }
                 }
@@ -452,12 +610,25 @@ impl Compiler<'_> {
                     Op::EndsWith => (StrOp::EndsWith, false),
                     _ => (StrOp::EndsWith, true),
                 };
-                node(Kind::StrPred { op: sop, s: Box::new(s), t: Box::new(t), negated }, Ty::Bool, span)
+                node(
+                    Kind::StrPred {
+                        op: sop,
+                        s: Box::new(s),
+                        t: Box::new(t),
+                        negated,
+                    },
+                    Ty::Bool,
+                    span,
+                )
             }
             Op::Matches | Op::NotMatches => {
                 let x = self.expr(&args[0]);
                 if !matches!(x.ty, Ty::Str | Ty::Any | Ty::Null) {
-                    self.err(ErrorKind::TypeMismatch, x.span, format!("`matches` works on strings, not on a {}", x.ty.name()));
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        x.span,
+                        format!("`matches` works on strings, not on a {}", x.ty.name()),
+                    );
                 }
                 let ExprKind::Lit(Literal::Str(pattern)) = &args[1].kind else {
                     return self.bad(
@@ -468,7 +639,11 @@ impl Compiler<'_> {
                 };
                 match compile_regex(pattern) {
                     Ok(re) => node(
-                        Kind::Matches { x: Box::new(x), re: Box::new(re), negated: op == Op::NotMatches },
+                        Kind::Matches {
+                            x: Box::new(x),
+                            re: Box::new(re),
+                            negated: op == Op::NotMatches,
+                        },
                         Ty::Bool,
                         span,
                     ),
@@ -489,7 +664,12 @@ impl Compiler<'_> {
                         self.err(
                             ErrorKind::TypeMismatch,
                             span,
-                            format!("cannot apply `{}` to a {} and a {}", op.name(), l.ty.name(), r.ty.name()),
+                            format!(
+                                "cannot apply `{}` to a {} and a {}",
+                                op.name(),
+                                l.ty.name(),
+                                r.ty.name()
+                            ),
                         );
                         Ty::Any
                     }
@@ -498,8 +678,14 @@ impl Compiler<'_> {
             }
             Op::Neg => {
                 let x = self.expr(&args[0]);
-                if !(x.ty.is_numeric() || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money)) {
-                    self.err(ErrorKind::TypeMismatch, span, format!("cannot negate a {}", x.ty.name()));
+                if !(x.ty.is_numeric()
+                    || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money))
+                {
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        span,
+                        format!("cannot negate a {}", x.ty.name()),
+                    );
                 }
                 let ty = x.ty;
                 node(Kind::Neg(Box::new(x)), ty, span)
@@ -512,45 +698,89 @@ impl Compiler<'_> {
         // Functions whose arguments must be literals.
         match name {
             "in_segment" => {
-                let [arg] = args else { return self.arity(name, "1", args.len(), span) };
+                let [arg] = args else {
+                    return self.arity(name, "1", args.len(), span);
+                };
                 let ExprKind::Lit(Literal::Str(id)) = &arg.kind else {
-                    return self.bad(ErrorKind::TypeMismatch, arg.span, "`in_segment` takes a segment id string literal");
+                    return self.bad(
+                        ErrorKind::TypeMismatch,
+                        arg.span,
+                        "`in_segment` takes a segment id string literal",
+                    );
                 };
                 if let Some(known) = self.env.known_segment {
                     if !known(id) {
-                        return self.bad(ErrorKind::UnknownSegment, arg.span, format!("no segment `{id}` in the registry"));
+                        return self.bad(
+                            ErrorKind::UnknownSegment,
+                            arg.span,
+                            format!("no segment `{id}` in the registry"),
+                        );
                     }
                 }
                 self.read.segments.insert(id.clone());
                 return node(Kind::InSegment(id.as_str().into()), Ty::Bool, span);
             }
             "bucket" => {
-                let [x, salt] = args else { return self.arity(name, "2", args.len(), span) };
+                let [x, salt] = args else {
+                    return self.arity(name, "2", args.len(), span);
+                };
                 let ExprKind::Lit(Literal::Str(salt)) = &salt.kind else {
-                    return self.bad(ErrorKind::TypeMismatch, salt.span, "the salt of `bucket` must be a string literal");
+                    return self.bad(
+                        ErrorKind::TypeMismatch,
+                        salt.span,
+                        "the salt of `bucket` must be a string literal",
+                    );
                 };
                 let x = self.expr(x);
                 if !matches!(x.ty, Ty::Str | Ty::Int | Ty::Any | Ty::Null | Ty::Number) {
-                    self.err(ErrorKind::TypeMismatch, x.span, format!("`bucket` hashes a string or an int, not a {}", x.ty.name()));
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        x.span,
+                        format!("`bucket` hashes a string or an int, not a {}", x.ty.name()),
+                    );
                 }
-                return node(Kind::Bucket { x: Box::new(x), salt: salt.as_str().into() }, Ty::Decimal, span);
+                return node(
+                    Kind::Bucket {
+                        x: Box::new(x),
+                        salt: salt.as_str().into(),
+                    },
+                    Ty::Decimal,
+                    span,
+                );
             }
             _ => {}
         }
         let Some((func, min, max)) = func_signature(name) else {
-            let known = FUNCTIONS.iter().map(|(n, ..)| *n).chain(["in_segment", "bucket"]);
+            let known = FUNCTIONS
+                .iter()
+                .map(|(n, ..)| *n)
+                .chain(["in_segment", "bucket"]);
             let hint = suggest(name, known);
-            return self.bad(ErrorKind::UnknownFunction, span, format!("unknown function `{name}`{hint}"));
+            return self.bad(
+                ErrorKind::UnknownFunction,
+                span,
+                format!("unknown function `{name}`{hint}"),
+            );
         };
         if args.len() < min || args.len() > max {
-            let want = if min == max { min.to_string() } else if max == usize::MAX { format!("at least {min}") } else { format!("{min} or {max}") };
+            let want = if min == max {
+                min.to_string()
+            } else if max == usize::MAX {
+                format!("at least {min}")
+            } else {
+                format!("{min} or {max}")
+            };
             return self.arity(name, &want, args.len(), span);
         }
         let mut nodes: Vec<Node> = args.iter().map(|a| self.expr(a)).collect();
         let t0 = nodes[0].ty;
         let check = |c: &mut Self, ok: bool, n: &Node, want: &str| {
             if !ok {
-                c.err(ErrorKind::TypeMismatch, n.span, format!("`{name}` needs {want}, not a {}", n.ty.name()));
+                c.err(
+                    ErrorKind::TypeMismatch,
+                    n.span,
+                    format!("`{name}` needs {want}, not a {}", n.ty.name()),
+                );
             }
         };
         let open = t0.is_open();
@@ -560,7 +790,12 @@ impl Compiler<'_> {
                 Ty::Str
             }
             Func::Length => {
-                check(self, open || matches!(t0, Ty::Str | Ty::List), &nodes[0], "a string or a list");
+                check(
+                    self,
+                    open || matches!(t0, Ty::Str | Ty::List),
+                    &nodes[0],
+                    "a string or a list",
+                );
                 Ty::Int
             }
             Func::Abs | Func::Floor | Func::Ceil | Func::Round => {
@@ -568,24 +803,50 @@ impl Compiler<'_> {
                 if func == Func::Round && nodes.len() == 2 {
                     let ok = matches!(nodes[1].kind, Kind::Const(Value::Int(n)) if (0..=12).contains(&n));
                     if !ok {
-                        self.err(ErrorKind::TypeMismatch, nodes[1].span, "the digits of `round` must be an integer literal from 0 to 12");
+                        self.err(
+                            ErrorKind::TypeMismatch,
+                            nodes[1].span,
+                            "the digits of `round` must be an integer literal from 0 to 12",
+                        );
                     }
                 }
-                if open { Ty::Any } else { t0 }
+                if open {
+                    Ty::Any
+                } else {
+                    t0
+                }
             }
-            Func::DaysSince | Func::DayOfWeek | Func::Hour | Func::StartOfDay | Func::StartOfWeek | Func::StartOfMonth => {
+            Func::DaysSince
+            | Func::DayOfWeek
+            | Func::Hour
+            | Func::StartOfDay
+            | Func::StartOfWeek
+            | Func::StartOfMonth => {
                 let n = nodes.remove(0);
                 nodes.insert(0, self.time_operand(n, name));
-                if matches!(func, Func::DaysSince | Func::DayOfWeek | Func::Hour) { Ty::Int } else { Ty::Timestamp }
+                if matches!(func, Func::DaysSince | Func::DayOfWeek | Func::Hour) {
+                    Ty::Int
+                } else {
+                    Ty::Timestamp
+                }
             }
             Func::Date => {
                 if let Kind::Const(Value::Str(s)) = &nodes[0].kind {
                     return match time::parse_date(s) {
                         Some(d) => konst(Value::Date(d), Ty::Date, span),
-                        None => self.bad(ErrorKind::InvalidDate, nodes[0].span, format!("{s:?} is not a date (YYYY-MM-DD)")),
+                        None => self.bad(
+                            ErrorKind::InvalidDate,
+                            nodes[0].span,
+                            format!("{s:?} is not a date (YYYY-MM-DD)"),
+                        ),
                     };
                 }
-                check(self, open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str), &nodes[0], "a timestamp");
+                check(
+                    self,
+                    open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str),
+                    &nodes[0],
+                    "a timestamp",
+                );
                 Ty::Date
             }
             Func::Timestamp => {
@@ -595,21 +856,37 @@ impl Compiler<'_> {
                         None => self.bad(
                             ErrorKind::InvalidTimestamp,
                             nodes[0].span,
-                            format!("{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"),
+                            format!(
+                                "{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"
+                            ),
                         ),
                     };
                 }
-                check(self, open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str), &nodes[0], "a string");
+                check(
+                    self,
+                    open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str),
+                    &nodes[0],
+                    "a string",
+                );
                 Ty::Timestamp
             }
             Func::Semver => {
                 if let Kind::Const(Value::Str(s)) = &nodes[0].kind {
                     return match Version::parse(s) {
                         Some(v) => konst(Value::Semver(Box::new(v)), Ty::Semver, span),
-                        None => self.bad(ErrorKind::InvalidSemver, nodes[0].span, format!("{s:?} is not a strict SemVer 2.0.0 version")),
+                        None => self.bad(
+                            ErrorKind::InvalidSemver,
+                            nodes[0].span,
+                            format!("{s:?} is not a strict SemVer 2.0.0 version"),
+                        ),
                     };
                 }
-                check(self, open || matches!(t0, Ty::Str | Ty::Semver), &nodes[0], "a string");
+                check(
+                    self,
+                    open || matches!(t0, Ty::Str | Ty::Semver),
+                    &nodes[0],
+                    "a string",
+                );
                 Ty::Semver
             }
             Func::CosineSimilarity | Func::EuclideanDistance => {
@@ -620,8 +897,15 @@ impl Compiler<'_> {
                 Ty::Float
             }
             Func::Coalesce => {
-                let known: Vec<Ty> = nodes.iter().map(|n| n.ty).filter(|t| !t.is_open()).collect();
-                if known.windows(2).all(|w| w[0] == w[1]) && !known.is_empty() && known.len() == nodes.len() {
+                let known: Vec<Ty> = nodes
+                    .iter()
+                    .map(|n| n.ty)
+                    .filter(|t| !t.is_open())
+                    .collect();
+                if known.windows(2).all(|w| w[0] == w[1])
+                    && !known.is_empty()
+                    && known.len() == nodes.len()
+                {
                     known[0]
                 } else {
                     Ty::Any
@@ -632,7 +916,11 @@ impl Compiler<'_> {
     }
 
     fn arity(&mut self, name: &str, want: &str, got: usize, span: Span) -> Node {
-        self.bad(ErrorKind::Arity, span, format!("`{name}` takes {want} argument(s), got {got}"))
+        self.bad(
+            ErrorKind::Arity,
+            span,
+            format!("`{name}` takes {want} argument(s), got {got}"),
+        )
     }
 
     fn aggregate(
@@ -645,17 +933,30 @@ impl Compiler<'_> {
         span: Span,
     ) -> Option<(Agg, Ty)> {
         if self.event.is_some() {
-            self.err(ErrorKind::TypeMismatch, span, "aggregates cannot be nested inside `where`");
+            self.err(
+                ErrorKind::TypeMismatch,
+                span,
+                "aggregates cannot be nested inside `where`",
+            );
             return None;
         }
         self.read.events.insert(event.to_string());
         if let Some(schema) = self.env.schema {
             if schema.event(event).is_none() {
                 let hint = suggest(event, schema.event_names());
-                self.err(ErrorKind::UnknownEvent, span, format!("unknown event `{event}`: it is not in the schema{hint}"));
-            } else if let (Some(PathSeg::Key(p)), Some(props)) = (path.first(), schema.event(event)) {
-                if !props.contains_key(p.as_str()) && !(p == "at" && path.len() == 1) {
-                    self.err(ErrorKind::UnknownField, span, format!("event `{event}` has no property `{p}` in the schema"));
+                self.err(
+                    ErrorKind::UnknownEvent,
+                    span,
+                    format!("unknown event `{event}`: it is not in the schema{hint}"),
+                );
+            } else if let (Some(PathSeg::Key(p)), Some(props)) = (path.first(), schema.event(event))
+            {
+                if !(props.contains_key(p.as_str()) || p == "at" && path.len() == 1) {
+                    self.err(
+                        ErrorKind::UnknownField,
+                        span,
+                        format!("event `{event}` has no property `{p}` in the schema"),
+                    );
                 }
             }
         }
@@ -663,17 +964,32 @@ impl Compiler<'_> {
             self.err(
                 ErrorKind::Arity,
                 span,
-                format!("`{0}` needs a property: `{0}({event}.property)`", func.name()),
+                format!(
+                    "`{0}` needs a property: `{0}({event}.property)`",
+                    func.name()
+                ),
             );
             return None;
         }
         if matches!(func, AggFn::Count | AggFn::Exists) && !path.is_empty() {
-            self.err(ErrorKind::Arity, span, format!("`{}` counts events: write `{}({event} where …)`", func.name(), func.name()));
+            self.err(
+                ErrorKind::Arity,
+                span,
+                format!(
+                    "`{}` counts events: write `{}({event} where …)`",
+                    func.name(),
+                    func.name()
+                ),
+            );
             return None;
         }
         if let Some(Window::Last(n, u)) = within {
             if n.checked_mul(time::unit_micros(*u)).is_none() {
-                self.err(ErrorKind::NumberOutOfRange, span, "window length is too large");
+                self.err(
+                    ErrorKind::NumberOutOfRange,
+                    span,
+                    "window length is too large",
+                );
             }
         }
         let filter = filter.map(|f| {
@@ -693,7 +1009,11 @@ impl Compiler<'_> {
                 Ty::Int | Ty::Float | Ty::Decimal | Ty::Money => prop_ty,
                 Ty::Any | Ty::Number => Ty::Any,
                 other => {
-                    self.err(ErrorKind::TypeMismatch, span, format!("cannot sum {} values", other.name()));
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        span,
+                        format!("cannot sum {} values", other.name()),
+                    );
                     Ty::Any
                 }
             },
@@ -702,7 +1022,11 @@ impl Compiler<'_> {
                 Ty::Decimal | Ty::Money => prop_ty,
                 Ty::Any | Ty::Number => Ty::Any,
                 other => {
-                    self.err(ErrorKind::TypeMismatch, span, format!("cannot average {} values", other.name()));
+                    self.err(
+                        ErrorKind::TypeMismatch,
+                        span,
+                        format!("cannot average {} values", other.name()),
+                    );
                     Ty::Any
                 }
             },
@@ -710,7 +1034,14 @@ impl Compiler<'_> {
             AggFn::First | AggFn::Last => Ty::Event,
         };
         let money_zero = prop_ty == Ty::Money;
-        let agg = Agg { func, event: event.into(), path: path.to_vec(), filter, within: within.cloned(), money_zero };
+        let agg = Agg {
+            func,
+            event: event.into(),
+            path: path.to_vec(),
+            filter,
+            within: within.cloned(),
+            money_zero,
+        };
         Some((agg, ty))
     }
 }
@@ -789,7 +1120,10 @@ const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
 ];
 
 fn func_signature(name: &str) -> Option<(Func, usize, usize)> {
-    FUNCTIONS.iter().find(|(n, ..)| *n == name).map(|&(_, f, min, max)| (f, min, max))
+    FUNCTIONS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|&(_, f, min, max)| (f, min, max))
 }
 
 /// Compiles a `matches` pattern under the size limits (SPEC §7).
@@ -797,7 +1131,11 @@ pub fn compile_regex(pattern: &str) -> Result<regex::Regex, (ErrorKind, String)>
     if pattern.len() > limits::MAX_REGEX_BYTES {
         return Err((
             ErrorKind::RegexTooLarge,
-            format!("regex is {} bytes; the limit is {}", pattern.len(), limits::MAX_REGEX_BYTES),
+            format!(
+                "regex is {} bytes; the limit is {}",
+                pattern.len(),
+                limits::MAX_REGEX_BYTES
+            ),
         ));
     }
     regex::RegexBuilder::new(pattern)
@@ -842,7 +1180,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

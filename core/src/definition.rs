@@ -53,11 +53,77 @@ pub struct Definition {
     pub currency: String,
     pub tags: Vec<String>,
     pub rule: String,
+    /// Where the definition came from, for error messages; not part of the canonical form.
+    pub source: Option<Source>,
+}
+
+/// The file a definition was loaded from and where its rule text starts in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: String,
+    /// 1-based line of the rule's first character in the file.
+    pub rule_line: u32,
+    /// 1-based column of the rule's first character on that line.
+    pub rule_column: u32,
+    /// Indentation of continuation lines (block scalars), 0-based.
+    pub indent: u32,
+}
+
+impl Source {
+    /// Maps a location in the rule text to one in the file.
+    pub fn map(&self, loc: crate::error::Location) -> crate::error::Location {
+        if loc.line == 1 {
+            crate::error::Location {
+                line: self.rule_line,
+                column: self.rule_column + loc.column - 1,
+            }
+        } else {
+            crate::error::Location {
+                line: self.rule_line + loc.line - 1,
+                column: self.indent + loc.column,
+            }
+        }
+    }
+}
+
+/// Finds where the `rule` value starts in a YAML or JSON definition file.
+fn find_rule(text: &str, json: bool) -> Option<(u32, u32, u32)> {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let after = if json {
+            let Some(at) = line.find("\"rule\"") else {
+                continue;
+            };
+            let rest = &line[at + 6..];
+            let Some(colon) = rest.find(':') else {
+                continue;
+            };
+            &rest[colon + 1..]
+        } else if let Some(rest) = line.strip_prefix("rule:") {
+            rest
+        } else {
+            continue;
+        };
+        let value = after.trim_start();
+        let value_col = (line.len() - value.len() + 1) as u32;
+        if !json && (value.starts_with('|') || value.starts_with('>')) {
+            let next = lines.get(i + 1)?;
+            let indent = (next.len() - next.trim_start().len()) as u32;
+            return Some((i as u32 + 2, indent + 1, indent));
+        }
+        let quoted = u32::from(value.starts_with('"') || value.starts_with('\''));
+        return Some((i as u32 + 1, value_col + quoted, 0));
+    }
+    None
 }
 
 impl Definition {
     /// A definition with defaults for everything but id, version and rule.
-    pub fn new(id: impl Into<String>, version: impl Into<String>, rule: impl Into<String>) -> Definition {
+    pub fn new(
+        id: impl Into<String>,
+        version: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Definition {
         Definition {
             id: id.into(),
             version: version.into(),
@@ -71,17 +137,27 @@ impl Definition {
             currency: "USD".into(),
             tags: Vec::new(),
             rule: rule.into(),
+            source: None,
         }
     }
 
     /// Parses a YAML document (JSON is accepted too, being YAML).
     pub fn from_yaml_str(text: &str) -> Result<Definition, Error> {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
-            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                "definition file is larger than 1 MiB",
+            ));
         }
         let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
-            Error::new(ErrorKind::InvalidDefinition, format!("not valid YAML{at}: {e}"))
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            Error::new(
+                ErrorKind::InvalidDefinition,
+                format!("not valid YAML{at}: {e}"),
+            )
         })?;
         Definition::from_json(&v)
     }
@@ -89,12 +165,19 @@ impl Definition {
     /// Parses a JSON document.
     pub fn from_json_str(text: &str) -> Result<Definition, Error> {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
-            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                "definition file is larger than 1 MiB",
+            ));
         }
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidDefinition,
-                format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
+                format!(
+                    "not valid JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         Definition::from_json(&v)
@@ -105,48 +188,69 @@ impl Definition {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}")))?;
-        let r = match path.extension().and_then(|e| e.to_str()) {
-            Some("json") => Definition::from_json_str(&text),
-            _ => Definition::from_yaml_str(&text),
+        let json = path.extension().and_then(|e| e.to_str()) == Some("json");
+        let r = if json {
+            Definition::from_json_str(&text)
+        } else {
+            Definition::from_yaml_str(&text)
         };
-        r.map_err(|e| e.with_origin(&name))
+        let mut def = r.map_err(|e| e.with_file(&name))?;
+        let (rule_line, rule_column, indent) = find_rule(&text, json).unwrap_or((1, 1, 0));
+        def.source = Some(Source {
+            path: name,
+            rule_line,
+            rule_column,
+            indent,
+        });
+        Ok(def)
     }
 
     /// Validates a definition given as a JSON object.
     pub fn from_json(v: &serde_json::Value) -> Result<Definition, Error> {
         let obj = v.as_object().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidDefinition, "a definition must be an object with at least `id`, `version` and `rule`")
+            Error::new(
+                ErrorKind::InvalidDefinition,
+                "a definition must be an object with at least `id`, `version` and `rule`",
+            )
         })?;
         let mut diags = Vec::new();
         let mut d = Definition::new("", "", "");
-        let bad = |diags: &mut Vec<Diagnostic>, kind, msg: String| diags.push(Diagnostic::new(kind, msg));
-        let string = |diags: &mut Vec<Diagnostic>, key: &str, v: &serde_json::Value| -> Option<String> {
-            match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) if key == "version" => {
-                    diags.push(Diagnostic::new(
-                        ErrorKind::InvalidSemver,
-                        format!("`version` {n} must be a string: quote it, e.g. version: \"1.0.0\""),
-                    ));
-                    None
+        let bad =
+            |diags: &mut Vec<Diagnostic>, kind, msg: String| diags.push(Diagnostic::new(kind, msg));
+        let string =
+            |diags: &mut Vec<Diagnostic>, key: &str, v: &serde_json::Value| -> Option<String> {
+                match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) if key == "version" => {
+                        diags.push(Diagnostic::new(
+                            ErrorKind::InvalidSemver,
+                            format!(
+                                "`version` {n} must be a string: quote it, e.g. version: \"1.0.0\""
+                            ),
+                        ));
+                        None
+                    }
+                    other => {
+                        diags.push(Diagnostic::new(
+                            ErrorKind::InvalidDefinition,
+                            format!("`{key}` must be a string, got {other}"),
+                        ));
+                        None
+                    }
                 }
-                other => {
-                    diags.push(Diagnostic::new(
-                        ErrorKind::InvalidDefinition,
-                        format!("`{key}` must be a string, got {other}"),
-                    ));
-                    None
-                }
-            }
-        };
+            };
         for (key, val) in obj {
             match key.as_str() {
                 "id" => {
                     if let Some(s) = string(&mut diags, key, val) {
                         if !valid_id(&s) {
-                            bad(&mut diags, ErrorKind::InvalidDefinition, format!(
-                                "id {s:?} must match [a-z][a-z0-9_]* and be at most 64 bytes"
-                            ));
+                            bad(
+                                &mut diags,
+                                ErrorKind::InvalidDefinition,
+                                format!(
+                                    "id {s:?} must match [a-z][a-z0-9_]* and be at most 64 bytes"
+                                ),
+                            );
                         }
                         d.id = s;
                     }
@@ -172,9 +276,11 @@ impl Definition {
                             "active" => Status::Active,
                             "deprecated" => Status::Deprecated,
                             _ => {
-                                bad(&mut diags, ErrorKind::InvalidDefinition, format!(
-                                    "status {s:?} must be draft, active or deprecated"
-                                ));
+                                bad(
+                                    &mut diags,
+                                    ErrorKind::InvalidDefinition,
+                                    format!("status {s:?} must be draft, active or deprecated"),
+                                );
                                 Status::Active
                             }
                         }
@@ -188,9 +294,13 @@ impl Definition {
                         match crate::time::parse_instant(&s) {
                             Some(t) if key == "effective_from" => d.effective_from = Some(t),
                             Some(t) => d.effective_until = Some(t),
-                            None => bad(&mut diags, ErrorKind::InvalidTimestamp, format!(
-                                "`{key}` {s:?} must be an RFC 3339 timestamp with an offset"
-                            )),
+                            None => bad(
+                                &mut diags,
+                                ErrorKind::InvalidTimestamp,
+                                format!(
+                                    "`{key}` {s:?} must be an RFC 3339 timestamp with an offset"
+                                ),
+                            ),
                         }
                     }
                 }
@@ -207,9 +317,13 @@ impl Definition {
                 "currency" => {
                     if let Some(s) = string(&mut diags, key, val) {
                         if crate::value::Currency::parse(&s).is_none() {
-                            bad(&mut diags, ErrorKind::InvalidCurrency, format!(
+                            bad(
+                                &mut diags,
+                                ErrorKind::InvalidCurrency,
+                                format!(
                                 "currency {s:?} must be an ISO 4217 code of three uppercase letters"
-                            ));
+                            ),
+                            );
                         }
                         d.currency = s;
                     }
@@ -219,34 +333,71 @@ impl Definition {
                         for t in items {
                             match t.as_str() {
                                 Some(s) => d.tags.push(s.to_string()),
-                                None => bad(&mut diags, ErrorKind::InvalidDefinition, format!("tag {t} must be a string")),
+                                None => bad(
+                                    &mut diags,
+                                    ErrorKind::InvalidDefinition,
+                                    format!("tag {t} must be a string"),
+                                ),
                             }
                         }
                     }
                     serde_json::Value::Null => {}
-                    other => bad(&mut diags, ErrorKind::InvalidDefinition, format!("`tags` must be a list of strings, got {other}")),
+                    other => bad(
+                        &mut diags,
+                        ErrorKind::InvalidDefinition,
+                        format!("`tags` must be a list of strings, got {other}"),
+                    ),
                 },
                 other => {
-                    let known = ["id", "version", "name", "description", "owner", "status", "effective_from",
-                        "effective_until", "timezone", "currency", "tags", "rule"];
-                    bad(&mut diags, ErrorKind::UnknownDefinitionField, format!(
-                        "unknown field `{other}`; definitions have: {}", known.join(", ")
-                    ));
+                    let known = [
+                        "id",
+                        "version",
+                        "name",
+                        "description",
+                        "owner",
+                        "status",
+                        "effective_from",
+                        "effective_until",
+                        "timezone",
+                        "currency",
+                        "tags",
+                        "rule",
+                    ];
+                    bad(
+                        &mut diags,
+                        ErrorKind::UnknownDefinitionField,
+                        format!(
+                            "unknown field `{other}`; definitions have: {}",
+                            known.join(", ")
+                        ),
+                    );
                 }
             }
         }
         for key in ["id", "version", "rule"] {
             if !obj.contains_key(key) {
-                bad(&mut diags, ErrorKind::InvalidDefinition, format!("missing required field `{key}`"));
+                bad(
+                    &mut diags,
+                    ErrorKind::InvalidDefinition,
+                    format!("missing required field `{key}`"),
+                );
             }
         }
         if let (Some(from), Some(until)) = (d.effective_from, d.effective_until) {
             if from >= until {
-                bad(&mut diags, ErrorKind::InvalidDefinition, "`effective_from` must be before `effective_until`".into());
+                bad(
+                    &mut diags,
+                    ErrorKind::InvalidDefinition,
+                    "`effective_from` must be before `effective_until`".into(),
+                );
             }
         }
         if !diags.is_empty() {
-            let origin = if d.id.is_empty() { None } else { Some(d.id.clone()) };
+            let origin = if d.id.is_empty() {
+                None
+            } else {
+                Some(d.id.clone())
+            };
             let mut err = Error::from_diagnostics(diags);
             if let Some(o) = origin {
                 err = err.with_origin(&o);
@@ -262,5 +413,6 @@ fn valid_id(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 64
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }

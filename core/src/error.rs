@@ -14,11 +14,17 @@ pub struct Span {
 impl Span {
     /// A span over `start..end`.
     pub fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -49,7 +55,10 @@ impl Location {
             .map(|s| s.chars().count())
             .unwrap_or(offset - line_start)
             + 1;
-        Location { line, column: column as u32 }
+        Location {
+            line,
+            column: column as u32,
+        }
     }
 }
 
@@ -153,6 +162,8 @@ pub struct Diagnostic {
     pub origin: Option<String>,
     /// A caret snippet of the offending rule line, ready to print.
     pub snippet: Option<String>,
+    /// Where the problem is in the definition *file*, when the definition came from one.
+    pub file_location: Option<Location>,
 }
 
 impl Diagnostic {
@@ -166,11 +177,15 @@ impl Diagnostic {
             location: None,
             origin: None,
             snippet: None,
+            file_location: None,
         }
     }
     /// An error at `span` (resolved to line:col later by [`Diagnostic::locate`]).
     pub fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { span: Some(span), ..Diagnostic::new(kind, message) }
+        Diagnostic {
+            span: Some(span),
+            ..Diagnostic::new(kind, message)
+        }
     }
     /// Makes this a warning.
     pub fn warning(mut self) -> Diagnostic {
@@ -221,7 +236,7 @@ impl fmt::Display for Diagnostic {
         write!(f, "{sev}[{}]", self.kind)?;
         if let Some(origin) = &self.origin {
             write!(f, " {origin}")?;
-            if let Some(loc) = self.location {
+            if let Some(loc) = self.file_location.or(self.location) {
                 write!(f, ":{}:{}", loc.line, loc.column)?;
             }
         } else if let Some(loc) = self.location {
@@ -253,13 +268,18 @@ impl Error {
     /// An error made of these diagnostics (at least one).
     pub fn from_diagnostics(mut diagnostics: Vec<Diagnostic>) -> Error {
         if diagnostics.is_empty() {
-            diagnostics.push(Diagnostic::new(ErrorKind::InvalidDefinition, "unknown error"));
+            diagnostics.push(Diagnostic::new(
+                ErrorKind::InvalidDefinition,
+                "unknown error",
+            ));
         }
         Error { diagnostics }
     }
     /// A single-diagnostic error.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { diagnostics: vec![Diagnostic::new(kind, message)] }
+        Error {
+            diagnostics: vec![Diagnostic::new(kind, message)],
+        }
     }
     /// The kind of the first error.
     pub fn kind(&self) -> ErrorKind {
@@ -276,17 +296,36 @@ impl Error {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
+    /// Sets the origin of every diagnostic, replacing any.
+    pub fn with_file(self, file: &str) -> Error {
+        Error {
+            diagnostics: self
+                .diagnostics
+                .into_iter()
+                .map(|mut d| {
+                    d.origin = Some(file.to_string());
+                    d
+                })
+                .collect(),
+        }
+    }
     /// Sets the origin of every diagnostic that has none.
     pub fn with_origin(self, origin: &str) -> Error {
         Error {
-            diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect(),
+            diagnostics: self
+                .diagnostics
+                .into_iter()
+                .map(|d| d.with_origin(origin))
+                .collect(),
         }
     }
 }
 
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Error {
-        Error { diagnostics: vec![d] }
+        Error {
+            diagnostics: vec![d],
+        }
     }
 }
 

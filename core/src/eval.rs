@@ -18,7 +18,9 @@ use crate::ir::{Agg, ArithOp, CmpOp, Func, Kind, Node, StrOp, Ty};
 use crate::profile::{Event, Profile};
 use crate::semver::Version;
 use crate::time;
-use crate::value::{float_value, format_float, parse_decimal, parse_money_text, Currency, Money, Value};
+use crate::value::{
+    float_value, format_float, parse_decimal, parse_money_text, Currency, Money, Value,
+};
 
 static NULL: Value = Value::Null;
 
@@ -32,7 +34,11 @@ pub struct EvalError {
 
 impl EvalError {
     fn new(kind: ErrorKind, message: impl Into<String>) -> EvalError {
-        EvalError { kind, message: message.into(), span: None }
+        EvalError {
+            kind,
+            message: message.into(),
+            span: None,
+        }
     }
     fn at(mut self, span: Span) -> EvalError {
         self.span.get_or_insert(span);
@@ -106,8 +112,12 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
             let v = eval(x, cx)?;
             let lo_v = eval(lo, cx)?;
             let hi_v = eval(hi, cx)?;
-            let a = compare(&lo_v, &v, true, cx).map_err(|e| e.at(n.span))?.map(|o| o != Ordering::Greater);
-            let b = compare(&v, &hi_v, true, cx).map_err(|e| e.at(n.span))?.map(|o| o != Ordering::Greater);
+            let a = compare(&lo_v, &v, true, cx)
+                .map_err(|e| e.at(n.span))?
+                .map(|o| o != Ordering::Greater);
+            let b = compare(&v, &hi_v, true, cx)
+                .map_err(|e| e.at(n.span))?
+                .map(|o| o != Ordering::Greater);
             let r = match (a, b) {
                 (Some(false), _) | (_, Some(false)) => Some(false),
                 (Some(true), Some(true)) => Some(true),
@@ -141,9 +151,12 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
         }
         Kind::Within { x, window } => {
             let v = eval(x, cx)?;
-            let Some(t) = instant_of(&v, cx.tz) else { return Ok(None) };
-            let bounds = time::window_bounds(window, cx.as_of, cx.tz)
-                .ok_or_else(|| EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range").at(n.span))?;
+            let Some(t) = instant_of(&v, cx.tz) else {
+                return Ok(None);
+            };
+            let bounds = time::window_bounds(window, cx.as_of, cx.tz).ok_or_else(|| {
+                EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range").at(n.span)
+            })?;
             Ok(Some(time::in_bounds(t, bounds, cx.as_of)))
         }
         Kind::InSegment(id) => match (cx.segments)(id) {
@@ -174,7 +187,9 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
 fn eval_in<'a>(x: &'a Node, list: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
     let v = eval(x, cx)?;
     let l = eval(list, cx)?;
-    let Value::List(items) = &*l else { return Ok(None) };
+    let Value::List(items) = &*l else {
+        return Ok(None);
+    };
     // `x in []` is an empty `or`: FALSE even for a null x (SPEC §6).
     if items.is_empty() {
         return Ok(Some(false));
@@ -200,10 +215,12 @@ fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
                 Some(x) => x,
                 None => return &NULL,
             },
-            (PathSeg::Index(i), Value::List(items)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
-                Some(x) => x,
-                None => return &NULL,
-            },
+            (PathSeg::Index(i), Value::List(items)) => {
+                match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+                    Some(x) => x,
+                    None => return &NULL,
+                }
+            }
             _ => return &NULL,
         };
     }
@@ -235,8 +252,13 @@ pub fn eval<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
                 Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| overflow().at(n.span))?),
                 Value::Float(f) => float_value(-f),
                 Value::Decimal(d) => Value::Decimal(-*d),
-                Value::Duration(d) => Value::Duration(d.checked_neg().ok_or_else(|| overflow().at(n.span))?),
-                Value::Money(m) => Value::Money(Money { amount: -m.amount, currency: m.currency }),
+                Value::Duration(d) => {
+                    Value::Duration(d.checked_neg().ok_or_else(|| overflow().at(n.span))?)
+                }
+                Value::Money(m) => Value::Money(Money {
+                    amount: -m.amount,
+                    currency: m.currency,
+                }),
                 _ => Value::Null,
             })
         }
@@ -275,7 +297,9 @@ pub fn eval<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
 }
 
 fn prop<'e>(e: &'e Event, path: &[PathSeg]) -> &'e Value {
-    let Some(PathSeg::Key(first)) = path.first() else { return &NULL };
+    let Some(PathSeg::Key(first)) = path.first() else {
+        return &NULL;
+    };
     match e.properties.get(first.as_str()) {
         Some(v) => walk(v, &path[1..]),
         None => &NULL,
@@ -286,7 +310,9 @@ fn prop<'e>(e: &'e Event, path: &[PathSeg]) -> &'e Value {
 fn coerce<'a>(v: Cow<'a, Value>, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
     let out = match (ty, &*v) {
         (_, Value::Null) => return v,
-        (Ty::Timestamp, Value::Timestamp(_)) | (Ty::Date, Value::Date(_)) | (Ty::Money, Value::Money(_)) => return v,
+        (Ty::Timestamp, Value::Timestamp(_))
+        | (Ty::Date, Value::Date(_))
+        | (Ty::Money, Value::Money(_)) => return v,
         (Ty::Semver, Value::Semver(_)) | (Ty::Decimal, Value::Decimal(_)) => return v,
         (Ty::Timestamp, Value::Date(d)) => time::start_of_date(*d, tz).map(Value::Timestamp),
         (Ty::Timestamp, Value::Str(s)) => time::parse_instant(s).map(Value::Timestamp),
@@ -330,7 +356,10 @@ fn to_base(m: &Money, cx: &Ctx) -> R<Decimal> {
     let rate = cx.fx.rate(m.currency, cx.currency).ok_or_else(|| {
         EvalError::new(
             ErrorKind::FxRateMissing,
-            format!("no FX rate {}/{} in the evaluation context", m.currency, cx.currency),
+            format!(
+                "no FX rate {}/{} in the evaluation context",
+                m.currency, cx.currency
+            ),
         )
     })?;
     m.amount.checked_mul(rate).ok_or_else(overflow)
@@ -354,7 +383,13 @@ fn cmp_i64_f64(i: i64, f: f64) -> Ordering {
 /// `ordering == false`, values of equality-only types give `Equal` or `Less` (= unequal).
 pub fn compare(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Ordering>> {
     use Value::*;
-    let eq_only = |eq: bool| if ordering { None } else { Some(if eq { Ordering::Equal } else { Ordering::Less }) };
+    let eq_only = |eq: bool| {
+        if ordering {
+            None
+        } else {
+            Some(if eq { Ordering::Equal } else { Ordering::Less })
+        }
+    };
     Ok(match (a, b) {
         (Null, _) | (_, Null) => None,
         (Int(x), Int(y)) => Some(x.cmp(y)),
@@ -386,7 +421,11 @@ pub fn compare(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Order
                     None => return Ok(None),
                 },
             };
-            return if matches!(a, Str(_)) { compare(&parsed, b, ordering, cx) } else { compare(a, &parsed, ordering, cx) };
+            return if matches!(a, Str(_)) {
+                compare(&parsed, b, ordering, cx)
+            } else {
+                compare(a, &parsed, ordering, cx)
+            };
         }
         (Duration(x), Duration(y)) => Some(x.cmp(y)),
         (Money(x), Money(y)) if x.currency == y.currency => Some(x.amount.cmp(&y.amount)),
@@ -466,13 +505,18 @@ fn dec_op(op: ArithOp, x: Decimal, y: Decimal) -> R<Value> {
 /// Rounds half-to-even to 28 significant digits (SPEC §8).
 fn round_significant(d: Decimal) -> Decimal {
     let mantissa = d.mantissa().unsigned_abs();
-    let digits = if mantissa == 0 { 1 } else { mantissa.ilog10() + 1 };
+    let digits = if mantissa == 0 {
+        1
+    } else {
+        mantissa.ilog10() + 1
+    };
     if digits <= 28 {
         return d;
     }
     let excess = digits - 28;
     let scale = d.scale().saturating_sub(excess);
-    d.round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven).normalize()
+    d.round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven)
+        .normalize()
 }
 
 fn float_op(op: ArithOp, x: f64, y: f64) -> Value {
@@ -534,15 +578,23 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             (Some(x), Some(y)) => dec_op(op, x, y)?,
             _ => Null,
         },
-        (Money(x), Money(y)) if x.currency == y.currency && op != ArithOp::Mul => match dec_op(op, x.amount, y.amount)? {
-            Decimal(d) if op != ArithOp::Div => Money(crate::value::Money { amount: d, currency: x.currency }),
-            other => other,
-        },
+        (Money(x), Money(y)) if x.currency == y.currency && op != ArithOp::Mul => {
+            match dec_op(op, x.amount, y.amount)? {
+                Decimal(d) if op != ArithOp::Div => Money(crate::value::Money {
+                    amount: d,
+                    currency: x.currency,
+                }),
+                other => other,
+            }
+        }
         (Money(x), Money(y)) => {
             let (p, q) = (to_base(x, cx)?, to_base(y, cx)?);
             match op {
                 ArithOp::Add | ArithOp::Sub => match dec_op(op, p, q)? {
-                    Decimal(d) => Money(crate::value::Money { amount: d, currency: cx.currency }),
+                    Decimal(d) => Money(crate::value::Money {
+                        amount: d,
+                        currency: cx.currency,
+                    }),
                     _ => Null,
                 },
                 ArithOp::Div => dec_op(op, p, q)?,
@@ -555,7 +607,10 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             }
             match as_decimal(n) {
                 Some(k) => match dec_op(op, m.amount, k)? {
-                    Decimal(d) => Money(crate::value::Money { amount: d, currency: m.currency }),
+                    Decimal(d) => Money(crate::value::Money {
+                        amount: d,
+                        currency: m.currency,
+                    }),
                     _ => Null,
                 },
                 None => Null,
@@ -566,8 +621,12 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             ArithOp::Sub => Timestamp(t.checked_sub(*d).ok_or_else(overflow)?),
             _ => Null,
         },
-        (Duration(d), Timestamp(t)) if op == ArithOp::Add => Timestamp(t.checked_add(*d).ok_or_else(overflow)?),
-        (Timestamp(x), Timestamp(y)) if op == ArithOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
+        (Duration(d), Timestamp(t)) if op == ArithOp::Add => {
+            Timestamp(t.checked_add(*d).ok_or_else(overflow)?)
+        }
+        (Timestamp(x), Timestamp(y)) if op == ArithOp::Sub => {
+            Duration(x.checked_sub(*y).ok_or_else(overflow)?)
+        }
         (Duration(x), Duration(y)) => match op {
             ArithOp::Add => Duration(x.checked_add(*y).ok_or_else(overflow)?),
             ArithOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
@@ -609,7 +668,10 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
         (Func::Round | Func::Floor | Func::Ceil, Value::Int(i)) => Value::Int(*i),
         (Func::Round, Value::Decimal(d)) => Value::Decimal(round_half_away(*d, digits(args))),
         (Func::Round, Value::Float(x)) => match float_to_decimal(*x) {
-            Some(d) => round_half_away(d, digits(args)).to_f64().map(float_value).unwrap_or(Value::Null),
+            Some(d) => round_half_away(d, digits(args))
+                .to_f64()
+                .map(float_value)
+                .unwrap_or(Value::Null),
             None => Value::Null,
         },
         (Func::Floor, Value::Decimal(d)) => Value::Decimal(round_decimal(*d, 0, |d, _| d.floor())),
@@ -629,16 +691,22 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
             None => Value::Null,
         },
         (Func::Date, t) => local_day(t, tz).map(Value::Date).unwrap_or(Value::Null),
-        (Func::Timestamp, t) => instant_of(t, tz).map(Value::Timestamp).unwrap_or(Value::Null),
+        (Func::Timestamp, t) => instant_of(t, tz)
+            .map(Value::Timestamp)
+            .unwrap_or(Value::Null),
         (Func::StartOfDay | Func::StartOfWeek | Func::StartOfMonth, t) => {
             let day = local_day(t, tz).and_then(|d| match f {
                 Func::StartOfWeek => time::monday_of(d),
                 Func::StartOfMonth => Some(d.first_of_month()),
                 _ => Some(d),
             });
-            day.and_then(|d| time::start_of_date(d, tz)).map(Value::Timestamp).unwrap_or(Value::Null)
+            day.and_then(|d| time::start_of_date(d, tz))
+                .map(Value::Timestamp)
+                .unwrap_or(Value::Null)
         }
-        (Func::Semver, Value::Str(s)) => Version::parse(s).map(|v| Value::Semver(Box::new(v))).unwrap_or(Value::Null),
+        (Func::Semver, Value::Str(s)) => Version::parse(s)
+            .map(|v| Value::Semver(Box::new(v)))
+            .unwrap_or(Value::Null),
         (Func::Semver, Value::Semver(_)) => return Ok(v),
         (Func::CosineSimilarity | Func::EuclideanDistance, Value::List(a)) => {
             let w = eval(&args[1], cx)?;
@@ -666,7 +734,8 @@ fn round_half_away(d: Decimal, dp: u32) -> Decimal {
 fn local_day(v: &Value, tz: &TimeZone) -> Option<jiff::civil::Date> {
     match v {
         Value::Date(d) => Some(*d),
-        Value::Str(s) => time::parse_date(s).or_else(|| time::parse_instant(s).and_then(|t| time::local_date(t, tz))),
+        Value::Str(s) => time::parse_date(s)
+            .or_else(|| time::parse_instant(s).and_then(|t| time::local_date(t, tz))),
         other => instant_of(other, tz).and_then(|t| time::local_date(t, tz)),
     }
 }
@@ -677,7 +746,9 @@ fn vector_fn(f: Func, a: &[Value], b: &[Value]) -> Value {
     }
     let (mut dot, mut na, mut nb, mut sq) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b) {
-        let (Some(x), Some(y)) = (as_f64(x), as_f64(y)) else { return Value::Null };
+        let (Some(x), Some(y)) = (as_f64(x), as_f64(y)) else {
+            return Value::Null;
+        };
         dot += x * y;
         na += x * x;
         nb += y * y;
@@ -709,13 +780,21 @@ pub fn bucket(salt: &str, id: &str) -> Decimal {
 }
 
 /// Calls `f` for each selected event in time order until it returns `false`.
-fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -> R<bool>) -> R<()> {
-    let Some(group) = cx.profile.events(&agg.event) else { return Ok(()) };
+fn for_each_event<'a>(
+    agg: &'a Agg,
+    cx: &Ctx<'a>,
+    mut f: impl FnMut(&'a Event) -> R<bool>,
+) -> R<()> {
+    let Some(group) = cx.profile.events(&agg.event) else {
+        return Ok(());
+    };
     let range = match &agg.within {
         None => group.range(i64::MIN, cx.as_of, true),
         Some(w) => {
-            let (start, end, inclusive) = time::window_bounds(w, cx.as_of, cx.tz)
-                .ok_or_else(|| EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range"))?;
+            let (start, end, inclusive) =
+                time::window_bounds(w, cx.as_of, cx.tz).ok_or_else(|| {
+                    EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range")
+                })?;
             if inclusive {
                 group.range(start, end.min(cx.as_of), true)
             } else if end > cx.as_of {
@@ -727,7 +806,10 @@ fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -
     };
     for e in &group.events[range] {
         if let Some(filter) = &agg.filter {
-            let inner = Ctx { event: Some(e), ..*cx };
+            let inner = Ctx {
+                event: Some(e),
+                ..*cx
+            };
             if eval_bool(filter, &inner)? != Some(true) {
                 continue;
             }
@@ -804,20 +886,37 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                     (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
                     (Acc::Empty, Value::Money(m)) => Acc::Money(to_base(m, cx)?),
                     (Acc::Int(s), Value::Int(i)) => Acc::Int(s + *i as i128),
-                    (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?),
+                    (Acc::Int(s), Value::Decimal(d)) => {
+                        Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?)
+                    }
                     (Acc::Int(s), Value::Float(f)) => Acc::Float(s as f64 + f),
-                    (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
-                    (Acc::Dec(s), Value::Decimal(d)) => Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?),
-                    (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
+                    (Acc::Dec(s), Value::Int(i)) => {
+                        Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?)
+                    }
+                    (Acc::Dec(s), Value::Decimal(d)) => {
+                        Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?)
+                    }
+                    (Acc::Dec(s), Value::Float(f)) => {
+                        Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f)
+                    }
                     (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
                     (Acc::Float(s), Value::Float(f)) => Acc::Float(s + f),
-                    (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
-                    (Acc::Money(s), Value::Money(m)) => Acc::Money(s.checked_add(to_base(m, cx)?).ok_or_else(overflow)?),
+                    (Acc::Float(s), Value::Decimal(d)) => {
+                        Acc::Float(s + d.to_f64().unwrap_or(f64::NAN))
+                    }
+                    (Acc::Money(s), Value::Money(m)) => {
+                        Acc::Money(s.checked_add(to_base(m, cx)?).ok_or_else(overflow)?)
+                    }
                     _ => Acc::Bad,
                 };
             }
             let n = values.len() as i64;
-            let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
+            let money = |d: Decimal| {
+                Value::Money(Money {
+                    amount: d,
+                    currency: cx.currency,
+                })
+            };
             Ok(match (agg.func, acc) {
                 (_, Acc::Bad) => Value::Null,
                 (AggFn::Sum, Acc::Empty) if agg.money_zero => money(Decimal::ZERO),
@@ -829,8 +928,14 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                 (_, Acc::Empty) => Value::Null,
                 (_, Acc::Int(s)) => float_value(s as f64 / n as f64),
                 (_, Acc::Float(s)) => float_value(s / n as f64),
-                (_, Acc::Dec(s)) => s.checked_div(Decimal::from(n)).map(Value::Decimal).ok_or_else(overflow)?,
-                (_, Acc::Money(s)) => s.checked_div(Decimal::from(n)).map(money).ok_or_else(overflow)?,
+                (_, Acc::Dec(s)) => s
+                    .checked_div(Decimal::from(n))
+                    .map(Value::Decimal)
+                    .ok_or_else(overflow)?,
+                (_, Acc::Money(s)) => s
+                    .checked_div(Decimal::from(n))
+                    .map(money)
+                    .ok_or_else(overflow)?,
             })
         }
         AggFn::Min | AggFn::Max => {
@@ -841,7 +946,11 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                     Some(b) => match compare(v, b, true, cx)? {
                         None => return Ok(Value::Null),
                         Some(o) => {
-                            let better = if agg.func == AggFn::Min { o == Ordering::Less } else { o == Ordering::Greater };
+                            let better = if agg.func == AggFn::Min {
+                                o == Ordering::Less
+                            } else {
+                                o == Ordering::Greater
+                            };
                             Some(if better { v } else { b })
                         }
                     },

@@ -141,7 +141,10 @@ pub struct Node {
 pub enum Kind {
     Const(Value),
     /// Top-level attribute `name` then `rest`.
-    Attr { name: Box<str>, rest: Vec<PathSeg> },
+    Attr {
+        name: Box<str>,
+        rest: Vec<PathSeg>,
+    },
     /// A property of the current event (inside `where`).
     Prop(Vec<PathSeg>),
     EntityId,
@@ -152,19 +155,49 @@ pub enum Kind {
     And(Vec<Node>),
     Or(Vec<Node>),
     Cmp(CmpOp, Box<Node>, Box<Node>),
-    In { x: Box<Node>, list: Box<Node>, negated: bool },
-    Between { x: Box<Node>, lo: Box<Node>, hi: Box<Node>, negated: bool },
-    IsNull { x: Box<Node>, negated: bool },
-    StrPred { op: StrOp, s: Box<Node>, t: Box<Node>, negated: bool },
-    Matches { x: Box<Node>, re: Box<regex::Regex>, negated: bool },
-    Within { x: Box<Node>, window: Window },
+    In {
+        x: Box<Node>,
+        list: Box<Node>,
+        negated: bool,
+    },
+    Between {
+        x: Box<Node>,
+        lo: Box<Node>,
+        hi: Box<Node>,
+        negated: bool,
+    },
+    IsNull {
+        x: Box<Node>,
+        negated: bool,
+    },
+    StrPred {
+        op: StrOp,
+        s: Box<Node>,
+        t: Box<Node>,
+        negated: bool,
+    },
+    Matches {
+        x: Box<Node>,
+        re: Box<regex::Regex>,
+        negated: bool,
+    },
+    Within {
+        x: Box<Node>,
+        window: Window,
+    },
     Arith(ArithOp, Box<Node>, Box<Node>),
     Neg(Box<Node>),
     Call(Func, Vec<Node>),
-    Bucket { x: Box<Node>, salt: Box<str> },
+    Bucket {
+        x: Box<Node>,
+        salt: Box<str>,
+    },
     Agg(Box<Agg>),
     /// A field of `first(e)`/`last(e)`: `at` or a property path.
-    EventGet { agg: Box<Agg>, path: Vec<PathSeg> },
+    EventGet {
+        agg: Box<Agg>,
+        path: Vec<PathSeg>,
+    },
     InSegment(Box<str>),
     /// Read a data value as `ty` (timestamp, date, money, semver, decimal); unreadable → null.
     Coerce(Box<Node>),
@@ -174,14 +207,22 @@ impl Node {
     /// Direct children, in evaluation order (for explain and analyses).
     pub fn children(&self) -> Vec<&Node> {
         match &self.kind {
-            Kind::Const(_) | Kind::Attr { .. } | Kind::Prop(_) | Kind::EntityId | Kind::AsOf | Kind::EventAt => vec![],
+            Kind::Const(_)
+            | Kind::Attr { .. }
+            | Kind::Prop(_)
+            | Kind::EntityId
+            | Kind::AsOf
+            | Kind::EventAt => vec![],
             Kind::InSegment(_) => vec![],
             Kind::Not(x) | Kind::Neg(x) | Kind::Coerce(x) => vec![x],
             Kind::And(xs) | Kind::Or(xs) | Kind::Call(_, xs) => xs.iter().collect(),
             Kind::Cmp(_, a, b) | Kind::Arith(_, a, b) => vec![a, b],
             Kind::In { x, list, .. } => vec![x, list],
             Kind::Between { x, lo, hi, .. } => vec![x, lo, hi],
-            Kind::IsNull { x, .. } | Kind::Matches { x, .. } | Kind::Within { x, .. } | Kind::Bucket { x, .. } => vec![x],
+            Kind::IsNull { x, .. }
+            | Kind::Matches { x, .. }
+            | Kind::Within { x, .. }
+            | Kind::Bucket { x, .. } => vec![x],
             Kind::StrPred { s, t, .. } => vec![s, t],
             Kind::Agg(_) | Kind::EventGet { .. } => vec![],
         }

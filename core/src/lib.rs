@@ -53,7 +53,7 @@ pub mod value;
 
 pub use compile::ReadSet;
 pub use context::{parse_as_of, FxRates};
-pub use definition::{Definition, Status};
+pub use definition::{Definition, Source, Status};
 pub use error::{Diagnostic, Error, ErrorKind, Location, Severity, Span};
 pub use explain::{Explanation, TraceNode, UnknownInput};
 pub use profile::{Event, Profile};

@@ -7,6 +7,9 @@ use crate::error::{Error, ErrorKind};
 use crate::limits;
 use crate::value::Value;
 
+/// An event's properties.
+pub type Properties = BTreeMap<Box<str>, Value>;
+
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// One event: its time and properties.
@@ -62,7 +65,11 @@ impl Profile {
     /// An empty profile with this id.
     pub fn new(id: impl Into<Box<str>>) -> Profile {
         let id: Box<str> = id.into();
-        Profile { id_value: Value::Str(id.clone()), id, ..Profile::default() }
+        Profile {
+            id_value: Value::Str(id.clone()),
+            id,
+            ..Profile::default()
+        }
     }
 
     /// The entity id.
@@ -95,7 +102,12 @@ impl Profile {
     }
 
     /// Adds an event. Call [`Profile::finish`] after the last one (the loaders do).
-    pub fn push_event(&mut self, name: &str, at: i64, properties: BTreeMap<Box<str>, Value>) -> Result<(), Error> {
+    pub fn push_event(
+        &mut self,
+        name: &str,
+        at: i64,
+        properties: BTreeMap<Box<str>, Value>,
+    ) -> Result<(), Error> {
         if self.event_count >= limits::MAX_EVENTS_PER_PROFILE {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
@@ -142,16 +154,20 @@ impl Profile {
 
     /// Parses `{"id", "attributes", "events": [{"name", "at", "properties"}]}`.
     pub fn from_json_str(text: &str) -> Result<Profile, Error> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidProfile, format!("profile is not valid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidProfile,
+                format!("profile is not valid JSON: {e}"),
+            )
+        })?;
         Profile::from_json(&v)
     }
 
     /// Builds a profile from JSON data (SPEC §4, §11).
     pub fn from_json(v: &serde_json::Value) -> Result<Profile, Error> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| invalid("a profile must be a JSON object with `id`, `attributes`, `events`"))?;
+        let obj = v.as_object().ok_or_else(|| {
+            invalid("a profile must be a JSON object with `id`, `attributes`, `events`")
+        })?;
         for key in obj.keys() {
             if !matches!(key.as_str(), "id" | "attributes" | "events") {
                 return Err(invalid(&format!(
@@ -173,7 +189,12 @@ impl Profile {
                     p.attributes.insert(k.as_str().into(), Value::from_json(v));
                 }
             }
-            Some(_) => return Err(invalid(&format!("profile `{}`: `attributes` must be an object", p.id))),
+            Some(_) => {
+                return Err(invalid(&format!(
+                    "profile `{}`: `attributes` must be an object",
+                    p.id
+                )))
+            }
         }
         match obj.get("events") {
             None | Some(serde_json::Value::Null) => {}
@@ -184,7 +205,12 @@ impl Profile {
                     p.push_event(name, at, props)?;
                 }
             }
-            Some(_) => return Err(invalid(&format!("profile `{}`: `events` must be a list", p.id))),
+            Some(_) => {
+                return Err(invalid(&format!(
+                    "profile `{}`: `events` must be a list",
+                    p.id
+                )))
+            }
         }
         p.finish();
         Ok(p)
@@ -192,12 +218,21 @@ impl Profile {
 }
 
 /// Parses one event object into (name, at, properties).
-pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, BTreeMap<Box<str>, Value>), String> {
-    let obj = e.as_object().ok_or("an event must be an object with `name`, `at`, `properties`")?;
-    let name = obj.get("name").and_then(|n| n.as_str()).ok_or("event has no string `name`")?;
-    let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or("event has no string `at`")?;
-    let at = crate::time::parse_instant(at_text)
-        .ok_or_else(|| format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset"))?;
+pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), String> {
+    let obj = e
+        .as_object()
+        .ok_or("an event must be an object with `name`, `at`, `properties`")?;
+    let name = obj
+        .get("name")
+        .and_then(|n| n.as_str())
+        .ok_or("event has no string `name`")?;
+    let at_text = obj
+        .get("at")
+        .and_then(|n| n.as_str())
+        .ok_or("event has no string `at`")?;
+    let at = crate::time::parse_instant(at_text).ok_or_else(|| {
+        format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset")
+    })?;
     let mut props = BTreeMap::new();
     match obj.get("properties") {
         None | Some(serde_json::Value::Null) => {}

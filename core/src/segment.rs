@@ -68,7 +68,11 @@ pub struct EvalContext {
 impl EvalContext {
     /// A context at `as_of` (microseconds since the epoch).
     pub fn new(as_of: i64) -> EvalContext {
-        EvalContext { as_of, fx: FxRates::new(), segments: BTreeMap::new() }
+        EvalContext {
+            as_of,
+            fx: FxRates::new(),
+            segments: BTreeMap::new(),
+        }
     }
     /// A context at an RFC 3339 instant with offset.
     pub fn parse(as_of: &str) -> Result<EvalContext, Error> {
@@ -124,21 +128,45 @@ impl Segment {
         schema: Option<&Schema>,
         known_segment: Option<&dyn Fn(&str) -> bool>,
     ) -> Result<Segment, Error> {
-        let origin = definition.id.clone();
+        let origin = match &definition.source {
+            Some(src) => src.path.clone(),
+            None => definition.id.clone(),
+        };
         let rule = definition.rule.clone();
-        let locate = |d: Diagnostic| d.locate(&rule).with_origin(&origin);
+        let source = definition.source.clone();
+        let locate = |d: Diagnostic| {
+            let mut d = d.locate(&rule).with_origin(&origin);
+            if let (Some(src), Some(loc)) = (&source, d.location) {
+                d.file_location = Some(src.map(loc));
+            }
+            d
+        };
         let ast = crate::parser::parse(&rule).map_err(|d| Error::from(locate(d)))?;
         let tz = crate::time::zone(&definition.timezone).ok_or_else(|| {
-            Error::from(Diagnostic::new(ErrorKind::InvalidTimezone, format!("unknown time zone {:?}", definition.timezone)))
-                .with_origin(&origin)
+            Error::from(Diagnostic::new(
+                ErrorKind::InvalidTimezone,
+                format!("unknown time zone {:?}", definition.timezone),
+            ))
+            .with_origin(&origin)
         })?;
         let currency = Currency::parse(&definition.currency).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidCurrency, format!("invalid currency {:?}", definition.currency)).with_origin(&origin)
+            Error::new(
+                ErrorKind::InvalidCurrency,
+                format!("invalid currency {:?}", definition.currency),
+            )
+            .with_origin(&origin)
         })?;
-        let env = Env { tz: &tz, schema, known_segment };
+        let env = Env {
+            tz: &tz,
+            schema,
+            known_segment,
+        };
         let compiled = compile(&ast, &env);
-        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
-            compiled.diagnostics.into_iter().map(locate).partition(|d| d.severity == Severity::Error);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = compiled
+            .diagnostics
+            .into_iter()
+            .map(locate)
+            .partition(|d| d.severity == Severity::Error);
         if !errors.is_empty() {
             return Err(Error::from_diagnostics(errors));
         }
@@ -237,7 +265,9 @@ impl Segment {
             return Ok(Outcome::False);
         }
         let cx = self.ctx(profile, as_of, fx, segments);
-        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(e))
+        eval_bool(&self.ir, &cx)
+            .map(Outcome::from_tri)
+            .map_err(|e| self.eval_error(e))
     }
 
     pub(crate) fn ctx<'a>(
@@ -247,17 +277,32 @@ impl Segment {
         fx: &'a FxRates,
         segments: &'a dyn Fn(&str) -> Option<bool>,
     ) -> Ctx<'a> {
-        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None }
+        Ctx {
+            profile,
+            as_of,
+            tz: &self.tz,
+            currency: self.currency,
+            fx,
+            segments,
+            event: None,
+        }
     }
 
     pub(crate) fn eval_error(&self, e: EvalError) -> Error {
-        let mut d = Diagnostic::new(e.kind, format!("{} (profile evaluation)", e.message));
+        let mut d = Diagnostic::new(e.kind, e.message);
         d.span = e.span;
-        Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
+        Error::from(
+            d.locate(&self.definition.rule)
+                .with_origin(&self.definition.id),
+        )
     }
 
     /// Explains the outcome for one profile: every sub-expression with its value.
-    pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
+    pub fn explain(
+        &self,
+        profile: &Profile,
+        cx: &EvalContext,
+    ) -> Result<crate::explain::Explanation, Error> {
         let lookup = |id: &str| cx.segments.get(id).copied();
         crate::explain::explain(self, profile, cx.as_of, &cx.fx, &lookup)
     }

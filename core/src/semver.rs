@@ -47,7 +47,9 @@ impl Version {
                     .split('.')
                     .map(|id| {
                         if id.bytes().all(|b| b.is_ascii_digit()) {
-                            id.parse().map(PreId::Num).unwrap_or_else(|_| PreId::Alpha(id.to_string()))
+                            id.parse()
+                                .map(PreId::Num)
+                                .unwrap_or_else(|_| PreId::Alpha(id.to_string()))
                         } else {
                             PreId::Alpha(id.to_string())
                         }
@@ -64,12 +66,19 @@ impl Version {
         if parts.next().is_some() {
             return None;
         }
-        Some(Version { major, minor, patch, pre, build })
+        Some(Version {
+            major,
+            minor,
+            patch,
+            pre,
+            build,
+        })
     }
 }
 
 fn num(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()
