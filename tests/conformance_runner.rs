@@ -37,10 +37,7 @@ fn definition_of(case: &J) -> Result<Vec<Definition>, String> {
     if let Some(defs) = case.get("definitions").and_then(J::as_array) {
         let mut out = Vec::new();
         for d in defs {
-            out.push(
-                Definition::from_json(d)
-                    .map_err(|e| format!("compile:{}", e.kind()) + "\u{0}" + &e.to_string())?,
-            );
+            out.push(Definition::from_json(d).map_err(|e| format!("compile:{}", e.kind()) + "\u{0}" + &e.to_string())?);
         }
         return Ok(out);
     }
@@ -58,10 +55,7 @@ enum Got {
 fn run(case: &J) -> Result<Got, String> {
     let expect = case.get("expect").ok_or("case has no expect")?;
     if expect.get("format").is_some() {
-        let rule = case
-            .get("rule")
-            .and_then(J::as_str)
-            .ok_or("format case needs `rule`")?;
+        let rule = case.get("rule").and_then(J::as_str).ok_or("format case needs `rule`")?;
         return Ok(match Segment::parse_rule(rule) {
             Ok(ast) => Got::Format(segcore::printer::print(&ast)),
             Err(e) => Got::Error("compile", e),
@@ -71,18 +65,12 @@ fn run(case: &J) -> Result<Got, String> {
         Ok(d) => d,
         Err(e) if e.starts_with("compile:") => {
             let (_, msg) = e.split_once('\u{0}').unwrap_or(("", ""));
-            let kind = e
-                .trim_start_matches("compile:")
-                .split('\u{0}')
-                .next()
-                .unwrap_or("");
+            let kind = e.trim_start_matches("compile:").split('\u{0}').next().unwrap_or("");
             // Re-create the definition error to report it like other errors.
             let def = case.get("definition").cloned().or_else(|| {
-                case.get("definitions").and_then(J::as_array).and_then(|a| {
-                    a.iter()
-                        .find(|d| Definition::from_json(d).is_err())
-                        .cloned()
-                })
+                case.get("definitions")
+                    .and_then(J::as_array)
+                    .and_then(|a| a.iter().find(|d| Definition::from_json(d).is_err()).cloned())
             });
             let err = def.and_then(|d| Definition::from_json(&d).err());
             return match err {
@@ -114,51 +102,29 @@ fn run(case: &J) -> Result<Got, String> {
         }
     };
     if expect.get("canonical_json").is_some() {
-        let s = segment
-            .as_ref()
-            .ok_or("canonical case needs a single definition")?;
-        return Ok(Got::Canonical(
-            s.canonical_json().to_string(),
-            s.definition_hash().to_string(),
-        ));
+        let s = segment.as_ref().ok_or("canonical case needs a single definition")?;
+        return Ok(Got::Canonical(s.canonical_json().to_string(), s.definition_hash().to_string()));
     }
-    if expect
-        .get("error")
-        .and_then(|e| e.get("phase"))
-        .and_then(J::as_str)
-        == Some("compile")
-    {
+    if expect.get("error").and_then(|e| e.get("phase")).and_then(J::as_str) == Some("compile") {
         return Ok(Got::Outcome("compiled".into()));
     }
-    let profile = match Profile::from_json(
-        case.get("profile")
-            .ok_or("evaluation case needs `profile`")?,
-    ) {
+    let profile = match Profile::from_json(case.get("profile").ok_or("evaluation case needs `profile`")?) {
         Ok(p) => p,
         Err(e) => return Ok(Got::Error("evaluate", e)),
     };
-    let as_of = case
-        .get("as_of")
-        .and_then(J::as_str)
-        .ok_or("evaluation case needs `as_of`")?;
+    let as_of = case.get("as_of").and_then(J::as_str).ok_or("evaluation case needs `as_of`")?;
     let mut cx = EvalContext::parse(as_of).map_err(|e| e.to_string())?;
     if let Some(fx) = case.get("fx") {
         cx = cx.with_fx(FxRates::from_json(fx).map_err(|e| e.to_string())?);
     }
     if let Some(segs) = case.get("segments").and_then(J::as_object) {
         for (k, v) in segs {
-            cx = cx.with_segment(
-                k.clone(),
-                v.as_bool().ok_or("`segments` values must be booleans")?,
-            );
+            cx = cx.with_segment(k.clone(), v.as_bool().ok_or("`segments` values must be booleans")?);
         }
     }
     let r = match (&registry, &segment) {
         (Some(reg), _) => {
-            let target = case
-                .get("target")
-                .and_then(J::as_str)
-                .ok_or("registry case needs `target`")?;
+            let target = case.get("target").and_then(J::as_str).ok_or("registry case needs `target`")?;
             reg.evaluate_one(target, &profile, &cx)
         }
         (_, Some(seg)) => seg.evaluate(&profile, &cx),
@@ -198,17 +164,12 @@ fn check(case: &J) -> Result<(), String> {
             (Some(l), Some(c)) => format!(" at {l}:{c}"),
             _ => String::new(),
         };
-        return Err(format!(
-            "expected {phase} error {kind}{pos}, got {}",
-            describe(&got)
-        ));
+        return Err(format!("expected {phase} error {kind}{pos}, got {}", describe(&got)));
     }
     if let Some(want) = expect.get("canonical_json").and_then(J::as_str) {
         if let Got::Canonical(c, h) = &got {
             if c != want {
-                return Err(format!(
-                    "canonical JSON differs:\n      want {want}\n      got  {c}"
-                ));
+                return Err(format!("canonical JSON differs:\n      want {want}\n      got  {c}"));
             }
             if let Some(wh) = expect.get("definition_hash").and_then(J::as_str) {
                 if wh != h {
@@ -245,9 +206,7 @@ fn check(case: &J) -> Result<(), String> {
         }
         g => Err(format!(
             "expected {}, got {}",
-            want_outcome
-                .map(|o| format!("outcome {o}"))
-                .unwrap_or_else(|| format!("member {want_member:?}")),
+            want_outcome.map(|o| format!("outcome {o}")).unwrap_or_else(|| format!("member {want_member:?}")),
             describe(g)
         )),
     }
@@ -267,35 +226,24 @@ fn conformance_suite() {
     let mut ids = std::collections::BTreeSet::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable suite");
-        let suite: J = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", file.display()));
-        let cases = suite["cases"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{} has no cases", file.display()));
+        let suite: J = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", file.display()));
+        let cases = suite["cases"].as_array().unwrap_or_else(|| panic!("{} has no cases", file.display()));
         let mut failed_here = 0;
         for case in cases {
             total += 1;
             let id = case["id"].as_str().unwrap_or("<no id>").to_string();
             if !ids.insert(id.clone()) {
-                failures.push(Failure {
-                    id: id.clone(),
-                    why: "duplicate case id".into(),
-                });
+                failures.push(Failure { id: id.clone(), why: "duplicate case id".into() });
                 failed_here += 1;
                 continue;
             }
-            let result =
-                std::panic::catch_unwind(|| check(case)).unwrap_or_else(|_| Err("PANIC".into()));
+            let result = std::panic::catch_unwind(|| check(case)).unwrap_or_else(|_| Err("PANIC".into()));
             if let Err(why) = result {
                 failed_here += 1;
                 failures.push(Failure { id, why });
             }
         }
-        per_suite.push((
-            suite["suite"].as_str().unwrap_or("?").to_string(),
-            cases.len(),
-            failed_here,
-        ));
+        per_suite.push((suite["suite"].as_str().unwrap_or("?").to_string(), cases.len(), failed_here));
     }
     let passed = total - failures.len();
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
@@ -306,27 +254,14 @@ fn conformance_suite() {
         "total": total,
         "failed": failures.iter().map(|f| &f.id).collect::<Vec<_>>(),
     });
-    let _ = std::fs::write(
-        out_dir.join("rust.json"),
-        serde_json::to_string_pretty(&report).unwrap_or_default(),
-    );
+    let _ = std::fs::write(out_dir.join("rust.json"), serde_json::to_string_pretty(&report).unwrap_or_default());
     for (suite, n, failed) in &per_suite {
         eprintln!("  {suite:<12} {:>4}/{n}", n - failed);
     }
     for f in failures.iter().take(400) {
         eprintln!("FAIL {}: {}", f.id, f.why);
     }
-    eprintln!(
-        "conformance (Rust): {passed} passed, {} failed, of {total}",
-        failures.len()
-    );
-    assert!(
-        total >= 400,
-        "the suite must have at least 400 cases, found {total}"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} conformance case(s) failed",
-        failures.len()
-    );
+    eprintln!("conformance (Rust): {passed} passed, {} failed, of {total}", failures.len());
+    assert!(total >= 400, "the suite must have at least 400 cases, found {total}");
+    assert!(failures.is_empty(), "{} conformance case(s) failed", failures.len());
 }

@@ -9,32 +9,17 @@ use crate::io::{AtomicFile, CliResult};
 
 /// The bundled definitions: (file name, contents).
 pub const SEGMENTS: &[(&str, &str)] = &[
-    (
-        "campaign_audience.yaml",
-        include_str!("demo/campaign_audience.yaml"),
-    ),
+    ("campaign_audience.yaml", include_str!("demo/campaign_audience.yaml")),
     ("churn_risk.yaml", include_str!("demo/churn_risk.yaml")),
     ("high_value.yaml", include_str!("demo/high_value.yaml")),
     ("holdout.yaml", include_str!("demo/holdout.yaml")),
     ("lookalike.yaml", include_str!("demo/lookalike.yaml")),
-    (
-        "marketing_consent.yaml",
-        include_str!("demo/marketing_consent.yaml"),
-    ),
+    ("marketing_consent.yaml", include_str!("demo/marketing_consent.yaml")),
     ("modern_app.yaml", include_str!("demo/modern_app.yaml")),
     ("new_users.yaml", include_str!("demo/new_users.yaml")),
-    (
-        "r1_pro_adults.yaml",
-        include_str!("demo/r1_pro_adults.yaml"),
-    ),
-    (
-        "r2_repeat_buyers.yaml",
-        include_str!("demo/r2_repeat_buyers.yaml"),
-    ),
-    (
-        "returning_users.yaml",
-        include_str!("demo/returning_users.yaml"),
-    ),
+    ("r1_pro_adults.yaml", include_str!("demo/r1_pro_adults.yaml")),
+    ("r2_repeat_buyers.yaml", include_str!("demo/r2_repeat_buyers.yaml")),
+    ("returning_users.yaml", include_str!("demo/returning_users.yaml")),
 ];
 
 /// The demo entity schema.
@@ -83,9 +68,7 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
     let mut profiles = AtomicFile::create(&dir.join("profiles.jsonl"))?;
     let mut events = AtomicFile::create(&dir.join("events.jsonl"))?;
     let mut event_count = 0usize;
-    let countries = [
-        "US", "US", "US", "CA", "GB", "GB", "DE", "FR", "ES", "BR", "JP",
-    ];
+    let countries = ["US", "US", "US", "CA", "GB", "GB", "DE", "FR", "ES", "BR", "JP"];
     let seed_vec = [0.12, 0.80, 0.35, 0.46];
     let werr = |e: std::io::Error| format!("writing demo data: {e}");
     for i in 0..n {
@@ -95,43 +78,28 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
             attrs.insert("age".into(), (14 + rng.below(66)).into());
         }
         attrs.insert("country".into(), rng.pick(&countries).into());
-        attrs.insert(
-            "plan".into(),
-            rng.pick(&["free", "free", "pro", "team"]).into(),
-        );
+        attrs.insert("plan".into(), rng.pick(&["free", "free", "pro", "team"]).into());
         attrs.insert("ltv".into(), rng.below(2000).into());
         // Signups cluster around as_of's week so the New York calendar boundary matters.
         let signup = as_of - (rng.below(60) as i64) * day / 3 - rng.below(day as u64) as i64;
         attrs.insert("signup_at".into(), ts(signup).into());
-        attrs.insert(
-            "churn_score".into(),
-            ((rng.unit() * 1000.0).round() / 1000.0).into(),
-        );
+        attrs.insert("churn_score".into(), ((rng.unit() * 1000.0).round() / 1000.0).into());
         let near = rng.chance(0.04);
         let emb: Vec<f64> = seed_vec
             .iter()
             .map(|x| {
-                let noise = if near {
-                    (rng.unit() - 0.5) * 0.1
-                } else {
-                    rng.unit() * 1.6 - 0.8
-                };
+                let noise = if near { (rng.unit() - 0.5) * 0.1 } else { rng.unit() * 1.6 - 0.8 };
                 ((x + noise) * 1000.0f64).round() / 1000.0
             })
             .collect();
         attrs.insert("embedding".into(), emb.into());
         let pre = if rng.chance(0.1) { "-beta.1" } else { "" };
-        attrs.insert(
-            "app_version".into(),
-            format!("2.{}.{}{pre}", rng.below(6), rng.below(10)).into(),
-        );
+        attrs.insert("app_version".into(), format!("2.{}.{}{pre}", rng.below(6), rng.below(10)).into());
         attrs.insert("email".into(), format!("{id}@example.com").into());
         if !rng.chance(0.1) {
             let updated = as_of - (rng.below(500) as i64) * day;
-            attrs.insert(
-                "consent".into(),
-                serde_json::json!({"marketing": rng.chance(0.7), "updated_at": ts(updated)}),
-            );
+            attrs
+                .insert("consent".into(), serde_json::json!({"marketing": rng.chance(0.7), "updated_at": ts(updated)}));
         }
         let profile = serde_json::json!({"id": id, "attributes": attrs});
         writeln!(profiles.writer, "{profile}").map_err(werr)?;
@@ -143,11 +111,7 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
         let big_spender = rng.chance(0.2);
         for _ in 0..rng.below(9) {
             let at = as_of - rng.below(180 * day as u64) as i64;
-            let cents = if big_spender {
-                5_000 + rng.below(40_000)
-            } else {
-                500 + rng.below(9_000)
-            };
+            let cents = if big_spender { 5_000 + rng.below(40_000) } else { 500 + rng.below(9_000) };
             let cur = if rng.chance(0.35) { "EUR" } else { "USD" };
             let amount = format!("{}.{:02}", cents / 100, cents % 100);
             emit(
@@ -158,19 +122,11 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
         }
         for _ in 0..rng.below(13) {
             let at = as_of - rng.below(60 * day as u64) as i64;
-            emit(
-                "login",
-                at,
-                serde_json::json!({"device": rng.pick(&["ios", "android", "web"])}),
-            )?;
+            emit("login", at, serde_json::json!({"device": rng.pick(&["ios", "android", "web"])}))?;
         }
         for _ in 0..rng.below(5) {
             let at = as_of - rng.below(30 * day as u64) as i64;
-            emit(
-                "page_view",
-                at,
-                serde_json::json!({"path": rng.pick(&["/", "/pricing", "/docs", "/cart"])}),
-            )?;
+            emit("page_view", at, serde_json::json!({"path": rng.pick(&["/", "/pricing", "/docs", "/cart"])}))?;
         }
     }
     profiles.commit()?;
@@ -194,15 +150,9 @@ pub fn write_inputs(dir: &Path) -> CliResult<()> {
 pub fn run(dir: &Path, n: usize) -> CliResult<()> {
     let t0 = Instant::now();
     write_inputs(dir)?;
-    eprintln!(
-        "segcore demo: generating {n} profiles with events in {} …",
-        dir.display()
-    );
+    eprintln!("segcore demo: generating {n} profiles with events in {} …", dir.display());
     let events = generate(dir, n, 0x5E6C_0DE5)?;
-    eprintln!(
-        "  generated {n} profiles and {events} events in {:.1}s",
-        t0.elapsed().as_secs_f64()
-    );
+    eprintln!("  generated {n} profiles and {events} events in {:.1}s", t0.elapsed().as_secs_f64());
     let args = crate::EvalArgs {
         segments: dir.join("segments"),
         schema: Some(dir.join("schema.yaml")),

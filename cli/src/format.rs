@@ -17,12 +17,8 @@ fn yaml_str(s: &str) -> String {
 
 fn plain_ok(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+'))
-        && !matches!(
-            s,
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~"
-        )
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+'))
+        && !matches!(s, "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~")
 }
 
 fn scalar(s: &str) -> String {
@@ -38,25 +34,15 @@ pub fn canonical_yaml(def: &Definition, rule: &str) -> String {
     let mut out = String::new();
     out.push_str(&format!("id: {}\n", scalar(&def.id)));
     out.push_str(&format!("version: {}\n", scalar(&def.version)));
-    for (k, v) in [
-        ("name", &def.name),
-        ("description", &def.description),
-        ("owner", &def.owner),
-    ] {
+    for (k, v) in [("name", &def.name), ("description", &def.description), ("owner", &def.owner)] {
         if !v.is_empty() {
             out.push_str(&format!("{k}: {}\n", yaml_str(v)));
         }
     }
     out.push_str(&format!("status: {}\n", def.status.as_str()));
-    for (k, v) in [
-        ("effective_from", def.effective_from),
-        ("effective_until", def.effective_until),
-    ] {
+    for (k, v) in [("effective_from", def.effective_from), ("effective_until", def.effective_until)] {
         if let Some(t) = v {
-            out.push_str(&format!(
-                "{k}: {}\n",
-                yaml_str(&segcore::time::format_timestamp(t))
-            ));
+            out.push_str(&format!("{k}: {}\n", yaml_str(&segcore::time::format_timestamp(t))));
         }
     }
     out.push_str(&format!("timezone: {}\n", scalar(&def.timezone)));
@@ -81,24 +67,15 @@ pub fn canonical_yaml(def: &Definition, rule: &str) -> String {
 fn canonical_json_file(def: &Definition, rule: &str) -> String {
     let mut d = def.clone();
     d.rule = rule.to_string();
-    let mut fields: Vec<(String, serde_json::Value)> = vec![
-        ("id".into(), d.id.clone().into()),
-        ("version".into(), d.version.clone().into()),
-    ];
-    for (k, v) in [
-        ("name", &d.name),
-        ("description", &d.description),
-        ("owner", &d.owner),
-    ] {
+    let mut fields: Vec<(String, serde_json::Value)> =
+        vec![("id".into(), d.id.clone().into()), ("version".into(), d.version.clone().into())];
+    for (k, v) in [("name", &d.name), ("description", &d.description), ("owner", &d.owner)] {
         if !v.is_empty() {
             fields.push((k.into(), v.clone().into()));
         }
     }
     fields.push(("status".into(), d.status.as_str().into()));
-    for (k, v) in [
-        ("effective_from", d.effective_from),
-        ("effective_until", d.effective_until),
-    ] {
+    for (k, v) in [("effective_from", d.effective_from), ("effective_until", d.effective_until)] {
         if let Some(t) = v {
             fields.push((k.into(), segcore::time::format_timestamp(t).into()));
         }
@@ -128,12 +105,7 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml" | "yml" | "json")
-                    )
-                })
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
                 .collect();
             entries.sort();
             out.extend(entries);
@@ -145,11 +117,9 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
 }
 
 fn format_file(path: &Path) -> CliResult<(String, String)> {
-    let original = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let original = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let def = Definition::from_file(path).map_err(|e| e.to_string())?;
-    let ast = Segment::parse_rule(&def.rule)
-        .map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
+    let ast = Segment::parse_rule(&def.rule).map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
     let rule = segcore::printer::print(&ast);
     let text = if path.extension().and_then(|e| e.to_str()) == Some("json") {
         canonical_json_file(&def, &rule)
@@ -196,9 +166,7 @@ pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> 
         }
     }
     if unformatted > 0 {
-        return Err(format!(
-            "{unformatted} file(s) are not formatted; run `segcore fmt` on them"
-        ));
+        return Err(format!("{unformatted} file(s) are not formatted; run `segcore fmt` on them"));
     }
     Ok(())
 }

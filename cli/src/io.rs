@@ -20,11 +20,9 @@ pub enum Format {
 impl Format {
     /// The format named by `explicit`, or by the file extension.
     pub fn detect(path: &Path, explicit: Option<&str>) -> CliResult<Format> {
-        let name = explicit.map(str::to_string).or_else(|| {
-            path.extension()
-                .and_then(|e| e.to_str())
-                .map(|e| e.to_ascii_lowercase())
-        });
+        let name = explicit
+            .map(str::to_string)
+            .or_else(|| path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()));
         match name.as_deref() {
             Some("jsonl") | Some("ndjson") | Some("json") => Ok(Format::Jsonl),
             Some("csv") => Ok(Format::Csv),
@@ -38,9 +36,7 @@ impl Format {
 }
 
 fn open(path: &Path) -> CliResult<BufReader<File>> {
-    File::open(path)
-        .map(BufReader::new)
-        .map_err(|e| format!("{}: cannot open: {e}", path.display()))
+    File::open(path).map(BufReader::new).map_err(|e| format!("{}: cannot open: {e}", path.display()))
 }
 
 /// A CSV cell as a value: empty → absent; strict int/float/bool spellings; anything else a string.
@@ -61,9 +57,7 @@ pub fn csv_value(cell: &str) -> Option<Value> {
     }
     let numeric = !leading_zero
         && digits.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
     if numeric {
         if let Ok(f) = cell.parse::<f64>() {
             if f.is_finite() {
@@ -98,41 +92,30 @@ pub fn read_events(path: &Path, format: Format) -> CliResult<Vec<EventRow>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value = serde_json::from_str(&line)
-                    .map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
                 let entity = match v.get("entity_id") {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(serde_json::Value::Number(n)) => n.to_string(),
                     _ => return Err(format!("{name}:{}: event has no `entity_id`", i + 1)),
                 };
-                let (ename, at, properties) = segcore::profile::parse_event(&v)
-                    .map_err(|m| format!("{name}:{}: {m}", i + 1))?;
-                out.push(EventRow {
-                    entity,
-                    name: ename.to_string(),
-                    at,
-                    properties,
-                });
+                let (ename, at, properties) =
+                    segcore::profile::parse_event(&v).map_err(|m| format!("{name}:{}: {m}", i + 1))?;
+                out.push(EventRow { entity, name: ename.to_string(), at, properties });
             }
         }
         Format::Csv => {
             let mut rdr = csv::Reader::from_reader(open(path)?);
             let headers = rdr.headers().map_err(|e| format!("{name}: {e}"))?.clone();
             let col = |n: &str| headers.iter().position(|h| h == n);
-            let (Some(ie), Some(iname), Some(iat)) = (col("entity_id"), col("name"), col("at"))
-            else {
-                return Err(format!(
-                    "{name}: an events CSV needs the columns entity_id, name, at"
-                ));
+            let (Some(ie), Some(iname), Some(iat)) = (col("entity_id"), col("name"), col("at")) else {
+                return Err(format!("{name}: an events CSV needs the columns entity_id, name, at"));
             };
             for (i, rec) in rdr.records().enumerate() {
                 let rec = rec.map_err(|e| format!("{name}:{}: {e}", i + 2))?;
                 let at_text = rec.get(iat).unwrap_or("");
                 let at = segcore::time::parse_instant(at_text).ok_or_else(|| {
-                    format!(
-                        "{name}:{}: `at` {at_text:?} is not an RFC 3339 timestamp with an offset",
-                        i + 2
-                    )
+                    format!("{name}:{}: `at` {at_text:?} is not an RFC 3339 timestamp with an offset", i + 2)
                 })?;
                 let mut properties = BTreeMap::new();
                 for (j, h) in headers.iter().enumerate() {
@@ -156,11 +139,7 @@ pub fn read_events(path: &Path, format: Format) -> CliResult<Vec<EventRow>> {
 
 /// Reads profiles (JSONL objects `{"id", "attributes", "events"?}` or CSV with an `id` column and
 /// one column per attribute) and attaches `events` by entity id.
-pub fn read_profiles(
-    path: &Path,
-    format: Format,
-    events: Vec<EventRow>,
-) -> CliResult<Vec<Profile>> {
+pub fn read_profiles(path: &Path, format: Format, events: Vec<EventRow>) -> CliResult<Vec<Profile>> {
     let name = path.display().to_string();
     let mut profiles = Vec::new();
     match format {
@@ -170,12 +149,9 @@ pub fn read_profiles(
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value = serde_json::from_str(&line)
-                    .map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
-                profiles.push(
-                    Profile::from_json(&v)
-                        .map_err(|e| format!("{name}:{}: {}", i + 1, e.first().message))?,
-                );
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
+                profiles.push(Profile::from_json(&v).map_err(|e| format!("{name}:{}: {}", i + 1, e.first().message))?);
             }
         }
         Format::Csv => {
@@ -199,11 +175,7 @@ pub fn read_profiles(
         }
     }
     if !events.is_empty() {
-        let index: HashMap<String, usize> = profiles
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id().to_string(), i))
-            .collect();
+        let index: HashMap<String, usize> = profiles.iter().enumerate().map(|(i, p)| (p.id().to_string(), i)).collect();
         for e in events {
             // Events of entities without a profile row are ignored, like a left join.
             if let Some(&i) = index.get(&e.entity) {
@@ -230,32 +202,20 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Creates the temporary file.
     pub fn create(dest: &Path) -> CliResult<AtomicFile> {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;
+        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;
         let file_name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("out");
         let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
         let f = File::create(&tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
-        Ok(AtomicFile {
-            tmp,
-            dest: dest.to_path_buf(),
-            writer: BufWriter::new(f),
-        })
+        Ok(AtomicFile { tmp, dest: dest.to_path_buf(), writer: BufWriter::new(f) })
     }
 
     /// Flushes, syncs and renames into place.
     pub fn commit(mut self) -> CliResult<()> {
         let dest = self.dest.display().to_string();
         self.writer.flush().map_err(|e| format!("{dest}: {e}"))?;
-        self.writer
-            .get_ref()
-            .sync_all()
-            .map_err(|e| format!("{dest}: {e}"))?;
-        std::fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| format!("{dest}: cannot move into place: {e}"))?;
+        self.writer.get_ref().sync_all().map_err(|e| format!("{dest}: {e}"))?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| format!("{dest}: cannot move into place: {e}"))?;
         Ok(())
     }
 }

@@ -140,26 +140,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { paths, schema } => check(&paths, schema.as_deref()),
-        Command::Fmt {
-            paths,
-            check,
-            stdout,
-            rule,
-        } => format::fmt(&paths, check, stdout, rule.as_deref()),
+        Command::Fmt { paths, check, stdout, rule } => format::fmt(&paths, check, stdout, rule.as_deref()),
         Command::Hash { paths, canonical } => hash(&paths, canonical),
         Command::Eval(args) => eval_command(&args),
-        Command::Explain {
-            segments,
-            segment,
-            profile,
-            profiles,
-            events,
-            entity,
-            as_of,
-            fx,
-            schema,
-            json,
-        } => explain(
+        Command::Explain { segments, segment, profile, profiles, events, entity, as_of, fx, schema, json } => explain(
             &segments,
             &segment,
             profile.as_deref(),
@@ -186,19 +170,15 @@ fn main() -> ExitCode {
 
 fn load_schema(path: Option<&Path>) -> CliResult<Option<Schema>> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    Schema::from_yaml_str(&text)
-        .map(Some)
-        .map_err(|e| format!("{}: {}", path.display(), e.first().message))
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    Schema::from_yaml_str(&text).map(Some).map_err(|e| format!("{}: {}", path.display(), e.first().message))
 }
 
 fn load_fx(path: Option<&Path>) -> CliResult<FxRates> {
     let Some(path) = path else {
         return Ok(FxRates::new());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     FxRates::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))
 }
 
@@ -206,16 +186,9 @@ fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
     let r = if path.is_dir() {
         Registry::load_dir(path, schema)
     } else {
-        segcore::Definition::from_file(path)
-            .and_then(|d| Registry::from_definitions(vec![d], schema))
+        segcore::Definition::from_file(path).and_then(|d| Registry::from_definitions(vec![d], schema))
     };
-    r.map_err(|e| {
-        format!(
-            "{} problem(s) in {}:\n{e}",
-            e.diagnostics().len(),
-            path.display()
-        )
-    })
+    r.map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
 }
 
 fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
@@ -231,19 +204,11 @@ fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
                             let status = dep.definition().status;
                             if status != segcore::Status::Active {
                                 warnings += 1;
-                                eprintln!(
-                                    "warning: {} references `{id}`, which is {}",
-                                    seg.id(),
-                                    status.as_str()
-                                );
+                                eprintln!("warning: {} references `{id}`, which is {}", seg.id(), status.as_str());
                             }
                         }
                     }
-                    for w in seg
-                        .warnings()
-                        .iter()
-                        .filter(|w| w.severity == Severity::Warning)
-                    {
+                    for w in seg.warnings().iter().filter(|w| w.severity == Severity::Warning) {
                         warnings += 1;
                         eprintln!("{w}");
                     }
@@ -252,16 +217,8 @@ fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
                     "ok: {} — {} definition(s){}{}",
                     path.display(),
                     reg.len(),
-                    if schema.is_some() {
-                        ", type-checked against the schema"
-                    } else {
-                        ""
-                    },
-                    if warnings > 0 {
-                        format!(", {warnings} warning(s)")
-                    } else {
-                        String::new()
-                    }
+                    if schema.is_some() { ", type-checked against the schema" } else { "" },
+                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
                 );
             }
             Err(msg) => {
@@ -304,16 +261,9 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         None => Vec::new(),
     };
     let n_events = events.len();
-    let profiles = io::read_profiles(
-        &args.profiles,
-        Format::detect(&args.profiles, args.input_format.as_deref())?,
-        events,
-    )?;
-    eprintln!(
-        "  loaded {} profiles and {n_events} events in {:.1}s",
-        profiles.len(),
-        t0.elapsed().as_secs_f64()
-    );
+    let profiles =
+        io::read_profiles(&args.profiles, Format::detect(&args.profiles, args.input_format.as_deref())?, events)?;
+    eprintln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
     let run = run::evaluate_all(&registry, &profiles, &cx)?;
     let eval_time = t1.elapsed();
@@ -351,27 +301,20 @@ fn explain(
     let registry = load_registry(segments, schema.as_ref())?;
     if registry.get(segment).is_none() {
         let ids: Vec<&str> = registry.segments().iter().map(Segment::id).collect();
-        return Err(format!(
-            "no segment `{segment}` in {} (have: {})",
-            segments.display(),
-            ids.join(", ")
-        ));
+        return Err(format!("no segment `{segment}` in {} (have: {})", segments.display(), ids.join(", ")));
     }
     let mut cx = EvalContext::parse(as_of).map_err(|e| e.first().message.clone())?;
     cx.fx = load_fx(fx)?;
     let p = match (profile, profiles, entity) {
         (Some(path), _, _) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            segcore::Profile::from_json_str(&text)
-                .map_err(|e| format!("{}: {}", path.display(), e.first().message))?
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            segcore::Profile::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))?
         }
         (None, Some(path), Some(id)) => {
             let evs = match events {
-                Some(e) => io::read_events(e, Format::detect(e, None)?)?
-                    .into_iter()
-                    .filter(|r| r.entity == id)
-                    .collect(),
+                Some(e) => {
+                    io::read_events(e, Format::detect(e, None)?)?.into_iter().filter(|r| r.entity == id).collect()
+                }
                 None => Vec::new(),
             };
             io::read_profiles(path, Format::detect(path, None)?, evs)?
@@ -381,14 +324,9 @@ fn explain(
         }
         _ => return Err("give --profile FILE, or --profiles FILE with --entity ID".into()),
     };
-    let ex = registry
-        .explain(segment, &p, &cx)
-        .map_err(|e| e.to_string())?;
+    let ex = registry.explain(segment, &p, &cx).map_err(|e| e.to_string())?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&ex.to_json()).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&ex.to_json()).unwrap_or_default());
     } else {
         print!("{ex}");
     }

@@ -37,12 +37,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(label: &str, total: usize) -> Progress {
-        Progress {
-            enabled: std::io::stderr().is_terminal(),
-            total,
-            label: label.into(),
-            last: Instant::now(),
-        }
+        Progress { enabled: std::io::stderr().is_terminal(), total, label: label.into(), last: Instant::now() }
     }
     pub fn update(&mut self, done: usize) {
         if !self.enabled || self.last.elapsed() < Duration::from_millis(100) && done < self.total {
@@ -51,12 +46,7 @@ impl Progress {
         self.last = Instant::now();
         let pct = (done * 100).checked_div(self.total).unwrap_or(100).min(100);
         let bar = "#".repeat(pct / 4) + &"-".repeat(25 - pct / 4);
-        let _ = write!(
-            std::io::stderr(),
-            "\r{} [{bar}] {pct:>3}% ({done}/{})",
-            self.label,
-            self.total
-        );
+        let _ = write!(std::io::stderr(), "\r{} [{bar}] {pct:>3}% ({done}/{})", self.label, self.total);
     }
     pub fn finish(&self) {
         if self.enabled {
@@ -66,28 +56,17 @@ impl Progress {
 }
 
 /// Evaluates every segment for every profile.
-pub fn evaluate_all(
-    registry: &Registry,
-    profiles: &[Profile],
-    cx: &EvalContext,
-) -> CliResult<RunResult> {
+pub fn evaluate_all(registry: &Registry, profiles: &[Profile], cx: &EvalContext) -> CliResult<RunResult> {
     let order: Vec<_> = registry.dependency_order().collect();
     let position = |id: &str| order.iter().position(|s| s.id() == id);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(order.len());
     let mut stats = Vec::new();
     let mut progress = Progress::new("evaluating", order.len() * profiles.len());
     for (k, seg) in order.iter().enumerate() {
         // Positions of the segments this one references, resolved once.
-        let deps: Vec<(String, usize)> = seg
-            .read_set()
-            .segments
-            .iter()
-            .filter_map(|id| position(id).map(|p| (id.clone(), p)))
-            .collect();
+        let deps: Vec<(String, usize)> =
+            seg.read_set().segments.iter().filter_map(|id| position(id).map(|p| (id.clone(), p))).collect();
         let start = Instant::now();
         let chunk = profiles.len().div_ceil(threads).max(1);
         let done = &outcomes;
@@ -102,33 +81,18 @@ pub fn evaluate_all(
                         for (j, p) in part.iter().enumerate() {
                             let row = c * chunk + j;
                             let lookup = |id: &str| {
-                                deps.iter()
-                                    .find(|(d, _)| d == id)
-                                    .map(|&(_, pos)| done[pos][row].is_member())
+                                deps.iter().find(|(d, _)| d == id).map(|&(_, pos)| done[pos][row].is_member())
                             };
-                            let o =
-                                seg.evaluate_with(p, cx.as_of, &cx.fx, &lookup)
-                                    .map_err(|e| {
-                                        format!(
-                                            "segment `{}`, entity `{}`: {}",
-                                            seg.id(),
-                                            p.id(),
-                                            e.first()
-                                        )
-                                    })?;
+                            let o = seg
+                                .evaluate_with(p, cx.as_of, &cx.fx, &lookup)
+                                .map_err(|e| format!("segment `{}`, entity `{}`: {}", seg.id(), p.id(), e.first()))?;
                             out.push(o);
                         }
                         Ok(out)
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("evaluation thread panicked".into()))
-                })
-                .collect()
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("evaluation thread panicked".into()))).collect()
         });
         let mut column = Vec::with_capacity(profiles.len());
         for r in results {
@@ -167,23 +131,12 @@ pub fn write_memberships(
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut out.writer);
-            w.write_record([
-                "entity_id",
-                "segment_id",
-                "version",
-                "definition_hash",
-                "as_of",
-                "member",
-            ])
-            .map_err(|e| format!("{name}: {e}"))?;
+            w.write_record(["entity_id", "segment_id", "version", "definition_hash", "as_of", "member"])
+                .map_err(|e| format!("{name}: {e}"))?;
             for (row, p) in profiles.iter().enumerate() {
                 for &k in &by_id {
                     let s = &run.stats[k];
-                    let member = if run.outcomes[k][row].is_member() {
-                        "true"
-                    } else {
-                        "false"
-                    };
+                    let member = if run.outcomes[k][row].is_member() { "true" } else { "false" };
                     w.write_record([p.id(), &s.id, &s.version, &s.hash, as_of, member])
                         .map_err(|e| format!("{name}: {e}"))?;
                 }
@@ -229,17 +182,9 @@ pub fn print_summary(run: &RunResult, profiles: usize) {
         "segment", "members", "share", "unknown", "time", "profiles/s"
     );
     for s in rows {
-        let share = if profiles == 0 {
-            0.0
-        } else {
-            s.members as f64 * 100.0 / profiles as f64
-        };
+        let share = if profiles == 0 { 0.0 } else { s.members as f64 * 100.0 / profiles as f64 };
         let secs = s.time.as_secs_f64();
-        let rate = if secs > 0.0 {
-            profiles as f64 / secs
-        } else {
-            f64::INFINITY
-        };
+        let rate = if secs > 0.0 { profiles as f64 / secs } else { f64::INFINITY };
         println!(
             "{:<width$}  {:>9}  {:>6.2}%  {:>8}  {:>8.1}ms  {:>12}",
             s.id,

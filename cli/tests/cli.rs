@@ -4,11 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn segcore(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_segcore"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("segcore runs")
+    Command::new(env!("CARGO_BIN_EXE_segcore")).args(args).current_dir(cwd).output().expect("segcore runs")
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -19,11 +15,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -36,30 +28,13 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
 #[test]
 fn check_reports_every_error_with_file_line_and_column() {
     let dir = tmp("check");
-    write(
-        &dir,
-        "segs/good.yaml",
-        "id: good\nversion: 1.0.0\nrule: age >= 18\n",
-    );
-    write(
-        &dir,
-        "segs/bad.yaml",
-        "id: bad\nversion: 1.0.0\nrule: |\n  age >=\n",
-    );
-    write(
-        &dir,
-        "segs/typo.yaml",
-        "id: typo\nversion: 1.0.0\nrul: age > 1\n",
-    );
+    write(&dir, "segs/good.yaml", "id: good\nversion: 1.0.0\nrule: age >= 18\n");
+    write(&dir, "segs/bad.yaml", "id: bad\nversion: 1.0.0\nrule: |\n  age >=\n");
+    write(&dir, "segs/typo.yaml", "id: typo\nversion: 1.0.0\nrul: age > 1\n");
     let out = segcore(&["check", "segs"], &dir);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(
-        t.contains(
-            "error[syntax_error] segs/bad.yaml:4:9: expected an expression, found end of rule"
-        ),
-        "{t}"
-    );
+    assert!(t.contains("error[syntax_error] segs/bad.yaml:4:9: expected an expression, found end of rule"), "{t}");
     assert!(t.contains("error[unknown_definition_field]"), "{t}");
     assert!(t.contains("segs/typo.yaml"), "{t}");
     std::fs::remove_file(dir.join("segs/bad.yaml")).unwrap();
@@ -72,38 +47,19 @@ fn check_reports_every_error_with_file_line_and_column() {
 #[test]
 fn schema_drift_is_a_check_error() {
     let dir = tmp("schema");
-    write(
-        &dir,
-        "segs/a.yaml",
-        "id: a\nversion: 1.0.0\nrule: last_purchase_date within 30d\n",
-    );
-    write(
-        &dir,
-        "schema.yaml",
-        "attributes:\n  purchase_last_date: timestamp\n",
-    );
+    write(&dir, "segs/a.yaml", "id: a\nversion: 1.0.0\nrule: last_purchase_date within 30d\n");
+    write(&dir, "schema.yaml", "attributes:\n  purchase_last_date: timestamp\n");
     let out = segcore(&["check", "segs", "--schema", "schema.yaml"], &dir);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(
-        t.contains("unknown_field") && t.contains("last_purchase_date"),
-        "{t}"
-    );
+    assert!(t.contains("unknown_field") && t.contains("last_purchase_date"), "{t}");
 }
 
 #[test]
 fn eval_writes_rows_and_a_failure_leaves_no_output() {
     let dir = tmp("eval");
-    write(
-        &dir,
-        "segs/hv.yaml",
-        "id: hv\nversion: 1.0.0\nrule: sum(purchase.amount within 90d) > 500 USD\n",
-    );
-    write(
-        &dir,
-        "profiles.jsonl",
-        "{\"id\": \"a\", \"attributes\": {}}\n{\"id\": \"b\", \"attributes\": {}}\n",
-    );
+    write(&dir, "segs/hv.yaml", "id: hv\nversion: 1.0.0\nrule: sum(purchase.amount within 90d) > 500 USD\n");
+    write(&dir, "profiles.jsonl", "{\"id\": \"a\", \"attributes\": {}}\n{\"id\": \"b\", \"attributes\": {}}\n");
     write(
         &dir,
         "events.csv",
@@ -128,24 +84,11 @@ fn eval_writes_rows_and_a_failure_leaves_no_output() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(
-        lines[0],
-        "entity_id,segment_id,version,definition_hash,as_of,member"
-    );
-    assert!(
-        lines[1].starts_with("a,hv,1.0.0,") && lines[1].ends_with(",2026-03-15T00:00:00Z,true"),
-        "{csv}"
-    );
-    assert!(
-        lines[2].starts_with("b,hv,1.0.0,") && lines[2].ends_with(",false"),
-        "{csv}"
-    );
+    assert_eq!(lines[0], "entity_id,segment_id,version,definition_hash,as_of,member");
+    assert!(lines[1].starts_with("a,hv,1.0.0,") && lines[1].ends_with(",2026-03-15T00:00:00Z,true"), "{csv}");
+    assert!(lines[2].starts_with("b,hv,1.0.0,") && lines[2].ends_with(",false"), "{csv}");
     // EUR without a rate: an error naming the quote, and no output file at all.
-    write(
-        &dir,
-        "events.csv",
-        "entity_id,name,at,amount\na,purchase,2026-03-01T00:00:00Z,600 EUR\n",
-    );
+    write(&dir, "events.csv", "entity_id,name,at,amount\na,purchase,2026-03-01T00:00:00Z,600 EUR\n");
     let out = segcore(
         &[
             "eval",
@@ -177,24 +120,10 @@ fn eval_writes_rows_and_a_failure_leaves_no_output() {
 #[test]
 fn bad_input_gets_a_one_line_error_naming_file_and_line() {
     let dir = tmp("badinput");
-    write(
-        &dir,
-        "segs/a.yaml",
-        "id: a\nversion: 1.0.0\nrule: age > 1\n",
-    );
+    write(&dir, "segs/a.yaml", "id: a\nversion: 1.0.0\nrule: age > 1\n");
     write(&dir, "p.jsonl", "{\"id\": \"a\"}\n{\"id\": \n");
     let out = segcore(
-        &[
-            "eval",
-            "--segments",
-            "segs",
-            "--profiles",
-            "p.jsonl",
-            "--as-of",
-            "2026-03-15T00:00:00Z",
-            "--out",
-            "o.jsonl",
-        ],
+        &["eval", "--segments", "segs", "--profiles", "p.jsonl", "--as-of", "2026-03-15T00:00:00Z", "--out", "o.jsonl"],
         &dir,
     );
     let t = text(&out);
@@ -214,30 +143,12 @@ fn bad_input_gets_a_one_line_error_naming_file_and_line() {
         ],
         &dir,
     );
-    assert!(
-        text(&out).contains("missing.jsonl: cannot open"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("missing.jsonl: cannot open"), "{}", text(&out));
     let out = segcore(
-        &[
-            "eval",
-            "--segments",
-            "segs",
-            "--profiles",
-            "p.jsonl",
-            "--as-of",
-            "2026-03-15",
-            "--out",
-            "o.jsonl",
-        ],
+        &["eval", "--segments", "segs", "--profiles", "p.jsonl", "--as-of", "2026-03-15", "--out", "o.jsonl"],
         &dir,
     );
-    assert!(
-        text(&out).contains("as_of \"2026-03-15\" must be an RFC 3339 timestamp with an offset"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("as_of \"2026-03-15\" must be an RFC 3339 timestamp with an offset"), "{}", text(&out));
     let out = segcore(&["eval", "--no-such-flag"], &dir);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -245,25 +156,18 @@ fn bad_input_gets_a_one_line_error_naming_file_and_line() {
 #[test]
 fn fmt_is_canonical_and_idempotent_and_check_mode_changes_nothing() {
     let dir = tmp("fmt");
-    let messy =
-        "# Owned by growth.\nrule: \"(age>=18)   and country='x'\"\nid: a\nversion: 1.0.0\n";
+    let messy = "# Owned by growth.\nrule: \"(age>=18)   and country='x'\"\nid: a\nversion: 1.0.0\n";
     write(&dir, "a.yaml", &messy.replace('\'', "\\\""));
     let out = segcore(&["fmt", "--check", "a.yaml"], &dir);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        std::fs::read_to_string(dir.join("a.yaml")).unwrap(),
-        messy.replace('\'', "\\\"")
-    );
+    assert_eq!(std::fs::read_to_string(dir.join("a.yaml")).unwrap(), messy.replace('\'', "\\\""));
     assert_eq!(segcore(&["fmt", "a.yaml"], &dir).status.code(), Some(0));
     let formatted = std::fs::read_to_string(dir.join("a.yaml")).unwrap();
     assert_eq!(
         formatted,
         "# Owned by growth.\nid: a\nversion: 1.0.0\nstatus: active\ntimezone: UTC\ncurrency: USD\nrule: |\n  age >= 18 and country = \"x\"\n"
     );
-    assert_eq!(
-        segcore(&["fmt", "--check", "a.yaml"], &dir).status.code(),
-        Some(0)
-    );
+    assert_eq!(segcore(&["fmt", "--check", "a.yaml"], &dir).status.code(), Some(0));
     let out = segcore(&["fmt", "--rule", "not(a=1)"], &dir);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "not a = 1\n");
 }
@@ -273,9 +177,7 @@ fn hash_is_the_sha256_of_the_canonical_json() {
     let dir = tmp("hash");
     write(&dir, "a.yaml", "id: a\nversion: 1.0.0\nrule: x = 1\n");
     let canonical = segcore(&["hash", "--canonical", "a.yaml"], &dir);
-    let json = String::from_utf8_lossy(&canonical.stdout)
-        .trim()
-        .to_string();
+    let json = String::from_utf8_lossy(&canonical.stdout).trim().to_string();
     assert_eq!(
         json,
         r#"{"id":"a","version":"1.0.0","name":"","description":"","owner":"","status":"active","effective_from":null,"effective_until":null,"timezone":"UTC","currency":"USD","tags":[],"rule":{"op":"=","args":[{"attr":["x"]},{"int":1}]}}"#
@@ -295,16 +197,9 @@ fn demo_bundled_definitions_are_formatted_and_type_check() {
     assert!(t.contains("high_value") && t.contains("share"), "{t}");
     let rows = std::fs::read_to_string(dir.join("d/memberships.jsonl")).unwrap();
     assert_eq!(rows.lines().count(), 500 * 11);
+    assert_eq!(segcore(&["check", "d/segments", "--schema", "d/schema.yaml"], &dir).status.code(), Some(0));
     assert_eq!(
-        segcore(&["check", "d/segments", "--schema", "d/schema.yaml"], &dir)
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        segcore(&["fmt", "--check", "d/segments"], &dir)
-            .status
-            .code(),
+        segcore(&["fmt", "--check", "d/segments"], &dir).status.code(),
         Some(0),
         "{}",
         text(&segcore(&["fmt", "--check", "d/segments"], &dir))

@@ -182,10 +182,7 @@ impl AggFn {
     }
     /// Whether the aggregate reads a property (`sum(e.p)`) rather than whole events.
     pub fn needs_path(self) -> bool {
-        matches!(
-            self,
-            AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max | AggFn::DistinctCount
-        )
+        matches!(self, AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max | AggFn::DistinctCount)
     }
 }
 

@@ -53,11 +53,7 @@ pub fn write_expr(out: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Lit(l) => match l {
             Literal::Null => out.push_str("{\"lit\":null}"),
-            Literal::Bool(b) => out.push_str(if *b {
-                "{\"lit\":true}"
-            } else {
-                "{\"lit\":false}"
-            }),
+            Literal::Bool(b) => out.push_str(if *b { "{\"lit\":true}" } else { "{\"lit\":false}" }),
             Literal::Int(i) => out.push_str(&format!("{{\"int\":{i}}}")),
             Literal::Decimal(d) => {
                 out.push_str("{\"decimal\":");
@@ -114,13 +110,7 @@ pub fn write_expr(out: &mut String, e: &Expr) {
             write_list(out, args);
             out.push('}');
         }
-        ExprKind::Agg {
-            func,
-            event,
-            path,
-            filter,
-            within,
-        } => {
+        ExprKind::Agg { func, event, path, filter, within } => {
             out.push_str("{\"agg\":");
             write_str(out, func.name());
             out.push_str(",\"event\":");

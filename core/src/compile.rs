@@ -46,28 +46,16 @@ pub struct Compiled {
 /// Compiles a parsed rule. Errors are in `diagnostics`; the tree is only usable when there are
 /// none of severity error.
 pub fn compile(expr: &Expr, env: &Env) -> Compiled {
-    let mut c = Compiler {
-        env,
-        diags: Vec::new(),
-        read: ReadSet::default(),
-        event: None,
-    };
+    let mut c = Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None };
     let root = c.expr(expr);
     if !matches!(root.ty, Ty::Bool | Ty::Any | Ty::Null) {
         c.err(
             ErrorKind::TypeMismatch,
             expr.span,
-            format!(
-                "a rule must be a condition (bool), but this is a {}",
-                root.ty.name()
-            ),
+            format!("a rule must be a condition (bool), but this is a {}", root.ty.name()),
         );
     }
-    Compiled {
-        root,
-        read_set: c.read,
-        diagnostics: c.diags,
-    }
+    Compiled { root, read_set: c.read, diagnostics: c.diags }
 }
 
 struct Compiler<'a> {
@@ -87,10 +75,7 @@ fn konst(v: Value, ty: Ty, span: Span) -> Node {
 }
 
 fn is_coercible(ty: Ty) -> bool {
-    matches!(
-        ty,
-        Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal
-    )
+    matches!(ty, Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal)
 }
 
 /// Types that compare with each other (SPEC §6). Open types compare with anything.
@@ -102,10 +87,7 @@ fn comparable(a: Ty, b: Ty, ordering: bool) -> bool {
     match (a, b) {
         _ if a.is_numeric() && b.is_numeric() => true,
         _ if time(a) && time(b) => true,
-        (Ty::Str, Ty::Str)
-        | (Ty::Duration, Ty::Duration)
-        | (Ty::Money, Ty::Money)
-        | (Ty::Semver, Ty::Semver) => true,
+        (Ty::Str, Ty::Str) | (Ty::Duration, Ty::Duration) | (Ty::Money, Ty::Money) | (Ty::Semver, Ty::Semver) => true,
         (Ty::Bool, Ty::Bool) | (Ty::List, Ty::List) | (Ty::Object, Ty::Object) => !ordering,
         _ => false,
     }
@@ -157,32 +139,15 @@ impl Compiler<'_> {
             ExprKind::Within(x, w) => {
                 if let Window::Last(n, u) = w {
                     if n.checked_mul(time::unit_micros(*u)).is_none() {
-                        return self.bad(
-                            ErrorKind::NumberOutOfRange,
-                            span,
-                            "window length is too large",
-                        );
+                        return self.bad(ErrorKind::NumberOutOfRange, span, "window length is too large");
                     }
                 }
                 let x = self.expr(x);
                 let x = self.time_operand(x, "within");
-                node(
-                    Kind::Within {
-                        x: Box::new(x),
-                        window: w.clone(),
-                    },
-                    Ty::Bool,
-                    span,
-                )
+                node(Kind::Within { x: Box::new(x), window: w.clone() }, Ty::Bool, span)
             }
             ExprKind::Call(name, args) => self.call(name, args, span),
-            ExprKind::Agg {
-                func,
-                event,
-                path,
-                filter,
-                within,
-            } => {
+            ExprKind::Agg { func, event, path, filter, within } => {
                 match self.aggregate(*func, event, path, filter.as_deref(), within.as_ref(), span) {
                     Some((agg, ty)) => {
                         if matches!(func, AggFn::First | AggFn::Last) && !agg.path.is_empty() {
@@ -190,14 +155,7 @@ impl Compiler<'_> {
                             let ty = self.event_field_ty(&agg.event, &path);
                             let mut agg = agg;
                             agg.path.clear();
-                            return self.wrap_coerce(node(
-                                Kind::EventGet {
-                                    agg: Box::new(agg),
-                                    path,
-                                },
-                                ty,
-                                span,
-                            ));
+                            return self.wrap_coerce(node(Kind::EventGet { agg: Box::new(agg), path }, ty, span));
                         }
                         node(Kind::Agg(Box::new(agg)), ty, span)
                     }
@@ -209,14 +167,7 @@ impl Compiler<'_> {
                 match inner_node.kind {
                     Kind::Agg(agg) if matches!(agg.func, AggFn::First | AggFn::Last) => {
                         let ty = self.event_field_ty(&agg.event, path);
-                        self.wrap_coerce(node(
-                            Kind::EventGet {
-                                agg,
-                                path: path.clone(),
-                            },
-                            ty,
-                            span,
-                        ))
+                        self.wrap_coerce(node(Kind::EventGet { agg, path: path.clone() }, ty, span))
                     }
                     _ => self.bad(
                         ErrorKind::TypeMismatch,
@@ -235,38 +186,20 @@ impl Compiler<'_> {
             Literal::Int(i) => konst(Value::Int(*i), Ty::Int, span),
             Literal::Decimal(d) => match parse_decimal(d) {
                 Some(v) => konst(Value::Decimal(v), Ty::Decimal, span),
-                None => self.bad(
-                    ErrorKind::NumberOutOfRange,
-                    span,
-                    format!("decimal `{d}` is out of range"),
-                ),
+                None => self.bad(ErrorKind::NumberOutOfRange, span, format!("decimal `{d}` is out of range")),
             },
             Literal::Str(s) => konst(Value::Str(s.as_str().into()), Ty::Str, span),
             Literal::Duration(n, u) => match n.checked_mul(time::unit_micros(*u)) {
                 Some(us) => konst(Value::Duration(us), Ty::Duration, span),
-                None => self.bad(
-                    ErrorKind::NumberOutOfRange,
-                    span,
-                    format!("duration `{n}{u}` is too long"),
-                ),
+                None => self.bad(ErrorKind::NumberOutOfRange, span, format!("duration `{n}{u}` is too long")),
             },
             Literal::Money(amount, cur) => {
                 let Some(currency) = Currency::parse(cur) else {
-                    return self.bad(
-                        ErrorKind::InvalidCurrency,
-                        span,
-                        format!("`{cur}` is not a currency code"),
-                    );
+                    return self.bad(ErrorKind::InvalidCurrency, span, format!("`{cur}` is not a currency code"));
                 };
                 match parse_decimal(amount) {
-                    Some(amount) => {
-                        konst(Value::Money(Money { amount, currency }), Ty::Money, span)
-                    }
-                    None => self.bad(
-                        ErrorKind::NumberOutOfRange,
-                        span,
-                        format!("amount `{amount}` is out of range"),
-                    ),
+                    Some(amount) => konst(Value::Money(Money { amount, currency }), Ty::Money, span),
+                    None => self.bad(ErrorKind::NumberOutOfRange, span, format!("amount `{amount}` is out of range")),
                 }
             }
         }
@@ -305,22 +238,12 @@ impl Compiler<'_> {
                 }
             }
         }
-        let n = node(
-            Kind::Attr {
-                name: first.as_str().into(),
-                rest: path[1..].to_vec(),
-            },
-            ty,
-            span,
-        );
+        let n = node(Kind::Attr { name: first.as_str().into(), rest: path[1..].to_vec() }, ty, span);
         self.wrap_coerce(n)
     }
 
     fn event_field_ty(&mut self, event: &str, path: &[PathSeg]) -> Ty {
-        if path.len() == 1
-            && path[0] == PathSeg::Key("at".into())
-            && self.event.as_deref() != Some(event)
-        {
+        if path.len() == 1 && path[0] == PathSeg::Key("at".into()) && self.event.as_deref() != Some(event) {
             return Ty::Timestamp;
         }
         match (self.env.schema.and_then(|s| s.event(event)), path.first()) {
@@ -356,24 +279,16 @@ impl Compiler<'_> {
                         None => self.bad(
                             ErrorKind::InvalidTimestamp,
                             n.span,
-                            format!(
-                                "{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"
-                            ),
+                            format!("{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"),
                         ),
                     }
                 } else {
-                    self.bad(
-                        ErrorKind::TypeMismatch,
-                        n.span,
-                        format!("`{what}` needs a timestamp, not a string"),
-                    )
+                    self.bad(ErrorKind::TypeMismatch, n.span, format!("`{what}` needs a timestamp, not a string"))
                 }
             }
-            other => self.bad(
-                ErrorKind::TypeMismatch,
-                n.span,
-                format!("`{what}` needs a timestamp, not a {}", other.name()),
-            ),
+            other => {
+                self.bad(ErrorKind::TypeMismatch, n.span, format!("`{what}` needs a timestamp, not a {}", other.name()))
+            }
         }
     }
 
@@ -386,21 +301,13 @@ impl Compiler<'_> {
         match other {
             Ty::Timestamp => match time::parse_literal_instant(s, self.env.tz) {
                 Some(t) => konst(Value::Timestamp(t), Ty::Timestamp, span),
-                None => self.bad(
-                    ErrorKind::InvalidTimestamp,
-                    span,
-                    format!("{s:?} is not a timestamp"),
-                ),
+                None => self.bad(ErrorKind::InvalidTimestamp, span, format!("{s:?} is not a timestamp")),
             },
             Ty::Date => match time::parse_date(s) {
                 Some(d) => konst(Value::Date(d), Ty::Date, span),
                 None => match time::parse_literal_instant(s, self.env.tz) {
                     Some(t) => konst(Value::Timestamp(t), Ty::Timestamp, span),
-                    None => self.bad(
-                        ErrorKind::InvalidDate,
-                        span,
-                        format!("{s:?} is not a date (YYYY-MM-DD)"),
-                    ),
+                    None => self.bad(ErrorKind::InvalidDate, span, format!("{s:?} is not a date (YYYY-MM-DD)")),
                 },
             },
             Ty::Semver => match Version::parse(s) {
@@ -408,18 +315,12 @@ impl Compiler<'_> {
                 None => self.bad(
                     ErrorKind::InvalidSemver,
                     span,
-                    format!(
-                        "{s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH, no `v`)"
-                    ),
+                    format!("{s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH, no `v`)"),
                 ),
             },
             Ty::Money => match parse_money_text(s) {
                 Some(m) => konst(Value::Money(m), Ty::Money, span),
-                None => self.bad(
-                    ErrorKind::InvalidCurrency,
-                    span,
-                    format!("{s:?} is not money (`19.99 EUR`)"),
-                ),
+                None => self.bad(ErrorKind::InvalidCurrency, span, format!("{s:?} is not money (`19.99 EUR`)")),
             },
             Ty::Any => {
                 // A literal that is unmistakably an instant makes the comparison a time comparison.
@@ -446,11 +347,7 @@ impl Compiler<'_> {
             }
         }
         if !comparable(a.ty, b.ty, ordering) {
-            let what = if ordering && a.ty == b.ty {
-                "cannot be ordered"
-            } else {
-                "cannot be compared"
-            };
+            let what = if ordering && a.ty == b.ty { "cannot be ordered" } else { "cannot be compared" };
             let msg = if a.ty == b.ty {
                 format!("{} values {what}", a.ty.name())
             } else {
@@ -467,10 +364,7 @@ impl Compiler<'_> {
             self.err(
                 ErrorKind::TypeMismatch,
                 e.span,
-                format!(
-                    "`{op}` needs conditions (bool), but this is a {}",
-                    n.ty.name()
-                ),
+                format!("`{op}` needs conditions (bool), but this is a {}", n.ty.name()),
             );
         }
         n
@@ -482,15 +376,7 @@ impl Compiler<'_> {
             Op::And | Op::Or => {
                 let name = if op == Op::And { "and" } else { "or" };
                 let nodes = args.iter().map(|a| self.logic_arg(a, name)).collect();
-                node(
-                    if op == Op::And {
-                        Kind::And(nodes)
-                    } else {
-                        Kind::Or(nodes)
-                    },
-                    Ty::Bool,
-                    span,
-                )
+                node(if op == Op::And { Kind::And(nodes) } else { Kind::Or(nodes) }, Ty::Bool, span)
             }
             Op::Not => {
                 let x = self.logic_arg(&args[0], "not");
@@ -532,28 +418,26 @@ impl Compiler<'_> {
                     for item in items {
                         let ty = value_ty(&item);
                         let lit = konst(item, ty, list.span);
-                        let (_, lit) = self.compare_pair(
-                            node(Kind::Const(Value::Null), x.ty, x.span),
-                            lit,
-                            false,
-                            args[1].span,
-                        );
+                        let (_, lit) =
+                            self.compare_pair(node(Kind::Const(Value::Null), x.ty, x.span), lit, false, args[1].span);
                         out.push(match lit.kind {
                             Kind::Const(v) => v,
                             _ => Value::Null,
                         });
                     }
+                    let strings: Option<Vec<Box<str>>> = out
+                        .iter()
+                        .map(|v| match v {
+                            Value::Str(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    if let (Some(set), true) = (strings, matches!(x.ty, Ty::Str | Ty::Any)) {
+                        return node(Kind::InStrings { x: Box::new(x), set, negated: op == Op::NotIn }, Ty::Bool, span);
+                    }
                     list.kind = Kind::Const(Value::List(out));
                 }
-                node(
-                    Kind::In {
-                        x: Box::new(x),
-                        list: Box::new(list),
-                        negated: op == Op::NotIn,
-                    },
-                    Ty::Bool,
-                    span,
-                )
+                node(Kind::In { x: Box::new(x), list: Box::new(list), negated: op == Op::NotIn }, Ty::Bool, span)
             }
             Op::Between | Op::NotBetween => {
                 let x = self.expr(&args[0]);
@@ -561,33 +445,16 @@ impl Compiler<'_> {
                 let (x, lo) = self.compare_pair(x, lo, true, span);
                 let (x, hi) = self.compare_pair(x, hi, true, span);
                 node(
-                    Kind::Between {
-                        x: Box::new(x),
-                        lo: Box::new(lo),
-                        hi: Box::new(hi),
-                        negated: op == Op::NotBetween,
-                    },
+                    Kind::Between { x: Box::new(x), lo: Box::new(lo), hi: Box::new(hi), negated: op == Op::NotBetween },
                     Ty::Bool,
                     span,
                 )
             }
             Op::IsNull | Op::IsNotNull => {
                 let x = self.expr(&args[0]);
-                node(
-                    Kind::IsNull {
-                        x: Box::new(x),
-                        negated: op == Op::IsNotNull,
-                    },
-                    Ty::Bool,
-                    span,
-                )
+                node(Kind::IsNull { x: Box::new(x), negated: op == Op::IsNotNull }, Ty::Bool, span)
             }
-            Op::Contains
-            | Op::NotContains
-            | Op::StartsWith
-            | Op::NotStartsWith
-            | Op::EndsWith
-            | Op::NotEndsWith => {
+            Op::Contains | Op::NotContains | Op::StartsWith | Op::NotStartsWith | Op::EndsWith | Op::NotEndsWith => {
                 let (s, t) = (self.expr(&args[0]), self.expr(&args[1]));
                 for n in [&s, &t] {
                     if !matches!(n.ty, Ty::Str | Ty::Any | Ty::Null) {
@@ -610,16 +477,7 @@ impl Compiler<'_> {
                     Op::EndsWith => (StrOp::EndsWith, false),
                     _ => (StrOp::EndsWith, true),
                 };
-                node(
-                    Kind::StrPred {
-                        op: sop,
-                        s: Box::new(s),
-                        t: Box::new(t),
-                        negated,
-                    },
-                    Ty::Bool,
-                    span,
-                )
+                node(Kind::StrPred { op: sop, s: Box::new(s), t: Box::new(t), negated }, Ty::Bool, span)
             }
             Op::Matches | Op::NotMatches => {
                 let x = self.expr(&args[0]);
@@ -639,11 +497,7 @@ impl Compiler<'_> {
                 };
                 match compile_regex(pattern) {
                     Ok(re) => node(
-                        Kind::Matches {
-                            x: Box::new(x),
-                            re: Box::new(re),
-                            negated: op == Op::NotMatches,
-                        },
+                        Kind::Matches { x: Box::new(x), re: Box::new(re), negated: op == Op::NotMatches },
                         Ty::Bool,
                         span,
                     ),
@@ -664,12 +518,7 @@ impl Compiler<'_> {
                         self.err(
                             ErrorKind::TypeMismatch,
                             span,
-                            format!(
-                                "cannot apply `{}` to a {} and a {}",
-                                op.name(),
-                                l.ty.name(),
-                                r.ty.name()
-                            ),
+                            format!("cannot apply `{}` to a {} and a {}", op.name(), l.ty.name(), r.ty.name()),
                         );
                         Ty::Any
                     }
@@ -678,14 +527,8 @@ impl Compiler<'_> {
             }
             Op::Neg => {
                 let x = self.expr(&args[0]);
-                if !(x.ty.is_numeric()
-                    || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money))
-                {
-                    self.err(
-                        ErrorKind::TypeMismatch,
-                        span,
-                        format!("cannot negate a {}", x.ty.name()),
-                    );
+                if !(x.ty.is_numeric() || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money)) {
+                    self.err(ErrorKind::TypeMismatch, span, format!("cannot negate a {}", x.ty.name()));
                 }
                 let ty = x.ty;
                 node(Kind::Neg(Box::new(x)), ty, span)
@@ -739,28 +582,14 @@ impl Compiler<'_> {
                         format!("`bucket` hashes a string or an int, not a {}", x.ty.name()),
                     );
                 }
-                return node(
-                    Kind::Bucket {
-                        x: Box::new(x),
-                        salt: salt.as_str().into(),
-                    },
-                    Ty::Decimal,
-                    span,
-                );
+                return node(Kind::Bucket { x: Box::new(x), salt: salt.as_str().into() }, Ty::Decimal, span);
             }
             _ => {}
         }
         let Some((func, min, max)) = func_signature(name) else {
-            let known = FUNCTIONS
-                .iter()
-                .map(|(n, ..)| *n)
-                .chain(["in_segment", "bucket"]);
+            let known = FUNCTIONS.iter().map(|(n, ..)| *n).chain(["in_segment", "bucket"]);
             let hint = suggest(name, known);
-            return self.bad(
-                ErrorKind::UnknownFunction,
-                span,
-                format!("unknown function `{name}`{hint}"),
-            );
+            return self.bad(ErrorKind::UnknownFunction, span, format!("unknown function `{name}`{hint}"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -776,11 +605,7 @@ impl Compiler<'_> {
         let t0 = nodes[0].ty;
         let check = |c: &mut Self, ok: bool, n: &Node, want: &str| {
             if !ok {
-                c.err(
-                    ErrorKind::TypeMismatch,
-                    n.span,
-                    format!("`{name}` needs {want}, not a {}", n.ty.name()),
-                );
+                c.err(ErrorKind::TypeMismatch, n.span, format!("`{name}` needs {want}, not a {}", n.ty.name()));
             }
         };
         let open = t0.is_open();
@@ -790,12 +615,7 @@ impl Compiler<'_> {
                 Ty::Str
             }
             Func::Length => {
-                check(
-                    self,
-                    open || matches!(t0, Ty::Str | Ty::List),
-                    &nodes[0],
-                    "a string or a list",
-                );
+                check(self, open || matches!(t0, Ty::Str | Ty::List), &nodes[0], "a string or a list");
                 Ty::Int
             }
             Func::Abs | Func::Floor | Func::Ceil | Func::Round => {
@@ -834,19 +654,12 @@ impl Compiler<'_> {
                 if let Kind::Const(Value::Str(s)) = &nodes[0].kind {
                     return match time::parse_date(s) {
                         Some(d) => konst(Value::Date(d), Ty::Date, span),
-                        None => self.bad(
-                            ErrorKind::InvalidDate,
-                            nodes[0].span,
-                            format!("{s:?} is not a date (YYYY-MM-DD)"),
-                        ),
+                        None => {
+                            self.bad(ErrorKind::InvalidDate, nodes[0].span, format!("{s:?} is not a date (YYYY-MM-DD)"))
+                        }
                     };
                 }
-                check(
-                    self,
-                    open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str),
-                    &nodes[0],
-                    "a timestamp",
-                );
+                check(self, open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str), &nodes[0], "a timestamp");
                 Ty::Date
             }
             Func::Timestamp => {
@@ -856,18 +669,11 @@ impl Compiler<'_> {
                         None => self.bad(
                             ErrorKind::InvalidTimestamp,
                             nodes[0].span,
-                            format!(
-                                "{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"
-                            ),
+                            format!("{s:?} is not a timestamp (RFC 3339, a local date-time, or a date)"),
                         ),
                     };
                 }
-                check(
-                    self,
-                    open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str),
-                    &nodes[0],
-                    "a string",
-                );
+                check(self, open || matches!(t0, Ty::Timestamp | Ty::Date | Ty::Str), &nodes[0], "a string");
                 Ty::Timestamp
             }
             Func::Semver => {
@@ -881,12 +687,7 @@ impl Compiler<'_> {
                         ),
                     };
                 }
-                check(
-                    self,
-                    open || matches!(t0, Ty::Str | Ty::Semver),
-                    &nodes[0],
-                    "a string",
-                );
+                check(self, open || matches!(t0, Ty::Str | Ty::Semver), &nodes[0], "a string");
                 Ty::Semver
             }
             Func::CosineSimilarity | Func::EuclideanDistance => {
@@ -897,15 +698,8 @@ impl Compiler<'_> {
                 Ty::Float
             }
             Func::Coalesce => {
-                let known: Vec<Ty> = nodes
-                    .iter()
-                    .map(|n| n.ty)
-                    .filter(|t| !t.is_open())
-                    .collect();
-                if known.windows(2).all(|w| w[0] == w[1])
-                    && !known.is_empty()
-                    && known.len() == nodes.len()
-                {
+                let known: Vec<Ty> = nodes.iter().map(|n| n.ty).filter(|t| !t.is_open()).collect();
+                if known.windows(2).all(|w| w[0] == w[1]) && !known.is_empty() && known.len() == nodes.len() {
                     known[0]
                 } else {
                     Ty::Any
@@ -916,11 +710,7 @@ impl Compiler<'_> {
     }
 
     fn arity(&mut self, name: &str, want: &str, got: usize, span: Span) -> Node {
-        self.bad(
-            ErrorKind::Arity,
-            span,
-            format!("`{name}` takes {want} argument(s), got {got}"),
-        )
+        self.bad(ErrorKind::Arity, span, format!("`{name}` takes {want} argument(s), got {got}"))
     }
 
     fn aggregate(
@@ -933,11 +723,7 @@ impl Compiler<'_> {
         span: Span,
     ) -> Option<(Agg, Ty)> {
         if self.event.is_some() {
-            self.err(
-                ErrorKind::TypeMismatch,
-                span,
-                "aggregates cannot be nested inside `where`",
-            );
+            self.err(ErrorKind::TypeMismatch, span, "aggregates cannot be nested inside `where`");
             return None;
         }
         self.read.events.insert(event.to_string());
@@ -949,8 +735,7 @@ impl Compiler<'_> {
                     span,
                     format!("unknown event `{event}`: it is not in the schema{hint}"),
                 );
-            } else if let (Some(PathSeg::Key(p)), Some(props)) = (path.first(), schema.event(event))
-            {
+            } else if let (Some(PathSeg::Key(p)), Some(props)) = (path.first(), schema.event(event)) {
                 if !(props.contains_key(p.as_str()) || p == "at" && path.len() == 1) {
                     self.err(
                         ErrorKind::UnknownField,
@@ -961,35 +746,20 @@ impl Compiler<'_> {
             }
         }
         if func.needs_path() && path.is_empty() {
-            self.err(
-                ErrorKind::Arity,
-                span,
-                format!(
-                    "`{0}` needs a property: `{0}({event}.property)`",
-                    func.name()
-                ),
-            );
+            self.err(ErrorKind::Arity, span, format!("`{0}` needs a property: `{0}({event}.property)`", func.name()));
             return None;
         }
         if matches!(func, AggFn::Count | AggFn::Exists) && !path.is_empty() {
             self.err(
                 ErrorKind::Arity,
                 span,
-                format!(
-                    "`{}` counts events: write `{}({event} where …)`",
-                    func.name(),
-                    func.name()
-                ),
+                format!("`{}` counts events: write `{}({event} where …)`", func.name(), func.name()),
             );
             return None;
         }
         if let Some(Window::Last(n, u)) = within {
             if n.checked_mul(time::unit_micros(*u)).is_none() {
-                self.err(
-                    ErrorKind::NumberOutOfRange,
-                    span,
-                    "window length is too large",
-                );
+                self.err(ErrorKind::NumberOutOfRange, span, "window length is too large");
             }
         }
         let filter = filter.map(|f| {
@@ -1009,11 +779,7 @@ impl Compiler<'_> {
                 Ty::Int | Ty::Float | Ty::Decimal | Ty::Money => prop_ty,
                 Ty::Any | Ty::Number => Ty::Any,
                 other => {
-                    self.err(
-                        ErrorKind::TypeMismatch,
-                        span,
-                        format!("cannot sum {} values", other.name()),
-                    );
+                    self.err(ErrorKind::TypeMismatch, span, format!("cannot sum {} values", other.name()));
                     Ty::Any
                 }
             },
@@ -1022,11 +788,7 @@ impl Compiler<'_> {
                 Ty::Decimal | Ty::Money => prop_ty,
                 Ty::Any | Ty::Number => Ty::Any,
                 other => {
-                    self.err(
-                        ErrorKind::TypeMismatch,
-                        span,
-                        format!("cannot average {} values", other.name()),
-                    );
+                    self.err(ErrorKind::TypeMismatch, span, format!("cannot average {} values", other.name()));
                     Ty::Any
                 }
             },
@@ -1034,14 +796,7 @@ impl Compiler<'_> {
             AggFn::First | AggFn::Last => Ty::Event,
         };
         let money_zero = prop_ty == Ty::Money;
-        let agg = Agg {
-            func,
-            event: event.into(),
-            path: path.to_vec(),
-            filter,
-            within: within.cloned(),
-            money_zero,
-        };
+        let agg = Agg { func, event: event.into(), path: path.to_vec(), filter, within: within.cloned(), money_zero };
         Some((agg, ty))
     }
 }
@@ -1120,10 +875,7 @@ const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
 ];
 
 fn func_signature(name: &str) -> Option<(Func, usize, usize)> {
-    FUNCTIONS
-        .iter()
-        .find(|(n, ..)| *n == name)
-        .map(|&(_, f, min, max)| (f, min, max))
+    FUNCTIONS.iter().find(|(n, ..)| *n == name).map(|&(_, f, min, max)| (f, min, max))
 }
 
 /// Compiles a `matches` pattern under the size limits (SPEC §7).
@@ -1131,11 +883,7 @@ pub fn compile_regex(pattern: &str) -> Result<regex::Regex, (ErrorKind, String)>
     if pattern.len() > limits::MAX_REGEX_BYTES {
         return Err((
             ErrorKind::RegexTooLarge,
-            format!(
-                "regex is {} bytes; the limit is {}",
-                pattern.len(),
-                limits::MAX_REGEX_BYTES
-            ),
+            format!("regex is {} bytes; the limit is {}", pattern.len(), limits::MAX_REGEX_BYTES),
         ));
     }
     regex::RegexBuilder::new(pattern)
@@ -1180,9 +928,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }

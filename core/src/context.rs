@@ -43,19 +43,13 @@ impl FxRates {
     }
     /// Parses `{"EUR/USD": "1.0842", "GBP/USD": 1.27}` (strings keep full precision).
     pub fn from_json_str(text: &str) -> Result<FxRates, Error> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidContext,
-                format!("FX rates are not valid JSON: {e}"),
-            )
-        })?;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidContext, format!("FX rates are not valid JSON: {e}")))?;
         FxRates::from_json(&v)
     }
     /// Builds rates from a JSON object of quotes.
     pub fn from_json(v: &serde_json::Value) -> Result<FxRates, Error> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| bad("FX rates must be an object like {\"EUR/USD\": \"1.08\"}"))?;
+        let obj = v.as_object().ok_or_else(|| bad("FX rates must be an object like {\"EUR/USD\": \"1.08\"}"))?;
         let mut fx = FxRates::new();
         for (pair, rate) in obj {
             let (from, to) = pair
@@ -68,11 +62,7 @@ impl FxRates {
                 _ => None,
             }
             .filter(|r| r.is_sign_positive() && !r.is_zero())
-            .ok_or_else(|| {
-                bad(&format!(
-                    "FX rate for `{pair}` must be a positive decimal, got {rate}"
-                ))
-            })?;
+            .ok_or_else(|| bad(&format!("FX rate for `{pair}` must be a positive decimal, got {rate}")))?;
             fx.insert(from, to, rate);
         }
         Ok(fx)

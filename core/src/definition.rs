@@ -73,15 +73,9 @@ impl Source {
     /// Maps a location in the rule text to one in the file.
     pub fn map(&self, loc: crate::error::Location) -> crate::error::Location {
         if loc.line == 1 {
-            crate::error::Location {
-                line: self.rule_line,
-                column: self.rule_column + loc.column - 1,
-            }
+            crate::error::Location { line: self.rule_line, column: self.rule_column + loc.column - 1 }
         } else {
-            crate::error::Location {
-                line: self.rule_line + loc.line - 1,
-                column: self.indent + loc.column,
-            }
+            crate::error::Location { line: self.rule_line + loc.line - 1, column: self.indent + loc.column }
         }
     }
 }
@@ -119,11 +113,7 @@ fn find_rule(text: &str, json: bool) -> Option<(u32, u32, u32)> {
 
 impl Definition {
     /// A definition with defaults for everything but id, version and rule.
-    pub fn new(
-        id: impl Into<String>,
-        version: impl Into<String>,
-        rule: impl Into<String>,
-    ) -> Definition {
+    pub fn new(id: impl Into<String>, version: impl Into<String>, rule: impl Into<String>) -> Definition {
         Definition {
             id: id.into(),
             version: version.into(),
@@ -144,20 +134,11 @@ impl Definition {
     /// Parses a YAML document (JSON is accepted too, being YAML).
     pub fn from_yaml_str(text: &str) -> Result<Definition, Error> {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                "definition file is larger than 1 MiB",
-            ));
+            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
         }
         let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                .unwrap_or_default();
-            Error::new(
-                ErrorKind::InvalidDefinition,
-                format!("not valid YAML{at}: {e}"),
-            )
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+            Error::new(ErrorKind::InvalidDefinition, format!("not valid YAML{at}: {e}"))
         })?;
         Definition::from_json(&v)
     }
@@ -165,19 +146,12 @@ impl Definition {
     /// Parses a JSON document.
     pub fn from_json_str(text: &str) -> Result<Definition, Error> {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                "definition file is larger than 1 MiB",
-            ));
+            return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
         }
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidDefinition,
-                format!(
-                    "not valid JSON at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
+                format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
             )
         })?;
         Definition::from_json(&v)
@@ -186,22 +160,13 @@ impl Definition {
     /// Loads a `.yaml`, `.yml` or `.json` file; errors name the file.
     pub fn from_file(path: &Path) -> Result<Definition, Error> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}")))?;
         let json = path.extension().and_then(|e| e.to_str()) == Some("json");
-        let r = if json {
-            Definition::from_json_str(&text)
-        } else {
-            Definition::from_yaml_str(&text)
-        };
+        let r = if json { Definition::from_json_str(&text) } else { Definition::from_yaml_str(&text) };
         let mut def = r.map_err(|e| e.with_file(&name))?;
         let (rule_line, rule_column, indent) = find_rule(&text, json).unwrap_or((1, 1, 0));
-        def.source = Some(Source {
-            path: name,
-            rule_line,
-            rule_column,
-            indent,
-        });
+        def.source = Some(Source { path: name, rule_line, rule_column, indent });
         Ok(def)
     }
 
@@ -215,30 +180,26 @@ impl Definition {
         })?;
         let mut diags = Vec::new();
         let mut d = Definition::new("", "", "");
-        let bad =
-            |diags: &mut Vec<Diagnostic>, kind, msg: String| diags.push(Diagnostic::new(kind, msg));
-        let string =
-            |diags: &mut Vec<Diagnostic>, key: &str, v: &serde_json::Value| -> Option<String> {
-                match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) if key == "version" => {
-                        diags.push(Diagnostic::new(
-                            ErrorKind::InvalidSemver,
-                            format!(
-                                "`version` {n} must be a string: quote it, e.g. version: \"1.0.0\""
-                            ),
-                        ));
-                        None
-                    }
-                    other => {
-                        diags.push(Diagnostic::new(
-                            ErrorKind::InvalidDefinition,
-                            format!("`{key}` must be a string, got {other}"),
-                        ));
-                        None
-                    }
+        let bad = |diags: &mut Vec<Diagnostic>, kind, msg: String| diags.push(Diagnostic::new(kind, msg));
+        let string = |diags: &mut Vec<Diagnostic>, key: &str, v: &serde_json::Value| -> Option<String> {
+            match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) if key == "version" => {
+                    diags.push(Diagnostic::new(
+                        ErrorKind::InvalidSemver,
+                        format!("`version` {n} must be a string: quote it, e.g. version: \"1.0.0\""),
+                    ));
+                    None
                 }
-            };
+                other => {
+                    diags.push(Diagnostic::new(
+                        ErrorKind::InvalidDefinition,
+                        format!("`{key}` must be a string, got {other}"),
+                    ));
+                    None
+                }
+            }
+        };
         for (key, val) in obj {
             match key.as_str() {
                 "id" => {
@@ -247,9 +208,7 @@ impl Definition {
                             bad(
                                 &mut diags,
                                 ErrorKind::InvalidDefinition,
-                                format!(
-                                    "id {s:?} must match [a-z][a-z0-9_]* and be at most 64 bytes"
-                                ),
+                                format!("id {s:?} must match [a-z][a-z0-9_]* and be at most 64 bytes"),
                             );
                         }
                         d.id = s;
@@ -258,9 +217,11 @@ impl Definition {
                 "version" => {
                     if let Some(s) = string(&mut diags, key, val) {
                         if Version::parse(&s).is_none() {
-                            bad(&mut diags, ErrorKind::InvalidSemver, format!(
-                                "version {s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH)"
-                            ));
+                            bad(
+                                &mut diags,
+                                ErrorKind::InvalidSemver,
+                                format!("version {s:?} is not a strict SemVer 2.0.0 version (MAJOR.MINOR.PATCH)"),
+                            );
                         }
                         d.version = s;
                     }
@@ -297,9 +258,7 @@ impl Definition {
                             None => bad(
                                 &mut diags,
                                 ErrorKind::InvalidTimestamp,
-                                format!(
-                                    "`{key}` {s:?} must be an RFC 3339 timestamp with an offset"
-                                ),
+                                format!("`{key}` {s:?} must be an RFC 3339 timestamp with an offset"),
                             ),
                         }
                     }
@@ -307,9 +266,11 @@ impl Definition {
                 "timezone" => {
                     if let Some(s) = string(&mut diags, key, val) {
                         if crate::time::zone(&s).is_none() {
-                            bad(&mut diags, ErrorKind::InvalidTimezone, format!(
-                                "timezone {s:?} is not an IANA time zone name (e.g. America/New_York)"
-                            ));
+                            bad(
+                                &mut diags,
+                                ErrorKind::InvalidTimezone,
+                                format!("timezone {s:?} is not an IANA time zone name (e.g. America/New_York)"),
+                            );
                         }
                         d.timezone = s;
                     }
@@ -320,9 +281,7 @@ impl Definition {
                             bad(
                                 &mut diags,
                                 ErrorKind::InvalidCurrency,
-                                format!(
-                                "currency {s:?} must be an ISO 4217 code of three uppercase letters"
-                            ),
+                                format!("currency {s:?} must be an ISO 4217 code of three uppercase letters"),
                             );
                         }
                         d.currency = s;
@@ -333,11 +292,9 @@ impl Definition {
                         for t in items {
                             match t.as_str() {
                                 Some(s) => d.tags.push(s.to_string()),
-                                None => bad(
-                                    &mut diags,
-                                    ErrorKind::InvalidDefinition,
-                                    format!("tag {t} must be a string"),
-                                ),
+                                None => {
+                                    bad(&mut diags, ErrorKind::InvalidDefinition, format!("tag {t} must be a string"))
+                                }
                             }
                         }
                     }
@@ -366,21 +323,14 @@ impl Definition {
                     bad(
                         &mut diags,
                         ErrorKind::UnknownDefinitionField,
-                        format!(
-                            "unknown field `{other}`; definitions have: {}",
-                            known.join(", ")
-                        ),
+                        format!("unknown field `{other}`; definitions have: {}", known.join(", ")),
                     );
                 }
             }
         }
         for key in ["id", "version", "rule"] {
             if !obj.contains_key(key) {
-                bad(
-                    &mut diags,
-                    ErrorKind::InvalidDefinition,
-                    format!("missing required field `{key}`"),
-                );
+                bad(&mut diags, ErrorKind::InvalidDefinition, format!("missing required field `{key}`"));
             }
         }
         if let (Some(from), Some(until)) = (d.effective_from, d.effective_until) {
@@ -393,11 +343,7 @@ impl Definition {
             }
         }
         if !diags.is_empty() {
-            let origin = if d.id.is_empty() {
-                None
-            } else {
-                Some(d.id.clone())
-            };
+            let origin = if d.id.is_empty() { None } else { Some(d.id.clone()) };
             let mut err = Error::from_diagnostics(diags);
             if let Some(o) = origin {
                 err = err.with_origin(&o);
@@ -413,6 +359,5 @@ fn valid_id(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 64
         && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }

@@ -14,17 +14,11 @@ pub struct Span {
 impl Span {
     /// A span over `start..end`.
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: start as u32,
-            end: end as u32,
-        }
+        Span { start: start as u32, end: end as u32 }
     }
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -50,15 +44,8 @@ impl Location {
             }
         }
         // `offset` may fall inside a multi-byte character only if a span is wrong; be lenient.
-        let column = source
-            .get(line_start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - line_start)
-            + 1;
-        Location {
-            line,
-            column: column as u32,
-        }
+        let column = source.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(offset - line_start) + 1;
+        Location { line, column: column as u32 }
     }
 }
 
@@ -182,10 +169,7 @@ impl Diagnostic {
     }
     /// An error at `span` (resolved to line:col later by [`Diagnostic::locate`]).
     pub fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            span: Some(span),
-            ..Diagnostic::new(kind, message)
-        }
+        Diagnostic { span: Some(span), ..Diagnostic::new(kind, message) }
     }
     /// Makes this a warning.
     pub fn warning(mut self) -> Diagnostic {
@@ -219,11 +203,8 @@ fn snippet(source: &str, span: Span, loc: Location) -> String {
         let first_line = text.split('\n').next().unwrap_or("");
         first_line.chars().count().max(1)
     };
-    let pad: String = line_text
-        .chars()
-        .take(loc.column as usize - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    let pad: String =
+        line_text.chars().take(loc.column as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
     format!("{line_text}\n{pad}{}", "^".repeat(width))
 }
 
@@ -268,18 +249,13 @@ impl Error {
     /// An error made of these diagnostics (at least one).
     pub fn from_diagnostics(mut diagnostics: Vec<Diagnostic>) -> Error {
         if diagnostics.is_empty() {
-            diagnostics.push(Diagnostic::new(
-                ErrorKind::InvalidDefinition,
-                "unknown error",
-            ));
+            diagnostics.push(Diagnostic::new(ErrorKind::InvalidDefinition, "unknown error"));
         }
         Error { diagnostics }
     }
     /// A single-diagnostic error.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
-            diagnostics: vec![Diagnostic::new(kind, message)],
-        }
+        Error { diagnostics: vec![Diagnostic::new(kind, message)] }
     }
     /// The kind of the first error.
     pub fn kind(&self) -> ErrorKind {
@@ -287,10 +263,7 @@ impl Error {
     }
     /// The first error diagnostic.
     pub fn first(&self) -> &Diagnostic {
-        self.diagnostics
-            .iter()
-            .find(|d| d.severity == Severity::Error)
-            .unwrap_or(&self.diagnostics[0])
+        self.diagnostics.iter().find(|d| d.severity == Severity::Error).unwrap_or(&self.diagnostics[0])
     }
     /// Every diagnostic, in source order.
     pub fn diagnostics(&self) -> &[Diagnostic] {
@@ -311,21 +284,13 @@ impl Error {
     }
     /// Sets the origin of every diagnostic that has none.
     pub fn with_origin(self, origin: &str) -> Error {
-        Error {
-            diagnostics: self
-                .diagnostics
-                .into_iter()
-                .map(|d| d.with_origin(origin))
-                .collect(),
-        }
+        Error { diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect() }
     }
 }
 
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Error {
-        Error {
-            diagnostics: vec![d],
-        }
+        Error { diagnostics: vec![d] }
     }
 }
 

@@ -18,9 +18,7 @@ use crate::ir::{Agg, ArithOp, CmpOp, Func, Kind, Node, StrOp, Ty};
 use crate::profile::{Event, Profile};
 use crate::semver::Version;
 use crate::time;
-use crate::value::{
-    float_value, format_float, parse_decimal, parse_money_text, Currency, Money, Value,
-};
+use crate::value::{float_value, format_float, parse_decimal, parse_money_text, Currency, Money, Value};
 
 static NULL: Value = Value::Null;
 
@@ -33,20 +31,25 @@ pub struct EvalError {
 }
 
 impl EvalError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> EvalError {
-        EvalError {
-            kind,
-            message: message.into(),
-            span: None,
-        }
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Box<EvalError> {
+        Box::new(EvalError { kind, message: message.into(), span: None })
     }
-    fn at(mut self, span: Span) -> EvalError {
+}
+
+trait At {
+    fn at(self, span: Span) -> Self;
+}
+
+impl At for Box<EvalError> {
+    #[cold]
+    fn at(mut self, span: Span) -> Self {
         self.span.get_or_insert(span);
         self
     }
 }
 
-type R<T> = Result<T, EvalError>;
+/// Errors are rare: boxing keeps every `Result` on the hot path two words wide.
+type R<T> = Result<T, Box<EvalError>>;
 
 /// Results of referenced segments, by id.
 pub type SegmentLookup<'a> = &'a dyn Fn(&str) -> Option<bool>;
@@ -91,10 +94,16 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
         }
         Kind::Not(x) => Ok(eval_bool(x, cx)?.map(|b| !b)),
         Kind::Cmp(op, l, r) => {
-            let a = eval(l, cx)?;
-            let b = eval(r, cx)?;
             let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
-            let o = compare(&a, &b, ordering, cx).map_err(|e| e.at(n.span))?;
+            // Attribute-versus-literal comparisons are most rules: no Cow, no Result plumbing.
+            let o = if let (Some(a), Some(b)) = (simple(l, cx), simple(r, cx)) {
+                compare(a, b, ordering, cx)
+            } else {
+                let a = eval(l, cx)?;
+                let b = eval(r, cx)?;
+                compare(&a, &b, ordering, cx)
+            };
+            let o = o.map_err(|e| e.at(n.span))?;
             Ok(o.map(|o| match op {
                 CmpOp::Eq => o == Ordering::Equal,
                 CmpOp::Ne => o != Ordering::Equal,
@@ -104,6 +113,28 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
                 CmpOp::Ge => o != Ordering::Less,
             }))
         }
+        Kind::InStrings { x, set, negated } => {
+            let r = match simple(x, cx) {
+                Some(Value::Str(s)) => Some(set.iter().any(|t| **t == **s)),
+                Some(Value::Null) if set.is_empty() => Some(false),
+                Some(Value::Null) => None,
+                Some(_) => None,
+                None => match &*eval(x, cx)? {
+                    Value::Str(s) => Some(set.iter().any(|t| **t == **s)),
+                    Value::Null if set.is_empty() => Some(false),
+                    _ => None,
+                },
+            };
+            Ok(if *negated { r.map(|b| !b) } else { r })
+        }
+        _ => eval_bool_cold(n, cx),
+    }
+}
+
+/// The less common condition forms, kept out of `eval_bool` so its stack frame stays small.
+#[inline(never)]
+fn eval_bool_cold<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
+    match &n.kind {
         Kind::In { x, list, negated } => {
             let r = eval_in(x, list, cx).map_err(|e| e.at(n.span))?;
             Ok(if *negated { r.map(|b| !b) } else { r })
@@ -112,12 +143,8 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
             let v = eval(x, cx)?;
             let lo_v = eval(lo, cx)?;
             let hi_v = eval(hi, cx)?;
-            let a = compare(&lo_v, &v, true, cx)
-                .map_err(|e| e.at(n.span))?
-                .map(|o| o != Ordering::Greater);
-            let b = compare(&v, &hi_v, true, cx)
-                .map_err(|e| e.at(n.span))?
-                .map(|o| o != Ordering::Greater);
+            let a = compare(&lo_v, &v, true, cx).map_err(|e| e.at(n.span))?.map(|o| o != Ordering::Greater);
+            let b = compare(&v, &hi_v, true, cx).map_err(|e| e.at(n.span))?.map(|o| o != Ordering::Greater);
             let r = match (a, b) {
                 (Some(false), _) | (_, Some(false)) => Some(false),
                 (Some(true), Some(true)) => Some(true),
@@ -154,9 +181,8 @@ pub fn eval_bool<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
             let Some(t) = instant_of(&v, cx.tz) else {
                 return Ok(None);
             };
-            let bounds = time::window_bounds(window, cx.as_of, cx.tz).ok_or_else(|| {
-                EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range").at(n.span)
-            })?;
+            let bounds = time::window_bounds(window, cx.as_of, cx.tz)
+                .ok_or_else(|| EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range").at(n.span))?;
             Ok(Some(time::in_bounds(t, bounds, cx.as_of)))
         }
         Kind::InSegment(id) => match (cx.segments)(id) {
@@ -208,6 +234,16 @@ fn eval_in<'a>(x: &'a Node, list: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
     Ok(if unknown { None } else { Some(false) })
 }
 
+/// A borrowed value for nodes that need no computation (constants and plain attributes).
+#[inline(always)]
+fn simple<'a>(n: &'a Node, cx: &Ctx<'a>) -> Option<&'a Value> {
+    match &n.kind {
+        Kind::Const(v) => Some(v),
+        Kind::Attr { name, rest } if rest.is_empty() => Some(cx.profile.attribute(name).unwrap_or(&NULL)),
+        _ => None,
+    }
+}
+
 fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
     for seg in rest {
         v = match (seg, v) {
@@ -215,12 +251,10 @@ fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
                 Some(x) => x,
                 None => return &NULL,
             },
-            (PathSeg::Index(i), Value::List(items)) => {
-                match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
-                    Some(x) => x,
-                    None => return &NULL,
-                }
-            }
+            (PathSeg::Index(i), Value::List(items)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+                Some(x) => x,
+                None => return &NULL,
+            },
             _ => return &NULL,
         };
     }
@@ -235,6 +269,15 @@ pub fn eval<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
             Some(v) => walk(v, rest),
             None => &NULL,
         }),
+        _ => eval_cold(n, cx)?,
+    })
+}
+
+/// The less common value forms, kept out of `eval` so its stack frame stays small.
+#[inline(never)]
+fn eval_cold<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
+    Ok(match &n.kind {
+        Kind::Const(v) => Cow::Borrowed(v),
         Kind::Prop(path) => Cow::Borrowed(match cx.event {
             Some(e) => prop(e, path),
             None => &NULL,
@@ -252,13 +295,8 @@ pub fn eval<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
                 Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| overflow().at(n.span))?),
                 Value::Float(f) => float_value(-f),
                 Value::Decimal(d) => Value::Decimal(-*d),
-                Value::Duration(d) => {
-                    Value::Duration(d.checked_neg().ok_or_else(|| overflow().at(n.span))?)
-                }
-                Value::Money(m) => Value::Money(Money {
-                    amount: -m.amount,
-                    currency: m.currency,
-                }),
+                Value::Duration(d) => Value::Duration(d.checked_neg().ok_or_else(|| overflow().at(n.span))?),
+                Value::Money(m) => Value::Money(Money { amount: -m.amount, currency: m.currency }),
                 _ => Value::Null,
             })
         }
@@ -310,9 +348,7 @@ fn prop<'e>(e: &'e Event, path: &[PathSeg]) -> &'e Value {
 fn coerce<'a>(v: Cow<'a, Value>, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
     let out = match (ty, &*v) {
         (_, Value::Null) => return v,
-        (Ty::Timestamp, Value::Timestamp(_))
-        | (Ty::Date, Value::Date(_))
-        | (Ty::Money, Value::Money(_)) => return v,
+        (Ty::Timestamp, Value::Timestamp(_)) | (Ty::Date, Value::Date(_)) | (Ty::Money, Value::Money(_)) => return v,
         (Ty::Semver, Value::Semver(_)) | (Ty::Decimal, Value::Decimal(_)) => return v,
         (Ty::Timestamp, Value::Date(d)) => time::start_of_date(*d, tz).map(Value::Timestamp),
         (Ty::Timestamp, Value::Str(s)) => time::parse_instant(s).map(Value::Timestamp),
@@ -339,7 +375,7 @@ fn instant_of(v: &Value, tz: &TimeZone) -> Option<i64> {
     }
 }
 
-fn overflow() -> EvalError {
+fn overflow() -> Box<EvalError> {
     EvalError::new(ErrorKind::NumericOverflow, "arithmetic overflow")
 }
 
@@ -356,10 +392,7 @@ fn to_base(m: &Money, cx: &Ctx) -> R<Decimal> {
     let rate = cx.fx.rate(m.currency, cx.currency).ok_or_else(|| {
         EvalError::new(
             ErrorKind::FxRateMissing,
-            format!(
-                "no FX rate {}/{} in the evaluation context",
-                m.currency, cx.currency
-            ),
+            format!("no FX rate {}/{} in the evaluation context", m.currency, cx.currency),
         )
     })?;
     m.amount.checked_mul(rate).ok_or_else(overflow)
@@ -381,7 +414,19 @@ fn cmp_i64_f64(i: i64, f: f64) -> Ordering {
 
 /// Compares two values (SPEC §6). `None` is UNKNOWN: a null side or incompatible types. With
 /// `ordering == false`, values of equality-only types give `Equal` or `Less` (= unequal).
+#[inline]
 pub fn compare(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Ordering>> {
+    // The common cases first, so they stay small enough to inline.
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => return Ok(Some(x.cmp(y))),
+        (Value::Str(x), Value::Str(y)) => return Ok(Some(x.as_bytes().cmp(y.as_bytes()))),
+        (Value::Null, _) | (_, Value::Null) => return Ok(None),
+        _ => {}
+    }
+    compare_slow(a, b, ordering, cx)
+}
+
+fn compare_slow(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Ordering>> {
     use Value::*;
     let eq_only = |eq: bool| {
         if ordering {
@@ -405,12 +450,10 @@ pub fn compare(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Order
         (Bool(x), Bool(y)) => eq_only(x == y),
         (Timestamp(x), Timestamp(y)) => Some(x.cmp(y)),
         (Date(x), Date(y)) => Some(x.cmp(y)),
-        (Timestamp(_) | Date(_), Timestamp(_) | Date(_)) => {
-            match (instant_of(a, cx.tz), instant_of(b, cx.tz)) {
-                (Some(x), Some(y)) => Some(x.cmp(&y)),
-                _ => None,
-            }
-        }
+        (Timestamp(_) | Date(_), Timestamp(_) | Date(_)) => match (instant_of(a, cx.tz), instant_of(b, cx.tz)) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => None,
+        },
         (Timestamp(x), Str(s)) => time::parse_instant(s).map(|y| x.cmp(&y)),
         (Str(s), Timestamp(y)) => time::parse_instant(s).map(|x| x.cmp(y)),
         (Date(_), Str(s)) | (Str(s), Date(_)) => {
@@ -505,18 +548,13 @@ fn dec_op(op: ArithOp, x: Decimal, y: Decimal) -> R<Value> {
 /// Rounds half-to-even to 28 significant digits (SPEC §8).
 fn round_significant(d: Decimal) -> Decimal {
     let mantissa = d.mantissa().unsigned_abs();
-    let digits = if mantissa == 0 {
-        1
-    } else {
-        mantissa.ilog10() + 1
-    };
+    let digits = if mantissa == 0 { 1 } else { mantissa.ilog10() + 1 };
     if digits <= 28 {
         return d;
     }
     let excess = digits - 28;
     let scale = d.scale().saturating_sub(excess);
-    d.round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven)
-        .normalize()
+    d.round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven).normalize()
 }
 
 fn float_op(op: ArithOp, x: f64, y: f64) -> Value {
@@ -568,22 +606,17 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
                 }
             }
         },
-        (Float(_), Int(_) | Float(_) | Decimal(_)) | (Int(_) | Decimal(_), Float(_)) => {
-            match (as_f64(a), as_f64(b)) {
-                (Some(x), Some(y)) => float_op(op, x, y),
-                _ => Null,
-            }
-        }
+        (Float(_), Int(_) | Float(_) | Decimal(_)) | (Int(_) | Decimal(_), Float(_)) => match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => float_op(op, x, y),
+            _ => Null,
+        },
         (Int(_) | Decimal(_), Int(_) | Decimal(_)) => match (as_decimal(a), as_decimal(b)) {
             (Some(x), Some(y)) => dec_op(op, x, y)?,
             _ => Null,
         },
         (Money(x), Money(y)) if x.currency == y.currency && op != ArithOp::Mul => {
             match dec_op(op, x.amount, y.amount)? {
-                Decimal(d) if op != ArithOp::Div => Money(crate::value::Money {
-                    amount: d,
-                    currency: x.currency,
-                }),
+                Decimal(d) if op != ArithOp::Div => Money(crate::value::Money { amount: d, currency: x.currency }),
                 other => other,
             }
         }
@@ -591,10 +624,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             let (p, q) = (to_base(x, cx)?, to_base(y, cx)?);
             match op {
                 ArithOp::Add | ArithOp::Sub => match dec_op(op, p, q)? {
-                    Decimal(d) => Money(crate::value::Money {
-                        amount: d,
-                        currency: cx.currency,
-                    }),
+                    Decimal(d) => Money(crate::value::Money { amount: d, currency: cx.currency }),
                     _ => Null,
                 },
                 ArithOp::Div => dec_op(op, p, q)?,
@@ -607,10 +637,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             }
             match as_decimal(n) {
                 Some(k) => match dec_op(op, m.amount, k)? {
-                    Decimal(d) => Money(crate::value::Money {
-                        amount: d,
-                        currency: m.currency,
-                    }),
+                    Decimal(d) => Money(crate::value::Money { amount: d, currency: m.currency }),
                     _ => Null,
                 },
                 None => Null,
@@ -621,12 +648,8 @@ fn arith(op: ArithOp, a: &Value, b: &Value, cx: &Ctx) -> R<Value> {
             ArithOp::Sub => Timestamp(t.checked_sub(*d).ok_or_else(overflow)?),
             _ => Null,
         },
-        (Duration(d), Timestamp(t)) if op == ArithOp::Add => {
-            Timestamp(t.checked_add(*d).ok_or_else(overflow)?)
-        }
-        (Timestamp(x), Timestamp(y)) if op == ArithOp::Sub => {
-            Duration(x.checked_sub(*y).ok_or_else(overflow)?)
-        }
+        (Duration(d), Timestamp(t)) if op == ArithOp::Add => Timestamp(t.checked_add(*d).ok_or_else(overflow)?),
+        (Timestamp(x), Timestamp(y)) if op == ArithOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
         (Duration(x), Duration(y)) => match op {
             ArithOp::Add => Duration(x.checked_add(*y).ok_or_else(overflow)?),
             ArithOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
@@ -668,10 +691,7 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
         (Func::Round | Func::Floor | Func::Ceil, Value::Int(i)) => Value::Int(*i),
         (Func::Round, Value::Decimal(d)) => Value::Decimal(round_half_away(*d, digits(args))),
         (Func::Round, Value::Float(x)) => match float_to_decimal(*x) {
-            Some(d) => round_half_away(d, digits(args))
-                .to_f64()
-                .map(float_value)
-                .unwrap_or(Value::Null),
+            Some(d) => round_half_away(d, digits(args)).to_f64().map(float_value).unwrap_or(Value::Null),
             None => Value::Null,
         },
         (Func::Floor, Value::Decimal(d)) => Value::Decimal(round_decimal(*d, 0, |d, _| d.floor())),
@@ -691,22 +711,16 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
             None => Value::Null,
         },
         (Func::Date, t) => local_day(t, tz).map(Value::Date).unwrap_or(Value::Null),
-        (Func::Timestamp, t) => instant_of(t, tz)
-            .map(Value::Timestamp)
-            .unwrap_or(Value::Null),
+        (Func::Timestamp, t) => instant_of(t, tz).map(Value::Timestamp).unwrap_or(Value::Null),
         (Func::StartOfDay | Func::StartOfWeek | Func::StartOfMonth, t) => {
             let day = local_day(t, tz).and_then(|d| match f {
                 Func::StartOfWeek => time::monday_of(d),
                 Func::StartOfMonth => Some(d.first_of_month()),
                 _ => Some(d),
             });
-            day.and_then(|d| time::start_of_date(d, tz))
-                .map(Value::Timestamp)
-                .unwrap_or(Value::Null)
+            day.and_then(|d| time::start_of_date(d, tz)).map(Value::Timestamp).unwrap_or(Value::Null)
         }
-        (Func::Semver, Value::Str(s)) => Version::parse(s)
-            .map(|v| Value::Semver(Box::new(v)))
-            .unwrap_or(Value::Null),
+        (Func::Semver, Value::Str(s)) => Version::parse(s).map(|v| Value::Semver(Box::new(v))).unwrap_or(Value::Null),
         (Func::Semver, Value::Semver(_)) => return Ok(v),
         (Func::CosineSimilarity | Func::EuclideanDistance, Value::List(a)) => {
             let w = eval(&args[1], cx)?;
@@ -734,8 +748,7 @@ fn round_half_away(d: Decimal, dp: u32) -> Decimal {
 fn local_day(v: &Value, tz: &TimeZone) -> Option<jiff::civil::Date> {
     match v {
         Value::Date(d) => Some(*d),
-        Value::Str(s) => time::parse_date(s)
-            .or_else(|| time::parse_instant(s).and_then(|t| time::local_date(t, tz))),
+        Value::Str(s) => time::parse_date(s).or_else(|| time::parse_instant(s).and_then(|t| time::local_date(t, tz))),
         other => instant_of(other, tz).and_then(|t| time::local_date(t, tz)),
     }
 }
@@ -780,21 +793,15 @@ pub fn bucket(salt: &str, id: &str) -> Decimal {
 }
 
 /// Calls `f` for each selected event in time order until it returns `false`.
-fn for_each_event<'a>(
-    agg: &'a Agg,
-    cx: &Ctx<'a>,
-    mut f: impl FnMut(&'a Event) -> R<bool>,
-) -> R<()> {
+fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -> R<bool>) -> R<()> {
     let Some(group) = cx.profile.events(&agg.event) else {
         return Ok(());
     };
     let range = match &agg.within {
         None => group.range(i64::MIN, cx.as_of, true),
         Some(w) => {
-            let (start, end, inclusive) =
-                time::window_bounds(w, cx.as_of, cx.tz).ok_or_else(|| {
-                    EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range")
-                })?;
+            let (start, end, inclusive) = time::window_bounds(w, cx.as_of, cx.tz)
+                .ok_or_else(|| EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range"))?;
             if inclusive {
                 group.range(start, end.min(cx.as_of), true)
             } else if end > cx.as_of {
@@ -806,10 +813,7 @@ fn for_each_event<'a>(
     };
     for e in &group.events[range] {
         if let Some(filter) = &agg.filter {
-            let inner = Ctx {
-                event: Some(e),
-                ..*cx
-            };
+            let inner = Ctx { event: Some(e), ..*cx };
             if eval_bool(filter, &inner)? != Some(true) {
                 continue;
             }
@@ -886,24 +890,14 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                     (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
                     (Acc::Empty, Value::Money(m)) => Acc::Money(to_base(m, cx)?),
                     (Acc::Int(s), Value::Int(i)) => Acc::Int(s + *i as i128),
-                    (Acc::Int(s), Value::Decimal(d)) => {
-                        Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?)
-                    }
+                    (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?),
                     (Acc::Int(s), Value::Float(f)) => Acc::Float(s as f64 + f),
-                    (Acc::Dec(s), Value::Int(i)) => {
-                        Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?)
-                    }
-                    (Acc::Dec(s), Value::Decimal(d)) => {
-                        Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?)
-                    }
-                    (Acc::Dec(s), Value::Float(f)) => {
-                        Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f)
-                    }
+                    (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
+                    (Acc::Dec(s), Value::Decimal(d)) => Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?),
+                    (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
                     (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
                     (Acc::Float(s), Value::Float(f)) => Acc::Float(s + f),
-                    (Acc::Float(s), Value::Decimal(d)) => {
-                        Acc::Float(s + d.to_f64().unwrap_or(f64::NAN))
-                    }
+                    (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
                     (Acc::Money(s), Value::Money(m)) => {
                         Acc::Money(s.checked_add(to_base(m, cx)?).ok_or_else(overflow)?)
                     }
@@ -911,12 +905,7 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                 };
             }
             let n = values.len() as i64;
-            let money = |d: Decimal| {
-                Value::Money(Money {
-                    amount: d,
-                    currency: cx.currency,
-                })
-            };
+            let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
             Ok(match (agg.func, acc) {
                 (_, Acc::Bad) => Value::Null,
                 (AggFn::Sum, Acc::Empty) if agg.money_zero => money(Decimal::ZERO),
@@ -928,14 +917,8 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                 (_, Acc::Empty) => Value::Null,
                 (_, Acc::Int(s)) => float_value(s as f64 / n as f64),
                 (_, Acc::Float(s)) => float_value(s / n as f64),
-                (_, Acc::Dec(s)) => s
-                    .checked_div(Decimal::from(n))
-                    .map(Value::Decimal)
-                    .ok_or_else(overflow)?,
-                (_, Acc::Money(s)) => s
-                    .checked_div(Decimal::from(n))
-                    .map(money)
-                    .ok_or_else(overflow)?,
+                (_, Acc::Dec(s)) => s.checked_div(Decimal::from(n)).map(Value::Decimal).ok_or_else(overflow)?,
+                (_, Acc::Money(s)) => s.checked_div(Decimal::from(n)).map(money).ok_or_else(overflow)?,
             })
         }
         AggFn::Min | AggFn::Max => {
@@ -946,11 +929,8 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
                     Some(b) => match compare(v, b, true, cx)? {
                         None => return Ok(Value::Null),
                         Some(o) => {
-                            let better = if agg.func == AggFn::Min {
-                                o == Ordering::Less
-                            } else {
-                                o == Ordering::Greater
-                            };
+                            let better =
+                                if agg.func == AggFn::Min { o == Ordering::Less } else { o == Ordering::Greater };
                             Some(if better { v } else { b })
                         }
                     },

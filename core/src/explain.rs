@@ -57,9 +57,8 @@ pub(crate) fn explain(
     let cx = seg.ctx(profile, as_of, fx, segments);
     let mut unknown = Vec::new();
     let root = trace(seg.ir(), &cx, src, &mut unknown);
-    let note = (!seg.is_effective(as_of)).then(|| {
-        "outside the segment's effective window: FALSE without evaluating the rule".to_string()
-    });
+    let note = (!seg.is_effective(as_of))
+        .then(|| "outside the segment's effective window: FALSE without evaluating the rule".to_string());
     if outcome != Outcome::Unknown {
         unknown.clear();
     }
@@ -75,9 +74,7 @@ pub(crate) fn explain(
 
 /// The node's source text on one line (rules may span lines).
 fn source(n: &Node, src: &str) -> String {
-    let text = src
-        .get(n.span.start as usize..n.span.end as usize)
-        .unwrap_or("?");
+    let text = src.get(n.span.start as usize..n.span.end as usize).unwrap_or("?");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -90,10 +87,7 @@ fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> Trac
             if v.is_null() && !t.value.is_null() {
                 let reason = format!("unreadable as {}", n.ty.name());
                 unknown.retain(|u| u.path != t.expr);
-                unknown.push(UnknownInput {
-                    path: t.expr.clone(),
-                    reason: reason.clone(),
-                });
+                unknown.push(UnknownInput { path: t.expr.clone(), reason: reason.clone() });
                 t.note = Some(format!("{reason}: {}", t.value));
             }
             t.value = v;
@@ -102,10 +96,7 @@ fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> Trac
     }
     let (value, mut note) = match eval(n, cx) {
         Ok(v) => (v.into_owned(), None),
-        Err(e) => (
-            Value::Null,
-            Some(format!("error[{}]: {}", e.kind, e.message)),
-        ),
+        Err(e) => (Value::Null, Some(format!("error[{}]: {}", e.kind, e.message))),
     };
     if let Kind::Attr { name, rest } = &n.kind {
         let status = match cx.profile.attribute(name) {
@@ -118,24 +109,12 @@ fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> Trac
             note = Some(s.to_string());
             let path = source(n, src);
             if !unknown.iter().any(|u| u.path == path) {
-                unknown.push(UnknownInput {
-                    path,
-                    reason: s.to_string(),
-                });
+                unknown.push(UnknownInput { path, reason: s.to_string() });
             }
         }
     }
-    let children = n
-        .children()
-        .into_iter()
-        .map(|c| trace(c, cx, src, unknown))
-        .collect();
-    TraceNode {
-        expr: source(n, src),
-        value,
-        note,
-        children,
-    }
+    let children = n.children().into_iter().map(|c| trace(c, cx, src, unknown)).collect();
+    TraceNode { expr: source(n, src), value, note, children }
 }
 
 impl TraceNode {
@@ -167,13 +146,7 @@ impl Explanation {
     }
 }
 
-fn write_node(
-    f: &mut fmt::Formatter<'_>,
-    n: &TraceNode,
-    prefix: &str,
-    last: bool,
-    root: bool,
-) -> fmt::Result {
+fn write_node(f: &mut fmt::Formatter<'_>, n: &TraceNode, prefix: &str, last: bool, root: bool) -> fmt::Result {
     let (branch, next) = if root {
         ("", String::new())
     } else if last {
@@ -193,11 +166,8 @@ fn write_node(
     }
     writeln!(f)?;
     // Literal leaves add nothing a reader cannot see in the parent's text.
-    let shown: Vec<&TraceNode> = n
-        .children
-        .iter()
-        .filter(|c| !(c.children.is_empty() && c.expr == value_text(&c.value)))
-        .collect();
+    let shown: Vec<&TraceNode> =
+        n.children.iter().filter(|c| !(c.children.is_empty() && c.expr == value_text(&c.value))).collect();
     for (i, c) in shown.iter().enumerate() {
         write_node(f, c, &next, i + 1 == shown.len(), false)?;
     }

@@ -160,6 +160,12 @@ pub enum Kind {
         list: Box<Node>,
         negated: bool,
     },
+    /// `x in [..]` over a literal list of strings (no nulls): a plain scan, no comparisons.
+    InStrings {
+        x: Box<Node>,
+        set: Vec<Box<str>>,
+        negated: bool,
+    },
     Between {
         x: Box<Node>,
         lo: Box<Node>,
@@ -207,22 +213,17 @@ impl Node {
     /// Direct children, in evaluation order (for explain and analyses).
     pub fn children(&self) -> Vec<&Node> {
         match &self.kind {
-            Kind::Const(_)
-            | Kind::Attr { .. }
-            | Kind::Prop(_)
-            | Kind::EntityId
-            | Kind::AsOf
-            | Kind::EventAt => vec![],
+            Kind::Const(_) | Kind::Attr { .. } | Kind::Prop(_) | Kind::EntityId | Kind::AsOf | Kind::EventAt => vec![],
             Kind::InSegment(_) => vec![],
             Kind::Not(x) | Kind::Neg(x) | Kind::Coerce(x) => vec![x],
             Kind::And(xs) | Kind::Or(xs) | Kind::Call(_, xs) => xs.iter().collect(),
             Kind::Cmp(_, a, b) | Kind::Arith(_, a, b) => vec![a, b],
             Kind::In { x, list, .. } => vec![x, list],
+            Kind::InStrings { x, .. } => vec![x],
             Kind::Between { x, lo, hi, .. } => vec![x, lo, hi],
-            Kind::IsNull { x, .. }
-            | Kind::Matches { x, .. }
-            | Kind::Within { x, .. }
-            | Kind::Bucket { x, .. } => vec![x],
+            Kind::IsNull { x, .. } | Kind::Matches { x, .. } | Kind::Within { x, .. } | Kind::Bucket { x, .. } => {
+                vec![x]
+            }
             Kind::StrPred { s, t, .. } => vec![s, t],
             Kind::Agg(_) | Kind::EventGet { .. } => vec![],
         }

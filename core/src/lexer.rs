@@ -105,10 +105,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     b'/' => Tok::Slash,
                     _ => Tok::Eq,
                 };
-                out.push(Token {
-                    tok,
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok, span: Span::new(start, i) });
             }
             b'!' | b'<' | b'>' => {
                 let eq = bytes.get(i + 1) == Some(&b'=');
@@ -127,18 +124,12 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                     }
                 };
                 i += if eq { 2 } else { 1 };
-                out.push(Token {
-                    tok,
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok, span: Span::new(start, i) });
             }
             b'"' => {
                 let (s, end) = lex_string(src, i)?;
                 i = end;
-                out.push(Token {
-                    tok: Tok::Str(s),
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok: Tok::Str(s), span: Span::new(start, i) });
             }
             b'0'..=b'9' => {
                 while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -155,8 +146,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                 if i < bytes.len() && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') {
                     // A unit glued to the number: `30d`.
                     let unit_start = i;
-                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
-                    {
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                         i += 1;
                     }
                     let unit = &src[unit_start..i];
@@ -175,15 +165,9 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                         }
                     }
                 }
-                out.push(Token {
-                    tok,
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok, span: Span::new(start, i) });
                 // `500 USD`: a currency code after whitespace following a number.
-                if matches!(
-                    out.last().map(|t| &t.tok),
-                    Some(Tok::Int(_) | Tok::Decimal(_))
-                ) {
+                if matches!(out.last().map(|t| &t.tok), Some(Tok::Int(_) | Tok::Decimal(_))) {
                     let mut j = i;
                     while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
                         j += 1;
@@ -195,19 +179,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                         }
                         let word_end = {
                             let mut k = j;
-                            while k < bytes.len()
-                                && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_')
-                            {
+                            while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_') {
                                 k += 1;
                             }
                             k
                         };
                         if j > cs && word_end == j {
                             if j - cs == 3 {
-                                out.push(Token {
-                                    tok: Tok::Currency(src[cs..j].to_string()),
-                                    span: Span::new(cs, j),
-                                });
+                                out.push(Token { tok: Tok::Currency(src[cs..j].to_string()), span: Span::new(cs, j) });
                                 i = j;
                             } else {
                                 return Err(Diagnostic::at(
@@ -227,10 +206,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                out.push(Token {
-                    tok: Tok::Ident(src[start..i].to_string()),
-                    span: Span::new(start, i),
-                });
+                out.push(Token { tok: Tok::Ident(src[start..i].to_string()), span: Span::new(start, i) });
             }
             _ => {
                 let ch = src[i..].chars().next().unwrap_or('?');
@@ -250,10 +226,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
     }
     // "Unexpected end" points just past the last visible character, not at trailing newlines.
     let end = src.trim_end().len();
-    out.push(Token {
-        tok: Tok::Eof,
-        span: Span::new(end, end),
-    });
+    out.push(Token { tok: Tok::Eof, span: Span::new(end, end) });
     Ok(out)
 }
 
@@ -312,9 +285,5 @@ fn lex_string(src: &str, open: usize) -> Result<(String, usize), Diagnostic> {
             c => out.push(c),
         }
     }
-    Err(Diagnostic::at(
-        ErrorKind::SyntaxError,
-        Span::new(open, src.len()),
-        "unterminated string",
-    ))
+    Err(Diagnostic::at(ErrorKind::SyntaxError, Span::new(open, src.len()), "unterminated string"))
 }

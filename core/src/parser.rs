@@ -44,27 +44,13 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
     if src.len() > limits::MAX_RULE_BYTES {
         return Err(Diagnostic::new(
             ErrorKind::LimitExceeded,
-            format!(
-                "rule is {} bytes; the limit is {} bytes",
-                src.len(),
-                limits::MAX_RULE_BYTES
-            ),
+            format!("rule is {} bytes; the limit is {} bytes", src.len(), limits::MAX_RULE_BYTES),
         ));
     }
     let tokens = lex(src)?;
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        depth: 0,
-        in_where: 0,
-        filter_top: false,
-    };
+    let mut p = Parser { tokens, pos: 0, depth: 0, in_where: 0, filter_top: false };
     if p.peek() == &Tok::Eof {
-        return Err(Diagnostic::at(
-            ErrorKind::SyntaxError,
-            p.span(),
-            "empty rule",
-        ));
+        return Err(Diagnostic::at(ErrorKind::SyntaxError, p.span(), "empty rule"));
     }
     let expr = p.parse_or()?;
     if p.peek() != &Tok::Eof {
@@ -141,10 +127,7 @@ impl Parser {
             return Err(Diagnostic::at(
                 ErrorKind::LimitExceeded,
                 self.span(),
-                format!(
-                    "expression nesting is deeper than {} levels",
-                    limits::MAX_DEPTH
-                ),
+                format!("expression nesting is deeper than {} levels", limits::MAX_DEPTH),
             ));
         }
         Ok(())
@@ -164,12 +147,7 @@ impl Parser {
         self.parse_chain("and", Op::And, Self::parse_not)
     }
 
-    fn parse_chain(
-        &mut self,
-        kw: &str,
-        op: Op,
-        next: fn(&mut Self) -> PResult<Expr>,
-    ) -> PResult<Expr> {
+    fn parse_chain(&mut self, kw: &str, op: Op, next: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
         let first = next(self)?;
         if !self.is_kw(kw) {
             return Ok(first);
@@ -181,10 +159,7 @@ impl Parser {
             push_flat(&mut args, e, op);
         }
         let span = args[0].span.to(args[args.len() - 1].span);
-        Ok(Expr {
-            kind: ExprKind::Op(op, args),
-            span,
-        })
+        Ok(Expr { kind: ExprKind::Op(op, args), span })
     }
 
     fn parse_not(&mut self) -> PResult<Expr> {
@@ -195,10 +170,7 @@ impl Parser {
             self.leave();
             let inner = inner?;
             let span = start.to(inner.span);
-            return Ok(Expr {
-                kind: ExprKind::Op(Op::Not, vec![inner]),
-                span,
-            });
+            return Ok(Expr { kind: ExprKind::Op(Op::Not, vec![inner]), span });
         }
         self.parse_predicate()
     }
@@ -254,10 +226,7 @@ impl Parser {
                 }
                 let hi = self.parse_sum()?;
                 let span = lhs.span.to(hi.span);
-                Ok(Expr {
-                    kind: ExprKind::Op(pick(Op::Between, Op::NotBetween), vec![lhs, lo, hi]),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Op(pick(Op::Between, Op::NotBetween), vec![lhs, lo, hi]), span })
             }
             "contains" | "starts_with" | "ends_with" | "matches" => {
                 self.bump();
@@ -279,40 +248,23 @@ impl Parser {
                 }
                 let span = lhs.span.to(end);
                 let op = if not { Op::IsNotNull } else { Op::IsNull };
-                Ok(Expr {
-                    kind: ExprKind::Op(op, vec![lhs]),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Op(op, vec![lhs]), span })
             }
             "exists" if self.peek_at(1) != &Tok::LParen => {
                 let end = self.bump().span;
                 let span = lhs.span.to(end);
-                Ok(Expr {
-                    kind: ExprKind::Op(Op::IsNotNull, vec![lhs]),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Op(Op::IsNotNull, vec![lhs]), span })
             }
             "within" if !self.filter_top => {
                 self.bump();
                 let (window, end) = self.parse_window()?;
                 let span = lhs.span.to(end);
-                Ok(Expr {
-                    kind: ExprKind::Within(Box::new(lhs), window),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Within(Box::new(lhs), window), span })
             }
             "before" | "after" => {
                 self.bump();
                 let rhs = self.parse_sum()?;
-                Ok(binary(
-                    if word == "before" {
-                        Op::Before
-                    } else {
-                        Op::After
-                    },
-                    lhs,
-                    rhs,
-                ))
+                Ok(binary(if word == "before" { Op::Before } else { Op::After }, lhs, rhs))
             }
             _ => Ok(lhs),
         }
@@ -323,11 +275,7 @@ impl Parser {
         let w = match &t.tok {
             Tok::Duration(n, u) => Window::Last(parse_i64(n, false, t.span)?, *u),
             Tok::Minus if matches!(self.peek(), Tok::Duration(..)) => {
-                return Err(Diagnostic::at(
-                    ErrorKind::SyntaxError,
-                    t.span,
-                    "a window length cannot be negative",
-                ));
+                return Err(Diagnostic::at(ErrorKind::SyntaxError, t.span, "a window length cannot be negative"));
             }
             Tok::Ident(w) => match w.as_str() {
                 "today" => Window::Today,
@@ -387,10 +335,7 @@ impl Parser {
             self.leave();
             let inner = inner?;
             let span = start.to(inner.span);
-            return Ok(Expr {
-                kind: ExprKind::Op(Op::Neg, vec![inner]),
-                span,
-            });
+            return Ok(Expr { kind: ExprKind::Op(Op::Neg, vec![inner]), span });
         }
         let prim = self.parse_primary()?;
         self.parse_postfix(prim)
@@ -419,18 +364,9 @@ impl Parser {
                 }
             }
             Tok::Duration(n, u) => Literal::Duration(parse_i64(n, negative, span)?, *u),
-            _ => {
-                return Err(Diagnostic::at(
-                    ErrorKind::SyntaxError,
-                    t.span,
-                    "expected a number",
-                ))
-            }
+            _ => return Err(Diagnostic::at(ErrorKind::SyntaxError, t.span, "expected a number")),
         };
-        Ok(Expr {
-            kind: ExprKind::Lit(lit),
-            span,
-        })
+        Ok(Expr { kind: ExprKind::Lit(lit), span })
     }
 
     fn parse_postfix(&mut self, mut e: Expr) -> PResult<Expr> {
@@ -445,10 +381,7 @@ impl Parser {
                             return Err(Diagnostic::at(
                                 ErrorKind::SyntaxError,
                                 t.span,
-                                format!(
-                                    "expected a field name after `.`, found {}",
-                                    t.tok.describe()
-                                ),
+                                format!("expected a field name after `.`, found {}", t.tok.describe()),
                             ))
                         }
                     }
@@ -458,20 +391,13 @@ impl Parser {
                     let t = self.bump();
                     let idx = match &t.tok {
                         Tok::Int(n) => n.parse::<i64>().map(|i| i as u64).map_err(|_| {
-                            Diagnostic::at(
-                                ErrorKind::NumberOutOfRange,
-                                t.span,
-                                "list index is too large",
-                            )
+                            Diagnostic::at(ErrorKind::NumberOutOfRange, t.span, "list index is too large")
                         })?,
                         _ => {
                             return Err(Diagnostic::at(
                                 ErrorKind::SyntaxError,
                                 t.span,
-                                format!(
-                                    "expected a non-negative integer index, found {}",
-                                    t.tok.describe()
-                                ),
+                                format!("expected a non-negative integer index, found {}", t.tok.describe()),
                             ))
                         }
                     };
@@ -484,22 +410,13 @@ impl Parser {
             e = match e.kind {
                 ExprKind::Path(mut p) => {
                     p.push(seg.0);
-                    Expr {
-                        kind: ExprKind::Path(p),
-                        span,
-                    }
+                    Expr { kind: ExprKind::Path(p), span }
                 }
                 ExprKind::Get(inner, mut p) => {
                     p.push(seg.0);
-                    Expr {
-                        kind: ExprKind::Get(inner, p),
-                        span,
-                    }
+                    Expr { kind: ExprKind::Get(inner, p), span }
                 }
-                kind => Expr {
-                    kind: ExprKind::Get(Box::new(Expr { kind, span: e.span }), vec![seg.0]),
-                    span,
-                },
+                kind => Expr { kind: ExprKind::Get(Box::new(Expr { kind, span: e.span }), vec![seg.0]), span },
             };
         }
     }
@@ -510,10 +427,7 @@ impl Parser {
             Tok::Int(_) | Tok::Decimal(_) | Tok::Duration(..) => self.parse_number(false, start),
             Tok::Str(s) => {
                 self.bump();
-                Ok(Expr {
-                    kind: ExprKind::Lit(Literal::Str(s)),
-                    span: start,
-                })
+                Ok(Expr { kind: ExprKind::Lit(Literal::Str(s)), span: start })
             }
             Tok::LParen => {
                 self.bump();
@@ -523,10 +437,7 @@ impl Parser {
                 let inner = inner?;
                 let end = self.expect(Tok::RParen, "`)`")?;
                 // Parentheses leave no trace in the tree, but the span covers them.
-                Ok(Expr {
-                    kind: inner.kind,
-                    span: start.to(end),
-                })
+                Ok(Expr { kind: inner.kind, span: start.to(end) })
             }
             Tok::LBracket => {
                 self.bump();
@@ -538,17 +449,10 @@ impl Parser {
                     return Err(Diagnostic::at(
                         ErrorKind::LimitExceeded,
                         start.to(end),
-                        format!(
-                            "list has {} elements; the limit is {}",
-                            items.len(),
-                            limits::MAX_LIST_LEN
-                        ),
+                        format!("list has {} elements; the limit is {}", items.len(), limits::MAX_LIST_LEN),
                     ));
                 }
-                Ok(Expr {
-                    kind: ExprKind::List(items),
-                    span: start.to(end),
-                })
+                Ok(Expr { kind: ExprKind::List(items), span: start.to(end) })
             }
             Tok::Ident(word) => {
                 self.bump();
@@ -556,12 +460,7 @@ impl Parser {
                     "null" => return Ok(lit(Literal::Null, start)),
                     "true" => return Ok(lit(Literal::Bool(true), start)),
                     "false" => return Ok(lit(Literal::Bool(false), start)),
-                    "as_of" => {
-                        return Ok(Expr {
-                            kind: ExprKind::Var("as_of"),
-                            span: start,
-                        })
-                    }
+                    "as_of" => return Ok(Expr { kind: ExprKind::Var("as_of"), span: start }),
                     _ => {}
                 }
                 if self.peek() == &Tok::LParen {
@@ -576,36 +475,22 @@ impl Parser {
                     let args = self.parse_items(Tok::RParen, "`,` or `)`");
                     self.leave();
                     let (args, end) = args?;
-                    return Ok(Expr {
-                        kind: ExprKind::Call(word, args),
-                        span: start.to(end),
-                    });
+                    return Ok(Expr { kind: ExprKind::Call(word, args), span: start.to(end) });
                 }
                 if is_keyword(&word) {
                     return Err(keyword_error(&word, start));
                 }
                 if word == "id" {
-                    return Ok(Expr {
-                        kind: ExprKind::Var("id"),
-                        span: start,
-                    });
+                    return Ok(Expr { kind: ExprKind::Var("id"), span: start });
                 }
                 if word == "at" && self.in_where > 0 {
-                    return Ok(Expr {
-                        kind: ExprKind::Var("at"),
-                        span: start,
-                    });
+                    return Ok(Expr { kind: ExprKind::Var("at"), span: start });
                 }
-                Ok(Expr {
-                    kind: ExprKind::Path(vec![PathSeg::Key(word)]),
-                    span: start,
-                })
+                Ok(Expr { kind: ExprKind::Path(vec![PathSeg::Key(word)]), span: start })
             }
-            Tok::Currency(c) => Err(Diagnostic::at(
-                ErrorKind::SyntaxError,
-                start,
-                format!("currency `{c}` must follow an amount"),
-            )),
+            Tok::Currency(c) => {
+                Err(Diagnostic::at(ErrorKind::SyntaxError, start, format!("currency `{c}` must follow an amount")))
+            }
             _ => Err(self.unexpected("an expression")),
         }
     }
@@ -644,11 +529,7 @@ impl Parser {
                 return Err(Diagnostic::at(
                     ErrorKind::SyntaxError,
                     t.span,
-                    format!(
-                        "expected an event name in `{}(…)`, found {}",
-                        func.name(),
-                        other.describe()
-                    ),
+                    format!("expected an event name in `{}(…)`, found {}", func.name(), other.describe()),
                 ))
             }
         };
@@ -681,32 +562,17 @@ impl Parser {
             within = Some(self.parse_window()?.0);
         }
         let end = self.expect(Tok::RParen, "`where`, `within` or `)`")?;
-        Ok(Expr {
-            kind: ExprKind::Agg {
-                func,
-                event,
-                path,
-                filter,
-                within,
-            },
-            span: start.to(end),
-        })
+        Ok(Expr { kind: ExprKind::Agg { func, event, path, filter, within }, span: start.to(end) })
     }
 }
 
 fn lit(l: Literal, span: Span) -> Expr {
-    Expr {
-        kind: ExprKind::Lit(l),
-        span,
-    }
+    Expr { kind: ExprKind::Lit(l), span }
 }
 
 fn binary(op: Op, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
-    Expr {
-        kind: ExprKind::Op(op, vec![lhs, rhs]),
-        span,
-    }
+    Expr { kind: ExprKind::Op(op, vec![lhs, rhs]), span }
 }
 
 fn push_flat(args: &mut Vec<Expr>, e: Expr, op: Op) {
@@ -717,11 +583,7 @@ fn push_flat(args: &mut Vec<Expr>, e: Expr, op: Op) {
 }
 
 fn parse_i64(digits: &str, negative: bool, span: Span) -> PResult<i64> {
-    let text = if negative {
-        format!("-{digits}")
-    } else {
-        digits.to_string()
-    };
+    let text = if negative { format!("-{digits}") } else { digits.to_string() };
     text.parse::<i64>().map_err(|_| {
         Diagnostic::at(
             ErrorKind::NumberOutOfRange,
@@ -732,11 +594,7 @@ fn parse_i64(digits: &str, negative: bool, span: Span) -> PResult<i64> {
 }
 
 fn check_decimal(text: &str, span: Span) -> PResult<()> {
-    let digits = text
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .skip_while(|b| *b == b'0')
-        .count();
+    let digits = text.bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count();
     if digits > 28 {
         return Err(Diagnostic::at(
             ErrorKind::NumberOutOfRange,

@@ -22,10 +22,7 @@ pub fn print(e: &Expr) -> String {
         ExprKind::Op(op @ (Op::And | Op::Or), args) => {
             let min = if *op == Op::And { 3 } else { 2 };
             let sep = format!("\n{} ", op.name());
-            args.iter()
-                .map(|a| expr(a, min))
-                .collect::<Vec<_>>()
-                .join(&sep)
+            args.iter().map(|a| expr(a, min)).collect::<Vec<_>>().join(&sep)
         }
         _ => flat,
     }
@@ -63,33 +60,14 @@ fn expr(e: &Expr, min: u8) -> String {
 fn bare(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Lit(l) => literal(l),
-        ExprKind::List(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|i| expr(i, 0))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ExprKind::List(items) => format!("[{}]", items.iter().map(|i| expr(i, 0)).collect::<Vec<_>>().join(", ")),
         ExprKind::Path(p) => path(p),
         ExprKind::Var(v) => v.to_string(),
         ExprKind::Within(x, w) => format!("{} within {}", expr(x, 5), w.spelling()),
         ExprKind::Call(name, args) => {
-            format!(
-                "{name}({})",
-                args.iter()
-                    .map(|a| expr(a, 0))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("{name}({})", args.iter().map(|a| expr(a, 0)).collect::<Vec<_>>().join(", "))
         }
-        ExprKind::Agg {
-            func,
-            event,
-            path: p,
-            filter,
-            within,
-        } => {
+        ExprKind::Agg { func, event, path: p, filter, within } => {
             let mut s = format!("{}({}", func.name(), event_name(event));
             for seg in p {
                 if let PathSeg::Key(k) = seg {
@@ -134,19 +112,10 @@ fn filter_text(e: &Expr, min: u8) -> String {
 }
 
 fn op_text(op: Op, args: &[Expr]) -> String {
-    let bin =
-        |sym: &str, l: u8, r: u8| format!("{} {sym} {}", expr(&args[0], l), expr(&args[1], r));
+    let bin = |sym: &str, l: u8, r: u8| format!("{} {sym} {}", expr(&args[0], l), expr(&args[1], r));
     match op {
-        Op::Or => args
-            .iter()
-            .map(|a| expr(a, 2))
-            .collect::<Vec<_>>()
-            .join(" or "),
-        Op::And => args
-            .iter()
-            .map(|a| expr(a, 3))
-            .collect::<Vec<_>>()
-            .join(" and "),
+        Op::Or => args.iter().map(|a| expr(a, 2)).collect::<Vec<_>>().join(" or "),
+        Op::And => args.iter().map(|a| expr(a, 3)).collect::<Vec<_>>().join(" and "),
         Op::Not => format!("not {}", expr(&args[0], 3)),
         Op::Eq => bin("=", 5, 5),
         Op::Ne => bin("!=", 5, 5),
@@ -169,11 +138,7 @@ fn op_text(op: Op, args: &[Expr]) -> String {
         Op::Between | Op::NotBetween => format!(
             "{} {} {} and {}",
             expr(&args[0], 5),
-            if op == Op::Between {
-                "between"
-            } else {
-                "not between"
-            },
+            if op == Op::Between { "between" } else { "not between" },
             expr(&args[1], 5),
             expr(&args[2], 5)
         ),
@@ -189,12 +154,7 @@ fn op_text(op: Op, args: &[Expr]) -> String {
             let text = expr(inner, 7);
             if matches!(
                 inner.kind,
-                ExprKind::Lit(
-                    Literal::Int(_)
-                        | Literal::Decimal(_)
-                        | Literal::Duration(..)
-                        | Literal::Money(..)
-                )
+                ExprKind::Lit(Literal::Int(_) | Literal::Decimal(_) | Literal::Duration(..) | Literal::Money(..))
             ) || text.starts_with('-')
             {
                 format!("-({text})")

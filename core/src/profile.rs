@@ -65,11 +65,7 @@ impl Profile {
     /// An empty profile with this id.
     pub fn new(id: impl Into<Box<str>>) -> Profile {
         let id: Box<str> = id.into();
-        Profile {
-            id_value: Value::Str(id.clone()),
-            id,
-            ..Profile::default()
-        }
+        Profile { id_value: Value::Str(id.clone()), id, ..Profile::default() }
     }
 
     /// The entity id.
@@ -102,20 +98,11 @@ impl Profile {
     }
 
     /// Adds an event. Call [`Profile::finish`] after the last one (the loaders do).
-    pub fn push_event(
-        &mut self,
-        name: &str,
-        at: i64,
-        properties: BTreeMap<Box<str>, Value>,
-    ) -> Result<(), Error> {
+    pub fn push_event(&mut self, name: &str, at: i64, properties: BTreeMap<Box<str>, Value>) -> Result<(), Error> {
         if self.event_count >= limits::MAX_EVENTS_PER_PROFILE {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "profile `{}` has more than {} events",
-                    self.id,
-                    limits::MAX_EVENTS_PER_PROFILE
-                ),
+                format!("profile `{}` has more than {} events", self.id, limits::MAX_EVENTS_PER_PROFILE),
             ));
         }
         let group = self.events.entry(name.into()).or_default();
@@ -131,8 +118,7 @@ impl Profile {
             if group.ats.windows(2).all(|w| w[0] <= w[1]) {
                 continue;
             }
-            let mut pairs: Vec<(i64, Event)> =
-                group.ats.drain(..).zip(group.events.drain(..)).collect();
+            let mut pairs: Vec<(i64, Event)> = group.ats.drain(..).zip(group.events.drain(..)).collect();
             pairs.sort_by_key(|(at, _)| *at);
             for (at, e) in pairs {
                 group.ats.push(at);
@@ -154,25 +140,19 @@ impl Profile {
 
     /// Parses `{"id", "attributes", "events": [{"name", "at", "properties"}]}`.
     pub fn from_json_str(text: &str) -> Result<Profile, Error> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidProfile,
-                format!("profile is not valid JSON: {e}"),
-            )
-        })?;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidProfile, format!("profile is not valid JSON: {e}")))?;
         Profile::from_json(&v)
     }
 
     /// Builds a profile from JSON data (SPEC §4, §11).
     pub fn from_json(v: &serde_json::Value) -> Result<Profile, Error> {
-        let obj = v.as_object().ok_or_else(|| {
-            invalid("a profile must be a JSON object with `id`, `attributes`, `events`")
-        })?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| invalid("a profile must be a JSON object with `id`, `attributes`, `events`"))?;
         for key in obj.keys() {
             if !matches!(key.as_str(), "id" | "attributes" | "events") {
-                return Err(invalid(&format!(
-                    "unknown profile field `{key}` (expected `id`, `attributes`, `events`)"
-                )));
+                return Err(invalid(&format!("unknown profile field `{key}` (expected `id`, `attributes`, `events`)")));
             }
         }
         let id = match obj.get("id") {
@@ -189,28 +169,18 @@ impl Profile {
                     p.attributes.insert(k.as_str().into(), Value::from_json(v));
                 }
             }
-            Some(_) => {
-                return Err(invalid(&format!(
-                    "profile `{}`: `attributes` must be an object",
-                    p.id
-                )))
-            }
+            Some(_) => return Err(invalid(&format!("profile `{}`: `attributes` must be an object", p.id))),
         }
         match obj.get("events") {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Array(events)) => {
                 for (i, e) in events.iter().enumerate() {
-                    let (name, at, props) = parse_event(e)
-                        .map_err(|m| invalid(&format!("profile `{}`, event {i}: {m}", p.id)))?;
+                    let (name, at, props) =
+                        parse_event(e).map_err(|m| invalid(&format!("profile `{}`, event {i}: {m}", p.id)))?;
                     p.push_event(name, at, props)?;
                 }
             }
-            Some(_) => {
-                return Err(invalid(&format!(
-                    "profile `{}`: `events` must be a list",
-                    p.id
-                )))
-            }
+            Some(_) => return Err(invalid(&format!("profile `{}`: `events` must be a list", p.id))),
         }
         p.finish();
         Ok(p)
@@ -219,20 +189,11 @@ impl Profile {
 
 /// Parses one event object into (name, at, properties).
 pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), String> {
-    let obj = e
-        .as_object()
-        .ok_or("an event must be an object with `name`, `at`, `properties`")?;
-    let name = obj
-        .get("name")
-        .and_then(|n| n.as_str())
-        .ok_or("event has no string `name`")?;
-    let at_text = obj
-        .get("at")
-        .and_then(|n| n.as_str())
-        .ok_or("event has no string `at`")?;
-    let at = crate::time::parse_instant(at_text).ok_or_else(|| {
-        format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset")
-    })?;
+    let obj = e.as_object().ok_or("an event must be an object with `name`, `at`, `properties`")?;
+    let name = obj.get("name").and_then(|n| n.as_str()).ok_or("event has no string `name`")?;
+    let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or("event has no string `at`")?;
+    let at = crate::time::parse_instant(at_text)
+        .ok_or_else(|| format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset"))?;
     let mut props = BTreeMap::new();
     match obj.get("properties") {
         None | Some(serde_json::Value::Null) => {}

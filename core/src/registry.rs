@@ -37,10 +37,7 @@ pub struct Registry {
 
 impl Registry {
     /// Compiles definitions together. Every problem in every definition is reported.
-    pub fn from_definitions(
-        mut defs: Vec<Definition>,
-        schema: Option<&Schema>,
-    ) -> Result<Registry, Error> {
+    pub fn from_definitions(mut defs: Vec<Definition>, schema: Option<&Schema>) -> Result<Registry, Error> {
         if defs.len() > limits::MAX_DEFINITIONS {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
@@ -73,55 +70,29 @@ impl Registry {
             return Err(Error::from_diagnostics(diags));
         }
         segments.dedup_by(|a, b| a.id() == b.id());
-        let index: BTreeMap<String, usize> = segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id().to_string(), i))
-            .collect();
+        let index: BTreeMap<String, usize> =
+            segments.iter().enumerate().map(|(i, s)| (s.id().to_string(), i)).collect();
         let deps: Vec<Vec<usize>> = segments
             .iter()
-            .map(|s| {
-                s.read_set()
-                    .segments
-                    .iter()
-                    .filter_map(|id| index.get(id).copied())
-                    .collect()
-            })
+            .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
             .collect();
         let order = topo_order(&segments, &deps)?;
-        Ok(Registry {
-            segments,
-            index,
-            order,
-            deps,
-        })
+        Ok(Registry { segments, index, order, deps })
     }
 
     /// Loads every `*.yaml`, `*.yml` and `*.json` file in `dir` (not recursive), in name order.
     pub fn load_dir(dir: &Path, schema: Option<&Schema>) -> Result<Registry, Error> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot read folder {}: {e}", dir.display()),
-            )
-        })?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read folder {}: {e}", dir.display())))?;
         let mut paths: Vec<_> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml" | "json")
-                )
-            })
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
             .collect();
         paths.sort();
         if paths.is_empty() {
             return Err(Error::new(
                 ErrorKind::Io,
-                format!(
-                    "no definition files (*.yaml, *.yml, *.json) in {}",
-                    dir.display()
-                ),
+                format!("no definition files (*.yaml, *.yml, *.json) in {}", dir.display()),
             ));
         }
         let mut defs = Vec::new();
@@ -137,12 +108,7 @@ impl Registry {
         }
         // Report the rule errors of the files that did load too, so one run shows everything.
         if let Err(e) = Registry::from_definitions(defs, schema) {
-            diags.extend(
-                e.diagnostics()
-                    .iter()
-                    .filter(|d| d.kind != ErrorKind::UnknownSegment)
-                    .cloned(),
-            );
+            diags.extend(e.diagnostics().iter().filter(|d| d.kind != ErrorKind::UnknownSegment).cloned());
         }
         Err(Error::from_diagnostics(diags))
     }
@@ -173,36 +139,20 @@ impl Registry {
     }
 
     /// Evaluates every segment for a profile; results sorted by id.
-    pub fn evaluate(
-        &self,
-        profile: &Profile,
-        cx: &EvalContext,
-    ) -> Result<Vec<(&str, Outcome)>, Error> {
+    pub fn evaluate(&self, profile: &Profile, cx: &EvalContext) -> Result<Vec<(&str, Outcome)>, Error> {
         let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
         for &i in &self.order {
             results[i] = Some(self.eval_at(i, profile, cx, &results)?);
         }
-        Ok(self
-            .segments
-            .iter()
-            .zip(results)
-            .map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False)))
-            .collect())
+        Ok(self.segments.iter().zip(results).map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False))).collect())
     }
 
     /// Evaluates one segment (and only what it depends on).
-    pub fn evaluate_one(
-        &self,
-        id: &str,
-        profile: &Profile,
-        cx: &EvalContext,
-    ) -> Result<Outcome, Error> {
-        let target = *self.index.get(id).ok_or_else(|| {
-            Error::new(
-                ErrorKind::UnknownSegment,
-                format!("no segment `{id}` in the registry"),
-            )
-        })?;
+    pub fn evaluate_one(&self, id: &str, profile: &Profile, cx: &EvalContext) -> Result<Outcome, Error> {
+        let target = *self
+            .index
+            .get(id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))?;
         let needed = self.closure(target);
         let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
         for &i in self.order.iter().filter(|i| needed.contains(i)) {
@@ -212,26 +162,16 @@ impl Registry {
     }
 
     /// Explains one segment for a profile, evaluating its dependencies first.
-    pub fn explain(
-        &self,
-        id: &str,
-        profile: &Profile,
-        cx: &EvalContext,
-    ) -> Result<crate::explain::Explanation, Error> {
-        let target = *self.index.get(id).ok_or_else(|| {
-            Error::new(
-                ErrorKind::UnknownSegment,
-                format!("no segment `{id}` in the registry"),
-            )
-        })?;
+    pub fn explain(&self, id: &str, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
+        let target = *self
+            .index
+            .get(id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))?;
         let mut cx2 = cx.clone();
         for dep in self.closure(target) {
             if dep != target {
                 let s = &self.segments[dep];
-                cx2.segments.insert(
-                    s.id().to_string(),
-                    self.evaluate_one(s.id(), profile, cx)?.is_member(),
-                );
+                cx2.segments.insert(s.id().to_string(), self.evaluate_one(s.id(), profile, cx)?.is_member());
             }
         }
         self.segments[target].explain(profile, &cx2)
@@ -294,18 +234,12 @@ fn topo_order(segments: &[Segment], deps: &[Vec<usize>]) -> Result<Vec<usize>, E
                     }
                     Mark::Active => {
                         let pos = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
-                        let mut cycle: Vec<&str> = stack[pos..]
-                            .iter()
-                            .map(|(n, _)| segments[*n].id())
-                            .collect();
+                        let mut cycle: Vec<&str> = stack[pos..].iter().map(|(n, _)| segments[*n].id()).collect();
                         cycle.push(segments[dep].id());
                         diags.push(
                             Diagnostic::new(
                                 ErrorKind::SegmentCycle,
-                                format!(
-                                    "segments reference each other in a cycle: {}",
-                                    cycle.join(" → ")
-                                ),
+                                format!("segments reference each other in a cycle: {}", cycle.join(" → ")),
                             )
                             .with_origin(segments[dep].id()),
                         );

@@ -39,72 +39,48 @@ impl Schema {
 
     /// Parses a schema from JSON text.
     pub fn from_json_str(text: &str) -> Result<Schema, Error> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidSchema,
-                format!("schema is not valid JSON: {e}"),
-            )
-        })?;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidSchema, format!("schema is not valid JSON: {e}")))?;
         Schema::from_json(&v)
     }
 
     /// Parses a schema from YAML or JSON text (JSON is YAML).
     pub fn from_yaml_str(text: &str) -> Result<Schema, Error> {
-        let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidSchema,
-                format!("schema is not valid YAML: {e}"),
-            )
-        })?;
+        let v: serde_json::Value = serde_norway::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidSchema, format!("schema is not valid YAML: {e}")))?;
         Schema::from_json(&v)
     }
 
     /// Builds a schema from `{"attributes": {name: type}, "events": {name: {prop: type}}}`.
     pub fn from_json(v: &serde_json::Value) -> Result<Schema, Error> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| bad("a schema must be an object with `attributes` and `events`"))?;
+        let obj = v.as_object().ok_or_else(|| bad("a schema must be an object with `attributes` and `events`"))?;
         let mut schema = Schema::default();
         for (key, val) in obj {
             match key.as_str() {
                 "attributes" => {
-                    let attrs = val
-                        .as_object()
-                        .ok_or_else(|| bad("`attributes` must map names to types"))?;
+                    let attrs = val.as_object().ok_or_else(|| bad("`attributes` must map names to types"))?;
                     for (name, t) in attrs {
                         schema.attributes.insert(name.clone(), parse_type(t, name)?);
                     }
                 }
                 "events" => {
-                    let events = val
-                        .as_object()
-                        .ok_or_else(|| bad("`events` must map event names to property types"))?;
+                    let events =
+                        val.as_object().ok_or_else(|| bad("`events` must map event names to property types"))?;
                     for (name, props) in events {
                         let mut map = BTreeMap::new();
                         match props {
                             serde_json::Value::Null => {}
                             serde_json::Value::Object(p) => {
                                 for (pname, t) in p {
-                                    map.insert(
-                                        pname.clone(),
-                                        parse_type(t, &format!("{name}.{pname}"))?,
-                                    );
+                                    map.insert(pname.clone(), parse_type(t, &format!("{name}.{pname}"))?);
                                 }
                             }
-                            _ => {
-                                return Err(bad(&format!(
-                                    "event `{name}` must map property names to types"
-                                )))
-                            }
+                            _ => return Err(bad(&format!("event `{name}` must map property names to types"))),
                         }
                         schema.events.insert(name.clone(), map);
                     }
                 }
-                other => {
-                    return Err(bad(&format!(
-                        "unknown schema field `{other}` (expected `attributes`, `events`)"
-                    )))
-                }
+                other => return Err(bad(&format!("unknown schema field `{other}` (expected `attributes`, `events`)"))),
             }
         }
         Ok(schema)

@@ -68,11 +68,7 @@ pub struct EvalContext {
 impl EvalContext {
     /// A context at `as_of` (microseconds since the epoch).
     pub fn new(as_of: i64) -> EvalContext {
-        EvalContext {
-            as_of,
-            fx: FxRates::new(),
-            segments: BTreeMap::new(),
-        }
+        EvalContext { as_of, fx: FxRates::new(), segments: BTreeMap::new() }
     }
     /// A context at an RFC 3339 instant with offset.
     pub fn parse(as_of: &str) -> Result<EvalContext, Error> {
@@ -150,23 +146,13 @@ impl Segment {
             .with_origin(&origin)
         })?;
         let currency = Currency::parse(&definition.currency).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidCurrency,
-                format!("invalid currency {:?}", definition.currency),
-            )
-            .with_origin(&origin)
+            Error::new(ErrorKind::InvalidCurrency, format!("invalid currency {:?}", definition.currency))
+                .with_origin(&origin)
         })?;
-        let env = Env {
-            tz: &tz,
-            schema,
-            known_segment,
-        };
+        let env = Env { tz: &tz, schema, known_segment };
         let compiled = compile(&ast, &env);
-        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = compiled
-            .diagnostics
-            .into_iter()
-            .map(locate)
-            .partition(|d| d.severity == Severity::Error);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            compiled.diagnostics.into_iter().map(locate).partition(|d| d.severity == Severity::Error);
         if !errors.is_empty() {
             return Err(Error::from_diagnostics(errors));
         }
@@ -265,9 +251,7 @@ impl Segment {
             return Ok(Outcome::False);
         }
         let cx = self.ctx(profile, as_of, fx, segments);
-        eval_bool(&self.ir, &cx)
-            .map(Outcome::from_tri)
-            .map_err(|e| self.eval_error(e))
+        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(e))
     }
 
     pub(crate) fn ctx<'a>(
@@ -277,32 +261,18 @@ impl Segment {
         fx: &'a FxRates,
         segments: &'a dyn Fn(&str) -> Option<bool>,
     ) -> Ctx<'a> {
-        Ctx {
-            profile,
-            as_of,
-            tz: &self.tz,
-            currency: self.currency,
-            fx,
-            segments,
-            event: None,
-        }
+        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None }
     }
 
-    pub(crate) fn eval_error(&self, e: EvalError) -> Error {
+    pub(crate) fn eval_error(&self, e: Box<EvalError>) -> Error {
+        let e = *e;
         let mut d = Diagnostic::new(e.kind, e.message);
         d.span = e.span;
-        Error::from(
-            d.locate(&self.definition.rule)
-                .with_origin(&self.definition.id),
-        )
+        Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
     }
 
     /// Explains the outcome for one profile: every sub-expression with its value.
-    pub fn explain(
-        &self,
-        profile: &Profile,
-        cx: &EvalContext,
-    ) -> Result<crate::explain::Explanation, Error> {
+    pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
         let lookup = |id: &str| cx.segments.get(id).copied();
         crate::explain::explain(self, profile, cx.as_of, &cx.fx, &lookup)
     }

@@ -47,9 +47,7 @@ impl Version {
                     .split('.')
                     .map(|id| {
                         if id.bytes().all(|b| b.is_ascii_digit()) {
-                            id.parse()
-                                .map(PreId::Num)
-                                .unwrap_or_else(|_| PreId::Alpha(id.to_string()))
+                            id.parse().map(PreId::Num).unwrap_or_else(|_| PreId::Alpha(id.to_string()))
                         } else {
                             PreId::Alpha(id.to_string())
                         }
@@ -66,19 +64,12 @@ impl Version {
         if parts.next().is_some() {
             return None;
         }
-        Some(Version {
-            major,
-            minor,
-            patch,
-            pre,
-            build,
-        })
+        Some(Version { major, minor, patch, pre, build })
     }
 }
 
 fn num(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
         return None;
     }
     s.parse().ok()
@@ -89,10 +80,7 @@ fn valid_idents(s: &str, no_leading_zero: bool) -> bool {
         && s.split('.').all(|id| {
             !id.is_empty()
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !(no_leading_zero
-                    && id.len() > 1
-                    && id.starts_with('0')
-                    && id.bytes().all(|b| b.is_ascii_digit()))
+                && !(no_leading_zero && id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()))
         })
 }
 
@@ -109,9 +97,8 @@ impl PartialOrd for Version {
 }
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.major, self.minor, self.patch)
-            .cmp(&(other.major, other.minor, other.patch))
-            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+        (self.major, self.minor, self.patch).cmp(&(other.major, other.minor, other.patch)).then_with(|| {
+            match (self.pre.is_empty(), other.pre.is_empty()) {
                 (true, true) => Ordering::Equal,
                 (true, false) => Ordering::Greater,
                 (false, true) => Ordering::Less,
@@ -129,7 +116,8 @@ impl Ord for Version {
                     }
                     self.pre.len().cmp(&other.pre.len())
                 }
-            })
+            }
+        })
     }
 }
 

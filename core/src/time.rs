@@ -72,12 +72,7 @@ pub fn format_timestamp(micros: i64) -> String {
 
 /// Formats a duration in the largest exact unit (`90d`, `36h`, `1500000us`).
 pub fn format_duration(micros: i64) -> String {
-    for (unit, len) in [
-        ('d', 86_400_000_000i64),
-        ('h', 3_600_000_000),
-        ('m', 60_000_000),
-        ('s', 1_000_000),
-    ] {
+    for (unit, len) in [('d', 86_400_000_000i64), ('h', 3_600_000_000), ('m', 60_000_000), ('s', 1_000_000)] {
         if micros % len == 0 {
             return format!("{}{unit}", micros / len);
         }
@@ -124,10 +119,7 @@ pub fn local_to_instant(dt: DateTime, tz: &TimeZone) -> Option<i64> {
 
 /// The first instant of local date `d` in `tz`.
 pub fn start_of_date(d: Date, tz: &TimeZone) -> Option<i64> {
-    let z = tz
-        .to_ambiguous_zoned(d.to_datetime(Time::midnight()))
-        .compatible()
-        .ok()?;
+    let z = tz.to_ambiguous_zoned(d.to_datetime(Time::midnight())).compatible().ok()?;
     let z = z.start_of_day().ok()?;
     Some(micros_floor(z.timestamp()))
 }
@@ -172,20 +164,12 @@ pub fn window_bounds(w: &Window, as_of: i64, tz: &TimeZone) -> Option<(i64, i64,
         Window::Today => (start_of_date(today()?, tz)?, as_of, true),
         Window::Yesterday => {
             let t = today()?;
-            (
-                start_of_date(t.yesterday().ok()?, tz)?,
-                start_of_date(t, tz)?,
-                false,
-            )
+            (start_of_date(t.yesterday().ok()?, tz)?, start_of_date(t, tz)?, false)
         }
         Window::ThisWeek => (start_of_date(monday_of(today()?)?, tz)?, as_of, true),
         Window::LastWeek => {
             let monday = monday_of(today()?)?;
-            (
-                start_of_date(monday.checked_sub(7.days()).ok()?, tz)?,
-                start_of_date(monday, tz)?,
-                false,
-            )
+            (start_of_date(monday.checked_sub(7.days()).ok()?, tz)?, start_of_date(monday, tz)?, false)
         }
         Window::ThisMonth => (start_of_date(today()?.first_of_month(), tz)?, as_of, true),
         Window::LastMonth => {

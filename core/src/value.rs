@@ -95,18 +95,12 @@ impl Value {
                 }
             }
             serde_json::Value::String(s) => Value::Str(s.as_str().into()),
-            serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(Value::from_json).collect())
-            }
+            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(map) => {
                 if let Some(m) = money_from_object(map) {
                     return Value::Money(m);
                 }
-                Value::Object(
-                    map.iter()
-                        .map(|(k, v)| (k.as_str().into(), Value::from_json(v)))
-                        .collect(),
-                )
+                Value::Object(map.iter().map(|(k, v)| (k.as_str().into(), Value::from_json(v))).collect())
             }
         }
     }
@@ -119,9 +113,7 @@ impl Value {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(J::Number)
-                .unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Decimal(d) => J::String(d.to_string()),
             Value::Str(s) => J::String(s.to_string()),
             Value::Timestamp(t) => J::String(crate::time::format_timestamp(*t)),
@@ -130,11 +122,7 @@ impl Value {
             Value::Money(m) => J::String(format!("{} {}", m.amount, m.currency)),
             Value::Semver(v) => J::String(v.to_string()),
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
-            Value::Object(map) => J::Object(
-                map.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Object(map) => J::Object(map.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()),
         }
     }
 }
@@ -186,10 +174,7 @@ pub fn parse_decimal(s: &str) -> Option<Decimal> {
 /// Parses `"19.99 EUR"` money text.
 pub fn parse_money_text(s: &str) -> Option<Money> {
     let (amount, currency) = s.trim().rsplit_once(' ')?;
-    Some(Money {
-        amount: parse_decimal(amount)?,
-        currency: Currency::parse(currency)?,
-    })
+    Some(Money { amount: parse_decimal(amount)?, currency: Currency::parse(currency)? })
 }
 
 /// Formats a float as the shortest round-tripping text with `.0` for integral values.

@@ -8,27 +8,15 @@ use segcore::{Definition, EvalContext, FxRates, Profile, Segment};
 fn suite_rules() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance");
     let mut rules = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
-    for f in files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-    {
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    for f in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
         for case in v["cases"].as_array().unwrap() {
             if let Some(r) = case["rule"].as_str() {
                 rules.push(r.to_string());
             }
-            for d in case["definitions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(case.get("definition"))
-            {
+            for d in case["definitions"].as_array().into_iter().flatten().chain(case.get("definition")) {
                 if let Some(r) = d["rule"].as_str() {
                     rules.push(r.to_string());
                 }
@@ -48,24 +36,16 @@ fn print_then_parse_gives_the_same_tree_for_every_suite_rule() {
         };
         parsed += 1;
         let printed = segcore::printer::print(&ast);
-        let again = Segment::parse_rule(&printed).unwrap_or_else(|e| {
-            panic!("formatted rule does not parse:\n  rule: {rule}\n  printed: {printed}\n  {e}")
-        });
+        let again = Segment::parse_rule(&printed)
+            .unwrap_or_else(|e| panic!("formatted rule does not parse:\n  rule: {rule}\n  printed: {printed}\n  {e}"));
         assert_eq!(
             segcore::canonical::rule_json(&ast),
             segcore::canonical::rule_json(&again),
             "parse(print(ast)) != ast for {rule:?} (printed {printed:?})"
         );
-        assert_eq!(
-            segcore::printer::print(&again),
-            printed,
-            "fmt is not idempotent for {rule:?}"
-        );
+        assert_eq!(segcore::printer::print(&again), printed, "fmt is not idempotent for {rule:?}");
     }
-    assert!(
-        parsed > 1000,
-        "expected the suite to hold over 1000 parseable rules, got {parsed}"
-    );
+    assert!(parsed > 1000, "expected the suite to hold over 1000 parseable rules, got {parsed}");
 }
 
 /// SplitMix64, deterministic across runs.
@@ -221,10 +201,7 @@ fn no_input_panics() {
     let err = Segment::parse_rule(&deep).unwrap_err();
     assert_eq!(err.kind().as_str(), "limit_exceeded");
     let nots = "not ".repeat(10_000) + "true";
-    assert_eq!(
-        Segment::parse_rule(&nots).unwrap_err().kind().as_str(),
-        "limit_exceeded"
-    );
+    assert_eq!(Segment::parse_rule(&nots).unwrap_err().kind().as_str(), "limit_exceeded");
 }
 
 #[test]
@@ -246,30 +223,15 @@ fn yaml_and_json_spellings_of_a_definition_hash_the_same() {
 
 #[test]
 fn several_compile_errors_are_reported_at_once_with_locations() {
-    let schema =
-        segcore::Schema::from_json_str(r#"{"attributes": {"age": "int", "country": "string"}}"#)
-            .unwrap();
+    let schema = segcore::Schema::from_json_str(r#"{"attributes": {"age": "int", "country": "string"}}"#).unwrap();
     let def = Definition::new("s", "1.0.0", "agee >= 18 and\n  country = 5 and nope(1)");
     let err = Segment::compile(def, Some(&schema)).unwrap_err();
     let kinds: Vec<(&str, u32, u32)> = err
         .diagnostics()
         .iter()
-        .map(|d| {
-            (
-                d.kind.as_str(),
-                d.location.unwrap().line,
-                d.location.unwrap().column,
-            )
-        })
+        .map(|d| (d.kind.as_str(), d.location.unwrap().line, d.location.unwrap().column))
         .collect();
-    assert_eq!(
-        kinds,
-        vec![
-            ("unknown_field", 1, 1),
-            ("type_mismatch", 2, 3),
-            ("unknown_function", 2, 19)
-        ]
-    );
+    assert_eq!(kinds, vec![("unknown_field", 1, 1), ("type_mismatch", 2, 3), ("unknown_function", 2, 19)]);
     let text = err.to_string();
     assert!(text.contains("did you mean `age`?"), "{text}");
     assert!(text.contains("^^^^"), "{text}");
@@ -277,29 +239,13 @@ fn several_compile_errors_are_reported_at_once_with_locations() {
 
 #[test]
 fn explain_names_the_inputs_that_made_a_rule_unknown() {
-    let seg = Segment::compile(
-        Definition::new("s", "1.0.0", "age >= 18 and country = \"US\" and tier = 1"),
-        None,
-    )
-    .unwrap();
-    let p = Profile::from_json_str(r#"{"id": "u", "attributes": {"age": null, "country": "US"}}"#)
-        .unwrap();
-    let ex = seg
-        .explain(&p, &EvalContext::parse("2026-01-01T00:00:00Z").unwrap())
-        .unwrap();
+    let seg =
+        Segment::compile(Definition::new("s", "1.0.0", "age >= 18 and country = \"US\" and tier = 1"), None).unwrap();
+    let p = Profile::from_json_str(r#"{"id": "u", "attributes": {"age": null, "country": "US"}}"#).unwrap();
+    let ex = seg.explain(&p, &EvalContext::parse("2026-01-01T00:00:00Z").unwrap()).unwrap();
     assert_eq!(ex.outcome, segcore::Outcome::Unknown);
-    let reasons: Vec<(String, String)> = ex
-        .unknown_inputs
-        .iter()
-        .map(|u| (u.path.clone(), u.reason.clone()))
-        .collect();
-    assert_eq!(
-        reasons,
-        vec![
-            ("age".into(), "null".into()),
-            ("tier".into(), "missing".into())
-        ]
-    );
+    let reasons: Vec<(String, String)> = ex.unknown_inputs.iter().map(|u| (u.path.clone(), u.reason.clone())).collect();
+    assert_eq!(reasons, vec![("age".into(), "null".into()), ("tier".into(), "missing".into())]);
     let text = ex.to_string();
     assert!(text.contains("rule is UNKNOWN"), "{text}");
 }
@@ -307,15 +253,16 @@ fn explain_names_the_inputs_that_made_a_rule_unknown() {
 #[test]
 fn read_set_lists_attributes_events_and_segments() {
     let seg = Segment::compile(
-        Definition::new("s", "1.0.0", "age > 1 and count(purchase where sku = \"a\") > 0 and in_segment(\"vip\") and address.city = \"x\""),
+        Definition::new(
+            "s",
+            "1.0.0",
+            "age > 1 and count(purchase where sku = \"a\") > 0 and in_segment(\"vip\") and address.city = \"x\"",
+        ),
         None,
     )
     .unwrap();
     let rs = seg.read_set();
-    assert_eq!(
-        rs.attributes.iter().collect::<Vec<_>>(),
-        vec!["address", "age"]
-    );
+    assert_eq!(rs.attributes.iter().collect::<Vec<_>>(), vec!["address", "age"]);
     assert_eq!(rs.events.iter().collect::<Vec<_>>(), vec!["purchase"]);
     assert_eq!(rs.segments.iter().collect::<Vec<_>>(), vec!["vip"]);
 }
