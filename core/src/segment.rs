@@ -251,7 +251,7 @@ impl Segment {
             return Ok(Outcome::False);
         }
         let cx = self.ctx(profile, as_of, fx, segments);
-        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(e))
+        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(*e))
     }
 
     pub(crate) fn ctx<'a>(
@@ -264,8 +264,7 @@ impl Segment {
         Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None }
     }
 
-    pub(crate) fn eval_error(&self, e: Box<EvalError>) -> Error {
-        let e = *e;
+    pub(crate) fn eval_error(&self, e: EvalError) -> Error {
         let mut d = Diagnostic::new(e.kind, e.message);
         d.span = e.span;
         Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
