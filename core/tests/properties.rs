@@ -266,3 +266,17 @@ fn read_set_lists_attributes_events_and_segments() {
     assert_eq!(rs.events.iter().collect::<Vec<_>>(), vec!["purchase"]);
     assert_eq!(rs.segments.iter().collect::<Vec<_>>(), vec!["vip"]);
 }
+
+#[test]
+fn every_rule_in_the_readme_tour_compiles() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let block = readme.split("```text\n").nth(1).expect("the tour's ```text block").split("```").next().unwrap();
+    let mut n = 0;
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let rule = line.split("  #").next().unwrap().trim();
+        Segment::compile(Definition::new("readme", "1.0.0", rule), None)
+            .unwrap_or_else(|e| panic!("README rule does not compile: {rule}\n{e}"));
+        n += 1;
+    }
+    assert!(n >= 10, "expected the README tour to show at least 10 rules, found {n}");
+}
