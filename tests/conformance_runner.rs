@@ -127,7 +127,20 @@ fn run(case: &J) -> Result<Got, String> {
             let target = case.get("target").and_then(J::as_str).ok_or("registry case needs `target`")?;
             reg.evaluate_one(target, &profile, &cx)
         }
-        (_, Some(seg)) => seg.evaluate(&profile, &cx),
+        (_, Some(seg)) => {
+            // Both read paths must agree: by name, and through a profile bound to the layout.
+            let by_name = seg.evaluate(&profile, &cx);
+            let bound = seg.evaluate_bound(&seg.bind(&profile), &cx);
+            let same = match (&by_name, &bound) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(a), Err(b)) => a.kind() == b.kind(),
+                _ => false,
+            };
+            if !same {
+                return Err(format!("by-name ({by_name:?}) and bound ({bound:?}) evaluation disagree"));
+            }
+            by_name
+        }
         _ => unreachable!(),
     };
     Ok(match r {

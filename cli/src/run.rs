@@ -63,6 +63,8 @@ pub fn evaluate_all(registry: &Registry, profiles: &[Profile], cx: &EvalContext)
     let mut outcomes: Vec<Vec<Outcome>> = Vec::with_capacity(order.len());
     let mut stats = Vec::new();
     let mut progress = Progress::new("evaluating", order.len() * profiles.len());
+    // Each profile is bound to the registry's layout once and read by slot by every segment.
+    let bound: Vec<_> = profiles.iter().map(|p| registry.bind(p)).collect();
     for (k, seg) in order.iter().enumerate() {
         // Positions of the segments this one references, resolved once.
         let deps: Vec<(String, usize)> =
@@ -71,7 +73,7 @@ pub fn evaluate_all(registry: &Registry, profiles: &[Profile], cx: &EvalContext)
         let chunk = profiles.len().div_ceil(threads).max(1);
         let done = &outcomes;
         let results: Vec<CliResult<Vec<Outcome>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = profiles
+            let handles: Vec<_> = bound
                 .chunks(chunk)
                 .enumerate()
                 .map(|(c, part)| {
@@ -83,9 +85,9 @@ pub fn evaluate_all(registry: &Registry, profiles: &[Profile], cx: &EvalContext)
                             let lookup = |id: &str| {
                                 deps.iter().find(|(d, _)| d == id).map(|&(_, pos)| done[pos][row].is_member())
                             };
-                            let o = seg
-                                .evaluate_with(p, cx.as_of, &cx.fx, &lookup)
-                                .map_err(|e| format!("segment `{}`, entity `{}`: {}", seg.id(), p.id(), e.first()))?;
+                            let o = seg.evaluate_bound_with(p, cx.as_of, &cx.fx, &lookup).map_err(|e| {
+                                format!("segment `{}`, entity `{}`: {}", seg.id(), p.profile().id(), e.first())
+                            })?;
                             out.push(o);
                         }
                         Ok(out)

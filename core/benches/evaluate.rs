@@ -76,6 +76,16 @@ fn bench_single(c: &mut Criterion) {
     g.bench_function("high_value_sum_money_90d_over_200_events", |b| {
         b.iter(|| hv.evaluate(black_box(&p), &cx).unwrap())
     });
+    // The same, on a profile bound once to the segment's layout (the "handle" the bindings use).
+    let (b1, b2, bh) = (r1.bind(&p), r2.bind(&p), hv.bind(&p));
+    g.bench_function("r1_attributes_bound", |b| b.iter(|| r1.evaluate_bound(black_box(&b1), &cx).unwrap()));
+    g.bench_function("r2_count_90d_over_200_events_bound", |b| {
+        b.iter(|| r2.evaluate_bound(black_box(&b2), &cx).unwrap())
+    });
+    g.bench_function("high_value_sum_money_90d_over_200_events_bound", |b| {
+        b.iter(|| hv.evaluate_bound(black_box(&bh), &cx).unwrap())
+    });
+    g.bench_function("bind_r1", |b| b.iter(|| r1.bind(black_box(&p))));
     g.finish();
 }
 

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 
 use crate::ast::{AggFn, Expr, ExprKind, Literal, Op, PathSeg, Window};
 use crate::error::{Diagnostic, ErrorKind, Span};
-use crate::ir::{Agg, ArithOp, CmpOp, Func, Kind, Node, StrOp, Ty};
+use crate::ir::{Agg, ArithOp, CmpOp, Func, Kind, Layout, Node, StrOp, Ty};
 use crate::limits;
 use crate::schema::Schema;
 use crate::semver::Version;
@@ -34,11 +34,14 @@ pub struct Env<'a> {
     pub schema: Option<&'a Schema>,
     /// When set, `in_segment` ids are checked against it (registry compile).
     pub known_segment: Option<&'a dyn Fn(&str) -> bool>,
+    /// A fixed slot layout (a registry's); without one the rule gets its own.
+    pub layout: Option<&'a Layout>,
 }
 
 /// The result of compiling one rule.
 pub struct Compiled {
     pub root: Node,
+    pub layout: Layout,
     pub read_set: ReadSet,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -46,7 +49,9 @@ pub struct Compiled {
 /// Compiles a parsed rule. Errors are in `diagnostics`; the tree is only usable when there are
 /// none of severity error.
 pub fn compile(expr: &Expr, env: &Env) -> Compiled {
-    let mut c = Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None };
+    let layout = env.layout.cloned().unwrap_or_default();
+    let grow = env.layout.is_none();
+    let mut c = Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None, layout, grow };
     let root = c.expr(expr);
     if !matches!(root.ty, Ty::Bool | Ty::Any | Ty::Null) {
         c.err(
@@ -55,7 +60,7 @@ pub fn compile(expr: &Expr, env: &Env) -> Compiled {
             format!("a rule must be a condition (bool), but this is a {}", root.ty.name()),
         );
     }
-    Compiled { root, read_set: c.read, diagnostics: c.diags }
+    Compiled { root, layout: c.layout, read_set: c.read, diagnostics: c.diags }
 }
 
 struct Compiler<'a> {
@@ -64,6 +69,9 @@ struct Compiler<'a> {
     read: ReadSet,
     /// The event whose properties bare names refer to (inside `where`).
     event: Option<String>,
+    layout: Layout,
+    /// Whether names missing from `layout` get new slots (false for a registry's fixed layout).
+    grow: bool,
 }
 
 fn node(kind: Kind, ty: Ty, span: Span) -> Node {
@@ -238,7 +246,8 @@ impl Compiler<'_> {
                 }
             }
         }
-        let n = node(Kind::Attr { name: first.as_str().into(), rest: path[1..].to_vec() }, ty, span);
+        let slot = self.layout.attribute_slot(first, self.grow).unwrap_or(u32::MAX);
+        let n = node(Kind::Attr { name: first.as_str().into(), rest: path[1..].to_vec(), slot }, ty, span);
         self.wrap_coerce(n)
     }
 
@@ -796,7 +805,16 @@ impl Compiler<'_> {
             AggFn::First | AggFn::Last => Ty::Event,
         };
         let money_zero = prop_ty == Ty::Money;
-        let agg = Agg { func, event: event.into(), path: path.to_vec(), filter, within: within.cloned(), money_zero };
+        let event_slot = self.layout.event_slot(event, self.grow).unwrap_or(u32::MAX);
+        let agg = Agg {
+            func,
+            event: event.into(),
+            event_slot,
+            path: path.to_vec(),
+            filter,
+            within: within.cloned(),
+            money_zero,
+        };
         Some((agg, ty))
     }
 }

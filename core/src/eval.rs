@@ -65,6 +65,33 @@ pub struct Ctx<'a> {
     pub segments: SegmentLookup<'a>,
     /// The event a `where` filter is looking at.
     pub event: Option<&'a Event>,
+    /// The profile bound to the segment's layout, when it was bound.
+    pub bound: Option<&'a Slots<'a>>,
+}
+
+/// A profile's values at a layout's slots (see [`crate::segment::Bound`]).
+#[derive(Debug, Clone, Default)]
+pub struct Slots<'p> {
+    pub attributes: Vec<&'p Value>,
+    pub events: Vec<Option<&'p crate::profile::EventGroup>>,
+}
+
+/// The value of a top-level attribute: by slot when bound, by name otherwise.
+#[inline(always)]
+fn attribute<'a>(name: &str, slot: u32, cx: &Ctx<'a>) -> &'a Value {
+    match cx.bound {
+        Some(b) => b.attributes.get(slot as usize).copied().unwrap_or(&NULL),
+        None => cx.profile.attribute(name).unwrap_or(&NULL),
+    }
+}
+
+/// The events of one name: by slot when bound, by name otherwise.
+#[inline(always)]
+fn event_group<'a>(agg: &Agg, cx: &Ctx<'a>) -> Option<&'a crate::profile::EventGroup> {
+    match cx.bound {
+        Some(b) => b.events.get(agg.event_slot as usize).copied().flatten(),
+        None => cx.profile.events(&agg.event),
+    }
 }
 
 /// Evaluates a condition: `Some(true)`, `Some(false)` or `None` (UNKNOWN).
@@ -239,7 +266,7 @@ fn eval_in<'a>(x: &'a Node, list: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
 fn simple<'a>(n: &'a Node, cx: &Ctx<'a>) -> Option<&'a Value> {
     match &n.kind {
         Kind::Const(v) => Some(v),
-        Kind::Attr { name, rest } if rest.is_empty() => Some(cx.profile.attribute(name).unwrap_or(&NULL)),
+        Kind::Attr { name, rest, slot } if rest.is_empty() => Some(attribute(name, *slot, cx)),
         _ => None,
     }
 }
@@ -265,10 +292,7 @@ fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
 pub fn eval<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
     Ok(match &n.kind {
         Kind::Const(v) => Cow::Borrowed(v),
-        Kind::Attr { name, rest } => Cow::Borrowed(match cx.profile.attribute(name) {
-            Some(v) => walk(v, rest),
-            None => &NULL,
-        }),
+        Kind::Attr { name, rest, slot } => Cow::Borrowed(walk(attribute(name, *slot, cx), rest)),
         _ => eval_cold(n, cx)?,
     })
 }
@@ -792,25 +816,27 @@ pub fn bucket(salt: &str, id: &str) -> Decimal {
     Decimal::new((n % 10_000) as i64, 2)
 }
 
-/// Calls `f` for each selected event in time order until it returns `false`.
-fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -> R<bool>) -> R<()> {
-    let Some(group) = cx.profile.events(&agg.event) else {
-        return Ok(());
-    };
+/// The selected events' index range in their group (window and `as_of` applied, not the filter).
+fn selected_range<'a>(agg: &Agg, cx: &Ctx<'a>) -> R<Option<(&'a crate::profile::EventGroup, std::ops::Range<usize>)>> {
+    let Some(group) = event_group(agg, cx) else { return Ok(None) };
     let range = match &agg.within {
         None => group.range(i64::MIN, cx.as_of, true),
         Some(w) => {
             let (start, end, inclusive) = time::window_bounds(w, cx.as_of, cx.tz)
                 .ok_or_else(|| EvalError::new(ErrorKind::NumberOutOfRange, "window is out of range"))?;
-            if inclusive {
+            if inclusive || end > cx.as_of {
                 group.range(start, end.min(cx.as_of), true)
-            } else if end > cx.as_of {
-                group.range(start, cx.as_of, true)
             } else {
                 group.range(start, end, false)
             }
         }
     };
+    Ok(Some((group, range)))
+}
+
+/// Calls `f` for each selected event in time order until it returns `false`.
+fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -> R<bool>) -> R<()> {
+    let Some((group, range)) = selected_range(agg, cx)? else { return Ok(()) };
     for e in &group.events[range] {
         if let Some(filter) = &agg.filter {
             let inner = Ctx { event: Some(e), ..*cx };
@@ -827,13 +853,8 @@ fn for_each_event<'a>(agg: &'a Agg, cx: &Ctx<'a>, mut f: impl FnMut(&'a Event) -
 
 fn selected_count<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<i64> {
     if agg.filter.is_none() {
-        if let Some(group) = cx.profile.events(&agg.event) {
-            if agg.within.is_none() {
-                return Ok(group.range(i64::MIN, cx.as_of, true).len() as i64);
-            }
-        } else {
-            return Ok(0);
-        }
+        // Events are sorted by time: a windowed count is two binary searches.
+        return Ok(selected_range(agg, cx)?.map_or(0, |(_, r)| r.len() as i64));
     }
     let mut n = 0i64;
     for_each_event(agg, cx, |_| {
@@ -853,13 +874,84 @@ fn pick_event<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Option<&'a Event>> {
     Ok(found)
 }
 
+/// A running sum. Money is summed per currency and converted once per currency at the end
+/// (exact decimals make this equal to converting every event, and it is much cheaper).
 enum Acc {
     Empty,
     Int(i128),
     Dec(Decimal),
     Float(f64),
-    Money(Decimal),
+    Money(Vec<(Currency, Decimal)>),
     Bad,
+}
+
+fn accumulate(acc: Acc, v: &Value) -> R<Acc> {
+    Ok(match (acc, v) {
+        (Acc::Bad, _) => Acc::Bad,
+        (Acc::Empty, Value::Int(i)) => Acc::Int(*i as i128),
+        (Acc::Empty, Value::Decimal(d)) => Acc::Dec(*d),
+        (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
+        (Acc::Empty, Value::Money(m)) => Acc::Money(vec![(m.currency, m.amount)]),
+        (Acc::Int(s), Value::Int(i)) => Acc::Int(s + *i as i128),
+        (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?),
+        (Acc::Int(s), Value::Float(f)) => Acc::Float(s as f64 + f),
+        (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
+        (Acc::Dec(s), Value::Decimal(d)) => Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?),
+        (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
+        (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
+        (Acc::Float(s), Value::Float(f)) => Acc::Float(s + f),
+        (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
+        (Acc::Money(mut parts), Value::Money(m)) => {
+            match parts.iter_mut().find(|(c, _)| *c == m.currency) {
+                Some((_, total)) => *total = total.checked_add(m.amount).ok_or_else(overflow)?,
+                None => parts.push((m.currency, m.amount)),
+            }
+            Acc::Money(parts)
+        }
+        _ => Acc::Bad,
+    })
+}
+
+fn sum_or_avg<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
+    let mut acc = Acc::Empty;
+    let mut n = 0i64;
+    for_each_event(agg, cx, |e| {
+        let v = prop(e, &agg.path);
+        if v.is_null() {
+            return Ok(true);
+        }
+        n += 1;
+        acc = accumulate(std::mem::replace(&mut acc, Acc::Empty), v)?;
+        Ok(!matches!(acc, Acc::Bad))
+    })?;
+    let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
+    let (acc, in_money) = match acc {
+        Acc::Money(parts) => {
+            let mut total = Decimal::ZERO;
+            for (currency, amount) in parts {
+                total = total.checked_add(to_base(&Money { amount, currency }, cx)?).ok_or_else(overflow)?;
+            }
+            (Acc::Dec(total), true)
+        }
+        other => (other, false),
+    };
+    let decimal = |d: Decimal| if in_money { money(d) } else { Value::Decimal(d) };
+    Ok(match (agg.func, acc) {
+        (_, Acc::Bad) => Value::Null,
+        (AggFn::Sum, Acc::Empty) if agg.money_zero => money(Decimal::ZERO),
+        (AggFn::Sum, Acc::Empty) => Value::Int(0),
+        (AggFn::Sum, Acc::Int(s)) => Value::Int(i64::try_from(s).map_err(|_| overflow())?),
+        (AggFn::Sum, Acc::Float(s)) => float_value(s),
+        (_, Acc::Empty) => Value::Null,
+        (_, Acc::Int(s)) => float_value(s as f64 / n as f64),
+        (_, Acc::Float(s)) => float_value(s / n as f64),
+        (AggFn::Sum, Acc::Dec(s)) => decimal(s),
+        (_, Acc::Dec(s)) => match dec_op(ArithOp::Div, s, Decimal::from(n))? {
+            Value::Decimal(q) => decimal(q),
+            other => other,
+        },
+        (_, Acc::Money(_)) => Value::Null,
+    })
 }
 
 fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
@@ -871,6 +963,9 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
         }
         _ => {}
     }
+    if matches!(agg.func, AggFn::Sum | AggFn::Avg) {
+        return sum_or_avg(agg, cx);
+    }
     let mut values: Vec<&'a Value> = Vec::new();
     for_each_event(agg, cx, |e| {
         let v = prop(e, &agg.path);
@@ -880,47 +975,6 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
         Ok(true)
     })?;
     match agg.func {
-        AggFn::Sum | AggFn::Avg => {
-            let mut acc = Acc::Empty;
-            for v in &values {
-                acc = match (acc, *v) {
-                    (Acc::Bad, _) => Acc::Bad,
-                    (Acc::Empty, Value::Int(i)) => Acc::Int(*i as i128),
-                    (Acc::Empty, Value::Decimal(d)) => Acc::Dec(*d),
-                    (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
-                    (Acc::Empty, Value::Money(m)) => Acc::Money(to_base(m, cx)?),
-                    (Acc::Int(s), Value::Int(i)) => Acc::Int(s + *i as i128),
-                    (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?),
-                    (Acc::Int(s), Value::Float(f)) => Acc::Float(s as f64 + f),
-                    (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
-                    (Acc::Dec(s), Value::Decimal(d)) => Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?),
-                    (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
-                    (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
-                    (Acc::Float(s), Value::Float(f)) => Acc::Float(s + f),
-                    (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
-                    (Acc::Money(s), Value::Money(m)) => {
-                        Acc::Money(s.checked_add(to_base(m, cx)?).ok_or_else(overflow)?)
-                    }
-                    _ => Acc::Bad,
-                };
-            }
-            let n = values.len() as i64;
-            let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
-            Ok(match (agg.func, acc) {
-                (_, Acc::Bad) => Value::Null,
-                (AggFn::Sum, Acc::Empty) if agg.money_zero => money(Decimal::ZERO),
-                (AggFn::Sum, Acc::Empty) => Value::Int(0),
-                (AggFn::Sum, Acc::Int(s)) => Value::Int(i64::try_from(s).map_err(|_| overflow())?),
-                (AggFn::Sum, Acc::Dec(s)) => Value::Decimal(s),
-                (AggFn::Sum, Acc::Float(s)) => float_value(s),
-                (AggFn::Sum, Acc::Money(s)) => money(s),
-                (_, Acc::Empty) => Value::Null,
-                (_, Acc::Int(s)) => float_value(s as f64 / n as f64),
-                (_, Acc::Float(s)) => float_value(s / n as f64),
-                (_, Acc::Dec(s)) => s.checked_div(Decimal::from(n)).map(Value::Decimal).ok_or_else(overflow)?,
-                (_, Acc::Money(s)) => s.checked_div(Decimal::from(n)).map(money).ok_or_else(overflow)?,
-            })
-        }
         AggFn::Min | AggFn::Max => {
             let mut best: Option<&Value> = None;
             for v in values {

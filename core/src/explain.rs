@@ -98,7 +98,7 @@ fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> Trac
         Ok(v) => (v.into_owned(), None),
         Err(e) => (Value::Null, Some(format!("error[{}]: {}", e.kind, e.message))),
     };
-    if let Kind::Attr { name, rest } = &n.kind {
+    if let Kind::Attr { name, rest, .. } = &n.kind {
         let status = match cx.profile.attribute(name) {
             None => Some("missing"),
             Some(_) if value.is_null() && rest.is_empty() => Some("null"),

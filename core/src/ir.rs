@@ -119,6 +119,8 @@ pub enum Func {
 pub struct Agg {
     pub func: AggFn,
     pub event: Box<str>,
+    /// Index of `event` in the segment's [`Layout`].
+    pub event_slot: u32,
     /// Property path for `sum(e.p)` etc.; empty for whole events.
     pub path: Vec<PathSeg>,
     pub filter: Option<Node>,
@@ -126,6 +128,36 @@ pub struct Agg {
     /// `sum` of no events is money 0 in the base currency (not int 0) when the sum is known to be
     /// money: compared with money, or declared money in the schema.
     pub money_zero: bool,
+}
+
+/// The attributes and events a compiled rule reads, each at a fixed slot. A profile bound to a
+/// layout ([`crate::segment::Bound`]) is read by index instead of by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub attributes: Vec<Box<str>>,
+    pub events: Vec<Box<str>>,
+}
+
+impl Layout {
+    /// The slot of an attribute, adding it when `grow`.
+    pub fn attribute_slot(&mut self, name: &str, grow: bool) -> Option<u32> {
+        slot(&mut self.attributes, name, grow)
+    }
+    /// The slot of an event name, adding it when `grow`.
+    pub fn event_slot(&mut self, name: &str, grow: bool) -> Option<u32> {
+        slot(&mut self.events, name, grow)
+    }
+}
+
+fn slot(names: &mut Vec<Box<str>>, name: &str, grow: bool) -> Option<u32> {
+    if let Some(i) = names.iter().position(|n| &**n == name) {
+        return Some(i as u32);
+    }
+    if !grow {
+        return None;
+    }
+    names.push(name.into());
+    Some((names.len() - 1) as u32)
 }
 
 /// A typed node.
@@ -141,9 +173,11 @@ pub struct Node {
 pub enum Kind {
     Const(Value),
     /// Top-level attribute `name` then `rest`.
+    /// `slot` indexes the segment's [`Layout`] (see [`crate::segment::Bound`]).
     Attr {
         name: Box<str>,
         rest: Vec<PathSeg>,
+        slot: u32,
     },
     /// A property of the current event (inside `where`).
     Prop(Vec<PathSeg>),

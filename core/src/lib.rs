@@ -59,7 +59,7 @@ pub use explain::{Explanation, TraceNode, UnknownInput};
 pub use profile::{Event, Profile};
 pub use registry::Registry;
 pub use schema::Schema;
-pub use segment::{EvalContext, Outcome, Segment};
+pub use segment::{Bound, EvalContext, Outcome, Segment};
 pub use value::{Currency, Money, Value};
 
 /// Version of the segment language this build implements (SPEC.md).

@@ -4,12 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use std::sync::Arc;
+
 use crate::definition::Definition;
 use crate::error::{Diagnostic, Error, ErrorKind};
+use crate::ir::Layout;
 use crate::limits;
 use crate::profile::Profile;
 use crate::schema::Schema;
-use crate::segment::{EvalContext, Outcome, Segment};
+use crate::segment::{Bound, EvalContext, Outcome, Segment};
 
 /// Compiled segments by id, in a dependency order.
 ///
@@ -33,6 +36,8 @@ pub struct Registry {
     order: Vec<usize>,
     /// For each segment, the indexes it references.
     deps: Vec<Vec<usize>>,
+    /// The slot layout every segment reads through.
+    layout: Arc<Layout>,
 }
 
 impl Registry {
@@ -60,14 +65,27 @@ impl Registry {
         let ids: BTreeSet<String> = defs.iter().map(|d| d.id.clone()).collect();
         let known = |id: &str| ids.contains(id);
         let mut segments = Vec::new();
-        for def in defs {
-            match Segment::compile_in(def, schema, Some(&known)) {
+        for def in &defs {
+            match Segment::compile_in(def.clone(), schema, Some(&known), None) {
                 Ok(s) => segments.push(s),
                 Err(e) => diags.extend(e.diagnostics().iter().cloned()),
             }
         }
         if !diags.is_empty() {
             return Err(Error::from_diagnostics(diags));
+        }
+        // One layout for the whole registry, so a profile is bound once for every segment.
+        let mut attributes = BTreeSet::new();
+        let mut events = BTreeSet::new();
+        for s in &segments {
+            attributes.extend(s.layout().attributes.iter().cloned());
+            events.extend(s.layout().events.iter().cloned());
+        }
+        let layout =
+            Arc::new(Layout { attributes: attributes.into_iter().collect(), events: events.into_iter().collect() });
+        let mut segments = Vec::with_capacity(defs.len());
+        for def in defs {
+            segments.push(Segment::compile_in(def, schema, Some(&known), Some(Arc::clone(&layout)))?);
         }
         segments.dedup_by(|a, b| a.id() == b.id());
         let index: BTreeMap<String, usize> =
@@ -77,7 +95,7 @@ impl Registry {
             .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
             .collect();
         let order = topo_order(&segments, &deps)?;
-        Ok(Registry { segments, index, order, deps })
+        Ok(Registry { segments, index, order, deps, layout })
     }
 
     /// Loads every `*.yaml`, `*.yml` and `*.json` file in `dir` (not recursive), in name order.
@@ -138,11 +156,21 @@ impl Registry {
         self.segments.is_empty()
     }
 
+    /// Binds a profile once for every segment of the registry (see [`Segment::bind`]).
+    pub fn bind<'p>(&self, profile: &'p Profile) -> Bound<'p> {
+        Bound::new(&self.layout, profile)
+    }
+
     /// Evaluates every segment for a profile; results sorted by id.
     pub fn evaluate(&self, profile: &Profile, cx: &EvalContext) -> Result<Vec<(&str, Outcome)>, Error> {
+        self.evaluate_bound(&self.bind(profile), cx)
+    }
+
+    /// Evaluates every segment for a bound profile; results sorted by id.
+    pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Vec<(&str, Outcome)>, Error> {
         let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
         for &i in &self.order {
-            results[i] = Some(self.eval_at(i, profile, cx, &results)?);
+            results[i] = Some(self.eval_at(i, bound, cx, &results)?);
         }
         Ok(self.segments.iter().zip(results).map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False))).collect())
     }
@@ -154,9 +182,10 @@ impl Registry {
             .get(id)
             .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))?;
         let needed = self.closure(target);
+        let bound = self.bind(profile);
         let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
         for &i in self.order.iter().filter(|i| needed.contains(i)) {
-            results[i] = Some(self.eval_at(i, profile, cx, &results)?);
+            results[i] = Some(self.eval_at(i, &bound, cx, &results)?);
         }
         Ok(results[target].unwrap_or(Outcome::False))
     }
@@ -191,7 +220,7 @@ impl Registry {
     fn eval_at(
         &self,
         i: usize,
-        profile: &Profile,
+        bound: &Bound,
         cx: &EvalContext,
         results: &[Option<Outcome>],
     ) -> Result<Outcome, Error> {
@@ -202,7 +231,7 @@ impl Registry {
                 .map(Outcome::is_member)
                 .or_else(|| cx.segments.get(id).copied())
         };
-        self.segments[i].evaluate_with(profile, cx.as_of, &cx.fx, &lookup)
+        self.segments[i].evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
@@ -11,8 +12,8 @@ use crate::compile::{compile, Env, ReadSet};
 use crate::context::FxRates;
 use crate::definition::Definition;
 use crate::error::{Diagnostic, Error, ErrorKind, Severity};
-use crate::eval::{eval_bool, Ctx, EvalError};
-use crate::ir::Node;
+use crate::eval::{eval_bool, Ctx, EvalError, Slots};
+use crate::ir::{Layout, Node};
 use crate::profile::Profile;
 use crate::schema::Schema;
 use crate::value::Currency;
@@ -86,6 +87,27 @@ impl EvalContext {
     }
 }
 
+/// A profile bound to a layout: the values a segment (or registry) reads, looked up once.
+#[derive(Debug, Clone)]
+pub struct Bound<'p> {
+    profile: &'p Profile,
+    layout: Arc<Layout>,
+    slots: Slots<'p>,
+}
+
+impl<'p> Bound<'p> {
+    pub(crate) fn new(layout: &Arc<Layout>, profile: &'p Profile) -> Bound<'p> {
+        static NULL: crate::value::Value = crate::value::Value::Null;
+        let attributes = layout.attributes.iter().map(|n| profile.attribute(n).unwrap_or(&NULL)).collect();
+        let events = layout.events.iter().map(|n| profile.events(n)).collect();
+        Bound { profile, layout: Arc::clone(layout), slots: Slots { attributes, events } }
+    }
+    /// The underlying profile.
+    pub fn profile(&self) -> &'p Profile {
+        self.profile
+    }
+}
+
 /// A compiled, ready-to-evaluate segment.
 ///
 /// ```
@@ -103,6 +125,7 @@ pub struct Segment {
     tz: TimeZone,
     currency: Currency,
     read_set: ReadSet,
+    layout: Arc<Layout>,
     canonical_json: String,
     hash: String,
     warnings: Vec<Diagnostic>,
@@ -116,13 +139,14 @@ impl Segment {
 
     /// Validates and compiles a definition, optionally type-checking against a schema.
     pub fn compile(definition: Definition, schema: Option<&Schema>) -> Result<Segment, Error> {
-        Segment::compile_in(definition, schema, None)
+        Segment::compile_in(definition, schema, None, None)
     }
 
     pub(crate) fn compile_in(
         definition: Definition,
         schema: Option<&Schema>,
         known_segment: Option<&dyn Fn(&str) -> bool>,
+        layout: Option<Arc<Layout>>,
     ) -> Result<Segment, Error> {
         let origin = match &definition.source {
             Some(src) => src.path.clone(),
@@ -149,7 +173,7 @@ impl Segment {
             Error::new(ErrorKind::InvalidCurrency, format!("invalid currency {:?}", definition.currency))
                 .with_origin(&origin)
         })?;
-        let env = Env { tz: &tz, schema, known_segment };
+        let env = Env { tz: &tz, schema, known_segment, layout: layout.as_deref() };
         let compiled = compile(&ast, &env);
         let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
             compiled.diagnostics.into_iter().map(locate).partition(|d| d.severity == Severity::Error);
@@ -165,6 +189,7 @@ impl Segment {
             tz,
             currency,
             read_set: compiled.read_set,
+            layout: layout.unwrap_or_else(|| Arc::new(compiled.layout)),
             canonical_json,
             hash,
             warnings,
@@ -261,13 +286,58 @@ impl Segment {
         fx: &'a FxRates,
         segments: &'a dyn Fn(&str) -> Option<bool>,
     ) -> Ctx<'a> {
-        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None }
+        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None, bound: None }
     }
 
     pub(crate) fn eval_error(&self, e: EvalError) -> Error {
         let mut d = Diagnostic::new(e.kind, e.message);
         d.span = e.span;
         Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
+    }
+
+    /// The slot layout this segment reads through (shared by every segment of a registry).
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
+    /// Binds a profile to this segment's layout: its attributes and event groups looked up once,
+    /// so evaluating it (by this segment, or any segment of the same registry) reads by index.
+    ///
+    /// ```
+    /// use segcore::{Definition, EvalContext, Profile, Segment};
+    /// let seg = Segment::compile(Definition::new("a", "1.0.0", "age >= 18"), None).unwrap();
+    /// let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"age": 30}}"#).unwrap();
+    /// let bound = seg.bind(&p);
+    /// let cx = EvalContext::parse("2026-03-15T12:00:00Z").unwrap();
+    /// assert!(seg.evaluate_bound(&bound, &cx).unwrap().is_member());
+    /// ```
+    pub fn bind<'p>(&self, profile: &'p Profile) -> Bound<'p> {
+        Bound::new(&self.layout, profile)
+    }
+
+    /// Evaluates a bound profile (see [`Segment::bind`]). A profile bound to another layout is
+    /// evaluated by name, with the same result.
+    pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Outcome, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        self.evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)
+    }
+
+    /// Evaluates a bound profile with an explicit lookup for referenced segments.
+    pub fn evaluate_bound_with(
+        &self,
+        bound: &Bound,
+        as_of: i64,
+        fx: &FxRates,
+        segments: &dyn Fn(&str) -> Option<bool>,
+    ) -> Result<Outcome, Error> {
+        if !self.is_effective(as_of) {
+            return Ok(Outcome::False);
+        }
+        let mut cx = self.ctx(bound.profile, as_of, fx, segments);
+        if Arc::ptr_eq(&bound.layout, &self.layout) {
+            cx.bound = Some(&bound.slots);
+        }
+        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(*e))
     }
 
     /// Explains the outcome for one profile: every sub-expression with its value.
