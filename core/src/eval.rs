@@ -885,31 +885,51 @@ enum Acc {
     Bad,
 }
 
-fn accumulate(acc: Acc, v: &Value) -> R<Acc> {
-    Ok(match (acc, v) {
-        (Acc::Bad, _) => Acc::Bad,
-        (Acc::Empty, Value::Int(i)) => Acc::Int(*i as i128),
-        (Acc::Empty, Value::Decimal(d)) => Acc::Dec(*d),
-        (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
-        (Acc::Empty, Value::Money(m)) => Acc::Money(vec![(m.currency, m.amount)]),
-        (Acc::Int(s), Value::Int(i)) => Acc::Int(s + *i as i128),
-        (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(s)?.checked_add(*d).ok_or_else(overflow)?),
-        (Acc::Int(s), Value::Float(f)) => Acc::Float(s as f64 + f),
-        (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
-        (Acc::Dec(s), Value::Decimal(d)) => Acc::Dec(s.checked_add(*d).ok_or_else(overflow)?),
-        (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
-        (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
-        (Acc::Float(s), Value::Float(f)) => Acc::Float(s + f),
-        (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
-        (Acc::Money(mut parts), Value::Money(m)) => {
+/// Adds one non-null value to a running sum, in place (sums run over many events).
+#[inline]
+fn accumulate(acc: &mut Acc, v: &Value) -> R<()> {
+    match (&mut *acc, v) {
+        (Acc::Money(parts), Value::Money(m)) => {
+            // Usually one or two currencies: a linear scan beats any map.
             match parts.iter_mut().find(|(c, _)| *c == m.currency) {
-                Some((_, total)) => *total = total.checked_add(m.amount).ok_or_else(overflow)?,
+                Some((_, total)) => *total = add_exact(*total, m.amount)?,
                 None => parts.push((m.currency, m.amount)),
             }
-            Acc::Money(parts)
         }
-        _ => Acc::Bad,
-    })
+        (Acc::Int(s), Value::Int(i)) => *s += *i as i128,
+        (Acc::Float(s), Value::Float(f)) => *s += f,
+        (Acc::Dec(s), Value::Decimal(d)) => *s = add_exact(*s, *d)?,
+        (Acc::Bad, _) => {}
+        _ => {
+            let next = match (&*acc, v) {
+                (Acc::Empty, Value::Int(i)) => Acc::Int(*i as i128),
+                (Acc::Empty, Value::Decimal(d)) => Acc::Dec(*d),
+                (Acc::Empty, Value::Float(f)) => Acc::Float(*f),
+                (Acc::Empty, Value::Money(m)) => Acc::Money(vec![(m.currency, m.amount)]),
+                (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(*s)?.checked_add(*d).ok_or_else(overflow)?),
+                (Acc::Int(s), Value::Float(f)) => Acc::Float(*s as f64 + f),
+                (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
+                (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
+                (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
+                (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
+                _ => Acc::Bad,
+            };
+            *acc = next;
+        }
+    }
+    Ok(())
+}
+
+/// `a + b`, exact. Amounts of one scale (the usual case: cents) add as integers, which is several
+/// times faster than general decimal addition and gives the identical result.
+#[inline]
+fn add_exact(a: Decimal, b: Decimal) -> R<Decimal> {
+    if a.scale() == b.scale() {
+        if let Ok(sum) = Decimal::try_from_i128_with_scale(a.mantissa() + b.mantissa(), a.scale()) {
+            return Ok(sum);
+        }
+    }
+    a.checked_add(b).ok_or_else(overflow)
 }
 
 fn sum_or_avg<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
@@ -921,7 +941,7 @@ fn sum_or_avg<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
             return Ok(true);
         }
         n += 1;
-        acc = accumulate(std::mem::replace(&mut acc, Acc::Empty), v)?;
+        accumulate(&mut acc, v)?;
         Ok(!matches!(acc, Acc::Bad))
     })?;
     let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
