@@ -27,6 +27,19 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "Rust: unit, property, CLI and conformance tests"
 cargo test --workspace
 
+step "Python: build the wheel with maturin, install it in a fresh venv, run pytest"
+if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3-venv python3-pip
+fi
+venv=target/py-venv
+python3 -m venv --clear "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7"
+rm -rf target/wheels
+"$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
+"$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl
+"$venv/bin/python" -m pytest bindings-python/tests -q -p no:cacheprovider
+
 step "Rust: conformance suite, per suite"
 cargo test -q -p segcore --test conformance -- --nocapture 2>&1 | grep -E '^\s+[a-z_]+\s+[0-9]+/[0-9]+$|^conformance' || true
 

@@ -199,3 +199,74 @@ impl fmt::Display for Explanation {
         Ok(())
     }
 }
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_node(out: &mut String, n: &TraceNode, open: bool) {
+    let value = match &n.value {
+        Value::Bool(true) => "<b style=\"color:#1a7f37\">TRUE</b>".to_string(),
+        Value::Bool(false) => "<b style=\"color:#cf222e\">FALSE</b>".to_string(),
+        Value::Null => "<i style=\"color:#9a6700\">null</i>".to_string(),
+        v => format!("<code>{}</code>", html_escape(&v.to_string())),
+    };
+    let note = n.note.as_ref().map(|x| format!(" <small>({})</small>", html_escape(x))).unwrap_or_default();
+    let line = format!("<code>{}</code> → {value}{note}", html_escape(&n.expr));
+    if n.children.is_empty() {
+        out.push_str(&format!("<div style=\"margin-left:1.2em\">{line}</div>"));
+        return;
+    }
+    out.push_str(&format!(
+        "<details{} style=\"margin-left:1.2em\"><summary>{line}</summary>",
+        if open { " open" } else { "" }
+    ));
+    for c in &n.children {
+        html_node(out, c, false);
+    }
+    out.push_str("</details>");
+}
+
+impl Explanation {
+    /// The explanation as a collapsible HTML tree (notebooks, playgrounds).
+    pub fn to_html(&self) -> String {
+        let mut out = format!(
+            "<div class=\"segcore-explanation\"><div><b>{}</b>@{}: {}</div>",
+            html_escape(&self.segment),
+            html_escape(&self.version),
+            match self.outcome {
+                Outcome::True => "member (rule is TRUE)",
+                Outcome::False => "not a member (rule is FALSE)",
+                Outcome::Unknown => "not a member (rule is UNKNOWN)",
+            }
+        );
+        if let Some(note) = &self.note {
+            out.push_str(&format!("<div><i>{}</i></div>", html_escape(note)));
+        }
+        html_node(&mut out, &self.root, true);
+        if !self.unknown_inputs.is_empty() {
+            out.push_str("<div>UNKNOWN because of: ");
+            let items: Vec<String> = self
+                .unknown_inputs
+                .iter()
+                .map(|u| format!("<code>{}</code> is {}", html_escape(&u.path), html_escape(&u.reason)))
+                .collect();
+            out.push_str(&items.join(", "));
+            out.push_str("</div>");
+        }
+        out.push_str("</div>");
+        out
+    }
+}

@@ -1,0 +1,44 @@
+"""segcore: canonical audience-segment definitions, evaluated by one deterministic Rust core.
+
+Every function here is a thin wrapper over the Rust core (``segcore._native``): the Python wheel
+computes exactly the memberships the CLI, the Node module and the browser build compute.
+
+>>> import segcore
+>>> seg = segcore.compile("age >= 18")
+>>> seg.evaluate({"id": "u1", "attributes": {"age": 30}}, as_of="2026-03-15T12:00:00Z")
+True
+"""
+
+from ._native import (
+    LANGUAGE_VERSION,
+    DefinitionError,
+    Diagnostic,
+    EvaluationError,
+    Explanation,
+    ParseError,
+    Registry,
+    Segment,
+    SegmentError,
+    TypeCheckError,
+    __version__,
+    check,
+    compile,
+    format_rule,
+)
+
+__all__ = [
+    "LANGUAGE_VERSION",
+    "DefinitionError",
+    "Diagnostic",
+    "EvaluationError",
+    "Explanation",
+    "ParseError",
+    "Registry",
+    "Segment",
+    "SegmentError",
+    "TypeCheckError",
+    "__version__",
+    "check",
+    "compile",
+    "format_rule",
+]

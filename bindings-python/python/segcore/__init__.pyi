@@ -1,0 +1,132 @@
+"""Type stubs for segcore: canonical segment definitions, one evaluator (the Rust core)."""
+
+from datetime import datetime
+from os import PathLike
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
+
+__version__: str
+LANGUAGE_VERSION: str
+
+AsOf = Union[datetime, str]
+"""An aware ``datetime`` or an RFC 3339 string with an offset. Naive datetimes are rejected."""
+Profile = Mapping[str, Any]
+"""``{"id": ..., "attributes": {...}, "events": [{"name", "at", "properties"}]}``."""
+Fx = Mapping[str, Union[str, float, int]]
+"""FX quotes: ``{"EUR/USD": "1.0842"}`` means 1 EUR = 1.0842 USD."""
+Outcome = Literal["true", "false", "unknown"]
+
+class SegmentError(Exception):
+    """Base of every segcore error. ``kind`` is the stable error kind (SPEC §18)."""
+
+    kind: str
+    message: str
+    line: Optional[int]
+    column: Optional[int]
+    origin: Optional[str]
+    diagnostics: list[Diagnostic]
+
+class ParseError(SegmentError):
+    """The rule text is not valid syntax (``syntax_error``, ``invalid_escape``, …)."""
+
+class TypeCheckError(SegmentError):
+    """The rule parsed but does not type-check (unknown fields, type mismatches, bad literals…)."""
+
+class DefinitionError(SegmentError):
+    """The definition document is invalid (missing fields, bad version, time zone, currency…)."""
+
+class EvaluationError(SegmentError):
+    """Evaluation failed for this profile (``fx_rate_missing``, ``numeric_overflow``, …)."""
+
+class Diagnostic:
+    kind: str
+    severity: Literal["error", "warning"]
+    message: str
+    line: Optional[int]
+    column: Optional[int]
+    origin: Optional[str]
+    def to_dict(self) -> dict[str, Any]: ...
+
+class Explanation:
+    segment: str
+    version: str
+    outcome: Outcome
+    member: bool
+    def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str: ...
+
+class Segment:
+    """A compiled definition."""
+
+    @staticmethod
+    def from_yaml(text: str, *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    @staticmethod
+    def from_json(text: str, *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    @staticmethod
+    def from_dict(definition: Mapping[str, Any], *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    @staticmethod
+    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def definition_hash(self) -> str: ...
+    @property
+    def canonical_json(self) -> str: ...
+    @property
+    def rule(self) -> str:
+        """The rule, canonically formatted."""
+    @property
+    def definition(self) -> dict[str, Any]: ...
+    @property
+    def read_set(self) -> dict[str, list[str]]: ...
+    def evaluate(
+        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+    ) -> bool: ...
+    def outcome(
+        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+    ) -> Outcome: ...
+    def explain(
+        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+    ) -> Explanation: ...
+    def _repr_html_(self) -> str: ...
+
+class Registry:
+    """Definitions compiled together: references resolved, evaluated in dependency order."""
+
+    @staticmethod
+    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Registry: ...
+    @staticmethod
+    def from_definitions(
+        definitions: Sequence[Union[Mapping[str, Any], str]], *, schema: Optional[Mapping[str, Any]] = None
+    ) -> Registry: ...
+    @property
+    def ids(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str) -> bool: ...
+    def __getitem__(self, id: str) -> Segment: ...
+    def evaluate(self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> dict[str, bool]: ...
+    def outcomes(self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> dict[str, Outcome]: ...
+    def evaluate_one(self, id: str, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> Outcome: ...
+    def explain(self, id: str, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> Explanation: ...
+
+def compile(
+    rule: str,
+    *,
+    id: str = "rule",
+    version: str = "1.0.0",
+    timezone: str = "UTC",
+    currency: str = "USD",
+    schema: Optional[Mapping[str, Any]] = None,
+) -> Segment:
+    """Compile a bare rule with default metadata."""
+
+def format_rule(rule: str) -> str:
+    """The canonical formatting of a rule (what ``segcore fmt`` prints)."""
+
+def check(
+    source: Union[str, PathLike[str], Sequence[Union[Mapping[str, Any], str]]],
+    *,
+    schema: Optional[Mapping[str, Any]] = None,
+) -> list[Diagnostic]:
+    """Validate a definition folder/file, or definitions; returns diagnostics (empty when valid)."""

@@ -1,0 +1,669 @@
+//! The Python binding: conversions between Python objects and the core's types, and nothing else.
+//! Every decision about membership is made by `segcore` (the core crate).
+
+use std::path::PathBuf;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use segcore::{Definition, EvalContext, FxRates, Profile, Schema};
+
+create_exception!(segcore, SegmentError, PyException, "Base of every segcore error; `kind` is the stable error kind.");
+create_exception!(segcore, ParseError, SegmentError, "The rule text is not valid syntax.");
+create_exception!(segcore, TypeCheckError, SegmentError, "The rule does not type-check or references are wrong.");
+create_exception!(segcore, DefinitionError, SegmentError, "The definition document is invalid.");
+create_exception!(segcore, EvaluationError, SegmentError, "Evaluation failed for this profile.");
+
+/// One problem found in a definition.
+#[pyclass(frozen, module = "segcore", get_all, skip_from_py_object)]
+#[derive(Clone)]
+struct Diagnostic {
+    kind: String,
+    severity: String,
+    message: String,
+    line: Option<u32>,
+    column: Option<u32>,
+    origin: Option<String>,
+}
+
+#[pymethods]
+impl Diagnostic {
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("kind", &self.kind)?;
+        d.set_item("severity", &self.severity)?;
+        d.set_item("message", &self.message)?;
+        d.set_item("line", self.line)?;
+        d.set_item("column", self.column)?;
+        d.set_item("origin", &self.origin)?;
+        Ok(d)
+    }
+    fn __repr__(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("<Diagnostic {} at {l}:{c}: {}>", self.kind, self.message),
+            _ => format!("<Diagnostic {}: {}>", self.kind, self.message),
+        }
+    }
+    fn __str__(&self) -> String {
+        self.__repr__()
+    }
+}
+
+fn diagnostic(d: &segcore::Diagnostic) -> Diagnostic {
+    Diagnostic {
+        kind: d.kind.as_str().to_string(),
+        severity: match d.severity {
+            segcore::Severity::Error => "error".into(),
+            segcore::Severity::Warning => "warning".into(),
+        },
+        message: d.message.clone(),
+        line: d.location.map(|l| l.line),
+        column: d.location.map(|l| l.column),
+        origin: d.origin.clone(),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Compile,
+    Evaluate,
+}
+
+/// A core error as the matching Python exception, with `kind`, `line`, `column` and `diagnostics`.
+fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
+    use segcore::ErrorKind as K;
+    let first = err.first();
+    let exc = match (phase, first.kind) {
+        (Phase::Evaluate, _) => EvaluationError::new_err(first.message.clone()),
+        (_, K::SyntaxError | K::InvalidEscape | K::NumberOutOfRange) => ParseError::new_err(first.message.clone()),
+        (_, K::LimitExceeded) if first.span.is_some() => ParseError::new_err(first.message.clone()),
+        (_, K::SegmentCycle | K::DuplicateSegment | K::UnknownSegment) => {
+            TypeCheckError::new_err(first.message.clone())
+        }
+        _ if first.span.is_none() => DefinitionError::new_err(first.message.clone()),
+        _ => TypeCheckError::new_err(first.message.clone()),
+    };
+    let value = exc.value(py);
+    let diags: Vec<Diagnostic> = err.diagnostics().iter().map(diagnostic).collect();
+    let set = || -> PyResult<()> {
+        value.setattr("kind", first.kind.as_str())?;
+        value.setattr("message", &first.message)?;
+        value.setattr("line", first.location.map(|l| l.line))?;
+        value.setattr("column", first.location.map(|l| l.column))?;
+        value.setattr("origin", &first.origin)?;
+        value.setattr("diagnostics", diags)?;
+        Ok(())
+    };
+    if let Err(e) = set() {
+        return e;
+    }
+    exc
+}
+
+/// Python data → JSON, the core's input format. Aware datetimes become RFC 3339 strings, dates ISO
+/// dates, `Decimal`s exact decimal strings; naive datetimes are refused (never read as local time).
+fn to_json(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    use serde_json::Value as J;
+    if obj.is_none() {
+        return Ok(J::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(J::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(J::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(J::from(u));
+        }
+        let f: f64 = obj.extract()?;
+        return Ok(serde_json::Number::from_f64(f).map(J::Number).unwrap_or(J::Null));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let f = f.value();
+        return serde_json::Number::from_f64(f).map(J::Number).ok_or_else(|| {
+            PyValueError::new_err(format!("{f} is not a finite number; segcore data has no NaN or infinity"))
+        });
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(J::String(s.to_cow()?.to_string()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            let key = k.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "keys must be strings, got {}",
+                    k.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?;
+            map.insert(key.to_cow()?.to_string(), to_json(&v)?);
+        }
+        return Ok(J::Object(map));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|v| to_json(&v)).collect::<PyResult<Vec<_>>>().map(J::Array);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|v| to_json(&v)).collect::<PyResult<Vec<_>>>().map(J::Array);
+    }
+    let type_name = obj.get_type().name()?.to_string();
+    match type_name.as_str() {
+        "datetime" => Ok(J::String(aware_isoformat(obj)?)),
+        "date" => Ok(J::String(obj.call_method0("isoformat")?.extract()?)),
+        "Decimal" => Ok(J::String(obj.str()?.to_cow()?.to_string())),
+        _ => {
+            // Other mappings and sequences (e.g. numpy arrays via tolist, MappingProxy).
+            if obj.hasattr("items")? {
+                let d = PyDict::new(obj.py());
+                for item in obj.call_method0("items")?.try_iter()? {
+                    let (k, v): (Bound<PyAny>, Bound<PyAny>) = item?.extract()?;
+                    d.set_item(k, v)?;
+                }
+                return to_json(d.as_any());
+            }
+            if obj.hasattr("tolist")? {
+                return to_json(&obj.call_method0("tolist")?);
+            }
+            Err(PyTypeError::new_err(format!("cannot pass a {type_name} to segcore (use str, int, float, bool, None, list, dict, datetime, date or Decimal)")))
+        }
+    }
+}
+
+fn aware_isoformat(dt: &Bound<'_, PyAny>) -> PyResult<String> {
+    if dt.call_method0("utcoffset")?.is_none() {
+        return Err(PyValueError::new_err(
+            "naive datetime: segcore never guesses a time zone; attach one, e.g. datetime(..., tzinfo=timezone.utc)",
+        ));
+    }
+    dt.call_method0("isoformat")?.extract()
+}
+
+/// `as_of`: an aware datetime or an RFC 3339 string with an offset.
+fn as_of(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let text = if let Ok(s) = value.cast::<PyString>() {
+        s.to_cow()?.to_string()
+    } else if value.hasattr("utcoffset")? && value.hasattr("isoformat")? {
+        aware_isoformat(value)?
+    } else {
+        return Err(PyTypeError::new_err("as_of must be an aware datetime or an RFC 3339 string with an offset"));
+    };
+    segcore::parse_as_of(&text).map_err(|e| py_err(py, &e, Phase::Evaluate))
+}
+
+fn context(
+    py: Python<'_>,
+    at: &Bound<'_, PyAny>,
+    fx: Option<&Bound<'_, PyAny>>,
+    segments: Option<&Bound<'_, PyDict>>,
+) -> PyResult<EvalContext> {
+    let mut cx = EvalContext::new(as_of(py, at)?);
+    if let Some(fx) = fx.filter(|f| !f.is_none()) {
+        cx.fx = FxRates::from_json(&to_json(fx)?).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+    }
+    if let Some(segs) = segments {
+        for (k, v) in segs.iter() {
+            cx.segments.insert(k.extract()?, v.extract()?);
+        }
+    }
+    Ok(cx)
+}
+
+fn profile(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Profile> {
+    Profile::from_json(&to_json(obj)?).map_err(|e| py_err(py, &e, Phase::Evaluate))
+}
+
+fn schema(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Schema>> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok(None),
+        Some(o) => Schema::from_json(&to_json(o)?).map(Some).map_err(|e| py_err(py, &e, Phase::Compile)),
+    }
+}
+
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    let json = PyModule::import(py, "json")?;
+    json.call_method1("loads", (v.to_string(),))
+}
+
+/// A compiled segment definition.
+#[pyclass(frozen, module = "segcore")]
+struct Segment {
+    inner: segcore::Segment,
+}
+
+impl Segment {
+    fn compile(py: Python<'_>, def: Definition, schema_obj: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
+        let schema = schema(py, schema_obj)?;
+        segcore::Segment::compile(def, schema.as_ref())
+            .map(|inner| Segment { inner })
+            .map_err(|e| py_err(py, &e, Phase::Compile))
+    }
+}
+
+#[pymethods]
+impl Segment {
+    /// Compiles a definition from YAML text.
+    #[staticmethod]
+    #[pyo3(signature = (text, *, schema=None))]
+    fn from_yaml(py: Python<'_>, text: &str, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
+        let def = Definition::from_yaml_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
+        Segment::compile(py, def, schema)
+    }
+
+    /// Compiles a definition from JSON text.
+    #[staticmethod]
+    #[pyo3(signature = (text, *, schema=None))]
+    fn from_json(py: Python<'_>, text: &str, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
+        let def = Definition::from_json_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
+        Segment::compile(py, def, schema)
+    }
+
+    /// Compiles a definition given as a dict.
+    #[staticmethod]
+    #[pyo3(signature = (definition, *, schema=None))]
+    fn from_dict(
+        py: Python<'_>,
+        definition: &Bound<'_, PyAny>,
+        schema: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Segment> {
+        let def = Definition::from_json(&to_json(definition)?).map_err(|e| py_err(py, &e, Phase::Compile))?;
+        Segment::compile(py, def, schema)
+    }
+
+    /// Loads and compiles a `.yaml`, `.yml` or `.json` definition file.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, schema=None))]
+    fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
+        let def = Definition::from_file(&path).map_err(|e| py_err(py, &e, Phase::Compile))?;
+        Segment::compile(py, def, schema)
+    }
+
+    #[getter]
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    #[getter]
+    fn version(&self) -> &str {
+        self.inner.version()
+    }
+    #[getter]
+    fn definition_hash(&self) -> &str {
+        self.inner.definition_hash()
+    }
+    #[getter]
+    fn canonical_json(&self) -> &str {
+        self.inner.canonical_json()
+    }
+    /// The rule, canonically formatted.
+    #[getter]
+    fn rule(&self) -> String {
+        self.inner.formatted_rule()
+    }
+    /// The definition's metadata and rule text as a dict.
+    #[getter]
+    fn definition<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v: serde_json::Value = serde_json::from_str(self.inner.canonical_json()).unwrap_or_default();
+        let d = json_to_py(py, &v)?;
+        d.set_item("rule", self.inner.definition().rule.clone())?;
+        Ok(d)
+    }
+    /// What the rule reads: attributes, events and referenced segments.
+    #[getter]
+    fn read_set<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let rs = self.inner.read_set();
+        let d = PyDict::new(py);
+        d.set_item("attributes", rs.attributes.iter().collect::<Vec<_>>())?;
+        d.set_item("events", rs.events.iter().collect::<Vec<_>>())?;
+        d.set_item("segments", rs.segments.iter().collect::<Vec<_>>())?;
+        Ok(d)
+    }
+
+    /// Whether the profile is a member (the rule is TRUE) at `as_of`.
+    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<bool> {
+        Ok(self.outcome_of(py, profile, as_of, fx, segments)?.is_member())
+    }
+
+    /// The three-valued outcome: "true", "false" or "unknown".
+    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    fn outcome(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<&'static str> {
+        Ok(self.outcome_of(py, profile, as_of, fx, segments)?.as_str())
+    }
+
+    /// Every sub-expression with its value for this profile.
+    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Explanation> {
+        let cx = context(py, as_of, fx, segments)?;
+        let p = self::profile(py, profile)?;
+        self.inner.explain(&p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Segment {}@{} {}>", self.inner.id(), self.inner.version(), &self.inner.definition_hash()[..12])
+    }
+
+    fn _repr_html_(&self) -> String {
+        use segcore::explain::html_escape as esc;
+        let d = self.inner.definition();
+        format!(
+            "<div class=\"segcore-segment\"><b>{}</b>@{} <small>{} · {} · {} · {}</small><pre>{}</pre><small>definition hash <code>{}</code></small></div>",
+            esc(&d.id),
+            esc(&d.version),
+            esc(if d.name.is_empty() { "(no name)" } else { &d.name }),
+            esc(d.status.as_str()),
+            esc(&d.timezone),
+            esc(&d.currency),
+            esc(&self.inner.formatted_rule()),
+            esc(self.inner.definition_hash())
+        )
+    }
+}
+
+impl Segment {
+    fn outcome_of(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<segcore::Outcome> {
+        let cx = context(py, as_of, fx, segments)?;
+        let p = self::profile(py, profile)?;
+        self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))
+    }
+}
+
+/// Why a profile is in or out of a segment.
+#[pyclass(frozen, module = "segcore")]
+struct Explanation {
+    inner: segcore::Explanation,
+}
+
+#[pymethods]
+impl Explanation {
+    #[getter]
+    fn segment(&self) -> &str {
+        &self.inner.segment
+    }
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+    #[getter]
+    fn outcome(&self) -> &'static str {
+        self.inner.outcome.as_str()
+    }
+    #[getter]
+    fn member(&self) -> bool {
+        self.inner.outcome.is_member()
+    }
+    /// The explanation as nested dicts.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.to_json())
+    }
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+    fn __repr__(&self) -> String {
+        format!("<Explanation {}@{}: {}>", self.inner.segment, self.inner.version, self.inner.outcome.as_str())
+    }
+    fn _repr_html_(&self) -> String {
+        self.inner.to_html()
+    }
+}
+
+/// Definitions compiled together.
+#[pyclass(frozen, module = "segcore")]
+struct Registry {
+    inner: segcore::Registry,
+}
+
+fn definitions(py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<Vec<Definition>> {
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        let item = item?;
+        let def = if let Ok(text) = item.cast::<PyString>() {
+            Definition::from_yaml_str(&text.to_cow()?)
+        } else {
+            Definition::from_json(&to_json(&item)?)
+        };
+        out.push(def.map_err(|e| py_err(py, &e, Phase::Compile))?);
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl Registry {
+    /// Loads every definition file of a folder.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, schema=None))]
+    fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Registry> {
+        let schema = self::schema(py, schema)?;
+        segcore::Registry::load_dir(&path, schema.as_ref())
+            .map(|inner| Registry { inner })
+            .map_err(|e| py_err(py, &e, Phase::Compile))
+    }
+
+    /// Compiles definitions given as dicts or YAML/JSON texts.
+    #[staticmethod]
+    #[pyo3(signature = (definitions, *, schema=None))]
+    fn from_definitions(
+        py: Python<'_>,
+        definitions: &Bound<'_, PyAny>,
+        schema: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Registry> {
+        let defs = self::definitions(py, definitions)?;
+        let schema = self::schema(py, schema)?;
+        segcore::Registry::from_definitions(defs, schema.as_ref())
+            .map(|inner| Registry { inner })
+            .map_err(|e| py_err(py, &e, Phase::Compile))
+    }
+
+    /// Segment ids, sorted.
+    #[getter]
+    fn ids(&self) -> Vec<String> {
+        self.inner.segments().iter().map(|s| s.id().to_string()).collect()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+    fn __contains__(&self, id: &str) -> bool {
+        self.inner.get(id).is_some()
+    }
+    fn __getitem__(&self, id: &str) -> PyResult<Segment> {
+        self.inner.get(id).map(|s| Segment { inner: s.clone() }).ok_or_else(|| PyKeyError::new_err(id.to_string()))
+    }
+    fn __repr__(&self) -> String {
+        format!("<Registry of {} segments>", self.inner.len())
+    }
+
+    /// Membership in every segment: {id: bool}.
+    #[pyo3(signature = (profile, *, as_of, fx=None))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        profile: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        fx: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (id, o) in self.all(py, profile, as_of, fx)? {
+            d.set_item(id, o.is_member())?;
+        }
+        Ok(d)
+    }
+
+    /// Three-valued outcomes of every segment: {id: "true" | "false" | "unknown"}.
+    #[pyo3(signature = (profile, *, as_of, fx=None))]
+    fn outcomes<'py>(
+        &self,
+        py: Python<'py>,
+        profile: &Bound<'py, PyAny>,
+        as_of: &Bound<'py, PyAny>,
+        fx: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (id, o) in self.all(py, profile, as_of, fx)? {
+            d.set_item(id, o.as_str())?;
+        }
+        Ok(d)
+    }
+
+    /// The outcome of one segment (and only what it depends on).
+    #[pyo3(signature = (id, profile, *, as_of, fx=None))]
+    fn evaluate_one(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<&'static str> {
+        let cx = context(py, as_of, fx, None)?;
+        let p = self::profile(py, profile)?;
+        self.inner.evaluate_one(id, &p, &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
+    }
+
+    /// Explains one segment for a profile.
+    #[pyo3(signature = (id, profile, *, as_of, fx=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Explanation> {
+        let cx = context(py, as_of, fx, None)?;
+        let p = self::profile(py, profile)?;
+        self.inner.explain(id, &p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
+    }
+}
+
+impl Registry {
+    fn all(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<(String, segcore::Outcome)>> {
+        let cx = context(py, as_of, fx, None)?;
+        let p = self::profile(py, profile)?;
+        let results = self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
+    }
+}
+
+/// Compiles a bare rule with default metadata.
+#[pyfunction]
+#[pyo3(signature = (rule, *, id="rule", version="1.0.0", timezone="UTC", currency="USD", schema=None))]
+fn compile(
+    py: Python<'_>,
+    rule: &str,
+    id: &str,
+    version: &str,
+    timezone: &str,
+    currency: &str,
+    schema: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Segment> {
+    let mut def = Definition::new(id, version, rule);
+    def.timezone = timezone.to_string();
+    def.currency = currency.to_string();
+    Segment::compile(py, def, schema)
+}
+
+/// The canonical formatting of a rule.
+#[pyfunction]
+fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
+    segcore::Segment::parse_rule(rule)
+        .map(|ast| segcore::printer::print(&ast))
+        .map_err(|e| py_err(py, &e, Phase::Compile))
+}
+
+/// Validates a folder, a file, or a list of definitions; returns the diagnostics (empty when valid).
+#[pyfunction]
+#[pyo3(signature = (source, *, schema=None))]
+fn check(py: Python<'_>, source: &Bound<'_, PyAny>, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Diagnostic>> {
+    let schema = self::schema(py, schema)?;
+    let result = if let Ok(path) = source.extract::<PathBuf>() {
+        if path.is_dir() {
+            segcore::Registry::load_dir(&path, schema.as_ref()).map(|_| ())
+        } else {
+            Definition::from_file(&path)
+                .and_then(|d| segcore::Registry::from_definitions(vec![d], schema.as_ref()))
+                .map(|_| ())
+        }
+    } else {
+        let mut defs = Vec::new();
+        let mut errs = Vec::new();
+        for item in source.try_iter()? {
+            let item = item?;
+            let def = if let Ok(text) = item.cast::<PyString>() {
+                Definition::from_yaml_str(&text.to_cow()?)
+            } else {
+                Definition::from_json(&to_json(&item)?)
+            };
+            match def {
+                Ok(d) => defs.push(d),
+                Err(e) => errs.extend(e.diagnostics().iter().cloned()),
+            }
+        }
+        match segcore::Registry::from_definitions(defs, schema.as_ref()) {
+            Ok(_) if errs.is_empty() => Ok(()),
+            Ok(_) => Err(segcore::Error::from_diagnostics(errs)),
+            Err(e) => {
+                errs.extend(e.diagnostics().iter().cloned());
+                Err(segcore::Error::from_diagnostics(errs))
+            }
+        }
+    };
+    Ok(match result {
+        Ok(()) => Vec::new(),
+        Err(e) => e.diagnostics().iter().map(diagnostic).collect(),
+    })
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("LANGUAGE_VERSION", segcore::LANGUAGE_VERSION)?;
+    m.add("SegmentError", py.get_type::<SegmentError>())?;
+    m.add("ParseError", py.get_type::<ParseError>())?;
+    m.add("TypeCheckError", py.get_type::<TypeCheckError>())?;
+    m.add("DefinitionError", py.get_type::<DefinitionError>())?;
+    m.add("EvaluationError", py.get_type::<EvaluationError>())?;
+    m.add_class::<Diagnostic>()?;
+    m.add_class::<Segment>()?;
+    m.add_class::<Explanation>()?;
+    m.add_class::<Registry>()?;
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(format_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    Ok(())
+}
