@@ -211,8 +211,171 @@ fn context(
     Ok(cx)
 }
 
-fn profile(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Profile> {
-    Profile::from_json(&to_json(obj)?).map_err(|e| py_err(py, &e, Phase::Evaluate))
+/// Converts a profile dict, crossing only what `read` needs: the attributes, events and event
+/// properties the segment(s) read. Anything unusual (unknown keys, wrong shapes) goes through the
+/// core's full `Profile::from_json`, so errors are the core's.
+fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, read: &segcore::ReadSet) -> PyResult<Profile> {
+    let full = || Profile::from_json(&to_json(obj)?).map_err(|e| py_err(py, &e, Phase::Evaluate));
+    let Ok(d) = obj.cast::<PyDict>() else { return full() };
+    if d.len() > 3
+        || d.keys()
+            .iter()
+            .any(|k| k.extract::<String>().map_or(true, |k| !matches!(k.as_str(), "id" | "attributes" | "events")))
+    {
+        return full();
+    }
+    let id = match d.get_item("id")? {
+        Some(v) if v.is_instance_of::<PyString>() => v.extract::<String>()?,
+        Some(v) if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() => v.str()?.to_cow()?.into_owned(),
+        _ => return full(),
+    };
+    let mut p = Profile::new(id.as_str());
+    match d.get_item("attributes")? {
+        None => {}
+        Some(a) if a.is_none() => {}
+        Some(a) => {
+            let Ok(attrs) = a.cast::<PyDict>() else { return full() };
+            for name in &read.attributes {
+                if let Some(v) = attrs.get_item(name)? {
+                    p.set_attribute(name.as_str(), segcore::Value::from_json(&to_json(&v)?));
+                }
+            }
+        }
+    }
+    if read.events.is_empty() {
+        return Ok(p);
+    }
+    let events = match d.get_item("events")? {
+        None => return Ok(p),
+        Some(e) if e.is_none() => return Ok(p),
+        Some(e) => e,
+    };
+    let Ok(events) = events.cast::<PyList>() else { return full() };
+    // Event names compared as Python strings: no UTF-8 copy per event.
+    let names: Vec<(Bound<'_, PyString>, &String)> = read.events.iter().map(|n| (PyString::new(py, n), n)).collect();
+    let invalid = |i: usize, msg: String| {
+        py_err(
+            py,
+            &segcore::Error::new(segcore::ErrorKind::InvalidProfile, format!("profile `{id}`, event {i}: {msg}")),
+            Phase::Evaluate,
+        )
+    };
+    for (i, e) in events.iter().enumerate() {
+        let Ok(ed) = e.cast::<PyDict>() else { return full() };
+        let Some(name_obj) = ed.get_item("name")? else { return full() };
+        let mut matched = None;
+        for (py_name, name) in &names {
+            if name_obj.eq(py_name)? {
+                matched = Some(*name);
+                break;
+            }
+        }
+        let Some(name) = matched else { continue };
+        let at = match ed.get_item("at")? {
+            Some(a) if a.is_instance_of::<PyString>() => {
+                segcore::profile::parse_event_time(&a.cast::<PyString>()?.to_cow()?)
+            }
+            Some(a) if a.hasattr("utcoffset")? => segcore::profile::parse_event_time(&aware_isoformat(&a)?),
+            _ => return full(),
+        }
+        .map_err(|m| invalid(i, m))?;
+        let mut props = segcore::profile::Properties::new();
+        if let Some(pr) = ed.get_item("properties")?.filter(|pr| !pr.is_none()) {
+            let Ok(pd) = pr.cast::<PyDict>() else { return full() };
+            for key in read.event_properties.get(name).into_iter().flatten() {
+                if let Some(v) = pd.get_item(key)? {
+                    props.insert(key.as_str().into(), segcore::Value::from_json(&to_json(&v)?));
+                }
+            }
+        }
+        p.push_event(name, at, props).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+    }
+    p.finish();
+    Ok(p)
+}
+
+/// The profile argument: a `segcore.Profile` handle as is, a dict converted (read set only).
+fn profile_arg<'a>(
+    py: Python<'_>,
+    obj: &'a Bound<'_, PyAny>,
+    read: &segcore::ReadSet,
+) -> PyResult<std::borrow::Cow<'a, Profile>> {
+    if let Ok(handle) = obj.cast::<ProfileHandle>() {
+        return Ok(std::borrow::Cow::Borrowed(&handle.get().inner));
+    }
+    Ok(std::borrow::Cow::Owned(profile_from_dict(py, obj, read)?))
+}
+
+/// A profile converted once, to evaluate many times (against any segment or registry).
+#[pyclass(frozen, module = "segcore", name = "Profile")]
+struct ProfileHandle {
+    inner: Profile,
+}
+
+#[pymethods]
+impl ProfileHandle {
+    #[new]
+    fn new(py: Python<'_>, profile: &Bound<'_, PyAny>) -> PyResult<ProfileHandle> {
+        Profile::from_json(&to_json(profile)?)
+            .map(|inner| ProfileHandle { inner })
+            .map_err(|e| py_err(py, &e, Phase::Evaluate))
+    }
+    #[getter]
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    #[getter]
+    fn event_count(&self) -> usize {
+        self.inner.event_count()
+    }
+    fn __repr__(&self) -> String {
+        format!("<Profile {} ({} events)>", self.inner.id(), self.inner.event_count())
+    }
+}
+
+/// An evaluation context (`as_of`, FX quotes, referenced results) parsed once, to reuse.
+#[pyclass(frozen, module = "segcore", name = "Context")]
+struct ContextHandle {
+    inner: EvalContext,
+}
+
+#[pymethods]
+impl ContextHandle {
+    #[new]
+    #[pyo3(signature = (as_of, *, fx=None, segments=None))]
+    fn new(
+        py: Python<'_>,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<ContextHandle> {
+        Ok(ContextHandle { inner: context(py, as_of, fx, segments)? })
+    }
+    #[getter]
+    fn as_of(&self) -> String {
+        segcore::time::format_timestamp(self.inner.as_of)
+    }
+    fn __repr__(&self) -> String {
+        format!("<Context as_of={}>", self.as_of())
+    }
+}
+
+/// The evaluation context from either `context=` or `as_of=`/`fx=`/`segments=`.
+fn resolve_context(
+    py: Python<'_>,
+    as_of: Option<&Bound<'_, PyAny>>,
+    fx: Option<&Bound<'_, PyAny>>,
+    segments: Option<&Bound<'_, PyDict>>,
+    ctx: Option<&Bound<'_, ContextHandle>>,
+) -> PyResult<std::borrow::Cow<'static, EvalContext>> {
+    match (ctx, as_of) {
+        (Some(c), None) if fx.is_none() && segments.is_none() => Ok(std::borrow::Cow::Owned(c.get().inner.clone())),
+        (Some(_), _) => Err(PyTypeError::new_err("pass either context= or as_of=/fx=/segments=, not both")),
+        (None, Some(a)) => Ok(std::borrow::Cow::Owned(context(py, a, fx, segments)?)),
+        (None, None) => Err(PyTypeError::new_err(
+            "as_of is required (an aware datetime or an RFC 3339 string); segcore never reads the clock",
+        )),
+    }
 }
 
 fn schema(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Schema>> {
@@ -321,43 +484,46 @@ impl Segment {
     }
 
     /// Whether the profile is a member (the rule is TRUE) at `as_of`.
-    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
     fn evaluate(
         &self,
         py: Python<'_>,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
         segments: Option<&Bound<'_, PyDict>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<bool> {
-        Ok(self.outcome_of(py, profile, as_of, fx, segments)?.is_member())
+        Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.is_member())
     }
 
     /// The three-valued outcome: "true", "false" or "unknown".
-    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
     fn outcome(
         &self,
         py: Python<'_>,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
         segments: Option<&Bound<'_, PyDict>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
-        Ok(self.outcome_of(py, profile, as_of, fx, segments)?.as_str())
+        Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.as_str())
     }
 
     /// Every sub-expression with its value for this profile.
-    #[pyo3(signature = (profile, *, as_of, fx=None, segments=None))]
+    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
     fn explain(
         &self,
         py: Python<'_>,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
         segments: Option<&Bound<'_, PyDict>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
-        let cx = context(py, as_of, fx, segments)?;
-        let p = self::profile(py, profile)?;
+        let cx = resolve_context(py, as_of, fx, segments, context)?;
+        let p = profile_arg(py, profile, self.inner.read_set())?;
         self.inner.explain(&p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
@@ -387,12 +553,13 @@ impl Segment {
         &self,
         py: Python<'_>,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
         segments: Option<&Bound<'_, PyDict>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<segcore::Outcome> {
-        let cx = context(py, as_of, fx, segments)?;
-        let p = self::profile(py, profile)?;
+        let cx = resolve_context(py, as_of, fx, segments, context)?;
+        let p = profile_arg(py, profile, self.inner.read_set())?;
         self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
@@ -440,6 +607,15 @@ impl Explanation {
 #[pyclass(frozen, module = "segcore")]
 struct Registry {
     inner: segcore::Registry,
+    /// Union of the segments' read sets: what a profile dict must cross.
+    read: segcore::ReadSet,
+}
+
+impl Registry {
+    fn new(inner: segcore::Registry) -> Registry {
+        let read = inner.read_set();
+        Registry { inner, read }
+    }
 }
 
 fn definitions(py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<Vec<Definition>> {
@@ -464,7 +640,7 @@ impl Registry {
     fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Registry> {
         let schema = self::schema(py, schema)?;
         segcore::Registry::load_dir(&path, schema.as_ref())
-            .map(|inner| Registry { inner })
+            .map(Registry::new)
             .map_err(|e| py_err(py, &e, Phase::Compile))
     }
 
@@ -479,7 +655,7 @@ impl Registry {
         let defs = self::definitions(py, definitions)?;
         let schema = self::schema(py, schema)?;
         segcore::Registry::from_definitions(defs, schema.as_ref())
-            .map(|inner| Registry { inner })
+            .map(Registry::new)
             .map_err(|e| py_err(py, &e, Phase::Compile))
     }
 
@@ -502,64 +678,68 @@ impl Registry {
     }
 
     /// Membership in every segment: {id: bool}.
-    #[pyo3(signature = (profile, *, as_of, fx=None))]
+    #[pyo3(signature = (profile, *, as_of=None, fx=None, context=None))]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
         profile: &Bound<'py, PyAny>,
-        as_of: &Bound<'py, PyAny>,
+        as_of: Option<&Bound<'py, PyAny>>,
         fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (id, o) in self.all(py, profile, as_of, fx)? {
+        for (id, o) in self.all(py, profile, as_of, fx, context)? {
             d.set_item(id, o.is_member())?;
         }
         Ok(d)
     }
 
     /// Three-valued outcomes of every segment: {id: "true" | "false" | "unknown"}.
-    #[pyo3(signature = (profile, *, as_of, fx=None))]
+    #[pyo3(signature = (profile, *, as_of=None, fx=None, context=None))]
     fn outcomes<'py>(
         &self,
         py: Python<'py>,
         profile: &Bound<'py, PyAny>,
-        as_of: &Bound<'py, PyAny>,
+        as_of: Option<&Bound<'py, PyAny>>,
         fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (id, o) in self.all(py, profile, as_of, fx)? {
+        for (id, o) in self.all(py, profile, as_of, fx, context)? {
             d.set_item(id, o.as_str())?;
         }
         Ok(d)
     }
 
     /// The outcome of one segment (and only what it depends on).
-    #[pyo3(signature = (id, profile, *, as_of, fx=None))]
+    #[pyo3(signature = (id, profile, *, as_of=None, fx=None, context=None))]
     fn evaluate_one(
         &self,
         py: Python<'_>,
         id: &str,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
-        let cx = context(py, as_of, fx, None)?;
-        let p = self::profile(py, profile)?;
+        let cx = resolve_context(py, as_of, fx, None, context)?;
+        let p = profile_arg(py, profile, &self.read)?;
         self.inner.evaluate_one(id, &p, &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
     /// Explains one segment for a profile.
-    #[pyo3(signature = (id, profile, *, as_of, fx=None))]
+    #[pyo3(signature = (id, profile, *, as_of=None, fx=None, context=None))]
     fn explain(
         &self,
         py: Python<'_>,
         id: &str,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
-        let cx = context(py, as_of, fx, None)?;
-        let p = self::profile(py, profile)?;
+        let cx = resolve_context(py, as_of, fx, None, context)?;
+        let p = profile_arg(py, profile, &self.read)?;
         self.inner.explain(id, &p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
@@ -569,11 +749,12 @@ impl Registry {
         &self,
         py: Python<'_>,
         profile: &Bound<'_, PyAny>,
-        as_of: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
         fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Vec<(String, segcore::Outcome)>> {
-        let cx = context(py, as_of, fx, None)?;
-        let p = self::profile(py, profile)?;
+        let cx = resolve_context(py, as_of, fx, None, context)?;
+        let p = profile_arg(py, profile, &self.read)?;
         let results = self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
         Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
     }
@@ -662,6 +843,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Segment>()?;
     m.add_class::<Explanation>()?;
     m.add_class::<Registry>()?;
+    m.add_class::<ProfileHandle>()?;
+    m.add_class::<ContextHandle>()?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;

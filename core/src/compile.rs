@@ -24,6 +24,8 @@ pub struct ReadSet {
     pub events: BTreeSet<String>,
     /// Referenced segment ids, sorted.
     pub segments: BTreeSet<String>,
+    /// Per event name, the top-level properties read (in `where`, `sum(e.p)`, `first(e).p`).
+    pub event_properties: std::collections::BTreeMap<String, BTreeSet<String>>,
     /// Whether the entity id is read.
     pub entity_id: bool,
 }
@@ -174,6 +176,11 @@ impl Compiler<'_> {
                 let inner_node = self.expr(inner);
                 match inner_node.kind {
                     Kind::Agg(agg) if matches!(agg.func, AggFn::First | AggFn::Last) => {
+                        if let Some(PathSeg::Key(k)) =
+                            path.first().filter(|_| path.len() > 1 || path[0] != PathSeg::Key("at".into()))
+                        {
+                            self.read.event_properties.entry(agg.event.to_string()).or_default().insert(k.clone());
+                        }
                         let ty = self.event_field_ty(&agg.event, path);
                         self.wrap_coerce(node(Kind::EventGet { agg, path: path.clone() }, ty, span))
                     }
@@ -218,6 +225,7 @@ impl Compiler<'_> {
             return self.bad(ErrorKind::SyntaxError, span, "a path starts with a name");
         };
         if let Some(event) = self.event.clone() {
+            self.read.event_properties.entry(event.clone()).or_default().insert(first.clone());
             let ty = self.event_field_ty(&event, path);
             if let Some(props) = self.env.schema.and_then(|s| s.event(&event)) {
                 if !props.contains_key(first.as_str()) {
@@ -736,6 +744,11 @@ impl Compiler<'_> {
             return None;
         }
         self.read.events.insert(event.to_string());
+        if let Some(PathSeg::Key(p)) = path.first() {
+            if !(path.len() == 1 && p == "at" && matches!(func, AggFn::First | AggFn::Last)) {
+                self.read.event_properties.entry(event.to_string()).or_default().insert(p.clone());
+            }
+        }
         if let Some(schema) = self.env.schema {
             if schema.event(event).is_none() {
                 let hint = suggest(event, schema.event_names());

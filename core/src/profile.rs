@@ -192,8 +192,7 @@ pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), Str
     let obj = e.as_object().ok_or("an event must be an object with `name`, `at`, `properties`")?;
     let name = obj.get("name").and_then(|n| n.as_str()).ok_or("event has no string `name`")?;
     let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or("event has no string `at`")?;
-    let at = crate::time::parse_instant(at_text)
-        .ok_or_else(|| format!("event `at` {at_text:?} is not an RFC 3339 timestamp with an offset"))?;
+    let at = parse_event_time(at_text)?;
     let mut props = BTreeMap::new();
     match obj.get("properties") {
         None | Some(serde_json::Value::Null) => {}
@@ -205,6 +204,12 @@ pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), Str
         Some(_) => return Err("event `properties` must be an object".into()),
     }
     Ok((name, at, props))
+}
+
+/// Parses an event's `at`: RFC 3339 with an offset (the message names the problem otherwise).
+pub fn parse_event_time(text: &str) -> Result<i64, String> {
+    crate::time::parse_instant(text)
+        .ok_or_else(|| format!("event `at` {text:?} is not an RFC 3339 timestamp with an offset"))
 }
 
 fn invalid(msg: &str) -> Error {

@@ -146,6 +146,22 @@ impl Registry {
         self.index.get(id).map(|&i| &self.segments[i])
     }
 
+    /// What the registry's segments read, together (union of their read sets).
+    pub fn read_set(&self) -> crate::ReadSet {
+        let mut rs = crate::ReadSet::default();
+        for s in &self.segments {
+            let r = s.read_set();
+            rs.attributes.extend(r.attributes.iter().cloned());
+            rs.events.extend(r.events.iter().cloned());
+            rs.segments.extend(r.segments.iter().cloned());
+            for (e, props) in &r.event_properties {
+                rs.event_properties.entry(e.clone()).or_default().extend(props.iter().cloned());
+            }
+            rs.entity_id |= r.entity_id;
+        }
+        rs
+    }
+
     /// Number of segments.
     pub fn len(&self) -> usize {
         self.segments.len()

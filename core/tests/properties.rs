@@ -265,6 +265,9 @@ fn read_set_lists_attributes_events_and_segments() {
     assert_eq!(rs.attributes.iter().collect::<Vec<_>>(), vec!["address", "age"]);
     assert_eq!(rs.events.iter().collect::<Vec<_>>(), vec!["purchase"]);
     assert_eq!(rs.segments.iter().collect::<Vec<_>>(), vec!["vip"]);
+    let props: Vec<(&String, Vec<&String>)> =
+        rs.event_properties.iter().map(|(e, p)| (e, p.iter().collect())).collect();
+    assert_eq!(props, vec![(&"purchase".to_string(), vec![&"sku".to_string()])]);
 }
 
 #[test]

@@ -11,6 +11,8 @@ True
 
 from ._native import (
     LANGUAGE_VERSION,
+    Context,
+    Profile,
     DefinitionError,
     Diagnostic,
     EvaluationError,
@@ -28,6 +30,8 @@ from ._native import (
 
 __all__ = [
     "LANGUAGE_VERSION",
+    "Context",
+    "Profile",
     "DefinitionError",
     "Diagnostic",
     "EvaluationError",

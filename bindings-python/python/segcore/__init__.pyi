@@ -9,7 +9,7 @@ LANGUAGE_VERSION: str
 
 AsOf = Union[datetime, str]
 """An aware ``datetime`` or an RFC 3339 string with an offset. Naive datetimes are rejected."""
-Profile = Mapping[str, Any]
+ProfileDict = Mapping[str, Any]
 """``{"id": ..., "attributes": {...}, "events": [{"name", "at", "properties"}]}``."""
 Fx = Mapping[str, Union[str, float, int]]
 """FX quotes: ``{"EUR/USD": "1.0842"}`` means 1 EUR = 1.0842 USD."""
@@ -36,6 +36,27 @@ class DefinitionError(SegmentError):
 
 class EvaluationError(SegmentError):
     """Evaluation failed for this profile (``fx_rate_missing``, ``numeric_overflow``, …)."""
+
+class Profile:
+    """A profile converted once (all attributes and events), to evaluate many times cheaply."""
+
+    def __init__(self, profile: ProfileDict) -> None: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def event_count(self) -> int: ...
+
+ProfileLike = Union[ProfileDict, Profile]
+"""A dict (only what the segment reads is converted) or a pre-converted :class:`Profile`."""
+
+class Context:
+    """``as_of``, FX quotes and referenced segment results, parsed once to reuse across calls."""
+
+    def __init__(
+        self, as_of: AsOf, *, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+    ) -> None: ...
+    @property
+    def as_of(self) -> str: ...
 
 class Diagnostic:
     kind: str
@@ -81,13 +102,31 @@ class Segment:
     @property
     def read_set(self) -> dict[str, list[str]]: ...
     def evaluate(
-        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+        self,
+        profile: ProfileLike,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+        context: Optional[Context] = None,
     ) -> bool: ...
     def outcome(
-        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+        self,
+        profile: ProfileLike,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+        context: Optional[Context] = None,
     ) -> Outcome: ...
     def explain(
-        self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None, segments: Optional[Mapping[str, bool]] = None
+        self,
+        profile: ProfileLike,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+        context: Optional[Context] = None,
     ) -> Explanation: ...
     def _repr_html_(self) -> str: ...
 
@@ -105,10 +144,30 @@ class Registry:
     def __len__(self) -> int: ...
     def __contains__(self, id: str) -> bool: ...
     def __getitem__(self, id: str) -> Segment: ...
-    def evaluate(self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> dict[str, bool]: ...
-    def outcomes(self, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> dict[str, Outcome]: ...
-    def evaluate_one(self, id: str, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> Outcome: ...
-    def explain(self, id: str, profile: Profile, *, as_of: AsOf, fx: Optional[Fx] = None) -> Explanation: ...
+    def evaluate(
+        self, profile: ProfileLike, *, as_of: Optional[AsOf] = None, fx: Optional[Fx] = None, context: Optional[Context] = None
+    ) -> dict[str, bool]: ...
+    def outcomes(
+        self, profile: ProfileLike, *, as_of: Optional[AsOf] = None, fx: Optional[Fx] = None, context: Optional[Context] = None
+    ) -> dict[str, Outcome]: ...
+    def evaluate_one(
+        self,
+        id: str,
+        profile: ProfileLike,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
+    ) -> Outcome: ...
+    def explain(
+        self,
+        id: str,
+        profile: ProfileLike,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
+    ) -> Explanation: ...
 
 def compile(
     rule: str,
