@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use segcore::{Definition, EvalContext, FxRates, Profile, Schema};
@@ -211,67 +212,108 @@ fn context(
     Ok(cx)
 }
 
-/// Converts a profile dict, crossing only what `read` needs: the attributes, events and event
-/// properties the segment(s) read. Anything unusual (unknown keys, wrong shapes) goes through the
+/// Python strings for the names a compiled rule reads, made once per segment/registry, so that
+/// converting a profile dict is dictionary lookups with cached hashes.
+struct Keys {
+    attributes: Vec<(Py<PyString>, String)>,
+    /// Event name, then the properties read of it.
+    events: Vec<(Py<PyString>, String, Vec<(Py<PyString>, String)>)>,
+}
+
+impl Keys {
+    fn new(py: Python<'_>, read: segcore::ReadSet) -> Keys {
+        let key = |n: &String| (PyString::intern(py, n).unbind(), n.clone());
+        let attributes = read.attributes.iter().map(key).collect();
+        let events = read
+            .events
+            .iter()
+            .map(|e| {
+                let props = read.event_properties.get(e).into_iter().flatten().map(key).collect();
+                (PyString::intern(py, e).unbind(), e.clone(), props)
+            })
+            .collect();
+        Keys { attributes, events }
+    }
+}
+
+/// A scalar straight to a core value; containers through JSON (the core recognises money there).
+fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<segcore::Value> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(segcore::Value::Str(s.to_cow()?.into()));
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(segcore::Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(segcore::Value::Int(i));
+        }
+    }
+    if obj.is_none() {
+        return Ok(segcore::Value::Null);
+    }
+    Ok(segcore::Value::from_json(&to_json(obj)?))
+}
+
+/// Converts a profile dict, crossing only what the segment(s) read: the attributes, events and
+/// event properties of `keys`. Anything unusual (unknown keys, wrong shapes) goes through the
 /// core's full `Profile::from_json`, so errors are the core's.
-fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, read: &segcore::ReadSet) -> PyResult<Profile> {
+fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, keys: &Keys) -> PyResult<Profile> {
     let full = || Profile::from_json(&to_json(obj)?).map_err(|e| py_err(py, &e, Phase::Evaluate));
     let Ok(d) = obj.cast::<PyDict>() else { return full() };
-    if d.len() > 3
-        || d.keys()
-            .iter()
-            .any(|k| k.extract::<String>().map_or(true, |k| !matches!(k.as_str(), "id" | "attributes" | "events")))
-    {
+    let (k_id, k_attrs, k_events) = (intern!(py, "id"), intern!(py, "attributes"), intern!(py, "events"));
+    if d.len() > 3 {
         return full();
     }
-    let id = match d.get_item("id")? {
-        Some(v) if v.is_instance_of::<PyString>() => v.extract::<String>()?,
+    for k in d.keys() {
+        if !(k.eq(k_id)? || k.eq(k_attrs)? || k.eq(k_events)?) {
+            return full();
+        }
+    }
+    let id = match d.get_item(k_id)? {
+        Some(v) if v.is_instance_of::<PyString>() => v.cast::<PyString>()?.to_cow()?.into_owned(),
         Some(v) if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() => v.str()?.to_cow()?.into_owned(),
         _ => return full(),
     };
     let mut p = Profile::new(id.as_str());
-    match d.get_item("attributes")? {
+    match d.get_item(k_attrs)? {
         None => {}
         Some(a) if a.is_none() => {}
         Some(a) => {
             let Ok(attrs) = a.cast::<PyDict>() else { return full() };
-            for name in &read.attributes {
-                if let Some(v) = attrs.get_item(name)? {
-                    p.set_attribute(name.as_str(), segcore::Value::from_json(&to_json(&v)?));
+            for (key, name) in &keys.attributes {
+                if let Some(v) = attrs.get_item(key.bind(py))? {
+                    p.set_attribute(name.as_str(), to_value(&v)?);
                 }
             }
         }
     }
-    if read.events.is_empty() {
+    if keys.events.is_empty() {
         return Ok(p);
     }
-    let events = match d.get_item("events")? {
+    let events = match d.get_item(k_events)? {
         None => return Ok(p),
         Some(e) if e.is_none() => return Ok(p),
         Some(e) => e,
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
-    // Event names compared as Python strings: no UTF-8 copy per event.
-    let names: Vec<(Bound<'_, PyString>, &String)> = read.events.iter().map(|n| (PyString::new(py, n), n)).collect();
+    let (k_name, k_at, k_props) = (intern!(py, "name"), intern!(py, "at"), intern!(py, "properties"));
     let invalid = |i: usize, msg: String| {
-        py_err(
-            py,
-            &segcore::Error::new(segcore::ErrorKind::InvalidProfile, format!("profile `{id}`, event {i}: {msg}")),
-            Phase::Evaluate,
-        )
+        let err = segcore::Error::new(segcore::ErrorKind::InvalidProfile, format!("profile `{id}`, event {i}: {msg}"));
+        py_err(py, &err, Phase::Evaluate)
     };
     for (i, e) in events.iter().enumerate() {
         let Ok(ed) = e.cast::<PyDict>() else { return full() };
-        let Some(name_obj) = ed.get_item("name")? else { return full() };
+        let Some(name_obj) = ed.get_item(k_name)? else { return full() };
         let mut matched = None;
-        for (py_name, name) in &names {
-            if name_obj.eq(py_name)? {
-                matched = Some(*name);
+        for entry in &keys.events {
+            if name_obj.eq(entry.0.bind(py))? {
+                matched = Some(entry);
                 break;
             }
         }
-        let Some(name) = matched else { continue };
-        let at = match ed.get_item("at")? {
+        let Some((_, name, wanted)) = matched else { continue };
+        let at = match ed.get_item(k_at)? {
             Some(a) if a.is_instance_of::<PyString>() => {
                 segcore::profile::parse_event_time(&a.cast::<PyString>()?.to_cow()?)
             }
@@ -280,11 +322,11 @@ fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, read: &segcore::Rea
         }
         .map_err(|m| invalid(i, m))?;
         let mut props = segcore::profile::Properties::new();
-        if let Some(pr) = ed.get_item("properties")?.filter(|pr| !pr.is_none()) {
+        if let Some(pr) = ed.get_item(k_props)?.filter(|pr| !pr.is_none()) {
             let Ok(pd) = pr.cast::<PyDict>() else { return full() };
-            for key in read.event_properties.get(name).into_iter().flatten() {
-                if let Some(v) = pd.get_item(key)? {
-                    props.insert(key.as_str().into(), segcore::Value::from_json(&to_json(&v)?));
+            for (key, prop) in wanted {
+                if let Some(v) = pd.get_item(key.bind(py))? {
+                    props.insert(prop.as_str().into(), to_value(&v)?);
                 }
             }
         }
@@ -295,15 +337,11 @@ fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, read: &segcore::Rea
 }
 
 /// The profile argument: a `segcore.Profile` handle as is, a dict converted (read set only).
-fn profile_arg<'a>(
-    py: Python<'_>,
-    obj: &'a Bound<'_, PyAny>,
-    read: &segcore::ReadSet,
-) -> PyResult<std::borrow::Cow<'a, Profile>> {
+fn profile_arg<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys) -> PyResult<std::borrow::Cow<'a, Profile>> {
     if let Ok(handle) = obj.cast::<ProfileHandle>() {
         return Ok(std::borrow::Cow::Borrowed(&handle.get().inner));
     }
-    Ok(std::borrow::Cow::Owned(profile_from_dict(py, obj, read)?))
+    Ok(std::borrow::Cow::Owned(profile_from_dict(py, obj, keys)?))
 }
 
 /// A profile converted once, to evaluate many times (against any segment or registry).
@@ -394,13 +432,21 @@ fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py
 #[pyclass(frozen, module = "segcore")]
 struct Segment {
     inner: segcore::Segment,
+    keys: Keys,
+}
+
+impl Segment {
+    fn wrap(py: Python<'_>, inner: segcore::Segment) -> Segment {
+        let keys = Keys::new(py, inner.read_set().clone());
+        Segment { inner, keys }
+    }
 }
 
 impl Segment {
     fn compile(py: Python<'_>, def: Definition, schema_obj: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
         let schema = schema(py, schema_obj)?;
         segcore::Segment::compile(def, schema.as_ref())
-            .map(|inner| Segment { inner })
+            .map(|inner| Segment::wrap(py, inner))
             .map_err(|e| py_err(py, &e, Phase::Compile))
     }
 }
@@ -523,7 +569,7 @@ impl Segment {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
         let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let p = profile_arg(py, profile, self.inner.read_set())?;
+        let p = profile_arg(py, profile, &self.keys)?;
         self.inner.explain(&p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
@@ -559,7 +605,7 @@ impl Segment {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<segcore::Outcome> {
         let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let p = profile_arg(py, profile, self.inner.read_set())?;
+        let p = profile_arg(py, profile, &self.keys)?;
         self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
@@ -608,13 +654,13 @@ impl Explanation {
 struct Registry {
     inner: segcore::Registry,
     /// Union of the segments' read sets: what a profile dict must cross.
-    read: segcore::ReadSet,
+    keys: Keys,
 }
 
 impl Registry {
-    fn new(inner: segcore::Registry) -> Registry {
-        let read = inner.read_set();
-        Registry { inner, read }
+    fn new(py: Python<'_>, inner: segcore::Registry) -> Registry {
+        let keys = Keys::new(py, inner.read_set());
+        Registry { inner, keys }
     }
 }
 
@@ -640,7 +686,7 @@ impl Registry {
     fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Registry> {
         let schema = self::schema(py, schema)?;
         segcore::Registry::load_dir(&path, schema.as_ref())
-            .map(Registry::new)
+            .map(|r| Registry::new(py, r))
             .map_err(|e| py_err(py, &e, Phase::Compile))
     }
 
@@ -655,7 +701,7 @@ impl Registry {
         let defs = self::definitions(py, definitions)?;
         let schema = self::schema(py, schema)?;
         segcore::Registry::from_definitions(defs, schema.as_ref())
-            .map(Registry::new)
+            .map(|r| Registry::new(py, r))
             .map_err(|e| py_err(py, &e, Phase::Compile))
     }
 
@@ -670,8 +716,8 @@ impl Registry {
     fn __contains__(&self, id: &str) -> bool {
         self.inner.get(id).is_some()
     }
-    fn __getitem__(&self, id: &str) -> PyResult<Segment> {
-        self.inner.get(id).map(|s| Segment { inner: s.clone() }).ok_or_else(|| PyKeyError::new_err(id.to_string()))
+    fn __getitem__(&self, py: Python<'_>, id: &str) -> PyResult<Segment> {
+        self.inner.get(id).map(|s| Segment::wrap(py, s.clone())).ok_or_else(|| PyKeyError::new_err(id.to_string()))
     }
     fn __repr__(&self) -> String {
         format!("<Registry of {} segments>", self.inner.len())
@@ -723,7 +769,7 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.read)?;
+        let p = profile_arg(py, profile, &self.keys)?;
         self.inner.evaluate_one(id, &p, &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
@@ -739,7 +785,7 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.read)?;
+        let p = profile_arg(py, profile, &self.keys)?;
         self.inner.explain(id, &p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
@@ -754,7 +800,7 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Vec<(String, segcore::Outcome)>> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.read)?;
+        let p = profile_arg(py, profile, &self.keys)?;
         let results = self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
         Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
     }

@@ -26,6 +26,9 @@ pub fn unit_micros(unit: char) -> i64 {
 /// assert_eq!(segcore::time::parse_instant("2026-01-01T00:00:00"), None);
 /// ```
 pub fn parse_instant(s: &str) -> Option<i64> {
+    if let Some(t) = parse_instant_fast(s.as_bytes()) {
+        return Some(t);
+    }
     let b = s.as_bytes();
     // Require the RFC 3339 shape: date, `T`/`t`/space, time, offset.
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
@@ -37,6 +40,86 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     if !has_offset {
         return None;
     }
+    let ts: Timestamp = s.parse().ok()?;
+    Some(micros_floor(ts))
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` without a general parser (event
+/// files hold millions of these). Anything else — or anything out of the plain ranges — returns
+/// `None` and goes to jiff, so the accepted set and every result are jiff's (tested).
+fn parse_instant_fast(b: &[u8]) -> Option<i64> {
+    fn num(b: &[u8]) -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    }
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    let mut i = 19;
+    let mut frac_us = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &b[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        for k in 0..6 {
+            frac_us = frac_us * 10 + digits.get(k).map_or(0, |c| i64::from(c - b'0'));
+        }
+    }
+    let offset_secs = match &b[i..] {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (oh, om) = (num(&[*h1, *h2])?, num(&[*m1, *m2])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let secs = oh * 3600 + om * 60;
+            if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month[(month - 1) as usize] {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = Date::new(year as i16, month as i8, day as i8).ok()?;
+    let secs = epoch_days(date) * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    let micros = secs * 1_000_000 + frac_us;
+    // jiff's supported range is the contract: outside it, the general parser decides.
+    Timestamp::from_microsecond(micros).ok()?;
+    Some(micros)
+}
+
+/// The same text through jiff only (for tests of the fast path).
+#[doc(hidden)]
+pub fn parse_instant_jiff(s: &str) -> Option<i64> {
     let ts: Timestamp = s.parse().ok()?;
     Some(micros_floor(ts))
 }
@@ -185,4 +268,65 @@ pub fn window_bounds(w: &Window, as_of: i64, tz: &TimeZone) -> Option<(i64, i64,
 pub fn in_bounds(t: i64, bounds: (i64, i64, bool), as_of: i64) -> bool {
     let (start, end, inclusive) = bounds;
     t >= start && t <= as_of && if inclusive { t <= end } else { t < end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_instant_parser_agrees_with_jiff() {
+        let mut cases: Vec<String> = vec![
+            "2026-03-08T07:00:00Z".into(),
+            "2024-02-29T23:59:59.999999999+14:00".into(),
+            "1970-01-01T00:00:00.5-00:30".into(),
+            "0001-01-01T00:00:00Z".into(),
+            "9999-12-30T21:59:59.123+01:00".into(),
+            "2026-03-01 10:00:00z".into(),
+            "1969-12-31T23:59:59.000001Z".into(),
+        ];
+        // A sweep over dates, times, fractions and offsets.
+        let mut x: u64 = 1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let y = 1900 + (x % 300) as i64;
+            let mo = 1 + (x >> 9) % 12;
+            let d = 1 + (x >> 13) % 28;
+            let frac = match (x >> 17) % 4 {
+                0 => String::new(),
+                1 => format!(".{}", (x >> 20) % 1000),
+                2 => format!(".{:06}", (x >> 20) % 1_000_000),
+                _ => format!(".{:09}", (x >> 20) % 1_000_000_000),
+            };
+            let off = match (x >> 40) % 3 {
+                0 => "Z".to_string(),
+                1 => format!("+{:02}:{:02}", (x >> 42) % 24, (x >> 47) % 60),
+                _ => format!("-{:02}:{:02}", (x >> 42) % 24, (x >> 47) % 60),
+            };
+            cases.push(format!(
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{frac}{off}",
+                (x >> 25) % 24,
+                (x >> 30) % 60,
+                (x >> 35) % 60
+            ));
+        }
+        for c in &cases {
+            let fast = parse_instant_fast(c.as_bytes());
+            assert_eq!(fast, parse_instant_jiff(c), "{c}");
+            assert!(fast.is_some(), "{c} should take the fast path");
+        }
+        // Shapes the fast path leaves to jiff.
+        for c in [
+            "9999-12-31T23:59:59.123+01:00",
+            "2026-02-30T00:00:00Z",
+            "2026-03-01T24:00:00Z",
+            "2026-03-01T10:00:60Z",
+            "2026-03-01T10:00:00+24:00",
+            "2026-03-01T10:00Z",
+        ] {
+            assert_eq!(parse_instant_fast(c.as_bytes()), None, "{c}");
+        }
+    }
 }
