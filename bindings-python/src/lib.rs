@@ -215,10 +215,13 @@ fn context(
 /// Python strings for the names a compiled rule reads, made once per segment/registry, so that
 /// converting a profile dict is dictionary lookups with cached hashes.
 struct Keys {
-    attributes: Vec<(Py<PyString>, String)>,
+    attributes: Vec<Key>,
     /// Event name, then the properties read of it.
-    events: Vec<(Py<PyString>, String, Vec<(Py<PyString>, String)>)>,
+    events: Vec<(Py<PyString>, String, Vec<Key>)>,
 }
+
+/// A name as an interned Python string and as Rust text.
+type Key = (Py<PyString>, String);
 
 impl Keys {
     fn new(py: Python<'_>, read: segcore::ReadSet) -> Keys {
