@@ -34,7 +34,7 @@ if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
 fi
 venv=target/py-venv
 python3 -m venv --clear "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7"
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" pandas pyarrow polars
 rm -rf target/wheels
 "$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl

@@ -1,6 +1,8 @@
 //! The Python binding: conversions between Python objects and the core's types, and nothing else.
 //! Every decision about membership is made by `segcore` (the core crate).
 
+mod batch;
+
 use std::path::PathBuf;
 
 use pyo3::create_exception;
@@ -576,6 +578,56 @@ impl Segment {
         self.inner.explain(&p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
+    /// Membership over a profiles frame (and an events frame in long form): a boolean column
+    /// aligned with the rows, of the input's kind (pandas Series, pyarrow array, polars Series).
+    /// See `segcore._frames.evaluate_batch`.
+    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, segments=None, context=None, id_column="id", outcome=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_batch<'py>(
+        slf: &Bound<'py, Self>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        segments: Option<&Bound<'py, PyDict>>,
+        context: Option<&Bound<'py, ContextHandle>>,
+        id_column: &str,
+        outcome: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let cx = resolve_context(py, as_of, fx, segments, context)?;
+        let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
+        PyModule::import(py, "segcore._frames")?
+            .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+    }
+
+    /// Outcomes over Arrow streams, one byte per profile row: 0 false, 1 true, 2 unknown.
+    fn _evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        context: &Bound<'py, ContextHandle>,
+        id_column: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let pb = batch::read_stream(profiles, "profiles")?;
+        let eb = match events.filter(|e| !e.is_none()) {
+            Some(e) => Some(batch::read_stream(e, "events")?),
+            None => None,
+        };
+        let cx = &context.get().inner;
+        let seg = &self.inner;
+        let result = py.detach(|| -> Result<Vec<u8>, String> {
+            let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
+            let outcomes = batch::parallel_map(&profiles, |p| seg.evaluate(p, cx)).map_err(|e| e.to_string())?;
+            Ok(outcomes.into_iter().map(outcome_byte).collect())
+        });
+        match result {
+            Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),
+            Err(msg) => Err(EvaluationError::new_err(msg)),
+        }
+    }
+
     fn __repr__(&self) -> String {
         format!("<Segment {}@{} {}>", self.inner.id(), self.inner.version(), &self.inner.definition_hash()[..12])
     }
@@ -726,6 +778,67 @@ impl Registry {
         format!("<Registry of {} segments>", self.inner.len())
     }
 
+    /// Membership in every segment over a profiles frame (and an events frame): a frame of the
+    /// input's kind with one boolean column per segment id, rows aligned with the input.
+    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, context=None, id_column="id", outcome=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_batch<'py>(
+        slf: &Bound<'py, Self>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
+        id_column: &str,
+        outcome: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let cx = resolve_context(py, as_of, fx, None, context)?;
+        let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
+        PyModule::import(py, "segcore._frames")?
+            .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+    }
+
+    /// Outcomes of every segment over Arrow streams: (ids, one bytes per segment with a byte per row).
+    fn _evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        context: &Bound<'py, ContextHandle>,
+        id_column: &str,
+    ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
+        let pb = batch::read_stream(profiles, "profiles")?;
+        let eb = match events.filter(|e| !e.is_none()) {
+            Some(e) => Some(batch::read_stream(e, "events")?),
+            None => None,
+        };
+        let cx = &context.get().inner;
+        let reg = &self.inner;
+        let read = reg.read_set();
+        let result = py.detach(|| -> Result<Vec<Vec<u8>>, String> {
+            let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
+            let rows = batch::parallel_map(&profiles, |p| {
+                reg.evaluate(p, cx).map(|r| r.into_iter().map(|(_, o)| outcome_byte(o)).collect::<Vec<u8>>())
+            })
+            .map_err(|e| e.to_string())?;
+            let mut columns = vec![Vec::with_capacity(rows.len()); reg.len()];
+            for row in rows {
+                for (k, b) in row.into_iter().enumerate() {
+                    columns[k].push(b);
+                }
+            }
+            Ok(columns)
+        });
+        match result {
+            Ok(columns) => Ok((
+                reg.segments().iter().map(|s| s.id().to_string()).collect(),
+                columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
+            )),
+            Err(msg) => Err(EvaluationError::new_err(msg)),
+        }
+    }
+
     /// Membership in every segment: {id: bool}.
     #[pyo3(signature = (profile, *, as_of=None, fx=None, context=None))]
     fn evaluate<'py>(
@@ -806,6 +919,14 @@ impl Registry {
         let p = profile_arg(py, profile, &self.keys)?;
         let results = self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
         Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
+    }
+}
+
+fn outcome_byte(o: segcore::Outcome) -> u8 {
+    match o {
+        segcore::Outcome::False => 0,
+        segcore::Outcome::True => 1,
+        segcore::Outcome::Unknown => 2,
     }
 }
 

@@ -127,6 +127,28 @@ impl Value {
     }
 }
 
+impl Value {
+    /// An object value from its fields, recognising money (`{amount, currency}`) exactly as
+    /// [`Value::from_json`] does — for inputs that are not JSON (Arrow structs, Python dicts).
+    pub fn from_object(map: BTreeMap<Box<str>, Value>) -> Value {
+        if map.len() == 2 {
+            if let (Some(Value::Str(c)), Some(a)) = (map.get("currency"), map.get("amount")) {
+                let amount = match a {
+                    Value::Str(s) => parse_decimal(s),
+                    Value::Int(i) => Some(rust_decimal::Decimal::from(*i)),
+                    Value::Float(f) => parse_decimal(&format_float(*f)),
+                    Value::Decimal(d) => Some(*d),
+                    _ => None,
+                };
+                if let (Some(currency), Some(amount)) = (Currency::parse(c), amount) {
+                    return Value::Money(Money { amount, currency });
+                }
+            }
+        }
+        Value::Object(map)
+    }
+}
+
 /// A float value, or null when not finite (SPEC §8: NaN and ±∞ never escape).
 pub fn float_value(f: f64) -> Value {
     if f.is_finite() {

@@ -128,6 +128,26 @@ class Segment:
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
     ) -> Explanation: ...
+    def evaluate_batch(
+        self,
+        profiles: Any,
+        events: Any = None,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+        context: Optional[Context] = None,
+        id_column: str = "id",
+        outcome: bool = False,
+    ) -> Any:
+        """Membership over a profiles frame (pandas DataFrame, pyarrow Table or polars DataFrame)
+        and an optional events frame in long form (``entity_id, name, at, <property columns>``).
+
+        Returns a column aligned with the profile rows, of the input's kind: a boolean pandas
+        Series (same index), pyarrow BooleanArray or polars Series; with ``outcome=True``, the
+        strings "true"/"false"/"unknown". Data crosses through the Arrow C stream interface and is
+        evaluated in Rust without the GIL. Timestamp columns must carry a time zone.
+        """
     def _repr_html_(self) -> str: ...
 
 class Registry:
@@ -159,6 +179,19 @@ class Registry:
         fx: Optional[Fx] = None,
         context: Optional[Context] = None,
     ) -> Outcome: ...
+    def evaluate_batch(
+        self,
+        profiles: Any,
+        events: Any = None,
+        *,
+        as_of: Optional[AsOf] = None,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
+        id_column: str = "id",
+        outcome: bool = False,
+    ) -> Any:
+        """Every segment over a profiles frame (+ events frame): a frame of the input's kind with
+        one column per segment id (booleans, or outcome strings), rows aligned with the input."""
     def explain(
         self,
         id: str,
