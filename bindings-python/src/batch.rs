@@ -185,6 +185,46 @@ fn text_column(col: &ArrayRef, name: &str) -> R<Vec<Option<String>>> {
         .collect())
 }
 
+/// A text column read in place (plain, large, view or dictionary-encoded strings).
+enum StrColumn<'a> {
+    Plain(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+    /// Dictionary values as text, and each row's key.
+    Dict(Vec<Option<String>>, Vec<usize>, &'a dyn Array),
+}
+
+impl<'a> StrColumn<'a> {
+    fn new(col: &'a ArrayRef, name: &str) -> R<StrColumn<'a>> {
+        Ok(match col.data_type() {
+            DataType::Utf8 => StrColumn::Plain(col.as_string::<i32>()),
+            DataType::LargeUtf8 => StrColumn::Large(col.as_string::<i64>()),
+            DataType::Utf8View => StrColumn::View(col.as_string_view()),
+            DataType::Dictionary(_, _) => {
+                let d = col.as_any_dictionary();
+                let values = text_column(d.values(), name)?;
+                StrColumn::Dict(values, d.normalized_keys(), col.as_ref())
+            }
+            other => return Err(format!("column `{name}` must hold strings, not {other}")),
+        })
+    }
+
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            StrColumn::Plain(a) => (!a.is_null(row)).then(|| a.value(row)),
+            StrColumn::Large(a) => (!a.is_null(row)).then(|| a.value(row)),
+            StrColumn::View(a) => (!a.is_null(row)).then(|| a.value(row)),
+            StrColumn::Dict(values, keys, col) => {
+                if col.is_null(row) {
+                    None
+                } else {
+                    values.get(keys[row]).and_then(|v| v.as_deref())
+                }
+            }
+        }
+    }
+}
+
 /// Builds profiles from a profiles table (one row each, `id_column` + attribute columns) and an
 /// optional events table in long form (`entity_id`, `name`, `at`, property columns). Only the
 /// attributes, events and properties in `read` are converted.
@@ -222,53 +262,64 @@ pub fn profiles_from_batches(
     if read.events.is_empty() {
         return Ok(out);
     }
-    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, p)| (p.id().to_string(), i)).collect();
+    // Profile rows by id, borrowed: event rows are matched without allocating.
+    let by_text: HashMap<&str, usize> = out.iter().enumerate().map(|(i, p)| (p.id(), i)).collect();
+    let by_int: HashMap<i64, usize> =
+        out.iter().enumerate().filter_map(|(i, p)| p.id().parse::<i64>().ok().map(|n| (n, i))).collect();
+    let mut pending: Vec<(usize, &String, i64, segcore::profile::Properties)> = Vec::new();
     for batch in events {
         let schema = batch.schema();
         let col = |n: &str| {
-            schema
-                .index_of(n)
-                .map_err(|_| format!("the events frame needs the columns entity_id, name, at (missing `{n}`)"))
+            schema.index_of(n).map_err(|_| format!("the events frame needs the columns entity_id, name, at (missing `{n}`)"))
         };
         let (ie, iname, iat) = (col("entity_id")?, col("name")?, col("at")?);
-        let entities = text_column(batch.column(ie), "entity_id")?;
-        let names = text_column(batch.column(iname), "name")?;
-        let ats: Vec<Option<i64>> = match batch.column(iat).data_type() {
-            DataType::Timestamp(..) => column_values(batch.column(iat), "at")?
+        let entity_rows: Vec<Option<usize>> = match batch.column(ie).data_type() {
+            DataType::Int64 | DataType::Int32 | DataType::UInt32 | DataType::Int16 => {
+                column_values(batch.column(ie), "entity_id")?
+                    .iter()
+                    .map(|v| match v {
+                        Value::Int(n) => by_int.get(n).copied(),
+                        _ => None,
+                    })
+                    .collect()
+            }
+            _ => {
+                let ids = StrColumn::new(batch.column(ie), "entity_id")?;
+                (0..batch.num_rows()).map(|r| ids.get(r).and_then(|s| by_text.get(s).copied())).collect()
+            }
+        };
+        let names = StrColumn::new(batch.column(iname), "name")?;
+        let at_col = batch.column(iat);
+        let ats: Vec<Option<i64>> = match at_col.data_type() {
+            DataType::Timestamp(..) => column_values(at_col, "at")?
                 .into_iter()
                 .map(|v| match v {
                     Value::Timestamp(t) => Some(t),
                     _ => None,
                 })
                 .collect(),
-            _ => text_column(batch.column(iat), "at")?
-                .into_iter()
-                .map(|s| s.and_then(|s| segcore::time::parse_instant(&s)))
-                .collect(),
+            _ => {
+                let texts = StrColumn::new(at_col, "at")?;
+                (0..batch.num_rows()).map(|r| texts.get(r).and_then(segcore::time::parse_instant)).collect()
+            }
         };
         // Only property columns some segment reads.
         let wanted: Vec<(usize, Arc<str>)> = schema
             .fields()
             .iter()
             .enumerate()
-            .filter(|(i, f)| {
-                ![ie, iname, iat].contains(i) && read.event_properties.values().any(|p| p.contains(f.name()))
-            })
+            .filter(|(i, f)| ![ie, iname, iat].contains(i) && read.event_properties.values().any(|p| p.contains(f.name())))
             .map(|(i, f)| (i, Arc::from(f.name().as_str())))
             .collect();
         let prop_values: Vec<Vec<Value>> =
             wanted.iter().map(|(i, n)| column_values(batch.column(*i), n)).collect::<R<_>>()?;
         for row in 0..batch.num_rows() {
-            let (Some(entity), Some(name)) = (&entities[row], &names[row]) else { continue };
-            if !read.events.contains(name) {
-                continue;
-            }
             // Events of entities without a profile row are ignored, like a left join.
-            let Some(&p) = index.get(entity) else { continue };
+            let Some(p) = entity_rows[row] else { continue };
+            let Some(name) = names.get(row) else { continue };
+            let Some(name) = read.events.get(name) else { continue };
             let at = ats[row].ok_or_else(|| {
-                format!(
-                    "events row {row} (entity `{entity}`): `at` is null or not an RFC 3339 timestamp with an offset"
-                )
+                format!("events row {row} (entity `{}`): `at` is null or not an RFC 3339 timestamp with an offset", out[p].id())
             })?;
             let props_read = read.event_properties.get(name);
             let mut props = segcore::profile::Properties::new();
@@ -277,8 +328,12 @@ pub fn profiles_from_batches(
                     props.insert((**pname).into(), values[row].clone());
                 }
             }
-            out[p].push_event(name, at, props).map_err(|e| e.to_string())?;
+            pending.push((p, name, at, props));
         }
+    }
+    drop(by_text);
+    for (p, name, at, props) in pending {
+        out[p].push_event(name, at, props).map_err(|e| e.to_string())?;
     }
     for p in &mut out {
         p.finish();

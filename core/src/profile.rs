@@ -105,7 +105,11 @@ impl Profile {
                 format!("profile `{}` has more than {} events", self.id, limits::MAX_EVENTS_PER_PROFILE),
             ));
         }
-        let group = self.events.entry(name.into()).or_default();
+        // Look up before inserting: the name is allocated once per group, not once per event.
+        let group = match self.events.get_mut(name) {
+            Some(g) => g,
+            None => self.events.entry(name.into()).or_default(),
+        };
         group.ats.push(at);
         group.events.push(Event { at, properties });
         self.event_count += 1;
