@@ -109,7 +109,12 @@ class Segment:
         fx: Optional[Fx] = None,
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
-    ) -> bool: ...
+    ) -> bool:
+        """Whether the profile is a member (the rule is TRUE) at ``as_of``.
+
+        >>> seg.evaluate({"id": "u1", "attributes": {"age": 30}}, as_of=datetime(2026, 3, 15, tzinfo=timezone.utc))
+        True
+        """
     def outcome(
         self,
         profile: ProfileLike,
@@ -118,7 +123,8 @@ class Segment:
         fx: Optional[Fx] = None,
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
-    ) -> Outcome: ...
+    ) -> Outcome:
+        """The three-valued result: "true", "false" or "unknown" (data missing)."""
     def explain(
         self,
         profile: ProfileLike,
@@ -154,7 +160,13 @@ class Registry:
     """Definitions compiled together: references resolved, evaluated in dependency order."""
 
     @staticmethod
-    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Registry: ...
+    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Registry:
+        """Compile every ``*.yaml``/``*.yml``/``*.json`` definition of a folder together.
+
+        >>> registry = segcore.Registry.load("segments/")
+        >>> registry.evaluate(profile, as_of="2026-03-15T00:00:00Z")
+        {'high_value': False, ...}
+        """
     @staticmethod
     def from_definitions(
         definitions: Sequence[Union[Mapping[str, Any], str]], *, schema: Optional[Mapping[str, Any]] = None
@@ -211,14 +223,27 @@ def compile(
     currency: str = "USD",
     schema: Optional[Mapping[str, Any]] = None,
 ) -> Segment:
-    """Compile a bare rule with default metadata."""
+    """Compile a bare rule with default metadata.
+
+    >>> seg = segcore.compile('age >= 18 and country = "US"')
+    >>> seg.evaluate({"id": "u1", "attributes": {"age": 30, "country": "US"}}, as_of="2026-03-15T00:00:00Z")
+    True
+    """
 
 def format_rule(rule: str) -> str:
-    """The canonical formatting of a rule (what ``segcore fmt`` prints)."""
+    """The canonical formatting of a rule (what ``segcore fmt`` prints).
+
+    >>> segcore.format_rule("not(a=1)")
+    'not a = 1'
+    """
 
 def check(
     source: Union[str, PathLike[str], Sequence[Union[Mapping[str, Any], str]]],
     *,
     schema: Optional[Mapping[str, Any]] = None,
 ) -> list[Diagnostic]:
-    """Validate a definition folder/file, or definitions; returns diagnostics (empty when valid)."""
+    """Validate a definition folder/file, or definitions; returns diagnostics (empty when valid).
+
+    >>> [d.kind for d in segcore.check([{"id": "a", "version": "1.0.0", "rule": "age >="}])]
+    ['syntax_error']
+    """
