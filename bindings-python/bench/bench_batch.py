@@ -113,11 +113,11 @@ def main():
         sql1 = "select age >= 18 and country in ('US','CA','GB') and plan = 'pro' and ltv > 500 from profiles order by id"
         sql2 = (
             "select p.country in ('US','CA','GB') and coalesce(c.n, 0) >= 2 from profiles p left join "
-            "(select entity_id, count(*) n from events where name = 'purchase' and "at" >= ? and "at" <= ? group by entity_id) c "
+            "(select entity_id, count(*) n from events where name = 'purchase' and \"at\" >= ? and \"at\" <= ? group by entity_id) c "
             "on p.id = c.entity_id order by p.id"
         )
-        d1, _ = timed(lambda: con.execute(sql1).fetch_arrow_table())
-        d2, _ = timed(lambda: con.execute(sql2, [cutoff, AS_OF]).fetch_arrow_table())
+        d1, _ = timed(lambda: con.execute(sql1).to_arrow_table())
+        d2, _ = timed(lambda: con.execute(sql2, [cutoff, AS_OF]).to_arrow_table())
         rows.append(("DuckDB (hand-written SQL, Arrow scan)", d1, d2))
     else:
         print("(DuckDB not installed: pip install duckdb to add it)")
