@@ -270,7 +270,9 @@ pub fn profiles_from_batches(
     for batch in events {
         let schema = batch.schema();
         let col = |n: &str| {
-            schema.index_of(n).map_err(|_| format!("the events frame needs the columns entity_id, name, at (missing `{n}`)"))
+            schema
+                .index_of(n)
+                .map_err(|_| format!("the events frame needs the columns entity_id, name, at (missing `{n}`)"))
         };
         let (ie, iname, iat) = (col("entity_id")?, col("name")?, col("at")?);
         let entity_rows: Vec<Option<usize>> = match batch.column(ie).data_type() {
@@ -308,7 +310,9 @@ pub fn profiles_from_batches(
             .fields()
             .iter()
             .enumerate()
-            .filter(|(i, f)| ![ie, iname, iat].contains(i) && read.event_properties.values().any(|p| p.contains(f.name())))
+            .filter(|(i, f)| {
+                ![ie, iname, iat].contains(i) && read.event_properties.values().any(|p| p.contains(f.name()))
+            })
             .map(|(i, f)| (i, Arc::from(f.name().as_str())))
             .collect();
         let prop_values: Vec<Vec<Value>> =
@@ -319,7 +323,10 @@ pub fn profiles_from_batches(
             let Some(name) = names.get(row) else { continue };
             let Some(name) = read.events.get(name) else { continue };
             let at = ats[row].ok_or_else(|| {
-                format!("events row {row} (entity `{}`): `at` is null or not an RFC 3339 timestamp with an offset", out[p].id())
+                format!(
+                    "events row {row} (entity `{}`): `at` is null or not an RFC 3339 timestamp with an offset",
+                    out[p].id()
+                )
             })?;
             let props_read = read.event_properties.get(name);
             let mut props = segcore::profile::Properties::new();
