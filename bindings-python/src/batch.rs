@@ -40,6 +40,18 @@ pub fn read_stream(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<RecordBat
         .map_err(|e| PyValueError::new_err(format!("{what}: cannot read Arrow data: {e}")))
 }
 
+/// The profiles stream and the optional events stream of a batch call.
+pub fn read_frames(
+    profiles: &Bound<'_, PyAny>,
+    events: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Vec<RecordBatch>, Option<Vec<RecordBatch>>)> {
+    let events = match events.filter(|e| !e.is_none()) {
+        Some(e) => Some(read_stream(e, "events")?),
+        None => None,
+    };
+    Ok((read_stream(profiles, "profiles")?, events))
+}
+
 type R<T> = Result<T, String>;
 
 fn tz_micros(v: i64, unit: &TimeUnit) -> i64 {

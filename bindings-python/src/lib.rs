@@ -610,11 +610,7 @@ impl Segment {
         context: &Bound<'py, ContextHandle>,
         id_column: &str,
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-        let pb = batch::read_stream(profiles, "profiles")?;
-        let eb = match events.filter(|e| !e.is_none()) {
-            Some(e) => Some(batch::read_stream(e, "events")?),
-            None => None,
-        };
+        let (pb, eb) = batch::read_frames(profiles, events)?;
         let cx = &context.get().inner;
         let seg = &self.inner;
         let result = py.detach(|| -> Result<Vec<u8>, String> {
@@ -808,11 +804,7 @@ impl Registry {
         context: &Bound<'py, ContextHandle>,
         id_column: &str,
     ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
-        let pb = batch::read_stream(profiles, "profiles")?;
-        let eb = match events.filter(|e| !e.is_none()) {
-            Some(e) => Some(batch::read_stream(e, "events")?),
-            None => None,
-        };
+        let (pb, eb) = batch::read_frames(profiles, events)?;
         let cx = &context.get().inner;
         let reg = &self.inner;
         let read = reg.read_set();

@@ -272,10 +272,14 @@ impl Segment {
         fx: &FxRates,
         segments: &dyn Fn(&str) -> Option<bool>,
     ) -> Result<Outcome, Error> {
-        if !self.is_effective(as_of) {
+        self.run(self.ctx(profile, as_of, fx, segments))
+    }
+
+    /// The one evaluation entry: effective window, then the rule.
+    fn run(&self, cx: Ctx<'_>) -> Result<Outcome, Error> {
+        if !self.is_effective(cx.as_of) {
             return Ok(Outcome::False);
         }
-        let cx = self.ctx(profile, as_of, fx, segments);
         eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(*e))
     }
 
@@ -330,14 +334,11 @@ impl Segment {
         fx: &FxRates,
         segments: &dyn Fn(&str) -> Option<bool>,
     ) -> Result<Outcome, Error> {
-        if !self.is_effective(as_of) {
-            return Ok(Outcome::False);
-        }
         let mut cx = self.ctx(bound.profile, as_of, fx, segments);
         if Arc::ptr_eq(&bound.layout, &self.layout) {
             cx.bound = Some(&bound.slots);
         }
-        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(*e))
+        self.run(cx)
     }
 
     /// Explains the outcome for one profile: every sub-expression with its value.
