@@ -67,25 +67,18 @@ fn diagnostic(d: &segcore::Diagnostic) -> Diagnostic {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Phase {
-    Compile,
-    Evaluate,
-}
+use segcore::Phase;
 
 /// A core error as the matching Python exception, with `kind`, `line`, `column` and `diagnostics`.
 fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
-    use segcore::ErrorKind as K;
+    use segcore::ErrorClass as C;
     let first = err.first();
-    let exc = match (phase, first.kind) {
-        (Phase::Evaluate, _) => EvaluationError::new_err(first.message.clone()),
-        (_, K::SyntaxError | K::InvalidEscape | K::NumberOutOfRange) => ParseError::new_err(first.message.clone()),
-        (_, K::LimitExceeded) if first.span.is_some() => ParseError::new_err(first.message.clone()),
-        (_, K::SegmentCycle | K::DuplicateSegment | K::UnknownSegment) => {
-            TypeCheckError::new_err(first.message.clone())
-        }
-        _ if first.span.is_none() => DefinitionError::new_err(first.message.clone()),
-        _ => TypeCheckError::new_err(first.message.clone()),
+    let message = first.message.clone();
+    let exc = match err.class(phase) {
+        C::Parse => ParseError::new_err(message),
+        C::TypeCheck => TypeCheckError::new_err(message),
+        C::Definition => DefinitionError::new_err(message),
+        C::Evaluation => EvaluationError::new_err(message),
     };
     let value = exc.value(py);
     let diags: Vec<Diagnostic> = err.diagnostics().iter().map(diagnostic).collect();
@@ -962,28 +955,16 @@ fn check(py: Python<'_>, source: &Bound<'_, PyAny>, schema: Option<&Bound<'_, Py
                 .map(|_| ())
         }
     } else {
-        let mut defs = Vec::new();
-        let mut errs = Vec::new();
+        let mut loaded = Vec::new();
         for item in source.try_iter()? {
             let item = item?;
-            let def = if let Ok(text) = item.cast::<PyString>() {
+            loaded.push(if let Ok(text) = item.cast::<PyString>() {
                 Definition::from_yaml_str(&text.to_cow()?)
             } else {
                 Definition::from_json(&to_json(&item)?)
-            };
-            match def {
-                Ok(d) => defs.push(d),
-                Err(e) => errs.extend(e.diagnostics().iter().cloned()),
-            }
+            });
         }
-        match segcore::Registry::from_definitions(defs, schema.as_ref()) {
-            Ok(_) if errs.is_empty() => Ok(()),
-            Ok(_) => Err(segcore::Error::from_diagnostics(errs)),
-            Err(e) => {
-                errs.extend(e.diagnostics().iter().cloned());
-                Err(segcore::Error::from_diagnostics(errs))
-            }
-        }
+        return Ok(segcore::Registry::check(loaded, schema.as_ref()).iter().map(diagnostic).collect());
     };
     Ok(match result {
         Ok(()) => Vec::new(),

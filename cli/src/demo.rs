@@ -23,7 +23,7 @@ pub const SEGMENTS: &[(&str, &str)] = &[
 ];
 
 /// The demo entity schema.
-pub const SCHEMA: &str = include_str!("demo/schema.yaml");
+pub const SCHEMA: &str = include_str!("demo_schema.yaml");
 
 /// FX quotes of the demo run.
 pub const FX: &str = "{\n  \"EUR/USD\": \"1.0842\",\n  \"USD/EUR\": \"0.9223\"\n}\n";

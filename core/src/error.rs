@@ -288,6 +288,61 @@ impl Error {
     }
 }
 
+/// Where an error was raised: while compiling definitions or while evaluating a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Compile,
+    Evaluate,
+}
+
+/// The exception class every binding maps an error to, so Python, Node and WASM agree on it.
+///
+/// ```
+/// use segcore::{ErrorClass, Phase, Segment};
+/// let err = Segment::parse_rule("age >=").unwrap_err();
+/// assert_eq!(err.class(Phase::Compile), ErrorClass::Parse);
+/// assert_eq!(ErrorClass::Parse.name(), "ParseError");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The rule text is not valid syntax.
+    Parse,
+    /// The rule does not type-check, or segment references are wrong.
+    TypeCheck,
+    /// The definition document (metadata, YAML/JSON shape, files) is invalid.
+    Definition,
+    /// Evaluation failed for this profile or context.
+    Evaluation,
+}
+
+impl ErrorClass {
+    /// The class name the bindings use (`ParseError`, `TypeCheckError`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Parse => "ParseError",
+            ErrorClass::TypeCheck => "TypeCheckError",
+            ErrorClass::Definition => "DefinitionError",
+            ErrorClass::Evaluation => "EvaluationError",
+        }
+    }
+}
+
+impl Error {
+    /// The binding exception class of this error, raised during `phase`.
+    pub fn class(&self, phase: Phase) -> ErrorClass {
+        use ErrorKind as K;
+        let first = self.first();
+        match (phase, first.kind) {
+            (Phase::Evaluate, _) => ErrorClass::Evaluation,
+            (_, K::SyntaxError | K::InvalidEscape | K::NumberOutOfRange) => ErrorClass::Parse,
+            (_, K::LimitExceeded) if first.span.is_some() => ErrorClass::Parse,
+            (_, K::SegmentCycle | K::DuplicateSegment | K::UnknownSegment) => ErrorClass::TypeCheck,
+            _ if first.span.is_none() => ErrorClass::Definition,
+            _ => ErrorClass::TypeCheck,
+        }
+    }
+}
+
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Error {
         Error { diagnostics: vec![d] }

@@ -54,7 +54,7 @@ pub mod value;
 pub use compile::ReadSet;
 pub use context::{parse_as_of, FxRates};
 pub use definition::{Definition, Source, Status};
-pub use error::{Diagnostic, Error, ErrorKind, Location, Severity, Span};
+pub use error::{Diagnostic, Error, ErrorClass, ErrorKind, Location, Phase, Severity, Span};
 pub use explain::{Explanation, TraceNode, UnknownInput};
 pub use profile::{Event, Profile};
 pub use registry::Registry;

@@ -131,6 +131,31 @@ impl Registry {
         Err(Error::from_diagnostics(diags))
     }
 
+    /// Every diagnostic of a set of definitions, as `segcore check` reports them: the errors of
+    /// definitions that failed to load, then the errors of compiling the rest together. Empty
+    /// when everything is valid.
+    ///
+    /// ```
+    /// use segcore::{Definition, Registry};
+    /// let loaded = vec![Definition::from_yaml_str("id: a\nversion: 1.0.0\nrule: age >= \"x\"")];
+    /// let diags = Registry::check(loaded, None);
+    /// assert_eq!(diags[0].kind, segcore::ErrorKind::TypeMismatch);
+    /// ```
+    pub fn check(loaded: Vec<Result<Definition, Error>>, schema: Option<&Schema>) -> Vec<crate::Diagnostic> {
+        let mut defs = Vec::new();
+        let mut diags = Vec::new();
+        for d in loaded {
+            match d {
+                Ok(d) => defs.push(d),
+                Err(e) => diags.extend(e.diagnostics().iter().cloned()),
+            }
+        }
+        if let Err(e) = Registry::from_definitions(defs, schema) {
+            diags.extend(e.diagnostics().iter().cloned());
+        }
+        diags
+    }
+
     /// Segments sorted by id.
     pub fn segments(&self) -> &[Segment] {
         &self.segments

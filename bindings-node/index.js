@@ -1,0 +1,438 @@
+'use strict';
+// segcore for Node.js: the public API over the native module (segcore.node, built from
+// bindings-node/src with napi-rs). Every membership decision is made by the Rust core; this file
+// only shapes arguments, caches `asOf` contexts and turns native errors into error classes.
+// Types and docs: index.d.ts.
+
+const path = require('node:path');
+
+let native;
+try {
+  native = require(path.join(__dirname, 'segcore.node'));
+} catch (e) {
+  const err = new Error(
+    `segcore: the native module is not built (${e.message}). Build it with scripts/build-node.sh ` +
+      '(cargo build --release -p segcore-node, then copy the library to bindings-node/segcore.node).',
+  );
+  err.cause = e;
+  throw err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Base of every segcore error: `code` is the stable error kind, `line`/`column` are 1-based. */
+class SegmentError extends Error {
+  constructor(message, details = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = details.code ?? 'segcore_error';
+    this.line = details.line ?? null;
+    this.column = details.column ?? null;
+    this.origin = details.origin ?? null;
+    this.diagnostics = details.diagnostics ?? [];
+  }
+}
+/** The rule text is not valid syntax. */
+class ParseError extends SegmentError {}
+/** The rule does not type-check, or segment references are wrong. */
+class TypeCheckError extends SegmentError {}
+/** The definition document (metadata, YAML/JSON shape, files) is invalid. */
+class DefinitionError extends SegmentError {}
+/** Evaluation failed for this profile or context. */
+class EvaluationError extends SegmentError {}
+
+const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError };
+const MARKER = '\u0001segcore';
+
+/** A native error as the public error class; anything else unchanged. */
+function convertError(e) {
+  if (!(e instanceof Error) || typeof e.message !== 'string' || !e.message.startsWith(MARKER)) return e;
+  let d;
+  try {
+    d = JSON.parse(e.message.slice(MARKER.length));
+  } catch {
+    return e;
+  }
+  if (d.class === 'TypeError') return new TypeError(d.message);
+  const Cls = CLASSES[d.class] ?? SegmentError;
+  return new Cls(d.message, d);
+}
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw convertError(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation options
+
+/**
+ * An evaluation context parsed once: `asOf`, FX quotes and referenced segments' results.
+ * Pass it wherever options are accepted to skip re-parsing.
+ */
+class Context {
+  constructor(options) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('Context takes an options object { asOf, fx?, segments? }');
+    }
+    this._native = call(() => new native.NativeContext(options.asOf, options.fx, options.segments));
+  }
+  /** `asOf` as an RFC 3339 string in UTC. */
+  get asOf() {
+    return this._native.asOf;
+  }
+}
+
+// One-entry cache: services evaluate many profiles at the same `asOf`. Only contexts made of
+// `asOf` alone are cached (keyed by its value), so mutating an `fx` object is always seen.
+let cachedKey;
+let cachedContext;
+
+function nativeContext(options) {
+  if (options instanceof Context) return options._native;
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object { asOf, fx?, segments? } or a Context');
+  }
+  const { asOf } = options;
+  if (options.fx == null && options.segments == null) {
+    const key = asOf instanceof Date ? asOf.getTime() : typeof asOf === 'string' ? asOf : undefined;
+    if (key !== undefined && key === cachedKey) return cachedContext;
+    const cx = call(() => new native.NativeContext(asOf, undefined, undefined));
+    if (key !== undefined) {
+      cachedKey = key;
+      cachedContext = cx;
+    }
+    return cx;
+  }
+  return call(() => new native.NativeContext(asOf, options.fx, options.segments));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiles
+
+/**
+ * A profile converted once (every field), to evaluate many times against any segment or registry:
+ * the fast path for services that test one request's profile against many segments.
+ */
+class Profile {
+  constructor(profile) {
+    this._n = call(() => new native.NativeProfile(profile));
+  }
+  /** Parses profile JSON text exactly: integers beyond 2^53 and `3.0` as a float survive. */
+  static fromJSON(text) {
+    if (typeof text !== 'string') throw new TypeError('Profile.fromJSON takes JSON text');
+    const p = Object.create(Profile.prototype);
+    p._n = call(() => native.NativeProfile.fromJson(text));
+    return p;
+  }
+  get id() {
+    return this._n.id;
+  }
+  get eventCount() {
+    return this._n.eventCount;
+  }
+  toString() {
+    return `Profile(${this.id}, ${this.eventCount} events)`;
+  }
+}
+
+/** A native profile handle, or a plain object for the native read-set conversion. */
+function profileArg(profile) {
+  if (profile instanceof Profile) return profile._n;
+  if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) {
+    throw new TypeError('a profile is an object { id, attributes, events } or a Profile');
+  }
+  // Unknown keys go through the core's full parser, which reports them.
+  for (const k in profile) {
+    if (k !== 'id' && k !== 'attributes' && k !== 'events') return call(() => new native.NativeProfile(profile));
+  }
+  return profile;
+}
+
+const OUTCOMES = ['false', 'true', 'unknown'];
+
+// ---------------------------------------------------------------------------------------------
+// Explanations
+
+/** Why a profile is in or out of a segment: every sub-expression with its value. */
+class Explanation {
+  constructor(raw) {
+    const j = raw.json;
+    this.segment = j.segment;
+    this.version = j.version;
+    this.outcome = j.outcome;
+    this.member = j.outcome === 'true';
+    this.note = j.note ?? null;
+    this.root = j.root;
+    this.unknownInputs = j.unknown_inputs ?? [];
+    Object.defineProperty(this, '_raw', { value: raw });
+  }
+  /** The explanation as plain data (what `JSON.stringify` writes). */
+  toJSON() {
+    return this._raw.json;
+  }
+  /** An indented, readable tree. */
+  toString() {
+    return this._raw.text;
+  }
+  /** A collapsible HTML tree (`<details>` elements), escaped. */
+  toHTML() {
+    return this._raw.html;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments
+
+/** A compiled segment definition. Build one with `compile`, `Segment.fromYAML`, `.fromJSON`,
+ * `.fromObject` or `.load`. */
+class Segment {
+  constructor(nativeSegment) {
+    if (!(nativeSegment instanceof native.NativeSegment)) {
+      throw new TypeError('use compile(), Segment.fromYAML(), fromJSON(), fromObject() or load()');
+    }
+    this._n = nativeSegment;
+  }
+  static fromYAML(text, options = {}) {
+    return new Segment(call(() => native.NativeSegment.fromYaml(text, options.schema)));
+  }
+  static fromJSON(text, options = {}) {
+    return new Segment(call(() => native.NativeSegment.fromJson(text, options.schema)));
+  }
+  static fromObject(definition, options = {}) {
+    return new Segment(call(() => native.NativeSegment.fromObject(definition, options.schema)));
+  }
+  static load(file, options = {}) {
+    return new Segment(call(() => native.NativeSegment.load(String(file), options.schema)));
+  }
+  get id() {
+    return this._n.id;
+  }
+  get version() {
+    return this._n.version;
+  }
+  get definitionHash() {
+    return this._n.definitionHash;
+  }
+  get canonicalJson() {
+    return this._n.canonicalJson;
+  }
+  /** The rule, canonically formatted. */
+  get rule() {
+    return this._n.rule;
+  }
+  /** What the rule reads: attributes, events and referenced segments. */
+  get readSet() {
+    return this._n.readSet;
+  }
+  get warnings() {
+    return this._n.warnings;
+  }
+  /** Whether the profile is a member (the rule is TRUE) at `options.asOf`. */
+  evaluate(profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    try {
+      return p instanceof native.NativeProfile ? this._n.evaluateHandle(p, cx) : this._n.evaluateObject(p, cx);
+    } catch (e) {
+      throw convertError(e);
+    }
+  }
+  /** The three-valued outcome: 'true', 'false' or 'unknown'. */
+  outcome(profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    return OUTCOMES[call(() => this._n.outcome(p, cx))];
+  }
+  /** Every sub-expression with its value for this profile. */
+  explain(profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    return new Explanation(call(() => this._n.explain(p, cx)));
+  }
+  /**
+   * Membership of many profiles, evaluated on the libuv thread pool (the event loop stays free).
+   * Profiles are converted on the calling thread first. Resolves to booleans, aligned.
+   */
+  async evaluateMany(profiles, options) {
+    const out = await this.outcomesMany(profiles, options);
+    return out.map((o) => o === 'true');
+  }
+  /** Like `evaluateMany`, with three-valued outcomes. */
+  async outcomesMany(profiles, options) {
+    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
+    const cx = nativeContext(options);
+    const list = profiles.map(profileArg);
+    let codes;
+    try {
+      codes = await call(() => this._n.evaluateMany(list, cx));
+    } catch (e) {
+      throw convertError(e);
+    }
+    const out = new Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = OUTCOMES[codes.charCodeAt(i) - 48];
+    return out;
+  }
+  /** The definition as a plain object (canonical metadata plus the rule text). */
+  toJSON() {
+    return { ...JSON.parse(this._n.canonicalJson), rule: this._n.sourceRule };
+  }
+  toString() {
+    return `Segment(${this.id}@${this.version} ${this.definitionHash.slice(0, 12)})`;
+  }
+}
+
+/** Compiles a bare rule with default metadata (id 'rule', version 1.0.0, UTC, USD). */
+function compile(rule, options = {}) {
+  const o = { id: 'rule', version: '1.0.0', timezone: 'UTC', currency: 'USD', ...options };
+  return new Segment(
+    call(() => native.NativeSegment.compileRule(rule, o.id, o.version, o.timezone, o.currency, o.schema)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registries
+
+/** Definitions compiled together: references resolved, evaluated in dependency order. */
+class Registry {
+  constructor(nativeRegistry) {
+    if (!(nativeRegistry instanceof native.NativeRegistry)) {
+      throw new TypeError('use Registry.load(dir) or Registry.fromDefinitions([...])');
+    }
+    this._n = nativeRegistry;
+    this._ids = nativeRegistry.ids;
+  }
+  /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
+  static load(dir, options = {}) {
+    return new Registry(call(() => native.NativeRegistry.load(String(dir), options.schema)));
+  }
+  /** Compiles definitions given as YAML/JSON texts or objects. */
+  static fromDefinitions(definitions, options = {}) {
+    return new Registry(call(() => native.NativeRegistry.fromDefinitions(definitions, options.schema)));
+  }
+  /** Segment ids, sorted. */
+  get ids() {
+    return this._ids.slice();
+  }
+  get size() {
+    return this._ids.length;
+  }
+  has(id) {
+    return this._ids.includes(id);
+  }
+  /** The compiled segment `id`, or `undefined`. */
+  get(id) {
+    const s = this._n.get(String(id));
+    return s ? new Segment(s) : undefined;
+  }
+  /** Every segment's id, version and definition hash, sorted by id. */
+  segments() {
+    return this._ids.map((id) => {
+      const s = this._n.get(id);
+      return { id, version: s.version, definitionHash: s.definitionHash };
+    });
+  }
+  _codes(profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    return call(() => this._n.outcomes(p, cx));
+  }
+  /** Membership in every segment: `{ [id]: boolean }`. */
+  evaluate(profile, options) {
+    const codes = this._codes(profile, options);
+    const ids = this._ids;
+    const out = {};
+    for (let i = 0; i < ids.length; i++) out[ids[i]] = codes.charCodeAt(i) === 49;
+    return out;
+  }
+  /** Three-valued outcomes of every segment: `{ [id]: 'true' | 'false' | 'unknown' }`. */
+  outcomes(profile, options) {
+    const codes = this._codes(profile, options);
+    const ids = this._ids;
+    const out = {};
+    for (let i = 0; i < ids.length; i++) out[ids[i]] = OUTCOMES[codes.charCodeAt(i) - 48];
+    return out;
+  }
+  /** The ids of the segments the profile belongs to, sorted. */
+  members(profile, options) {
+    const codes = this._codes(profile, options);
+    const ids = this._ids;
+    const out = [];
+    for (let i = 0; i < ids.length; i++) if (codes.charCodeAt(i) === 49) out.push(ids[i]);
+    return out;
+  }
+  /** The outcome of one segment (evaluating only what it depends on). */
+  evaluateOne(id, profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    return OUTCOMES[call(() => this._n.evaluateOne(String(id), p, cx))];
+  }
+  /** Explains one segment for a profile. */
+  explain(id, profile, options) {
+    const cx = nativeContext(options);
+    const p = profileArg(profile);
+    return new Explanation(call(() => this._n.explain(String(id), p, cx)));
+  }
+  /** Membership of many profiles in every segment, on the libuv thread pool. */
+  async evaluateMany(profiles, options) {
+    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
+    const cx = nativeContext(options);
+    const list = profiles.map(profileArg);
+    let codes;
+    try {
+      codes = await call(() => this._n.evaluateMany(list, cx));
+    } catch (e) {
+      throw convertError(e);
+    }
+    const ids = this._ids;
+    const n = ids.length;
+    const out = new Array(list.length);
+    for (let r = 0; r < list.length; r++) {
+      const row = {};
+      for (let i = 0; i < n; i++) row[ids[i]] = codes.charCodeAt(r * n + i) === 49;
+      out[r] = row;
+    }
+    return out;
+  }
+  toString() {
+    return `Registry(${this._ids.length} segments)`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+/** The canonical formatting of a rule (what `segcore fmt` writes). */
+function formatRule(rule) {
+  return call(() => native.formatRule(rule));
+}
+
+/**
+ * Validates a folder or file path, or an array of definitions (YAML/JSON texts or objects).
+ * Returns the diagnostics; an empty array means valid.
+ */
+function check(source, options = {}) {
+  return call(() => native.check(source, options.schema));
+}
+
+const versions = native.versions();
+
+exports.compile = compile;
+exports.Segment = Segment;
+exports.Registry = Registry;
+exports.Profile = Profile;
+exports.Context = Context;
+exports.Explanation = Explanation;
+exports.formatRule = formatRule;
+exports.check = check;
+exports.SegmentError = SegmentError;
+exports.ParseError = ParseError;
+exports.TypeCheckError = TypeCheckError;
+exports.DefinitionError = DefinitionError;
+exports.EvaluationError = EvaluationError;
+exports.version = versions.version;
+exports.languageVersion = versions.languageVersion;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the Node native module: bindings-node/segcore.node (napi-rs, release profile).
+# Idempotent; installs Node.js and npm from Debian when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "==> installing nodejs and npm (apt)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+echo "==> cargo build --release -p segcore-node"
+cargo build --release -p segcore-node
+target_dir="${CARGO_TARGET_DIR:-target}"
+cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node
+echo "built bindings-node/segcore.node ($(du -h bindings-node/segcore.node | cut -f1))"
