@@ -30,6 +30,8 @@ class SegmentError extends Error {
     this.line = details.line ?? null;
     this.column = details.column ?? null;
     this.origin = details.origin ?? null;
+    this.fileLine = details.fileLine ?? null;
+    this.fileColumn = details.fileColumn ?? null;
     this.diagnostics = details.diagnostics ?? [];
   }
 }
@@ -167,7 +169,7 @@ class Explanation {
     this.outcome = j.outcome;
     this.member = j.outcome === 'true';
     this.note = j.note ?? null;
-    this.root = j.root;
+    this.trace = j.trace;
     this.unknownInputs = j.unknown_inputs ?? [];
     Object.defineProperty(this, '_raw', { value: raw });
   }

@@ -13,5 +13,8 @@ fi
 echo "==> cargo build --release -p segcore-node"
 cargo build --release -p segcore-node
 target_dir="${CARGO_TARGET_DIR:-target}"
-cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node
+# Copy then rename: a running process keeps its mapping of the old file intact.
+cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node.tmp
+strip --strip-debug bindings-node/segcore.node.tmp 2>/dev/null || true
+mv -f bindings-node/segcore.node.tmp bindings-node/segcore.node
 echo "built bindings-node/segcore.node ($(du -h bindings-node/segcore.node | cut -f1))"

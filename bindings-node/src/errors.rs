@@ -24,6 +24,8 @@ fn diagnostic_json(d: &segcore::Diagnostic) -> serde_json::Value {
         "line": d.location.map(|l| l.line),
         "column": d.location.map(|l| l.column),
         "origin": d.origin,
+        "fileLine": d.file_location.map(|l| l.line),
+        "fileColumn": d.file_location.map(|l| l.column),
     })
 }
 
@@ -42,6 +44,8 @@ pub fn segcore_error(err: &segcore::Error, phase: Phase) -> napi::Error {
         "line": first.location.map(|l| l.line),
         "column": first.location.map(|l| l.column),
         "origin": first.origin,
+        "fileLine": first.file_location.map(|l| l.line),
+        "fileColumn": first.file_location.map(|l| l.column),
         "diagnostics": diagnostics_json(err.diagnostics()),
     }))
 }

@@ -16,7 +16,7 @@ use napi_derive::napi;
 use segcore::{Definition, EvalContext, FxRates, Outcome, Profile, Schema};
 
 use convert::Keys;
-use errors::{compile_err, eval_err, type_error, NResult};
+use errors::{compile_err, eval_err, type_error};
 
 fn outcome_code(o: Outcome) -> u32 {
     match o {
@@ -31,7 +31,7 @@ fn outcome_char(o: Outcome) -> char {
 }
 
 /// serde_json → a JS value (explanations, definitions, diagnostics).
-fn json_to_js(env: &Env, v: &serde_json::Value) -> NResult<JsUnknown> {
+fn json_to_js(env: &Env, v: &serde_json::Value) -> Result<JsUnknown> {
     use serde_json::Value as J;
     Ok(match v {
         J::Null => env.get_null()?.into_unknown(),
@@ -58,16 +58,20 @@ fn json_to_js(env: &Env, v: &serde_json::Value) -> NResult<JsUnknown> {
     })
 }
 
-fn schema(v: Option<JsUnknown>) -> NResult<Option<Schema>> {
+fn schema(v: Option<JsUnknown>) -> Result<Option<Schema>> {
     match v {
         None => Ok(None),
         Some(v) if matches!(v.get_type()?, ValueType::Null | ValueType::Undefined) => Ok(None),
+        // Text is a schema file's contents (YAML or JSON).
+        Some(v) if v.get_type()? == ValueType::String => {
+            Schema::from_yaml_str(&convert::string(unsafe { v.cast::<JsString>() })?).map(Some).map_err(compile_err)
+        }
         Some(v) => Schema::from_json(&convert::to_json(v)?).map(Some).map_err(compile_err),
     }
 }
 
 /// A definition given as YAML/JSON text or as an object.
-fn definition(v: JsUnknown) -> NResult<std::result::Result<Definition, segcore::Error>> {
+fn definition(v: JsUnknown) -> Result<std::result::Result<Definition, segcore::Error>> {
     Ok(match v.get_type()? {
         ValueType::String => Definition::from_yaml_str(&convert::string(unsafe { v.cast::<JsString>() })?),
         ValueType::Object => Definition::from_json(&convert::to_json(v)?),
@@ -75,7 +79,7 @@ fn definition(v: JsUnknown) -> NResult<std::result::Result<Definition, segcore::
     })
 }
 
-fn definitions(list: JsObject) -> NResult<Vec<std::result::Result<Definition, segcore::Error>>> {
+fn definitions(list: JsObject) -> Result<Vec<std::result::Result<Definition, segcore::Error>>> {
     if !list.is_array()? {
         return Err(type_error("definitions must be an array of texts or objects"));
     }
@@ -163,7 +167,7 @@ impl NativeProfile {
 }
 
 /// Profiles for a batch: handles as they are, objects converted (read set only) on the JS thread.
-fn profiles(env: &Env, list: JsObject, keys: &Keys) -> NResult<Vec<Arc<Profile>>> {
+fn profiles(env: &Env, list: JsObject, keys: &Keys) -> Result<Vec<Arc<Profile>>> {
     if !list.is_array()? {
         return Err(type_error("profiles must be an array"));
     }
@@ -177,7 +181,7 @@ fn profiles(env: &Env, list: JsObject, keys: &Keys) -> NResult<Vec<Arc<Profile>>
 }
 
 /// One profile argument: a `Profile` handle, or a plain object converted through the read set.
-fn profile_arg(env: &Env, v: JsUnknown, keys: &Keys) -> NResult<Arc<Profile>> {
+fn profile_arg(env: &Env, v: JsUnknown, keys: &Keys) -> Result<Arc<Profile>> {
     if v.get_type()? != ValueType::Object {
         return Err(type_error("a profile is an object { id, attributes, events } or a Profile"));
     }
@@ -190,7 +194,7 @@ fn profile_arg(env: &Env, v: JsUnknown, keys: &Keys) -> NResult<Arc<Profile>> {
 
 /// A plain profile object; `index.js` sends objects with keys other than id/attributes/events
 /// to the full path so that the core reports them.
-fn profile_object(env: &Env, obj: JsObject, keys: &Keys) -> NResult<Profile> {
+fn profile_object(env: &Env, obj: JsObject, keys: &Keys) -> Result<Profile> {
     convert::profile(env, obj, keys)
 }
 
@@ -207,7 +211,7 @@ impl NativeSegment {
         NativeSegment { inner: Arc::new(inner), keys }
     }
 
-    fn compile(def: std::result::Result<Definition, segcore::Error>, schema_v: Option<JsUnknown>) -> NResult<Self> {
+    fn compile(def: std::result::Result<Definition, segcore::Error>, schema_v: Option<JsUnknown>) -> Result<Self> {
         let def = def.map_err(compile_err)?;
         let schema = schema(schema_v)?;
         segcore::Segment::compile(def, schema.as_ref()).map(NativeSegment::wrap).map_err(compile_err)
@@ -278,7 +282,7 @@ impl NativeSegment {
         self.inner.definition().rule.clone()
     }
     #[napi(getter)]
-    pub fn read_set(&self, env: Env) -> NResult<JsUnknown> {
+    pub fn read_set(&self, env: Env) -> Result<JsUnknown> {
         let rs = self.inner.read_set();
         json_to_js(
             &env,
@@ -290,32 +294,32 @@ impl NativeSegment {
         )
     }
     #[napi(getter)]
-    pub fn warnings(&self, env: Env) -> NResult<JsUnknown> {
+    pub fn warnings(&self, env: Env) -> Result<JsUnknown> {
         json_to_js(&env, &errors::diagnostics_json(self.inner.warnings()))
     }
 
     /// 0 false, 1 true, 2 unknown.
     #[napi]
-    pub fn outcome(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> NResult<u32> {
+    pub fn outcome(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<u32> {
         let p = profile_arg(&env, profile, &self.keys)?;
         self.inner.evaluate(&p, &cx.inner).map(outcome_code).map_err(eval_err)
     }
 
     /// Membership of a plain object (converted through the read set).
     #[napi]
-    pub fn evaluate_object(&self, env: Env, profile: JsObject, cx: &NativeContext) -> NResult<bool> {
+    pub fn evaluate_object(&self, env: Env, profile: JsObject, cx: &NativeContext) -> Result<bool> {
         let p = profile_object(&env, profile, &self.keys)?;
         self.inner.evaluate(&p, &cx.inner).map(Outcome::is_member).map_err(eval_err)
     }
 
     /// Membership of a `Profile` handle.
     #[napi]
-    pub fn evaluate_handle(&self, profile: &NativeProfile, cx: &NativeContext) -> NResult<bool> {
+    pub fn evaluate_handle(&self, profile: &NativeProfile, cx: &NativeContext) -> Result<bool> {
         self.inner.evaluate(&profile.inner, &cx.inner).map(Outcome::is_member).map_err(eval_err)
     }
 
     #[napi]
-    pub fn explain(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> NResult<JsUnknown> {
+    pub fn explain(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<JsUnknown> {
         let p = profile_arg(&env, profile, &self.keys)?;
         let ex = self.inner.explain(&p, &cx.inner).map_err(eval_err)?;
         explanation(&env, &ex)
@@ -323,7 +327,7 @@ impl NativeSegment {
 
     /// Outcomes of many profiles on the libuv thread pool: resolves to a string of '0'/'1'/'2'.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> NResult<AsyncTask<EvaluateMany>> {
+    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> Result<AsyncTask<EvaluateMany>> {
         let profiles = self::profiles(&env, profiles, &self.keys)?;
         Ok(AsyncTask::new(EvaluateMany {
             work: Work::Segment(Arc::clone(&self.inner)),
@@ -333,7 +337,7 @@ impl NativeSegment {
     }
 }
 
-fn explanation(env: &Env, ex: &segcore::Explanation) -> NResult<JsUnknown> {
+fn explanation(env: &Env, ex: &segcore::Explanation) -> Result<JsUnknown> {
     let mut obj = env.create_object()?;
     obj.set_named_property("json", json_to_js(env, &ex.to_json())?)?;
     obj.set_named_property("text", env.create_string(&ex.to_string())?)?;
@@ -357,7 +361,7 @@ impl Task for EvaluateMany {
     type Output = String;
     type JsValue = JsString;
 
-    fn compute(&mut self) -> NResult<String> {
+    fn compute(&mut self) -> Result<String> {
         let cx = &self.cx;
         let mut out = String::new();
         match &self.work {
@@ -379,7 +383,7 @@ impl Task for EvaluateMany {
         Ok(out)
     }
 
-    fn resolve(&mut self, env: Env, output: String) -> NResult<JsString> {
+    fn resolve(&mut self, env: Env, output: String) -> Result<JsString> {
         env.create_string(&output)
     }
 }
@@ -428,20 +432,20 @@ impl NativeRegistry {
 
     /// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
     #[napi]
-    pub fn outcomes(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> NResult<String> {
+    pub fn outcomes(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<String> {
         let p = profile_arg(&env, profile, &self.keys)?;
         let results = self.inner.evaluate(&p, &cx.inner).map_err(eval_err)?;
         Ok(results.into_iter().map(|(_, o)| outcome_char(o)).collect())
     }
 
     #[napi]
-    pub fn evaluate_one(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> NResult<u32> {
+    pub fn evaluate_one(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> Result<u32> {
         let p = profile_arg(&env, profile, &self.keys)?;
         self.inner.evaluate_one(&id, &p, &cx.inner).map(outcome_code).map_err(eval_err)
     }
 
     #[napi]
-    pub fn explain(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> NResult<JsUnknown> {
+    pub fn explain(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> Result<JsUnknown> {
         let p = profile_arg(&env, profile, &self.keys)?;
         let ex = self.inner.explain(&id, &p, &cx.inner).map_err(eval_err)?;
         explanation(&env, &ex)
@@ -449,7 +453,7 @@ impl NativeRegistry {
 
     /// Outcomes of many profiles on the libuv pool: `ids.length` characters per profile.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> NResult<AsyncTask<EvaluateMany>> {
+    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> Result<AsyncTask<EvaluateMany>> {
         let profiles = self::profiles(&env, profiles, &self.keys)?;
         Ok(AsyncTask::new(EvaluateMany {
             work: Work::Registry(Arc::clone(&self.inner)),
@@ -461,13 +465,13 @@ impl NativeRegistry {
 
 /// The canonical formatting of a rule.
 #[napi]
-pub fn format_rule(rule: String) -> NResult<String> {
+pub fn format_rule(rule: String) -> Result<String> {
     segcore::Segment::parse_rule(&rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err)
 }
 
 /// Diagnostics of a folder or file path, or of an array of definitions (texts or objects).
 #[napi]
-pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> NResult<JsUnknown> {
+pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> Result<JsUnknown> {
     let schema = self::schema(schema)?;
     let diags = match source.get_type()? {
         ValueType::String => {
@@ -476,14 +480,17 @@ pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> NResult<
             let result = if path.is_dir() {
                 segcore::Registry::load_dir(path, schema.as_ref()).map(|_| ())
             } else {
-                Definition::from_file(path).and_then(|d| segcore::Registry::from_definitions(vec![d], schema.as_ref()).map(|_| ()))
+                Definition::from_file(path)
+                    .and_then(|d| segcore::Registry::from_definitions(vec![d], schema.as_ref()).map(|_| ()))
             };
             match result {
                 Ok(()) => Vec::new(),
                 Err(e) => e.diagnostics().to_vec(),
             }
         }
-        ValueType::Object => segcore::Registry::check(definitions(unsafe { source.cast::<JsObject>() })?, schema.as_ref()),
+        ValueType::Object => {
+            segcore::Registry::check(definitions(unsafe { source.cast::<JsObject>() })?, schema.as_ref())
+        }
         _ => return Err(type_error("check takes a path or an array of definitions")),
     };
     json_to_js(&env, &errors::diagnostics_json(&diags))
@@ -491,7 +498,7 @@ pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> NResult<
 
 /// Versions: the package, and the segment language it implements.
 #[napi]
-pub fn versions(env: Env) -> NResult<JsUnknown> {
+pub fn versions(env: Env) -> Result<JsUnknown> {
     json_to_js(
         &env,
         &serde_json::json!({
