@@ -81,11 +81,11 @@ class Context {
     if (options === null || typeof options !== 'object') {
       throw new TypeError('Context takes an options object { asOf, fx?, segments? }');
     }
-    this._native = call(() => new native.NativeContext(options.asOf, options.fx, options.segments));
+    this._ref = call(() => native.contextNew(options.asOf, options.fx, options.segments));
   }
   /** `asOf` as an RFC 3339 string in UTC. */
   get asOf() {
-    return this._native.asOf;
+    return native.contextAsOf(this._ref);
   }
 }
 
@@ -95,7 +95,7 @@ let cachedKey;
 let cachedContext;
 
 function nativeContext(options) {
-  if (options instanceof Context) return options._native;
+  if (options instanceof Context) return options._ref;
   if (options === null || typeof options !== 'object') {
     throw new TypeError('options must be an object { asOf, fx?, segments? } or a Context');
   }
@@ -103,14 +103,14 @@ function nativeContext(options) {
   if (options.fx == null && options.segments == null) {
     const key = asOf instanceof Date ? asOf.getTime() : typeof asOf === 'string' ? asOf : undefined;
     if (key !== undefined && key === cachedKey) return cachedContext;
-    const cx = call(() => new native.NativeContext(asOf, undefined, undefined));
+    const cx = call(() => native.contextNew(asOf, undefined, undefined));
     if (key !== undefined) {
       cachedKey = key;
       cachedContext = cx;
     }
     return cx;
   }
-  return call(() => new native.NativeContext(asOf, options.fx, options.segments));
+  return call(() => native.contextNew(asOf, options.fx, options.segments));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,37 +122,113 @@ function nativeContext(options) {
  */
 class Profile {
   constructor(profile) {
-    this._n = call(() => new native.NativeProfile(profile));
+    this._ref = call(() => native.profileNew(profile));
   }
   /** Parses profile JSON text exactly: integers beyond 2^53 and `3.0` as a float survive. */
   static fromJSON(text) {
     if (typeof text !== 'string') throw new TypeError('Profile.fromJSON takes JSON text');
     const p = Object.create(Profile.prototype);
-    p._n = call(() => native.NativeProfile.fromJson(text));
+    p._ref = call(() => native.profileFromJson(text));
     return p;
   }
   get id() {
-    return this._n.id;
+    return native.profileInfo(this._ref).id;
   }
   get eventCount() {
-    return this._n.eventCount;
+    return native.profileInfo(this._ref).eventCount;
   }
   toString() {
     return `Profile(${this.id}, ${this.eventCount} events)`;
   }
 }
 
-/** A native profile handle, or a plain object for the native read-set conversion. */
-function profileArg(profile) {
-  if (profile instanceof Profile) return profile._n;
+const hasOwn = Object.hasOwn;
+const EMPTY = Object.freeze({});
+
+/**
+ * A projector for a compiled segment or registry: picks, from a plain profile object, exactly the
+ * values its rules read, in the native slot order (`spec` from the native module), so crossing
+ * into Rust is one array read per value. Returns `[id, attrs, events]`, or `null` when the object
+ * has an unusual shape; then the whole object goes through the core's parser, which reports it.
+ * Decides nothing about membership.
+ */
+function makeProjector(spec) {
+  const names = spec.attributes;
+  // Generated once per segment: V8 compiles the property reads to inline caches.
+  const body = names.map((n) => `hasOwn(a, ${JSON.stringify(n)}) ? a[${JSON.stringify(n)}] : undefined`).join(', ');
+  const pickAttributes = new Function('hasOwn', `return function pickAttributes(a) { return [${body}]; };`)(hasOwn);
+  const slots = new Map(spec.events.map(([name], i) => [name, i]));
+  const props = spec.events.map(([, p]) => p);
+  const readsEvents = spec.events.length > 0;
+
+  return function project(profile) {
+    for (const k in profile) {
+      if (k !== 'id' && k !== 'attributes' && k !== 'events') return null;
+    }
+    const id = profile.id;
+    if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return null;
+    let a = profile.attributes;
+    if (a == null) a = EMPTY;
+    else if (typeof a !== 'object' || Array.isArray(a)) return null;
+    const attrs = pickAttributes(a);
+    let flat = null;
+    const events = profile.events;
+    if (events != null) {
+      if (!Array.isArray(events)) return null;
+      if (readsEvents) {
+        flat = [];
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i];
+          if (e === null || typeof e !== 'object' || Array.isArray(e)) return null;
+          const name = e.name;
+          if (typeof name !== 'string') return null;
+          const slot = slots.get(name);
+          if (slot === undefined) continue;
+          const at = e.at;
+          if (typeof at !== 'string' && !(at instanceof Date)) return null;
+          const pr = e.properties;
+          if (pr != null && (typeof pr !== 'object' || Array.isArray(pr))) return null;
+          flat.push(slot, i, at);
+          const wanted = props[slot];
+          for (let k = 0; k < wanted.length; k++) {
+            flat.push(pr != null && hasOwn(pr, wanted[k]) ? pr[wanted[k]] : undefined);
+          }
+        }
+      }
+    }
+    return [id, attrs, flat];
+  };
+}
+
+function checkProfileArg(profile) {
   if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) {
     throw new TypeError('a profile is an object { id, attributes, events } or a Profile');
   }
-  // Unknown keys go through the core's full parser, which reports them.
-  for (const k in profile) {
-    if (k !== 'id' && k !== 'attributes' && k !== 'events') return call(() => new native.NativeProfile(profile));
+}
+
+/** A native profile handle for `profile` (a Profile, or a plain object read for `owner`). */
+function profileRef(owner, project, profile) {
+  if (profile instanceof Profile) return profile._ref;
+  checkProfileArg(profile);
+  const parts = project(profile);
+  if (parts === null) return call(() => native.profileNew(profile));
+  return call(() => native.profileFromParts(owner, parts[0], parts[1], parts[2]));
+}
+
+/** Batch items: handles, projections, or (unusual shapes) handles made by the core's parser. */
+function batchItems(project, profiles) {
+  if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
+  const items = new Array(profiles.length);
+  for (let i = 0; i < profiles.length; i++) {
+    const p = profiles[i];
+    if (p instanceof Profile) {
+      items[i] = p._ref;
+      continue;
+    }
+    checkProfileArg(p);
+    items[i] = project(p) ?? call(() => native.profileNew(p));
   }
-  return profile;
+  return items;
 }
 
 const OUTCOMES = ['false', 'true', 'unknown'];
@@ -190,75 +266,87 @@ class Explanation {
 // ---------------------------------------------------------------------------------------------
 // Segments
 
+const SEGMENT_TOKEN = Symbol('segcore.segment');
+
 /** A compiled segment definition. Build one with `compile`, `Segment.fromYAML`, `.fromJSON`,
  * `.fromObject` or `.load`. */
 class Segment {
-  constructor(nativeSegment) {
-    if (!(nativeSegment instanceof native.NativeSegment)) {
+  constructor(token, ref) {
+    if (token !== SEGMENT_TOKEN) {
       throw new TypeError('use compile(), Segment.fromYAML(), fromJSON(), fromObject() or load()');
     }
-    this._n = nativeSegment;
+    this._ref = ref;
+    const info = native.segmentInfo(ref);
+    Object.defineProperty(this, '_info', { value: info });
+    Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
   }
   static fromYAML(text, options = {}) {
-    return new Segment(call(() => native.NativeSegment.fromYaml(text, options.schema)));
+    return new Segment(SEGMENT_TOKEN, call(() => native.segmentFromYaml(text, options.schema)));
   }
   static fromJSON(text, options = {}) {
-    return new Segment(call(() => native.NativeSegment.fromJson(text, options.schema)));
+    return new Segment(SEGMENT_TOKEN, call(() => native.segmentFromJson(text, options.schema)));
   }
   static fromObject(definition, options = {}) {
-    return new Segment(call(() => native.NativeSegment.fromObject(definition, options.schema)));
+    return new Segment(SEGMENT_TOKEN, call(() => native.segmentFromObject(definition, options.schema)));
   }
   static load(file, options = {}) {
-    return new Segment(call(() => native.NativeSegment.load(String(file), options.schema)));
+    return new Segment(SEGMENT_TOKEN, call(() => native.segmentLoad(String(file), options.schema)));
   }
   get id() {
-    return this._n.id;
+    return this._info.id;
   }
   get version() {
-    return this._n.version;
+    return this._info.version;
   }
   get definitionHash() {
-    return this._n.definitionHash;
+    return this._info.definitionHash;
   }
   get canonicalJson() {
-    return this._n.canonicalJson;
+    return this._info.canonicalJson;
   }
   /** The rule, canonically formatted. */
   get rule() {
-    return this._n.rule;
+    return this._info.rule;
   }
   /** What the rule reads: attributes, events and referenced segments. */
   get readSet() {
-    return this._n.readSet;
+    return structuredClone(this._info.readSet);
   }
   get warnings() {
-    return this._n.warnings;
+    return structuredClone(this._info.warnings);
   }
-  /** Whether the profile is a member (the rule is TRUE) at `options.asOf`. */
-  evaluate(profile, options) {
+  _code(profile, options) {
     const cx = nativeContext(options);
-    const p = profileArg(profile);
+    if (profile instanceof Profile) return call(() => native.segmentEvalHandle(this._ref, profile._ref, cx));
+    checkProfileArg(profile);
+    const parts = this._project(profile);
+    if (parts === null) {
+      const ref = call(() => native.profileNew(profile));
+      return call(() => native.segmentEvalHandle(this._ref, ref, cx));
+    }
     try {
-      return p instanceof native.NativeProfile ? this._n.evaluateHandle(p, cx) : this._n.evaluateObject(p, cx);
+      return native.segmentEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
     } catch (e) {
       throw convertError(e);
     }
   }
+  /** Whether the profile is a member (the rule is TRUE) at `options.asOf`. */
+  evaluate(profile, options) {
+    return this._code(profile, options) === 1;
+  }
   /** The three-valued outcome: 'true', 'false' or 'unknown'. */
   outcome(profile, options) {
-    const cx = nativeContext(options);
-    const p = profileArg(profile);
-    return OUTCOMES[call(() => this._n.outcome(p, cx))];
+    return OUTCOMES[this._code(profile, options)];
   }
   /** Every sub-expression with its value for this profile. */
   explain(profile, options) {
     const cx = nativeContext(options);
-    const p = profileArg(profile);
-    return new Explanation(call(() => this._n.explain(p, cx)));
+    const ref = profileRef(this._ref, this._project, profile);
+    return new Explanation(call(() => native.segmentExplain(this._ref, ref, cx)));
   }
   /**
    * Membership of many profiles, evaluated on the libuv thread pool (the event loop stays free).
-   * Profiles are converted on the calling thread first. Resolves to booleans, aligned.
+   * Profiles are read on the calling thread first. Resolves to booleans, aligned with the input.
    */
   async evaluateMany(profiles, options) {
     const out = await this.outcomesMany(profiles, options);
@@ -266,12 +354,11 @@ class Segment {
   }
   /** Like `evaluateMany`, with three-valued outcomes. */
   async outcomesMany(profiles, options) {
-    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
     const cx = nativeContext(options);
-    const list = profiles.map(profileArg);
+    const items = batchItems(this._project, profiles);
     let codes;
     try {
-      codes = await call(() => this._n.evaluateMany(list, cx));
+      codes = await native.segmentEvalMany(this._ref, cx, items);
     } catch (e) {
       throw convertError(e);
     }
@@ -281,7 +368,7 @@ class Segment {
   }
   /** The definition as a plain object (canonical metadata plus the rule text). */
   toJSON() {
-    return { ...JSON.parse(this._n.canonicalJson), rule: this._n.sourceRule };
+    return { ...JSON.parse(this._info.canonicalJson), rule: this._info.sourceRule };
   }
   toString() {
     return `Segment(${this.id}@${this.version} ${this.definitionHash.slice(0, 12)})`;
@@ -292,29 +379,34 @@ class Segment {
 function compile(rule, options = {}) {
   const o = { id: 'rule', version: '1.0.0', timezone: 'UTC', currency: 'USD', ...options };
   return new Segment(
-    call(() => native.NativeSegment.compileRule(rule, o.id, o.version, o.timezone, o.currency, o.schema)),
+    SEGMENT_TOKEN,
+    call(() => native.segmentCompileRule(rule, o.id, o.version, o.timezone, o.currency, o.schema)),
   );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Registries
 
+const REGISTRY_TOKEN = Symbol('segcore.registry');
+
 /** Definitions compiled together: references resolved, evaluated in dependency order. */
 class Registry {
-  constructor(nativeRegistry) {
-    if (!(nativeRegistry instanceof native.NativeRegistry)) {
+  constructor(token, ref) {
+    if (token !== REGISTRY_TOKEN) {
       throw new TypeError('use Registry.load(dir) or Registry.fromDefinitions([...])');
     }
-    this._n = nativeRegistry;
-    this._ids = nativeRegistry.ids;
+    this._ref = ref;
+    const info = native.registryInfo(ref);
+    this._ids = info.ids;
+    Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
   }
   /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
   static load(dir, options = {}) {
-    return new Registry(call(() => native.NativeRegistry.load(String(dir), options.schema)));
+    return new Registry(REGISTRY_TOKEN, call(() => native.registryLoad(String(dir), options.schema)));
   }
   /** Compiles definitions given as YAML/JSON texts or objects. */
   static fromDefinitions(definitions, options = {}) {
-    return new Registry(call(() => native.NativeRegistry.fromDefinitions(definitions, options.schema)));
+    return new Registry(REGISTRY_TOKEN, call(() => native.registryFromDefinitions(definitions, options.schema)));
   }
   /** Segment ids, sorted. */
   get ids() {
@@ -328,20 +420,30 @@ class Registry {
   }
   /** The compiled segment `id`, or `undefined`. */
   get(id) {
-    const s = this._n.get(String(id));
-    return s ? new Segment(s) : undefined;
+    const ref = native.registryGet(this._ref, String(id));
+    return ref ? new Segment(SEGMENT_TOKEN, ref) : undefined;
   }
   /** Every segment's id, version and definition hash, sorted by id. */
   segments() {
     return this._ids.map((id) => {
-      const s = this._n.get(id);
+      const s = this.get(id);
       return { id, version: s.version, definitionHash: s.definitionHash };
     });
   }
   _codes(profile, options) {
     const cx = nativeContext(options);
-    const p = profileArg(profile);
-    return call(() => this._n.outcomes(p, cx));
+    if (profile instanceof Profile) return call(() => native.registryEvalHandle(this._ref, profile._ref, cx));
+    checkProfileArg(profile);
+    const parts = this._project(profile);
+    if (parts === null) {
+      const ref = call(() => native.profileNew(profile));
+      return call(() => native.registryEvalHandle(this._ref, ref, cx));
+    }
+    try {
+      return native.registryEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
+    } catch (e) {
+      throw convertError(e);
+    }
   }
   /** Membership in every segment: `{ [id]: boolean }`. */
   evaluate(profile, options) {
@@ -370,30 +472,29 @@ class Registry {
   /** The outcome of one segment (evaluating only what it depends on). */
   evaluateOne(id, profile, options) {
     const cx = nativeContext(options);
-    const p = profileArg(profile);
-    return OUTCOMES[call(() => this._n.evaluateOne(String(id), p, cx))];
+    const ref = profileRef(this._ref, this._project, profile);
+    return OUTCOMES[call(() => native.registryEvalOne(this._ref, String(id), ref, cx))];
   }
   /** Explains one segment for a profile. */
   explain(id, profile, options) {
     const cx = nativeContext(options);
-    const p = profileArg(profile);
-    return new Explanation(call(() => this._n.explain(String(id), p, cx)));
+    const ref = profileRef(this._ref, this._project, profile);
+    return new Explanation(call(() => native.registryExplain(this._ref, String(id), ref, cx)));
   }
   /** Membership of many profiles in every segment, on the libuv thread pool. */
   async evaluateMany(profiles, options) {
-    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
     const cx = nativeContext(options);
-    const list = profiles.map(profileArg);
+    const items = batchItems(this._project, profiles);
     let codes;
     try {
-      codes = await call(() => this._n.evaluateMany(list, cx));
+      codes = await native.registryEvalMany(this._ref, cx, items);
     } catch (e) {
       throw convertError(e);
     }
     const ids = this._ids;
     const n = ids.length;
-    const out = new Array(list.length);
-    for (let r = 0; r < list.length; r++) {
+    const out = new Array(items.length);
+    for (let r = 0; r < items.length; r++) {
       const row = {};
       for (let i = 0; i < n; i++) row[ids[i]] = codes.charCodeAt(r * n + i) === 49;
       out[r] = row;

@@ -2,21 +2,24 @@
 //! nothing else. Every decision about membership is made by `segcore` (the core crate).
 //!
 //! This module is private to the npm package: `index.js` wraps it with the public, documented API
-//! (options objects, error classes, caching of `asOf` contexts). See `index.d.ts` for that API.
+//! (classes, options objects, error classes, caching of `asOf` contexts); see `index.d.ts`. Here,
+//! compiled segments, registries, profiles and contexts cross as napi externals, which cost a type
+//! check to unwrap, rather than as wrapped class instances, whose unwrap is a property lookup.
 
 mod convert;
 mod errors;
+mod parts;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::{Env, JsObject, JsString, JsUnknown, Task, ValueType};
+use napi::{Env, JsObject, JsString, JsUnknown, NapiRaw, Task, ValueType};
 use napi_derive::napi;
-use segcore::{Definition, EvalContext, FxRates, Outcome, Profile, Schema};
+use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Profile, Schema, Value};
 
-use convert::Keys;
 use errors::{compile_err, eval_err, type_error};
+use parts::Spec;
 
 fn outcome_code(o: Outcome) -> u32 {
     match o {
@@ -86,255 +89,232 @@ fn definitions(list: JsObject) -> Result<Vec<std::result::Result<Definition, seg
     (0..list.get_array_length()?).map(|i| definition(list.get_element::<JsUnknown>(i)?)).collect()
 }
 
-/// An evaluation context: `asOf`, FX quotes and referenced segments' results, parsed once.
-#[napi]
-pub struct NativeContext {
-    inner: Arc<EvalContext>,
+type SegmentRef = External<Arc<CompiledSegment>>;
+type RegistryRef = External<Arc<CompiledRegistry>>;
+type ProfileRef = External<Arc<Profile>>;
+type ContextRef = External<Arc<EvalContext>>;
+
+/// A registry with the projection spec of its shared layout.
+pub struct CompiledRegistry {
+    inner: segcore::Registry,
+    spec: Spec,
 }
 
+/// A segment with the projection spec of its layout.
+pub struct CompiledSegment {
+    inner: segcore::Segment,
+    spec: Spec,
+}
+
+impl std::ops::Deref for CompiledSegment {
+    type Target = segcore::Segment;
+    fn deref(&self) -> &segcore::Segment {
+        &self.inner
+    }
+}
+
+fn segment_ref(inner: segcore::Segment) -> SegmentRef {
+    let spec = Spec::new(inner.layout(), inner.read_set());
+    External::new(Arc::new(CompiledSegment { inner, spec }))
+}
+
+fn none_if_nullish(v: Option<JsUnknown>) -> Option<JsUnknown> {
+    v.filter(|v| !matches!(v.get_type(), Ok(ValueType::Null | ValueType::Undefined)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts and profiles
+
+/// An evaluation context. `asOf` is a `Date` or an RFC 3339 string with an offset.
 #[napi]
-impl NativeContext {
-    /// `asOf` is a `Date` or an RFC 3339 string with an offset; anything else is a `TypeError`.
-    #[napi(constructor)]
-    pub fn new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsUnknown>) -> Result<NativeContext> {
-        let micros = match as_of.get_type()? {
-            ValueType::String => {
-                segcore::parse_as_of(&convert::string(unsafe { as_of.cast::<JsString>() })?).map_err(eval_err)?
-            }
-            ValueType::Object if as_of.is_date()? => convert::date_micros(unsafe { as_of.cast::<napi::JsDate>() })?,
-            ValueType::Undefined | ValueType::Null => {
-                return Err(type_error(
-                    "asOf is required (a Date or an RFC 3339 string with an offset); segcore never reads the clock",
-                ))
-            }
-            _ => return Err(type_error("asOf must be a Date or an RFC 3339 string with an offset")),
-        };
-        let mut cx = EvalContext::new(micros);
-        if let Some(fx) = fx.filter(|f| !matches!(f.get_type(), Ok(ValueType::Null | ValueType::Undefined))) {
-            cx.fx = FxRates::from_json(&convert::to_json(fx)?).map_err(eval_err)?;
+pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsUnknown>) -> Result<ContextRef> {
+    let micros = match as_of.get_type()? {
+        ValueType::String => {
+            segcore::parse_as_of(&convert::string(unsafe { as_of.cast::<JsString>() })?).map_err(eval_err)?
         }
-        if let Some(segs) = segments.filter(|s| !matches!(s.get_type(), Ok(ValueType::Null | ValueType::Undefined))) {
-            match convert::to_json(segs)? {
-                serde_json::Value::Object(map) => {
-                    for (id, v) in map {
-                        let member = v.as_bool().ok_or_else(|| {
-                            type_error(format!("segments.{id} must be a boolean (the referenced segment's membership)"))
-                        })?;
-                        cx.segments.insert(id, member);
-                    }
+        ValueType::Object if as_of.is_date()? => convert::date_micros(unsafe { as_of.cast::<napi::JsDate>() })?,
+        ValueType::Undefined | ValueType::Null => {
+            return Err(type_error(
+                "asOf is required (a Date or an RFC 3339 string with an offset); segcore never reads the clock",
+            ))
+        }
+        _ => return Err(type_error("asOf must be a Date or an RFC 3339 string with an offset")),
+    };
+    let mut cx = EvalContext::new(micros);
+    if let Some(fx) = none_if_nullish(fx) {
+        cx.fx = FxRates::from_json(&convert::to_json(fx)?).map_err(eval_err)?;
+    }
+    if let Some(segs) = none_if_nullish(segments) {
+        match convert::to_json(segs)? {
+            serde_json::Value::Object(map) => {
+                for (id, v) in map {
+                    let member = v.as_bool().ok_or_else(|| {
+                        type_error(format!("segments.{id} must be a boolean (the referenced segment's membership)"))
+                    })?;
+                    cx.segments.insert(id, member);
                 }
-                _ => return Err(type_error("segments must be an object of booleans, e.g. { vip: true }")),
             }
+            _ => return Err(type_error("segments must be an object of booleans, e.g. { vip: true }")),
         }
-        Ok(NativeContext { inner: Arc::new(cx) })
     }
-
-    /// `asOf` as an RFC 3339 string (UTC).
-    #[napi(getter)]
-    pub fn as_of(&self) -> String {
-        segcore::time::format_timestamp(self.inner.as_of)
-    }
+    Ok(External::new(Arc::new(cx)))
 }
 
-/// A profile converted once (every field), to evaluate many times against any segment.
+/// `asOf` of a context as RFC 3339 (UTC).
 #[napi]
-pub struct NativeProfile {
-    inner: Arc<Profile>,
+pub fn context_as_of(cx: ContextRef) -> String {
+    segcore::time::format_timestamp(cx.as_of)
+}
+
+/// A profile converted whole (every field checked by the core).
+#[napi]
+pub fn profile_new(profile: JsUnknown) -> Result<ProfileRef> {
+    Ok(External::new(Arc::new(convert::full_profile(profile)?)))
+}
+
+/// A profile parsed from JSON text, exactly.
+#[napi]
+pub fn profile_from_json(text: String) -> Result<ProfileRef> {
+    Ok(External::new(Arc::new(Profile::from_json_str(&text).map_err(eval_err)?)))
+}
+
+/// `{ id, eventCount }` of a profile.
+#[napi]
+pub fn profile_info(env: Env, p: ProfileRef) -> Result<JsUnknown> {
+    json_to_js(&env, &serde_json::json!({ "id": p.id(), "eventCount": p.event_count() }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments
+
+fn compile_segment(
+    def: std::result::Result<Definition, segcore::Error>,
+    schema_v: Option<JsUnknown>,
+) -> Result<SegmentRef> {
+    let def = def.map_err(compile_err)?;
+    let schema = schema(schema_v)?;
+    segcore::Segment::compile(def, schema.as_ref()).map(segment_ref).map_err(compile_err)
 }
 
 #[napi]
-impl NativeProfile {
-    #[napi(constructor)]
-    pub fn new(profile: JsUnknown) -> Result<NativeProfile> {
-        Ok(NativeProfile { inner: Arc::new(convert::full_profile(profile)?) })
-    }
-
-    /// Parses profile JSON text exactly (integers beyond 2^53, `3.0` as a float).
-    #[napi(factory)]
-    pub fn from_json(text: String) -> Result<NativeProfile> {
-        Ok(NativeProfile { inner: Arc::new(Profile::from_json_str(&text).map_err(eval_err)?) })
-    }
-
-    #[napi(getter)]
-    pub fn id(&self) -> String {
-        self.inner.id().to_string()
-    }
-
-    #[napi(getter)]
-    pub fn event_count(&self) -> u32 {
-        self.inner.event_count() as u32
-    }
+pub fn segment_from_yaml(text: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
+    compile_segment(Definition::from_yaml_str(&text), schema)
 }
 
-/// Profiles for a batch: handles as they are, objects converted (read set only) on the JS thread.
-fn profiles(env: &Env, list: JsObject, keys: &Keys) -> Result<Vec<Arc<Profile>>> {
-    if !list.is_array()? {
-        return Err(type_error("profiles must be an array"));
-    }
-    let n = list.get_array_length()?;
+#[napi]
+pub fn segment_from_json(text: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
+    compile_segment(Definition::from_json_str(&text), schema)
+}
+
+#[napi]
+pub fn segment_from_object(definition: JsUnknown, schema: Option<JsUnknown>) -> Result<SegmentRef> {
+    compile_segment(Definition::from_json(&convert::to_json(definition)?), schema)
+}
+
+#[napi]
+pub fn segment_load(path: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
+    compile_segment(Definition::from_file(Path::new(&path)), schema)
+}
+
+/// A bare rule with metadata.
+#[napi]
+pub fn segment_compile_rule(
+    rule: String,
+    id: String,
+    version: String,
+    timezone: String,
+    currency: String,
+    schema: Option<JsUnknown>,
+) -> Result<SegmentRef> {
+    let mut def = Definition::new(id, version, rule);
+    def.timezone = timezone;
+    def.currency = currency;
+    compile_segment(Ok(def), schema)
+}
+
+/// Everything index.js caches about a segment, read once.
+#[napi]
+pub fn segment_info(env: Env, seg: SegmentRef) -> Result<JsUnknown> {
+    let rs = seg.read_set();
+    json_to_js(
+        &env,
+        &serde_json::json!({
+            "id": seg.id(),
+            "version": seg.version(),
+            "definitionHash": seg.definition_hash(),
+            "canonicalJson": seg.canonical_json(),
+            "rule": seg.formatted_rule(),
+            "sourceRule": seg.definition().rule,
+            "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
+            "warnings": errors::diagnostics_json(seg.warnings()),
+            "spec": seg.spec.to_json(),
+        }),
+    )
+}
+
+/// Outcome (0 false, 1 true, 2 unknown) of a projected plain profile (see `parts`).
+#[napi]
+pub fn segment_eval_parts(
+    seg: SegmentRef,
+    cx: ContextRef,
+    id: JsUnknown,
+    attrs: JsObject,
+    events: JsUnknown,
+) -> Result<u32> {
+    let (p, values) = parts::read(id, attrs, events, &seg.spec, false)?;
+    eval_values(&seg.inner, &p, &values, &cx)
+}
+
+fn eval_values(seg: &segcore::Segment, p: &Profile, values: &[Value], cx: &EvalContext) -> Result<u32> {
+    let refs = values.iter().collect();
+    let bound = Bound::with_attributes(seg.layout(), p, refs).ok_or_else(|| type_error("internal: layout mismatch"))?;
+    seg.evaluate_bound(&bound, cx).map(outcome_code).map_err(eval_err)
+}
+
+/// Outcome of a profile handle.
+#[napi]
+pub fn segment_eval_handle(seg: SegmentRef, p: ProfileRef, cx: ContextRef) -> Result<u32> {
+    seg.evaluate(&p, &cx).map(outcome_code).map_err(eval_err)
+}
+
+/// Explanation of a profile handle.
+#[napi]
+pub fn segment_explain(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef) -> Result<JsUnknown> {
+    let ex = seg.explain(&p, &cx).map_err(eval_err)?;
+    explanation(&env, &ex)
+}
+
+/// Items of a batch: profile externals, or `[id, attrs, events]` projections.
+fn batch_profiles(env: &Env, items: JsObject, spec: &Spec) -> Result<Vec<Arc<Profile>>> {
+    let n = items.get_array_length()?;
     let mut out = Vec::with_capacity(n as usize);
     for i in 0..n {
-        let v: JsUnknown = list.get_element(i)?;
-        out.push(profile_arg(env, v, keys)?);
+        let item: JsUnknown = items.get_element(i)?;
+        if item.get_type()? == ValueType::External {
+            let handle = unsafe { ProfileRef::from_napi_value(env.raw(), item.raw())? };
+            out.push(Arc::clone(&handle));
+            continue;
+        }
+        if item.get_type()? != ValueType::Object {
+            return Err(type_error("internal: batch item is neither a profile nor a projection"));
+        }
+        let item = unsafe { item.cast::<JsObject>() };
+        let (p, _) = parts::read(item.get_element(0)?, item.get_element(1)?, item.get_element(2)?, spec, true)?;
+        out.push(Arc::new(p));
     }
     Ok(out)
 }
 
-/// One profile argument: a `Profile` handle, or a plain object converted through the read set.
-fn profile_arg(env: &Env, v: JsUnknown, keys: &Keys) -> Result<Arc<Profile>> {
-    if v.get_type()? != ValueType::Object {
-        return Err(type_error("a profile is an object { id, attributes, events } or a Profile"));
-    }
-    let obj = unsafe { v.cast::<JsObject>() };
-    if let Ok(handle) = env.unwrap::<NativeProfile>(&obj) {
-        return Ok(Arc::clone(&handle.inner));
-    }
-    Ok(Arc::new(profile_object(env, obj, keys)?))
-}
-
-/// A plain profile object; `index.js` sends objects with keys other than id/attributes/events
-/// to the full path so that the core reports them.
-fn profile_object(env: &Env, obj: JsObject, keys: &Keys) -> Result<Profile> {
-    convert::profile(env, obj, keys)
-}
-
-/// A compiled segment definition.
-#[napi]
-pub struct NativeSegment {
-    inner: Arc<segcore::Segment>,
-    keys: Arc<Keys>,
-}
-
-impl NativeSegment {
-    fn wrap(inner: segcore::Segment) -> NativeSegment {
-        let keys = Arc::new(Keys::new(inner.read_set()));
-        NativeSegment { inner: Arc::new(inner), keys }
-    }
-
-    fn compile(def: std::result::Result<Definition, segcore::Error>, schema_v: Option<JsUnknown>) -> Result<Self> {
-        let def = def.map_err(compile_err)?;
-        let schema = schema(schema_v)?;
-        segcore::Segment::compile(def, schema.as_ref()).map(NativeSegment::wrap).map_err(compile_err)
-    }
-}
-
-#[napi]
-impl NativeSegment {
-    #[napi(factory)]
-    pub fn from_yaml(text: String, schema: Option<JsUnknown>) -> Result<NativeSegment> {
-        NativeSegment::compile(Definition::from_yaml_str(&text), schema)
-    }
-
-    #[napi(factory)]
-    pub fn from_json(text: String, schema: Option<JsUnknown>) -> Result<NativeSegment> {
-        NativeSegment::compile(Definition::from_json_str(&text), schema)
-    }
-
-    #[napi(factory)]
-    pub fn from_object(definition: JsUnknown, schema: Option<JsUnknown>) -> Result<NativeSegment> {
-        NativeSegment::compile(Definition::from_json(&convert::to_json(definition)?), schema)
-    }
-
-    #[napi(factory)]
-    pub fn load(path: String, schema: Option<JsUnknown>) -> Result<NativeSegment> {
-        NativeSegment::compile(Definition::from_file(Path::new(&path)), schema)
-    }
-
-    /// A bare rule with metadata.
-    #[napi(factory)]
-    pub fn compile_rule(
-        rule: String,
-        id: String,
-        version: String,
-        timezone: String,
-        currency: String,
-        schema: Option<JsUnknown>,
-    ) -> Result<NativeSegment> {
-        let mut def = Definition::new(id, version, rule);
-        def.timezone = timezone;
-        def.currency = currency;
-        NativeSegment::compile(Ok(def), schema)
-    }
-
-    #[napi(getter)]
-    pub fn id(&self) -> String {
-        self.inner.id().to_string()
-    }
-    #[napi(getter)]
-    pub fn version(&self) -> String {
-        self.inner.version().to_string()
-    }
-    #[napi(getter)]
-    pub fn definition_hash(&self) -> String {
-        self.inner.definition_hash().to_string()
-    }
-    #[napi(getter)]
-    pub fn canonical_json(&self) -> String {
-        self.inner.canonical_json().to_string()
-    }
-    #[napi(getter)]
-    pub fn rule(&self) -> String {
-        self.inner.formatted_rule()
-    }
-    /// The original rule text as written in the definition.
-    #[napi(getter)]
-    pub fn source_rule(&self) -> String {
-        self.inner.definition().rule.clone()
-    }
-    #[napi(getter)]
-    pub fn read_set(&self, env: Env) -> Result<JsUnknown> {
-        let rs = self.inner.read_set();
-        json_to_js(
-            &env,
-            &serde_json::json!({
-                "attributes": rs.attributes,
-                "events": rs.events,
-                "segments": rs.segments,
-            }),
-        )
-    }
-    #[napi(getter)]
-    pub fn warnings(&self, env: Env) -> Result<JsUnknown> {
-        json_to_js(&env, &errors::diagnostics_json(self.inner.warnings()))
-    }
-
-    /// 0 false, 1 true, 2 unknown.
-    #[napi]
-    pub fn outcome(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<u32> {
-        let p = profile_arg(&env, profile, &self.keys)?;
-        self.inner.evaluate(&p, &cx.inner).map(outcome_code).map_err(eval_err)
-    }
-
-    /// Membership of a plain object (converted through the read set).
-    #[napi]
-    pub fn evaluate_object(&self, env: Env, profile: JsObject, cx: &NativeContext) -> Result<bool> {
-        let p = profile_object(&env, profile, &self.keys)?;
-        self.inner.evaluate(&p, &cx.inner).map(Outcome::is_member).map_err(eval_err)
-    }
-
-    /// Membership of a `Profile` handle.
-    #[napi]
-    pub fn evaluate_handle(&self, profile: &NativeProfile, cx: &NativeContext) -> Result<bool> {
-        self.inner.evaluate(&profile.inner, &cx.inner).map(Outcome::is_member).map_err(eval_err)
-    }
-
-    #[napi]
-    pub fn explain(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<JsUnknown> {
-        let p = profile_arg(&env, profile, &self.keys)?;
-        let ex = self.inner.explain(&p, &cx.inner).map_err(eval_err)?;
-        explanation(&env, &ex)
-    }
-
-    /// Outcomes of many profiles on the libuv thread pool: resolves to a string of '0'/'1'/'2'.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> Result<AsyncTask<EvaluateMany>> {
-        let profiles = self::profiles(&env, profiles, &self.keys)?;
-        Ok(AsyncTask::new(EvaluateMany {
-            work: Work::Segment(Arc::clone(&self.inner)),
-            profiles,
-            cx: Arc::clone(&cx.inner),
-        }))
-    }
+/// Outcomes of many profiles on the libuv thread pool: resolves to a string of '0'/'1'/'2'.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn segment_eval_many(
+    env: Env,
+    seg: SegmentRef,
+    cx: ContextRef,
+    items: JsObject,
+) -> Result<AsyncTask<EvaluateMany>> {
+    let profiles = batch_profiles(&env, items, &seg.spec)?;
+    Ok(AsyncTask::new(EvaluateMany { work: Work::Segment(Arc::clone(&seg)), profiles, cx: Arc::clone(&cx) }))
 }
 
 fn explanation(env: &Env, ex: &segcore::Explanation) -> Result<JsUnknown> {
@@ -346,8 +326,8 @@ fn explanation(env: &Env, ex: &segcore::Explanation) -> Result<JsUnknown> {
 }
 
 enum Work {
-    Segment(Arc<segcore::Segment>),
-    Registry(Arc<segcore::Registry>),
+    Segment(Arc<CompiledSegment>),
+    Registry(Arc<CompiledRegistry>),
 }
 
 /// `evaluateMany`: profiles converted on the JS thread, evaluated on the libuv pool.
@@ -372,9 +352,9 @@ impl Task for EvaluateMany {
                 }
             }
             Work::Registry(reg) => {
-                out.reserve(self.profiles.len() * reg.len());
+                out.reserve(self.profiles.len() * reg.inner.len());
                 for p in &self.profiles {
-                    for (_, o) in reg.evaluate(p, cx).map_err(eval_err)? {
+                    for (_, o) in reg.inner.evaluate(p, cx).map_err(eval_err)? {
                         out.push(outcome_char(o));
                     }
                 }
@@ -388,79 +368,110 @@ impl Task for EvaluateMany {
     }
 }
 
-/// Definitions compiled together (references resolved, evaluated in dependency order).
-#[napi]
-pub struct NativeRegistry {
-    inner: Arc<segcore::Registry>,
-    keys: Arc<Keys>,
-}
+// ---------------------------------------------------------------------------------------------
+// Registries
 
-impl NativeRegistry {
-    fn wrap(inner: segcore::Registry) -> NativeRegistry {
-        let keys = Arc::new(Keys::new(&inner.read_set()));
-        NativeRegistry { inner: Arc::new(inner), keys }
-    }
+fn registry_ref(inner: segcore::Registry) -> RegistryRef {
+    let spec = Spec::new(inner.layout(), &inner.read_set());
+    External::new(Arc::new(CompiledRegistry { inner, spec }))
 }
 
 #[napi]
-impl NativeRegistry {
-    #[napi(factory)]
-    pub fn load(dir: String, schema: Option<JsUnknown>) -> Result<NativeRegistry> {
-        let schema = self::schema(schema)?;
-        segcore::Registry::load_dir(Path::new(&dir), schema.as_ref()).map(NativeRegistry::wrap).map_err(compile_err)
-    }
+pub fn registry_load(dir: String, schema: Option<JsUnknown>) -> Result<RegistryRef> {
+    let schema = self::schema(schema)?;
+    segcore::Registry::load_dir(Path::new(&dir), schema.as_ref()).map(registry_ref).map_err(compile_err)
+}
 
-    #[napi(factory)]
-    pub fn from_definitions(definitions: JsObject, schema: Option<JsUnknown>) -> Result<NativeRegistry> {
-        let defs = self::definitions(definitions)?.into_iter().collect::<std::result::Result<Vec<_>, _>>();
-        let defs = defs.map_err(compile_err)?;
-        let schema = self::schema(schema)?;
-        segcore::Registry::from_definitions(defs, schema.as_ref()).map(NativeRegistry::wrap).map_err(compile_err)
-    }
+#[napi]
+pub fn registry_from_definitions(definitions: JsObject, schema: Option<JsUnknown>) -> Result<RegistryRef> {
+    let defs = self::definitions(definitions)?.into_iter().collect::<std::result::Result<Vec<_>, _>>();
+    let defs = defs.map_err(compile_err)?;
+    let schema = self::schema(schema)?;
+    segcore::Registry::from_definitions(defs, schema.as_ref()).map(registry_ref).map_err(compile_err)
+}
 
-    /// Segment ids, sorted (the order of every per-segment result string).
-    #[napi(getter)]
-    pub fn ids(&self) -> Vec<String> {
-        self.inner.segments().iter().map(|s| s.id().to_string()).collect()
-    }
+/// `{ ids, spec }` of a registry (ids sorted: the order of every per-segment result string).
+#[napi]
+pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
+    let ids: Vec<&str> = reg.inner.segments().iter().map(|s| s.id()).collect();
+    json_to_js(&env, &serde_json::json!({ "ids": ids, "spec": reg.spec.to_json() }))
+}
 
-    /// The compiled segment `id`, or `null`.
-    #[napi]
-    pub fn get(&self, id: String) -> Option<NativeSegment> {
-        self.inner.get(&id).map(|s| NativeSegment::wrap(s.clone()))
-    }
+/// The compiled segment `id`, or `null`.
+#[napi]
+pub fn registry_get(reg: RegistryRef, id: String) -> Option<SegmentRef> {
+    reg.inner.get(&id).map(|s| segment_ref(s.clone()))
+}
 
-    /// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
-    #[napi]
-    pub fn outcomes(&self, env: Env, profile: JsUnknown, cx: &NativeContext) -> Result<String> {
-        let p = profile_arg(&env, profile, &self.keys)?;
-        let results = self.inner.evaluate(&p, &cx.inner).map_err(eval_err)?;
-        Ok(results.into_iter().map(|(_, o)| outcome_char(o)).collect())
-    }
+fn registry_codes(reg: &CompiledRegistry, bound: &Bound, cx: &EvalContext) -> Result<String> {
+    let results = reg.inner.evaluate_bound(bound, cx).map_err(eval_err)?;
+    Ok(results.into_iter().map(|(_, o)| outcome_char(o)).collect())
+}
 
-    #[napi]
-    pub fn evaluate_one(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> Result<u32> {
-        let p = profile_arg(&env, profile, &self.keys)?;
-        self.inner.evaluate_one(&id, &p, &cx.inner).map(outcome_code).map_err(eval_err)
-    }
+/// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
+#[napi]
+pub fn registry_eval_parts(
+    reg: RegistryRef,
+    cx: ContextRef,
+    id: JsUnknown,
+    attrs: JsObject,
+    events: JsUnknown,
+) -> Result<String> {
+    let (p, values) = parts::read(id, attrs, events, &reg.spec, false)?;
+    let bound = Bound::with_attributes(reg.inner.layout(), &p, values.iter().collect())
+        .ok_or_else(|| type_error("internal: layout mismatch"))?;
+    registry_codes(&reg, &bound, &cx)
+}
 
-    #[napi]
-    pub fn explain(&self, env: Env, id: String, profile: JsUnknown, cx: &NativeContext) -> Result<JsUnknown> {
-        let p = profile_arg(&env, profile, &self.keys)?;
-        let ex = self.inner.explain(&id, &p, &cx.inner).map_err(eval_err)?;
-        explanation(&env, &ex)
-    }
+#[napi]
+pub fn registry_eval_handle(reg: RegistryRef, p: ProfileRef, cx: ContextRef) -> Result<String> {
+    let bound = reg.inner.bind(&p);
+    registry_codes(&reg, &bound, &cx)
+}
 
-    /// Outcomes of many profiles on the libuv pool: `ids.length` characters per profile.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn evaluate_many(&self, env: Env, profiles: JsObject, cx: &NativeContext) -> Result<AsyncTask<EvaluateMany>> {
-        let profiles = self::profiles(&env, profiles, &self.keys)?;
-        Ok(AsyncTask::new(EvaluateMany {
-            work: Work::Registry(Arc::clone(&self.inner)),
-            profiles,
-            cx: Arc::clone(&cx.inner),
-        }))
+#[napi]
+pub fn registry_eval_one(reg: RegistryRef, id: String, p: ProfileRef, cx: ContextRef) -> Result<u32> {
+    reg.inner.evaluate_one(&id, &p, &cx).map(outcome_code).map_err(eval_err)
+}
+
+#[napi]
+pub fn registry_explain(env: Env, reg: RegistryRef, id: String, p: ProfileRef, cx: ContextRef) -> Result<JsUnknown> {
+    let ex = reg.inner.explain(&id, &p, &cx).map_err(eval_err)?;
+    explanation(&env, &ex)
+}
+
+/// Outcomes of many profiles on the libuv pool: `ids.length` characters per profile.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn registry_eval_many(
+    env: Env,
+    reg: RegistryRef,
+    cx: ContextRef,
+    items: JsObject,
+) -> Result<AsyncTask<EvaluateMany>> {
+    let profiles = batch_profiles(&env, items, &reg.spec)?;
+    Ok(AsyncTask::new(EvaluateMany { work: Work::Registry(Arc::clone(&reg)), profiles, cx: Arc::clone(&cx) }))
+}
+
+/// A projected profile as a full profile (attributes set by name), for explain and one-off calls.
+#[napi]
+pub fn profile_from_parts(
+    env: Env,
+    spec_of: JsUnknown,
+    id: JsUnknown,
+    attrs: JsObject,
+    events: JsUnknown,
+) -> Result<ProfileRef> {
+    if spec_of.get_type()? != ValueType::External {
+        return Err(type_error("internal: spec owner must be a segment or registry"));
     }
+    let (raw, env) = (unsafe { spec_of.raw() }, env.raw());
+    let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env, raw) } {
+        parts::read(id, attrs, events, &seg.spec, true)?
+    } else {
+        let reg = unsafe { RegistryRef::from_napi_value(env, raw)? };
+        parts::read(id, attrs, events, &reg.spec, true)?
+    };
+    Ok(External::new(Arc::new(p)))
 }
 
 /// The canonical formatting of a rule.

@@ -187,6 +187,11 @@ impl Registry {
         rs
     }
 
+    /// The slot layout every segment of the registry reads through (see [`Bound::with_attributes`]).
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
     /// Number of segments.
     pub fn len(&self) -> usize {
         self.segments.len()
