@@ -317,14 +317,11 @@ class Segment {
   }
   _code(profile, options) {
     const cx = nativeContext(options);
-    if (profile instanceof Profile) return call(() => native.segmentEvalHandle(this._ref, profile._ref, cx));
-    checkProfileArg(profile);
-    const parts = this._project(profile);
-    if (parts === null) {
-      const ref = call(() => native.profileNew(profile));
-      return call(() => native.segmentEvalHandle(this._ref, ref, cx));
-    }
     try {
+      if (profile instanceof Profile) return native.segmentEvalHandle(this._ref, profile._ref, cx);
+      checkProfileArg(profile);
+      const parts = this._project(profile);
+      if (parts === null) return native.segmentEvalHandle(this._ref, native.profileNew(profile), cx);
       return native.segmentEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
     } catch (e) {
       throw convertError(e);
@@ -432,14 +429,11 @@ class Registry {
   }
   _codes(profile, options) {
     const cx = nativeContext(options);
-    if (profile instanceof Profile) return call(() => native.registryEvalHandle(this._ref, profile._ref, cx));
-    checkProfileArg(profile);
-    const parts = this._project(profile);
-    if (parts === null) {
-      const ref = call(() => native.profileNew(profile));
-      return call(() => native.registryEvalHandle(this._ref, ref, cx));
-    }
     try {
+      if (profile instanceof Profile) return native.registryEvalHandle(this._ref, profile._ref, cx);
+      checkProfileArg(profile);
+      const parts = this._project(profile);
+      if (parts === null) return native.registryEvalHandle(this._ref, native.profileNew(profile), cx);
       return native.registryEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
     } catch (e) {
       throw convertError(e);

@@ -255,13 +255,14 @@ pub fn segment_info(env: Env, seg: SegmentRef) -> Result<JsUnknown> {
 /// Outcome (0 false, 1 true, 2 unknown) of a projected plain profile (see `parts`).
 #[napi]
 pub fn segment_eval_parts(
+    env: Env,
     seg: SegmentRef,
     cx: ContextRef,
     id: JsUnknown,
     attrs: JsObject,
     events: JsUnknown,
 ) -> Result<u32> {
-    let (p, values) = parts::read(id, attrs, events, &seg.spec, false)?;
+    let (p, values) = parts::read(&env, id, attrs, events, &seg.spec, false)?;
     eval_values(&seg.inner, &p, &values, &cx)
 }
 
@@ -284,23 +285,31 @@ pub fn segment_explain(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef)
     explanation(&env, &ex)
 }
 
+/// One profile of a batch: a handle (evaluated by name), or a projection (evaluated through the
+/// slot layout with its attribute values).
+pub enum Item {
+    Handle(Arc<Profile>),
+    Parts(Profile, Vec<Value>),
+}
+
 /// Items of a batch: profile externals, or `[id, attrs, events]` projections.
-fn batch_profiles(env: &Env, items: JsObject, spec: &Spec) -> Result<Vec<Arc<Profile>>> {
+fn batch_profiles(env: &Env, items: JsObject, spec: &Spec) -> Result<Vec<Item>> {
     let n = items.get_array_length()?;
     let mut out = Vec::with_capacity(n as usize);
     for i in 0..n {
         let item: JsUnknown = items.get_element(i)?;
         if item.get_type()? == ValueType::External {
             let handle = unsafe { ProfileRef::from_napi_value(env.raw(), item.raw())? };
-            out.push(Arc::clone(&handle));
+            out.push(Item::Handle(Arc::clone(&handle)));
             continue;
         }
         if item.get_type()? != ValueType::Object {
             return Err(type_error("internal: batch item is neither a profile nor a projection"));
         }
         let item = unsafe { item.cast::<JsObject>() };
-        let (p, _) = parts::read(item.get_element(0)?, item.get_element(1)?, item.get_element(2)?, spec, true)?;
-        out.push(Arc::new(p));
+        let (p, values) =
+            parts::read(env, item.get_element(0)?, item.get_element(1)?, item.get_element(2)?, spec, false)?;
+        out.push(Item::Parts(p, values));
     }
     Ok(out)
 }
@@ -333,7 +342,7 @@ enum Work {
 /// `evaluateMany`: profiles converted on the JS thread, evaluated on the libuv pool.
 pub struct EvaluateMany {
     work: Work,
-    profiles: Vec<Arc<Profile>>,
+    profiles: Vec<Item>,
     cx: Arc<EvalContext>,
 }
 
@@ -343,18 +352,24 @@ impl Task for EvaluateMany {
 
     fn compute(&mut self) -> Result<String> {
         let cx = &self.cx;
+        let layout = match &self.work {
+            Work::Segment(seg) => seg.layout(),
+            Work::Registry(reg) => reg.inner.layout(),
+        };
         let mut out = String::new();
-        match &self.work {
-            Work::Segment(seg) => {
-                out.reserve(self.profiles.len());
-                for p in &self.profiles {
-                    out.push(outcome_char(seg.evaluate(p, cx).map_err(eval_err)?));
-                }
-            }
-            Work::Registry(reg) => {
-                out.reserve(self.profiles.len() * reg.inner.len());
-                for p in &self.profiles {
-                    for (_, o) in reg.inner.evaluate(p, cx).map_err(eval_err)? {
+        for item in &self.profiles {
+            let bound = match item {
+                Item::Handle(p) => match &self.work {
+                    Work::Segment(seg) => seg.bind(p),
+                    Work::Registry(reg) => reg.inner.bind(p),
+                },
+                Item::Parts(p, values) => Bound::with_attributes(layout, p, values.iter().collect())
+                    .ok_or_else(|| type_error("internal: layout mismatch"))?,
+            };
+            match &self.work {
+                Work::Segment(seg) => out.push(outcome_char(seg.evaluate_bound(&bound, cx).map_err(eval_err)?)),
+                Work::Registry(reg) => {
+                    for (_, o) in reg.inner.evaluate_bound(&bound, cx).map_err(eval_err)? {
                         out.push(outcome_char(o));
                     }
                 }
@@ -411,13 +426,14 @@ fn registry_codes(reg: &CompiledRegistry, bound: &Bound, cx: &EvalContext) -> Re
 /// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
 #[napi]
 pub fn registry_eval_parts(
+    env: Env,
     reg: RegistryRef,
     cx: ContextRef,
     id: JsUnknown,
     attrs: JsObject,
     events: JsUnknown,
 ) -> Result<String> {
-    let (p, values) = parts::read(id, attrs, events, &reg.spec, false)?;
+    let (p, values) = parts::read(&env, id, attrs, events, &reg.spec, false)?;
     let bound = Bound::with_attributes(reg.inner.layout(), &p, values.iter().collect())
         .ok_or_else(|| type_error("internal: layout mismatch"))?;
     registry_codes(&reg, &bound, &cx)
@@ -464,12 +480,12 @@ pub fn profile_from_parts(
     if spec_of.get_type()? != ValueType::External {
         return Err(type_error("internal: spec owner must be a segment or registry"));
     }
-    let (raw, env) = (unsafe { spec_of.raw() }, env.raw());
-    let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env, raw) } {
-        parts::read(id, attrs, events, &seg.spec, true)?
+    let (raw, env_raw) = (unsafe { spec_of.raw() }, env.raw());
+    let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env_raw, raw) } {
+        parts::read(&env, id, attrs, events, &seg.spec, true)?
     } else {
-        let reg = unsafe { RegistryRef::from_napi_value(env, raw)? };
-        parts::read(id, attrs, events, &reg.spec, true)?
+        let reg = unsafe { RegistryRef::from_napi_value(env_raw, raw)? };
+        parts::read(&env, id, attrs, events, &reg.spec, true)?
     };
     Ok(External::new(Arc::new(p)))
 }

@@ -10,7 +10,7 @@
 //! index.js sends any profile of an unusual shape through the core's full parser instead, so the
 //! errors users see are the core's.
 
-use napi::{JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
+use napi::{Env, JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
 use segcore::ir::Layout;
 use segcore::{Profile, ReadSet, Value};
 
@@ -52,6 +52,7 @@ impl Spec {
 /// slot order. With `named`, the attributes are also set on the profile by name (for `explain`,
 /// which reads by name).
 pub fn read(
+    env: &Env,
     id: JsUnknown,
     attrs: JsObject,
     events: JsUnknown,
@@ -81,7 +82,7 @@ pub fn read(
             values.push(Value::Null);
             continue;
         }
-        let v = convert::to_value(v)?;
+        let v = convert::to_value(env, v)?;
         if named {
             p.set_attribute(name.as_str(), v.clone());
         }
@@ -89,14 +90,14 @@ pub fn read(
     }
     match events.get_type()? {
         ValueType::Undefined | ValueType::Null => {}
-        ValueType::Object => read_events(&mut p, &id, unsafe { events.cast::<JsObject>() }, spec)?,
+        ValueType::Object => read_events(env, &mut p, &id, unsafe { events.cast::<JsObject>() }, spec)?,
         _ => return Err(type_error("internal: event projection is not an array")),
     }
     p.finish();
     Ok((p, values))
 }
 
-fn read_events(p: &mut Profile, id: &str, flat: JsObject, spec: &Spec) -> NResult<()> {
+fn read_events(env: &Env, p: &mut Profile, id: &str, flat: JsObject, spec: &Spec) -> NResult<()> {
     let n = flat.get_array_length()?;
     let mut i = 0;
     let number = |v: JsUnknown| -> NResult<usize> {
@@ -129,7 +130,7 @@ fn read_events(p: &mut Profile, id: &str, flat: JsObject, spec: &Spec) -> NResul
         for (k, prop) in props.iter().enumerate() {
             let v: JsUnknown = flat.get_element(i + 3 + k as u32)?;
             if v.get_type()? != ValueType::Undefined {
-                properties.insert(prop.as_str().into(), convert::to_value(v)?);
+                properties.insert(prop.as_str().into(), convert::to_value(env, v)?);
             }
         }
         p.push_event(name, at, properties).map_err(eval_err)?;
