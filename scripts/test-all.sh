@@ -40,6 +40,10 @@ rm -rf target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl
 "$venv/bin/python" -m pytest bindings-python/tests -q -p no:cacheprovider
 
+step "Node: build the native module (napi-rs), run node --test (conformance, API, example service)"
+scripts/build-node.sh
+node --test bindings-node/tests/
+
 step "Rust: conformance suite, per suite"
 cargo test -q -p segcore --test conformance -- --nocapture 2>&1 | grep -E '^\s+[a-z_]+\s+[0-9]+/[0-9]+$|^conformance' || true
 

@@ -137,9 +137,10 @@ impl Registry {
     ///
     /// ```
     /// use segcore::{Definition, Registry};
-    /// let loaded = vec![Definition::from_yaml_str("id: a\nversion: 1.0.0\nrule: age >= \"x\"")];
+    /// let loaded = vec![Ok(Definition::new("a", "1.0.0", "\"5\" = 5")), Definition::from_yaml_str("id: [")];
     /// let diags = Registry::check(loaded, None);
-    /// assert_eq!(diags[0].kind, segcore::ErrorKind::TypeMismatch);
+    /// let kinds: Vec<_> = diags.iter().map(|d| d.kind).collect();
+    /// assert_eq!(kinds, [segcore::ErrorKind::InvalidDefinition, segcore::ErrorKind::TypeMismatch]);
     /// ```
     pub fn check(loaded: Vec<Result<Definition, Error>>, schema: Option<&Schema>) -> Vec<crate::Diagnostic> {
         let mut defs = Vec::new();
