@@ -243,7 +243,7 @@ class Explanation {
     this.segment = j.segment;
     this.version = j.version;
     this.outcome = j.outcome;
-    this.member = j.outcome === 'true';
+    this.member = j.member;
     this.note = j.note ?? null;
     this.trace = j.trace;
     this.unknownInputs = j.unknown_inputs ?? [];
@@ -395,6 +395,7 @@ class Registry {
     this._ref = ref;
     const info = native.registryInfo(ref);
     this._ids = info.ids;
+    Object.defineProperty(this, '_segments', { value: info.segments });
     Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
   }
   /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
@@ -422,10 +423,7 @@ class Registry {
   }
   /** Every segment's id, version and definition hash, sorted by id. */
   segments() {
-    return this._ids.map((id) => {
-      const s = this.get(id);
-      return { id, version: s.version, definitionHash: s.definitionHash };
-    });
+    return this._segments.map((s) => ({ ...s }));
   }
   _codes(profile, options) {
     const cx = nativeContext(options);

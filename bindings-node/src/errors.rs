@@ -34,20 +34,16 @@ pub fn diagnostics_json(diags: &[segcore::Diagnostic]) -> serde_json::Value {
     serde_json::Value::Array(diags.iter().map(diagnostic_json).collect())
 }
 
-/// A core error raised during `phase`.
+/// A core error raised during `phase`: its first diagnostic's fields, plus the class, the stable
+/// `code` and every diagnostic.
 pub fn segcore_error(err: &segcore::Error, phase: Phase) -> napi::Error {
-    let first = err.first();
-    encoded(serde_json::json!({
-        "class": err.class(phase).name(),
-        "code": first.kind.as_str(),
-        "message": first.message,
-        "line": first.location.map(|l| l.line),
-        "column": first.location.map(|l| l.column),
-        "origin": first.origin,
-        "fileLine": first.file_location.map(|l| l.line),
-        "fileColumn": first.file_location.map(|l| l.column),
-        "diagnostics": diagnostics_json(err.diagnostics()),
-    }))
+    let mut details = diagnostic_json(err.first());
+    if let serde_json::Value::Object(map) = &mut details {
+        map.insert("class".into(), err.class(phase).name().into());
+        map.insert("code".into(), err.first().kind.as_str().into());
+        map.insert("diagnostics".into(), diagnostics_json(err.diagnostics()));
+    }
+    encoded(details)
 }
 
 /// A wrong argument type or shape: a JavaScript `TypeError`.

@@ -270,13 +270,13 @@ pub fn segment_eval_parts(
     events: JsUnknown,
 ) -> Result<u32> {
     let (p, values) = parts::read(&env, id, attrs, events, &seg.spec, false)?;
-    eval_values(&seg.inner, &p, &values, &cx)
+    let bound = bind_parts(seg.layout(), &p, &values)?;
+    seg.evaluate_bound(&bound, &cx).map(outcome_code).map_err(eval_err)
 }
 
-fn eval_values(seg: &segcore::Segment, p: &Profile, values: &[Value], cx: &EvalContext) -> Result<u32> {
-    let refs = values.iter().collect();
-    let bound = Bound::with_attributes(seg.layout(), p, refs).ok_or_else(|| type_error("internal: layout mismatch"))?;
-    seg.evaluate_bound(&bound, cx).map(outcome_code).map_err(eval_err)
+/// A projected profile bound to the layout its values were read for.
+fn bind_parts<'p>(layout: &Arc<segcore::ir::Layout>, p: &'p Profile, values: &'p [Value]) -> Result<Bound<'p>> {
+    Bound::with_attributes(layout, p, values.iter().collect()).ok_or_else(|| type_error("internal: layout mismatch"))
 }
 
 /// Outcome of a profile handle.
@@ -370,8 +370,7 @@ impl Task for EvaluateMany {
                     Work::Segment(seg) => seg.bind(p),
                     Work::Registry(reg) => reg.inner.bind(p),
                 },
-                Item::Parts(p, values) => Bound::with_attributes(layout, p, values.iter().collect())
-                    .ok_or_else(|| type_error("internal: layout mismatch"))?,
+                Item::Parts(p, values) => bind_parts(layout, p, values)?,
             };
             match &self.work {
                 Work::Segment(seg) => out.push(outcome_char(seg.evaluate_bound(&bound, cx).map_err(eval_err)?)),
@@ -412,11 +411,17 @@ pub fn registry_from_definitions(definitions: JsObject, schema: Option<JsUnknown
     segcore::Registry::from_definitions(defs, schema.as_ref()).map(registry_ref).map_err(compile_err)
 }
 
-/// `{ ids, spec }` of a registry (ids sorted: the order of every per-segment result string).
+/// `{ ids, segments, spec }` of a registry (ids sorted: the order of every per-segment result
+/// string; segments: id, version and definition hash of each).
 #[napi]
 pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
-    let ids: Vec<&str> = reg.inner.segments().iter().map(|s| s.id()).collect();
-    json_to_js(&env, &serde_json::json!({ "ids": ids, "spec": reg.spec.to_json() }))
+    let segments = reg.inner.segments();
+    let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
+    let infos: Vec<serde_json::Value> = segments
+        .iter()
+        .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
+        .collect();
+    json_to_js(&env, &serde_json::json!({ "ids": ids, "segments": infos, "spec": reg.spec.to_json() }))
 }
 
 /// The compiled segment `id`, or `null`.
@@ -441,8 +446,7 @@ pub fn registry_eval_parts(
     events: JsUnknown,
 ) -> Result<String> {
     let (p, values) = parts::read(&env, id, attrs, events, &reg.spec, false)?;
-    let bound = Bound::with_attributes(reg.inner.layout(), &p, values.iter().collect())
-        .ok_or_else(|| type_error("internal: layout mismatch"))?;
+    let bound = bind_parts(reg.inner.layout(), &p, &values)?;
     registry_codes(&reg, &bound, &cx)
 }
 
@@ -510,15 +514,8 @@ pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> Result<J
     let diags = match source.get_type()? {
         ValueType::String => {
             let path = convert::string(unsafe { source.cast::<JsString>() })?;
-            let path = Path::new(&path);
-            let result = if path.is_dir() {
-                segcore::Registry::load_dir(path, schema.as_ref()).map(|_| ())
-            } else {
-                Definition::from_file(path)
-                    .and_then(|d| segcore::Registry::from_definitions(vec![d], schema.as_ref()).map(|_| ()))
-            };
-            match result {
-                Ok(()) => Vec::new(),
+            match segcore::Registry::load(Path::new(&path), schema.as_ref()) {
+                Ok(_) => Vec::new(),
                 Err(e) => e.diagnostics().to_vec(),
             }
         }

@@ -397,15 +397,15 @@ impl ContextHandle {
 }
 
 /// The evaluation context from either `context=` or `as_of=`/`fx=`/`segments=`.
-fn resolve_context(
+fn resolve_context<'a>(
     py: Python<'_>,
     as_of: Option<&Bound<'_, PyAny>>,
     fx: Option<&Bound<'_, PyAny>>,
     segments: Option<&Bound<'_, PyDict>>,
-    ctx: Option<&Bound<'_, ContextHandle>>,
-) -> PyResult<std::borrow::Cow<'static, EvalContext>> {
+    ctx: Option<&'a Bound<'_, ContextHandle>>,
+) -> PyResult<std::borrow::Cow<'a, EvalContext>> {
     match (ctx, as_of) {
-        (Some(c), None) if fx.is_none() && segments.is_none() => Ok(std::borrow::Cow::Owned(c.get().inner.clone())),
+        (Some(c), None) if fx.is_none() && segments.is_none() => Ok(std::borrow::Cow::Borrowed(&c.get().inner)),
         (Some(_), _) => Err(PyTypeError::new_err("pass either context= or as_of=/fx=/segments=, not both")),
         (None, Some(a)) => Ok(std::borrow::Cow::Owned(context(py, a, fx, segments)?)),
         (None, None) => Err(PyTypeError::new_err(
@@ -946,30 +946,22 @@ fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
 #[pyo3(signature = (source, *, schema=None))]
 fn check(py: Python<'_>, source: &Bound<'_, PyAny>, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Diagnostic>> {
     let schema = self::schema(py, schema)?;
-    let result = if let Ok(path) = source.extract::<PathBuf>() {
-        if path.is_dir() {
-            segcore::Registry::load_dir(&path, schema.as_ref()).map(|_| ())
+    if let Ok(path) = source.extract::<PathBuf>() {
+        return Ok(match segcore::Registry::load(&path, schema.as_ref()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.diagnostics().iter().map(diagnostic).collect(),
+        });
+    }
+    let mut loaded = Vec::new();
+    for item in source.try_iter()? {
+        let item = item?;
+        loaded.push(if let Ok(text) = item.cast::<PyString>() {
+            Definition::from_yaml_str(&text.to_cow()?)
         } else {
-            Definition::from_file(&path)
-                .and_then(|d| segcore::Registry::from_definitions(vec![d], schema.as_ref()))
-                .map(|_| ())
-        }
-    } else {
-        let mut loaded = Vec::new();
-        for item in source.try_iter()? {
-            let item = item?;
-            loaded.push(if let Ok(text) = item.cast::<PyString>() {
-                Definition::from_yaml_str(&text.to_cow()?)
-            } else {
-                Definition::from_json(&to_json(&item)?)
-            });
-        }
-        return Ok(segcore::Registry::check(loaded, schema.as_ref()).iter().map(diagnostic).collect());
-    };
-    Ok(match result {
-        Ok(()) => Vec::new(),
-        Err(e) => e.diagnostics().iter().map(diagnostic).collect(),
-    })
+            Definition::from_json(&to_json(&item)?)
+        });
+    }
+    Ok(segcore::Registry::check(loaded, schema.as_ref()).iter().map(diagnostic).collect())
 }
 
 #[pymodule]

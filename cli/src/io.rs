@@ -35,6 +35,22 @@ impl Format {
     }
 }
 
+/// The JSON values of a JSONL file with their 0-based line index; blank lines are skipped and
+/// errors name the file and line.
+fn jsonl(path: &Path) -> CliResult<impl Iterator<Item = CliResult<(usize, serde_json::Value)>>> {
+    let name = path.display().to_string();
+    Ok(open(path)?.lines().enumerate().filter_map(move |(i, line)| {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => return Some(Err(format!("{name}:{}: {e}", i + 1))),
+        };
+        if line.trim().is_empty() {
+            return None;
+        }
+        Some(serde_json::from_str(&line).map(|v| (i, v)).map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1)))
+    }))
+}
+
 fn open(path: &Path) -> CliResult<BufReader<File>> {
     File::open(path).map(BufReader::new).map_err(|e| format!("{}: cannot open: {e}", path.display()))
 }
@@ -87,13 +103,8 @@ pub fn read_events(path: &Path, format: Format) -> CliResult<Vec<EventRow>> {
     let mut out = Vec::new();
     match format {
         Format::Jsonl => {
-            for (i, line) in open(path)?.lines().enumerate() {
-                let line = line.map_err(|e| format!("{name}:{}: {e}", i + 1))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
+            for row in jsonl(path)? {
+                let (i, v) = row?;
                 let entity = match v.get("entity_id") {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -144,13 +155,8 @@ pub fn read_profiles(path: &Path, format: Format, events: Vec<EventRow>) -> CliR
     let mut profiles = Vec::new();
     match format {
         Format::Jsonl => {
-            for (i, line) in open(path)?.lines().enumerate() {
-                let line = line.map_err(|e| format!("{name}:{}: {e}", i + 1))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).map_err(|e| format!("{name}:{}: not valid JSON: {e}", i + 1))?;
+            for row in jsonl(path)? {
+                let (i, v) = row?;
                 profiles.push(Profile::from_json(&v).map_err(|e| format!("{name}:{}: {}", i + 1, e.first().message))?);
             }
         }

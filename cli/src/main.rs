@@ -183,12 +183,8 @@ fn load_fx(path: Option<&Path>) -> CliResult<FxRates> {
 }
 
 fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
-    let r = if path.is_dir() {
-        Registry::load_dir(path, schema)
-    } else {
-        segcore::Definition::from_file(path).and_then(|d| Registry::from_definitions(vec![d], schema))
-    };
-    r.map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
+    Registry::load(path, schema)
+        .map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
 }
 
 fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {

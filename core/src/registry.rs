@@ -98,6 +98,22 @@ impl Registry {
         Ok(Registry { segments, index, order, deps, layout })
     }
 
+    /// Loads a folder of definitions ([`Registry::load_dir`]) or a single definition file.
+    ///
+    /// ```no_run
+    /// use segcore::Registry;
+    /// let folder = Registry::load("segments/".as_ref(), None)?;
+    /// let one = Registry::load("segments/high_value.yaml".as_ref(), None)?;
+    /// # Ok::<(), segcore::Error>(())
+    /// ```
+    pub fn load(path: &Path, schema: Option<&Schema>) -> Result<Registry, Error> {
+        if path.is_dir() {
+            Registry::load_dir(path, schema)
+        } else {
+            Definition::from_file(path).and_then(|d| Registry::from_definitions(vec![d], schema))
+        }
+    }
+
     /// Loads every `*.yaml`, `*.yml` and `*.json` file in `dir` (not recursive), in name order.
     pub fn load_dir(dir: &Path, schema: Option<&Schema>) -> Result<Registry, Error> {
         let entries = std::fs::read_dir(dir)
