@@ -13,37 +13,14 @@ fn encoded(details: serde_json::Value) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, format!("{MARKER}{details}"))
 }
 
-fn diagnostic_json(d: &segcore::Diagnostic) -> serde_json::Value {
-    serde_json::json!({
-        "kind": d.kind.as_str(),
-        "severity": match d.severity {
-            segcore::Severity::Error => "error",
-            segcore::Severity::Warning => "warning",
-        },
-        "message": d.message,
-        "line": d.location.map(|l| l.line),
-        "column": d.location.map(|l| l.column),
-        "origin": d.origin,
-        "fileLine": d.file_location.map(|l| l.line),
-        "fileColumn": d.file_location.map(|l| l.column),
-    })
-}
-
 /// Diagnostics as JSON objects (for `check`).
 pub fn diagnostics_json(diags: &[segcore::Diagnostic]) -> serde_json::Value {
-    serde_json::Value::Array(diags.iter().map(diagnostic_json).collect())
+    serde_json::Value::Array(diags.iter().map(segcore::Diagnostic::to_json).collect())
 }
 
-/// A core error raised during `phase`: its first diagnostic's fields, plus the class, the stable
-/// `code` and every diagnostic.
+/// A core error raised during `phase`, with the fields of [`segcore::Error::to_json`].
 pub fn segcore_error(err: &segcore::Error, phase: Phase) -> napi::Error {
-    let mut details = diagnostic_json(err.first());
-    if let serde_json::Value::Object(map) = &mut details {
-        map.insert("class".into(), err.class(phase).name().into());
-        map.insert("code".into(), err.first().kind.as_str().into());
-        map.insert("diagnostics".into(), diagnostics_json(err.diagnostics()));
-    }
-    encoded(details)
+    encoded(err.to_json(phase))
 }
 
 /// A wrong argument type or shape: a JavaScript `TypeError`.

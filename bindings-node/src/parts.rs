@@ -11,42 +11,13 @@
 //! errors users see are the core's.
 
 use napi::{Env, JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
-use segcore::ir::Layout;
-use segcore::{Profile, ReadSet, Value};
+use segcore::{Profile, Value};
 
 use crate::convert;
 use crate::errors::{eval_err, type_error, NResult};
 
-/// What index.js needs to project a profile: attribute names in slot order, and per event slot
-/// its name and the properties read of it.
-pub struct Spec {
-    attributes: Vec<String>,
-    events: Vec<(String, Vec<String>)>,
-}
-
-impl Spec {
-    pub fn new(layout: &Layout, read: &ReadSet) -> Spec {
-        Spec {
-            attributes: layout.attributes.iter().map(|a| a.to_string()).collect(),
-            events: layout
-                .events
-                .iter()
-                .map(|e| {
-                    let props = read.event_properties.get(&**e).into_iter().flatten().cloned().collect();
-                    (e.to_string(), props)
-                })
-                .collect(),
-        }
-    }
-
-    /// `{ attributes: [names], events: [[name, [props]]] }` for index.js.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "attributes": self.attributes,
-            "events": self.events.iter().map(|(n, p)| serde_json::json!([n, p])).collect::<Vec<_>>(),
-        })
-    }
-}
+/// What index.js projects: see [`segcore::projection::Projection`].
+pub use segcore::projection::Projection as Spec;
 
 /// A profile read from its projection: the profile (id and events) and the attribute values in
 /// slot order. With `named`, the attributes are also set on the profile by name (for `explain`,

@@ -343,6 +343,61 @@ impl Error {
     }
 }
 
+impl Diagnostic {
+    /// The diagnostic as a JSON object, with the field names the JavaScript bindings (Node and
+    /// WASM) expose: `kind`, `severity`, `message`, `line`, `column`, `origin`, `fileLine`,
+    /// `fileColumn` (absent positions are `null`).
+    ///
+    /// ```
+    /// let err = segcore::Segment::parse_rule("age >=").unwrap_err();
+    /// let json = err.first().to_json();
+    /// assert_eq!(json["kind"], "syntax_error");
+    /// assert_eq!(json["line"], 1);
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind.as_str(),
+            "severity": match self.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            "message": self.message,
+            "line": self.location.map(|l| l.line),
+            "column": self.location.map(|l| l.column),
+            "origin": self.origin,
+            "fileLine": self.file_location.map(|l| l.line),
+            "fileColumn": self.file_location.map(|l| l.column),
+        })
+    }
+}
+
+impl Error {
+    /// Everything a JavaScript binding needs to raise this error: the first diagnostic's fields
+    /// (see [`Diagnostic::to_json`]), plus `class` (see [`Error::class`]), the stable `code` and
+    /// every diagnostic under `diagnostics`. Node and WASM both build their errors from this, so
+    /// they agree field for field.
+    ///
+    /// ```
+    /// use segcore::{Phase, Segment};
+    /// let err = Segment::parse_rule("age >=").unwrap_err();
+    /// let json = err.to_json(Phase::Compile);
+    /// assert_eq!(json["class"], "ParseError");
+    /// assert_eq!(json["code"], "syntax_error");
+    /// ```
+    pub fn to_json(&self, phase: Phase) -> serde_json::Value {
+        let mut details = self.first().to_json();
+        if let serde_json::Value::Object(map) = &mut details {
+            map.insert("class".into(), self.class(phase).name().into());
+            map.insert("code".into(), self.first().kind.as_str().into());
+            map.insert(
+                "diagnostics".into(),
+                serde_json::Value::Array(self.diagnostics.iter().map(Diagnostic::to_json).collect()),
+            );
+        }
+        details
+    }
+}
+
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Error {
         Error { diagnostics: vec![d] }

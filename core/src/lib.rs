@@ -44,6 +44,7 @@ pub mod limits;
 pub mod parser;
 pub mod printer;
 pub mod profile;
+pub mod projection;
 pub mod registry;
 pub mod schema;
 pub mod segment;

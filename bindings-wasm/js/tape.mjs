@@ -1,0 +1,255 @@
+// The tape writer: profile data written straight into a scratch buffer inside the WebAssembly
+// module's memory, so a profile crosses the boundary in one call instead of one call per value.
+// The format is documented in bindings-wasm/src/tape.rs, which reads it. Nothing here decides
+// membership: this file only copies values.
+
+const encoder = new TextEncoder();
+const hasOwn = Object.hasOwn;
+const EMPTY = Object.freeze({});
+const MAX_DEPTH = 128;
+
+const T_ABSENT = 0;
+const T_NULL = 1;
+const T_FALSE = 2;
+const T_TRUE = 3;
+const T_NUMBER = 4;
+const T_STRING = 5;
+const T_DATE = 6;
+const T_BIGINT = 7;
+const T_ARRAY = 8;
+const T_OBJECT = 9;
+
+/** A writer over the module's scratch buffer. One per module instance. */
+export class Tape {
+  constructor(glue) {
+    this.glue = glue;
+    this.memory = glue.wasmMemory();
+    this.pos = 0;
+    this.reserve(64 * 1024);
+  }
+
+  reserve(capacity) {
+    this.base = this.glue.scratchReserve(capacity) >>> 0;
+    this.cap = capacity;
+    this.refresh();
+  }
+
+  refresh() {
+    const buffer = this.memory.buffer;
+    this.u8 = new Uint8Array(buffer, this.base, this.cap);
+    this.dv = new DataView(buffer, this.base, this.cap);
+  }
+
+  /** Starts a new tape. The memory may have grown since the last call (its old views detach). */
+  begin() {
+    if (this.u8.buffer !== this.memory.buffer) this.refresh();
+    this.pos = 0;
+  }
+
+  /** The first `n` bytes of the scratch buffer (where registry calls write their codes). */
+  bytes(n) {
+    if (this.u8.buffer !== this.memory.buffer) this.refresh();
+    return this.u8.subarray(0, n);
+  }
+
+  ensure(n) {
+    if (this.pos + n > this.cap) {
+      let cap = this.cap * 2;
+      while (cap < this.pos + n) cap *= 2;
+      // The scratch vector keeps its contents when it grows; only its address may change.
+      this.reserve(cap);
+    }
+  }
+
+  tag(t) {
+    this.ensure(1);
+    this.u8[this.pos++] = t;
+  }
+
+  u32(n) {
+    this.ensure(4);
+    this.dv.setUint32(this.pos, n, true);
+    this.pos += 4;
+  }
+
+  /** Reserves a u32 to fill in later with `patchU32`. */
+  placeholder() {
+    this.ensure(4);
+    const at = this.pos;
+    this.pos += 4;
+    return at;
+  }
+
+  patchU32(at, n) {
+    this.dv.setUint32(at, n, true);
+  }
+
+  number(v) {
+    this.ensure(9);
+    this.u8[this.pos] = T_NUMBER;
+    this.dv.setFloat64(this.pos + 1, v, true);
+    this.pos += 9;
+  }
+
+  date(d) {
+    this.ensure(9);
+    this.u8[this.pos] = T_DATE;
+    this.dv.setFloat64(this.pos + 1, d.getTime(), true);
+    this.pos += 9;
+  }
+
+  /** Tag, then the string (see `str`). */
+  text(tag, s) {
+    this.ensure(1);
+    this.u8[this.pos++] = tag;
+    this.str(s);
+  }
+
+  /** u32 byte length, UTF-8. Short ASCII strings (most values) are copied by hand. */
+  str(s) {
+    const n = s.length;
+    this.ensure(4 + n * 3);
+    const u8 = this.u8;
+    const start = this.pos + 4;
+    let written = -1;
+    if (n <= 64) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 128) break;
+        u8[start + i] = c;
+      }
+      if (i === n) written = n;
+    }
+    if (written < 0) written = encoder.encodeInto(s, u8.subarray(start, start + n * 3)).written;
+    this.dv.setUint32(this.pos, written, true);
+    this.pos = start + written;
+  }
+
+  /** Any JS value; objects and arrays recursively. Throws a TypeError for what data cannot hold. */
+  value(v, depth = 0) {
+    switch (typeof v) {
+      case 'string':
+        this.text(T_STRING, v);
+        return;
+      case 'number':
+        this.number(v);
+        return;
+      case 'boolean':
+        this.tag(v ? T_TRUE : T_FALSE);
+        return;
+      case 'undefined':
+        this.tag(T_ABSENT);
+        return;
+      case 'bigint':
+        this.text(T_BIGINT, v.toString());
+        return;
+      case 'object':
+        if (v === null) {
+          this.tag(T_NULL);
+          return;
+        }
+        if (depth >= MAX_DEPTH) throw new TypeError('value is nested more than 128 levels deep');
+        if (v instanceof Date) {
+          this.date(v);
+          return;
+        }
+        if (Array.isArray(v)) {
+          this.tag(T_ARRAY);
+          this.u32(v.length);
+          for (let i = 0; i < v.length; i++) this.value(v[i], depth + 1);
+          return;
+        }
+        this.object(v, depth);
+        return;
+      default:
+        throw new TypeError(`cannot pass a ${typeof v} to segcore`);
+    }
+  }
+
+  object(v, depth) {
+    this.tag(T_OBJECT);
+    const count = this.placeholder();
+    let n = 0;
+    for (const k of Object.keys(v)) {
+      const item = v[k];
+      // `undefined` members are absent, as in JSON.stringify.
+      if (item === undefined) continue;
+      this.str(k);
+      this.value(item, depth + 1);
+      n++;
+    }
+    this.patchU32(count, n);
+  }
+}
+
+/** Writes a whole value (a profile object for the core's parser); returns the tape's length. */
+export function writeWhole(tape, value) {
+  tape.begin();
+  tape.value(value);
+  return tape.pos;
+}
+
+/**
+ * A projector for a compiled segment or registry: writes, from a plain profile object, exactly
+ * the values its rules read, in slot order (`spec` from the module). Returns the tape's length,
+ * or -1 when the object has an unusual shape; then the whole object goes through the core's
+ * parser, which reports it.
+ */
+export function makeProjector(tape, spec) {
+  const names = spec.attributes;
+  // Generated once per segment: V8 compiles the property reads to inline caches.
+  const body = names
+    .map((n) => `t.value(hasOwn(a, ${JSON.stringify(n)}) ? a[${JSON.stringify(n)}] : undefined);`)
+    .join('\n');
+  const writeAttributes = new Function('hasOwn', `return function writeAttributes(t, a) {\n${body}\n};`)(hasOwn);
+  const slots = new Map(spec.events.map(([name], i) => [name, i]));
+  const props = spec.events.map(([, p]) => p);
+  const attributeCount = names.length;
+  const readsEvents = spec.events.length > 0;
+
+  return function project(profile) {
+    for (const k in profile) {
+      if (k !== 'id' && k !== 'attributes' && k !== 'events') return -1;
+    }
+    const id = profile.id;
+    let a = profile.attributes;
+    if (a == null) a = EMPTY;
+    else if (typeof a !== 'object' || Array.isArray(a)) return -1;
+    const events = profile.events;
+    if (events != null && !Array.isArray(events)) return -1;
+    tape.begin();
+    if (typeof id === 'string') tape.text(T_STRING, id);
+    else if (typeof id === 'number' && Number.isSafeInteger(id)) tape.number(id);
+    else return -1;
+    tape.u32(attributeCount);
+    writeAttributes(tape, a);
+    const count = tape.placeholder();
+    let n = 0;
+    if (events != null && readsEvents) {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (e === null || typeof e !== 'object' || Array.isArray(e)) return -1;
+        const name = e.name;
+        if (typeof name !== 'string') return -1;
+        const slot = slots.get(name);
+        if (slot === undefined) continue;
+        const at = e.at;
+        const pr = e.properties;
+        if (pr != null && (typeof pr !== 'object' || Array.isArray(pr))) return -1;
+        tape.u32(slot);
+        tape.u32(i);
+        if (typeof at === 'string') tape.text(T_STRING, at);
+        else if (at instanceof Date) tape.date(at);
+        else return -1;
+        const wanted = props[slot];
+        for (let k = 0; k < wanted.length; k++) {
+          tape.value(pr != null && hasOwn(pr, wanted[k]) ? pr[wanted[k]] : undefined);
+        }
+        n++;
+      }
+    }
+    tape.patchU32(count, n);
+    return tape.pos;
+  };
+}

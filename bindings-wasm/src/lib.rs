@@ -1,0 +1,397 @@
+//! The WebAssembly binding (wasm-bindgen): conversions between JavaScript values and the core's
+//! types, and nothing else. Every decision about membership is made by `segcore` (the core crate).
+//!
+//! This module is private to the npm package: `js/api.mjs` wraps it with the public API, which
+//! has the same shape as the Node binding's (`index.d.ts`), so code moves between server and
+//! browser unchanged. Profiles cross on a [`tape`] written into a scratch buffer in the module's
+//! memory (one call per profile, not one per value); definitions, options and results cross with
+//! serde-wasm-bindgen, off the hot path.
+
+mod errors;
+pub mod tape;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use segcore::projection::Projection;
+use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Profile, Schema, Value};
+use wasm_bindgen::prelude::*;
+
+use errors::{compile_err, diagnostics_json, eval_err, type_error, WResult};
+
+thread_local! {
+    /// The tape buffer: JavaScript writes a profile here, then calls in with its length. Results
+    /// of registry calls (one code byte per segment) are written back at its start.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes the scratch buffer at least `capacity` bytes, keeping its contents, and returns its
+/// address. The module's memory may grow here: callers refresh their views of it afterwards.
+#[wasm_bindgen(js_name = scratchReserve)]
+pub fn scratch_reserve(capacity: usize) -> *mut u8 {
+    SCRATCH.with_borrow_mut(|s| {
+        if s.len() < capacity {
+            s.resize(capacity, 0);
+        }
+        s.as_mut_ptr()
+    })
+}
+
+/// The module's linear memory (for the tape writer's views).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+fn with_tape<T>(len: usize, f: impl FnOnce(&[u8]) -> WResult<T>) -> WResult<T> {
+    SCRATCH.with_borrow(|s| match s.get(..len) {
+        Some(bytes) => f(bytes),
+        None => Err(type_error("internal: tape longer than the scratch buffer")),
+    })
+}
+
+/// Writes one code byte per outcome at the start of the scratch buffer; returns how many.
+fn write_codes(codes: impl ExactSizeIterator<Item = Outcome>) -> u32 {
+    let n = codes.len();
+    SCRATCH.with_borrow_mut(|s| {
+        if s.len() < n {
+            s.resize(n, 0);
+        }
+        for (slot, o) in s.iter_mut().zip(codes) {
+            *slot = outcome_code(o) as u8;
+        }
+    });
+    n as u32
+}
+
+fn outcome_code(o: Outcome) -> u32 {
+    match o {
+        Outcome::False => 0,
+        Outcome::True => 1,
+        Outcome::Unknown => 2,
+    }
+}
+
+/// serde_json → a JS value (plain objects, not `Map`s).
+fn to_js(v: &serde_json::Value) -> WResult<JsValue> {
+    use serde::Serialize;
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| type_error(format!("internal: {e}")))
+}
+
+/// A JS value → JSON (definitions, schemas, FX quotes): plain data only.
+fn from_js(v: JsValue, what: &str) -> WResult<serde_json::Value> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| type_error(format!("{what} is not plain JSON data: {e}")))
+}
+
+fn is_nullish(v: &JsValue) -> bool {
+    v.is_null() || v.is_undefined()
+}
+
+fn schema(v: JsValue) -> WResult<Option<Schema>> {
+    if is_nullish(&v) {
+        return Ok(None);
+    }
+    // Text is a schema file's contents (YAML or JSON).
+    if let Some(text) = v.as_string() {
+        return Schema::from_yaml_str(&text).map(Some).map_err(compile_err);
+    }
+    Schema::from_json(&from_js(v, "schema")?).map(Some).map_err(compile_err)
+}
+
+/// Definitions given as YAML/JSON texts or objects.
+fn definitions(list: JsValue) -> WResult<Vec<Result<Definition, segcore::Error>>> {
+    let items: Vec<serde_json::Value> = serde_wasm_bindgen::from_value(list)
+        .map_err(|_| type_error("definitions must be an array of texts or objects"))?;
+    items
+        .into_iter()
+        .map(|item| match item {
+            serde_json::Value::String(text) => Ok(Definition::from_yaml_str(&text)),
+            v @ serde_json::Value::Object(_) => Ok(Definition::from_json(&v)),
+            _ => Err(type_error("a definition is YAML/JSON text or an object")),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts and profiles
+
+/// An evaluation context.
+#[wasm_bindgen]
+pub struct WasmContext {
+    inner: Arc<EvalContext>,
+}
+
+#[wasm_bindgen]
+impl WasmContext {
+    /// `asOf` is RFC 3339 text, or (when `text` is absent) a `Date`'s time value in ms.
+    #[wasm_bindgen(constructor)]
+    pub fn new(text: Option<String>, ms: f64, fx: JsValue, segments: JsValue) -> WResult<WasmContext> {
+        let micros = match text {
+            Some(text) => segcore::parse_as_of(&text).map_err(eval_err)?,
+            None => tape::date_micros(ms)?,
+        };
+        let mut cx = EvalContext::new(micros);
+        if !is_nullish(&fx) {
+            cx.fx = FxRates::from_json(&from_js(fx, "fx")?).map_err(eval_err)?;
+        }
+        if !is_nullish(&segments) {
+            match from_js(segments, "segments")? {
+                serde_json::Value::Object(map) => {
+                    for (id, v) in map {
+                        let member = v.as_bool().ok_or_else(|| {
+                            type_error(format!("segments.{id} must be a boolean (the referenced segment's membership)"))
+                        })?;
+                        cx.segments.insert(id, member);
+                    }
+                }
+                _ => return Err(type_error("segments must be an object of booleans, e.g. { vip: true }")),
+            }
+        }
+        Ok(WasmContext { inner: Arc::new(cx) })
+    }
+
+    /// `asOf` as RFC 3339 (UTC).
+    #[wasm_bindgen(getter, js_name = asOf)]
+    pub fn as_of(&self) -> String {
+        segcore::time::format_timestamp(self.inner.as_of)
+    }
+}
+
+/// A profile converted once.
+#[wasm_bindgen]
+pub struct WasmProfile {
+    inner: Profile,
+}
+
+#[wasm_bindgen]
+impl WasmProfile {
+    /// A whole profile object written on the tape (every field checked by the core).
+    #[wasm_bindgen(js_name = fromTape)]
+    pub fn from_tape(len: usize) -> WResult<WasmProfile> {
+        with_tape(len, tape::full_profile).map(|inner| WasmProfile { inner })
+    }
+
+    /// A profile parsed from JSON text, exactly.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> WResult<WasmProfile> {
+        Profile::from_json_str(text).map(|inner| WasmProfile { inner }).map_err(eval_err)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.inner.id().to_string()
+    }
+
+    #[wasm_bindgen(getter, js_name = eventCount)]
+    pub fn event_count(&self) -> usize {
+        self.inner.event_count()
+    }
+}
+
+fn explanation(ex: &segcore::Explanation) -> WResult<JsValue> {
+    to_js(&serde_json::json!({ "json": ex.to_json(), "text": ex.to_string(), "html": ex.to_html() }))
+}
+
+/// A projected profile bound to the layout its values were read for.
+fn bind_parts<'p>(layout: &Arc<segcore::ir::Layout>, p: &'p Profile, values: &'p [Value]) -> WResult<Bound<'p>> {
+    Bound::with_attributes(layout, p, values.iter().collect()).ok_or_else(|| type_error("internal: layout mismatch"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments
+
+/// A compiled segment with its projection.
+#[wasm_bindgen]
+pub struct WasmSegment {
+    inner: segcore::Segment,
+    spec: Projection,
+}
+
+fn segment(def: Result<Definition, segcore::Error>, schema_v: JsValue) -> WResult<WasmSegment> {
+    let def = def.map_err(compile_err)?;
+    let schema = schema(schema_v)?;
+    let inner = segcore::Segment::compile(def, schema.as_ref()).map_err(compile_err)?;
+    Ok(WasmSegment::new(inner))
+}
+
+impl WasmSegment {
+    fn new(inner: segcore::Segment) -> WasmSegment {
+        let spec = Projection::new(inner.layout(), inner.read_set());
+        WasmSegment { inner, spec }
+    }
+}
+
+#[wasm_bindgen]
+impl WasmSegment {
+    #[wasm_bindgen(js_name = fromYaml)]
+    pub fn from_yaml(text: &str, schema: JsValue) -> WResult<WasmSegment> {
+        segment(Definition::from_yaml_str(text), schema)
+    }
+
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str, schema: JsValue) -> WResult<WasmSegment> {
+        segment(Definition::from_json_str(text), schema)
+    }
+
+    #[wasm_bindgen(js_name = fromObject)]
+    pub fn from_object(definition: JsValue, schema: JsValue) -> WResult<WasmSegment> {
+        segment(Definition::from_json(&from_js(definition, "the definition")?), schema)
+    }
+
+    /// A bare rule with metadata.
+    #[wasm_bindgen(js_name = compileRule)]
+    pub fn compile_rule(
+        rule: String,
+        id: String,
+        version: String,
+        timezone: String,
+        currency: String,
+        schema: JsValue,
+    ) -> WResult<WasmSegment> {
+        let mut def = Definition::new(id, version, rule);
+        def.timezone = timezone;
+        def.currency = currency;
+        segment(Ok(def), schema)
+    }
+
+    /// Everything the wrapper caches about a segment, read once.
+    pub fn info(&self) -> WResult<JsValue> {
+        let seg = &self.inner;
+        let rs = seg.read_set();
+        to_js(&serde_json::json!({
+            "id": seg.id(),
+            "version": seg.version(),
+            "definitionHash": seg.definition_hash(),
+            "canonicalJson": seg.canonical_json(),
+            "rule": seg.formatted_rule(),
+            "sourceRule": seg.definition().rule,
+            "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
+            "warnings": diagnostics_json(seg.warnings()),
+            "spec": self.spec.to_json(),
+        }))
+    }
+
+    /// Outcome (0 false, 1 true, 2 unknown) of a projected profile on the tape.
+    #[wasm_bindgen(js_name = evalTape)]
+    pub fn eval_tape(&self, cx: &WasmContext, len: usize) -> WResult<u32> {
+        let (p, values) = with_tape(len, |b| tape::projected_profile(b, &self.spec, false))?;
+        let bound = bind_parts(self.inner.layout(), &p, &values)?;
+        self.inner.evaluate_bound(&bound, &cx.inner).map(outcome_code).map_err(eval_err)
+    }
+
+    /// Outcome of a profile handle.
+    #[wasm_bindgen(js_name = evalHandle)]
+    pub fn eval_handle(&self, p: &WasmProfile, cx: &WasmContext) -> WResult<u32> {
+        self.inner.evaluate(&p.inner, &cx.inner).map(outcome_code).map_err(eval_err)
+    }
+
+    /// A projected profile on the tape as a profile with its attributes named (for explain).
+    #[wasm_bindgen(js_name = profileFromTape)]
+    pub fn profile_from_tape(&self, len: usize) -> WResult<WasmProfile> {
+        let (inner, _) = with_tape(len, |b| tape::projected_profile(b, &self.spec, true))?;
+        Ok(WasmProfile { inner })
+    }
+
+    pub fn explain(&self, p: &WasmProfile, cx: &WasmContext) -> WResult<JsValue> {
+        explanation(&self.inner.explain(&p.inner, &cx.inner).map_err(eval_err)?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registries
+
+/// Definitions compiled together, with the projection of their shared layout.
+#[wasm_bindgen]
+pub struct WasmRegistry {
+    inner: segcore::Registry,
+    spec: Projection,
+}
+
+#[wasm_bindgen]
+impl WasmRegistry {
+    #[wasm_bindgen(js_name = fromDefinitions)]
+    pub fn from_definitions(definitions: JsValue, schema: JsValue) -> WResult<WasmRegistry> {
+        let defs = self::definitions(definitions)?.into_iter().collect::<Result<Vec<_>, _>>();
+        let defs = defs.map_err(compile_err)?;
+        let schema = self::schema(schema)?;
+        let inner = segcore::Registry::from_definitions(defs, schema.as_ref()).map_err(compile_err)?;
+        let spec = Projection::new(inner.layout(), &inner.read_set());
+        Ok(WasmRegistry { inner, spec })
+    }
+
+    /// `{ ids, segments, spec }` (ids sorted: the order of every code written by `evalTape`).
+    pub fn info(&self) -> WResult<JsValue> {
+        let segments = self.inner.segments();
+        let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
+        let infos: Vec<serde_json::Value> = segments
+            .iter()
+            .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
+            .collect();
+        to_js(&serde_json::json!({ "ids": ids, "segments": infos, "spec": self.spec.to_json() }))
+    }
+
+    /// The compiled segment `id`.
+    pub fn get(&self, id: &str) -> Option<WasmSegment> {
+        self.inner.get(id).map(|s| WasmSegment::new(s.clone()))
+    }
+
+    /// Outcomes of every segment for a projected profile on the tape, written as code bytes at
+    /// the start of the scratch buffer; returns how many.
+    #[wasm_bindgen(js_name = evalTape)]
+    pub fn eval_tape(&self, cx: &WasmContext, len: usize) -> WResult<u32> {
+        let (p, values) = with_tape(len, |b| tape::projected_profile(b, &self.spec, false))?;
+        let bound = bind_parts(self.inner.layout(), &p, &values)?;
+        let results = self.inner.evaluate_bound(&bound, &cx.inner).map_err(eval_err)?;
+        Ok(write_codes(results.into_iter().map(|(_, o)| o)))
+    }
+
+    /// Like `evalTape`, for a profile handle.
+    #[wasm_bindgen(js_name = evalHandle)]
+    pub fn eval_handle(&self, p: &WasmProfile, cx: &WasmContext) -> WResult<u32> {
+        let bound = self.inner.bind(&p.inner);
+        let results = self.inner.evaluate_bound(&bound, &cx.inner).map_err(eval_err)?;
+        Ok(write_codes(results.into_iter().map(|(_, o)| o)))
+    }
+
+    #[wasm_bindgen(js_name = evalOne)]
+    pub fn eval_one(&self, id: &str, p: &WasmProfile, cx: &WasmContext) -> WResult<u32> {
+        self.inner.evaluate_one(id, &p.inner, &cx.inner).map(outcome_code).map_err(eval_err)
+    }
+
+    #[wasm_bindgen(js_name = profileFromTape)]
+    pub fn profile_from_tape(&self, len: usize) -> WResult<WasmProfile> {
+        let (inner, _) = with_tape(len, |b| tape::projected_profile(b, &self.spec, true))?;
+        Ok(WasmProfile { inner })
+    }
+
+    pub fn explain(&self, id: &str, p: &WasmProfile, cx: &WasmContext) -> WResult<JsValue> {
+        explanation(&self.inner.explain(id, &p.inner, &cx.inner).map_err(eval_err)?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+/// The canonical formatting of a rule.
+#[wasm_bindgen(js_name = formatRule)]
+pub fn format_rule(rule: &str) -> WResult<String> {
+    segcore::Segment::parse_rule(rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err)
+}
+
+/// Diagnostics of an array of definitions (texts or objects); empty when valid.
+#[wasm_bindgen]
+pub fn check(definitions: JsValue, schema: JsValue) -> WResult<JsValue> {
+    let schema = self::schema(schema)?;
+    let diags = segcore::Registry::check(self::definitions(definitions)?, schema.as_ref());
+    to_js(&diagnostics_json(&diags))
+}
+
+/// Versions: the package, and the segment language it implements.
+#[wasm_bindgen]
+pub fn versions() -> WResult<JsValue> {
+    to_js(&serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "languageVersion": segcore::LANGUAGE_VERSION,
+        "casefoldUnicodeVersion": segcore::CASEFOLD_UNICODE_VERSION,
+    }))
+}
