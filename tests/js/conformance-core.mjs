@@ -1,0 +1,394 @@
+// The conformance runner shared by every JavaScript runtime: the Node binding, the WASM build in
+// Node, and the WASM build in headless Chromium. Pure ES module (no Node APIs), so the very same
+// code runs in the browser page.
+//
+// It mirrors bindings-python/tests/test_conformance.py (itself a mirror of
+// tests/conformance_runner.rs) case for case: same ways of building the segment or registry, same
+// expectations, same matching of errors (some diagnostic of the error has the expected kind, and
+// the expected line/column when given, and the error happened in the expected phase). A case the
+// binding cannot run is a failure, never a skip.
+//
+// The suites are read with a lossless JSON parser (./lossless-json.mjs): `3` vs `3.0` and integers
+// beyond 2^53 matter, and JSON.parse would lose both. Profiles therefore always go through the
+// exact route, `Profile.fromJSON(<the case's profile JSON>)`; when JS numbers carry a profile
+// exactly, the plain object is evaluated too (the binding's read-set conversion) and must agree.
+
+import { RawNumber, isExactInJs, parse, stringify, toPlain } from './lossless-json.mjs';
+
+/** The binding under test (set by `runConformance`). */
+let segcore;
+
+/** The suite has at least this many cases (a guard against an empty or truncated checkout). */
+export const MIN_CASES = 400;
+const SHOWN_FAILURES = 400;
+const OUTCOMES = ['true', 'false', 'unknown'];
+
+/** The case could not be run as written (the Rust runner's `Err(String)` from `run`). */
+class CaseProblem extends Error {}
+
+// What running a case gave; the Rust runner's `Got`:
+//   ['outcome', 'true' | 'false' | 'unknown' | 'compiled']
+//   ['error', 'compile' | 'evaluate', SegmentError]
+//   ['canonical', canonicalJson, definitionHash]
+//   ['format', text]
+
+const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof RawNumber);
+const get = (o, k) => (isObject(o) && has(o, k) ? o[k] : undefined);
+
+function isSegmentError(e) {
+  return e instanceof segcore.SegmentError;
+}
+
+function describeError(e) {
+  const name = e?.constructor?.name ?? typeof e;
+  const diags = Array.isArray(e?.diagnostics) ? e.diagnostics : [];
+  if (diags.length === 0) return `${name}(${JSON.stringify(String(e?.message ?? e))}) with no diagnostics`;
+  const parts = diags.map((d) => {
+    const line = d?.line ?? null;
+    const column = d?.column ?? null;
+    const pos = line !== null || column !== null ? ` at ${line}:${column}` : '';
+    return `${d?.kind ?? '?'}${pos}: ${d?.message ?? ''}`;
+  });
+  return `${name} [${parts.join('; ')}]`;
+}
+
+function describe(got) {
+  switch (got[0]) {
+    case 'outcome':
+      return `outcome ${got[1]}`;
+    case 'error':
+      return `${got[1]} error ${describeError(got[2])}`;
+    case 'canonical':
+      return `canonical ${got[1]}`;
+    case 'format':
+      return `format ${JSON.stringify(got[1])}`;
+    default:
+      return String(got);
+  }
+}
+
+function checkOutcomeValue(value, where) {
+  if (typeof value !== 'string' || !OUTCOMES.includes(value)) {
+    throw new CaseProblem(`${where} returned ${describeValue(value)}, not one of ${OUTCOMES.join('/')}`);
+  }
+  return value;
+}
+
+function describeValue(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Runs `fn`; a segcore error is returned as `{ err }`, anything else thrown is a failure. */
+function attempt(fn) {
+  try {
+    return { value: fn() };
+  } catch (e) {
+    if (isSegmentError(e)) return { err: e };
+    throw e;
+  }
+}
+
+/**
+ * Evaluates one segment through both `outcome` and `evaluate`; they must agree (the Rust runner
+ * checks that its by-name and bound read paths agree; these are the binding's two entry points).
+ */
+function evaluateSingle(seg, profile, options) {
+  const o = attempt(() => checkOutcomeValue(seg.outcome(profile, options), 'Segment.outcome'));
+  const m = attempt(() => {
+    const member = seg.evaluate(profile, options);
+    if (typeof member !== 'boolean') {
+      throw new CaseProblem(`Segment.evaluate returned ${describeValue(member)}, not a boolean`);
+    }
+    return member;
+  });
+  if (o.err || m.err) {
+    if (!o.err || !m.err) {
+      throw new CaseProblem(
+        `outcome() and evaluate() disagree: outcome() gave ${o.err ? describeError(o.err) : o.value}, ` +
+          `evaluate() gave ${m.err ? describeError(m.err) : m.value}`,
+      );
+    }
+    if (o.err.code !== m.err.code) {
+      throw new CaseProblem(
+        `outcome() and evaluate() raise different kinds: ${describeError(o.err)} vs ${describeError(m.err)}`,
+      );
+    }
+    return ['error', 'evaluate', o.err];
+  }
+  if (m.value !== (o.value === 'true')) {
+    throw new CaseProblem(`outcome() gave ${o.value} but evaluate() gave ${m.value}`);
+  }
+  return ['outcome', o.value];
+}
+
+/** Evaluates the built segment or registry for one profile input (a Profile or a plain object). */
+function evaluateWith(target, seg, registry, profile, c) {
+  const asOf = get(c, 'as_of');
+  const fx = get(c, 'fx');
+  if (registry) {
+    const options = { asOf, fx: fx == null ? fx : toPlain(fx) };
+    const r = attempt(() => checkOutcomeValue(registry.evaluateOne(target, profile, options), 'Registry.evaluateOne'));
+    return r.err ? ['error', 'evaluate', r.err] : ['outcome', r.value];
+  }
+  const segments = get(c, 'segments');
+  const options = { asOf, fx: fx == null ? fx : toPlain(fx), segments: segments == null ? segments : toPlain(segments) };
+  return evaluateSingle(seg, profile, options);
+}
+
+function sameResult(a, b) {
+  if (a[0] === 'outcome' && b[0] === 'outcome') return a[1] === b[1];
+  if (a[0] === 'error' && b[0] === 'error') return a[1] === b[1] && a[2].code === b[2].code;
+  return false;
+}
+
+function run(c, stats) {
+  const expect = get(c, 'expect');
+  if (!isObject(expect)) throw new CaseProblem('case has no expect');
+
+  if (has(expect, 'format')) {
+    const rule = get(c, 'rule');
+    if (typeof rule !== 'string') throw new CaseProblem('format case needs `rule`');
+    const r = attempt(() => segcore.formatRule(rule));
+    if (r.err) return ['error', 'compile', r.err];
+    if (typeof r.value !== 'string') throw new CaseProblem(`formatRule returned ${describeValue(r.value)}, not a string`);
+    return ['format', r.value];
+  }
+
+  const schemaRaw = get(c, 'schema');
+  const schema = schemaRaw === undefined ? undefined : toPlain(schemaRaw);
+  let seg = null;
+  let registry = null;
+  const built = attempt(() => {
+    if (typeof get(c, 'rule') === 'string') {
+      seg = segcore.compile(c.rule, {
+        id: 'case',
+        version: '1.0.0',
+        timezone: has(c, 'timezone') ? toPlain(c.timezone) : 'UTC',
+        currency: has(c, 'currency') ? toPlain(c.currency) : 'USD',
+        schema,
+      });
+    } else if (has(c, 'definition')) {
+      seg = segcore.Segment.fromJSON(stringify(c.definition), { schema });
+    } else if (Array.isArray(get(c, 'definitions'))) {
+      const defs = c.definitions.map((d) => (typeof d === 'string' ? d : stringify(d)));
+      registry = segcore.Registry.fromDefinitions(defs, { schema });
+    } else {
+      throw new CaseProblem('case has no rule, definition or definitions');
+    }
+  });
+  if (built.err) return ['error', 'compile', built.err];
+
+  if (has(expect, 'canonical_json')) {
+    if (!seg) throw new CaseProblem('canonical case needs a single definition');
+    return ['canonical', seg.canonicalJson, seg.definitionHash];
+  }
+
+  const error = get(expect, 'error');
+  if (isObject(error) && get(error, 'phase') === 'compile') return ['outcome', 'compiled'];
+
+  if (!has(c, 'profile')) throw new CaseProblem('evaluation case needs `profile`');
+  if (typeof get(c, 'as_of') !== 'string') throw new CaseProblem('evaluation case needs `as_of`');
+  let target;
+  if (registry) {
+    target = get(c, 'target');
+    if (typeof target !== 'string') throw new CaseProblem('registry case needs `target`');
+  }
+
+  // The exact route: the profile's JSON text, parsed by the core (an invalid profile is an
+  // evaluate-phase error, as in the Rust runner).
+  const exactRun = route(() => {
+    const handle = attempt(() => segcore.Profile.fromJSON(stringify(c.profile)));
+    return handle.err ? ['error', 'evaluate', handle.err] : evaluateWith(target, seg, registry, handle.value, c);
+  });
+
+  // The plain-object route (the binding's read-set conversion), when JS numbers carry the profile
+  // exactly: it must give the same result. Run even when the exact route failed, for the report.
+  let plainRun = null;
+  if (isObject(c.profile) && isExactInJs(c.profile)) {
+    stats.objectRoute++;
+    plainRun = route(() => evaluateWith(target, seg, registry, toPlain(c.profile), c));
+  }
+  const show = (r) => (r.problem !== undefined ? r.problem : describe(r.got));
+
+  if (exactRun.problem !== undefined) {
+    const also = plainRun ? ` (the plain-object route gave ${show(plainRun)})` : ' (no plain-object route: inexact in JS)';
+    throw new CaseProblem(`Profile.fromJSON route: ${exactRun.problem}${also}`);
+  }
+  if (plainRun) {
+    if (plainRun.problem !== undefined) {
+      throw new CaseProblem(`plain-object route: ${plainRun.problem} (Profile.fromJSON route gave ${describe(exactRun.got)})`);
+    }
+    if (!sameResult(exactRun.got, plainRun.got)) {
+      throw new CaseProblem(
+        `profile routes disagree: Profile.fromJSON gave ${describe(exactRun.got)}, ` +
+          `the plain object gave ${describe(plainRun.got)}`,
+      );
+    }
+  }
+  return exactRun.got;
+}
+
+/** Runs one evaluation route: `{ got }`, or `{ problem }` when it raised a CaseProblem. */
+function route(fn) {
+  try {
+    return { got: fn() };
+  } catch (e) {
+    if (e instanceof CaseProblem) return { problem: e.message };
+    throw e;
+  }
+}
+
+function diagnosticMatches(d, kind, line, column) {
+  if (d?.kind !== kind) return false;
+  if (line !== null && d?.line !== line) return false;
+  if (column !== null && d?.column !== column) return false;
+  return true;
+}
+
+/** Like serde_json's `as_u64`: only a non-negative integer literal counts as a position. */
+function asPosition(v) {
+  if (!(v instanceof RawNumber) || /[.eE-]/.test(v.text)) return null;
+  const n = BigInt(v.text);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : null;
+}
+
+/** Throws CaseProblem (with the reason) unless the case gives its expected result. */
+function check(c, stats) {
+  const expect = c.expect;
+  const got = run(c, stats);
+
+  if (has(expect, 'error')) {
+    const err = isObject(expect.error) ? expect.error : {};
+    const kind = typeof get(err, 'kind') === 'string' ? err.kind : '';
+    const phase = typeof get(err, 'phase') === 'string' ? err.phase : '';
+    const line = asPosition(get(err, 'line'));
+    const column = asPosition(get(err, 'column'));
+    if (got[0] === 'error') {
+      const diagnostics = Array.isArray(got[2].diagnostics) ? got[2].diagnostics : [];
+      const hit = diagnostics.some((d) => diagnosticMatches(d, kind, line, column));
+      if (hit && (!phase || got[1] === phase)) return;
+    }
+    const pos = line !== null && column !== null ? ` at ${line}:${column}` : '';
+    throw new CaseProblem(`expected ${phase} error ${kind}${pos}, got ${describe(got)}`);
+  }
+
+  if (has(expect, 'canonical_json')) {
+    const want = expect.canonical_json;
+    if (got[0] !== 'canonical') throw new CaseProblem(`expected canonical JSON, got ${describe(got)}`);
+    if (got[1] !== want) throw new CaseProblem(`canonical JSON differs:\n      want ${want}\n      got  ${got[1]}`);
+    const wantHash = get(expect, 'definition_hash');
+    if (typeof wantHash === 'string' && wantHash !== got[2]) {
+      throw new CaseProblem(`hash differs: want ${wantHash}, got ${got[2]}`);
+    }
+    return;
+  }
+
+  if (has(expect, 'format')) {
+    const want = expect.format;
+    if (got[0] === 'format' && got[1] === want) return;
+    throw new CaseProblem(`expected format ${describeValue(want)}, got ${describe(got)}`);
+  }
+
+  const wantOutcome = typeof get(expect, 'outcome') === 'string' ? expect.outcome : null;
+  const wantMember = typeof get(expect, 'member') === 'boolean' ? expect.member : null;
+  if (got[0] === 'outcome') {
+    const outcome = got[1];
+    if (wantOutcome !== null) {
+      if (wantOutcome !== outcome) throw new CaseProblem(`expected outcome ${wantOutcome}, got ${outcome}`);
+      return;
+    }
+    if (wantMember !== null) {
+      if (wantMember !== (outcome === 'true')) {
+        throw new CaseProblem(`expected member ${wantMember}, got outcome ${outcome}`);
+      }
+      return;
+    }
+    throw new CaseProblem('case has no recognised expectation');
+  }
+  const wanted = wantOutcome !== null ? `outcome ${wantOutcome}` : `member ${wantMember}`;
+  throw new CaseProblem(`expected ${wanted}, got ${describe(got)}`);
+}
+
+/**
+ * Runs every case of `suites` (`[{ name, text }]`, the suite files' names and JSON texts, in file
+ * order) through `binding` (the module's exports: compile, Segment, Registry, Profile, ...).
+ * Returns `{ runtime, passed, total, failures: [[caseId, why]], perSuite: [[suite, n, failed]],
+ * objectRoute }`; never throws for a failing case.
+ */
+export function runConformance(binding, suites, runtime) {
+  segcore = binding;
+  let total = 0;
+  const failures = [];
+  const perSuite = [];
+  const seenIds = new Set();
+  const stats = { objectRoute: 0 };
+  for (const { name: fileName, text } of suites) {
+    let suite;
+    try {
+      suite = parse(text);
+    } catch (e) {
+      failures.push([fileName, `not JSON: ${e.message}`]);
+      continue;
+    }
+    const cases = isObject(suite) ? get(suite, 'cases') : undefined;
+    if (!Array.isArray(cases)) {
+      failures.push([fileName, 'has no cases']);
+      continue;
+    }
+    let failedHere = 0;
+    for (const c of cases) {
+      total++;
+      const caseId = isObject(c) && typeof get(c, 'id') === 'string' ? c.id : '<no id>';
+      if (seenIds.has(caseId)) {
+        failures.push([caseId, 'duplicate case id']);
+        failedHere++;
+        continue;
+      }
+      seenIds.add(caseId);
+      try {
+        if (!isObject(c)) throw new CaseProblem('case is not an object');
+        check(c, stats);
+      } catch (e) {
+        const why =
+          e instanceof CaseProblem ? e.message : `raised ${e?.constructor?.name ?? typeof e}: ${e?.message ?? String(e)}`;
+        failures.push([caseId, why]);
+        failedHere++;
+      }
+    }
+    const name = typeof get(suite, 'suite') === 'string' ? suite.suite : fileName.replace(/\.json$/, '');
+    perSuite.push([name, cases.length, failedHere]);
+  }
+  return { runtime, passed: total - failures.length, total, failures, perSuite, objectRoute: stats.objectRoute };
+}
+
+/** The report `scripts/conformance_matrix.py` reads. */
+export function report(result) {
+  return { runtime: result.runtime, passed: result.passed, total: result.total, failed: result.failures.map(([id]) => id) };
+}
+
+/** A per-suite summary and the failures, for the test output. */
+export function summary(result) {
+  const lines = [];
+  for (const [name, n, failed] of result.perSuite) {
+    lines.push(`  ${name.padEnd(12)} ${String(n - failed).padStart(4)}/${n}`);
+  }
+  for (const [id, why] of result.failures.slice(0, SHOWN_FAILURES)) {
+    lines.push(`FAIL ${id}: ${why.replace(/\n/g, '\n      ')}`);
+  }
+  if (result.failures.length > SHOWN_FAILURES) {
+    lines.push(`... and ${result.failures.length - SHOWN_FAILURES} more failure(s)`);
+  }
+  lines.push(`conformance (${result.runtime}): ${result.passed} passed, ${result.failures.length} failed, of ${result.total}`);
+  lines.push(
+    `  ${result.objectRoute} case(s) also evaluated through the plain-object profile route ` +
+      '(the rest through Profile.fromJSON only: their numbers do not fit JS numbers exactly, or they never evaluate)',
+  );
+  return lines.join('\n');
+}
