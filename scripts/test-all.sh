@@ -44,6 +44,15 @@ step "Node: build the native module (napi-rs), run node --test (conformance, API
 scripts/build-node.sh
 node --test bindings-node/tests/
 
+step "WASM: build (wasm32 with build-std, wasm-bindgen glue), run node --test (Node and headless Chromium)"
+scripts/build-wasm.sh
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+(cd bindings-wasm && npm install --no-audit --no-fund --silent)
+node --test bindings-wasm/tests/
+
 step "Rust: conformance suite, per suite"
 cargo test -q -p segcore --test conformance -- --nocapture 2>&1 | grep -E '^\s+[a-z_]+\s+[0-9]+/[0-9]+$|^conformance' || true
 
