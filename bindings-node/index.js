@@ -233,6 +233,21 @@ function batchItems(project, profiles) {
 
 const OUTCOMES = ['false', 'true', 'unknown'];
 
+/**
+ * Builders of a registry's result objects from its code string ('0'/'1'/'2' per segment, from
+ * `at`): generated once per registry as object literals, so every result has one fixed shape (a
+ * loop of `out[id] = …` makes a dictionary-mode object, several times slower to build and read).
+ */
+function makeRowBuilders(ids) {
+  const key = (id) => JSON.stringify(id);
+  const members = ids.map((id, i) => `[${key(id)}]: c.charCodeAt(at + ${i}) === 49`).join(', ');
+  const outcomes = ids.map((id, i) => `[${key(id)}]: o[c.charCodeAt(at + ${i}) - 48]`).join(', ');
+  return {
+    members: new Function('c', 'at', `return { ${members} };`),
+    outcomes: new Function('c', 'at', 'o', `return { ${outcomes} };`),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Explanations
 
@@ -397,6 +412,7 @@ class Registry {
     this._ids = info.ids;
     Object.defineProperty(this, '_segments', { value: info.segments });
     Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
+    Object.defineProperty(this, '_rows', { value: makeRowBuilders(info.ids) });
   }
   /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
   static load(dir, options = {}) {
@@ -439,19 +455,11 @@ class Registry {
   }
   /** Membership in every segment: `{ [id]: boolean }`. */
   evaluate(profile, options) {
-    const codes = this._codes(profile, options);
-    const ids = this._ids;
-    const out = {};
-    for (let i = 0; i < ids.length; i++) out[ids[i]] = codes.charCodeAt(i) === 49;
-    return out;
+    return this._rows.members(this._codes(profile, options), 0);
   }
   /** Three-valued outcomes of every segment: `{ [id]: 'true' | 'false' | 'unknown' }`. */
   outcomes(profile, options) {
-    const codes = this._codes(profile, options);
-    const ids = this._ids;
-    const out = {};
-    for (let i = 0; i < ids.length; i++) out[ids[i]] = OUTCOMES[codes.charCodeAt(i) - 48];
-    return out;
+    return this._rows.outcomes(this._codes(profile, options), 0, OUTCOMES);
   }
   /** The ids of the segments the profile belongs to, sorted. */
   members(profile, options) {
@@ -483,14 +491,9 @@ class Registry {
     } catch (e) {
       throw convertError(e);
     }
-    const ids = this._ids;
-    const n = ids.length;
+    const n = this._ids.length;
     const out = new Array(items.length);
-    for (let r = 0; r < items.length; r++) {
-      const row = {};
-      for (let i = 0; i < n; i++) row[ids[i]] = codes.charCodeAt(r * n + i) === 49;
-      out[r] = row;
-    }
+    for (let r = 0; r < items.length; r++) out[r] = this._rows.members(codes, r * n);
     return out;
   }
   toString() {

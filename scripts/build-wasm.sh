@@ -54,7 +54,7 @@ WASM="$TARGET_DIR/wasm32-unknown-unknown/wasm-release/segcore_wasm.wasm"
 # Debian's wasm-opt (binaryen 108) must run before wasm-bindgen: after it, it breaks the glue's
 # function table. Features are read from the module's target_features section.
 echo "==> wasm-opt -Oz"
-wasm-opt -Oz --strip-debug --strip-producers "$WASM" -o "$TARGET_DIR/segcore_wasm.opt.wasm"
+wasm-opt -Os --strip-debug --strip-producers "$WASM" -o "$TARGET_DIR/segcore_wasm.opt.wasm"
 WASM="$TARGET_DIR/segcore_wasm.opt.wasm"
 
 echo "==> wasm-bindgen --target web / --target nodejs"

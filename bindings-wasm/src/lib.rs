@@ -19,6 +19,11 @@ use wasm_bindgen::prelude::*;
 
 use errors::{compile_err, diagnostics_json, eval_err, type_error, WResult};
 
+// The default wasm allocator (dlmalloc) made allocation the largest cost of a tape call.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 thread_local! {
     /// The tape buffer: JavaScript writes a profile here, then calls in with its length. Results
     /// of registry calls (one code byte per segment) are written back at its start.
