@@ -1,0 +1,34 @@
+// Compiled by types.test.mjs with `tsc --strict`: the declarations describe real use, and the
+// WASM build's shapes are the Node binding's (code moves between server and browser unchanged).
+import * as wasm from '../../index';
+import * as node from '../../../bindings-node/index';
+
+const profile: wasm.ProfileData = {
+  id: 'u1',
+  attributes: { age: 30, signup: new Date(), big: 9007199254740993n, money: { amount: '19.99', currency: 'EUR' } },
+  events: [{ name: 'purchase', at: '2026-03-01T00:00:00Z', properties: { sku: 'a' } }],
+};
+const seg: wasm.Segment = wasm.Segment.fromYAML('id: a\nversion: 1.0.0\nrule: age > 1');
+const member: boolean = seg.evaluate(profile, { asOf: new Date(), fx: { 'EUR/USD': '1.08' } });
+const outcome: wasm.Outcome = wasm.compile('age > 1').outcome(new wasm.Profile(profile), new wasm.Context({ asOf: '2026-03-15T12:00:00Z' }));
+const tree: wasm.TraceNode = seg.explain(profile, { asOf: new Date() }).trace;
+const registry = wasm.Registry.fromDefinitions([{ id: 'a', version: '1.0.0', rule: 'age > 1' }, 'id: b\nversion: 1.0.0\nrule: in_segment("a")']);
+const members: string[] = registry.members(profile, { asOf: new Date() });
+const diagnostics: wasm.Diagnostic[] = wasm.check(['id: x\nversion: 1.0.0\nrule: age >']);
+async function batch(): Promise<boolean[]> {
+  return seg.evaluateMany([profile, new wasm.Profile(profile)], { asOf: new Date() });
+}
+
+// The same calls type-check against the Node binding's declarations.
+const sameShape: Array<(m: typeof node) => unknown> = [
+  (m) => m.Segment.fromYAML('id: a\nversion: 1.0.0\nrule: age > 1').evaluate(profile, { asOf: new Date() }),
+  (m) => m.Registry.fromDefinitions([{ id: 'a', version: '1.0.0', rule: 'age > 1' }]).evaluate(profile, { asOf: new Date() }),
+];
+// Every shared export has the same type in both (filesystem loaders and `check` differ on purpose).
+const compileSame: typeof node.compile = wasm.compile;
+const formatSame: typeof node.formatRule = wasm.formatRule;
+const profileSame: typeof node.Profile.fromJSON = wasm.Profile.fromJSON;
+const errorSame: typeof node.ParseError = wasm.ParseError;
+const contextSame: typeof node.Context = wasm.Context;
+
+export { member, outcome, tree, members, diagnostics, batch, sameShape, compileSame, formatSame, profileSame, errorSame, contextSame };
