@@ -43,7 +43,9 @@ def main():
         ("segcore, dict + as_of datetime", median_ns(lambda: r1.evaluate(p, as_of=AS_OF), 50_000), median_ns(lambda: r2.evaluate(p, as_of=AS_OF), 2_000)),
         ("segcore, dict + as_of string", median_ns(lambda: r1.evaluate(p, as_of=as_of_str), 50_000), median_ns(lambda: r2.evaluate(p, as_of=as_of_str), 2_000)),
         ("segcore, dict + Context", median_ns(lambda: r1.evaluate(p, context=ctx), 50_000), median_ns(lambda: r2.evaluate(p, context=ctx), 2_000)),
+        ("segcore, dict + Context positional", median_ns(lambda: r1.evaluate(p, ctx), 50_000), median_ns(lambda: r2.evaluate(p, ctx), 2_000)),
         ("segcore, Profile handle + Context", median_ns(lambda: r1.evaluate(handle, context=ctx), 200_000), median_ns(lambda: r2.evaluate(handle, context=ctx), 200_000)),
+        ("segcore, handle + Context positional", median_ns(lambda: r1.evaluate(handle, ctx), 200_000), median_ns(lambda: r2.evaluate(handle, ctx), 200_000)),
     ]
     print("%-36s %10s %12s" % ("engine", "R1 ns", "R2 ns"))
     for name, a, b in rows:

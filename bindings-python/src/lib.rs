@@ -207,11 +207,13 @@ fn context(
     Ok(cx)
 }
 
-/// Python strings for the names a compiled rule reads, made once per segment/registry, so that
-/// converting a profile dict is dictionary lookups with cached hashes.
+/// Python strings for the names compiled rules read, in the layout's slot order (the core's
+/// [`segcore::projection::Projection`]), made once per segment/registry: converting a profile
+/// dict is dictionary lookups with cached hashes, and the values land in slots, not in a map.
 struct Keys {
+    layout: std::sync::Arc<segcore::ir::Layout>,
     attributes: Vec<Key>,
-    /// Event name, then the properties read of it.
+    /// Per event slot: the event name, then the properties read of it.
     events: Vec<(Py<PyString>, String, Vec<Key>)>,
 }
 
@@ -219,18 +221,16 @@ struct Keys {
 type Key = (Py<PyString>, String);
 
 impl Keys {
-    fn new(py: Python<'_>, read: segcore::ReadSet) -> Keys {
+    fn new(py: Python<'_>, layout: &std::sync::Arc<segcore::ir::Layout>, read: &segcore::ReadSet) -> Keys {
+        let projection = segcore::projection::Projection::new(layout, read);
         let key = |n: &String| (PyString::intern(py, n).unbind(), n.clone());
-        let attributes = read.attributes.iter().map(key).collect();
-        let events = read
+        let attributes = projection.attributes.iter().map(key).collect();
+        let events = projection
             .events
             .iter()
-            .map(|e| {
-                let props = read.event_properties.get(e).into_iter().flatten().map(key).collect();
-                (PyString::intern(py, e).unbind(), e.clone(), props)
-            })
+            .map(|(e, props)| (PyString::intern(py, e).unbind(), e.clone(), props.iter().map(key).collect()))
             .collect();
-        Keys { attributes, events }
+        Keys { layout: std::sync::Arc::clone(layout), attributes, events }
     }
 }
 
@@ -253,11 +253,50 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<segcore::Value> {
     Ok(segcore::Value::from_json(&to_json(obj)?))
 }
 
-/// Converts a profile dict, crossing only what the segment(s) read: the attributes, events and
-/// event properties of `keys`. Anything unusual (unknown keys, wrong shapes) goes through the
-/// core's full `Profile::from_json`, so errors are the core's.
-fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, keys: &Keys) -> PyResult<Profile> {
-    let full = || Profile::from_json(&to_json(obj)?).map_err(|e| py_err(py, &e, Phase::Evaluate));
+/// A profile argument, converted for evaluation.
+enum Converted<'a> {
+    /// A `segcore.Profile` handle (read by name).
+    Handle(&'a Profile),
+    /// A dict read for a layout: the profile (id, events, and attributes by name when asked for)
+    /// and the attribute values in slot order.
+    Slots(Profile, Vec<segcore::Value>),
+    /// An unusual dict, through the core's full parser.
+    Full(Profile),
+}
+
+impl Converted<'_> {
+    /// The profile, for calls that read by name (explain, evaluate_one).
+    fn profile(&self) -> &Profile {
+        match self {
+            Converted::Handle(p) => p,
+            Converted::Slots(p, _) | Converted::Full(p) => p,
+        }
+    }
+
+    /// Bound to the layout of `keys`: slot values as they are; the others by `by_name` (the
+    /// segment's or registry's `bind`).
+    fn bind<'p>(
+        &'p self,
+        keys: &Keys,
+        by_name: impl FnOnce(&'p Profile) -> segcore::Bound<'p>,
+    ) -> PyResult<segcore::Bound<'p>> {
+        match self {
+            Converted::Slots(p, values) => segcore::Bound::with_attributes(&keys.layout, p, values.iter().collect())
+                .ok_or_else(|| PyTypeError::new_err("internal: attribute values do not match the layout")),
+            other => Ok(by_name(other.profile())),
+        }
+    }
+}
+
+/// Converts the profile argument: a handle as is; a dict crossing only what the segment(s) read
+/// (the attributes, events and event properties of `keys`), into slots. Anything unusual (unknown
+/// keys, wrong shapes) goes through the core's full `Profile::from_json`, so errors are the core's.
+/// With `named`, attributes are also set on the profile by name (for explain).
+fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bool) -> PyResult<Converted<'a>> {
+    if let Ok(handle) = obj.cast::<ProfileHandle>() {
+        return Ok(Converted::Handle(&handle.get().inner));
+    }
+    let full = || Profile::from_json(&to_json(obj)?).map(Converted::Full).map_err(|e| py_err(py, &e, Phase::Evaluate));
     let Ok(d) = obj.cast::<PyDict>() else { return full() };
     let (k_id, k_attrs, k_events) = (intern!(py, "id"), intern!(py, "attributes"), intern!(py, "events"));
     if d.len() > 3 {
@@ -274,24 +313,33 @@ fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, keys: &Keys) -> PyR
         _ => return full(),
     };
     let mut p = Profile::new(id.as_str());
+    let mut values = Vec::with_capacity(keys.attributes.len());
     match d.get_item(k_attrs)? {
-        None => {}
-        Some(a) if a.is_none() => {}
+        None => values.resize(keys.attributes.len(), segcore::Value::Null),
+        Some(a) if a.is_none() => values.resize(keys.attributes.len(), segcore::Value::Null),
         Some(a) => {
             let Ok(attrs) = a.cast::<PyDict>() else { return full() };
             for (key, name) in &keys.attributes {
-                if let Some(v) = attrs.get_item(key.bind(py))? {
-                    p.set_attribute(name.as_str(), to_value(&v)?);
+                // Absent and null read the same (SPEC §4); explain also shows which were present.
+                match attrs.get_item(key.bind(py))? {
+                    Some(v) => {
+                        let v = to_value(&v)?;
+                        if named {
+                            p.set_attribute(name.as_str(), v.clone());
+                        }
+                        values.push(v);
+                    }
+                    None => values.push(segcore::Value::Null),
                 }
             }
         }
     }
     if keys.events.is_empty() {
-        return Ok(p);
+        return Ok(Converted::Slots(p, values));
     }
     let events = match d.get_item(k_events)? {
-        None => return Ok(p),
-        Some(e) if e.is_none() => return Ok(p),
+        None => return Ok(Converted::Slots(p, values)),
+        Some(e) if e.is_none() => return Ok(Converted::Slots(p, values)),
         Some(e) => e,
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
@@ -331,15 +379,7 @@ fn profile_from_dict(py: Python<'_>, obj: &Bound<'_, PyAny>, keys: &Keys) -> PyR
         p.push_event(name, at, props).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
     }
     p.finish();
-    Ok(p)
-}
-
-/// The profile argument: a `segcore.Profile` handle as is, a dict converted (read set only).
-fn profile_arg<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys) -> PyResult<std::borrow::Cow<'a, Profile>> {
-    if let Ok(handle) = obj.cast::<ProfileHandle>() {
-        return Ok(std::borrow::Cow::Borrowed(&handle.get().inner));
-    }
-    Ok(std::borrow::Cow::Owned(profile_from_dict(py, obj, keys)?))
+    Ok(Converted::Slots(p, values))
 }
 
 /// A profile converted once, to evaluate many times (against any segment or registry).
@@ -396,17 +436,25 @@ impl ContextHandle {
     }
 }
 
-/// The evaluation context from either `context=` or `as_of=`/`fx=`/`segments=`.
+/// The evaluation context from either `context=` or `as_of=`/`fx=`/`segments=`. `as_of` may
+/// also be a `Context` passed positionally (`seg.evaluate(profile, ctx)`): the fast call, with no
+/// keyword arguments to parse.
 fn resolve_context<'a>(
     py: Python<'_>,
-    as_of: Option<&Bound<'_, PyAny>>,
+    as_of: Option<&'a Bound<'_, PyAny>>,
     fx: Option<&Bound<'_, PyAny>>,
     segments: Option<&Bound<'_, PyDict>>,
     ctx: Option<&'a Bound<'_, ContextHandle>>,
 ) -> PyResult<std::borrow::Cow<'a, EvalContext>> {
-    match (ctx, as_of) {
-        (Some(c), None) if fx.is_none() && segments.is_none() => Ok(std::borrow::Cow::Borrowed(&c.get().inner)),
-        (Some(_), _) => Err(PyTypeError::new_err("pass either context= or as_of=/fx=/segments=, not both")),
+    let positional = as_of.and_then(|a| a.cast::<ContextHandle>().ok());
+    match (ctx.or(positional), as_of) {
+        (Some(c), a) if (positional.is_some() || a.is_none()) && fx.is_none() && segments.is_none() => {
+            if positional.is_some() && ctx.is_some() {
+                return Err(PyTypeError::new_err("pass the Context once, positionally or as context="));
+            }
+            Ok(std::borrow::Cow::Borrowed(&c.get().inner))
+        }
+        (Some(_), _) => Err(PyTypeError::new_err("pass either a Context or as_of=/fx=/segments=, not both")),
         (None, Some(a)) => Ok(std::borrow::Cow::Owned(context(py, a, fx, segments)?)),
         (None, None) => Err(PyTypeError::new_err(
             "as_of is required (an aware datetime or an RFC 3339 string); segcore never reads the clock",
@@ -435,7 +483,7 @@ struct Segment {
 
 impl Segment {
     fn wrap(py: Python<'_>, inner: segcore::Segment) -> Segment {
-        let keys = Keys::new(py, inner.read_set().clone());
+        let keys = Keys::new(py, inner.layout(), inner.read_set());
         Segment { inner, keys }
     }
 }
@@ -528,7 +576,7 @@ impl Segment {
     }
 
     /// Whether the profile is a member (the rule is TRUE) at `as_of`.
-    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, segments=None, context=None))]
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -542,7 +590,7 @@ impl Segment {
     }
 
     /// The three-valued outcome: "true", "false" or "unknown".
-    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, segments=None, context=None))]
     fn outcome(
         &self,
         py: Python<'_>,
@@ -556,7 +604,7 @@ impl Segment {
     }
 
     /// Every sub-expression with its value for this profile.
-    #[pyo3(signature = (profile, *, as_of=None, fx=None, segments=None, context=None))]
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, segments=None, context=None))]
     fn explain(
         &self,
         py: Python<'_>,
@@ -567,8 +615,11 @@ impl Segment {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
         let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let p = profile_arg(py, profile, &self.keys)?;
-        self.inner.explain(&p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        let p = convert(py, profile, &self.keys, true)?;
+        self.inner
+            .explain(p.profile(), &cx)
+            .map(|inner| Explanation { inner })
+            .map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
     /// Membership over a profiles frame (and an events frame in long form): a boolean column
@@ -649,8 +700,12 @@ impl Segment {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<segcore::Outcome> {
         let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let p = profile_arg(py, profile, &self.keys)?;
-        self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        let converted = convert(py, profile, &self.keys, false)?;
+        let result = match &converted {
+            Converted::Handle(p) => self.inner.evaluate(p, &cx),
+            slots => self.inner.evaluate_bound(&slots.bind(&self.keys, |p| self.inner.bind(p))?, &cx),
+        };
+        result.map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
 
@@ -703,7 +758,7 @@ struct Registry {
 
 impl Registry {
     fn new(py: Python<'_>, inner: segcore::Registry) -> Registry {
-        let keys = Keys::new(py, inner.read_set());
+        let keys = Keys::new(py, inner.layout(), &inner.read_set());
         Registry { inner, keys }
     }
 }
@@ -825,7 +880,7 @@ impl Registry {
     }
 
     /// Membership in every segment: {id: bool}.
-    #[pyo3(signature = (profile, *, as_of=None, fx=None, context=None))]
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, context=None))]
     fn evaluate<'py>(
         &self,
         py: Python<'py>,
@@ -842,7 +897,7 @@ impl Registry {
     }
 
     /// Three-valued outcomes of every segment: {id: "true" | "false" | "unknown"}.
-    #[pyo3(signature = (profile, *, as_of=None, fx=None, context=None))]
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, context=None))]
     fn outcomes<'py>(
         &self,
         py: Python<'py>,
@@ -859,7 +914,7 @@ impl Registry {
     }
 
     /// The outcome of one segment (and only what it depends on).
-    #[pyo3(signature = (id, profile, *, as_of=None, fx=None, context=None))]
+    #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
     fn evaluate_one(
         &self,
         py: Python<'_>,
@@ -870,12 +925,12 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.keys)?;
-        self.inner.evaluate_one(id, &p, &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        let p = convert(py, profile, &self.keys, true)?;
+        self.inner.evaluate_one(id, p.profile(), &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 
     /// Explains one segment for a profile.
-    #[pyo3(signature = (id, profile, *, as_of=None, fx=None, context=None))]
+    #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
     fn explain(
         &self,
         py: Python<'_>,
@@ -886,8 +941,11 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.keys)?;
-        self.inner.explain(id, &p, &cx).map(|inner| Explanation { inner }).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        let p = convert(py, profile, &self.keys, true)?;
+        self.inner
+            .explain(id, p.profile(), &cx)
+            .map(|inner| Explanation { inner })
+            .map_err(|e| py_err(py, &e, Phase::Evaluate))
     }
 }
 
@@ -901,8 +959,9 @@ impl Registry {
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Vec<(String, segcore::Outcome)>> {
         let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = profile_arg(py, profile, &self.keys)?;
-        let results = self.inner.evaluate(&p, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        let converted = convert(py, profile, &self.keys, false)?;
+        let bound = converted.bind(&self.keys, |p| self.inner.bind(p))?;
+        let results = self.inner.evaluate_bound(&bound, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
         Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
     }
 }

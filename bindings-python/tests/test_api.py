@@ -432,6 +432,76 @@ def test_outcome_is_three_valued_and_membership_only_when_true():
         assert seg.evaluate(profile, as_of=AS_OF) is (expected == "true")
 
 
+def test_context_and_as_of_may_be_passed_positionally():
+    # A Context as the second argument is the fast call; a positional as_of is the same instant.
+    seg = segcore.compile('age >= 18 and count(login within 7d) >= 1')
+    ctx = segcore.Context(AS_OF)
+    # The window is [as_of - 7d, as_of] (§9): 2026-03-08T12:00Z is its first instant.
+    inside = {"id": "u1", "attributes": {"age": 30}, "events": [{"name": "login", "at": "2026-03-08T12:00:00Z"}]}
+    outside = {"id": "u2", "attributes": {"age": 30}, "events": [{"name": "login", "at": "2026-03-08T11:59:59Z"}]}
+    for profile, expected in [(inside, True), (outside, False)]:
+        for call in (
+            lambda p: seg.evaluate(p, ctx),
+            lambda p: seg.evaluate(p, AS_OF),
+            lambda p: seg.evaluate(p, AS_OF_DT),
+            lambda p: seg.evaluate(segcore.Profile(p), ctx),
+        ):
+            assert call(profile) is expected
+    # No age: UNKNOWN and TRUE is UNKNOWN; with no login either, UNKNOWN and FALSE is FALSE (§6).
+    assert seg.outcome({"id": "u3", "events": inside["events"]}, ctx) == "unknown"
+    assert seg.outcome({"id": "u3"}, ctx) == "false"
+    assert seg.explain(inside, ctx).member is True
+    reg = segcore.Registry.from_definitions([US_ADULT, ADULT])
+    adult_us = {"id": "u1", "attributes": {"age": 30, "country": "US"}}
+    assert reg.evaluate(adult_us, ctx) == {"adult": True, "us_adult": True}
+    assert reg.outcomes(adult_us, ctx) == {"adult": "true", "us_adult": "true"}
+    assert reg.evaluate_one("us_adult", adult_us, ctx) == "true"
+    with pytest.raises(TypeError, match="once"):
+        seg.evaluate(inside, ctx, context=ctx)
+    with pytest.raises(TypeError, match="not both"):
+        seg.evaluate(inside, ctx, fx={"EUR/USD": "1.1"})
+    with pytest.raises(TypeError, match="not both"):
+        seg.evaluate(inside, AS_OF, context=ctx)
+
+
+def test_dicts_and_handles_agree_on_generated_profiles():
+    # The dict path reads only the read set, in slot order; the handle path converts everything
+    # and reads by name. Both must give the same outcome for every profile and segment.
+    rng = random.Random(5)
+    reg = segcore.Registry.from_definitions(
+        [
+            {"id": "a", "version": "1.0.0", "rule": 'age >= 18 and country in ["US", "GB"]'},
+            {"id": "b", "version": "1.0.0", "rule": 'in_segment("a") or count(purchase where e.sku = "x" within 30d) >= 2'},
+            {"id": "c", "version": "1.0.0", "rule": "not exists(age) or ltv > 100.5"},
+        ]
+    )
+    ctx = segcore.Context(AS_OF)
+    outcomes = set()
+    for i in range(500):
+        attributes = {}
+        if rng.random() > 0.2:
+            attributes["age"] = rng.randrange(0, 60)
+        if rng.random() > 0.2:
+            attributes["country"] = rng.choice(["US", "GB", "FR", None])
+        if rng.random() > 0.3:
+            attributes["ltv"] = rng.choice([rng.randrange(0, 300), rng.random() * 300])
+        events = [
+            {
+                "name": rng.choice(["purchase", "login"]),
+                "at": (AS_OF_DT - timedelta(days=rng.randrange(0, 60))).isoformat(),
+                "properties": {"sku": rng.choice(["x", "y"])},
+            }
+            for _ in range(rng.randrange(0, 6))
+        ]
+        p = {"id": f"p{i}", "attributes": attributes, "events": events}
+        from_dict = reg.outcomes(p, ctx)
+        assert from_dict == reg.outcomes(segcore.Profile(p), ctx), p
+        for sid in ("a", "c"):  # standalone (b needs a's result in the context)
+            assert reg[sid].outcome(p, ctx) == reg.evaluate_one(sid, segcore.Profile(p), ctx), (sid, p)
+        outcomes.update(from_dict.values())
+    assert outcomes == {"true", "false", "unknown"}
+
+
 # ---------------------------------------------------------------------------------------------
 # Segment properties (§1, §17)
 # ---------------------------------------------------------------------------------------------

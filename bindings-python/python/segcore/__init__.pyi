@@ -104,22 +104,27 @@ class Segment:
     def evaluate(
         self,
         profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
         *,
-        as_of: Optional[AsOf] = None,
         fx: Optional[Fx] = None,
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
     ) -> bool:
         """Whether the profile is a member (the rule is TRUE) at ``as_of``.
 
+        ``as_of`` may be a ``Context`` (positionally): the fastest call in a loop.
+
         >>> seg.evaluate({"id": "u1", "attributes": {"age": 30}}, as_of=datetime(2026, 3, 15, tzinfo=timezone.utc))
+        True
+        >>> ctx = segcore.Context("2026-03-15T00:00:00Z")
+        >>> seg.evaluate({"id": "u1", "attributes": {"age": 30}}, ctx)
         True
         """
     def outcome(
         self,
         profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
         *,
-        as_of: Optional[AsOf] = None,
         fx: Optional[Fx] = None,
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
@@ -128,8 +133,8 @@ class Segment:
     def explain(
         self,
         profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
         *,
-        as_of: Optional[AsOf] = None,
         fx: Optional[Fx] = None,
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
@@ -177,17 +182,27 @@ class Registry:
     def __contains__(self, id: str) -> bool: ...
     def __getitem__(self, id: str) -> Segment: ...
     def evaluate(
-        self, profile: ProfileLike, *, as_of: Optional[AsOf] = None, fx: Optional[Fx] = None, context: Optional[Context] = None
+        self,
+        profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
+        *,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
     ) -> dict[str, bool]: ...
     def outcomes(
-        self, profile: ProfileLike, *, as_of: Optional[AsOf] = None, fx: Optional[Fx] = None, context: Optional[Context] = None
+        self,
+        profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
+        *,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
     ) -> dict[str, Outcome]: ...
     def evaluate_one(
         self,
         id: str,
         profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
         *,
-        as_of: Optional[AsOf] = None,
         fx: Optional[Fx] = None,
         context: Optional[Context] = None,
     ) -> Outcome: ...
@@ -208,8 +223,8 @@ class Registry:
         self,
         id: str,
         profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
         *,
-        as_of: Optional[AsOf] = None,
         fx: Optional[Fx] = None,
         context: Optional[Context] = None,
     ) -> Explanation: ...
