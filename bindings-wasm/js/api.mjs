@@ -183,7 +183,7 @@ export function createApi(glue) {
    */
   class Profile {
     constructor(profile) {
-      checkProfileArg(profile);
+      // Any value goes to the core's parser, which reports a wrong shape (as the Node binding).
       this._ref = call(() => wholeProfile(profile));
     }
     /** Parses profile JSON text exactly: integers beyond 2^53 and `3.0` as a float survive. */

@@ -254,6 +254,40 @@ test('the WASM build and the Node binding give identical answers', async () => {
   assert.deepEqual(await seg.outcomesMany(profiles, options), profiles.map((p) => seg.outcome(p, options)));
 });
 
+test('errors are identical to the Node binding: class, code, position and message', () => {
+  const native = nodeBinding();
+  const outcome = (m, fn) => {
+    try {
+      return ['ok', fn(m)];
+    } catch (e) {
+      return [e.constructor.name, e.code ?? null, e.line ?? null, e.column ?? null, e.message];
+    }
+  };
+  const seg = (m) => m.compile('age > 1 and count(purchase within 7d) > 0');
+  const cases = [
+    ...['x', null, undefined, 42, [], { id: 'u', attributes: 'x' }, { id: 1.5 }, { id: 'u', events: [{ name: 'purchase' }] }].map(
+      (bad) => (m) => new m.Profile(bad),
+    ),
+    ...[{ id: 'u', extra: 1 }, { id: 'u', events: [{ name: 'purchase', at: 'yesterday' }] }, { id: 'u', attributes: { age: NaN } }].map(
+      (bad) => (m) => seg(m).evaluate(bad, { asOf: AS_OF }),
+    ),
+    (m) => seg(m).evaluate(adult, { asOf: '2026-03-15' }),
+    (m) => seg(m).evaluate(adult, { asOf: 5 }),
+    (m) => seg(m).evaluate(adult, { asOf: AS_OF, fx: { EURUSD: '1' } }),
+    (m) => m.compile('age >= 18 and\n  plan = '),
+    (m) => m.compile('"5" = 5'),
+    (m) => m.Segment.fromYAML('id: [unclosed'),
+    (m) => m.Segment.fromObject({ id: 'x', rule: 'age > 1' }),
+    (m) => m.Registry.fromDefinitions([{ id: 'a', version: '1.0.0', rule: 'in_segment("b")' }, { id: 'b', version: '1.0.0', rule: 'in_segment("a")' }]),
+    (m) => m.formatRule('((('),
+  ];
+  for (const c of cases) {
+    const w = outcome(segcore, c);
+    assert.notEqual(w[0], 'ok', `expected an error from ${c}`);
+    assert.deepEqual(w, outcome(native, c), String(c));
+  }
+});
+
 test('evaluateMany yields to the event loop on long batches and rejects with the error class', async () => {
   const reg = Registry.fromDefinitions(DEMO_TEXTS);
   const profiles = generate(20000, 3);
