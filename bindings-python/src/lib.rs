@@ -299,22 +299,20 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
     let full = || Profile::from_json(&to_json(obj)?).map(Converted::Full).map_err(|e| py_err(py, &e, Phase::Evaluate));
     let Ok(d) = obj.cast::<PyDict>() else { return full() };
     let (k_id, k_attrs, k_events) = (intern!(py, "id"), intern!(py, "attributes"), intern!(py, "events"));
-    if d.len() > 3 {
+    let (id_item, attrs_item, events_item) = (d.get_item(k_id)?, d.get_item(k_attrs)?, d.get_item(k_events)?);
+    // Any other key is the core parser's to report (three lookups, no key list).
+    let known = usize::from(id_item.is_some()) + usize::from(attrs_item.is_some()) + usize::from(events_item.is_some());
+    if d.len() != known {
         return full();
     }
-    for k in d.keys() {
-        if !(k.eq(k_id)? || k.eq(k_attrs)? || k.eq(k_events)?) {
-            return full();
-        }
-    }
-    let id = match d.get_item(k_id)? {
+    let id = match id_item {
         Some(v) if v.is_instance_of::<PyString>() => v.cast::<PyString>()?.to_cow()?.into_owned(),
         Some(v) if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() => v.str()?.to_cow()?.into_owned(),
         _ => return full(),
     };
     let mut p = Profile::new(id.as_str());
     let mut values = Vec::with_capacity(keys.attributes.len());
-    match d.get_item(k_attrs)? {
+    match attrs_item {
         None => values.resize(keys.attributes.len(), segcore::Value::Null),
         Some(a) if a.is_none() => values.resize(keys.attributes.len(), segcore::Value::Null),
         Some(a) => {
@@ -337,7 +335,7 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
     if keys.events.is_empty() {
         return Ok(Converted::Slots(p, values));
     }
-    let events = match d.get_item(k_events)? {
+    let events = match events_item {
         None => return Ok(Converted::Slots(p, values)),
         Some(e) if e.is_none() => return Ok(Converted::Slots(p, values)),
         Some(e) => e,
