@@ -351,7 +351,8 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
         let Some(name_obj) = ed.get_item(k_name)? else { return full() };
         let mut matched = None;
         for entry in &keys.events {
-            if name_obj.eq(entry.0.bind(py))? {
+            // Names are usually the same interned string object: identity first.
+            if name_obj.is(entry.0.bind(py)) || name_obj.eq(entry.0.bind(py))? {
                 matched = Some(entry);
                 break;
             }
