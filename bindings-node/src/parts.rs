@@ -91,12 +91,7 @@ fn read_events(env: &Env, p: &mut Profile, id: &str, flat: JsObject, spec: &Spec
             ValueType::Object if at.is_date()? => Ok(convert::date_micros(unsafe { at.cast::<JsDate>() })?),
             _ => Err("event has no string `at`".to_string()),
         }
-        .map_err(|m| {
-            eval_err(segcore::Error::new(
-                segcore::ErrorKind::InvalidProfile,
-                format!("profile `{id}`, event {index}: {m}"),
-            ))
-        })?;
+        .map_err(|m| eval_err(segcore::profile::event_error(id, index, &m)))?;
         let mut properties = segcore::profile::Properties::new();
         for (k, prop) in props.iter().enumerate() {
             let v: JsUnknown = flat.get_element(i + 3 + k as u32)?;

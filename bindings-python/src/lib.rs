@@ -342,10 +342,7 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
     let (k_name, k_at, k_props) = (intern!(py, "name"), intern!(py, "at"), intern!(py, "properties"));
-    let invalid = |i: usize, msg: String| {
-        let err = segcore::Error::new(segcore::ErrorKind::InvalidProfile, format!("profile `{id}`, event {i}: {msg}"));
-        py_err(py, &err, Phase::Evaluate)
-    };
+    let invalid = |i: usize, msg: String| py_err(py, &segcore::profile::event_error(&id, i, &msg), Phase::Evaluate);
     for (i, e) in events.iter().enumerate() {
         let Ok(ed) = e.cast::<PyDict>() else { return full() };
         let Some(name_obj) = ed.get_item(k_name)? else { return full() };

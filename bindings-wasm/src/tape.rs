@@ -214,12 +214,7 @@ pub fn projected_profile(bytes: &[u8], spec: &Projection, named: bool) -> WResul
             6 => Ok(date_micros(r.f64()?)?),
             _ => Err("event has no string `at`".to_string()),
         }
-        .map_err(|m| {
-            eval_err(segcore::Error::new(
-                segcore::ErrorKind::InvalidProfile,
-                format!("profile `{id}`, event {index}: {m}"),
-            ))
-        })?;
+        .map_err(|m| eval_err(segcore::profile::event_error(&id, index as usize, &m)))?;
         let mut properties = segcore::profile::Properties::new();
         for prop in props {
             if let Some(v) = r.value()? {

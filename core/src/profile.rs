@@ -179,8 +179,7 @@ impl Profile {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Array(events)) => {
                 for (i, e) in events.iter().enumerate() {
-                    let (name, at, props) =
-                        parse_event(e).map_err(|m| invalid(&format!("profile `{}`, event {i}: {m}", p.id)))?;
+                    let (name, at, props) = parse_event(e).map_err(|m| event_error(&p.id, i, &m))?;
                     p.push_event(name, at, props)?;
                 }
             }
@@ -189,6 +188,17 @@ impl Profile {
         p.finish();
         Ok(p)
     }
+}
+
+/// The error for event `index` (its position in the profile's list) of profile `id`: every route
+/// that reads events (this parser, and the bindings' read-set conversions) reports it the same way.
+///
+/// ```
+/// let e = segcore::profile::event_error("u1", 3, "event has no string `at`");
+/// assert_eq!(e.first().message, "profile `u1`, event 3: event has no string `at`");
+/// ```
+pub fn event_error(id: &str, index: usize, message: &str) -> Error {
+    invalid(&format!("profile `{id}`, event {index}: {message}"))
 }
 
 /// Parses one event object into (name, at, properties).
