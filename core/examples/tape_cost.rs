@@ -1,5 +1,5 @@
-//! Host-side timing of the tape path (decode + bind + evaluate), to separate the Rust cost from
-//! the boundary cost measured in the browser. `cargo run --release -p segcore-wasm --example tape_cost`
+//! Native timing of the tape path (decode + bind + evaluate), to separate the Rust cost from
+//! the boundary cost measured in the browser. `cargo run --release -p segcore --example tape_cost`
 use segcore::projection::Projection;
 use segcore::{Definition, EvalContext, Segment};
 
@@ -39,18 +39,18 @@ fn main() {
     let t0 = std::time::Instant::now();
     let mut members = 0;
     for _ in 0..n {
-        let (p, values) = segcore_wasm::tape::projected_profile(&tape, &spec, false).unwrap_or_else(|_| panic!());
+        let (p, values) = segcore::tape::read_projection(&tape, &spec, false).unwrap();
         let bound = segcore::Bound::with_attributes(seg.layout(), &p, values.iter().collect()).unwrap();
         members += seg.evaluate_bound(&bound, &cx).unwrap().is_member() as usize;
     }
     println!("decode+bind+evaluate: {:.0} ns ({members})", t0.elapsed().as_nanos() as f64 / n as f64);
     let t0 = std::time::Instant::now();
     for _ in 0..n {
-        let (p, values) = segcore_wasm::tape::projected_profile(&tape, &spec, false).unwrap_or_else(|_| panic!());
+        let (p, values) = segcore::tape::read_projection(&tape, &spec, false).unwrap();
         std::hint::black_box((p, values));
     }
     println!("decode only: {:.0} ns", t0.elapsed().as_nanos() as f64 / n as f64);
-    let (p, values) = segcore_wasm::tape::projected_profile(&tape, &spec, false).unwrap_or_else(|_| panic!());
+    let (p, values) = segcore::tape::read_projection(&tape, &spec, false).unwrap();
     let t0 = std::time::Instant::now();
     for _ in 0..n {
         let bound = segcore::Bound::with_attributes(seg.layout(), &p, values.iter().collect()).unwrap();
