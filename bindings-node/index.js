@@ -5,6 +5,9 @@
 // Types and docs: index.d.ts.
 
 const path = require('node:path');
+// The tape writer, shared with the WASM build (copied here by scripts/build-node.sh). An ES module:
+// `require` of ESM needs Node >= 20.19.
+const { Tape, heapStorage, makeProjector, writeWhole } = require('./tape.mjs');
 
 let native;
 try {
@@ -122,7 +125,7 @@ function nativeContext(options) {
  */
 class Profile {
   constructor(profile) {
-    this._ref = call(() => native.profileNew(profile));
+    this._ref = call(() => wholeProfile(profile));
   }
   /** Parses profile JSON text exactly: integers beyond 2^53 and `3.0` as a float survive. */
   static fromJSON(text) {
@@ -142,62 +145,12 @@ class Profile {
   }
 }
 
-const hasOwn = Object.hasOwn;
-const EMPTY = Object.freeze({});
+const tape = new Tape(heapStorage());
 
-/**
- * A projector for a compiled segment or registry: picks, from a plain profile object, exactly the
- * values its rules read, in the native slot order (`spec` from the native module), so crossing
- * into Rust is one array read per value. Returns `[id, attrs, events]`, or `null` when the object
- * has an unusual shape; then the whole object goes through the core's parser, which reports it.
- * Decides nothing about membership.
- */
-function makeProjector(spec) {
-  const names = spec.attributes;
-  // Generated once per segment: V8 compiles the property reads to inline caches.
-  const body = names.map((n) => `hasOwn(a, ${JSON.stringify(n)}) ? a[${JSON.stringify(n)}] : undefined`).join(', ');
-  const pickAttributes = new Function('hasOwn', `return function pickAttributes(a) { return [${body}]; };`)(hasOwn);
-  const slots = new Map(spec.events.map(([name], i) => [name, i]));
-  const props = spec.events.map(([, p]) => p);
-  const readsEvents = spec.events.length > 0;
-
-  return function project(profile) {
-    for (const k in profile) {
-      if (k !== 'id' && k !== 'attributes' && k !== 'events') return null;
-    }
-    const id = profile.id;
-    if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return null;
-    let a = profile.attributes;
-    if (a == null) a = EMPTY;
-    else if (typeof a !== 'object' || Array.isArray(a)) return null;
-    const attrs = pickAttributes(a);
-    let flat = null;
-    const events = profile.events;
-    if (events != null) {
-      if (!Array.isArray(events)) return null;
-      if (readsEvents) {
-        flat = [];
-        for (let i = 0; i < events.length; i++) {
-          const e = events[i];
-          if (e === null || typeof e !== 'object' || Array.isArray(e)) return null;
-          const name = e.name;
-          if (typeof name !== 'string') return null;
-          const slot = slots.get(name);
-          if (slot === undefined) continue;
-          const at = e.at;
-          if (typeof at !== 'string' && !(at instanceof Date)) return null;
-          const pr = e.properties;
-          if (pr != null && (typeof pr !== 'object' || Array.isArray(pr))) return null;
-          flat.push(slot, i, at);
-          const wanted = props[slot];
-          for (let k = 0; k < wanted.length; k++) {
-            flat.push(pr != null && hasOwn(pr, wanted[k]) ? pr[wanted[k]] : undefined);
-          }
-        }
-      }
-    }
-    return [id, attrs, flat];
-  };
+/** A whole profile object through the core's parser (exact errors for any shape). */
+function wholeProfile(profile) {
+  const len = writeWhole(tape, profile);
+  return native.profileFromTape(tape.u8, len);
 }
 
 function checkProfileArg(profile) {
@@ -210,25 +163,41 @@ function checkProfileArg(profile) {
 function profileRef(owner, project, profile) {
   if (profile instanceof Profile) return profile._ref;
   checkProfileArg(profile);
-  const parts = project(profile);
-  if (parts === null) return call(() => native.profileNew(profile));
-  return call(() => native.profileFromParts(owner, parts[0], parts[1], parts[2]));
+  const len = project(profile);
+  if (len < 0) return call(() => wholeProfile(profile));
+  return call(() => native.profileFromProjection(owner, tape.u8, len));
 }
 
-/** Batch items: handles, projections, or (unusual shapes) handles made by the core's parser. */
-function batchItems(project, profiles) {
+/**
+ * A batch on one tape: per profile a kind (0 projection, 1 whole object, 2 handle) and where its
+ * bytes end; handles in order. The native side copies the bytes and decodes them on the pool.
+ */
+function batchTape(project, profiles) {
   if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
-  const items = new Array(profiles.length);
-  for (let i = 0; i < profiles.length; i++) {
+  const n = profiles.length;
+  const kinds = new Uint8Array(n);
+  const ends = new Uint32Array(n);
+  const handles = [];
+  // Each item is written at the end of the batch so far: begin() once, then keep appending.
+  tape.begin();
+  for (let i = 0; i < n; i++) {
     const p = profiles[i];
     if (p instanceof Profile) {
-      items[i] = p._ref;
+      kinds[i] = 2;
+      handles.push(p._ref);
+      ends[i] = tape.pos;
       continue;
     }
     checkProfileArg(p);
-    items[i] = project(p) ?? call(() => native.profileNew(p));
+    const start = tape.pos;
+    if (project(p, true) < 0) {
+      tape.pos = start;
+      tape.value(p);
+      kinds[i] = 1;
+    }
+    ends[i] = tape.pos;
   }
-  return items;
+  return { bytes: tape.u8, kinds, ends, handles };
 }
 
 const OUTCOMES = ['false', 'true', 'unknown'];
@@ -293,7 +262,7 @@ class Segment {
     this._ref = ref;
     const info = native.segmentInfo(ref);
     Object.defineProperty(this, '_info', { value: info });
-    Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
+    Object.defineProperty(this, '_project', { value: makeProjector(tape, info.spec) });
   }
   static fromYAML(text, options = {}) {
     return new Segment(SEGMENT_TOKEN, call(() => native.segmentFromYaml(text, options.schema)));
@@ -335,9 +304,9 @@ class Segment {
     try {
       if (profile instanceof Profile) return native.segmentEvalHandle(this._ref, profile._ref, cx);
       checkProfileArg(profile);
-      const parts = this._project(profile);
-      if (parts === null) return native.segmentEvalHandle(this._ref, native.profileNew(profile), cx);
-      return native.segmentEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
+      const len = this._project(profile);
+      if (len < 0) return native.segmentEvalHandle(this._ref, wholeProfile(profile), cx);
+      return native.segmentEvalTape(this._ref, cx, tape.u8, len);
     } catch (e) {
       throw convertError(e);
     }
@@ -367,10 +336,10 @@ class Segment {
   /** Like `evaluateMany`, with three-valued outcomes. */
   async outcomesMany(profiles, options) {
     const cx = nativeContext(options);
-    const items = batchItems(this._project, profiles);
+    const batch = batchTape(this._project, profiles);
     let codes;
     try {
-      codes = await native.segmentEvalMany(this._ref, cx, items);
+      codes = await native.segmentEvalMany(this._ref, cx, batch.bytes, batch.kinds, batch.ends, batch.handles);
     } catch (e) {
       throw convertError(e);
     }
@@ -411,7 +380,7 @@ class Registry {
     const info = native.registryInfo(ref);
     this._ids = info.ids;
     Object.defineProperty(this, '_segments', { value: info.segments });
-    Object.defineProperty(this, '_project', { value: makeProjector(info.spec) });
+    Object.defineProperty(this, '_project', { value: makeProjector(tape, info.spec) });
     Object.defineProperty(this, '_rows', { value: makeRowBuilders(info.ids) });
   }
   /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
@@ -446,9 +415,9 @@ class Registry {
     try {
       if (profile instanceof Profile) return native.registryEvalHandle(this._ref, profile._ref, cx);
       checkProfileArg(profile);
-      const parts = this._project(profile);
-      if (parts === null) return native.registryEvalHandle(this._ref, native.profileNew(profile), cx);
-      return native.registryEvalParts(this._ref, cx, parts[0], parts[1], parts[2]);
+      const len = this._project(profile);
+      if (len < 0) return native.registryEvalHandle(this._ref, wholeProfile(profile), cx);
+      return native.registryEvalTape(this._ref, cx, tape.u8, len);
     } catch (e) {
       throw convertError(e);
     }
@@ -484,16 +453,16 @@ class Registry {
   /** Membership of many profiles in every segment, on the libuv thread pool. */
   async evaluateMany(profiles, options) {
     const cx = nativeContext(options);
-    const items = batchItems(this._project, profiles);
+    const batch = batchTape(this._project, profiles);
     let codes;
     try {
-      codes = await native.registryEvalMany(this._ref, cx, items);
+      codes = await native.registryEvalMany(this._ref, cx, batch.bytes, batch.kinds, batch.ends, batch.handles);
     } catch (e) {
       throw convertError(e);
     }
     const n = this._ids.length;
-    const out = new Array(items.length);
-    for (let r = 0; r < items.length; r++) out[r] = this._rows.members(codes, r * n);
+    const out = new Array(profiles.length);
+    for (let r = 0; r < profiles.length; r++) out[r] = this._rows.members(codes, r * n);
     return out;
   }
   toString() {

@@ -17,4 +17,6 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node.tmp
 strip --strip-debug bindings-node/segcore.node.tmp 2>/dev/null || true
 mv -f bindings-node/segcore.node.tmp bindings-node/segcore.node
+# The tape writer is shared with the WASM build; one source, copied into this package.
+cp bindings-wasm/js/tape.mjs bindings-node/tape.mjs
 echo "built bindings-node/segcore.node ($(du -h bindings-node/segcore.node | cut -f1))"

@@ -1,11 +1,11 @@
-//! JavaScript values → the core's input types. Nothing here decides membership.
+//! JavaScript values → JSON for definitions, schemas and options (profiles cross on a tape, see
+//! `segcore::tape`). Nothing here decides membership.
 //!
 //! Numbers: a JS number that is an integer within ±2^53 is an integer, any other finite number a
 //! float; a `BigInt` is an exact integer (for ids and counters beyond 2^53). A `Date` becomes its
 //! RFC 3339 instant. `NaN`/`Infinity`, functions and symbols are refused with a `TypeError`.
 
-use napi::{Env, JsBigInt, JsBoolean, JsDate, JsNumber, JsObject, JsString, JsUnknown, NapiRaw, ValueType};
-use segcore::{Profile, Value};
+use napi::{JsBigInt, JsBoolean, JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
 
 use crate::errors::{type_error, NResult};
 
@@ -95,24 +95,6 @@ pub fn string(s: JsString) -> NResult<String> {
     s.into_utf8()?.into_owned()
 }
 
-/// A JS string as boxed text: one napi call into a stack buffer for short strings (most
-/// attribute values), two for longer ones.
-fn short_string(env: &Env, s: JsString) -> NResult<Box<str>> {
-    let mut buf = [0u8; 128];
-    let mut len = 0usize;
-    let status = unsafe {
-        napi::sys::napi_get_value_string_utf8(env.raw(), s.raw(), buf.as_mut_ptr().cast(), buf.len(), &mut len)
-    };
-    if status != napi::sys::Status::napi_ok {
-        return Err(type_error("expected a string"));
-    }
-    if len + 1 < buf.len() {
-        // Complete: V8 wrote whole UTF-8 characters only, so this is valid UTF-8.
-        return std::str::from_utf8(&buf[..len]).map(Box::from).map_err(|_| type_error("invalid UTF-8 in string"));
-    }
-    Ok(string(s)?.into_boxed_str())
-}
-
 fn date_text(d: JsDate) -> NResult<String> {
     Ok(segcore::time::format_timestamp(date_micros(d)?))
 }
@@ -124,27 +106,4 @@ pub fn date_micros(d: JsDate) -> NResult<i64> {
         return Err(type_error("invalid Date (its time value is NaN)"));
     }
     Ok((ms * 1000.0) as i64)
-}
-
-/// A scalar straight to a core value; objects and arrays through JSON (money is recognised there).
-pub fn to_value(env: &Env, v: JsUnknown) -> NResult<Value> {
-    Ok(match v.get_type()? {
-        ValueType::Null | ValueType::Undefined => Value::Null,
-        ValueType::Boolean => Value::Bool(unsafe { v.cast::<JsBoolean>() }.get_value()?),
-        ValueType::String => Value::Str(short_string(env, unsafe { v.cast::<JsString>() })?),
-        ValueType::Number => {
-            let f = unsafe { v.cast::<JsNumber>() }.get_double()?;
-            if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-                Value::Int(f as i64)
-            } else {
-                Value::from_json(&number_json(f)?)
-            }
-        }
-        _ => Value::from_json(&to_json(v)?),
-    })
-}
-
-/// The whole object through JSON and `Profile::from_json`: exact errors for any shape.
-pub fn full_profile(v: JsUnknown) -> NResult<Profile> {
-    Profile::from_json(&to_json(v)?).map_err(|e| crate::errors::segcore_error(&e, segcore::Phase::Evaluate))
 }

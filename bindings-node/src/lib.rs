@@ -8,7 +8,6 @@
 
 mod convert;
 mod errors;
-mod parts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +18,8 @@ use napi_derive::napi;
 use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Profile, Schema, Value};
 
 use errors::{compile_err, eval_err, type_error};
-use parts::Spec;
+use segcore::projection::Projection as Spec;
+use segcore::tape::TapeError;
 
 fn outcome_code(o: Outcome) -> u32 {
     match o {
@@ -173,10 +173,10 @@ fn profile_ref(p: Profile) -> ProfileRef {
     External::new_with_size_hint(Arc::new(p), hint)
 }
 
-/// A profile converted whole (every field checked by the core).
+/// A whole profile object written on a tape (every field checked by the core's parser).
 #[napi]
-pub fn profile_new(profile: JsUnknown) -> Result<ProfileRef> {
-    Ok(profile_ref(convert::full_profile(profile)?))
+pub fn profile_from_tape(tape: Uint8Array, len: u32) -> Result<ProfileRef> {
+    Ok(profile_ref(segcore::tape::read_whole(tape_bytes(&tape, len)?).map_err(tape_err)?))
 }
 
 /// A profile parsed from JSON text, exactly.
@@ -259,17 +259,27 @@ pub fn segment_info(env: Env, seg: SegmentRef) -> Result<JsUnknown> {
     )
 }
 
-/// Outcome (0 false, 1 true, 2 unknown) of a projected plain profile (see `parts`).
+/// The first `len` bytes of a tape (see `segcore::tape`; written by tape.mjs).
+fn tape_bytes(tape: &[u8], len: u32) -> Result<&[u8]> {
+    tape.get(..len as usize).ok_or_else(|| type_error("internal: tape shorter than its length"))
+}
+
+fn tape_err(e: TapeError) -> napi::Error {
+    match e {
+        TapeError::Type(m) => type_error(m),
+        TapeError::Profile(e) => eval_err(e),
+    }
+}
+
+/// A projected profile read from a tape: the profile and its attribute values in slot order.
+fn read_projection(tape: &[u8], len: u32, spec: &Spec, named: bool) -> Result<(Profile, Vec<Value>)> {
+    segcore::tape::read_projection(tape_bytes(tape, len)?, spec, named).map_err(tape_err)
+}
+
+/// Outcome (0 false, 1 true, 2 unknown) of a projected plain profile on a tape.
 #[napi]
-pub fn segment_eval_parts(
-    env: Env,
-    seg: SegmentRef,
-    cx: ContextRef,
-    id: JsUnknown,
-    attrs: JsObject,
-    events: JsUnknown,
-) -> Result<u32> {
-    let (p, values) = parts::read(&env, id, attrs, events, &seg.spec, false)?;
+pub fn segment_eval_tape(seg: SegmentRef, cx: ContextRef, tape: Uint8Array, len: u32) -> Result<u32> {
+    let (p, values) = read_projection(&tape, len, &seg.spec, false)?;
     let bound = bind_parts(seg.layout(), &p, &values)?;
     seg.evaluate_bound(&bound, &cx).map(outcome_code).map_err(eval_err)
 }
@@ -292,33 +302,42 @@ pub fn segment_explain(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef)
     explanation(&env, &ex)
 }
 
-/// One profile of a batch: a handle (evaluated by name), or a projection (evaluated through the
-/// slot layout with its attribute values).
+/// One profile of a batch: a handle (evaluated by name), or a stretch of the batch's tape — a
+/// projection (evaluated through the slot layout) or a whole object (an unusual shape, for the
+/// core's parser). Tapes are decoded on the thread pool.
 pub enum Item {
     Handle(Arc<Profile>),
-    Parts(Profile, Vec<Value>),
+    Projection(std::ops::Range<usize>),
+    Whole(std::ops::Range<usize>),
 }
 
-/// Items of a batch: profile externals, or `[id, attrs, events]` projections.
-fn batch_profiles(env: &Env, items: JsObject, spec: &Spec) -> Result<Vec<Item>> {
-    let n = items.get_array_length()?;
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let item: JsUnknown = items.get_element(i)?;
-        if item.get_type()? == ValueType::External {
-            let handle = unsafe { ProfileRef::from_napi_value(env.raw(), item.raw())? };
-            out.push(Item::Handle(Arc::clone(&handle)));
-            continue;
-        }
-        if item.get_type()? != ValueType::Object {
-            return Err(type_error("internal: batch item is neither a profile nor a projection"));
-        }
-        let item = unsafe { item.cast::<JsObject>() };
-        let (p, values) =
-            parts::read(env, item.get_element(0)?, item.get_element(1)?, item.get_element(2)?, spec, false)?;
-        out.push(Item::Parts(p, values));
+/// A batch: `kinds[i]` is 0 (projection), 1 (whole object) or 2 (a handle, taken in order from
+/// `handles`); `ends[i]` is where item i's bytes end on `tape` (for kinds 0 and 1).
+fn batch_items(env: &Env, tape: &[u8], kinds: &[u8], ends: &[u32], handles: JsObject) -> Result<(Vec<u8>, Vec<Item>)> {
+    if kinds.len() != ends.len() {
+        return Err(type_error("internal: batch kinds and ends differ in length"));
     }
-    Ok(out)
+    let mut items = Vec::with_capacity(kinds.len());
+    let (mut start, mut handle) = (0usize, 0u32);
+    for (&kind, &end) in kinds.iter().zip(ends) {
+        let end = end as usize;
+        match kind {
+            2 => {
+                let h: JsUnknown = handles.get_element(handle)?;
+                handle += 1;
+                let h = unsafe { ProfileRef::from_napi_value(env.raw(), h.raw())? };
+                items.push(Item::Handle(Arc::clone(&h)));
+                continue;
+            }
+            0 | 1 if end >= start && end <= tape.len() => {
+                items.push(if kind == 0 { Item::Projection(start..end) } else { Item::Whole(start..end) });
+                start = end;
+            }
+            _ => return Err(type_error("internal: malformed batch")),
+        }
+    }
+    // The tape buffer is reused by the next call: the task keeps its own copy.
+    Ok((tape[..start].to_vec(), items))
 }
 
 /// Outcomes of many profiles on the libuv thread pool: resolves to a string of '0'/'1'/'2'.
@@ -327,10 +346,13 @@ pub fn segment_eval_many(
     env: Env,
     seg: SegmentRef,
     cx: ContextRef,
-    items: JsObject,
+    tape: Uint8Array,
+    kinds: Uint8Array,
+    ends: Uint32Array,
+    handles: JsObject,
 ) -> Result<AsyncTask<EvaluateMany>> {
-    let profiles = batch_profiles(&env, items, &seg.spec)?;
-    Ok(AsyncTask::new(EvaluateMany { work: Work::Segment(Arc::clone(&seg)), profiles, cx: Arc::clone(&cx) }))
+    let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
+    Ok(AsyncTask::new(EvaluateMany { work: Work::Segment(Arc::clone(&seg)), bytes, profiles, cx: Arc::clone(&cx) }))
 }
 
 fn explanation(env: &Env, ex: &segcore::Explanation) -> Result<JsUnknown> {
@@ -346,9 +368,19 @@ enum Work {
     Registry(Arc<CompiledRegistry>),
 }
 
-/// `evaluateMany`: profiles converted on the JS thread, evaluated on the libuv pool.
+impl EvaluateMany {
+    fn bind_by_name<'p>(&self, p: &'p Profile) -> Bound<'p> {
+        match &self.work {
+            Work::Segment(seg) => seg.bind(p),
+            Work::Registry(reg) => reg.inner.bind(p),
+        }
+    }
+}
+
+/// `evaluateMany`: profiles written on the JS thread, decoded and evaluated on the libuv pool.
 pub struct EvaluateMany {
     work: Work,
+    bytes: Vec<u8>,
     profiles: Vec<Item>,
     cx: Arc<EvalContext>,
 }
@@ -359,18 +391,25 @@ impl Task for EvaluateMany {
 
     fn compute(&mut self) -> Result<String> {
         let cx = &self.cx;
-        let layout = match &self.work {
-            Work::Segment(seg) => seg.layout(),
-            Work::Registry(reg) => reg.inner.layout(),
+        let (layout, spec) = match &self.work {
+            Work::Segment(seg) => (seg.layout(), &seg.spec),
+            Work::Registry(reg) => (reg.inner.layout(), &reg.spec),
         };
         let mut out = String::new();
         for item in &self.profiles {
+            let decoded;
+            let whole;
             let bound = match item {
-                Item::Handle(p) => match &self.work {
-                    Work::Segment(seg) => seg.bind(p),
-                    Work::Registry(reg) => reg.inner.bind(p),
-                },
-                Item::Parts(p, values) => bind_parts(layout, p, values)?,
+                Item::Handle(p) => self.bind_by_name(p),
+                Item::Projection(range) => {
+                    decoded =
+                        segcore::tape::read_projection(&self.bytes[range.clone()], spec, false).map_err(tape_err)?;
+                    bind_parts(layout, &decoded.0, &decoded.1)?
+                }
+                Item::Whole(range) => {
+                    whole = segcore::tape::read_whole(&self.bytes[range.clone()]).map_err(tape_err)?;
+                    self.bind_by_name(&whole)
+                }
             };
             match &self.work {
                 Work::Segment(seg) => out.push(outcome_char(seg.evaluate_bound(&bound, cx).map_err(eval_err)?)),
@@ -437,15 +476,8 @@ fn registry_codes(reg: &CompiledRegistry, bound: &Bound, cx: &EvalContext) -> Re
 
 /// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
 #[napi]
-pub fn registry_eval_parts(
-    env: Env,
-    reg: RegistryRef,
-    cx: ContextRef,
-    id: JsUnknown,
-    attrs: JsObject,
-    events: JsUnknown,
-) -> Result<String> {
-    let (p, values) = parts::read(&env, id, attrs, events, &reg.spec, false)?;
+pub fn registry_eval_tape(reg: RegistryRef, cx: ContextRef, tape: Uint8Array, len: u32) -> Result<String> {
+    let (p, values) = read_projection(&tape, len, &reg.spec, false)?;
     let bound = bind_parts(reg.inner.layout(), &p, &values)?;
     registry_codes(&reg, &bound, &cx)
 }
@@ -473,30 +505,28 @@ pub fn registry_eval_many(
     env: Env,
     reg: RegistryRef,
     cx: ContextRef,
-    items: JsObject,
+    tape: Uint8Array,
+    kinds: Uint8Array,
+    ends: Uint32Array,
+    handles: JsObject,
 ) -> Result<AsyncTask<EvaluateMany>> {
-    let profiles = batch_profiles(&env, items, &reg.spec)?;
-    Ok(AsyncTask::new(EvaluateMany { work: Work::Registry(Arc::clone(&reg)), profiles, cx: Arc::clone(&cx) }))
+    let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
+    Ok(AsyncTask::new(EvaluateMany { work: Work::Registry(Arc::clone(&reg)), bytes, profiles, cx: Arc::clone(&cx) }))
 }
 
-/// A projected profile as a full profile (attributes set by name), for explain and one-off calls.
+/// A projected profile on a tape as a full profile (attributes set by name), for explain and
+/// evaluateOne.
 #[napi]
-pub fn profile_from_parts(
-    env: Env,
-    spec_of: JsUnknown,
-    id: JsUnknown,
-    attrs: JsObject,
-    events: JsUnknown,
-) -> Result<ProfileRef> {
+pub fn profile_from_projection(env: Env, spec_of: JsUnknown, tape: Uint8Array, len: u32) -> Result<ProfileRef> {
     if spec_of.get_type()? != ValueType::External {
         return Err(type_error("internal: spec owner must be a segment or registry"));
     }
     let (raw, env_raw) = (unsafe { spec_of.raw() }, env.raw());
     let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env_raw, raw) } {
-        parts::read(&env, id, attrs, events, &seg.spec, true)?
+        read_projection(&tape, len, &seg.spec, true)?
     } else {
         let reg = unsafe { RegistryRef::from_napi_value(env_raw, raw)? };
-        parts::read(&env, id, attrs, events, &reg.spec, true)?
+        read_projection(&tape, len, &reg.spec, true)?
     };
     Ok(profile_ref(p))
 }

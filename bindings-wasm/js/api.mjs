@@ -6,6 +6,22 @@
 
 import { Tape, makeProjector, writeWhole } from './tape.mjs';
 
+/** The tape's storage: the module's scratch buffer (it keeps its contents when it grows). */
+function scratchStorage(glue) {
+  const memory = glue.wasmMemory();
+  let base = 0;
+  let cap = 0;
+  const view = () => new Uint8Array(memory.buffer, base, cap);
+  return {
+    reserve(capacity) {
+      base = glue.scratchReserve(capacity) >>> 0;
+      cap = capacity;
+      return view();
+    },
+    current: (u8) => (u8.buffer === memory.buffer ? u8 : view()),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
@@ -105,7 +121,7 @@ const NO_FILESYSTEM =
  * `node.mjs` call this once with their module; users import from those.
  */
 export function createApi(glue) {
-  const tape = new Tape(glue);
+  const tape = new Tape(scratchStorage(glue));
 
   // -------------------------------------------------------------------------------------------
   // Evaluation options

@@ -1,7 +1,8 @@
-// The tape writer: profile data written straight into a scratch buffer inside the WebAssembly
-// module's memory, so a profile crosses the boundary in one call instead of one call per value.
-// The format is documented in bindings-wasm/src/tape.rs, which reads it. Nothing here decides
-// membership: this file only copies values.
+// The tape writer: a profile's data written as bytes into one buffer, so it crosses into Rust in
+// one call instead of one call per value. The format and its decoder are in the core
+// (core/src/tape.rs). Shared by the WASM build (the buffer is a scratch area inside the module's
+// memory) and the Node binding (a plain Uint8Array; scripts/build-node.sh copies this file there).
+// Nothing here decides membership: this file only copies values.
 
 const encoder = new TextEncoder();
 const hasOwn = Object.hasOwn;
@@ -19,36 +20,49 @@ const T_BIGINT = 7;
 const T_ARRAY = 8;
 const T_OBJECT = 9;
 
-/** A writer over the module's scratch buffer. One per module instance. */
+/**
+ * Where a tape lives. `reserve(capacity, keep)` returns a view of at least `capacity` bytes whose
+ * first `keep` bytes are the old contents; `current(view)` returns `view`, or a fresh view of the
+ * same bytes when the old one went stale (WebAssembly memory detaches its buffers when it grows).
+ */
+export function heapStorage() {
+  let buffer = null;
+  return {
+    reserve(capacity, keep) {
+      const next = new Uint8Array(capacity);
+      if (buffer !== null) next.set(buffer.subarray(0, keep));
+      buffer = next;
+      return next;
+    },
+    current: (view) => view,
+  };
+}
+
+/** A writer over a storage (see `heapStorage`). One per module instance. */
 export class Tape {
-  constructor(glue) {
-    this.glue = glue;
-    this.memory = glue.wasmMemory();
+  constructor(storage) {
+    this.storage = storage;
     this.pos = 0;
-    this.reserve(64 * 1024);
+    this.setView(storage.reserve(64 * 1024, 0));
   }
 
-  reserve(capacity) {
-    this.base = this.glue.scratchReserve(capacity) >>> 0;
-    this.cap = capacity;
-    this.refresh();
+  setView(u8) {
+    this.u8 = u8;
+    this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    this.cap = u8.byteLength;
   }
 
-  refresh() {
-    const buffer = this.memory.buffer;
-    this.u8 = new Uint8Array(buffer, this.base, this.cap);
-    this.dv = new DataView(buffer, this.base, this.cap);
-  }
-
-  /** Starts a new tape. The memory may have grown since the last call (its old views detach). */
+  /** Starts a new tape. */
   begin() {
-    if (this.u8.buffer !== this.memory.buffer) this.refresh();
+    const view = this.storage.current(this.u8);
+    if (view !== this.u8) this.setView(view);
     this.pos = 0;
   }
 
-  /** The first `n` bytes of the scratch buffer (where registry calls write their codes). */
+  /** The first `n` bytes of the buffer (where WASM registry calls write their codes). */
   bytes(n) {
-    if (this.u8.buffer !== this.memory.buffer) this.refresh();
+    const view = this.storage.current(this.u8);
+    if (view !== this.u8) this.setView(view);
     return this.u8.subarray(0, n);
   }
 
@@ -56,8 +70,7 @@ export class Tape {
     if (this.pos + n > this.cap) {
       let cap = this.cap * 2;
       while (cap < this.pos + n) cap *= 2;
-      // The scratch vector keeps its contents when it grows; only its address may change.
-      this.reserve(cap);
+      this.setView(this.storage.reserve(cap, this.pos));
     }
   }
 
@@ -193,8 +206,8 @@ export function writeWhole(tape, value) {
 /**
  * A projector for a compiled segment or registry: writes, from a plain profile object, exactly
  * the values its rules read, in slot order (`spec` from the module). Returns the tape's length,
- * or -1 when the object has an unusual shape; then the whole object goes through the core's
- * parser, which reports it.
+ * or -1 when the object has an unusual shape (then the tape's end is undefined, and the whole
+ * object goes through the core's parser, which reports it).
  */
 export function makeProjector(tape, spec) {
   const names = spec.attributes;
@@ -208,7 +221,9 @@ export function makeProjector(tape, spec) {
   const attributeCount = names.length;
   const readsEvents = spec.events.length > 0;
 
-  return function project(profile) {
+  // With `append`, the projection goes after what the tape holds (a batch); otherwise the tape
+  // starts over.
+  return function project(profile, append = false) {
     for (const k in profile) {
       if (k !== 'id' && k !== 'attributes' && k !== 'events') return -1;
     }
@@ -218,7 +233,7 @@ export function makeProjector(tape, spec) {
     else if (typeof a !== 'object' || Array.isArray(a)) return -1;
     const events = profile.events;
     if (events != null && !Array.isArray(events)) return -1;
-    tape.begin();
+    if (!append) tape.begin();
     if (typeof id === 'string') tape.text(T_STRING, id);
     else if (typeof id === 'number' && Number.isSafeInteger(id)) tape.number(id);
     else return -1;

@@ -53,8 +53,7 @@ impl EventGroup {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Profile {
-    id: Box<str>,
-    /// The id as a value, so evaluation can borrow it.
+    /// The id, as a string value (so evaluation can borrow it): one allocation per profile.
     id_value: Value,
     attributes: FastMap<Box<str>, Value>,
     events: FastMap<Box<str>, EventGroup>,
@@ -64,13 +63,15 @@ pub struct Profile {
 impl Profile {
     /// An empty profile with this id.
     pub fn new(id: impl Into<Box<str>>) -> Profile {
-        let id: Box<str> = id.into();
-        Profile { id_value: Value::Str(id.clone()), id, ..Profile::default() }
+        Profile { id_value: Value::Str(id.into()), ..Profile::default() }
     }
 
     /// The entity id.
     pub fn id(&self) -> &str {
-        &self.id
+        match &self.id_value {
+            Value::Str(s) => s,
+            _ => "",
+        }
     }
 
     /// The entity id as a string value.
@@ -102,7 +103,7 @@ impl Profile {
         if self.event_count >= limits::MAX_EVENTS_PER_PROFILE {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!("profile `{}` has more than {} events", self.id, limits::MAX_EVENTS_PER_PROFILE),
+                format!("profile `{}` has more than {} events", self.id(), limits::MAX_EVENTS_PER_PROFILE),
             ));
         }
         // Look up before inserting: the name is allocated once per group, not once per event.
@@ -173,17 +174,17 @@ impl Profile {
                     p.attributes.insert(k.as_str().into(), Value::from_json(v));
                 }
             }
-            Some(_) => return Err(invalid(&format!("profile `{}`: `attributes` must be an object", p.id))),
+            Some(_) => return Err(invalid(&format!("profile `{}`: `attributes` must be an object", p.id()))),
         }
         match obj.get("events") {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Array(events)) => {
                 for (i, e) in events.iter().enumerate() {
-                    let (name, at, props) = parse_event(e).map_err(|m| event_error(&p.id, i, &m))?;
+                    let (name, at, props) = parse_event(e).map_err(|m| event_error(p.id(), i, &m))?;
                     p.push_event(name, at, props)?;
                 }
             }
-            Some(_) => return Err(invalid(&format!("profile `{}`: `events` must be a list", p.id))),
+            Some(_) => return Err(invalid(&format!("profile `{}`: `events` must be a list", p.id()))),
         }
         p.finish();
         Ok(p)

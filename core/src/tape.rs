@@ -226,15 +226,15 @@ pub fn read_whole(bytes: &[u8]) -> TResult<Profile> {
 /// which reads by name).
 pub fn read_projection(bytes: &[u8], spec: &Projection, named: bool) -> TResult<(Profile, Vec<Value>)> {
     let mut r = Reader::new(bytes);
-    let id = match r.value()? {
-        Some(Value::Str(s)) => s.to_string(),
-        Some(Value::Int(i)) => i.to_string(),
+    let id: Box<str> = match r.value()? {
+        Some(Value::Str(s)) => s,
+        Some(Value::Int(i)) => i.to_string().into(),
         _ => return Err(type_error("profile id must be a string or a safe integer")),
     };
     if r.u32()? as usize != spec.attributes.len() {
         return Err(type_error("internal: attribute projection does not match the layout"));
     }
-    let mut p = Profile::new(id.as_str());
+    let mut p = Profile::new(id);
     let mut values = Vec::with_capacity(spec.attributes.len());
     for name in &spec.attributes {
         // Absent and null read the same (SPEC §4); explain also shows which were present.
@@ -260,7 +260,7 @@ pub fn read_projection(bytes: &[u8], spec: &Projection, named: bool) -> TResult<
             6 => Ok(date_micros(r.f64()?)?),
             _ => Err("event has no string `at`".to_string()),
         }
-        .map_err(|m| TapeError::Profile(crate::profile::event_error(&id, index as usize, &m)))?;
+        .map_err(|m| TapeError::Profile(crate::profile::event_error(p.id(), index as usize, &m)))?;
         let mut properties = crate::profile::Properties::new();
         for prop in props {
             if let Some(v) = r.value()? {
