@@ -5,9 +5,20 @@
 // Types and docs: index.d.ts.
 
 const path = require('node:path');
-// The tape writer, shared with the WASM build (copied here by scripts/build-node.sh). An ES module:
+// The tape writer, shared with the WASM build (copied here by scripts/build-node.sh). ES modules:
 // `require` of ESM needs Node >= 20.19.
 const { Tape, heapStorage, makeProjector, writeWhole } = require('./tape.mjs');
+// Error classes, their decoding and Explanation, shared with the WASM build the same way.
+const {
+  SegmentError,
+  ParseError,
+  TypeCheckError,
+  DefinitionError,
+  EvaluationError,
+  Explanation,
+  call,
+  convertError,
+} = require('./common.mjs');
 
 let native;
 try {
@@ -19,57 +30,6 @@ try {
   );
   err.cause = e;
   throw err;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/** Base of every segcore error: `code` is the stable error kind, `line`/`column` are 1-based. */
-class SegmentError extends Error {
-  constructor(message, details = {}) {
-    super(message);
-    this.name = new.target.name;
-    this.code = details.code ?? 'segcore_error';
-    this.line = details.line ?? null;
-    this.column = details.column ?? null;
-    this.origin = details.origin ?? null;
-    this.fileLine = details.fileLine ?? null;
-    this.fileColumn = details.fileColumn ?? null;
-    this.diagnostics = details.diagnostics ?? [];
-  }
-}
-/** The rule text is not valid syntax. */
-class ParseError extends SegmentError {}
-/** The rule does not type-check, or segment references are wrong. */
-class TypeCheckError extends SegmentError {}
-/** The definition document (metadata, YAML/JSON shape, files) is invalid. */
-class DefinitionError extends SegmentError {}
-/** Evaluation failed for this profile or context. */
-class EvaluationError extends SegmentError {}
-
-const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError };
-const MARKER = '\u0001segcore';
-
-/** A native error as the public error class; anything else unchanged. */
-function convertError(e) {
-  if (!(e instanceof Error) || typeof e.message !== 'string' || !e.message.startsWith(MARKER)) return e;
-  let d;
-  try {
-    d = JSON.parse(e.message.slice(MARKER.length));
-  } catch {
-    return e;
-  }
-  if (d.class === 'TypeError') return new TypeError(d.message);
-  const Cls = CLASSES[d.class] ?? SegmentError;
-  return new Cls(d.message, d);
-}
-
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw convertError(e);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,36 +175,6 @@ function makeRowBuilders(ids) {
     members: new Function('c', 'at', `return { ${members} };`),
     outcomes: new Function('c', 'at', 'o', `return { ${outcomes} };`),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Explanations
-
-/** Why a profile is in or out of a segment: every sub-expression with its value. */
-class Explanation {
-  constructor(raw) {
-    const j = raw.json;
-    this.segment = j.segment;
-    this.version = j.version;
-    this.outcome = j.outcome;
-    this.member = j.member;
-    this.note = j.note ?? null;
-    this.trace = j.trace;
-    this.unknownInputs = j.unknown_inputs ?? [];
-    Object.defineProperty(this, '_raw', { value: raw });
-  }
-  /** The explanation as plain data (what `JSON.stringify` writes). */
-  toJSON() {
-    return this._raw.json;
-  }
-  /** An indented, readable tree. */
-  toString() {
-    return this._raw.text;
-  }
-  /** A collapsible HTML tree (`<details>` elements), escaped. */
-  toHTML() {
-    return this._raw.html;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

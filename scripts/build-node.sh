@@ -17,6 +17,6 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node.tmp
 strip --strip-debug bindings-node/segcore.node.tmp 2>/dev/null || true
 mv -f bindings-node/segcore.node.tmp bindings-node/segcore.node
-# The tape writer is shared with the WASM build; one source, copied into this package.
-cp bindings-wasm/js/tape.mjs bindings-node/tape.mjs
+# The tape writer and the error classes are shared with the WASM build; one source, copied here.
+cp bindings-wasm/js/tape.mjs bindings-wasm/js/common.mjs bindings-node/
 echo "built bindings-node/segcore.node ($(du -h bindings-node/segcore.node | cut -f1))"

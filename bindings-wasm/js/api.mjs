@@ -4,6 +4,16 @@
 // this file only shapes arguments, caches `asOf` contexts and turns module errors into error
 // classes. Types and docs: index.d.ts.
 
+import {
+  DefinitionError,
+  EvaluationError,
+  Explanation,
+  ParseError,
+  SegmentError,
+  TypeCheckError,
+  call,
+  convertError,
+} from './common.mjs';
 import { Tape, makeProjector, writeWhole } from './tape.mjs';
 
 /** The tape's storage: the module's scratch buffer (it keeps its contents when it grows). */
@@ -22,80 +32,7 @@ function scratchStorage(glue) {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/** Base of every segcore error: `code` is the stable error kind, `line`/`column` are 1-based. */
-export class SegmentError extends Error {
-  constructor(message, details = {}) {
-    super(message);
-    this.name = new.target.name;
-    this.code = details.code ?? 'segcore_error';
-    this.line = details.line ?? null;
-    this.column = details.column ?? null;
-    this.origin = details.origin ?? null;
-    this.fileLine = details.fileLine ?? null;
-    this.fileColumn = details.fileColumn ?? null;
-    this.diagnostics = details.diagnostics ?? [];
-  }
-}
-/** The rule text is not valid syntax. */
-export class ParseError extends SegmentError {}
-/** The rule does not type-check, or segment references are wrong. */
-export class TypeCheckError extends SegmentError {}
-/** The definition document (metadata, YAML/JSON shape) is invalid. */
-export class DefinitionError extends SegmentError {}
-/** Evaluation failed for this profile or context. */
-export class EvaluationError extends SegmentError {}
-
-const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError };
-const MARKER = '\u0001segcore';
-
-/** A module error (a marked string) as the public error class; anything else unchanged. */
-function convertError(e) {
-  if (typeof e !== 'string' || !e.startsWith(MARKER)) return e;
-  const d = JSON.parse(e.slice(MARKER.length));
-  if (d.class === 'TypeError') return new TypeError(d.message);
-  const Cls = CLASSES[d.class] ?? SegmentError;
-  return new Cls(d.message, d);
-}
-
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw convertError(e);
-  }
-}
-
 const OUTCOMES = ['false', 'true', 'unknown'];
-
-/** Why a profile is in or out of a segment: every sub-expression with its value. */
-export class Explanation {
-  constructor(raw) {
-    const j = raw.json;
-    this.segment = j.segment;
-    this.version = j.version;
-    this.outcome = j.outcome;
-    this.member = j.member;
-    this.note = j.note ?? null;
-    this.trace = j.trace;
-    this.unknownInputs = j.unknown_inputs ?? [];
-    Object.defineProperty(this, '_raw', { value: raw });
-  }
-  /** The explanation as plain data (what `JSON.stringify` writes). */
-  toJSON() {
-    return this._raw.json;
-  }
-  /** An indented, readable tree. */
-  toString() {
-    return this._raw.text;
-  }
-  /** A collapsible HTML tree (`<details>` elements), escaped. */
-  toHTML() {
-    return this._raw.html;
-  }
-}
 
 /**
  * Builders of a registry's result objects from its code bytes: generated once per registry as
