@@ -245,6 +245,23 @@ export declare class Registry {
 
 /** Compiles a bare rule (defaults: id `rule`, version `1.0.0`, `UTC`, `USD`). */
 export declare function compile(rule: string, options?: CompileOptions): Segment;
+/** How a local time was resolved: it exists once, or fell in a DST gap (moved forward), or occurs twice (the earlier). */
+export interface ResolvedLocalTime {
+  /** The instant, RFC 3339 in UTC. */
+  instant: string;
+  /** The zone's UTC offset at that instant, in seconds. */
+  offsetSeconds: number;
+  resolution: 'exact' | 'gap' | 'overlap';
+}
+/**
+ * A wall time (`YYYY-MM-DDTHH:MM[:SS]`) in an IANA zone, resolved as segcore resolves local times
+ * (bundled tz database). Throws a `TypeError` for bad text or an unknown zone.
+ *
+ * @example
+ * resolveLocalTime('2026-03-08T02:30', 'America/New_York');
+ * // { instant: '2026-03-08T07:30:00Z', offsetSeconds: -14400, resolution: 'gap' }
+ */
+export declare function resolveLocalTime(local: string, timeZone: string): ResolvedLocalTime;
 /** The canonical formatting of a rule (what `segcore fmt` writes). */
 export declare function formatRule(rule: string): string;
 /** Diagnostics of a folder or file path, or of definitions; empty when valid. */

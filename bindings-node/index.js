@@ -403,6 +403,20 @@ class Registry {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
+/**
+ * A wall time (`YYYY-MM-DDTHH:MM[:SS]`) in an IANA time zone, resolved exactly as segcore resolves
+ * local times (bundled time-zone database; a time in a DST gap moves forward, one that occurs
+ * twice takes the earlier instant): `{ instant, offsetSeconds, resolution }`. For tools that pick
+ * an `asOf` in a zone; never the host's zone rules.
+ */
+function resolveLocalTime(local, timeZone) {
+  const r = native.resolveLocalTime(String(local), String(timeZone));
+  if (r === null) {
+    throw new TypeError(`${JSON.stringify(local)} in ${JSON.stringify(timeZone)}: expected YYYY-MM-DDTHH:MM[:SS] and an IANA time zone`);
+  }
+  return r;
+}
+
 /** The canonical formatting of a rule (what `segcore fmt` writes). */
 function formatRule(rule) {
   return call(() => native.formatRule(rule));
@@ -425,6 +439,7 @@ exports.Profile = Profile;
 exports.Context = Context;
 exports.Explanation = Explanation;
 exports.formatRule = formatRule;
+exports.resolveLocalTime = resolveLocalTime;
 exports.check = check;
 exports.SegmentError = SegmentError;
 exports.ParseError = ParseError;

@@ -531,6 +531,15 @@ pub fn profile_from_projection(env: Env, spec_of: JsUnknown, tape: Uint8Array, l
     Ok(profile_ref(p))
 }
 
+/// A local date-time in a zone resolved as segcore resolves local times, or `null`.
+#[napi]
+pub fn resolve_local_time(env: Env, local: String, zone: String) -> Result<JsUnknown> {
+    match segcore::time::resolve_local_json(&local, &zone) {
+        Some(v) => json_to_js(&env, &v),
+        None => Ok(env.get_null()?.into_unknown()),
+    }
+}
+
 /// The canonical formatting of a rule.
 #[napi]
 pub fn format_rule(rule: String) -> Result<String> {

@@ -231,6 +231,26 @@ test('calendar functions use the segment time zone, not the host one', () => {
   assert.equal(utc.evaluate(p, { asOf: AS_OF }), true);
 });
 
+test('resolveLocalTime resolves wall times as the evaluator does', () => {
+  // New York skips 02:00-03:00 on 2026-03-08: 02:30 moves forward to 03:30 EDT (UTC-4) = 07:30Z.
+  assert.deepEqual(segcore.resolveLocalTime('2026-03-08T02:30', 'America/New_York'), {
+    instant: '2026-03-08T07:30:00Z',
+    offsetSeconds: -14400,
+    resolution: 'gap',
+  });
+  // 01:30 on 2026-11-01 happens twice there; the earlier one is EDT = 05:30Z.
+  assert.equal(segcore.resolveLocalTime('2026-11-01T01:30', 'America/New_York').instant, '2026-11-01T05:30:00Z');
+  assert.equal(segcore.resolveLocalTime('2026-11-01T01:30', 'America/New_York').resolution, 'overlap');
+  // Berlin is UTC+1 in mid-March 2026.
+  assert.deepEqual(segcore.resolveLocalTime('2026-03-15T13:00:00', 'Europe/Berlin'), {
+    instant: '2026-03-15T12:00:00Z',
+    offsetSeconds: 3600,
+    resolution: 'exact',
+  });
+  assert.throws(() => segcore.resolveLocalTime('2026-03-15T12:00', 'Mars/Olympus'), TypeError);
+  assert.throws(() => segcore.resolveLocalTime('noon', 'UTC'), TypeError);
+});
+
 test('the asOf cache never serves a stale context', () => {
   const seg = compile('count(login within 1d) >= 1');
   const p = { id: 'u', events: [{ name: 'login', at: '2026-03-15T00:00:00Z' }] };

@@ -18,6 +18,7 @@ export const {
   Context,
   Explanation,
   formatRule,
+  resolveLocalTime,
   check,
   SegmentError,
   ParseError,

@@ -237,7 +237,9 @@ class CodeEditor {
 }
 
 // ---------------------------------------------------------------------------------------------
-// as_of: a wall time in a zone → an instant (computed with Intl.DateTimeFormat)
+// as_of: a wall time in a zone → an instant. The conversion is segcore's (`resolveLocalTime`:
+// the bundled tz database and its DST policy), never the browser's zone rules; Intl is used only
+// to prefill the picker with the current wall time ("Now").
 
 const zoneFormats = new Map();
 
@@ -283,26 +285,6 @@ function offsetAt(zone, ms) {
   return wallOf(zone, whole) - whole;
 }
 
-/**
- * Converts a `datetime-local` value in `zone` to an instant. A wall time in a DST gap moves
- * forward by the gap; one that occurs twice takes the earlier instant (RFC 5545 / Temporal
- * `compatible`, the policy segcore uses for local times).
- */
-function wallToInstant(value, zone) {
-  const m = /^(\d{4,6})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(value);
-  if (!m) return null;
-  const local = civilMs(+m[1], +m[2], +m[3], +m[4], +m[5], +(m[6] ?? 0));
-  const day = 86_400_000;
-  const offsets = [...new Set([offsetAt(zone, local - day), offsetAt(zone, local + day)])];
-  const candidates = offsets.map((o) => local - o).filter((t) => wallOf(zone, t) === local);
-  if (candidates.length) {
-    const ms = Math.min(...candidates);
-    return { ms, offset: local - ms, adjusted: candidates.length > 1 ? 'overlap' : null };
-  }
-  const ms = local - offsetAt(zone, local - day); // in a gap: the offset before it
-  return { ms, offset: offsetAt(zone, ms), adjusted: 'gap' };
-}
-
 function civilString(civil) {
   const d = new Date(civil);
   const y = d.getUTCFullYear();
@@ -320,13 +302,6 @@ function offsetString(offsetMs) {
   return `${sign}${pad(h)}:${pad(mi)}${s ? ':' + pad(s) : ''}`;
 }
 
-/** RFC 3339 in UTC. */
-const rfc3339Utc = (ms) => civilString(ms) + 'Z';
-
-/** RFC 3339 with the zone's offset. */
-function rfc3339In(zone, ms) {
-  return civilString(ms + offsetAt(zone, ms)) + offsetString(offsetAt(zone, ms));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reading the page
@@ -577,9 +552,16 @@ function readAsOf() {
   const value = $('as-of').value;
   const zone = $('tz').value;
   if (!value) return { error: 'Pick a date and time.' };
-  const r = wallToInstant(value, zone);
-  if (!r) return { error: `Cannot read "${value}" as a date and time.` };
-  return { asOf: rfc3339Utc(r.ms), local: rfc3339In(zone, r.ms), zone, adjusted: r.adjusted, wall: value };
+  let r;
+  try {
+    r = sc.resolveLocalTime(value, zone);
+  } catch {
+    return { error: `Cannot read "${value}" as a date and time in ${zone}.` };
+  }
+  const offsetMs = r.offsetSeconds * 1000;
+  const local = civilString(Date.parse(r.instant) + offsetMs) + offsetString(offsetMs);
+  const adjusted = r.resolution === 'exact' ? null : r.resolution;
+  return { asOf: r.instant, local, zone, adjusted, wall: value };
 }
 
 function renderAsOf(r) {

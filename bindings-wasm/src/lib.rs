@@ -377,6 +377,15 @@ impl WasmRegistry {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
+/// A local date-time in a zone resolved as segcore resolves local times, or `null`.
+#[wasm_bindgen(js_name = resolveLocalTime)]
+pub fn resolve_local_time(local: &str, zone: &str) -> WResult<JsValue> {
+    match segcore::time::resolve_local_json(local, zone) {
+        Some(v) => to_js(&v),
+        None => Ok(JsValue::NULL),
+    }
+}
+
 /// The canonical formatting of a rule.
 #[wasm_bindgen(js_name = formatRule)]
 pub fn format_rule(rule: &str) -> WResult<String> {

@@ -200,6 +200,65 @@ pub fn local_to_instant(dt: DateTime, tz: &TimeZone) -> Option<i64> {
     Some(micros_floor(z.timestamp()))
 }
 
+/// How a local date-time was resolved in a zone (SPEC's `compatible` policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The wall time occurs exactly once.
+    Exact,
+    /// The wall time does not exist (clocks skip it): moved forward by the gap.
+    Gap,
+    /// The wall time occurs twice (clocks go back): the earlier instant.
+    Overlap,
+}
+
+impl Resolution {
+    /// `exact`, `gap` or `overlap`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Exact => "exact",
+            Resolution::Gap => "gap",
+            Resolution::Overlap => "overlap",
+        }
+    }
+}
+
+/// [`resolve_local`] as the JSON object the JavaScript bindings return:
+/// `{ "instant": RFC 3339 UTC, "offsetSeconds": n, "resolution": "exact" | "gap" | "overlap" }`.
+pub fn resolve_local_json(text: &str, zone_name: &str) -> Option<serde_json::Value> {
+    let (t, offset, how) = resolve_local(text, zone_name)?;
+    Some(serde_json::json!({ "instant": format_timestamp(t), "offsetSeconds": offset, "resolution": how.as_str() }))
+}
+
+/// A local date-time (`YYYY-MM-DDTHH:MM[:SS]`) in the IANA zone `zone_name`, resolved as segcore
+/// resolves local times everywhere (`compatible`: gap → forward, overlap → earlier), with the
+/// bundled time-zone database. Returns the instant (µs), the UTC offset in effect at it (seconds)
+/// and how it was resolved; `None` for bad text or an unknown zone. For tools (the playground's
+/// `as_of` picker) that must agree with the evaluator rather than with the host's zone rules.
+///
+/// ```
+/// use segcore::time::{resolve_local, Resolution};
+/// // New York skips 02:00–03:00 on 2026-03-08: 02:30 moves forward to 03:30 EDT = 07:30Z.
+/// let (t, offset, how) = resolve_local("2026-03-08T02:30", "America/New_York").unwrap();
+/// assert_eq!(segcore::time::format_timestamp(t), "2026-03-08T07:30:00Z");
+/// assert_eq!((offset, how), (-4 * 3600, Resolution::Gap));
+/// ```
+pub fn resolve_local(text: &str, zone_name: &str) -> Option<(i64, i32, Resolution)> {
+    use jiff::tz::AmbiguousOffset;
+    if text.len() < 16 {
+        return None;
+    }
+    let dt: DateTime = text.parse().ok()?;
+    let tz = zone(zone_name)?;
+    let ambiguous = tz.to_ambiguous_zoned(dt);
+    let how = match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => Resolution::Exact,
+        AmbiguousOffset::Gap { .. } => Resolution::Gap,
+        AmbiguousOffset::Fold { .. } => Resolution::Overlap,
+    };
+    let z = ambiguous.compatible().ok()?;
+    Some((micros_floor(z.timestamp()), z.offset().seconds(), how))
+}
+
 /// The first instant of local date `d` in `tz`.
 pub fn start_of_date(d: Date, tz: &TimeZone) -> Option<i64> {
     let z = tz.to_ambiguous_zoned(d.to_datetime(Time::midnight())).compatible().ok()?;
@@ -328,5 +387,38 @@ mod tests {
         ] {
             assert_eq!(parse_instant_fast(c.as_bytes()), None, "{c}");
         }
+    }
+}
+
+#[cfg(test)]
+mod resolve_local_tests {
+    use super::*;
+
+    fn resolved(text: &str, zone: &str) -> (String, i32, Resolution) {
+        let (t, offset, how) = resolve_local(text, zone).unwrap();
+        (format_timestamp(t), offset, how)
+    }
+
+    #[test]
+    fn wall_times_resolve_like_the_evaluator() {
+        // Tokyo is UTC+9 all year: 21:00 local is 12:00Z.
+        assert_eq!(
+            resolved("2026-03-15T21:00", "Asia/Tokyo"),
+            ("2026-03-15T12:00:00Z".into(), 9 * 3600, Resolution::Exact)
+        );
+        // Berlin in March 2026 is CET (UTC+1) until the 29th.
+        assert_eq!(
+            resolved("2026-03-15T13:00:00", "Europe/Berlin"),
+            ("2026-03-15T12:00:00Z".into(), 3600, Resolution::Exact)
+        );
+        // New York falls back on 2026-11-01: 01:30 happens twice; the earlier is EDT (UTC-4) = 05:30Z.
+        assert_eq!(
+            resolved("2026-11-01T01:30", "America/New_York"),
+            ("2026-11-01T05:30:00Z".into(), -4 * 3600, Resolution::Overlap)
+        );
+        assert_eq!(resolved("2026-03-15T12:00", "UTC"), ("2026-03-15T12:00:00Z".into(), 0, Resolution::Exact));
+        assert_eq!(resolve_local("2026-03-15T12:00", "Mars/Olympus"), None);
+        assert_eq!(resolve_local("2026-03-15", "UTC"), None);
+        assert_eq!(resolve_local("yesterday at noon", "UTC"), None);
     }
 }
