@@ -13,10 +13,7 @@ fn encoded(details: serde_json::Value) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, format!("{MARKER}{details}"))
 }
 
-/// Diagnostics as JSON objects (for `check`).
-pub fn diagnostics_json(diags: &[segcore::Diagnostic]) -> serde_json::Value {
-    serde_json::Value::Array(diags.iter().map(segcore::Diagnostic::to_json).collect())
-}
+pub use segcore::error::diagnostics_json;
 
 /// A core error raised during `phase`, with the fields of [`segcore::Error::to_json`].
 pub fn segcore_error(err: &segcore::Error, phase: Phase) -> napi::Error {

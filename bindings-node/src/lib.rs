@@ -145,17 +145,7 @@ pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsU
         cx.fx = FxRates::from_json(&convert::to_json(fx)?).map_err(eval_err)?;
     }
     if let Some(segs) = none_if_nullish(segments) {
-        match convert::to_json(segs)? {
-            serde_json::Value::Object(map) => {
-                for (id, v) in map {
-                    let member = v.as_bool().ok_or_else(|| {
-                        type_error(format!("segments.{id} must be a boolean (the referenced segment's membership)"))
-                    })?;
-                    cx.segments.insert(id, member);
-                }
-            }
-            _ => return Err(type_error("segments must be an object of booleans, e.g. { vip: true }")),
-        }
+        cx.set_segments_json(&convert::to_json(segs)?).map_err(type_error)?;
     }
     Ok(External::new(Arc::new(cx)))
 }

@@ -28,7 +28,4 @@ pub fn eval_err(err: segcore::Error) -> JsValue {
     encoded(err.to_json(Phase::Evaluate))
 }
 
-/// Diagnostics as JSON objects.
-pub fn diagnostics_json(diags: &[segcore::Diagnostic]) -> serde_json::Value {
-    serde_json::Value::Array(diags.iter().map(segcore::Diagnostic::to_json).collect())
-}
+pub use segcore::error::diagnostics_json;

@@ -140,17 +140,7 @@ impl WasmContext {
             cx.fx = FxRates::from_json(&from_js(fx, "fx")?).map_err(eval_err)?;
         }
         if !is_nullish(&segments) {
-            match from_js(segments, "segments")? {
-                serde_json::Value::Object(map) => {
-                    for (id, v) in map {
-                        let member = v.as_bool().ok_or_else(|| {
-                            type_error(format!("segments.{id} must be a boolean (the referenced segment's membership)"))
-                        })?;
-                        cx.segments.insert(id, member);
-                    }
-                }
-                _ => return Err(type_error("segments must be an object of booleans, e.g. { vip: true }")),
-            }
+            cx.set_segments_json(&from_js(segments, "segments")?).map_err(type_error)?;
         }
         Ok(WasmContext { inner: Arc::new(cx) })
     }

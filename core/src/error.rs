@@ -371,6 +371,12 @@ impl Diagnostic {
     }
 }
 
+/// Diagnostics as a JSON array of [`Diagnostic::to_json`] objects (what `check` returns in the
+/// JavaScript bindings).
+pub fn diagnostics_json(diagnostics: &[Diagnostic]) -> serde_json::Value {
+    serde_json::Value::Array(diagnostics.iter().map(Diagnostic::to_json).collect())
+}
+
 impl Error {
     /// Everything a JavaScript binding needs to raise this error: the first diagnostic's fields
     /// (see [`Diagnostic::to_json`]), plus `class` (see [`Error::class`]), the stable `code` and
@@ -389,10 +395,7 @@ impl Error {
         if let serde_json::Value::Object(map) = &mut details {
             map.insert("class".into(), self.class(phase).name().into());
             map.insert("code".into(), self.first().kind.as_str().into());
-            map.insert(
-                "diagnostics".into(),
-                serde_json::Value::Array(self.diagnostics.iter().map(Diagnostic::to_json).collect()),
-            );
+            map.insert("diagnostics".into(), diagnostics_json(&self.diagnostics));
         }
         details
     }

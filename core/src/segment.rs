@@ -85,6 +85,26 @@ impl EvalContext {
         self.segments.insert(id.into(), member);
         self
     }
+    /// Sets referenced segments' memberships from a JSON object of booleans (`{"vip": true}`), as
+    /// the bindings receive them. The message names what is wrong (the bindings raise it as their
+    /// `TypeError`).
+    ///
+    /// ```
+    /// let mut cx = segcore::EvalContext::new(0);
+    /// cx.set_segments_json(&serde_json::json!({"vip": true})).unwrap();
+    /// assert_eq!(cx.segments.get("vip"), Some(&true));
+    /// assert!(cx.set_segments_json(&serde_json::json!({"vip": "yes"})).is_err());
+    /// ```
+    pub fn set_segments_json(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let map = v.as_object().ok_or("segments must be an object of booleans, e.g. { vip: true }")?;
+        for (id, member) in map {
+            let member = member
+                .as_bool()
+                .ok_or_else(|| format!("segments.{id} must be a boolean (the referenced segment's membership)"))?;
+            self.segments.insert(id.clone(), member);
+        }
+        Ok(())
+    }
 }
 
 /// A profile bound to a layout: the values a segment (or registry) reads, looked up once.
