@@ -568,6 +568,11 @@ impl Segment {
         d.set_item("attributes", rs.attributes.iter().collect::<Vec<_>>())?;
         d.set_item("events", rs.events.iter().collect::<Vec<_>>())?;
         d.set_item("segments", rs.segments.iter().collect::<Vec<_>>())?;
+        let props = PyDict::new(py);
+        for (event, names) in &rs.event_properties {
+            props.set_item(event, names.iter().collect::<Vec<_>>())?;
+        }
+        d.set_item("event_properties", props)?;
         Ok(d)
     }
 
@@ -666,6 +671,20 @@ impl Segment {
 
     fn __repr__(&self) -> String {
         format!("<Segment {}@{} {}>", self.inner.id(), self.inner.version(), &self.inner.definition_hash()[..12])
+    }
+
+    /// The membership query of this segment in `dialect` (see `Registry.to_sql`).
+    #[pyo3(signature = (dialect, *, as_of, fx=None, profiles_table="profiles", events_table="events"))]
+    fn to_sql(
+        &self,
+        py: Python<'_>,
+        dialect: &str,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        profiles_table: &str,
+        events_table: &str,
+    ) -> PyResult<SqlQuery> {
+        to_sql_query(py, |o| segcore::sql::segment_to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
     }
 
     fn _repr_html_(&self) -> String {
@@ -798,6 +817,21 @@ impl Registry {
         segcore::Registry::from_definitions(defs, schema.as_ref())
             .map(|r| Registry::new(py, r))
             .map_err(|e| py_err(py, &e, Phase::Compile))
+    }
+
+    /// The membership query of every segment in `dialect` (`duckdb`, `postgres`, `spark`,
+    /// `bigquery`, `snowflake`), with `as_of` and `fx` fixed in the text.
+    #[pyo3(signature = (dialect, *, as_of, fx=None, profiles_table="profiles", events_table="events"))]
+    fn to_sql(
+        &self,
+        py: Python<'_>,
+        dialect: &str,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        profiles_table: &str,
+        events_table: &str,
+    ) -> PyResult<SqlQuery> {
+        to_sql_query(py, |o| segcore::sql::to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
     }
 
     /// Segment ids, sorted.
@@ -962,6 +996,57 @@ impl Registry {
     }
 }
 
+/// A generated SQL query (see `Registry.to_sql`): the text and the input columns it reads.
+#[pyclass(frozen, module = "segcore", get_all, skip_from_py_object)]
+struct SqlQuery {
+    dialect: String,
+    sql: String,
+    /// `(name, segcore type, SQL type)` of the profiles table's columns.
+    profile_columns: Vec<(String, String, String)>,
+    /// `(name, segcore type, SQL type)` of the events table's columns.
+    event_columns: Vec<(String, String, String)>,
+    ddl: String,
+}
+
+#[pymethods]
+impl SqlQuery {
+    fn __str__(&self) -> String {
+        self.sql.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!("<SqlQuery {} ({} lines)>", self.dialect, self.sql.lines().count())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn to_sql_query(
+    py: Python<'_>,
+    gen: impl FnOnce(&segcore::sql::SqlOptions) -> Result<segcore::sql::SqlQuery, segcore::Error>,
+    dialect: &str,
+    at: &Bound<'_, PyAny>,
+    fx: Option<&Bound<'_, PyAny>>,
+    profiles_table: &str,
+    events_table: &str,
+) -> PyResult<SqlQuery> {
+    let d: segcore::sql::Dialect = dialect.parse().map_err(PyValueError::new_err)?;
+    let cx = context(py, at, fx, None)?;
+    let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
+    opts.fx = cx.fx;
+    opts.profiles_table = profiles_table.to_string();
+    opts.events_table = events_table.to_string();
+    let q = gen(&opts).map_err(|e| py_err(py, &e, Phase::Compile))?;
+    let cols = |cs: &[segcore::sql::Column]| {
+        cs.iter().map(|c| (c.name.clone(), c.ty.name().to_string(), c.sql_type.clone())).collect()
+    };
+    Ok(SqlQuery {
+        dialect: d.name().to_string(),
+        ddl: q.ddl(&opts),
+        profile_columns: cols(&q.profile_columns),
+        event_columns: cols(&q.event_columns),
+        sql: q.sql,
+    })
+}
+
 fn outcome_byte(o: segcore::Outcome) -> u8 {
     match o {
         segcore::Outcome::False => 0,
@@ -1033,6 +1118,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Segment>()?;
     m.add_class::<Explanation>()?;
     m.add_class::<Registry>()?;
+    m.add_class::<SqlQuery>()?;
     m.add_class::<ProfileHandle>()?;
     m.add_class::<ContextHandle>()?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;

@@ -20,3 +20,13 @@ pub fn fold_char(c: char) -> char {
 pub fn fold(s: &str) -> String {
     s.chars().map(fold_char).collect()
 }
+
+/// Every (character, its simple case folding) pair of the pinned table, by code point — what
+/// the SQL backend spells as one `translate(s, from, to)`.
+///
+/// ```
+/// assert!(segcore::casefold::pairs().any(|(from, to)| from == 'K' && to == 'k'));
+/// ```
+pub fn pairs() -> impl Iterator<Item = (char, char)> {
+    SIMPLE_CASE_FOLDING.iter().filter_map(|&(from, to)| Some((char::from_u32(from)?, char::from_u32(to)?)))
+}

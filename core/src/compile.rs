@@ -827,6 +827,7 @@ impl Compiler<'_> {
             filter,
             within: within.cloned(),
             money_zero,
+            prop_ty,
         };
         Some((agg, ty))
     }

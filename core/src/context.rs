@@ -33,6 +33,10 @@ impl FxRates {
     pub fn rate(&self, from: Currency, to: Currency) -> Option<Decimal> {
         self.quotes.get(&(from, to)).copied()
     }
+    /// Every quote into `to`, as (from, rate), ordered by `from`.
+    pub fn quotes_to(&self, to: Currency) -> impl Iterator<Item = (Currency, Decimal)> + '_ {
+        self.quotes.iter().filter(move |((_, t), _)| *t == to).map(|((f, _), r)| (*f, *r))
+    }
     /// Number of quotes.
     pub fn len(&self) -> usize {
         self.quotes.len()

@@ -81,6 +81,8 @@ pub enum ErrorKind {
     InvalidProfile,
     InvalidSchema,
     InvalidContext,
+    /// A construct the chosen SQL dialect cannot express exactly (`segcore sql`).
+    SqlUnsupported,
     Io,
 }
 
@@ -117,6 +119,7 @@ impl ErrorKind {
             InvalidProfile => "invalid_profile",
             InvalidSchema => "invalid_schema",
             InvalidContext => "invalid_context",
+            SqlUnsupported => "sql_unsupported",
             Io => "io",
         }
     }

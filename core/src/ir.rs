@@ -128,6 +128,8 @@ pub struct Agg {
     /// `sum` of no events is money 0 in the base currency (not int 0) when the sum is known to be
     /// money: compared with money, or declared money in the schema.
     pub money_zero: bool,
+    /// The declared type of the property at `path` (`Any` without a schema, or for whole events).
+    pub prop_ty: Ty,
 }
 
 /// The attributes and events a compiled rule reads, each at a fixed slot. A profile bound to a

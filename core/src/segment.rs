@@ -241,6 +241,25 @@ impl Segment {
         })
     }
 
+    /// A diagnostic at `span` of this segment's rule, located like compile errors are (rule
+    /// line:col, snippet, origin, and the position in the definition file when it came from one).
+    pub fn diagnostic_at(&self, kind: ErrorKind, span: crate::error::Span, message: impl Into<String>) -> Diagnostic {
+        let origin = match &self.definition.source {
+            Some(src) => src.path.clone(),
+            None => self.definition.id.clone(),
+        };
+        let mut d = Diagnostic::at(kind, span, message).locate(&self.definition.rule).with_origin(origin);
+        if let (Some(src), Some(loc)) = (&self.definition.source, d.location) {
+            d.file_location = Some(src.map(loc));
+        }
+        d
+    }
+
+    /// The base currency (`currency` field, SPEC §10).
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
     /// Loads and compiles a definition file (`.yaml`, `.yml`, `.json`).
     pub fn from_file(path: &Path, schema: Option<&Schema>) -> Result<Segment, Error> {
         let def = Definition::from_file(path)?;

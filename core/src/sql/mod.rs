@@ -1,0 +1,227 @@
+//! SQL generation: the same compiled definitions the interpreter runs, as one query per registry
+//! for DuckDB, PostgreSQL, Spark, BigQuery and Snowflake.
+//!
+//! The query reads two documented input tables and returns the membership table:
+//!
+//! - `profiles(id, <one column per attribute read>)`
+//! - `events(entity_id, seq, name, at, <one column per event property read>)`: long form, one
+//!   row per event; `seq` is the event's position in its profile's input (ties of `first`/`last`).
+//! - result: `entity_id, segment_id, version, definition_hash, as_of, member, outcome`.
+//!
+//! Money columns are two columns, `<name>_amount` (decimal) and `<name>_currency` (ISO code).
+//! The evaluation context (`as_of`, FX quotes) is fixed at generation time and written into the
+//! query as literals, exactly as the interpreter receives it; window bounds and literals read
+//! in a segment's time zone are computed by the core, not by the database.
+//!
+//! Anything a dialect cannot express with the interpreter's exact meaning is refused with a
+//! [`ErrorKind::SqlUnsupported`] diagnostic naming the construct, the dialect and its position.
+//!
+//! ```
+//! use segcore::{Definition, Registry, Schema};
+//! use segcore::sql::{to_sql, Dialect, SqlOptions};
+//!
+//! let schema = Schema::from_json_str(r#"{"attributes": {"age": "int"}, "events": {}}"#).unwrap();
+//! let reg = Registry::from_definitions(vec![Definition::new("adults", "1.0.0", "age >= 18")], Some(&schema)).unwrap();
+//! let opts = SqlOptions::new(Dialect::DuckDb, segcore::parse_as_of("2026-03-15T00:00:00Z").unwrap());
+//! let query = to_sql(&reg, &opts).unwrap();
+//! assert!(query.sql.contains(r#"(p."age" >= 18)"#));
+//! assert_eq!(query.profile_columns[1].name, "age");
+//! ```
+
+mod dialect;
+mod expr;
+
+use std::fmt::Write as _;
+
+pub use dialect::Dialect;
+
+use crate::context::FxRates;
+use crate::error::{Diagnostic, Error};
+use crate::ir::Ty;
+use crate::registry::Registry;
+use crate::segment::Segment;
+use expr::{Columns, Gen};
+
+/// What to generate: the dialect, the evaluation context, and the input table names.
+#[derive(Debug, Clone)]
+pub struct SqlOptions {
+    pub dialect: Dialect,
+    /// The evaluation instant (µs since the epoch, UTC).
+    pub as_of: i64,
+    /// FX quotes for money conversion (SPEC §10).
+    pub fx: FxRates,
+    /// Name of the profiles table (default `profiles`), written as given (may be qualified).
+    pub profiles_table: String,
+    /// Name of the events table (default `events`).
+    pub events_table: String,
+}
+
+impl SqlOptions {
+    /// Options with no FX quotes and the default table names.
+    pub fn new(dialect: Dialect, as_of: i64) -> SqlOptions {
+        SqlOptions {
+            dialect,
+            as_of,
+            fx: FxRates::new(),
+            profiles_table: "profiles".into(),
+            events_table: "events".into(),
+        }
+    }
+}
+
+/// One input column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// The segcore type of its values.
+    pub ty: Ty,
+    /// The dialect's column type.
+    pub sql_type: String,
+}
+
+/// A generated query and the input columns it reads.
+#[derive(Debug, Clone)]
+pub struct SqlQuery {
+    pub dialect: Dialect,
+    /// The query text, ending with a newline (no trailing semicolon).
+    pub sql: String,
+    /// Columns of the profiles table: `id` first, then attributes by name.
+    pub profile_columns: Vec<Column>,
+    /// Columns of the events table: `entity_id, seq, name, at`, then properties by name.
+    pub event_columns: Vec<Column>,
+}
+
+impl SqlQuery {
+    /// `CREATE TABLE` statements for the input tables (for tests and loading scripts).
+    pub fn ddl(&self, opts: &SqlOptions) -> String {
+        let mut out = String::new();
+        for (table, cols) in [(&opts.profiles_table, &self.profile_columns), (&opts.events_table, &self.event_columns)]
+        {
+            let body: Vec<String> =
+                cols.iter().map(|c| format!("  {} {}", self.dialect.ident(&c.name), c.sql_type)).collect();
+            let _ = writeln!(out, "CREATE TABLE {table} (\n{}\n);", body.join(",\n"));
+        }
+        out
+    }
+}
+
+/// Generates the membership query for every segment of a registry (dependencies first, as
+/// CTEs). All unsupported constructs of all segments are reported together.
+pub fn to_sql(registry: &Registry, opts: &SqlOptions) -> Result<SqlQuery, Error> {
+    generate(registry.dependency_order().collect(), opts)
+}
+
+/// Generates the membership query for one segment. `in_segment` needs a registry.
+pub fn segment_to_sql(segment: &Segment, opts: &SqlOptions) -> Result<SqlQuery, Error> {
+    generate(vec![segment], opts)
+}
+
+fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Error> {
+    let d = opts.dialect;
+    let mut columns = Columns::default();
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut ctes = Vec::new();
+    let known: Vec<&str> = segments.iter().map(|s| s.id()).collect();
+    for seg in &segments {
+        let mut g = Gen::new(d, seg, opts.as_of, &opts.fx, &mut columns, &opts.events_table);
+        let value = if seg.is_effective(opts.as_of) { g.rule(seg.ir()) } else { Ok("FALSE".into()) };
+        let refs = std::mem::take(&mut g.refs);
+        errors.append(&mut g.errors);
+        for r in &refs {
+            if !known.contains(&r.as_str()) {
+                errors.push(
+                    Diagnostic::new(
+                        crate::ErrorKind::SqlUnsupported,
+                        format!("`in_segment(\"{r}\")` needs the segment `{r}` in the same registry"),
+                    )
+                    .with_origin(seg.id()),
+                );
+            }
+        }
+        if let Ok(value) = value {
+            ctes.push((seg, value, refs));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::from_diagnostics(errors));
+    }
+    let profile_columns = table_columns(d, &[("id", Ty::Str)], &columns.profile);
+    let event_columns = table_columns(
+        d,
+        &[("entity_id", Ty::Str), ("seq", Ty::Int), ("name", Ty::Str), ("at", Ty::Timestamp)],
+        &columns.event,
+    );
+    for fixed in ["id"] {
+        if columns.profile.contains_key(fixed) {
+            return Err(Error::new(crate::ErrorKind::SqlUnsupported, format!("an attribute named `{fixed}`")));
+        }
+    }
+    for fixed in ["entity_id", "seq", "name", "at"] {
+        if columns.event.contains_key(fixed) {
+            let msg = format!("an event property named `{fixed}` (a column of the events table)");
+            return Err(Error::new(crate::ErrorKind::SqlUnsupported, msg));
+        }
+    }
+
+    let as_of_text = crate::time::format_timestamp(opts.as_of);
+    let as_of_sql = d.timestamp(&as_of_text.trim_end_matches('Z').replacen('T', " ", 1));
+    let mut sql = String::new();
+    let _ = writeln!(
+        sql,
+        "-- Generated by segcore {} from {} segment definition(s); do not edit.",
+        env!("CARGO_PKG_VERSION"),
+        segments.len()
+    );
+    let _ = writeln!(sql, "-- dialect: {} · as_of: {as_of_text} · FX quotes: {}", d.name(), opts.fx.len());
+    let _ = writeln!(sql, "-- reads {}({})", opts.profiles_table, names(&profile_columns));
+    let _ = writeln!(sql, "--   and {}({})", opts.events_table, names(&event_columns));
+    let id = d.ident("id");
+    let entity = d.ident("entity_id");
+    sql.push_str("WITH\n");
+    for (i, (seg, value, refs)) in ctes.iter().enumerate() {
+        let _ = writeln!(sql, "{} AS (", d.ident(&format!("seg_{}", seg.id())));
+        let _ = writeln!(sql, "  -- {} {}: {}", seg.id(), seg.version(), one_line(&seg.formatted_rule()));
+        let _ = writeln!(sql, "  SELECT p.{id} AS {entity},");
+        let _ = writeln!(sql, "    {value} AS value");
+        let _ = writeln!(sql, "  FROM {} AS p", opts.profiles_table);
+        for r in refs {
+            let alias = d.ident(&format!("ref_{r}"));
+            let _ =
+                writeln!(sql, "  LEFT JOIN {} AS {alias} ON {alias}.{entity} = p.{id}", d.ident(&format!("seg_{r}")));
+        }
+        sql.push_str(if i + 1 < ctes.len() { "),\n" } else { ")\n" });
+    }
+    for (i, (seg, _, _)) in ctes.iter().enumerate() {
+        if i > 0 {
+            sql.push_str("UNION ALL\n");
+        }
+        let _ = writeln!(
+            sql,
+            "SELECT {entity}, {} AS segment_id, {} AS version, {} AS definition_hash, {as_of_sql} AS as_of,\n  COALESCE(value, FALSE) AS member,\n  CASE WHEN value THEN 'true' WHEN NOT value THEN 'false' ELSE 'unknown' END AS outcome\nFROM {}",
+            d.string(seg.id()),
+            d.string(seg.version()),
+            d.string(seg.definition_hash()),
+            d.ident(&format!("seg_{}", seg.id())),
+        );
+    }
+    Ok(SqlQuery { dialect: d, sql, profile_columns, event_columns })
+}
+
+fn table_columns(d: Dialect, fixed: &[(&str, Ty)], read: &std::collections::BTreeMap<String, Ty>) -> Vec<Column> {
+    let col = |name: &str, ty: Ty| Column {
+        name: name.to_string(),
+        ty,
+        sql_type: d.column_type(ty).unwrap_or("VARCHAR").to_string(),
+    };
+    let mut out: Vec<Column> = fixed.iter().map(|(n, t)| col(n, *t)).collect();
+    out.extend(read.iter().map(|(n, t)| col(n, *t)));
+    out
+}
+
+fn names(cols: &[Column]) -> String {
+    cols.iter().map(|c| format!("{} {}", c.name, c.sql_type)).collect::<Vec<_>>().join(", ")
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
