@@ -93,6 +93,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate the SQL that computes the membership table of every segment in a registry.
+    ///
+    /// The query reads `profiles(id, <attributes>)` and `events(entity_id, seq, name, at,
+    /// <properties>)` with the column types of --schema, and returns `entity_id, segment_id,
+    /// version, definition_hash, as_of, member, outcome`. Constructs a dialect cannot express
+    /// exactly are refused (exit 1) with their line:col; see SPEC.md §21.
+    Sql(SqlArgs),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -136,6 +143,75 @@ pub struct EvalArgs {
     pub input_format: Option<String>,
 }
 
+/// Arguments of `segcore sql`.
+#[derive(clap::Args)]
+pub struct SqlArgs {
+    /// Target dialect.
+    #[arg(long, value_parser = ["duckdb", "postgres", "spark", "bigquery", "snowflake"])]
+    pub dialect: String,
+    /// Registry folder of definitions.
+    #[arg(long)]
+    pub segments: PathBuf,
+    /// Entity schema (YAML/JSON): the input tables' column types. Required: SQL columns are typed.
+    #[arg(long)]
+    pub schema: PathBuf,
+    /// Evaluation instant, RFC 3339 with offset (written into the query).
+    #[arg(long)]
+    pub as_of: String,
+    /// FX quotes JSON ({"EUR/USD": "1.08"}), written into the query.
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// Name of the profiles table.
+    #[arg(long, default_value = "profiles")]
+    pub profiles_table: String,
+    /// Name of the events table.
+    #[arg(long, default_value = "events")]
+    pub events_table: String,
+    /// Also print CREATE TABLE statements for the input tables, before the query.
+    #[arg(long)]
+    pub ddl: bool,
+    /// Write the SQL to this file (atomically) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn sql_command(args: &SqlArgs) -> CliResult<()> {
+    let schema = load_schema(Some(&args.schema))?;
+    let registry = load_registry(&args.segments, schema.as_ref())?;
+    let as_of = segcore::parse_as_of(&args.as_of).map_err(|e| format!("--as-of: {}", e.first().message))?;
+    let dialect: segcore::sql::Dialect = args.dialect.parse()?;
+    let mut opts = segcore::sql::SqlOptions::new(dialect, as_of);
+    opts.fx = load_fx(args.fx.as_deref())?;
+    opts.profiles_table = args.profiles_table.clone();
+    opts.events_table = args.events_table.clone();
+    let query = segcore::sql::to_sql(&registry, &opts).map_err(|e| {
+        format!(
+            "{} construct(s) in {} cannot be generated as {dialect} SQL:\n{e}",
+            e.diagnostics().len(),
+            args.segments.display()
+        )
+    })?;
+    let mut text = String::new();
+    if args.ddl {
+        text.push_str(&query.ddl(&opts));
+        text.push('\n');
+    }
+    text.push_str(&query.sql);
+    text.push_str(";\n");
+    match &args.out {
+        Some(path) => {
+            use std::io::Write as _;
+            let mut file = io::AtomicFile::create(path)?;
+            file.writer.write_all(text.as_bytes()).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+            file.commit()
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -155,6 +231,7 @@ fn main() -> ExitCode {
             schema.as_deref(),
             json,
         ),
+        Command::Sql(args) => sql_command(&args),
         Command::Demo { out, profiles } => demo::run(&out, profiles),
     };
     match result {
