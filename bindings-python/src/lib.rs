@@ -684,7 +684,15 @@ impl Segment {
         profiles_table: &str,
         events_table: &str,
     ) -> PyResult<SqlQuery> {
-        to_sql_query(py, |o| segcore::sql::segment_to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
+        to_sql_query(
+            py,
+            |o| segcore::sql::segment_to_sql(&self.inner, o),
+            dialect,
+            as_of,
+            fx,
+            profiles_table,
+            events_table,
+        )
     }
 
     fn _repr_html_(&self) -> String {

@@ -78,7 +78,9 @@ impl Dialect {
             Dialect::BigQuery | Dialect::Spark => format!("`{}`", name.replace('`', "``")),
             // Snowflake folds unquoted names to upper case; quoting a lowercase name would then
             // miss a column created without quotes. Quote only names that need it.
-            Dialect::Snowflake if is_plain_ident(name) => name.to_string(),
+            Dialect::Snowflake if is_plain_ident(name) && !SNOWFLAKE_RESERVED.contains(&name) => name.to_string(),
+            // A quoted reserved word matches the column an unquoted DDL created: upper case.
+            Dialect::Snowflake if is_plain_ident(name) => format!("\"{}\"", name.to_uppercase()),
             _ => format!("\"{}\"", name.replace('"', "\"\"")),
         }
     }
@@ -134,7 +136,8 @@ impl Dialect {
             // Spark's timestamps are instants shown in the session zone, which must be UTC.
             Dialect::Spark => format!("from_utc_timestamp({x}, {z})"),
             Dialect::BigQuery => format!("DATETIME({x}, {z})"),
-            Dialect::Snowflake => format!("CONVERT_TIMEZONE({z}, 'UTC', CAST({x} AS TIMESTAMP_NTZ))"),
+            // The two-argument form reads the instant's own offset.
+            Dialect::Snowflake => format!("CAST(CONVERT_TIMEZONE({z}, {x}) AS TIMESTAMP_NTZ)"),
         }
     }
 
@@ -146,7 +149,7 @@ impl Dialect {
             Dialect::Postgres => format!("(CAST({d} AS timestamp) AT TIME ZONE {z})"),
             Dialect::Spark => format!("to_utc_timestamp(CAST({d} AS TIMESTAMP), {z})"),
             Dialect::BigQuery => format!("TIMESTAMP(DATETIME({d}), {z})"),
-            Dialect::Snowflake => format!("CONVERT_TIMEZONE({z}, 'UTC', CAST({d} AS TIMESTAMP_NTZ))"),
+            Dialect::Snowflake => format!("TIMESTAMP_TZ_FROM_PARTS(YEAR({d}), MONTH({d}), DAY({d}), 0, 0, 0, 0, {z})"),
         }
     }
 
@@ -250,6 +253,17 @@ impl Dialect {
         }
     }
 
+    /// Whether string `s` is all ASCII (bytes = characters).
+    pub fn is_ascii(self, s: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("strlen({s}) = length({s})"),
+            Dialect::Postgres => format!("octet_length({s}) = char_length({s})"),
+            Dialect::Spark => format!("octet_length({s}) = char_length({s})"),
+            Dialect::BigQuery => format!("BYTE_LENGTH({s}) = CHAR_LENGTH({s})"),
+            Dialect::Snowflake => format!("OCTET_LENGTH({s}) = LENGTH({s})"),
+        }
+    }
+
     /// `h` = the first four bytes of SHA-256 of the UTF-8 bytes of `s`, as an unsigned integer.
     pub fn sha256_u32(self, s: &str) -> String {
         match self {
@@ -278,6 +292,7 @@ impl Dialect {
     pub fn int_op(self, a: &str, op: &str, b: &str) -> String {
         match self {
             Dialect::DuckDb => format!("CAST(CAST({a} AS HUGEINT) {op} CAST({b} AS HUGEINT) AS BIGINT)"),
+            Dialect::Snowflake => self.int64_checked(&format!("({a} {op} {b})")),
             _ => self.cast(&format!("({a} {op} {b})"), Ty::Int),
         }
     }
@@ -286,7 +301,53 @@ impl Dialect {
     pub fn int_unary(self, func: &str, x: &str) -> String {
         match self {
             Dialect::DuckDb => format!("CAST({func}(CAST({x} AS HUGEINT)) AS BIGINT)"),
+            Dialect::Snowflake => self.int64_checked(&format!("{func}({x})")),
             _ => self.cast(&format!("{func}({x})"), Ty::Int),
+        }
+    }
+
+    /// A wide integer result narrowed to 64 bits, failing when it does not fit (Snowflake's
+    /// NUMBER(19,0) holds up to 10^19 − 1, more than an i64).
+    fn int64_checked(self, r: &str) -> String {
+        let raise =
+            self.raise("segcore numeric_overflow: integer result outside 64 bits: ", &format!("CAST({r} AS VARCHAR)"));
+        format!(
+            "(CASE WHEN {r} BETWEEN -9223372036854775808 AND 9223372036854775807 THEN CAST({r} AS NUMBER(19,0)) ELSE {raise} END)"
+        )
+    }
+
+    /// An integer type wide enough for any sum of 64-bit integers.
+    pub fn wide_int(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "HUGEINT",
+            Dialect::Postgres => "numeric",
+            Dialect::Spark => "DECIMAL(38,0)",
+            Dialect::BigQuery => "BIGNUMERIC",
+            Dialect::Snowflake => "NUMBER(38,0)",
+        }
+    }
+
+    /// An exact number (integer or decimal) as its nearest double, rounded once.
+    pub fn exact_to_double(self, x: &str) -> String {
+        let fl = self.column_type(Ty::Float).unwrap_or("DOUBLE");
+        match self {
+            // DuckDB converts 128-bit integers and decimals to double in two roundings;
+            // its text parser rounds once.
+            Dialect::DuckDb => format!("CAST(CAST({x} AS VARCHAR) AS {fl})"),
+            _ => format!("CAST({x} AS {fl})"),
+        }
+    }
+
+    /// `a op b` on doubles, NULL where IEEE gives ±∞ or NaN (SPEC §8).
+    pub fn float_op(self, a: &str, op: &str, b: &str) -> String {
+        match (self, op) {
+            // BigQuery raises on float overflow; its SAFE_ functions give NULL instead.
+            (Dialect::BigQuery, "+") => format!("SAFE_ADD({a}, {b})"),
+            (Dialect::BigQuery, "-") => format!("SAFE_SUBTRACT({a}, {b})"),
+            (Dialect::BigQuery, "*") => format!("SAFE_MULTIPLY({a}, {b})"),
+            (Dialect::BigQuery, _) => format!("SAFE_DIVIDE({a}, NULLIF({b}, 0))"),
+            (_, "/") => self.finite(&format!("({a} / NULLIF({b}, 0))")),
+            _ => self.finite(&format!("({a} {op} {b})")),
         }
     }
 
@@ -334,6 +395,101 @@ impl Dialect {
         }
     }
 }
+
+/// Snowflake's reserved words (lowercase), which must be quoted as identifiers.
+const SNOWFLAKE_RESERVED: &[&str] = &[
+    "account",
+    "all",
+    "alter",
+    "and",
+    "any",
+    "as",
+    "between",
+    "by",
+    "case",
+    "cast",
+    "check",
+    "column",
+    "connect",
+    "connection",
+    "constraint",
+    "create",
+    "cross",
+    "current",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "database",
+    "delete",
+    "distinct",
+    "drop",
+    "else",
+    "exists",
+    "false",
+    "following",
+    "for",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "gscluster",
+    "having",
+    "ilike",
+    "in",
+    "increment",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "issue",
+    "join",
+    "lateral",
+    "left",
+    "like",
+    "localtime",
+    "localtimestamp",
+    "minus",
+    "natural",
+    "not",
+    "null",
+    "of",
+    "on",
+    "or",
+    "order",
+    "organization",
+    "qualify",
+    "regexp",
+    "revoke",
+    "right",
+    "rlike",
+    "row",
+    "rows",
+    "sample",
+    "schema",
+    "select",
+    "set",
+    "some",
+    "start",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trigger",
+    "true",
+    "try_cast",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "values",
+    "view",
+    "when",
+    "whenever",
+    "where",
+    "with",
+];
 
 fn is_plain_ident(name: &str) -> bool {
     let mut chars = name.chars();

@@ -39,11 +39,16 @@ impl Sx {
     }
 }
 
-/// Input columns the rules read, by name: the profiles table's and the events table's.
+/// What every segment's translation adds to the shared parts of the query: the input columns
+/// read, and the per-entity event aggregates (one pass over the events table for all segments).
 #[derive(Debug, Default)]
 pub(crate) struct Columns {
     pub profile: BTreeMap<String, Ty>,
     pub event: BTreeMap<String, Ty>,
+    /// `(column, aggregate expression over alias e)` of the `event_aggregates` CTE.
+    pub aggregates: Vec<(String, String)>,
+    /// Event names the aggregates read.
+    pub aggregated_events: std::collections::BTreeSet<String>,
 }
 
 type Res<T> = Result<T, ()>;
@@ -65,6 +70,8 @@ pub(crate) struct Gen<'a> {
     base: Currency,
     /// Inside an aggregate's `where`: the event alias.
     in_event: bool,
+    /// Whether the rule reads the shared `event_aggregates` CTE (alias `a`).
+    pub uses_aggregates: bool,
 }
 
 impl<'a> Gen<'a> {
@@ -89,6 +96,7 @@ impl<'a> Gen<'a> {
             zone: seg.definition().timezone.clone(),
             base: seg.currency(),
             in_event: false,
+            uses_aggregates: false,
         }
     }
 
@@ -224,12 +232,9 @@ impl<'a> Gen<'a> {
                 let t = match xv.ty {
                     Ty::Timestamp => xv.sql,
                     Ty::Null => return Ok(Sx::new("CAST(NULL AS BOOLEAN)", Ty::Bool)),
-                    Ty::Date => d.start_of_local_date(&xv.sql, &self.zone),
+                    Ty::Date => self.start_of_date(&xv.sql),
                     other => return self.unsupported(x.span, &format!("`within` over a {} value", other.name())),
                 };
-                if xv.ty == Ty::Date {
-                    self.require_midnight_safe(n.span)?;
-                }
                 let Some(bounds) = time::window_bounds(window, self.as_of, &self.tz) else {
                     return self.unsupported(n.span, "a window outside the representable time range");
                 };
@@ -279,10 +284,7 @@ impl<'a> Gen<'a> {
                     (to, from) if to == from => Ok(xv),
                     (_, Ty::Null) => Ok(Sx::null()),
                     (Ty::Decimal, Ty::Int) => Ok(Sx::new(d.cast(&xv.sql, Ty::Decimal), Ty::Decimal)),
-                    (Ty::Timestamp, Ty::Date) => {
-                        self.require_midnight_safe(n.span)?;
-                        Ok(Sx::new(d.start_of_local_date(&xv.sql, &self.zone), Ty::Timestamp))
-                    }
+                    (Ty::Timestamp, Ty::Date) => Ok(Sx::new(self.start_of_date(&xv.sql), Ty::Timestamp)),
                     (to, from) => {
                         self.unsupported(n.span, &format!("reading a {} value as {}", from.name(), to.name()))
                     }
@@ -385,16 +387,21 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Local midnight → instant in SQL follows each engine's rule for skipped and repeated
-    /// local times. Where the zone never moves its clocks across midnight, every engine agrees
-    /// with SPEC §9; otherwise refuse.
-    fn require_midnight_safe(&mut self, span: Span) -> Res<()> {
-        if midnight_safe(&self.tz) {
-            Ok(())
-        } else {
-            let zone = self.zone.clone();
-            self.unsupported(span, &format!("local midnight in {zone} (its clocks fall back across midnight, and engines resolve a repeated local time differently)"))
+    /// The instant local date `day` starts in the segment's zone (SPEC §9). Engines resolve a
+    /// skipped or repeated local midnight by their own rules (PostgreSQL takes the later of two
+    /// midnights, SPEC §9 the earlier), so the dates where midnight is not a single instant are
+    /// listed with the instant the core computes; every other date converts the same everywhere.
+    fn start_of_date(&self, day: &str) -> String {
+        let engine = self.d.start_of_local_date(day, &self.zone);
+        let exceptions = irregular_midnights(&self.tz);
+        if exceptions.is_empty() {
+            return engine;
         }
+        let mut arms = String::new();
+        for (date, instant) in exceptions {
+            arms.push_str(&format!(" WHEN {} THEN {}", self.d.date(&date.to_string()), self.ts_literal(instant)));
+        }
+        format!("(CASE {day}{arms} ELSE {engine} END)")
     }
 
     fn compare(&mut self, op: CmpOp, a: &Sx, b: &Sx, span: Span) -> Res<String> {
@@ -415,15 +422,13 @@ impl<'a> Gen<'a> {
             (Int, Float) => int_float(d, &a.sql, o, &b.sql),
             (Float, Int) => int_float(d, &b.sql, flip(o), &a.sql),
             // A decimal meets a float as its nearest f64, as SQL casts do.
-            (Decimal, Float) => format!("({} {o} {})", d.cast(&a.sql, Float), b.sql),
-            (Float, Decimal) => format!("({} {o} {})", a.sql, d.cast(&b.sql, Float)),
+            (Decimal, Float) => format!("({} {o} {})", d.exact_to_double(&a.sql), b.sql),
+            (Float, Decimal) => format!("({} {o} {})", a.sql, d.exact_to_double(&b.sql)),
             (Timestamp, Date) => {
-                self.require_midnight_safe(span)?;
-                format!("({} {o} {})", a.sql, d.start_of_local_date(&b.sql, &self.zone))
+                format!("({} {o} {})", a.sql, self.start_of_date(&b.sql))
             }
             (Date, Timestamp) => {
-                self.require_midnight_safe(span)?;
-                format!("({} {o} {})", d.start_of_local_date(&a.sql, &self.zone), b.sql)
+                format!("({} {o} {})", self.start_of_date(&a.sql), b.sql)
             }
             (Money, Money) => {
                 let (ac, bc) = (a.currency.clone().unwrap_or_default(), b.currency.clone().unwrap_or_default());
@@ -441,23 +446,39 @@ impl<'a> Gen<'a> {
     /// The amount of a money value in the segment's base currency (SPEC §10), failing the query
     /// with `fx_rate_missing` for a currency without a quote.
     fn to_base(&self, m: &Sx) -> String {
-        let d = self.d;
         let cur = m.currency.clone().unwrap_or_default();
-        let base = self.base.as_str();
-        if cur == d.string(base) {
+        if cur == self.d.string(self.base.as_str()) {
             return m.sql.clone();
         }
-        let mut arms = format!("WHEN {cur} IS NULL THEN NULL WHEN {cur} = {} THEN {}", d.string(base), m.sql);
+        let (converted, _) = self.to_base_parts(m);
+        let raise = self.d.raise(&self.fx_message(), &cur);
+        format!(
+            "(CASE WHEN {} IS NOT NULL AND {cur} IS NOT NULL AND ({converted}) IS NULL THEN {raise} ELSE {converted} END)",
+            m.sql
+        )
+    }
+
+    /// (amount in the base currency, NULL for an unquoted currency; the currency when it has no
+    /// quote, else NULL). Raising is left to the caller, which decides when it runs.
+    fn to_base_parts(&self, m: &Sx) -> (String, String) {
+        let d = self.d;
+        let cur = m.currency.clone().unwrap_or_default();
+        let base = d.string(self.base.as_str());
+        let mut arms = format!("WHEN {cur} = {base} THEN {}", m.sql);
+        let mut quoted = vec![base];
         for (from, rate) in self.fx.quotes_to(self.base) {
-            arms.push_str(&format!(
-                " WHEN {cur} = {} THEN {} * {}",
-                d.string(from.as_str()),
-                m.sql,
-                decimal_literal(d, rate)
-            ));
+            let code = d.string(from.as_str());
+            arms.push_str(&format!(" WHEN {cur} = {code} THEN {} * {}", m.sql, decimal_literal(d, rate)));
+            quoted.push(code);
         }
-        let message = "segcore fx_rate_missing: no FX rate to ".to_string() + base + " in the evaluation context for ";
-        format!("(CASE {arms} ELSE {} END)", d.raise(&message, &cur))
+        let converted = format!("(CASE {arms} END)");
+        let unquoted =
+            format!("CASE WHEN {} IS NOT NULL AND {cur} NOT IN ({}) THEN {cur} END", m.sql, quoted.join(", "));
+        (converted, unquoted)
+    }
+
+    fn fx_message(&self) -> String {
+        format!("segcore fx_rate_missing: no FX rate to {} in the evaluation context for currency ", self.base.as_str())
     }
 
     fn arith(&mut self, op: ArithOp, a: Sx, b: Sx, span: Span) -> Res<Sx> {
@@ -486,10 +507,9 @@ impl<'a> Gen<'a> {
                 );
             }
             (Float, Int | Float | Decimal, _) | (Int | Decimal, Float, _) => {
-                let x = if a.ty == Float { a.sql } else { d.cast(&a.sql, Float) };
-                let y = if b.ty == Float { b.sql } else { d.cast(&b.sql, Float) };
-                let e = if op == ArithOp::Div { format!("({x} / NULLIF({y}, 0))") } else { format!("({x} {sym} {y})") };
-                Sx::new(d.finite(&e), Float)
+                let x = if a.ty == Float { a.sql } else { d.exact_to_double(&a.sql) };
+                let y = if b.ty == Float { b.sql } else { d.exact_to_double(&b.sql) };
+                Sx::new(d.float_op(&x, sym, &y), Float)
             }
             (Int | Decimal, Int | Decimal, ArithOp::Add | ArithOp::Sub) => {
                 Sx::new(format!("({} {sym} {})", a.sql, b.sql), Decimal)
@@ -572,8 +592,16 @@ impl<'a> Gen<'a> {
             },
             Func::Fold => match x.ty {
                 Ty::Str => {
+                    if let Kind::Const(Value::Str(text)) = &args[0].kind {
+                        // A literal folds once, here, with the same table.
+                        return Ok(Sx::new(d.string(&crate::casefold::fold(text)), Ty::Str));
+                    }
+                    // ASCII text folds as `lower` does (A–Z only); anything else through the
+                    // pinned Unicode table, one character to one character.
                     let (from, to): (String, String) = crate::casefold::pairs().unzip();
-                    Sx::new(format!("translate({}, {}, {})", x.sql, d.string(&from), d.string(&to)), Ty::Str)
+                    let table = format!("translate({}, {}, {})", x.sql, d.string(&from), d.string(&to));
+                    let sql = format!("(CASE WHEN {} THEN lower({}) ELSE {table} END)", d.is_ascii(&x.sql), x.sql);
+                    Sx::new(sql, Ty::Str)
                 }
                 t => return bad(self, t),
             },
@@ -633,16 +661,13 @@ impl<'a> Gen<'a> {
             },
             Func::StartOfDay | Func::StartOfWeek | Func::StartOfMonth => {
                 let Ok(l) = local(self, &x) else { return bad(self, x.ty) };
-                self.require_midnight_safe(n.span)?;
                 let day = d.date_of_local(&l);
                 let first = match f {
                     Func::StartOfDay => day,
-                    Func::StartOfWeek => {
-                        format!("{}", week_start(d, &day, &d.iso_day_of_week(&l)))
-                    }
+                    Func::StartOfWeek => week_start(d, &day, &d.iso_day_of_week(&l)),
                     _ => month_start(d, &day),
                 };
-                Sx::new(d.start_of_local_date(&first, &self.zone), Ty::Timestamp)
+                Sx::new(self.start_of_date(&first), Ty::Timestamp)
             }
             Func::Semver => return self.unsupported(n.span, "`semver` (SemVer precedence)"),
             Func::CosineSimilarity | Func::EuclideanDistance => {
@@ -652,16 +677,17 @@ impl<'a> Gen<'a> {
         })
     }
 
-    /// An aggregate over the events table, as a correlated subquery.
+    /// An aggregate over the events table. Most become a column of the shared
+    /// `event_aggregates` CTE (one GROUP BY pass, joined by entity); those that need a row
+    /// (`first(e).p`) or whose filter may raise stay correlated subqueries, so they run only
+    /// where the rule reaches them. Errors a pre-aggregate would raise eagerly (a missing FX
+    /// quote, 64-bit overflow of a sum) are raised at the reference instead, lazily.
     fn aggregate(&mut self, agg: &Agg, get: Option<&Vec<PathSeg>>, span: Span, node_ty: Ty) -> Res<Sx> {
         let d = self.d;
         if self.in_event {
             return self.unsupported(span, "an aggregate inside an aggregate's `where`");
         }
-        let mut conds = vec![
-            format!("e.{} = p.{}", d.ident("entity_id"), d.ident("id")),
-            format!("e.{} = {}", d.ident("name"), d.string(&agg.event)),
-        ];
+        let mut conds = vec![format!("e.{} = {}", d.ident("name"), d.string(&agg.event))];
         let at = format!("e.{}", d.ident("at"));
         match &agg.within {
             None => conds.push(format!("{at} <= {}", self.ts_literal(self.as_of))),
@@ -678,7 +704,9 @@ impl<'a> Gen<'a> {
             self.in_event = false;
             conds.push(format!("({}) IS TRUE", f?));
         }
-        let from = format!("FROM {} AS e WHERE {}", self.events_table, conds.join(" AND "));
+        let cond = conds.join(" AND ");
+        let correlated = agg.filter.as_ref().is_some_and(may_raise)
+            || matches!((agg.func, get), (AggFn::First | AggFn::Last, Some(p)) if !is_at(p));
         // The property summed, averaged, … (a single key: events are flat rows).
         let prop = |g: &mut Gen, path: &[PathSeg], ty: Ty| -> Res<Sx> {
             match path {
@@ -692,36 +720,72 @@ impl<'a> Gen<'a> {
                 _ => g.unsupported(span, &format!("the property path `{}`", path_text(path).trim_start_matches('.'))),
             }
         };
-        Ok(match agg.func {
-            AggFn::Count => Sx::new(format!("(SELECT count(*) {from})"), Ty::Int),
-            AggFn::Exists => Sx::new(format!("EXISTS (SELECT 1 {from})"), Ty::Bool),
-            AggFn::First | AggFn::Last => {
-                let dir = if agg.func == AggFn::First { "ASC" } else { "DESC" };
-                let order = format!("ORDER BY {at} {dir}, e.{} {dir} LIMIT 1", d.ident("seq"));
-                let value = match get {
-                    None => Sx::new(at.clone(), Ty::Timestamp),
-                    Some(path) => prop(self, path, node_ty)?,
-                };
-                if value.ty == Ty::Money {
-                    return self.unsupported(span, "`first`/`last` of a money property");
+        if correlated {
+            let from = format!(
+                "FROM {} AS e WHERE e.{} = p.{} AND {cond}",
+                self.events_table,
+                d.ident("entity_id"),
+                d.ident("id")
+            );
+            return Ok(match agg.func {
+                AggFn::First | AggFn::Last if matches!(d, Dialect::BigQuery | Dialect::Snowflake) => {
+                    return self.unsupported(span, "`first`/`last` of a property (a correlated subquery with LIMIT)");
                 }
-                Sx::new(format!("(SELECT {} {from} {order})", value.sql), value.ty)
+                AggFn::First | AggFn::Last => {
+                    let dir = if agg.func == AggFn::First { "ASC" } else { "DESC" };
+                    let order = format!("ORDER BY {at} {dir}, e.{} {dir} LIMIT 1", d.ident("seq"));
+                    let value = match get {
+                        None => Sx::new(at.clone(), Ty::Timestamp),
+                        Some(path) => prop(self, path, node_ty)?,
+                    };
+                    if value.ty == Ty::Money {
+                        return self.unsupported(span, "`first`/`last` of a money property");
+                    }
+                    Sx::new(format!("(SELECT {} {from} {order})", value.sql), value.ty)
+                }
+                AggFn::Count => Sx::new(format!("(SELECT count(*) {from})"), Ty::Int),
+                AggFn::Exists => Sx::new(format!("EXISTS (SELECT 1 {from})"), Ty::Bool),
+                _ => return self.unsupported(span, "an aggregate with a `where` that may raise an error"),
+            });
+        }
+        self.columns.aggregated_events.insert(agg.event.to_string());
+        let when = |x: &str| format!("CASE WHEN {cond} THEN {x} END");
+        Ok(match agg.func {
+            AggFn::Count => {
+                let c = self.pre_aggregate(format!("count({})", when("1")));
+                Sx::new(format!("COALESCE({c}, 0)"), Ty::Int)
+            }
+            AggFn::Exists => {
+                let c = self.pre_aggregate(format!("count({})", when("1")));
+                Sx::new(format!("(COALESCE({c}, 0) > 0)"), Ty::Bool)
+            }
+            AggFn::First | AggFn::Last => {
+                let f = if agg.func == AggFn::First { "min" } else { "max" };
+                Sx::new(self.pre_aggregate(format!("{f}({})", when(&at))), Ty::Timestamp)
             }
             AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max | AggFn::DistinctCount => {
                 let v = prop(self, &agg.path, agg.prop_ty)?;
                 let name = format!("{:?}", agg.func).to_lowercase();
                 match (agg.func, v.ty) {
                     (AggFn::Sum, Ty::Int) => {
-                        let int = d.column_type(Ty::Int).unwrap_or("BIGINT");
-                        Sx::new(format!("COALESCE((SELECT CAST(sum({}) AS {int}) {from}), 0)", v.sql), Ty::Int)
+                        // Summed wide (DuckDB HUGEINT, PostgreSQL numeric); 64-bit overflow is
+                        // raised where the rule reads the sum.
+                        let c = self.pre_aggregate(format!("sum({})", when(&v.sql)));
+                        Sx::new(format!("COALESCE({}, 0)", d.cast(&c, Ty::Int)), Ty::Int)
                     }
                     (AggFn::Sum, Ty::Decimal) => {
-                        Sx::new(format!("COALESCE((SELECT sum({}) {from}), 0)", v.sql), Ty::Decimal)
+                        let c = self.pre_aggregate(format!("sum({})", when(&v.sql)));
+                        Sx::new(format!("COALESCE({c}, 0)"), Ty::Decimal)
                     }
                     (AggFn::Sum, Ty::Money) if agg.money_zero => {
-                        let base = self.to_base(&v);
+                        let (converted, unquoted) = self.to_base_parts(&v);
+                        let total = self.pre_aggregate(format!("sum({})", when(&converted)));
+                        let missing = self.pre_aggregate(format!("min({})", when(&unquoted)));
+                        let raise = d.raise(&self.fx_message(), &missing);
                         Sx {
-                            sql: format!("COALESCE((SELECT sum({base}) {from}), 0)"),
+                            sql: format!(
+                                "(CASE WHEN {missing} IS NOT NULL THEN {raise} ELSE COALESCE({total}, 0) END)"
+                            ),
                             ty: Ty::Money,
                             currency: Some(d.string(self.base.as_str())),
                         }
@@ -729,22 +793,24 @@ impl<'a> Gen<'a> {
                     (AggFn::Avg, Ty::Int) => {
                         let fl = d.column_type(Ty::Float).unwrap_or("DOUBLE");
                         // (exact integer sum) / count, in f64: as the interpreter divides.
-                        let dec = d.column_type(Ty::Decimal).unwrap_or("DECIMAL(38,0)");
-                        let s = format!("CAST(CAST(sum(CAST({} AS {dec})) AS {fl}) / count({}) AS {fl})", v.sql, v.sql);
-                        Sx::new(format!("(SELECT {s} {from})"), Ty::Float)
+                        let sum = format!("sum({})", when(&format!("CAST({} AS {})", v.sql, d.wide_int())));
+                        let s =
+                            format!("CAST({} / NULLIF(count({}), 0) AS {fl})", d.exact_to_double(&sum), when(&v.sql));
+                        Sx::new(self.pre_aggregate(s), Ty::Float)
                     }
                     (AggFn::Min | AggFn::Max, Ty::Int | Ty::Decimal | Ty::Timestamp | Ty::Date | Ty::Duration) => {
-                        Sx::new(format!("(SELECT {name}({}) {from})", v.sql), v.ty)
+                        Sx::new(self.pre_aggregate(format!("{name}({})", when(&v.sql))), v.ty)
                     }
                     (AggFn::Min | AggFn::Max, Ty::Str) => {
                         let col = match d {
                             Dialect::Postgres => format!("{} COLLATE \"C\"", v.sql),
                             _ => v.sql.clone(),
                         };
-                        Sx::new(format!("(SELECT {name}({col}) {from})"), Ty::Str)
+                        Sx::new(self.pre_aggregate(format!("{name}({})", when(&col))), Ty::Str)
                     }
                     (AggFn::DistinctCount, Ty::Int | Ty::Str | Ty::Bool | Ty::Timestamp | Ty::Date | Ty::Duration) => {
-                        Sx::new(format!("(SELECT count(DISTINCT {}) {from})", v.sql), Ty::Int)
+                        let c = self.pre_aggregate(format!("count(DISTINCT {})", when(&v.sql)));
+                        Sx::new(format!("COALESCE({c}, 0)"), Ty::Int)
                     }
                     (func, ty) => {
                         let what = format!("`{}` over a {} property", format!("{func:?}").to_lowercase(), ty.name());
@@ -754,6 +820,21 @@ impl<'a> Gen<'a> {
             }
         })
     }
+
+    /// Adds a column to the shared `event_aggregates` CTE; returns the reference to it.
+    fn pre_aggregate(&mut self, expr: String) -> String {
+        if let Some((col, _)) = self.columns.aggregates.iter().find(|(_, e)| *e == expr) {
+            return format!("a.{}", self.d.ident(col));
+        }
+        let col = format!("agg_{}", self.columns.aggregates.len() + 1);
+        self.columns.aggregates.push((col.clone(), expr));
+        self.uses_aggregates = true;
+        format!("a.{}", self.d.ident(&col))
+    }
+}
+
+fn is_at(path: &[PathSeg]) -> bool {
+    matches!(path, [PathSeg::Key(k)] if k == "at")
 }
 
 /// Whether evaluating `n` can raise an error (overflow, missing FX quote): such operands of
@@ -774,21 +855,22 @@ fn may_raise(n: &Node) -> bool {
 /// open, as the interpreter's left-to-right short circuit does.
 fn logic_chain(and: bool, parts: Vec<(String, bool)>) -> String {
     let (kw, stop) = if and { ("AND", "FALSE") } else { ("OR", "TRUE") };
-    let mut acc: Option<String> = None;
-    let mut acc_raises = false;
-    for (sql, raises) in parts {
-        acc = Some(match acc {
-            None => sql,
-            // CASE fixes the order: the earlier operands run (and may raise) first, the
-            // later one runs only when they left the result open.
-            Some(prev) if raises || acc_raises => {
-                format!("(CASE WHEN ({prev}) IS {stop} THEN {stop} ELSE (({prev}) {kw} {sql}) END)")
+    // Folded from the right so each operand is written at most twice (the query stays linear
+    // in the rule): `p1 kw rest` runs `rest` only when `p1` did not decide.
+    let mut rest: Option<(String, bool)> = None;
+    for (sql, raises) in parts.into_iter().rev() {
+        rest = Some(match rest {
+            None => (sql, raises),
+            Some((tail, tail_raises)) if raises || tail_raises => {
+                (format!("(CASE WHEN ({sql}) IS {stop} THEN {stop} ELSE (({sql}) {kw} {tail}) END)"), true)
             }
-            Some(prev) => format!("{prev} {kw} {sql}"),
+            Some((tail, tail_raises)) => (format!("{sql} {kw} {tail}"), tail_raises),
         });
-        acc_raises |= raises;
     }
-    format!("({})", acc.unwrap_or_else(|| if and { "TRUE".into() } else { "FALSE".into() }))
+    match rest {
+        Some((sql, _)) => format!("({sql})"),
+        None => (if and { "TRUE" } else { "FALSE" }).to_string(),
+    }
 }
 
 fn cmp_sql(op: CmpOp) -> &'static str {
@@ -882,28 +964,38 @@ fn path_text(path: &[PathSeg]) -> String {
     s
 }
 
-/// Whether local midnight never occurs twice in `tz` (1900–2100). Engines resolve a repeated
-/// local time differently (SPEC §9 takes the earlier instant, PostgreSQL the later); a skipped
-/// midnight is moved forward by all of them, as SPEC §9 does.
-pub(crate) fn midnight_safe(tz: &TimeZone) -> bool {
+/// Local dates (1800–2100) whose midnight is skipped or repeated in `tz`, with the instant
+/// SPEC §9 gives their start. Empty for UTC and most zones' modern rules.
+pub(crate) fn irregular_midnights(tz: &TimeZone) -> Vec<(jiff::civil::Date, i64)> {
     use jiff::Timestamp;
-    let Ok(start) = Timestamp::from_second(-2_208_988_800) else { return false };
-    let Ok(end) = Timestamp::from_second(4_102_444_800) else { return false };
+    let mut out = Vec::new();
+    let (Ok(start), Ok(end)) = (Timestamp::from_second(-5_364_662_400), Timestamp::from_second(4_102_444_800)) else {
+        return out;
+    };
     for t in tz.following(start) {
         let at = t.timestamp();
         if at > end {
             break;
         }
         let before = tz.to_offset(at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(at));
-        let after = t.offset();
-        let local_before = before.to_datetime(at);
-        let local_after = after.to_datetime(at);
-        // Clocks fall back: local times in [after, before) occur twice.
-        if local_after < local_before
-            && (local_after.date() != local_before.date() || local_after.time() == jiff::civil::Time::midnight())
-        {
-            return false;
+        let (a, b) = (before.to_datetime(at), t.offset().to_datetime(at));
+        // Local times in [min, max) are skipped (clocks forward) or repeated (back).
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let mut day = lo.date();
+        while day.to_datetime(jiff::civil::Time::midnight()) < hi {
+            let midnight = day.to_datetime(jiff::civil::Time::midnight());
+            if midnight >= lo {
+                if let Some(instant) = time::start_of_date(day, tz) {
+                    out.push((day, instant));
+                }
+            }
+            match day.tomorrow() {
+                Ok(next) => day = next,
+                Err(_) => break,
+            }
         }
     }
-    true
+    out.sort_by_key(|(d, _)| *d);
+    out.dedup_by_key(|(d, _)| *d);
+    out
 }

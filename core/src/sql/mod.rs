@@ -126,6 +126,7 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
         let mut g = Gen::new(d, seg, opts.as_of, &opts.fx, &mut columns, &opts.events_table);
         let value = if seg.is_effective(opts.as_of) { g.rule(seg.ir()) } else { Ok("FALSE".into()) };
         let refs = std::mem::take(&mut g.refs);
+        let uses_aggregates = g.uses_aggregates;
         errors.append(&mut g.errors);
         for r in &refs {
             if !known.contains(&r.as_str()) {
@@ -139,7 +140,7 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
             }
         }
         if let Ok(value) = value {
-            ctes.push((seg, value, refs));
+            ctes.push((seg, value, refs, uses_aggregates));
         }
     }
     if !errors.is_empty() {
@@ -178,12 +179,29 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
     let id = d.ident("id");
     let entity = d.ident("entity_id");
     sql.push_str("WITH\n");
-    for (i, (seg, value, refs)) in ctes.iter().enumerate() {
+    if !columns.aggregates.is_empty() {
+        // Every aggregate of every segment, in one pass over the events: entity by entity.
+        let _ = writeln!(sql, "{} AS (", d.ident("event_aggregates"));
+        let _ = writeln!(sql, "  SELECT e.{entity},");
+        for (i, (col, expr)) in columns.aggregates.iter().enumerate() {
+            let sep = if i + 1 < columns.aggregates.len() { "," } else { "" };
+            let _ = writeln!(sql, "    {expr} AS {}{sep}", d.ident(col));
+        }
+        let names: Vec<String> = columns.aggregated_events.iter().map(|n| d.string(n)).collect();
+        let _ = writeln!(sql, "  FROM {} AS e", opts.events_table);
+        let _ = writeln!(sql, "  WHERE e.{} IN ({})", d.ident("name"), names.join(", "));
+        let _ = writeln!(sql, "  GROUP BY e.{entity}");
+        sql.push_str("),\n");
+    }
+    for (i, (seg, value, refs, uses_aggregates)) in ctes.iter().enumerate() {
         let _ = writeln!(sql, "{} AS (", d.ident(&format!("seg_{}", seg.id())));
         let _ = writeln!(sql, "  -- {} {}: {}", seg.id(), seg.version(), one_line(&seg.formatted_rule()));
         let _ = writeln!(sql, "  SELECT p.{id} AS {entity},");
         let _ = writeln!(sql, "    {value} AS value");
         let _ = writeln!(sql, "  FROM {} AS p", opts.profiles_table);
+        if *uses_aggregates {
+            let _ = writeln!(sql, "  LEFT JOIN {} AS a ON a.{entity} = p.{id}", d.ident("event_aggregates"));
+        }
         for r in refs {
             let alias = d.ident(&format!("ref_{r}"));
             let _ =
@@ -191,7 +209,7 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
         }
         sql.push_str(if i + 1 < ctes.len() { "),\n" } else { ")\n" });
     }
-    for (i, (seg, _, _)) in ctes.iter().enumerate() {
+    for (i, (seg, ..)) in ctes.iter().enumerate() {
         if i > 0 {
             sql.push_str("UNION ALL\n");
         }

@@ -1,0 +1,189 @@
+"""Differential test at scale: a generated dataset (100,000 profiles by default, with events)
+and a registry of 40+ segments that together use every construct the SQL backend supports.
+Member sets and three-valued outcomes must be identical between the interpreter, DuckDB and
+PostgreSQL, segment by segment. Also: a currency without an FX quote is an error on every side.
+
+``SEGCORE_SQL_DATASET_PROFILES`` overrides the size (for quick local runs; CI uses the default).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+import segcore
+import sql_dataset
+import sql_support
+
+duckdb = pytest.importorskip("duckdb", reason="pip install duckdb (the README's test command does)")
+psycopg = pytest.importorskip("psycopg", reason="pip install psycopg[binary]")
+pa = pytest.importorskip("pyarrow")
+
+N = int(os.environ.get("SEGCORE_SQL_DATASET_PROFILES", "100000"))
+REPORT = Path(__file__).resolve().parents[2] / "target" / "conformance" / "sql-dataset.json"
+
+ARROW = {
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+    "duration": pa.int64(),
+    "float": pa.float64(),
+    "decimal": pa.decimal128(38, 18),
+    "string": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+Outcomes = Dict[str, Dict[str, str]]  # segment id → entity id → outcome
+
+
+@pytest.fixture(scope="module")
+def data() -> Dict[str, Any]:
+    started = time.perf_counter()
+    reg = segcore.Registry.from_definitions(sql_dataset.definitions(), schema=sql_dataset.SCHEMA)
+    profiles = list(sql_dataset.profiles(N))
+    ctx = segcore.Context(sql_dataset.AS_OF, fx=sql_dataset.FX)
+    interpreted: Outcomes = collections.defaultdict(dict)
+    for p in profiles:
+        for sid, outcome in reg.outcomes(p, ctx).items():
+            interpreted[sid][p["id"]] = outcome
+    queries = {d: reg.to_sql(d, as_of=sql_dataset.AS_OF, fx=sql_dataset.FX) for d in ("duckdb", "postgres")}
+    q = queries["duckdb"]
+    prows, erows = [], []
+    for p in profiles:
+        a, b = sql_support.rows(p, q)
+        prows.append(a)
+        erows.extend(b)
+    n_events = len(erows)
+    print("\ndataset: %d profiles, %d events, %d segments (%.1f s to generate and interpret)"
+          % (len(profiles), n_events, len(reg), time.perf_counter() - started))
+    return {"registry": reg, "queries": queries, "profiles": prows, "events": erows, "interpreted": interpreted}
+
+
+def _arrow(columns: List[Tuple[str, str, str]], rows: List[List[Any]]) -> Any:
+    cols = list(zip(*rows)) if rows else [[] for _ in columns]
+    return pa.table({name: pa.array(list(vals), type=ARROW[ty]) for (name, ty, _), vals in zip(columns, cols)})
+
+
+def _collect(rows: List[Tuple[Any, ...]]) -> Outcomes:
+    out: Outcomes = collections.defaultdict(dict)
+    for entity, segment, member, outcome in rows:
+        assert member == (outcome == "true"), (entity, segment, member, outcome)
+        out[segment][entity] = outcome
+    return out
+
+
+def _compare(engine: str, interpreted: Outcomes, got: Outcomes, seconds: float) -> None:
+    lines = ["%-26s %9s %9s %10s" % ("segment", "members", engine, "mismatches")]
+    total = 0
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    per_segment = {}
+    for sid in sorted(interpreted):
+        mine, theirs = interpreted[sid], got.get(sid, {})
+        bad = [e for e in set(mine) | set(theirs) if mine.get(e) != theirs.get(e)]
+        total += len(bad)
+        members = sum(1 for o in mine.values() if o == "true")
+        their_members = sum(1 for o in theirs.values() if o == "true")
+        per_segment[sid] = {"members": members, engine: their_members, "mismatches": len(bad),
+                            "unknown": sum(1 for o in mine.values() if o == "unknown")}
+        lines.append("%-26s %9d %9d %10d%s" % (sid, members, their_members, len(bad),
+                                               "" if not bad else "  e.g. %s: %s vs %s" % (
+                                                   sorted(bad)[0], mine.get(sorted(bad)[0]), theirs.get(sorted(bad)[0]))))
+    print("\n%s: %d segments × %d profiles in %.1f s, %d mismatches" % (engine, len(interpreted), N, seconds, total))
+    print("\n".join(lines))
+    report[engine] = {"profiles": N, "seconds": round(seconds, 2), "mismatches": total, "segments": per_segment}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=1))
+    assert total == 0, "%d outcomes differ between the interpreter and %s" % (total, engine)
+
+
+def test_dataset_uses_many_constructs(data: Dict[str, Any]) -> None:
+    interpreted = data["interpreted"]
+    assert len(interpreted) >= 30
+    # Every segment has members and non-members, so a constant query could not pass.
+    one_sided = []
+    for sid, outcomes in interpreted.items():
+        seen = set(outcomes.values())
+        if sid in ("future_launch", "retired_rule"):
+            assert seen == {"false"}, sid
+        elif "true" not in seen or seen == {"true"}:
+            one_sided.append((sid, sorted(seen)))
+    assert not one_sided
+
+
+def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
+    q = data["queries"]["duckdb"]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(q.ddl)
+    p_arrow = _arrow(q.profile_columns, data["profiles"])  # noqa: F841 (read by name below)
+    e_arrow = _arrow(q.event_columns, data["events"])  # noqa: F841
+    con.execute("INSERT INTO profiles SELECT * FROM p_arrow")
+    con.execute("INSERT INTO events SELECT * FROM e_arrow")
+    started = time.perf_counter()
+    con.execute("CREATE TABLE membership AS " + q.sql)
+    seconds = time.perf_counter() - started
+    rows = con.execute("SELECT entity_id, segment_id, member, outcome FROM membership").fetchall()
+    _compare("duckdb", data["interpreted"], _collect(rows), seconds)
+
+
+@pytest.fixture(scope="module")
+def pg() -> Any:
+    with sql_support.postgres_server() as dsn:
+        conn = psycopg.connect(dsn, autocommit=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
+    q = data["queries"]["postgres"]
+    cur = pg.cursor()
+    cur.execute("DROP TABLE IF EXISTS profiles; DROP TABLE IF EXISTS events;")
+    cur.execute(q.ddl)
+    for table, rows in (("profiles", data["profiles"]), ("events", data["events"])):
+        with cur.copy("COPY %s FROM STDIN" % table) as copy:
+            for row in rows:
+                copy.write_row(row)
+    cur.execute("CREATE INDEX ON events (entity_id, name, at); ANALYZE profiles; ANALYZE events;")
+    started = time.perf_counter()
+    cur.execute("CREATE TEMP TABLE membership AS " + q.sql)
+    seconds = time.perf_counter() - started
+    rows = cur.execute("SELECT entity_id, segment_id, member, outcome FROM membership").fetchall()
+    _compare("postgres", data["interpreted"], _collect(rows), seconds)
+
+
+def test_missing_fx_rate_is_an_error_everywhere(pg: Any) -> None:
+    reg = segcore.Registry.from_definitions(
+        [{"id": "big_spender", "version": "1.0.0", "rule": "sum(purchase.amount) > 500 USD"}], schema=sql_dataset.SCHEMA
+    )
+    profile = {"id": "u1", "events": [{"name": "purchase", "at": "2026-03-01T00:00:00Z",
+                                       "properties": {"amount": {"amount": "90000", "currency": "JPY"}}}]}
+    fx = {"EUR/USD": "1.08"}
+    with pytest.raises(segcore.EvaluationError) as e:
+        reg.outcomes(profile, as_of=sql_dataset.AS_OF, fx=fx)
+    assert e.value.kind == "fx_rate_missing"
+    for dialect in ("duckdb", "postgres"):
+        q = reg.to_sql(dialect, as_of=sql_dataset.AS_OF, fx=fx)
+        prow, erows = sql_support.rows(profile, q)
+        if dialect == "duckdb":
+            con = duckdb.connect()
+            con.execute(q.ddl)
+            con.execute("INSERT INTO profiles VALUES (%s)" % ", ".join("?" * len(prow)), prow)
+            con.executemany("INSERT INTO events VALUES (%s)" % ", ".join("?" * len(q.event_columns)), erows)
+            with pytest.raises(duckdb.Error, match="fx_rate_missing.*JPY"):
+                con.execute(q.sql).fetchall()
+        else:
+            cur = pg.cursor()
+            cur.execute("DROP TABLE IF EXISTS profiles; DROP TABLE IF EXISTS events;")
+            cur.execute(q.ddl)
+            cur.execute("INSERT INTO profiles VALUES (%s)" % ", ".join(["%s"] * len(prow)), prow)
+            cur.executemany("INSERT INTO events VALUES (%s)" % ", ".join(["%s"] * len(q.event_columns)), erows)
+            with pytest.raises(psycopg.Error, match="fx_rate_missing.*JPY"):
+                cur.execute(q.sql).fetchall()
