@@ -22,6 +22,11 @@ RUNTIMES = [
     ("wasm-chromium", "WASM in Chromium", "bindings-wasm", "#5"),
 ]
 
+SQL_RUNTIMES = [
+    ("sql-duckdb", "SQL in DuckDB"),
+    ("sql-postgres", "SQL in PostgreSQL"),
+]
+
 
 def main() -> int:
     cases = sum(len(json.loads(p.read_text())["cases"]) for p in sorted((ROOT / "tests" / "conformance").glob("*.json")))
@@ -47,6 +52,27 @@ def main() -> int:
         passed_all += r["passed"]
         failed_all += r["total"] - r["passed"] + (cases - r["total"] if r["total"] < cases else 0)
         print("%-18s %12s  %s" % (name, "%d/%d" % (r["passed"], r["total"]), status))
+    # Generated SQL runs the cases it can express (typed columns; see SPEC §21) and must agree
+    # with the interpreter on every one of them.
+    for stem, name in SQL_RUNTIMES:
+        report = REPORTS / (stem + ".json")
+        if not report.exists():
+            ok = False
+            print("%-18s %12s  %s" % (name, "-", "NOT RUN (counts as failure)"))
+            continue
+        r = json.loads(report.read_text())
+        status = "ok" if r["passed"] == r["total"] and not r["failed"] else "FAILED"
+        if status != "ok":
+            ok = False
+        print("%-18s %12s  %s (expressible in SQL, of %d)" % (name, "%d/%d" % (r["passed"], r["total"]), status, r["cases"]))
+    dataset = REPORTS / "sql-dataset.json"
+    if dataset.exists():
+        d = json.loads(dataset.read_text())
+        for engine, r in sorted(d.items()):
+            print("%-18s %12s  generated dataset: %d profiles × %d segments, %d mismatches vs the interpreter" % (
+                "  dataset " + engine, "", r["profiles"], len(r["segments"]), r["mismatches"]))
+            if r["mismatches"]:
+                ok = False
     print()
     print("conformance: %d passed, %d failed" % (passed_all, failed_all))
     return 0 if ok else 1

@@ -27,14 +27,20 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "Rust: unit, property, CLI and conformance tests"
 cargo test --workspace
 
-step "Python: build the wheel with maturin, install it in a fresh venv, run pytest"
+step "Python: build the wheel with maturin, install it in a fresh venv, run pytest (incl. SQL in DuckDB, PostgreSQL, Spark)"
 if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends python3-venv python3-pip
 fi
+# The SQL differential tests start a throwaway PostgreSQL server; Spark local mode needs a JVM.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql openjdk-17-jre-headless >/dev/null
+fi
 venv=target/py-venv
 python3 -m venv --clear "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" pandas pyarrow polars
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pandas<3" pyarrow polars \
+    duckdb pytz "psycopg[binary]" sqlglot "pyspark==4.3.0"
 rm -rf target/wheels
 "$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl

@@ -186,6 +186,7 @@ def _run_postgres(conn: Any, plan: Plan) -> Result:
     try:
         with conn.transaction():
             cur = conn.cursor()
+            cur.execute("DROP TABLE IF EXISTS profiles, events")
             cur.execute(q.ddl)
             marks = lambda n: ", ".join(["%s"] * n)  # noqa: E731
             cur.execute("INSERT INTO profiles VALUES (%s)" % marks(len(q.profile_columns)), plan.rows[0])
@@ -261,16 +262,6 @@ def test_duckdb_agrees_with_interpreter() -> None:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     _differential("duckdb", lambda plan: _run_duckdb(con, plan))
-
-
-@pytest.fixture(scope="module")
-def pg() -> Any:
-    with sql_support.postgres_server() as dsn:
-        conn = psycopg.connect(dsn, autocommit=True)
-        try:
-            yield conn
-        finally:
-            conn.close()
 
 
 def test_postgres_agrees_with_interpreter(pg: Any) -> None:

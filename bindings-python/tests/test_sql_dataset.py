@@ -132,16 +132,6 @@ def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
     _compare("duckdb", data["interpreted"], _collect(rows), seconds)
 
 
-@pytest.fixture(scope="module")
-def pg() -> Any:
-    with sql_support.postgres_server() as dsn:
-        conn = psycopg.connect(dsn, autocommit=True)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-
 def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
     q = data["queries"]["postgres"]
     cur = pg.cursor()
@@ -153,7 +143,7 @@ def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
                 copy.write_row(row)
     cur.execute("CREATE INDEX ON events (entity_id, name, at); ANALYZE profiles; ANALYZE events;")
     started = time.perf_counter()
-    cur.execute("CREATE TEMP TABLE membership AS " + q.sql)
+    cur.execute("DROP TABLE IF EXISTS membership; CREATE TEMP TABLE membership AS " + q.sql)
     seconds = time.perf_counter() - started
     rows = cur.execute("SELECT entity_id, segment_id, member, outcome FROM membership").fetchall()
     _compare("postgres", data["interpreted"], _collect(rows), seconds)

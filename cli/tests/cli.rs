@@ -205,3 +205,41 @@ fn demo_bundled_definitions_are_formatted_and_type_check() {
         text(&segcore(&["fmt", "--check", "d/segments"], &dir))
     );
 }
+
+#[test]
+fn sql_writes_a_query_and_refuses_what_a_dialect_cannot_express() {
+    let dir = tmp("sql");
+    write(&dir, "segs/adults.yaml", "id: adults\nversion: 1.0.0\nrule: age >= 18\n");
+    write(
+        &dir,
+        "segs/us_adults.yaml",
+        "id: us_adults\nversion: 2.0.0\nrule: in_segment(\"adults\") and country = \"US\"\n",
+    );
+    write(&dir, "schema.yaml", "attributes:\n  age: int\n  country: string\n  tags: list<string>\n");
+    let args = ["sql", "--dialect", "postgres", "--segments", "segs", "--schema", "schema.yaml"];
+    let out = segcore(&[&args[..], &["--as-of", "2026-03-15T00:00:00Z", "--ddl", "--out", "q.sql"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let sql = std::fs::read_to_string(dir.join("q.sql")).unwrap();
+    assert!(
+        sql.starts_with("CREATE TABLE profiles (\n  \"id\" text,\n  \"age\" bigint,\n  \"country\" text\n);"),
+        "{sql}"
+    );
+    // The referenced segment's CTE comes first and is joined by entity.
+    let (adults, us) = (sql.find("\"seg_adults\" AS (").unwrap(), sql.find("\"seg_us_adults\" AS (").unwrap());
+    assert!(adults < us, "{sql}");
+    assert!(sql.contains("LEFT JOIN \"seg_adults\" AS \"ref_adults\""), "{sql}");
+    assert!(sql.contains("TIMESTAMPTZ '2026-03-15 00:00:00+00' AS as_of"), "{sql}");
+    assert!(sql.trim_end().ends_with(';'), "{sql}");
+
+    write(&dir, "segs/tagged.yaml", "id: tagged\nversion: 1.0.0\nrule: |\n  age > 1 and tags[0] = \"x\"\n");
+    let out = segcore(&[&args[..], &["--as-of", "2026-03-15T00:00:00Z"]].concat(), &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("error[sql_unsupported] segs/tagged.yaml:4:15: the nested path `tags[0]` cannot be expressed exactly in postgres SQL"),
+        "{t}"
+    );
+    let out =
+        segcore(&["sql", "--dialect", "oracle", "--segments", "segs", "--schema", "schema.yaml", "--as-of", "x"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

@@ -798,9 +798,12 @@ impl<'a> Gen<'a> {
                             format!("CAST({} / NULLIF(count({}), 0) AS {fl})", d.exact_to_double(&sum), when(&v.sql));
                         Sx::new(self.pre_aggregate(s), Ty::Float)
                     }
-                    (AggFn::Min | AggFn::Max, Ty::Int | Ty::Decimal | Ty::Timestamp | Ty::Date | Ty::Duration) => {
-                        Sx::new(self.pre_aggregate(format!("{name}({})", when(&v.sql))), v.ty)
-                    }
+                    // Floats too: the only tie SQL may break differently is -0.0 against 0.0, which
+                    // are equal under every operator of the language.
+                    (
+                        AggFn::Min | AggFn::Max,
+                        Ty::Int | Ty::Float | Ty::Decimal | Ty::Timestamp | Ty::Date | Ty::Duration,
+                    ) => Sx::new(self.pre_aggregate(format!("{name}({})", when(&v.sql))), v.ty),
                     (AggFn::Min | AggFn::Max, Ty::Str) => {
                         let col = match d {
                             Dialect::Postgres => format!("{} COLLATE \"C\"", v.sql),

@@ -243,3 +243,102 @@ fn names(cols: &[Column]) -> String {
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Definition, ErrorKind, Schema};
+
+    fn schema() -> Schema {
+        Schema::from_json_str(
+            r#"{"attributes": {"age": "int", "name": "string", "tags": "list<string>", "seen": "timestamp"},
+                "events": {"purchase": {"amount": "money"}}}"#,
+        )
+        .unwrap()
+    }
+
+    fn sql(rules: &[(&str, &str)], dialect: Dialect) -> Result<SqlQuery, Error> {
+        let defs = rules.iter().map(|(id, rule)| Definition::new(*id, "1.0.0", *rule)).collect();
+        let reg = Registry::from_definitions(defs, Some(&schema())).unwrap();
+        to_sql(&reg, &SqlOptions::new(dialect, crate::parse_as_of("2026-03-15T00:00:00Z").unwrap()))
+    }
+
+    #[test]
+    fn every_unsupported_construct_is_reported_with_its_position_and_dialect() {
+        let err = sql(&[("a", "age > 1 and\n  tags[0] = \"x\""), ("b", "name matches \"^a\"")], Dialect::Snowflake)
+            .unwrap_err();
+        let found: Vec<(String, u32, u32)> = err
+            .diagnostics()
+            .iter()
+            .map(|d| {
+                assert_eq!(d.kind, ErrorKind::SqlUnsupported);
+                assert!(d.message.ends_with("cannot be expressed exactly in snowflake SQL"), "{}", d.message);
+                let loc = d.location.unwrap();
+                (d.origin.clone().unwrap(), loc.line, loc.column)
+            })
+            .collect();
+        assert_eq!(found, vec![("a".to_string(), 2, 3), ("b".to_string(), 1, 1)]);
+    }
+
+    #[test]
+    fn attributes_without_a_declared_type_need_a_schema() {
+        let reg = Registry::from_definitions(vec![Definition::new("a", "1.0.0", "score > 1")], None).unwrap();
+        let err = to_sql(&reg, &SqlOptions::new(Dialect::DuckDb, 0)).unwrap_err();
+        assert!(err.first().message.contains("`score` has no declared type"), "{}", err.first().message);
+    }
+
+    #[test]
+    fn a_single_segment_cannot_reference_another() {
+        let reg = Registry::from_definitions(
+            vec![Definition::new("a", "1.0.0", "age > 1"), Definition::new("b", "1.0.0", "in_segment(\"a\")")],
+            Some(&schema()),
+        )
+        .unwrap();
+        let err = segment_to_sql(reg.get("b").unwrap(), &SqlOptions::new(Dialect::Postgres, 0)).unwrap_err();
+        assert!(err.first().message.contains("needs the segment `a` in the same registry"));
+    }
+
+    #[test]
+    fn columns_are_the_ones_read_with_dialect_types() {
+        let q = sql(&[("a", "age > 1 and sum(purchase.amount) > 5 USD")], Dialect::BigQuery).unwrap();
+        let profile: Vec<(&str, &str)> =
+            q.profile_columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str())).collect();
+        assert_eq!(profile, vec![("id", "STRING"), ("age", "INT64")]);
+        let events: Vec<&str> = q.event_columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(events, vec!["entity_id", "seq", "name", "at", "amount_amount", "amount_currency"]);
+    }
+
+    #[test]
+    fn a_missing_fx_quote_is_raised_in_the_query() {
+        let q = sql(&[("a", "sum(purchase.amount) > 5 USD")], Dialect::Postgres).unwrap();
+        assert!(q.sql.contains("segcore fx_rate_missing: no FX rate to USD"), "{}", q.sql);
+    }
+
+    #[test]
+    fn skipped_and_repeated_midnights_are_listed_with_the_spec_instant() {
+        // Havana: clocks jump from 00:00 to 01:00 CDT on 2026-03-08 (the day starts at
+        // 05:00Z), and fall back from 01:00 CDT to 00:00 CST on 2025-11-02 (midnight occurs at
+        // 04:00Z and again at 05:00Z; SPEC §9 takes the earlier).
+        let tz = crate::time::zone("America/Havana").unwrap();
+        let listed = expr::irregular_midnights(&tz);
+        let find = |d: &str| {
+            let d: jiff::civil::Date = d.parse().unwrap();
+            listed.iter().find(|(x, _)| *x == d).map(|(_, t)| crate::time::format_timestamp(*t))
+        };
+        assert_eq!(find("2026-03-08").as_deref(), Some("2026-03-08T05:00:00Z"));
+        assert_eq!(find("2025-11-02").as_deref(), Some("2025-11-02T04:00:00Z"));
+        assert_eq!(find("2026-03-09"), None);
+        assert!(expr::irregular_midnights(&crate::time::zone("UTC").unwrap()).is_empty());
+        // New York's clocks change at 02:00, never at midnight since 1900.
+        let ny = expr::irregular_midnights(&crate::time::zone("America/New_York").unwrap());
+        assert!(ny.iter().all(|(d, _)| d.year() < 1900), "{ny:?}");
+    }
+
+    #[test]
+    fn dialect_names_round_trip() {
+        for d in Dialect::ALL {
+            assert_eq!(d.name().parse::<Dialect>(), Ok(d));
+        }
+        assert!("oracle".parse::<Dialect>().unwrap_err().contains("duckdb, postgres"));
+    }
+}
