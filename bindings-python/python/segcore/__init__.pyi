@@ -14,6 +14,31 @@ ProfileDict = Mapping[str, Any]
 Fx = Mapping[str, Union[str, float, int]]
 """FX quotes: ``{"EUR/USD": "1.0842"}`` means 1 EUR = 1.0842 USD."""
 Outcome = Literal["true", "false", "unknown"]
+Dialect = Literal["duckdb", "postgres", "spark", "bigquery", "snowflake"]
+"""SQL dialects ``to_sql`` generates (SPEC §21)."""
+
+class SqlQuery:
+    """A generated membership query and the input columns it reads (SPEC §21).
+
+    The query reads ``profiles(id, <attributes>)`` and ``events(entity_id, seq, name, at,
+    <properties>)`` and returns ``entity_id, segment_id, version, definition_hash, as_of, member,
+    outcome``. ``as_of`` and the FX quotes are written into it.
+    """
+
+    @property
+    def dialect(self) -> Dialect: ...
+    @property
+    def sql(self) -> str:
+        """The query text (no trailing semicolon)."""
+    @property
+    def profile_columns(self) -> list[tuple[str, str, str]]:
+        """``(name, segcore type, SQL type)`` of the profiles table's columns, ``id`` first."""
+    @property
+    def event_columns(self) -> list[tuple[str, str, str]]:
+        """``(name, segcore type, SQL type)``: ``entity_id, seq, name, at``, then properties."""
+    @property
+    def ddl(self) -> str:
+        """``CREATE TABLE`` statements for the two input tables."""
 
 class SegmentError(Exception):
     """Base of every segcore error. ``kind`` is the stable error kind (SPEC §18)."""
@@ -100,7 +125,19 @@ class Segment:
     @property
     def definition(self) -> dict[str, Any]: ...
     @property
-    def read_set(self) -> dict[str, list[str]]: ...
+    def read_set(self) -> dict[str, Any]:
+        """``attributes``, ``events``, ``segments`` (lists) and ``event_properties`` (event → list)."""
+    def to_sql(
+        self,
+        dialect: Dialect,
+        *,
+        as_of: AsOf,
+        fx: Optional[Fx] = None,
+        profiles_table: str = "profiles",
+        events_table: str = "events",
+    ) -> SqlQuery:
+        """This segment's membership query; raises ``TypeCheckError`` (``kind == "sql_unsupported"``)
+        for constructs the dialect cannot express exactly. ``in_segment`` needs ``Registry.to_sql``."""
     def evaluate(
         self,
         profile: ProfileLike,
@@ -219,6 +256,21 @@ class Registry:
     ) -> Any:
         """Every segment over a profiles frame (+ events frame): a frame of the input's kind with
         one column per segment id (booleans, or outcome strings), rows aligned with the input."""
+    def to_sql(
+        self,
+        dialect: Dialect,
+        *,
+        as_of: AsOf,
+        fx: Optional[Fx] = None,
+        profiles_table: str = "profiles",
+        events_table: str = "events",
+    ) -> SqlQuery:
+        """One query computing every segment's membership, references as CTEs in dependency order.
+        The registry must be compiled with a ``schema`` (SQL columns are typed).
+
+        >>> reg = segcore.Registry.from_definitions(defs, schema=schema)
+        >>> print(reg.to_sql("postgres", as_of="2026-03-15T00:00:00Z", fx={"EUR/USD": "1.08"}).sql)
+        """
     def explain(
         self,
         id: str,

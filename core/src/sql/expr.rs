@@ -49,6 +49,9 @@ pub(crate) struct Columns {
     pub aggregates: Vec<(String, String)>,
     /// Event names the aggregates read.
     pub aggregated_events: std::collections::BTreeSet<String>,
+    /// The earliest window start of any pre-aggregate; `None` once one has no window.
+    pub earliest_event: Option<i64>,
+    pub unbounded_events: bool,
 }
 
 type Res<T> = Result<T, ()>;
@@ -343,7 +346,7 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn ts_literal(&self, micros: i64) -> String {
+    pub fn ts_literal(&self, micros: i64) -> String {
         let iso = time::format_timestamp(micros);
         let body = iso.trim_end_matches('Z').replacen('T', " ", 1);
         self.d.timestamp(&body)
@@ -689,15 +692,19 @@ impl<'a> Gen<'a> {
         }
         let mut conds = vec![format!("e.{} = {}", d.ident("name"), d.string(&agg.event))];
         let at = format!("e.{}", d.ident("at"));
-        match &agg.within {
-            None => conds.push(format!("{at} <= {}", self.ts_literal(self.as_of))),
+        let earliest = match &agg.within {
+            None => {
+                conds.push(format!("{at} <= {}", self.ts_literal(self.as_of)));
+                None
+            }
             Some(w) => {
                 let Some(bounds) = time::window_bounds(w, self.as_of, &self.tz) else {
                     return self.unsupported(span, "a window outside the representable time range");
                 };
                 conds.push(self.in_window(&at, bounds));
+                Some(bounds.0)
             }
-        }
+        };
         if let Some(filter) = &agg.filter {
             self.in_event = true;
             let f = self.boolean(filter);
@@ -749,6 +756,12 @@ impl<'a> Gen<'a> {
             });
         }
         self.columns.aggregated_events.insert(agg.event.to_string());
+        match earliest {
+            None => self.columns.unbounded_events = true,
+            Some(t) => {
+                self.columns.earliest_event = Some(self.columns.earliest_event.map_or(t, |e| e.min(t)));
+            }
+        }
         let when = |x: &str| format!("CASE WHEN {cond} THEN {x} END");
         Ok(match agg.func {
             AggFn::Count => {

@@ -189,7 +189,17 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
         }
         let names: Vec<String> = columns.aggregated_events.iter().map(|n| d.string(n)).collect();
         let _ = writeln!(sql, "  FROM {} AS e", opts.events_table);
-        let _ = writeln!(sql, "  WHERE e.{} IN ({})", d.ident("name"), names.join(", "));
+        // Only events some aggregate can select: by name, not after as_of, not before the
+        // earliest window (lets engines skip row groups; every aggregate still applies its own).
+        let at = format!("e.{}", d.ident("at"));
+        let _ = write!(sql, "  WHERE e.{} IN ({}) AND {at} <= {as_of_sql}", d.ident("name"), names.join(", "));
+        match (columns.unbounded_events, columns.earliest_event) {
+            (false, Some(t)) => {
+                let iso = crate::time::format_timestamp(t);
+                let _ = writeln!(sql, " AND {at} >= {}", d.timestamp(&iso.trim_end_matches('Z').replacen('T', " ", 1)));
+            }
+            _ => sql.push('\n'),
+        }
         let _ = writeln!(sql, "  GROUP BY e.{entity}");
         sql.push_str("),\n");
     }

@@ -17,7 +17,7 @@ event_aggregates AS (
     min(CASE WHEN e.name = 'purchase' AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00') THEN e.at END) AS agg_10,
     max(CASE WHEN e.name = 'purchase' AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00') AND ((e.category = 'books')) IS TRUE THEN e.at END) AS agg_11
   FROM events AS e
-  WHERE e.name IN ('login', 'page_view', 'purchase')
+  WHERE e.name IN ('login', 'page_view', 'purchase') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')
   GROUP BY e.entity_id
 ),
 seg_adults AS (
