@@ -29,6 +29,8 @@ SCHEMA: Dict[str, Any] = {
         "last_seen": "timestamp",
         "birthday": "date",
         "wallet": "money",
+        "app_version": "string",
+        "sdk": "semver",
     },
     "events": {
         "purchase": {"amount": "money", "sku": "string", "qty": "int"},
@@ -82,6 +84,9 @@ SEGMENTS: List[tuple] = [
     ("value_per_year", "ltv / age > 10", {}),
     ("not_both", "not (age > 30 and score > 0.5)", {}),
     ("late_logins", 'count(login where at after "2026-03-29T00:00:00+02:00") > 0', {}),
+    ("modern_app", 'semver(app_version) >= "2.3.0" and sdk < "5.0.0-rc.2"', {}),
+    ("legacy_app", 'semver(app_version) < "2.0.0-rc.1.x" or sdk = "4.1.0+build.7"', {}),
+    ("unparsable_version", "semver(app_version) is null and app_version is not null or sdk is null", {}),
     ("adult_non_vip", 'in_segment("adults") and not in_segment("vip")', {}),
     ("future_launch", "age > 0", {"effective_from": "2026-04-01T00:00:00Z"}),
     ("retired_rule", "age > 0", {"effective_until": "2026-03-01T00:00:00Z"}),
@@ -132,6 +137,13 @@ NAMES = ["Ana", "Jan", "Dan", "Öskar", "Straße", "STRAßE", "strasse", "Σίσ
          "émile", "😀smile", "", "Zoë", "Ångström", "K\u212aelvin", "Susan", "Bo"]
 
 
+VERSIONS = ["2.3.0", "2.3.0-beta", "2.3.0+build.1", "2.2.9", "10.0.0", "2.3.1-rc.1", "v2.3.0", "2.3", "02.3.0",
+            "2.0.0-rc.1", "2.0.0-rc.1.x", "2.0.0-rc.1.a", "2.0.0-rc.1.x.y", "2.0.0-rc.10", "2.0.0-rc.2", "2.0.0-1",
+            "2.0.0-alpha", "2.0.0-rc", "1.9.9", "2.0.0", "5.0.0-rc.2", "5.0.0-rc.10", "5.0.0-rc.1", "5.0.0", "4.1.0",
+            "4.1.0+build.7", "4.1.0+other", "18446744073709551616.0.0", "1.0.0-99999999999999999999", "1.0.0-01",
+            "2.0.0-rc.01", "1.0.0-", "1.0.0+", "5.0.0-RC.3", "5.0.0-rc-2"]
+
+
 def _ts(r: random.Random) -> str:
     if r.random() < 0.2:
         t = r.choice(EDGES)
@@ -171,6 +183,8 @@ def profiles(n: int, seed: int = 7) -> Iterator[Dict[str, Any]]:
         _maybe(r, attrs, "last_seen", _ts(r))
         _maybe(r, attrs, "birthday", "%04d-%02d-%02d" % (r.randint(1950, 2015), r.randint(1, 12), r.randint(1, 28)), 0.3)
         _maybe(r, attrs, "wallet", _money(r), 0.3)
+        _maybe(r, attrs, "app_version", r.choice(VERSIONS))
+        _maybe(r, attrs, "sdk", r.choice(VERSIONS))
         events = []
         for _ in range(r.choice([0, 0, 1, 2, 3, 4, 6, 8])):
             kind = r.choice(["purchase", "login", "page_view"])

@@ -253,6 +253,39 @@ impl Dialect {
         }
     }
 
+    /// Whether all of `s` matches the regular expression `re` (only the syntax every engine
+    /// shares: groups, alternation, bracket classes, `* + ?`).
+    pub fn full_match(self, s: &str, re: &str) -> String {
+        let anchored = self.string(&format!("^({re})$"));
+        match self {
+            Dialect::DuckDb => format!("regexp_full_match({s}, {})", self.string(re)),
+            Dialect::Postgres => format!("({s} ~ {anchored})"),
+            Dialect::Spark => format!("({s} RLIKE {anchored})"),
+            Dialect::BigQuery => format!("REGEXP_CONTAINS({s}, {anchored})"),
+            Dialect::Snowflake => format!("REGEXP_LIKE({s}, {})", self.string(re)),
+        }
+    }
+
+    /// The `n`th (1-based) `sep`-separated part of `s`, `''` when there are fewer parts.
+    pub fn split_part(self, s: &str, sep: &str, n: usize) -> String {
+        let sep = self.string(sep);
+        match self {
+            Dialect::BigQuery => format!("COALESCE(SPLIT({s}, {sep})[SAFE_OFFSET({})], '')", n - 1),
+            _ => format!("split_part({s}, {sep}, {n})"),
+        }
+    }
+
+    /// What follows the first `sep` in `s`, NULL when there is none.
+    pub fn after_first(self, s: &str, sep: char) -> String {
+        let sep_lit = self.string(&sep.to_string());
+        let pos = match self {
+            Dialect::Spark => format!("instr({s}, {sep_lit})"),
+            Dialect::Snowflake => format!("POSITION({sep_lit}, {s})"),
+            _ => format!("strpos({s}, {sep_lit})"),
+        };
+        format!("(CASE WHEN {pos} > 0 THEN substr({s}, {pos} + 1) END)")
+    }
+
     /// Whether string `s` is all ASCII (bytes = characters).
     pub fn is_ascii(self, s: &str) -> String {
         match self {

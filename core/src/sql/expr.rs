@@ -17,6 +17,7 @@ use crate::context::FxRates;
 use crate::error::{Diagnostic, ErrorKind, Span};
 use crate::ir::{Agg, ArithOp, CmpOp, Func, Kind, Node, StrOp, Ty};
 use crate::segment::Segment;
+use crate::semver::{PreId, Version};
 use crate::time;
 use crate::value::{Currency, Value};
 
@@ -28,11 +29,16 @@ pub(crate) struct Sx {
     pub ty: Ty,
     /// For money: the currency expression.
     pub currency: Option<String>,
+    /// A SemVer literal, compared by generating its precedence rules against the other side.
+    pub version: Option<Box<Version>>,
 }
 
 impl Sx {
     fn new(sql: impl Into<String>, ty: Ty) -> Sx {
-        Sx { sql: sql.into(), ty, currency: None }
+        Sx { sql: sql.into(), ty, currency: None, version: None }
+    }
+    fn money(amount: impl Into<String>, currency: impl Into<String>) -> Sx {
+        Sx { currency: Some(currency.into()), ..Sx::new(amount, Ty::Money) }
     }
     fn null() -> Sx {
         Sx::new("NULL", Ty::Null)
@@ -211,9 +217,17 @@ impl<'a> Gen<'a> {
             Kind::IsNull { x, negated } => {
                 let xv = self.expr(x)?;
                 let test = if *negated { "IS NOT NULL" } else { "IS NULL" };
-                let sql = match &xv.currency {
-                    Some(_) => format!("({} {test})", xv.sql),
-                    None => format!("({} {test})", xv.sql),
+                let sql = match (xv.ty, &xv.version) {
+                    // Version text that does not parse is a null version (SPEC §15).
+                    (Ty::Semver, None) => {
+                        let null = format!("({} IS NULL OR NOT ({}))", xv.sql, self.semver_valid(&xv.sql));
+                        if *negated {
+                            format!("(NOT {null})")
+                        } else {
+                            null
+                        }
+                    }
+                    _ => format!("({} {test})", xv.sql),
                 };
                 Ok(Sx::new(sql, Ty::Bool))
             }
@@ -287,6 +301,7 @@ impl<'a> Gen<'a> {
                     (to, from) if to == from => Ok(xv),
                     (_, Ty::Null) => Ok(Sx::null()),
                     (Ty::Decimal, Ty::Int) => Ok(Sx::new(d.cast(&xv.sql, Ty::Decimal), Ty::Decimal)),
+                    (Ty::Semver, Ty::Str) => Ok(Sx::new(xv.sql, Ty::Semver)),
                     (Ty::Timestamp, Ty::Date) => Ok(Sx::new(self.start_of_date(&xv.sql), Ty::Timestamp)),
                     (to, from) => {
                         self.unsupported(n.span, &format!("reading a {} value as {}", from.name(), to.name()))
@@ -319,6 +334,14 @@ impl<'a> Gen<'a> {
             }
         };
         match ty {
+            Ty::Semver => {
+                // Stored as text; read as a version where compared (SPEC §15).
+                if let Err(prev) = check(cols, name, Ty::Str) {
+                    let msg = format!("the {what} `{name}` read both as {} and as semver", prev.name());
+                    return self.unsupported(span, &msg);
+                }
+                Ok(Sx::new(format!("{alias}.{}", self.d.ident(name)), Ty::Semver))
+            }
             Ty::Bool | Ty::Int | Ty::Float | Ty::Decimal | Ty::Str | Ty::Timestamp | Ty::Date | Ty::Duration => {
                 if let Err(prev) = check(cols, name, ty) {
                     let msg = format!("the {what} `{name}` read both as {} and as {}", prev.name(), ty.name());
@@ -332,11 +355,10 @@ impl<'a> Gen<'a> {
                 if !ok {
                     return self.unsupported(span, &format!("the money {what} `{name}` (its columns clash)"));
                 }
-                Ok(Sx {
-                    sql: format!("{alias}.{}", self.d.ident(&amount)),
-                    ty: Ty::Money,
-                    currency: Some(format!("{alias}.{}", self.d.ident(&currency))),
-                })
+                Ok(Sx::money(
+                    format!("{alias}.{}", self.d.ident(&amount)),
+                    format!("{alias}.{}", self.d.ident(&currency)),
+                ))
             }
             Ty::Any | Ty::Null => self.unsupported(
                 span,
@@ -371,9 +393,8 @@ impl<'a> Gen<'a> {
             Value::Timestamp(t) => Sx::new(self.ts_literal(*t), Ty::Timestamp),
             Value::Date(x) => Sx::new(d.date(&x.to_string()), Ty::Date),
             Value::Duration(us) => Sx::new(int_literal(d, *us), Ty::Duration),
-            Value::Money(m) => {
-                Sx { sql: decimal_literal(d, m.amount), ty: Ty::Money, currency: Some(d.string(m.currency.as_str())) }
-            }
+            Value::Money(m) => Sx::money(decimal_literal(d, m.amount), d.string(m.currency.as_str())),
+            Value::Semver(v) => Sx { version: Some(v.clone()), ..Sx::new(d.string(&v.to_string()), Ty::Semver) },
             other => return self.unsupported(span, &format!("a {} literal", other.type_name())),
         })
     }
@@ -405,6 +426,74 @@ impl<'a> Gen<'a> {
             arms.push_str(&format!(" WHEN {} THEN {}", self.d.date(&date.to_string()), self.ts_literal(instant)));
         }
         format!("(CASE {day}{arms} ELSE {engine} END)")
+    }
+
+    /// −1, 0 or 1: SemVer precedence of the version text `x` against literal `v` (SPEC §15);
+    /// NULL when `x` is not a strict SemVer 2.0.0 version.
+    fn semver_cmp(&self, x: &str, v: &Version) -> String {
+        let d = self.d;
+        let wide = d.wide_int();
+        // Numbers beyond u64 are not versions (core) or compare as text (pre-release ids).
+        let fits = |t: &str| {
+            let max = d.string("18446744073709551615");
+            format!("(length({t}) < 20 OR (length({t}) = 20 AND {}))", d.string_order(t, "<=", &max))
+        };
+        let release = d.split_part(x, "+", 1);
+        let core = d.split_part(&release, "-", 1);
+        let part = |i: usize| d.split_part(&core, ".", i);
+        let pre = d.after_first(&release, '-');
+        let sign = |a: &str, b: &str| format!("WHEN {a} < {b} THEN -1 WHEN {a} > {b} THEN 1");
+        let mut core_cmp = String::from("CASE");
+        for (i, n) in [v.major, v.minor, v.patch].iter().enumerate() {
+            core_cmp.push(' ');
+            core_cmp.push_str(&sign(&format!("CAST({} AS {wide})", part(i + 1)), &n.to_string()));
+        }
+        core_cmp.push_str(" ELSE 0 END");
+        let pre_cmp = if v.pre.is_empty() {
+            // A release is above any pre-release of the same version.
+            format!("CASE WHEN {pre} IS NULL THEN 0 ELSE -1 END")
+        } else {
+            let mut arms = format!("CASE WHEN {pre} IS NULL THEN 1");
+            for (i, id) in v.pre.iter().enumerate() {
+                let xi = d.split_part(&pre, ".", i + 1);
+                let numeric = format!("({} AND {})", d.full_match(&xi, "[0-9]+"), fits(&xi));
+                // Fewer identifiers, all equal so far: lower precedence.
+                arms.push_str(&format!(" WHEN {xi} = '' THEN -1"));
+                match id {
+                    PreId::Num(n) => arms.push_str(&format!(
+                        " WHEN NOT {numeric} THEN 1 WHEN CAST({xi} AS {wide}) <> {n} THEN (CASE {} END)",
+                        sign(&format!("CAST({xi} AS {wide})"), &n.to_string())
+                    )),
+                    PreId::Alpha(t) => {
+                        let lit = d.string(t);
+                        arms.push_str(&format!(
+                            " WHEN {numeric} THEN -1 WHEN {xi} <> {lit} THEN (CASE WHEN {} THEN -1 ELSE 1 END)",
+                            d.string_order(&xi, "<", &lit)
+                        ));
+                    }
+                }
+            }
+            let more = d.split_part(&pre, ".", v.pre.len() + 1);
+            arms.push_str(&format!(" WHEN {more} <> '' THEN 1 ELSE 0 END"));
+            arms
+        };
+        let valid = self.semver_valid(x);
+        format!(
+            "(CASE WHEN {x} IS NULL OR NOT ({valid}) THEN NULL WHEN ({core_cmp}) <> 0 THEN ({core_cmp}) ELSE ({pre_cmp}) END)"
+        )
+    }
+
+    /// Whether text `x` is a strict SemVer 2.0.0 version whose numbers fit u64 (SPEC §15).
+    fn semver_valid(&self, x: &str) -> String {
+        let d = self.d;
+        const ID: &str = "(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)";
+        const NUM: &str = "(0|[1-9][0-9]*)";
+        let re = format!("{NUM}[.]{NUM}[.]{NUM}(-{ID}([.]{ID})*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?");
+        let core = d.split_part(&d.split_part(x, "+", 1), "-", 1);
+        let max = d.string("18446744073709551615");
+        let fits = |t: &str| format!("(length({t}) < 20 OR (length({t}) = 20 AND {}))", d.string_order(t, "<=", &max));
+        let parts: Vec<String> = (1..=3).map(|i| fits(&d.split_part(&core, ".", i))).collect();
+        format!("{} AND {}", d.full_match(x, &re), parts.join(" AND "))
     }
 
     fn compare(&mut self, op: CmpOp, a: &Sx, b: &Sx, span: Span) -> Res<String> {
@@ -442,6 +531,11 @@ impl<'a> Gen<'a> {
                     format!("(CASE WHEN {ac} = {bc} THEN {} {o} {} ELSE {ab} {o} {bb} END)", a.sql, b.sql)
                 }
             }
+            (Semver, Semver) => match (&a.version, &b.version) {
+                (_, Some(v)) => format!("({} {o} 0)", self.semver_cmp(&a.sql, v)),
+                (Some(v), None) => format!("({} {} 0)", self.semver_cmp(&b.sql, v), flip(o)),
+                (None, None) => return self.unsupported(span, "comparing two versions that are not literals"),
+            },
             (x, y) => return self.unsupported(span, &format!("comparing {} with {}", x.name(), y.name())),
         })
     }
@@ -536,14 +630,13 @@ impl<'a> Gen<'a> {
                 let (ac, bc) = (a.currency.clone().unwrap_or_default(), b.currency.clone().unwrap_or_default());
                 let base = d.string(self.base.as_str());
                 if ac == bc && ac.starts_with('\'') {
-                    Sx { sql: format!("({} {sym} {})", a.sql, b.sql), ty: Money, currency: Some(ac) }
+                    Sx::money(format!("({} {sym} {})", a.sql, b.sql), ac)
                 } else {
                     let (ab, bb) = (self.to_base(&a), self.to_base(&b));
-                    Sx {
-                        sql: format!("(CASE WHEN {ac} = {bc} THEN {} {sym} {} ELSE {ab} {sym} {bb} END)", a.sql, b.sql),
-                        ty: Money,
-                        currency: Some(format!("(CASE WHEN {ac} = {bc} THEN {ac} ELSE {base} END)")),
-                    }
+                    Sx::money(
+                        format!("(CASE WHEN {ac} = {bc} THEN {} {sym} {} ELSE {ab} {sym} {bb} END)", a.sql, b.sql),
+                        format!("(CASE WHEN {ac} = {bc} THEN {ac} ELSE {base} END)"),
+                    )
                 }
             }
             (Money, Int | Decimal, ArithOp::Mul) | (Int | Decimal, Money, ArithOp::Mul) => {
@@ -565,7 +658,7 @@ impl<'a> Gen<'a> {
                 if x.ty == Ty::Null {
                     continue;
                 }
-                if ty != Ty::Null && ty != x.ty || x.ty == Ty::Money {
+                if ty != Ty::Null && ty != x.ty || matches!(x.ty, Ty::Money | Ty::Semver) {
                     return self.unsupported(n.span, "`coalesce` over values of different types");
                 }
                 ty = x.ty;
@@ -672,7 +765,10 @@ impl<'a> Gen<'a> {
                 };
                 Sx::new(self.start_of_date(&first), Ty::Timestamp)
             }
-            Func::Semver => return self.unsupported(n.span, "`semver` (SemVer precedence)"),
+            Func::Semver => match x.ty {
+                Ty::Str | Ty::Semver => Sx { ty: Ty::Semver, ..x },
+                t => return bad(self, t),
+            },
             Func::CosineSimilarity | Func::EuclideanDistance => {
                 return self.unsupported(n.span, &format!("`{name}` (vectors)"));
             }
@@ -795,13 +891,10 @@ impl<'a> Gen<'a> {
                         let total = self.pre_aggregate(format!("sum({})", when(&converted)));
                         let missing = self.pre_aggregate(format!("min({})", when(&unquoted)));
                         let raise = d.raise(&self.fx_message(), &missing);
-                        Sx {
-                            sql: format!(
-                                "(CASE WHEN {missing} IS NOT NULL THEN {raise} ELSE COALESCE({total}, 0) END)"
-                            ),
-                            ty: Ty::Money,
-                            currency: Some(d.string(self.base.as_str())),
-                        }
+                        Sx::money(
+                            format!("(CASE WHEN {missing} IS NOT NULL THEN {raise} ELSE COALESCE({total}, 0) END)"),
+                            d.string(self.base.as_str()),
+                        )
                     }
                     (AggFn::Avg, Ty::Int) => {
                         let fl = d.column_type(Ty::Float).unwrap_or("DOUBLE");

@@ -1,6 +1,7 @@
 CREATE TABLE profiles (
   `id` STRING,
   `age` INT64,
+  `app_version` STRING,
   `balance_amount` BIGNUMERIC,
   `balance_currency` STRING,
   `birth_date` DATE,

@@ -1,6 +1,7 @@
 CREATE TABLE profiles (
   "id" VARCHAR,
   "age" BIGINT,
+  "app_version" VARCHAR,
   "balance_amount" DECIMAL(38,18),
   "balance_currency" VARCHAR,
   "birth_date" DATE,

@@ -1,6 +1,7 @@
 CREATE TABLE profiles (
   "id" text,
   "age" bigint,
+  "app_version" text,
   "balance_amount" numeric,
   "balance_currency" text,
   "birth_date" date,

@@ -1,6 +1,7 @@
 CREATE TABLE profiles (
   id VARCHAR,
   age NUMBER(19,0),
+  app_version VARCHAR,
   balance_amount NUMBER(38,18),
   balance_currency VARCHAR,
   birth_date DATE,

@@ -1,6 +1,7 @@
 CREATE TABLE profiles (
   `id` STRING,
   `age` BIGINT,
+  `app_version` STRING,
   `balance_amount` DECIMAL(38,18),
   `balance_currency` STRING,
   `birth_date` DATE,
