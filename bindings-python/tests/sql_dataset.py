@@ -87,6 +87,8 @@ SEGMENTS: List[tuple] = [
     ("modern_app", 'semver(app_version) >= "2.3.0" and sdk < "5.0.0-rc.2"', {}),
     ("legacy_app", 'semver(app_version) < "2.0.0-rc.1.x" or sdk = "4.1.0+build.7"', {}),
     ("unparsable_version", "semver(app_version) is null and app_version is not null or sdk is null", {}),
+    ("email_pattern", r'email matches "^[a-z]+(\\+[a-z]+)?@gmail\\.com$" or name matches "(?i)^straße$|σίσυφος|^\\w{3}$"', {}),
+    ("dotted_name", 'name matches "^multi.line$" or name not matches "^[^aeiou]*$"', {}),
     ("adult_non_vip", 'in_segment("adults") and not in_segment("vip")', {}),
     ("future_launch", "age > 0", {"effective_from": "2026-04-01T00:00:00Z"}),
     ("retired_rule", "age > 0", {"effective_until": "2026-03-01T00:00:00Z"}),
@@ -134,7 +136,7 @@ EDGES = [
 ]
 
 NAMES = ["Ana", "Jan", "Dan", "Öskar", "Straße", "STRAßE", "strasse", "Σίσυφος", "ΣΊΣΥΦΟΣ", "e\u0301mile",
-         "émile", "😀smile", "", "Zoë", "Ångström", "K\u212aelvin", "Susan", "Bo"]
+         "émile", "😀smile", "", "Zoë", "multi\nline", "multi line", "STRAẞE", "Ångström", "K\u212aelvin", "Susan", "Bo"]
 
 
 VERSIONS = ["2.3.0", "2.3.0-beta", "2.3.0+build.1", "2.2.9", "10.0.0", "2.3.1-rc.1", "v2.3.0", "2.3", "02.3.0",

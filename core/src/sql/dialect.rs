@@ -253,6 +253,18 @@ impl Dialect {
         }
     }
 
+    /// Whether the regular expression `re` matches somewhere in `s` (SPEC §7: a search).
+    pub fn regex_search(self, s: &str, re: &str) -> String {
+        let re = self.string(re);
+        match self {
+            Dialect::DuckDb => format!("regexp_matches({s}, {re})"),
+            Dialect::Postgres => format!("({s} ~ {re})"),
+            Dialect::Spark => format!("({s} RLIKE {re})"),
+            Dialect::BigQuery => format!("REGEXP_CONTAINS({s}, {re})"),
+            Dialect::Snowflake => format!("(REGEXP_INSTR({s}, {re}) > 0)"),
+        }
+    }
+
     /// Whether all of `s` matches the regular expression `re` (only the syntax every engine
     /// shares: groups, alternation, bracket classes, `* + ?`).
     pub fn full_match(self, s: &str, re: &str) -> String {

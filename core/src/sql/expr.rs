@@ -243,7 +243,19 @@ impl<'a> Gen<'a> {
                 };
                 Ok(Sx::new(if *negated { format!("(NOT {sql})") } else { sql }, Ty::Bool))
             }
-            Kind::Matches { .. } => self.unsupported(n.span, "`matches` (regular expression syntax differs by engine)"),
+            Kind::Matches { x, re, negated } => {
+                let xv = self.expr(x)?;
+                if !matches!(xv.ty, Ty::Str | Ty::Null) {
+                    return self.unsupported(x.span, "`matches` over a non-string operand");
+                }
+                match super::regex::translate(re.as_str(), d) {
+                    Ok(pattern) => {
+                        let sql = d.regex_search(&xv.sql, &pattern);
+                        Ok(Sx::new(if *negated { format!("(NOT {sql})") } else { sql }, Ty::Bool))
+                    }
+                    Err(why) => self.unsupported(n.span, &format!("`matches` with {why}")),
+                }
+            }
             Kind::Within { x, window } => {
                 let xv = self.expr(x)?;
                 let t = match xv.ty {

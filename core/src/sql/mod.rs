@@ -30,6 +30,7 @@
 
 mod dialect;
 mod expr;
+mod regex;
 
 use std::fmt::Write as _;
 
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn every_unsupported_construct_is_reported_with_its_position_and_dialect() {
-        let err = sql(&[("a", "age > 1 and\n  tags[0] = \"x\""), ("b", "name matches \"^a\"")], Dialect::Snowflake)
+        let err = sql(&[("a", "age > 1 and\n  tags[0] = \"x\""), ("b", r#"name matches "\\bA""#)], Dialect::Snowflake)
             .unwrap_err();
         let found: Vec<(String, u32, u32)> = err
             .diagnostics()
