@@ -206,6 +206,46 @@ export declare class Segment {
   outcomesMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Outcome[]>;
   /** The definition: canonical metadata plus the rule text. */
   toJSON(): DefinitionData;
+  /**
+   * This segment's membership query in `dialect`. Throws `TypeCheckError` (code
+   * `sql_unsupported`) for constructs the dialect cannot express exactly; needs a schema.
+   */
+  toSql(dialect: SqlDialect, options: SqlOptions): SqlQuery;
+}
+
+/** A SQL dialect `toSql` generates (SPEC §21). */
+export type SqlDialect = 'duckdb' | 'postgres' | 'spark' | 'bigquery' | 'snowflake';
+
+/** Options of `toSql`: the evaluation context written into the query, and table names. */
+export interface SqlOptions {
+  asOf: Date | string;
+  fx?: FxRates;
+  /** Default `profiles`. */
+  profilesTable?: string;
+  /** Default `events`. */
+  eventsTable?: string;
+}
+
+/** An input column of a generated query. */
+export interface SqlColumn {
+  name: string;
+  /** The segcore type (`int`, `string`, `timestamp`, …). */
+  type: string;
+  /** The dialect's column type. */
+  sqlType: string;
+}
+
+/**
+ * A generated membership query: reads `profiles(id, …)` and `events(entity_id, seq, name, at, …)`,
+ * returns `entity_id, segment_id, version, definition_hash, as_of, member, outcome`.
+ */
+export interface SqlQuery {
+  dialect: SqlDialect;
+  sql: string;
+  /** `CREATE TABLE` statements for the two input tables. */
+  ddl: string;
+  profileColumns: SqlColumn[];
+  eventColumns: SqlColumn[];
 }
 
 /** A segment's identity in a registry. */
@@ -241,6 +281,14 @@ export declare class Registry {
   evaluateOne(id: string, profile: ProfileInput, options: EvaluateContext): Outcome;
   explain(id: string, profile: ProfileInput, options: EvaluateContext): Explanation;
   evaluateMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Array<Record<string, boolean>>>;
+  /**
+   * One query computing every segment's membership (references as CTEs), for a registry compiled
+   * with a schema.
+   *
+   * @example
+   * const q = Registry.fromDefinitions(defs, { schema }).toSql('postgres', { asOf: '2026-03-15T00:00:00Z' });
+   */
+  toSql(dialect: SqlDialect, options: SqlOptions): SqlQuery;
 }
 
 /** Compiles a bare rule (defaults: id `rule`, version `1.0.0`, `UTC`, `USD`). */

@@ -76,6 +76,15 @@ function nativeContext(options) {
   return call(() => native.contextNew(asOf, options.fx, options.segments));
 }
 
+function sqlArgs(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('options must be an object { asOf, fx?, profilesTable?, eventsTable? }');
+  }
+  const cx = call(() => native.contextNew(options.asOf, options.fx, undefined));
+  const tables = [String(options.profilesTable ?? 'profiles'), String(options.eventsTable ?? 'events')];
+  return { cx, tables };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Profiles
 
@@ -255,6 +264,11 @@ class Segment {
     const ref = profileRef(this._ref, this._project, profile);
     return new Explanation(call(() => native.segmentExplain(this._ref, ref, cx)));
   }
+  /** This segment's membership query in `dialect` (SPEC §21). */
+  toSql(dialect, options) {
+    const { cx, tables } = sqlArgs(options);
+    return call(() => native.segmentToSql(this._ref, cx, String(dialect), tables));
+  }
   /**
    * Membership of many profiles, evaluated on the libuv thread pool (the event loop stays free).
    * Profiles are read on the calling thread first. Resolves to booleans, aligned with the input.
@@ -379,6 +393,11 @@ class Registry {
     const cx = nativeContext(options);
     const ref = profileRef(this._ref, this._project, profile);
     return new Explanation(call(() => native.registryExplain(this._ref, String(id), ref, cx)));
+  }
+  /** One query computing every segment's membership in `dialect` (SPEC §21). */
+  toSql(dialect, options) {
+    const { cx, tables } = sqlArgs(options);
+    return call(() => native.registryToSql(this._ref, cx, String(dialect), tables));
   }
   /** Membership of many profiles in every segment, on the libuv thread pool. */
   async evaluateMany(profiles, options) {

@@ -453,6 +453,48 @@ pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
     json_to_js(&env, &serde_json::json!({ "ids": ids, "segments": infos, "spec": reg.spec.to_json() }))
 }
 
+fn sql_options(cx: &EvalContext, dialect: &str, tables: Option<Vec<String>>) -> Result<segcore::sql::SqlOptions> {
+    let d: segcore::sql::Dialect = dialect.parse().map_err(type_error)?;
+    let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
+    opts.fx = cx.fx.clone();
+    if let Some(t) = tables {
+        if let [profiles, events] = t.as_slice() {
+            opts.profiles_table = profiles.clone();
+            opts.events_table = events.clone();
+        }
+    }
+    Ok(opts)
+}
+
+/// The membership query of every segment (SPEC §21) as `{dialect, sql, ddl, profileColumns,
+/// eventColumns}`; `tables` is `[profiles, events]`.
+#[napi]
+pub fn registry_to_sql(
+    env: Env,
+    reg: RegistryRef,
+    cx: ContextRef,
+    dialect: String,
+    tables: Option<Vec<String>>,
+) -> Result<JsUnknown> {
+    let opts = sql_options(&cx, &dialect, tables)?;
+    let q = segcore::sql::to_sql(&reg.inner, &opts).map_err(compile_err)?;
+    json_to_js(&env, &q.to_json(&opts))
+}
+
+/// One segment's membership query (see `registryToSql`).
+#[napi]
+pub fn segment_to_sql(
+    env: Env,
+    seg: SegmentRef,
+    cx: ContextRef,
+    dialect: String,
+    tables: Option<Vec<String>>,
+) -> Result<JsUnknown> {
+    let opts = sql_options(&cx, &dialect, tables)?;
+    let q = segcore::sql::segment_to_sql(&seg.inner, &opts).map_err(compile_err)?;
+    json_to_js(&env, &q.to_json(&opts))
+}
+
 /// The compiled segment `id`, or `null`.
 #[napi]
 pub fn registry_get(reg: RegistryRef, id: String) -> Option<SegmentRef> {

@@ -516,3 +516,35 @@ test('exports', () => {
   assert.throws(() => new Segment({}), TypeError);
   assert.throws(() => new Registry({}), TypeError);
 });
+
+test('toSql: the same query the Python wheel and the CLI generate, with typed columns and errors', () => {
+  const schema = { attributes: { age: 'int', tags: 'list<string>' }, events: { purchase: { amount: 'money' } } };
+  const reg = segcore.Registry.fromDefinitions(
+    [
+      { id: 'adults', version: '1.0.0', rule: 'age >= 18' },
+      { id: 'spenders', version: '1.0.0', rule: 'in_segment("adults") and sum(purchase.amount) > 10 USD' },
+    ],
+    { schema },
+  );
+  const q = reg.toSql('postgres', { asOf: new Date('2026-03-15T00:00:00Z'), fx: { 'EUR/USD': '1.08' }, eventsTable: 'raw.events' });
+  assert.equal(q.dialect, 'postgres');
+  assert.deepEqual(q.profileColumns, [
+    { name: 'id', type: 'string', sqlType: 'text' },
+    { name: 'age', type: 'int', sqlType: 'bigint' },
+  ]);
+  assert.deepEqual(q.eventColumns.map((c) => c.name), ['entity_id', 'seq', 'name', 'at', 'amount_amount', 'amount_currency']);
+  assert.ok(q.sql.includes('FROM raw.events AS e'), q.sql);
+  assert.ok(q.sql.includes(" * 1.08"), 'the FX quote is in the query');
+  assert.ok(q.sql.includes("TIMESTAMPTZ '2026-03-15 00:00:00+00' AS as_of"));
+  assert.ok(q.ddl.startsWith('CREATE TABLE profiles ('));
+  assert.ok(q.sql.indexOf('"seg_adults" AS (') < q.sql.indexOf('"seg_spenders" AS ('));
+
+  const tagged = segcore.Segment.fromObject({ id: 't', version: '1.0.0', rule: 'age > 1 and tags[0] = "x"' }, { schema });
+  assert.throws(
+    () => tagged.toSql('bigquery', { asOf: '2026-03-15T00:00:00Z' }),
+    (e) => e instanceof segcore.TypeCheckError && e.code === 'sql_unsupported' && e.line === 1 && e.column === 13
+      && /cannot be expressed exactly in bigquery SQL/.test(e.message),
+  );
+  assert.throws(() => tagged.toSql('oracle', { asOf: '2026-03-15T00:00:00Z' }), /unknown SQL dialect/);
+  assert.throws(() => tagged.toSql('duckdb', {}), /asOf is required/);
+});

@@ -313,3 +313,8 @@ test('exports match the Node binding', () => {
   assert.throws(() => new Segment({}), TypeError);
   assert.throws(() => new Registry({}), TypeError);
 });
+
+test('SQL generation is not in the browser build (toSql is a Node/Python/CLI feature)', () => {
+  const seg = compile('age > 1');
+  assert.equal(typeof seg.toSql, 'undefined');
+});

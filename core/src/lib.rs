@@ -49,6 +49,7 @@ pub mod registry;
 pub mod schema;
 pub mod segment;
 pub mod semver;
+#[cfg(feature = "sql")]
 pub mod sql;
 pub mod tape;
 pub mod time;

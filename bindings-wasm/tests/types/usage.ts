@@ -24,8 +24,12 @@ const sameShape: Array<(m: typeof node) => unknown> = [
   (m) => m.Segment.fromYAML('id: a\nversion: 1.0.0\nrule: age > 1').evaluate(profile, { asOf: new Date() }),
   (m) => m.Registry.fromDefinitions([{ id: 'a', version: '1.0.0', rule: 'age > 1' }]).evaluate(profile, { asOf: new Date() }),
 ];
-// Every shared export has the same type in both (filesystem loaders and `check` differ on purpose).
-const compileSame: typeof node.compile = wasm.compile;
+// Every shared export has the same type in both (filesystem loaders and `check` differ on purpose;
+// SQL generation, `toSql`, is not in the browser build).
+type NodeSegmentWithoutSql = Omit<node.Segment, 'toSql'>;
+const compileSame: (rule: string, options?: node.CompileOptions) => NodeSegmentWithoutSql = wasm.compile;
+// @ts-expect-error the browser build has no toSql
+wasm.compile('age > 1').toSql;
 const formatSame: typeof node.formatRule = wasm.formatRule;
 const profileSame: typeof node.Profile.fromJSON = wasm.Profile.fromJSON;
 const errorSame: typeof node.ParseError = wasm.ParseError;

@@ -93,6 +93,21 @@ pub struct SqlQuery {
 }
 
 impl SqlQuery {
+    /// The query as JSON for the JS bindings: `{dialect, sql, ddl, profileColumns,
+    /// eventColumns}`, columns as `{name, type, sqlType}`.
+    pub fn to_json(&self, opts: &SqlOptions) -> serde_json::Value {
+        let cols = |cs: &[Column]| -> Vec<serde_json::Value> {
+            cs.iter().map(|c| serde_json::json!({"name": c.name, "type": c.ty.name(), "sqlType": c.sql_type})).collect()
+        };
+        serde_json::json!({
+            "dialect": self.dialect.name(),
+            "sql": self.sql,
+            "ddl": self.ddl(opts),
+            "profileColumns": cols(&self.profile_columns),
+            "eventColumns": cols(&self.event_columns),
+        })
+    }
+
     /// `CREATE TABLE` statements for the input tables (for tests and loading scripts).
     pub fn ddl(&self, opts: &SqlOptions) -> String {
         let mut out = String::new();
