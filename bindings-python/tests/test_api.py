@@ -549,7 +549,9 @@ def test_formatting_does_not_change_the_hash():
 
 def test_read_set_lists_attributes_events_and_segments():
     seg = segcore.compile('age > 1 and count(purchase) > 0 and in_segment("vip")')
-    assert seg.read_set == {"attributes": ["age"], "events": ["purchase"], "segments": ["vip"]}
+    assert seg.read_set == {"attributes": ["age"], "events": ["purchase"], "segments": ["vip"], "event_properties": {}}
+    summed = segcore.compile("sum(purchase.amount) > 1 and count(login where device = \"ios\") > 0")
+    assert summed.read_set["event_properties"] == {"login": ["device"], "purchase": ["amount"]}
 
 
 _VIP_YAML = """\
