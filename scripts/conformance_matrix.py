@@ -69,8 +69,8 @@ def main() -> int:
     if dataset.exists():
         d = json.loads(dataset.read_text())
         for engine, r in sorted(d.items()):
-            print("%-18s %12s  generated dataset: %d profiles × %d segments, %d mismatches vs the interpreter" % (
-                "  dataset " + engine, "", r["profiles"], len(r["segments"]), r["mismatches"]))
+            print("  dataset, %-16s %d profiles × %d segments: %d mismatches vs the interpreter" % (
+                engine, r["profiles"], len(r["segments"]), r["mismatches"]))
             if r["mismatches"]:
                 ok = False
     print()

@@ -44,7 +44,8 @@ python3 -m venv --clear "$venv"
 rm -rf target/wheels
 "$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl
-"$venv/bin/python" -m pytest bindings-python/tests -q -p no:cacheprovider
+# Spark tests must run here, never skip (a skipped runtime is not a passing one).
+SEGCORE_REQUIRE_SPARK=1 "$venv/bin/python" -m pytest bindings-python/tests -q -p no:cacheprovider
 
 step "Node: build the native module (napi-rs), run node --test (conformance, API, example service)"
 scripts/build-node.sh

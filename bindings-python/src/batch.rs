@@ -135,9 +135,19 @@ pub fn column_values(col: &ArrayRef, name: &str) -> R<Vec<Value>> {
         }
         DataType::Decimal128(_, scale) => {
             let scale = u32::try_from(*scale).map_err(|_| format!("column `{name}`: negative decimal scale"))?;
-            prim!(Decimal128Type, |v: i128| rust_decimal::Decimal::try_from_i128_with_scale(v, scale)
-                .map(Value::Decimal)
-                .unwrap_or(Value::Null))
+            let a = col.as_primitive::<Decimal128Type>();
+            for i in 0..n {
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Decimal(arrow_decimal(a.value(i), scale).ok_or_else(|| {
+                        format!(
+                            "column `{name}`: decimal {} (scale {scale}) has more than 28 significant digits",
+                            a.value(i)
+                        )
+                    })?)
+                });
+            }
         }
         DataType::List(_) => {
             let a = col.as_list::<i32>();
@@ -386,4 +396,20 @@ pub fn parallel_map<T: Sync, U: Send>(
         out.extend(p?);
     }
     Ok(out)
+}
+
+/// An Arrow decimal (i128 mantissa, scale) as an exact segcore decimal. A DECIMAL(38,18) column
+/// pads every value to 18 fractional digits; trailing zeros are dropped until the value fits
+/// the core's 96-bit mantissa. `None` only when the value itself has more than 28 digits.
+fn arrow_decimal(mut mantissa: i128, mut scale: u32) -> Option<rust_decimal::Decimal> {
+    loop {
+        if let Ok(d) = rust_decimal::Decimal::try_from_i128_with_scale(mantissa, scale) {
+            return Some(d);
+        }
+        if scale == 0 || mantissa % 10 != 0 {
+            return None;
+        }
+        mantissa /= 10;
+        scale -= 1;
+    }
 }

@@ -146,3 +146,24 @@ def test_missing_id_column_and_wrong_input_types_are_clear_errors(registry):
         registry["r1"].evaluate_batch([{"id": "a"}], as_of=AS_OF)
     frame = registry["r1"].evaluate_batch(pa.table({"key": ["a"], "age": [40]}), as_of=AS_OF, id_column="key")
     assert frame.to_pylist() == [False]
+
+
+def test_wide_arrow_decimals_keep_their_value():
+    """DECIMAL(38,18) pads values with zeros past the core's 96-bit mantissa; they must still
+    read exactly (1e11 at scale 18 is a 30-digit mantissa), and a value that really has more
+    than 28 digits is an error, never a silent NULL."""
+    import decimal
+
+    import pyarrow as pa
+
+    reg = segcore.Registry.from_definitions(
+        [{"id": "big", "version": "1.0.0", "rule": "balance > 99999999999.5"}], schema={"attributes": {"balance": "decimal"}}
+    )
+    t = pa.table({"id": ["u1", "u2"], "balance": pa.array([decimal.Decimal("100000000000"), decimal.Decimal("1")],
+                                                          pa.decimal128(38, 18))})
+    out = reg.evaluate_batch(t, as_of="2026-03-15T00:00:00Z", outcome=True)
+    assert out.column("big").to_pylist() == ["true", "false"]
+    too_precise = pa.table({"id": ["u1"], "balance": pa.array([decimal.Decimal("12345678901234567890.123456789012345678")],
+                                                             pa.decimal128(38, 18))})
+    with pytest.raises(segcore.SegmentError, match="more than 28 significant digits"):
+        reg.evaluate_batch(too_precise, as_of="2026-03-15T00:00:00Z")

@@ -12,11 +12,15 @@ them the module is skipped with the reason; with ``SEGCORE_REQUIRE_SPARK=1`` (CI
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import decimal
+import json
 import os
 import re
+import sys
 import time
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -80,6 +84,24 @@ def spark() -> Iterator[Any]:
     print("\nSpark %s session (local[2]) started in %.1f s" % (session.version, time.perf_counter() - started))
     yield session
     spark_env.stop(session)
+
+
+@contextlib.contextmanager
+def expected_task_failure(spark: Any) -> Iterator[None]:
+    """Silences Spark's logs (executor errors in the JVM, PySpark's query-context loggers) while a
+    query is expected to fail: the exception still reaches the caller, with its message."""
+    from pyspark.logger import PySparkLogger
+
+    loggers = [PySparkLogger.getLogger(n) for n in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")]
+    spark.sparkContext.setLogLevel("OFF")
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        spark.sparkContext.setLogLevel("ERROR")
+        for logger in loggers:
+            logger.disabled = False
 
 
 def spark_schema(columns: List[Tuple[str, str, str]]) -> T.StructType:
@@ -167,6 +189,13 @@ def compare(engine: str, interpreted: Outcomes, got: Outcomes, seconds: float,
         lines.append(line)
     print("\n%s: %d segments x %d profiles in %.1f s, %d mismatches" % (engine, len(interpreted), N, seconds, total))
     print("\n".join(lines))
+    # For the conformance matrix (scripts/conformance_matrix.py), beside DuckDB and PostgreSQL.
+    report_path = Path(__file__).resolve().parents[2] / "target" / "conformance" / "sql-dataset.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    report[engine] = {"profiles": N, "seconds": round(seconds, 2), "mismatches": total,
+                      "segments": {sid: {"excluded": excluded[sid]} if sid in excluded else {} for sid in interpreted}}
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=1))
     return bad_segments
 
 
@@ -193,7 +222,9 @@ def test_evaluate_matches_interpreter(spark: Any, data: Dict[str, Any]) -> None:
     members = segcore.spark.evaluate(data["profiles"], data["events"], reg, AS_OF_UTC, fx=sql_dataset.FX,
                                      schema=sql_dataset.SCHEMA)
     assert members.columns == list(segcore.spark.OUTPUT_COLUMNS)
+    started = time.perf_counter()
     n_members = members.where("member").count()
+    print("segcore.spark.evaluate again (warm): %.2f s" % (time.perf_counter() - started))
     assert n_members == sum(o == "true" for outs in data["interpreted"].values() for o in outs.values())
 
 
@@ -264,10 +295,23 @@ def test_evaluate_argument_errors(spark: Any, data: Dict[str, Any]) -> None:
 # (b) the generated Spark SQL on Spark's engine
 
 
-def _error_text(e: BaseException) -> str:
-    text = str(e)
-    # Spark's message: the error class and text, then the fragment it points at.
-    return "\n".join(line for line in text.splitlines()[:25] if line.strip())
+def _error_text(e: BaseException, sql: str = "") -> str:
+    """Spark's error class and message, and the SQL fragment it points at."""
+    get = getattr(e, "getMessage", None)
+    message = (get() if callable(get) else None) or str(e)
+    lines = [message.splitlines()[0] if message else repr(e)]
+    contexts = getattr(e, "getQueryContext", lambda: [])() or []
+    for c in contexts[:1]:
+        try:
+            lines.append("fragment: %s" % c.fragment())
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    m = re.search(r"line (\d+),? pos(?:ition)? (\d+)", str(e))
+    if m and sql:
+        line_no, pos = int(m.group(1)), int(m.group(2))
+        text = sql.splitlines()[line_no - 1] if 0 < line_no <= len(sql.splitlines()) else ""
+        lines.append("at line %d: %s" % (line_no, text[max(0, pos - 200): pos + 300]))
+    return "\n".join(lines)
 
 
 def _fragment(sql: str, sid: str) -> str:
@@ -276,9 +320,9 @@ def _fragment(sql: str, sid: str) -> str:
     return m.group(0) if m else sql[:2000]
 
 
-def _diagnose(spark: Any, reg: Any, error: BaseException) -> str:
+def _diagnose(spark: Any, reg: Any, error: BaseException, sql: str) -> str:
     """The whole query failed: find the segments whose own query fails, with Spark's error."""
-    report = ["the generated Spark SQL failed: %s" % _error_text(error)]
+    report = ["the generated Spark SQL failed: %s" % _error_text(error, sql)]
     for sid in reg.ids:
         try:
             q = reg[sid].to_sql("spark", as_of=sql_dataset.AS_OF, fx=sql_dataset.FX)
@@ -286,9 +330,11 @@ def _diagnose(spark: Any, reg: Any, error: BaseException) -> str:
             report.append("%s: does not translate alone (%s)" % (sid, e))
             continue
         try:
-            spark.sql(q.sql).collect()
+            with expected_task_failure(spark):
+                spark.sql(q.sql).collect()
         except Exception as e:  # noqa: BLE001 - reported
-            report.append("---- segment %s fails:\n%s\n-- its SQL:\n%s" % (sid, _error_text(e), _fragment(q.sql, sid)))
+            report.append("---- segment %s fails:\n%s\n-- its SQL:\n%s" % (sid, _error_text(e, q.sql),
+                                                                           _fragment(q.sql, sid)))
     return "\n".join(report)
 
 
@@ -298,10 +344,11 @@ def test_generated_spark_sql_matches_interpreter(spark: Any, data: Dict[str, Any
     data["events"].createOrReplaceTempView("events")
     started = time.perf_counter()
     try:
-        result = spark.sql(query.sql)
-        got, meta = collect(result)
+        with expected_task_failure(spark):
+            result = spark.sql(query.sql)
+            got, meta = collect(result)
     except Exception as e:  # noqa: BLE001 - diagnosed per segment, then fails
-        report = _diagnose(spark, reg, e)
+        report = _diagnose(spark, reg, e, query.sql)
         print(report)
         pytest.fail(report)
     seconds = time.perf_counter() - started
@@ -337,7 +384,7 @@ def test_missing_fx_rate_is_an_error(spark: Any) -> None:
     profiles_df = frame(spark, q.profile_columns, [prow])
     events_df = frame(spark, q.event_columns, erows)
     out = segcore.spark.evaluate(profiles_df, events_df, reg, sql_dataset.AS_OF, fx=fx, schema=sql_dataset.SCHEMA)
-    with pytest.raises(PythonException, match=r"(?s)fx_rate_missing.*JPY"):
+    with expected_task_failure(spark), pytest.raises(PythonException, match=r"(?s)fx_rate_missing.*JPY/USD"):
         out.collect()
     # With the quote, the same frames evaluate.
     fine = segcore.spark.evaluate(profiles_df, events_df, reg, sql_dataset.AS_OF, fx={"JPY/USD": "0.0067"},
@@ -346,5 +393,25 @@ def test_missing_fx_rate_is_an_error(spark: Any) -> None:
     # The generated Spark SQL fails too.
     profiles_df.createOrReplaceTempView("profiles")
     events_df.createOrReplaceTempView("events")
-    with pytest.raises(Exception, match=r"(?s)fx_rate_missing.*JPY"):
+    with expected_task_failure(spark), pytest.raises(Exception, match=r"(?s)fx_rate_missing.*JPY"):
         spark.sql(q.sql).collect()
+
+
+def test_missing_pyspark_is_a_clear_import_error(monkeypatch: Any) -> None:
+    for name in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(ImportError, match="pip install"):
+        segcore.spark.evaluate(None, None, [], sql_dataset.AS_OF)
+
+
+def test_large_decimal_amounts_keep_their_value(spark: Any) -> None:
+    reg = segcore.Registry.from_definitions([{"id": "rich", "version": "1.0.0", "rule": "wallet > 10 USD"}],
+                                            schema=sql_dataset.SCHEMA)
+    profile = {"id": "u1", "attributes": {"wallet": {"amount": "100000000000", "currency": "USD"}}}
+    assert reg.outcomes(profile, as_of=sql_dataset.AS_OF) == {"rich": "true"}
+    q = reg.to_sql("spark", as_of=sql_dataset.AS_OF)
+    prow, _ = sql_support.rows(profile, q)
+    out = segcore.spark.evaluate(frame(spark, q.profile_columns, [prow]), None, reg, sql_dataset.AS_OF,
+                                 outcome=True, schema=sql_dataset.SCHEMA)
+    assert [r.outcome for r in out.collect()] == ["true"]

@@ -67,7 +67,6 @@ OUTPUT_COLUMNS: Tuple[str, ...] = ("entity_id", "segment_id", "version", "defini
 
 _ID = "__segcore_id"
 _EVENTS = "__segcore_events"
-_OUTCOMES = ("false", "true", "unknown")
 # Output batches are cut at about this many rows (segments × profiles of an input batch).
 _OUTPUT_ROWS = 1 << 16
 
@@ -397,7 +396,7 @@ def _evaluate_batches(
         names = batch.schema.names
         entity_ids = batch.column(names.index(_ID))
         keep = [i for i, name in enumerate(names) if name != _EVENTS]
-        profiles = pa.RecordBatch.from_arrays([batch.column(i) for i in keep], [names[i] for i in keep])
+        profiles = pa.Table.from_arrays([batch.column(i) for i in keep], [names[i] for i in keep])
         events = None
         if has_events:
             # Back to the long form: one row per event, its entity's id alongside.
@@ -406,7 +405,7 @@ def _evaluate_batches(
             if len(flat):
                 parents = pc.list_parent_indices(lists)
                 struct_type = flat.type
-                events = pa.RecordBatch.from_arrays(
+                events = pa.Table.from_arrays(
                     [pc.take(entity_ids, parents)] + [flat.field(i) for i in range(struct_type.num_fields)],
                     ["entity_id"] + [struct_type.field(i).name for i in range(struct_type.num_fields)],
                 )
