@@ -30,6 +30,7 @@
 
 mod dialect;
 mod expr;
+mod format;
 mod regex;
 
 use std::fmt::Write as _;
@@ -133,6 +134,11 @@ pub fn segment_to_sql(segment: &Segment, opts: &SqlOptions) -> Result<SqlQuery, 
 }
 
 fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Error> {
+    generate_at_width(segments, opts, format::WIDTH)
+}
+
+/// `width`: where rule expressions are broken into lines (tests compare against no breaks).
+fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -> Result<SqlQuery, Error> {
     let d = opts.dialect;
     let mut columns = Columns::default();
     let mut errors: Vec<Diagnostic> = Vec::new();
@@ -223,7 +229,7 @@ fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Erro
         let _ = writeln!(sql, "{} AS (", d.ident(&format!("seg_{}", seg.id())));
         let _ = writeln!(sql, "  -- {} {}: {}", seg.id(), seg.version(), one_line(&seg.formatted_rule()));
         let _ = writeln!(sql, "  SELECT p.{id} AS {entity},");
-        let _ = writeln!(sql, "    {value} AS value");
+        let _ = writeln!(sql, "    {} AS value", format::pretty(value, 4, d, width));
         let _ = writeln!(sql, "  FROM {} AS p", opts.profiles_table);
         if *uses_aggregates {
             let _ = writeln!(sql, "  LEFT JOIN {} AS a ON a.{entity} = p.{id}", d.ident("event_aggregates"));
@@ -358,6 +364,28 @@ mod tests {
         // New York's clocks change at 02:00, never at midnight since 1900.
         let ny = expr::irregular_midnights(&crate::time::zone("America/New_York").unwrap());
         assert!(ny.iter().all(|(d, _)| d.year() < 1900), "{ny:?}");
+    }
+
+    #[test]
+    fn line_breaks_change_only_whitespace() {
+        let rules = [
+            ("a", "age > 1 and name matches \"(?i)^a'b (c)$\" and (age + 1 > 2 or name in [\"x y\", \"it's\"])"),
+            ("b", "in_segment(\"a\") and sum(purchase.amount within 30d) > 5 USD and not (seen within today)"),
+            ("c", "age * 2 > 3 and age / 2 > 1 or age between 3 and 9 and name != \"AND (\" and seen after \"2026-01-01T00:00:00Z\""),
+        ];
+        let defs: Vec<Definition> = rules.iter().map(|(id, r)| Definition::new(*id, "1.0.0", *r)).collect();
+        let reg = Registry::from_definitions(defs, Some(&schema())).unwrap();
+        let collapse =
+            |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(").replace(" )", ")");
+        for d in Dialect::ALL {
+            let opts = SqlOptions::new(d, crate::parse_as_of("2026-03-15T00:00:00Z").unwrap());
+            let segs: Vec<&Segment> = reg.dependency_order().collect();
+            let pretty = generate(segs.clone(), &opts).unwrap().sql;
+            let flat = generate_at_width(segs, &opts, usize::MAX).unwrap().sql;
+            assert_ne!(pretty, flat, "{d}: something was broken into lines");
+            assert_eq!(collapse(&pretty), collapse(&flat), "{d}");
+            assert!(pretty.lines().all(|l| l.len() < 400), "{d}: {pretty}");
+        }
     }
 
     #[test]

@@ -23,51 +23,315 @@ WITH
 "seg_adults" AS (
   -- adults 1.0.0: age >= 18 and age between 18 and 120 and score > 0.5 and ltv <= 1000.25 and score >= 1
   SELECT p."id" AS "entity_id",
-    ((p."age" >= 18) AND ((18 <= p."age") AND (p."age" <= 120)) AND (p."score" > CAST(CAST(0.5 AS VARCHAR) AS DOUBLE)) AND (p."ltv" <= 1000.25) AND (CASE WHEN CAST(1 AS DOUBLE) <> p."score" THEN CAST(1 AS DOUBLE) <= p."score" WHEN 1 IS NOT NULL AND p."score" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE ELSE 1 <= CAST(p."score" AS BIGINT) END)) AS value
+    (
+      (p."age" >= 18)
+      AND ((18 <= p."age") AND (p."age" <= 120))
+      AND (p."score" > CAST(CAST(0.5 AS VARCHAR) AS DOUBLE))
+      AND (p."ltv" <= 1000.25)
+      AND (
+            CASE
+              WHEN CAST(1 AS DOUBLE) <> p."score" THEN CAST(1 AS DOUBLE) <= p."score"
+              WHEN 1 IS NOT NULL AND p."score" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE
+              ELSE 1 <= CAST(p."score" AS BIGINT)
+            END
+          )
+    ) AS value
   FROM profiles AS p
 ),
 "seg_arithmetic" AS (
   -- arithmetic 1.0.0: age + household_size * 2 - 1 > 20 and age / household_size >= 2.5 and abs(household_size - 3) <= 1 and floor(score) = ceil(score) and -age < 0 and abs(ltv) > 10.5
   SELECT p."id" AS "entity_id",
-    ((CASE WHEN ((CAST(CAST(CAST(CAST(p."age" AS HUGEINT) + CAST(CAST(CAST(p."household_size" AS HUGEINT) * CAST(2 AS HUGEINT) AS BIGINT) AS HUGEINT) AS BIGINT) AS HUGEINT) - CAST(1 AS HUGEINT) AS BIGINT) > 20)) IS FALSE THEN FALSE ELSE (((CAST(CAST(CAST(CAST(p."age" AS HUGEINT) + CAST(CAST(CAST(p."household_size" AS HUGEINT) * CAST(2 AS HUGEINT) AS BIGINT) AS HUGEINT) AS BIGINT) AS HUGEINT) - CAST(1 AS HUGEINT) AS BIGINT) > 20)) AND (CASE WHEN (((CAST(p."age" AS DOUBLE) / NULLIF(CAST(p."household_size" AS DOUBLE), 0)) >= CAST(CAST(2.5 AS VARCHAR) AS DOUBLE))) IS FALSE THEN FALSE ELSE ((((CAST(p."age" AS DOUBLE) / NULLIF(CAST(p."household_size" AS DOUBLE), 0)) >= CAST(CAST(2.5 AS VARCHAR) AS DOUBLE))) AND (CASE WHEN ((CAST(abs(CAST(CAST(CAST(p."household_size" AS HUGEINT) - CAST(3 AS HUGEINT) AS BIGINT) AS HUGEINT)) AS BIGINT) <= 1)) IS FALSE THEN FALSE ELSE (((CAST(abs(CAST(CAST(CAST(p."household_size" AS HUGEINT) - CAST(3 AS HUGEINT) AS BIGINT) AS HUGEINT)) AS BIGINT) <= 1)) AND (CASE WHEN ((floor(p."score") = ceil(p."score"))) IS FALSE THEN FALSE ELSE (((floor(p."score") = ceil(p."score"))) AND (CASE WHEN ((CAST(-(CAST(p."age" AS HUGEINT)) AS BIGINT) < 0)) IS FALSE THEN FALSE ELSE (((CAST(-(CAST(p."age" AS HUGEINT)) AS BIGINT) < 0)) AND (abs(p."ltv") > 10.5)) END)) END)) END)) END)) END)) AS value
+    (
+      (
+        CASE
+          WHEN (
+                 (
+                   CAST(CAST(CAST(CAST(p."age" AS HUGEINT) + CAST(CAST(CAST(p."household_size" AS HUGEINT) * CAST(2 AS HUGEINT) AS BIGINT) AS HUGEINT) AS BIGINT) AS HUGEINT) - CAST(1 AS HUGEINT) AS BIGINT) > 20
+                 )
+               ) IS FALSE
+          THEN FALSE
+          ELSE (
+                 (
+                   (
+                     CAST(CAST(CAST(CAST(p."age" AS HUGEINT) + CAST(CAST(CAST(p."household_size" AS HUGEINT) * CAST(2 AS HUGEINT) AS BIGINT) AS HUGEINT) AS BIGINT) AS HUGEINT) - CAST(1 AS HUGEINT) AS BIGINT) > 20
+                   )
+                 )
+                 AND (
+                       CASE
+                         WHEN (
+                                (
+                                  (
+                                    CAST(p."age" AS DOUBLE) / NULLIF(CAST(p."household_size" AS DOUBLE), 0)
+                                  ) >= CAST(CAST(2.5 AS VARCHAR) AS DOUBLE)
+                                )
+                              ) IS FALSE
+                         THEN FALSE
+                         ELSE (
+                                (
+                                  (
+                                    (
+                                      CAST(p."age" AS DOUBLE) / NULLIF(CAST(p."household_size" AS DOUBLE), 0)
+                                    ) >= CAST(CAST(2.5 AS VARCHAR) AS DOUBLE)
+                                  )
+                                )
+                                AND (
+                                      CASE
+                                        WHEN (
+                                               (
+                                                 CAST(abs(CAST(CAST(CAST(p."household_size" AS HUGEINT) - CAST(3 AS HUGEINT) AS BIGINT) AS HUGEINT)) AS BIGINT) <= 1
+                                               )
+                                             ) IS FALSE
+                                        THEN FALSE
+                                        ELSE (
+                                               (
+                                                 (
+                                                   CAST(abs(CAST(CAST(CAST(p."household_size" AS HUGEINT) - CAST(3 AS HUGEINT) AS BIGINT) AS HUGEINT)) AS BIGINT) <= 1
+                                                 )
+                                               )
+                                               AND (
+                                                     CASE
+                                                       WHEN ((floor(p."score") = ceil(p."score"))) IS FALSE
+                                                       THEN FALSE
+                                                       ELSE (
+                                                              ((floor(p."score") = ceil(p."score")))
+                                                              AND (
+                                                                    CASE
+                                                                      WHEN (
+                                                                             (
+                                                                               CAST(-(CAST(p."age" AS HUGEINT)) AS BIGINT) < 0
+                                                                             )
+                                                                           ) IS FALSE
+                                                                      THEN FALSE
+                                                                      ELSE (
+                                                                             (
+                                                                               (
+                                                                                 CAST(-(CAST(p."age" AS HUGEINT)) AS BIGINT) < 0
+                                                                               )
+                                                                             )
+                                                                             AND (
+                                                                                   abs(p."ltv") > 10.5
+                                                                                 )
+                                                                           )
+                                                                    END
+                                                                  )
+                                                            )
+                                                     END
+                                                   )
+                                             )
+                                      END
+                                    )
+                              )
+                       END
+                     )
+               )
+        END
+      )
+    ) AS value
   FROM profiles AS p
 ),
 "seg_berlin_calendar" AS (
   -- berlin_calendar 1.0.0: last_seen_at within today or last_seen_at within last_week or signup_at within this_month or birth_date < date("2000-01-01")
   SELECT p."id" AS "entity_id",
-    ((p."last_seen_at" >= TIMESTAMPTZ '2026-03-29 22:00:00+00' AND p."last_seen_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') OR (p."last_seen_at" >= TIMESTAMPTZ '2026-03-22 23:00:00+00' AND p."last_seen_at" < TIMESTAMPTZ '2026-03-29 22:00:00+00') OR (p."signup_at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00' AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') OR (p."birth_date" < DATE '2000-01-01')) AS value
+    (
+      (
+        p."last_seen_at" >= TIMESTAMPTZ '2026-03-29 22:00:00+00'
+        AND p."last_seen_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00'
+      )
+      OR (
+           p."last_seen_at" >= TIMESTAMPTZ '2026-03-22 23:00:00+00'
+           AND p."last_seen_at" < TIMESTAMPTZ '2026-03-29 22:00:00+00'
+         )
+      OR (
+           p."signup_at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00'
+           AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00'
+         )
+      OR (p."birth_date" < DATE '2000-01-01')
+    ) AS value
   FROM profiles AS p
 ),
 "seg_big_spenders" AS (
   -- big_spenders 3.1.0: sum(purchase.amount within 90d) >= 500 USD and count(purchase where qty >= 2 within 30d) >= 3 and sum(purchase.qty) > 5 and balance > 100 EUR
   SELECT p."id" AS "entity_id",
-    ((CASE WHEN (((CASE WHEN a."agg_2" IS NOT NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || a."agg_2") ELSE COALESCE(a."agg_1", 0) END) >= 500)) IS FALSE THEN FALSE ELSE ((((CASE WHEN a."agg_2" IS NOT NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || a."agg_2") ELSE COALESCE(a."agg_1", 0) END) >= 500)) AND (CASE WHEN ((COALESCE(a."agg_3", 0) >= 3)) IS FALSE THEN FALSE ELSE (((COALESCE(a."agg_3", 0) >= 3)) AND (CASE WHEN ((COALESCE(CAST(a."agg_4" AS BIGINT), 0) > 5)) IS FALSE THEN FALSE ELSE (((COALESCE(CAST(a."agg_4" AS BIGINT), 0) > 5)) AND (CASE WHEN p."balance_currency" = 'EUR' THEN p."balance_amount" > 100 ELSE (CASE WHEN p."balance_amount" IS NOT NULL AND p."balance_currency" IS NOT NULL AND ((CASE WHEN p."balance_currency" = 'USD' THEN p."balance_amount" WHEN p."balance_currency" = 'EUR' THEN p."balance_amount" * 1.08 WHEN p."balance_currency" = 'GBP' THEN p."balance_amount" * 1.27 END)) IS NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency") ELSE (CASE WHEN p."balance_currency" = 'USD' THEN p."balance_amount" WHEN p."balance_currency" = 'EUR' THEN p."balance_amount" * 1.08 WHEN p."balance_currency" = 'GBP' THEN p."balance_amount" * 1.27 END) END) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR') ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END) END)) END)) END)) END)) AS value
+    (
+      (
+        CASE
+          WHEN (
+                 (
+                   (
+                     CASE
+                       WHEN a."agg_2" IS NOT NULL
+                       THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || a."agg_2")
+                       ELSE COALESCE(a."agg_1", 0)
+                     END
+                   ) >= 500
+                 )
+               ) IS FALSE
+          THEN FALSE
+          ELSE (
+                 (
+                   (
+                     (
+                       CASE
+                         WHEN a."agg_2" IS NOT NULL
+                         THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || a."agg_2")
+                         ELSE COALESCE(a."agg_1", 0)
+                       END
+                     ) >= 500
+                   )
+                 )
+                 AND (
+                       CASE
+                         WHEN ((COALESCE(a."agg_3", 0) >= 3)) IS FALSE THEN FALSE
+                         ELSE (
+                                ((COALESCE(a."agg_3", 0) >= 3))
+                                AND (
+                                      CASE
+                                        WHEN ((COALESCE(CAST(a."agg_4" AS BIGINT), 0) > 5)) IS FALSE
+                                        THEN FALSE
+                                        ELSE (
+                                               ((COALESCE(CAST(a."agg_4" AS BIGINT), 0) > 5))
+                                               AND (
+                                                     CASE
+                                                       WHEN p."balance_currency" = 'EUR'
+                                                       THEN p."balance_amount" > 100
+                                                       ELSE (
+                                                              CASE
+                                                                WHEN p."balance_amount" IS NOT NULL
+                                                                     AND p."balance_currency" IS NOT NULL
+                                                                     AND (
+                                                                           (
+                                                                             CASE
+                                                                               WHEN p."balance_currency" = 'USD'
+                                                                               THEN p."balance_amount"
+                                                                               WHEN p."balance_currency" = 'EUR'
+                                                                               THEN p."balance_amount" * 1.08
+                                                                               WHEN p."balance_currency" = 'GBP'
+                                                                               THEN p."balance_amount" * 1.27
+                                                                             END
+                                                                           )
+                                                                         ) IS NULL
+                                                                THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency")
+                                                                ELSE (
+                                                                       CASE
+                                                                         WHEN p."balance_currency" = 'USD'
+                                                                         THEN p."balance_amount"
+                                                                         WHEN p."balance_currency" = 'EUR'
+                                                                         THEN p."balance_amount" * 1.08
+                                                                         WHEN p."balance_currency" = 'GBP'
+                                                                         THEN p."balance_amount" * 1.27
+                                                                       END
+                                                                     )
+                                                              END
+                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR') ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
+                                                     END
+                                                   )
+                                             )
+                                      END
+                                    )
+                              )
+                       END
+                     )
+               )
+        END
+      )
+    ) AS value
   FROM profiles AS p
   LEFT JOIN "event_aggregates" AS a ON a."entity_id" = p."id"
 ),
 "seg_calendar_functions" AS (
   -- calendar_functions 1.0.0: date(last_seen_at) = date("2026-03-29") or start_of_day(last_seen_at) > signup_at or start_of_week(last_seen_at) >= timestamp("2026-03-23") or start_of_month(signup_at) = timestamp("2026-03-01")
   SELECT p."id" AS "entity_id",
-    ((CAST(timezone('America/New_York', p."last_seen_at") AS DATE) = DATE '2026-03-29') OR (timezone('America/New_York', CAST(CAST(timezone('America/New_York', p."last_seen_at") AS DATE) AS TIMESTAMP)) > p."signup_at") OR (timezone('America/New_York', CAST(CAST(CAST(timezone('America/New_York', p."last_seen_at") AS DATE) - CAST((isodow(timezone('America/New_York', p."last_seen_at")) - 1) AS INTEGER) AS DATE) AS TIMESTAMP)) >= TIMESTAMPTZ '2026-03-23 04:00:00+00') OR (timezone('America/New_York', CAST(CAST(date_trunc('month', CAST(timezone('America/New_York', p."signup_at") AS DATE)) AS DATE) AS TIMESTAMP)) = TIMESTAMPTZ '2026-03-01 05:00:00+00')) AS value
+    (
+      (CAST(timezone('America/New_York', p."last_seen_at") AS DATE) = DATE '2026-03-29')
+      OR (
+           timezone('America/New_York', CAST(CAST(timezone('America/New_York', p."last_seen_at") AS DATE) AS TIMESTAMP)) > p."signup_at"
+         )
+      OR (
+           timezone('America/New_York', CAST(CAST(CAST(timezone('America/New_York', p."last_seen_at") AS DATE) - CAST((isodow(timezone('America/New_York', p."last_seen_at")) - 1) AS INTEGER) AS DATE) AS TIMESTAMP)) >= TIMESTAMPTZ '2026-03-23 04:00:00+00'
+         )
+      OR (
+           timezone('America/New_York', CAST(CAST(date_trunc('month', CAST(timezone('America/New_York', p."signup_at") AS DATE)) AS DATE) AS TIMESTAMP)) = TIMESTAMPTZ '2026-03-01 05:00:00+00'
+         )
+    ) AS value
   FROM profiles AS p
 ),
 "seg_engaged" AS (
   -- engaged 1.0.0: exists(login where device = "ios" within last_week) and avg(page_view.duration_ms within this_month) > 1500 and min(page_view.duration_ms) >= 10 and max(purchase.sku) != "" and distinct_count(page_view.path within 30d) >= 3 and first(purchase).at < timestamp("2026-01-01T00:00:00Z") and last(purchase where category = "books").at > first(purchase).at
   SELECT p."id" AS "entity_id",
-    ((CASE WHEN ((COALESCE(a."agg_5", 0) > 0)) IS FALSE THEN FALSE ELSE (((COALESCE(a."agg_5", 0) > 0)) AND (CASE WHEN ((CASE WHEN CAST(1500 AS DOUBLE) <> a."agg_6" THEN CAST(1500 AS DOUBLE) < a."agg_6" WHEN 1500 IS NOT NULL AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE ELSE 1500 < CAST(a."agg_6" AS BIGINT) END)) IS FALSE THEN FALSE ELSE (((CASE WHEN CAST(1500 AS DOUBLE) <> a."agg_6" THEN CAST(1500 AS DOUBLE) < a."agg_6" WHEN 1500 IS NOT NULL AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE ELSE 1500 < CAST(a."agg_6" AS BIGINT) END)) AND (a."agg_7" >= 10) AND (a."agg_8" <> '') AND (COALESCE(a."agg_9", 0) >= 3) AND (a."agg_10" < TIMESTAMPTZ '2026-01-01 00:00:00+00') AND (a."agg_11" > a."agg_10")) END)) END)) AS value
+    (
+      (
+        CASE
+          WHEN ((COALESCE(a."agg_5", 0) > 0)) IS FALSE THEN FALSE
+          ELSE (
+                 ((COALESCE(a."agg_5", 0) > 0))
+                 AND (
+                       CASE
+                         WHEN (
+                                (
+                                  CASE
+                                    WHEN CAST(1500 AS DOUBLE) <> a."agg_6"
+                                    THEN CAST(1500 AS DOUBLE) < a."agg_6"
+                                    WHEN 1500 IS NOT NULL
+                                         AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
+                                    THEN TRUE
+                                    ELSE 1500 < CAST(a."agg_6" AS BIGINT)
+                                  END
+                                )
+                              ) IS FALSE
+                         THEN FALSE
+                         ELSE (
+                                (
+                                  (
+                                    CASE
+                                      WHEN CAST(1500 AS DOUBLE) <> a."agg_6"
+                                      THEN CAST(1500 AS DOUBLE) < a."agg_6"
+                                      WHEN 1500 IS NOT NULL
+                                           AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
+                                      THEN TRUE
+                                      ELSE 1500 < CAST(a."agg_6" AS BIGINT)
+                                    END
+                                  )
+                                )
+                                AND (a."agg_7" >= 10)
+                                AND (a."agg_8" <> '')
+                                AND (COALESCE(a."agg_9", 0) >= 3)
+                                AND (a."agg_10" < TIMESTAMPTZ '2026-01-01 00:00:00+00')
+                                AND (a."agg_11" > a."agg_10")
+                              )
+                       END
+                     )
+               )
+        END
+      )
+    ) AS value
   FROM profiles AS p
   LEFT JOIN "event_aggregates" AS a ON a."entity_id" = p."id"
 ),
 "seg_eu_customers" AS (
   -- eu_customers 1.2.0: country in ["DE", "FR", "IT", "O'Brien\\land"] and plan not in ["free", "trial"] and nickname is null and email is not null and opted_out = false and is_vip != true
   SELECT p."id" AS "entity_id",
-    ((p."country" IN ('DE', 'FR', 'IT', 'O''Brien\land')) AND (p."plan" NOT IN ('free', 'trial')) AND (p."nickname" IS NULL) AND (p."email" IS NOT NULL) AND (p."opted_out" = FALSE) AND (p."is_vip" <> TRUE)) AS value
+    (
+      (p."country" IN ('DE', 'FR', 'IT', 'O''Brien\land'))
+      AND (p."plan" NOT IN ('free', 'trial'))
+      AND (p."nickname" IS NULL)
+      AND (p."email" IS NOT NULL)
+      AND (p."opted_out" = FALSE)
+      AND (p."is_vip" <> TRUE)
+    ) AS value
   FROM profiles AS p
 ),
 "seg_experiment_arm" AS (
   -- experiment_arm 1.0.0: bucket(id, "exp-2026-q1") < 25.00 and coalesce(nickname, email, "anonymous") != "anonymous" and coalesce(age, 0) > 0
   SELECT p."id" AS "entity_id",
-    (((CAST(MOD(CAST(('0x' || substr(sha256(('exp-2026-q1:' || p."id")), 1, 8)) AS UBIGINT), 10000) AS DECIMAL(38,18)) / 100) < 25.00) AND (COALESCE(p."nickname", p."email", 'anonymous') <> 'anonymous') AND (COALESCE(p."age", 0) > 0)) AS value
+    (
+      (
+        (
+          CAST(MOD(CAST(('0x' || substr(sha256(('exp-2026-q1:' || p."id")), 1, 8)) AS UBIGINT), 10000) AS DECIMAL(38,18)) / 100
+        ) < 25.00
+      )
+      AND (COALESCE(p."nickname", p."email", 'anonymous') <> 'anonymous')
+      AND (COALESCE(p."age", 0) > 0)
+    ) AS value
   FROM profiles AS p
 ),
 "seg_expired_promo" AS (
@@ -85,38 +349,295 @@ WITH
 "seg_gmail_regex" AS (
   -- gmail_regex 1.0.0: email matches "^[a-z]+(\\+[a-z]+)?@gmail\\.com$" and nickname not matches "(?i)^admin."
   SELECT p."id" AS "entity_id",
-    (regexp_matches(p."email", '^([a-z])+((\+([a-z])+))?@gmail\.com$') AND (NOT regexp_matches(p."nickname", '^[Aa][Dd][Mm][Ii][Nn][^
-]'))) AS value
+    (
+      regexp_matches(p."email", '^([a-z])+((\+([a-z])+))?@gmail\.com$')
+      AND (NOT regexp_matches(p."nickname", '^[Aa][Dd][Mm][Ii][Nn][^
+]'))
+    ) AS value
   FROM profiles AS p
 ),
 "seg_modern_app" AS (
   -- modern_app 1.0.0: semver(app_version) >= "2.3.0" and semver(app_version) < "3.0.0-rc.1"
   SELECT p."id" AS "entity_id",
-    (((CASE WHEN p."app_version" IS NULL OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615'))) THEN NULL WHEN (CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END) <> 0 THEN (CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END) ELSE (CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 0 ELSE -1 END) END) >= 0) AND ((CASE WHEN p."app_version" IS NULL OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615'))) THEN NULL WHEN (CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END) <> 0 THEN (CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END) ELSE (CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = '' THEN -1 WHEN (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'))) THEN -1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc' THEN (CASE WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) < 'rc' THEN -1 ELSE 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = '' THEN -1 WHEN NOT (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615'))) THEN 1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) <> 1 THEN (CASE WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) < 1 THEN -1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) > 1 THEN 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> '' THEN 1 ELSE 0 END) END) < 0)) AS value
+    (
+      (
+        (
+          CASE
+            WHEN p."app_version" IS NULL
+                 OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
+            THEN NULL
+            WHEN (
+                   CASE
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2
+                     THEN 1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3
+                     THEN 1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
+                     THEN 1
+                     ELSE 0
+                   END
+                 ) <> 0
+            THEN (
+                   CASE
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2
+                     THEN 1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3
+                     THEN 1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
+                     THEN -1
+                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
+                     THEN 1
+                     ELSE 0
+                   END
+                 )
+            ELSE (
+                   CASE
+                     WHEN (
+                            CASE
+                              WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
+                              THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
+                            END
+                          ) IS NULL
+                     THEN 0
+                     ELSE -1
+                   END
+                 )
+          END
+        ) >= 0
+      )
+      AND (
+            (
+              CASE
+                WHEN p."app_version" IS NULL
+                     OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
+                THEN NULL
+                WHEN (
+                       CASE
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3
+                         THEN 1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0
+                         THEN 1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
+                         THEN 1
+                         ELSE 0
+                       END
+                     ) <> 0
+                THEN (
+                       CASE
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3
+                         THEN 1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0
+                         THEN 1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
+                         THEN -1
+                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
+                         THEN 1
+                         ELSE 0
+                       END
+                     )
+                ELSE (
+                       CASE
+                         WHEN (
+                                CASE
+                                  WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
+                                  THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
+                                END
+                              ) IS NULL
+                         THEN 1
+                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = ''
+                         THEN -1
+                         WHEN (
+                                regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1), '[0-9]+')
+                                AND (
+                                      length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20
+                                      OR (
+                                           length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20
+                                           AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'
+                                         )
+                                    )
+                              )
+                         THEN -1
+                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc'
+                         THEN (
+                                CASE
+                                  WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) < 'rc'
+                                  THEN -1
+                                  ELSE 1
+                                END
+                              )
+                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = ''
+                         THEN -1
+                         WHEN NOT (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615')))
+                         THEN 1
+                         WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) <> 1
+                         THEN (
+                                CASE
+                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) < 1
+                                  THEN -1
+                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) > 1
+                                  THEN 1
+                                END
+                              )
+                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> ''
+                         THEN 1
+                         ELSE 0
+                       END
+                     )
+              END
+            ) < 0
+          )
+    ) AS value
   FROM profiles AS p
 ),
 "seg_recent_signups" AS (
   -- recent_signups 2.0.0: signup_at within 30d or signup_at within today or last_seen_at within last_week or last_seen_at within this_month or signup_at >= "2026-01-01T00:00:00Z" or signup_at after timestamp("2026-03-08T02:30:00")
   SELECT p."id" AS "entity_id",
-    ((p."signup_at" >= TIMESTAMPTZ '2026-02-28 09:30:00+00' AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') OR (p."signup_at" >= TIMESTAMPTZ '2026-03-30 04:00:00+00' AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') OR (p."last_seen_at" >= TIMESTAMPTZ '2026-03-23 04:00:00+00' AND p."last_seen_at" < TIMESTAMPTZ '2026-03-30 04:00:00+00') OR (p."last_seen_at" >= TIMESTAMPTZ '2026-03-01 05:00:00+00' AND p."last_seen_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') OR (p."signup_at" >= TIMESTAMPTZ '2026-01-01 00:00:00+00') OR (p."signup_at" > TIMESTAMPTZ '2026-03-08 07:30:00+00')) AS value
+    (
+      (
+        p."signup_at" >= TIMESTAMPTZ '2026-02-28 09:30:00+00'
+        AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00'
+      )
+      OR (
+           p."signup_at" >= TIMESTAMPTZ '2026-03-30 04:00:00+00'
+           AND p."signup_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00'
+         )
+      OR (
+           p."last_seen_at" >= TIMESTAMPTZ '2026-03-23 04:00:00+00'
+           AND p."last_seen_at" < TIMESTAMPTZ '2026-03-30 04:00:00+00'
+         )
+      OR (
+           p."last_seen_at" >= TIMESTAMPTZ '2026-03-01 05:00:00+00'
+           AND p."last_seen_at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00'
+         )
+      OR (p."signup_at" >= TIMESTAMPTZ '2026-01-01 00:00:00+00')
+      OR (p."signup_at" > TIMESTAMPTZ '2026-03-08 07:30:00+00')
+    ) AS value
   FROM profiles AS p
 ),
 "seg_string_ops" AS (
   -- string_ops 1.0.0: email contains "@" and email ends_with ".de" and not plan starts_with "legacy_" and country < "M" and fold(nickname) = fold("Straße") and length(email) between 6 and 254
   SELECT p."id" AS "entity_id",
-    (contains(p."email", '@') AND ends_with(p."email", '.de') AND (NOT starts_with(p."plan", 'legacy_')) AND (p."country" < 'M') AND ((CASE WHEN strlen(p."nickname") = length(p."nickname") THEN lower(p."nickname") ELSE translate(p."nickname", 'ABCDEFGHIJKLMNOPQRSTUVWXYZµÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽſƁƂƄƆƇƉƊƋƎƏƐƑƓƔƖƗƘƜƝƟƠƢƤƦƧƩƬƮƯƱƲƳƵƷƸƼǄǅǇǈǊǋǍǏǑǓǕǗǙǛǞǠǢǤǦǨǪǬǮǱǲǴǶǷǸǺǼǾȀȂȄȆȈȊȌȎȐȒȔȖȘȚȜȞȠȢȤȦȨȪȬȮȰȲȺȻȽȾɁɃɄɅɆɈɊɌɎͅͰͲͶͿΆΈΉΊΌΎΏΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫςϏϐϑϕϖϘϚϜϞϠϢϤϦϨϪϬϮϰϱϴϵϷϹϺϽϾϿЀЁЂЃЄЅІЇЈЉЊЋЌЍЎЏАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯѠѢѤѦѨѪѬѮѰѲѴѶѸѺѼѾҀҊҌҎҐҒҔҖҘҚҜҞҠҢҤҦҨҪҬҮҰҲҴҶҸҺҼҾӀӁӃӅӇӉӋӍӐӒӔӖӘӚӜӞӠӢӤӦӨӪӬӮӰӲӴӶӸӺӼӾԀԂԄԆԈԊԌԎԐԒԔԖԘԚԜԞԠԢԤԦԨԪԬԮԱԲԳԴԵԶԷԸԹԺԻԼԽԾԿՀՁՂՃՄՅՆՇՈՉՊՋՌՍՎՏՐՑՒՓՔՕՖႠႡႢႣႤႥႦႧႨႩႪႫႬႭႮႯႰႱႲႳႴႵႶႷႸႹႺႻႼႽႾႿჀჁჂჃჄჅჇჍᏸᏹᏺᏻᏼᏽᲀᲁᲂᲃᲄᲅᲆᲇᲈᲐᲑᲒᲓᲔᲕᲖᲗᲘᲙᲚᲛᲜᲝᲞᲟᲠᲡᲢᲣᲤᲥᲦᲧᲨᲩᲪᲫᲬᲭᲮᲯᲰᲱᲲᲳᲴᲵᲶᲷᲸᲹᲺᲽᲾᲿḀḂḄḆḈḊḌḎḐḒḔḖḘḚḜḞḠḢḤḦḨḪḬḮḰḲḴḶḸḺḼḾṀṂṄṆṈṊṌṎṐṒṔṖṘṚṜṞṠṢṤṦṨṪṬṮṰṲṴṶṸṺṼṾẀẂẄẆẈẊẌẎẐẒẔẛẞẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸỺỼỾἈἉἊἋἌἍἎἏἘἙἚἛἜἝἨἩἪἫἬἭἮἯἸἹἺἻἼἽἾἿὈὉὊὋὌὍὙὛὝὟὨὩὪὫὬὭὮὯᾈᾉᾊᾋᾌᾍᾎᾏᾘᾙᾚᾛᾜᾝᾞᾟᾨᾩᾪᾫᾬᾭᾮᾯᾸᾹᾺΆᾼιῈΈῊΉῌῘῙῚΊῨῩῪΎῬῸΌῺΏῼΩKÅℲⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫⅬⅭⅮⅯↃⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿⓀⓁⓂⓃⓄⓅⓆⓇⓈⓉⓊⓋⓌⓍⓎⓏⰀⰁⰂⰃⰄⰅⰆⰇⰈⰉⰊⰋⰌⰍⰎⰏⰐⰑⰒⰓⰔⰕⰖⰗⰘⰙⰚⰛⰜⰝⰞⰟⰠⰡⰢⰣⰤⰥⰦⰧⰨⰩⰪⰫⰬⰭⰮⰯⱠⱢⱣⱤⱧⱩⱫⱭⱮⱯⱰⱲⱵⱾⱿⲀⲂⲄⲆⲈⲊⲌⲎⲐⲒⲔⲖⲘⲚⲜⲞⲠⲢⲤⲦⲨⲪⲬⲮⲰⲲⲴⲶⲸⲺⲼⲾⳀⳂⳄⳆⳈⳊⳌⳎⳐⳒⳔⳖⳘⳚⳜⳞⳠⳢⳫⳭⳲꙀꙂꙄꙆꙈꙊꙌꙎꙐꙒꙔꙖꙘꙚꙜꙞꙠꙢꙤꙦꙨꙪꙬꚀꚂꚄꚆꚈꚊꚌꚎꚐꚒꚔꚖꚘꚚꜢꜤꜦꜨꜪꜬꜮꜲꜴꜶꜸꜺꜼꜾꝀꝂꝄꝆꝈꝊꝌꝎꝐꝒꝔꝖꝘꝚꝜꝞꝠꝢꝤꝦꝨꝪꝬꝮꝹꝻꝽꝾꞀꞂꞄꞆꞋꞍꞐꞒꞖꞘꞚꞜꞞꞠꞢꞤꞦꞨꞪꞫꞬꞭꞮꞰꞱꞲꞳꞴꞶꞸꞺꞼꞾꟀꟂꟄꟅꟆꟇꟉꟐꟖꟘꟵꭰꭱꭲꭳꭴꭵꭶꭷꭸꭹꭺꭻꭼꭽꭾꭿꮀꮁꮂꮃꮄꮅꮆꮇꮈꮉꮊꮋꮌꮍꮎꮏꮐꮑꮒꮓꮔꮕꮖꮗꮘꮙꮚꮛꮜꮝꮞꮟꮠꮡꮢꮣꮤꮥꮦꮧꮨꮩꮪꮫꮬꮭꮮꮯꮰꮱꮲꮳꮴꮵꮶꮷꮸꮹꮺꮻꮼꮽꮾꮿＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ𐐀𐐁𐐂𐐃𐐄𐐅𐐆𐐇𐐈𐐉𐐊𐐋𐐌𐐍𐐎𐐏𐐐𐐑𐐒𐐓𐐔𐐕𐐖𐐗𐐘𐐙𐐚𐐛𐐜𐐝𐐞𐐟𐐠𐐡𐐢𐐣𐐤𐐥𐐦𐐧𐒰𐒱𐒲𐒳𐒴𐒵𐒶𐒷𐒸𐒹𐒺𐒻𐒼𐒽𐒾𐒿𐓀𐓁𐓂𐓃𐓄𐓅𐓆𐓇𐓈𐓉𐓊𐓋𐓌𐓍𐓎𐓏𐓐𐓑𐓒𐓓𐕰𐕱𐕲𐕳𐕴𐕵𐕶𐕷𐕸𐕹𐕺𐕼𐕽𐕾𐕿𐖀𐖁𐖂𐖃𐖄𐖅𐖆𐖇𐖈𐖉𐖊𐖌𐖍𐖎𐖏𐖐𐖑𐖒𐖔𐖕𐲀𐲁𐲂𐲃𐲄𐲅𐲆𐲇𐲈𐲉𐲊𐲋𐲌𐲍𐲎𐲏𐲐𐲑𐲒𐲓𐲔𐲕𐲖𐲗𐲘𐲙𐲚𐲛𐲜𐲝𐲞𐲟𐲠𐲡𐲢𐲣𐲤𐲥𐲦𐲧𐲨𐲩𐲪𐲫𐲬𐲭𐲮𐲯𐲰𐲱𐲲𑢠𑢡𑢢𑢣𑢤𑢥𑢦𑢧𑢨𑢩𑢪𑢫𑢬𑢭𑢮𑢯𑢰𑢱𑢲𑢳𑢴𑢵𑢶𑢷𑢸𑢹𑢺𑢻𑢼𑢽𑢾𑢿𖹀𖹁𖹂𖹃𖹄𖹅𖹆𖹇𖹈𖹉𖹊𖹋𖹌𖹍𖹎𖹏𖹐𖹑𖹒𖹓𖹔𖹕𖹖𖹗𖹘𖹙𖹚𖹛𖹜𖹝𖹞𖹟𞤀𞤁𞤂𞤃𞤄𞤅𞤆𞤇𞤈𞤉𞤊𞤋𞤌𞤍𞤎𞤏𞤐𞤑𞤒𞤓𞤔𞤕𞤖𞤗𞤘𞤙𞤚𞤛𞤜𞤝𞤞𞤟𞤠𞤡', 'abcdefghijklmnopqrstuvwxyzμàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįĳĵķĺļľŀłńņňŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷÿźżžsɓƃƅɔƈɖɗƌǝəɛƒɠɣɩɨƙɯɲɵơƣƥʀƨʃƭʈưʊʋƴƶʒƹƽǆǆǉǉǌǌǎǐǒǔǖǘǚǜǟǡǣǥǧǩǫǭǯǳǳǵƕƿǹǻǽǿȁȃȅȇȉȋȍȏȑȓȕȗșțȝȟƞȣȥȧȩȫȭȯȱȳⱥȼƚⱦɂƀʉʌɇɉɋɍɏιͱͳͷϳάέήίόύώαβγδεζηθικλμνξοπρστυφχψωϊϋσϗβθφπϙϛϝϟϡϣϥϧϩϫϭϯκρθεϸϲϻͻͼͽѐёђѓєѕіїјљњћќѝўџабвгдежзийклмнопрстуфхцчшщъыьэюяѡѣѥѧѩѫѭѯѱѳѵѷѹѻѽѿҁҋҍҏґғҕҗҙқҝҟҡңҥҧҩҫҭүұҳҵҷҹһҽҿӏӂӄӆӈӊӌӎӑӓӕӗәӛӝӟӡӣӥӧөӫӭӯӱӳӵӷӹӻӽӿԁԃԅԇԉԋԍԏԑԓԕԗԙԛԝԟԡԣԥԧԩԫԭԯաբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆⴀⴁⴂⴃⴄⴅⴆⴇⴈⴉⴊⴋⴌⴍⴎⴏⴐⴑⴒⴓⴔⴕⴖⴗⴘⴙⴚⴛⴜⴝⴞⴟⴠⴡⴢⴣⴤⴥⴧⴭᏰᏱᏲᏳᏴᏵвдосттъѣꙋაბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰჱჲჳჴჵჶჷჸჹჺჽჾჿḁḃḅḇḉḋḍḏḑḓḕḗḙḛḝḟḡḣḥḧḩḫḭḯḱḳḵḷḹḻḽḿṁṃṅṇṉṋṍṏṑṓṕṗṙṛṝṟṡṣṥṧṩṫṭṯṱṳṵṷṹṻṽṿẁẃẅẇẉẋẍẏẑẓẕṡßạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹỻỽỿἀἁἂἃἄἅἆἇἐἑἒἓἔἕἠἡἢἣἤἥἦἧἰἱἲἳἴἵἶἷὀὁὂὃὄὅὑὓὕὗὠὡὢὣὤὥὦὧᾀᾁᾂᾃᾄᾅᾆᾇᾐᾑᾒᾓᾔᾕᾖᾗᾠᾡᾢᾣᾤᾥᾦᾧᾰᾱὰάᾳιὲέὴήῃῐῑὶίῠῡὺύῥὸόὼώῳωkåⅎⅰⅱⅲⅳⅴⅵⅶⅷⅸⅹⅺⅻⅼⅽⅾⅿↄⓐⓑⓒⓓⓔⓕⓖⓗⓘⓙⓚⓛⓜⓝⓞⓟⓠⓡⓢⓣⓤⓥⓦⓧⓨⓩⰰⰱⰲⰳⰴⰵⰶⰷⰸⰹⰺⰻⰼⰽⰾⰿⱀⱁⱂⱃⱄⱅⱆⱇⱈⱉⱊⱋⱌⱍⱎⱏⱐⱑⱒⱓⱔⱕⱖⱗⱘⱙⱚⱛⱜⱝⱞⱟⱡɫᵽɽⱨⱪⱬɑɱɐɒⱳⱶȿɀⲁⲃⲅⲇⲉⲋⲍⲏⲑⲓⲕⲗⲙⲛⲝⲟⲡⲣⲥⲧⲩⲫⲭⲯⲱⲳⲵⲷⲹⲻⲽⲿⳁⳃⳅⳇⳉⳋⳍⳏⳑⳓⳕⳗⳙⳛⳝⳟⳡⳣⳬⳮⳳꙁꙃꙅꙇꙉꙋꙍꙏꙑꙓꙕꙗꙙꙛꙝꙟꙡꙣꙥꙧꙩꙫꙭꚁꚃꚅꚇꚉꚋꚍꚏꚑꚓꚕꚗꚙꚛꜣꜥꜧꜩꜫꜭꜯꜳꜵꜷꜹꜻꜽꜿꝁꝃꝅꝇꝉꝋꝍꝏꝑꝓꝕꝗꝙꝛꝝꝟꝡꝣꝥꝧꝩꝫꝭꝯꝺꝼᵹꝿꞁꞃꞅꞇꞌɥꞑꞓꞗꞙꞛꞝꞟꞡꞣꞥꞧꞩɦɜɡɬɪʞʇʝꭓꞵꞷꞹꞻꞽꞿꟁꟃꞔʂᶎꟈꟊꟑꟗꟙꟶᎠᎡᎢᎣᎤᎥᎦᎧᎨᎩᎪᎫᎬᎭᎮᎯᎰᎱᎲᎳᎴᎵᎶᎷᎸᎹᎺᎻᎼᎽᎾᎿᏀᏁᏂᏃᏄᏅᏆᏇᏈᏉᏊᏋᏌᏍᏎᏏᏐᏑᏒᏓᏔᏕᏖᏗᏘᏙᏚᏛᏜᏝᏞᏟᏠᏡᏢᏣᏤᏥᏦᏧᏨᏩᏪᏫᏬᏭᏮᏯａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ𐐨𐐩𐐪𐐫𐐬𐐭𐐮𐐯𐐰𐐱𐐲𐐳𐐴𐐵𐐶𐐷𐐸𐐹𐐺𐐻𐐼𐐽𐐾𐐿𐑀𐑁𐑂𐑃𐑄𐑅𐑆𐑇𐑈𐑉𐑊𐑋𐑌𐑍𐑎𐑏𐓘𐓙𐓚𐓛𐓜𐓝𐓞𐓟𐓠𐓡𐓢𐓣𐓤𐓥𐓦𐓧𐓨𐓩𐓪𐓫𐓬𐓭𐓮𐓯𐓰𐓱𐓲𐓳𐓴𐓵𐓶𐓷𐓸𐓹𐓺𐓻𐖗𐖘𐖙𐖚𐖛𐖜𐖝𐖞𐖟𐖠𐖡𐖣𐖤𐖥𐖦𐖧𐖨𐖩𐖪𐖫𐖬𐖭𐖮𐖯𐖰𐖱𐖳𐖴𐖵𐖶𐖷𐖸𐖹𐖻𐖼𐳀𐳁𐳂𐳃𐳄𐳅𐳆𐳇𐳈𐳉𐳊𐳋𐳌𐳍𐳎𐳏𐳐𐳑𐳒𐳓𐳔𐳕𐳖𐳗𐳘𐳙𐳚𐳛𐳜𐳝𐳞𐳟𐳠𐳡𐳢𐳣𐳤𐳥𐳦𐳧𐳨𐳩𐳪𐳫𐳬𐳭𐳮𐳯𐳰𐳱𐳲𑣀𑣁𑣂𑣃𑣄𑣅𑣆𑣇𑣈𑣉𑣊𑣋𑣌𑣍𑣎𑣏𑣐𑣑𑣒𑣓𑣔𑣕𑣖𑣗𑣘𑣙𑣚𑣛𑣜𑣝𑣞𑣟𖹠𖹡𖹢𖹣𖹤𖹥𖹦𖹧𖹨𖹩𖹪𖹫𖹬𖹭𖹮𖹯𖹰𖹱𖹲𖹳𖹴𖹵𖹶𖹷𖹸𖹹𖹺𖹻𖹼𖹽𖹾𖹿𞤢𞤣𞤤𞤥𞤦𞤧𞤨𞤩𞤪𞤫𞤬𞤭𞤮𞤯𞤰𞤱𞤲𞤳𞤴𞤵𞤶𞤷𞤸𞤹𞤺𞤻𞤼𞤽𞤾𞤿𞥀𞥁𞥂𞥃') END) = 'straße') AND ((6 <= length(p."email")) AND (length(p."email") <= 254))) AS value
+    (
+      contains(p."email", '@')
+      AND ends_with(p."email", '.de')
+      AND (NOT starts_with(p."plan", 'legacy_'))
+      AND (p."country" < 'M')
+      AND (
+            (
+              CASE
+                WHEN strlen(p."nickname") = length(p."nickname") THEN lower(p."nickname")
+                ELSE translate(p."nickname", 'ABCDEFGHIJKLMNOPQRSTUVWXYZµÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽſƁƂƄƆƇƉƊƋƎƏƐƑƓƔƖƗƘƜƝƟƠƢƤƦƧƩƬƮƯƱƲƳƵƷƸƼǄǅǇǈǊǋǍǏǑǓǕǗǙǛǞǠǢǤǦǨǪǬǮǱǲǴǶǷǸǺǼǾȀȂȄȆȈȊȌȎȐȒȔȖȘȚȜȞȠȢȤȦȨȪȬȮȰȲȺȻȽȾɁɃɄɅɆɈɊɌɎͅͰͲͶͿΆΈΉΊΌΎΏΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫςϏϐϑϕϖϘϚϜϞϠϢϤϦϨϪϬϮϰϱϴϵϷϹϺϽϾϿЀЁЂЃЄЅІЇЈЉЊЋЌЍЎЏАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯѠѢѤѦѨѪѬѮѰѲѴѶѸѺѼѾҀҊҌҎҐҒҔҖҘҚҜҞҠҢҤҦҨҪҬҮҰҲҴҶҸҺҼҾӀӁӃӅӇӉӋӍӐӒӔӖӘӚӜӞӠӢӤӦӨӪӬӮӰӲӴӶӸӺӼӾԀԂԄԆԈԊԌԎԐԒԔԖԘԚԜԞԠԢԤԦԨԪԬԮԱԲԳԴԵԶԷԸԹԺԻԼԽԾԿՀՁՂՃՄՅՆՇՈՉՊՋՌՍՎՏՐՑՒՓՔՕՖႠႡႢႣႤႥႦႧႨႩႪႫႬႭႮႯႰႱႲႳႴႵႶႷႸႹႺႻႼႽႾႿჀჁჂჃჄჅჇჍᏸᏹᏺᏻᏼᏽᲀᲁᲂᲃᲄᲅᲆᲇᲈᲐᲑᲒᲓᲔᲕᲖᲗᲘᲙᲚᲛᲜᲝᲞᲟᲠᲡᲢᲣᲤᲥᲦᲧᲨᲩᲪᲫᲬᲭᲮᲯᲰᲱᲲᲳᲴᲵᲶᲷᲸᲹᲺᲽᲾᲿḀḂḄḆḈḊḌḎḐḒḔḖḘḚḜḞḠḢḤḦḨḪḬḮḰḲḴḶḸḺḼḾṀṂṄṆṈṊṌṎṐṒṔṖṘṚṜṞṠṢṤṦṨṪṬṮṰṲṴṶṸṺṼṾẀẂẄẆẈẊẌẎẐẒẔẛẞẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸỺỼỾἈἉἊἋἌἍἎἏἘἙἚἛἜἝἨἩἪἫἬἭἮἯἸἹἺἻἼἽἾἿὈὉὊὋὌὍὙὛὝὟὨὩὪὫὬὭὮὯᾈᾉᾊᾋᾌᾍᾎᾏᾘᾙᾚᾛᾜᾝᾞᾟᾨᾩᾪᾫᾬᾭᾮᾯᾸᾹᾺΆᾼιῈΈῊΉῌῘῙῚΊῨῩῪΎῬῸΌῺΏῼΩKÅℲⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫⅬⅭⅮⅯↃⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿⓀⓁⓂⓃⓄⓅⓆⓇⓈⓉⓊⓋⓌⓍⓎⓏⰀⰁⰂⰃⰄⰅⰆⰇⰈⰉⰊⰋⰌⰍⰎⰏⰐⰑⰒⰓⰔⰕⰖⰗⰘⰙⰚⰛⰜⰝⰞⰟⰠⰡⰢⰣⰤⰥⰦⰧⰨⰩⰪⰫⰬⰭⰮⰯⱠⱢⱣⱤⱧⱩⱫⱭⱮⱯⱰⱲⱵⱾⱿⲀⲂⲄⲆⲈⲊⲌⲎⲐⲒⲔⲖⲘⲚⲜⲞⲠⲢⲤⲦⲨⲪⲬⲮⲰⲲⲴⲶⲸⲺⲼⲾⳀⳂⳄⳆⳈⳊⳌⳎⳐⳒⳔⳖⳘⳚⳜⳞⳠⳢⳫⳭⳲꙀꙂꙄꙆꙈꙊꙌꙎꙐꙒꙔꙖꙘꙚꙜꙞꙠꙢꙤꙦꙨꙪꙬꚀꚂꚄꚆꚈꚊꚌꚎꚐꚒꚔꚖꚘꚚꜢꜤꜦꜨꜪꜬꜮꜲꜴꜶꜸꜺꜼꜾꝀꝂꝄꝆꝈꝊꝌꝎꝐꝒꝔꝖꝘꝚꝜꝞꝠꝢꝤꝦꝨꝪꝬꝮꝹꝻꝽꝾꞀꞂꞄꞆꞋꞍꞐꞒꞖꞘꞚꞜꞞꞠꞢꞤꞦꞨꞪꞫꞬꞭꞮꞰꞱꞲꞳꞴꞶꞸꞺꞼꞾꟀꟂꟄꟅꟆꟇꟉꟐꟖꟘꟵꭰꭱꭲꭳꭴꭵꭶꭷꭸꭹꭺꭻꭼꭽꭾꭿꮀꮁꮂꮃꮄꮅꮆꮇꮈꮉꮊꮋꮌꮍꮎꮏꮐꮑꮒꮓꮔꮕꮖꮗꮘꮙꮚꮛꮜꮝꮞꮟꮠꮡꮢꮣꮤꮥꮦꮧꮨꮩꮪꮫꮬꮭꮮꮯꮰꮱꮲꮳꮴꮵꮶꮷꮸꮹꮺꮻꮼꮽꮾꮿＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ𐐀𐐁𐐂𐐃𐐄𐐅𐐆𐐇𐐈𐐉𐐊𐐋𐐌𐐍𐐎𐐏𐐐𐐑𐐒𐐓𐐔𐐕𐐖𐐗𐐘𐐙𐐚𐐛𐐜𐐝𐐞𐐟𐐠𐐡𐐢𐐣𐐤𐐥𐐦𐐧𐒰𐒱𐒲𐒳𐒴𐒵𐒶𐒷𐒸𐒹𐒺𐒻𐒼𐒽𐒾𐒿𐓀𐓁𐓂𐓃𐓄𐓅𐓆𐓇𐓈𐓉𐓊𐓋𐓌𐓍𐓎𐓏𐓐𐓑𐓒𐓓𐕰𐕱𐕲𐕳𐕴𐕵𐕶𐕷𐕸𐕹𐕺𐕼𐕽𐕾𐕿𐖀𐖁𐖂𐖃𐖄𐖅𐖆𐖇𐖈𐖉𐖊𐖌𐖍𐖎𐖏𐖐𐖑𐖒𐖔𐖕𐲀𐲁𐲂𐲃𐲄𐲅𐲆𐲇𐲈𐲉𐲊𐲋𐲌𐲍𐲎𐲏𐲐𐲑𐲒𐲓𐲔𐲕𐲖𐲗𐲘𐲙𐲚𐲛𐲜𐲝𐲞𐲟𐲠𐲡𐲢𐲣𐲤𐲥𐲦𐲧𐲨𐲩𐲪𐲫𐲬𐲭𐲮𐲯𐲰𐲱𐲲𑢠𑢡𑢢𑢣𑢤𑢥𑢦𑢧𑢨𑢩𑢪𑢫𑢬𑢭𑢮𑢯𑢰𑢱𑢲𑢳𑢴𑢵𑢶𑢷𑢸𑢹𑢺𑢻𑢼𑢽𑢾𑢿𖹀𖹁𖹂𖹃𖹄𖹅𖹆𖹇𖹈𖹉𖹊𖹋𖹌𖹍𖹎𖹏𖹐𖹑𖹒𖹓𖹔𖹕𖹖𖹗𖹘𖹙𖹚𖹛𖹜𖹝𖹞𖹟𞤀𞤁𞤂𞤃𞤄𞤅𞤆𞤇𞤈𞤉𞤊𞤋𞤌𞤍𞤎𞤏𞤐𞤑𞤒𞤓𞤔𞤕𞤖𞤗𞤘𞤙𞤚𞤛𞤜𞤝𞤞𞤟𞤠𞤡', 'abcdefghijklmnopqrstuvwxyzμàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįĳĵķĺļľŀłńņňŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷÿźżžsɓƃƅɔƈɖɗƌǝəɛƒɠɣɩɨƙɯɲɵơƣƥʀƨʃƭʈưʊʋƴƶʒƹƽǆǆǉǉǌǌǎǐǒǔǖǘǚǜǟǡǣǥǧǩǫǭǯǳǳǵƕƿǹǻǽǿȁȃȅȇȉȋȍȏȑȓȕȗșțȝȟƞȣȥȧȩȫȭȯȱȳⱥȼƚⱦɂƀʉʌɇɉɋɍɏιͱͳͷϳάέήίόύώαβγδεζηθικλμνξοπρστυφχψωϊϋσϗβθφπϙϛϝϟϡϣϥϧϩϫϭϯκρθεϸϲϻͻͼͽѐёђѓєѕіїјљњћќѝўџабвгдежзийклмнопрстуфхцчшщъыьэюяѡѣѥѧѩѫѭѯѱѳѵѷѹѻѽѿҁҋҍҏґғҕҗҙқҝҟҡңҥҧҩҫҭүұҳҵҷҹһҽҿӏӂӄӆӈӊӌӎӑӓӕӗәӛӝӟӡӣӥӧөӫӭӯӱӳӵӷӹӻӽӿԁԃԅԇԉԋԍԏԑԓԕԗԙԛԝԟԡԣԥԧԩԫԭԯաբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆⴀⴁⴂⴃⴄⴅⴆⴇⴈⴉⴊⴋⴌⴍⴎⴏⴐⴑⴒⴓⴔⴕⴖⴗⴘⴙⴚⴛⴜⴝⴞⴟⴠⴡⴢⴣⴤⴥⴧⴭᏰᏱᏲᏳᏴᏵвдосттъѣꙋაბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰჱჲჳჴჵჶჷჸჹჺჽჾჿḁḃḅḇḉḋḍḏḑḓḕḗḙḛḝḟḡḣḥḧḩḫḭḯḱḳḵḷḹḻḽḿṁṃṅṇṉṋṍṏṑṓṕṗṙṛṝṟṡṣṥṧṩṫṭṯṱṳṵṷṹṻṽṿẁẃẅẇẉẋẍẏẑẓẕṡßạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹỻỽỿἀἁἂἃἄἅἆἇἐἑἒἓἔἕἠἡἢἣἤἥἦἧἰἱἲἳἴἵἶἷὀὁὂὃὄὅὑὓὕὗὠὡὢὣὤὥὦὧᾀᾁᾂᾃᾄᾅᾆᾇᾐᾑᾒᾓᾔᾕᾖᾗᾠᾡᾢᾣᾤᾥᾦᾧᾰᾱὰάᾳιὲέὴήῃῐῑὶίῠῡὺύῥὸόὼώῳωkåⅎⅰⅱⅲⅳⅴⅵⅶⅷⅸⅹⅺⅻⅼⅽⅾⅿↄⓐⓑⓒⓓⓔⓕⓖⓗⓘⓙⓚⓛⓜⓝⓞⓟⓠⓡⓢⓣⓤⓥⓦⓧⓨⓩⰰⰱⰲⰳⰴⰵⰶⰷⰸⰹⰺⰻⰼⰽⰾⰿⱀⱁⱂⱃⱄⱅⱆⱇⱈⱉⱊⱋⱌⱍⱎⱏⱐⱑⱒⱓⱔⱕⱖⱗⱘⱙⱚⱛⱜⱝⱞⱟⱡɫᵽɽⱨⱪⱬɑɱɐɒⱳⱶȿɀⲁⲃⲅⲇⲉⲋⲍⲏⲑⲓⲕⲗⲙⲛⲝⲟⲡⲣⲥⲧⲩⲫⲭⲯⲱⲳⲵⲷⲹⲻⲽⲿⳁⳃⳅⳇⳉⳋⳍⳏⳑⳓⳕⳗⳙⳛⳝⳟⳡⳣⳬⳮⳳꙁꙃꙅꙇꙉꙋꙍꙏꙑꙓꙕꙗꙙꙛꙝꙟꙡꙣꙥꙧꙩꙫꙭꚁꚃꚅꚇꚉꚋꚍꚏꚑꚓꚕꚗꚙꚛꜣꜥꜧꜩꜫꜭꜯꜳꜵꜷꜹꜻꜽꜿꝁꝃꝅꝇꝉꝋꝍꝏꝑꝓꝕꝗꝙꝛꝝꝟꝡꝣꝥꝧꝩꝫꝭꝯꝺꝼᵹꝿꞁꞃꞅꞇꞌɥꞑꞓꞗꞙꞛꞝꞟꞡꞣꞥꞧꞩɦɜɡɬɪʞʇʝꭓꞵꞷꞹꞻꞽꞿꟁꟃꞔʂᶎꟈꟊꟑꟗꟙꟶᎠᎡᎢᎣᎤᎥᎦᎧᎨᎩᎪᎫᎬᎭᎮᎯᎰᎱᎲᎳᎴᎵᎶᎷᎸᎹᎺᎻᎼᎽᎾᎿᏀᏁᏂᏃᏄᏅᏆᏇᏈᏉᏊᏋᏌᏍᏎᏏᏐᏑᏒᏓᏔᏕᏖᏗᏘᏙᏚᏛᏜᏝᏞᏟᏠᏡᏢᏣᏤᏥᏦᏧᏨᏩᏪᏫᏬᏭᏮᏯａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ𐐨𐐩𐐪𐐫𐐬𐐭𐐮𐐯𐐰𐐱𐐲𐐳𐐴𐐵𐐶𐐷𐐸𐐹𐐺𐐻𐐼𐐽𐐾𐐿𐑀𐑁𐑂𐑃𐑄𐑅𐑆𐑇𐑈𐑉𐑊𐑋𐑌𐑍𐑎𐑏𐓘𐓙𐓚𐓛𐓜𐓝𐓞𐓟𐓠𐓡𐓢𐓣𐓤𐓥𐓦𐓧𐓨𐓩𐓪𐓫𐓬𐓭𐓮𐓯𐓰𐓱𐓲𐓳𐓴𐓵𐓶𐓷𐓸𐓹𐓺𐓻𐖗𐖘𐖙𐖚𐖛𐖜𐖝𐖞𐖟𐖠𐖡𐖣𐖤𐖥𐖦𐖧𐖨𐖩𐖪𐖫𐖬𐖭𐖮𐖯𐖰𐖱𐖳𐖴𐖵𐖶𐖷𐖸𐖹𐖻𐖼𐳀𐳁𐳂𐳃𐳄𐳅𐳆𐳇𐳈𐳉𐳊𐳋𐳌𐳍𐳎𐳏𐳐𐳑𐳒𐳓𐳔𐳕𐳖𐳗𐳘𐳙𐳚𐳛𐳜𐳝𐳞𐳟𐳠𐳡𐳢𐳣𐳤𐳥𐳦𐳧𐳨𐳩𐳪𐳫𐳬𐳭𐳮𐳯𐳰𐳱𐳲𑣀𑣁𑣂𑣃𑣄𑣅𑣆𑣇𑣈𑣉𑣊𑣋𑣌𑣍𑣎𑣏𑣐𑣑𑣒𑣓𑣔𑣕𑣖𑣗𑣘𑣙𑣚𑣛𑣜𑣝𑣞𑣟𖹠𖹡𖹢𖹣𖹤𖹥𖹦𖹧𖹨𖹩𖹪𖹫𖹬𖹭𖹮𖹯𖹰𖹱𖹲𖹳𖹴𖹵𖹶𖹷𖹸𖹹𖹺𖹻𖹼𖹽𖹾𖹿𞤢𞤣𞤤𞤥𞤦𞤧𞤨𞤩𞤪𞤫𞤬𞤭𞤮𞤯𞤰𞤱𞤲𞤳𞤴𞤵𞤶𞤷𞤸𞤹𞤺𞤻𞤼𞤽𞤾𞤿𞥀𞥁𞥂𞥃')
+              END
+            ) = 'straße'
+          )
+      AND ((6 <= length(p."email")) AND (length(p."email") <= 254))
+    ) AS value
   FROM profiles AS p
 ),
 "seg_time_math" AS (
   -- time_math 1.0.0: last_seen_at - signup_at > 90d and signup_at + 7d < as_of and last_seen_at - 12h > signup_at and days_since(signup_at) >= 30 and day_of_week(last_seen_at) between 1 and 5 and hour(last_seen_at) < 18
   SELECT p."id" AS "entity_id",
-    ((CASE WHEN (((epoch_us(p."last_seen_at") - epoch_us(p."signup_at")) > CAST(7776000000000 AS BIGINT))) IS FALSE THEN FALSE ELSE ((((epoch_us(p."last_seen_at") - epoch_us(p."signup_at")) > CAST(7776000000000 AS BIGINT))) AND (CASE WHEN (((p."signup_at" + to_microseconds(CAST(604800000000 AS BIGINT))) < TIMESTAMPTZ '2026-03-30 09:30:00+00')) IS FALSE THEN FALSE ELSE ((((p."signup_at" + to_microseconds(CAST(604800000000 AS BIGINT))) < TIMESTAMPTZ '2026-03-30 09:30:00+00')) AND (CASE WHEN (((p."last_seen_at" + to_microseconds((- CAST(43200000000 AS BIGINT)))) > p."signup_at")) IS FALSE THEN FALSE ELSE ((((p."last_seen_at" + to_microseconds((- CAST(43200000000 AS BIGINT)))) > p."signup_at")) AND (date_diff('day', CAST(timezone('America/New_York', p."signup_at") AS DATE), DATE '2026-03-30') >= 30) AND ((1 <= isodow(timezone('America/New_York', p."last_seen_at"))) AND (isodow(timezone('America/New_York', p."last_seen_at")) <= 5)) AND (hour(timezone('America/New_York', p."last_seen_at")) < 18)) END)) END)) END)) AS value
+    (
+      (
+        CASE
+          WHEN (
+                 (
+                   (epoch_us(p."last_seen_at") - epoch_us(p."signup_at")) > CAST(7776000000000 AS BIGINT)
+                 )
+               ) IS FALSE
+          THEN FALSE
+          ELSE (
+                 (
+                   (
+                     (epoch_us(p."last_seen_at") - epoch_us(p."signup_at")) > CAST(7776000000000 AS BIGINT)
+                   )
+                 )
+                 AND (
+                       CASE
+                         WHEN (
+                                (
+                                  (p."signup_at" + to_microseconds(CAST(604800000000 AS BIGINT))) < TIMESTAMPTZ '2026-03-30 09:30:00+00'
+                                )
+                              ) IS FALSE
+                         THEN FALSE
+                         ELSE (
+                                (
+                                  (
+                                    (p."signup_at" + to_microseconds(CAST(604800000000 AS BIGINT))) < TIMESTAMPTZ '2026-03-30 09:30:00+00'
+                                  )
+                                )
+                                AND (
+                                      CASE
+                                        WHEN (
+                                               (
+                                                 (
+                                                   p."last_seen_at" + to_microseconds((- CAST(43200000000 AS BIGINT)))
+                                                 ) > p."signup_at"
+                                               )
+                                             ) IS FALSE
+                                        THEN FALSE
+                                        ELSE (
+                                               (
+                                                 (
+                                                   (
+                                                     p."last_seen_at" + to_microseconds((- CAST(43200000000 AS BIGINT)))
+                                                   ) > p."signup_at"
+                                                 )
+                                               )
+                                               AND (
+                                                     date_diff('day', CAST(timezone('America/New_York', p."signup_at") AS DATE), DATE '2026-03-30') >= 30
+                                                   )
+                                               AND (
+                                                     (
+                                                       1 <= isodow(timezone('America/New_York', p."last_seen_at"))
+                                                     )
+                                                     AND (
+                                                           isodow(timezone('America/New_York', p."last_seen_at")) <= 5
+                                                         )
+                                                   )
+                                               AND (
+                                                     hour(timezone('America/New_York', p."last_seen_at")) < 18
+                                                   )
+                                             )
+                                      END
+                                    )
+                              )
+                       END
+                     )
+               )
+        END
+      )
+    ) AS value
   FROM profiles AS p
 ),
 "seg_vip_adults" AS (
   -- vip_adults 1.0.0: in_segment("adults") and (in_segment("big_spenders") or is_vip) and not in_segment("eu_customers")
   SELECT p."id" AS "entity_id",
-    (COALESCE("ref_adults".value, FALSE) AND (COALESCE("ref_big_spenders".value, FALSE) OR p."is_vip") AND (NOT COALESCE("ref_eu_customers".value, FALSE))) AS value
+    (
+      COALESCE("ref_adults".value, FALSE)
+      AND (COALESCE("ref_big_spenders".value, FALSE) OR p."is_vip")
+      AND (NOT COALESCE("ref_eu_customers".value, FALSE))
+    ) AS value
   FROM profiles AS p
   LEFT JOIN "seg_adults" AS "ref_adults" ON "ref_adults"."entity_id" = p."id"
   LEFT JOIN "seg_big_spenders" AS "ref_big_spenders" ON "ref_big_spenders"."entity_id" = p."id"
