@@ -842,6 +842,12 @@ impl Registry {
         to_sql_query(py, |o| segcore::sql::to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
     }
 
+    /// The schema the registry was compiled with (as a dict), or None.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose()
+    }
+
     /// Segment ids, sorted.
     #[getter]
     fn ids(&self) -> Vec<String> {

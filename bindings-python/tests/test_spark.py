@@ -205,8 +205,9 @@ def compare(engine: str, interpreted: Outcomes, got: Outcomes, seconds: float,
 
 def test_evaluate_matches_interpreter(spark: Any, data: Dict[str, Any]) -> None:
     reg = data["registry"]
+    # A Registry carries its schema: the executors recompile with it, no schema= needed.
     out = segcore.spark.evaluate(data["profiles"], data["events"], reg, sql_dataset.AS_OF, fx=sql_dataset.FX,
-                                 outcome=True, schema=sql_dataset.SCHEMA)
+                                 outcome=True)
     assert out.columns == list(segcore.spark.OUTPUT_COLUMNS) + ["outcome"]
     started = time.perf_counter()
     got, meta = collect(out)

@@ -46,3 +46,12 @@ def test_bad_arguments() -> None:
     untyped = segcore.Segment.from_dict({"id": "t", "version": "1.0.0", "rule": "score > 1"})
     with pytest.raises(segcore.SegmentError, match="no declared type"):
         untyped.to_sql("duckdb", as_of="2026-03-15T00:00:00Z")
+
+
+def test_registry_keeps_its_schema() -> None:
+    reg = segcore.Registry.from_definitions([{"id": "a", "version": "1.0.0", "rule": "age > 1"}], schema=SCHEMA)
+    assert reg.schema == {"attributes": {"age": "int", "country": "string", "tags": "list"},
+                          "events": {"purchase": {"amount": "money"}}}
+    again = segcore.Registry.from_definitions([reg["a"].definition], schema=reg.schema)
+    assert again["a"].definition_hash == reg["a"].definition_hash
+    assert segcore.Registry.from_definitions([{"id": "a", "version": "1.0.0", "rule": "x > 1"}]).schema is None

@@ -38,6 +38,8 @@ pub struct Registry {
     deps: Vec<Vec<usize>>,
     /// The slot layout every segment reads through.
     layout: Arc<Layout>,
+    /// The schema the definitions were compiled against, if any.
+    schema: Option<Arc<Schema>>,
 }
 
 impl Registry {
@@ -95,7 +97,7 @@ impl Registry {
             .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
             .collect();
         let order = topo_order(&segments, &deps)?;
-        Ok(Registry { segments, index, order, deps, layout })
+        Ok(Registry { segments, index, order, deps, layout, schema: schema.cloned().map(Arc::new) })
     }
 
     /// Loads a folder of definitions ([`Registry::load_dir`]) or a single definition file.
@@ -171,6 +173,11 @@ impl Registry {
             diags.extend(e.diagnostics().iter().cloned());
         }
         diags
+    }
+
+    /// The schema the registry was compiled against (what recompiling it elsewhere needs).
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_deref()
     }
 
     /// Segments sorted by id.

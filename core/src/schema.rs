@@ -37,6 +37,24 @@ impl Schema {
         self.events.keys().map(String::as_str)
     }
 
+    /// The schema as `{"attributes": {name: type}, "events": {name: {property: type}}}`, keys
+    /// sorted; [`Schema::from_json`] reads it back to an equal schema (`list<T>` is written `list`:
+    /// element types are not checked).
+    ///
+    /// ```
+    /// let s = segcore::Schema::from_json_str(r#"{"attributes": {"age": "int"}, "events": {"login": {}}}"#).unwrap();
+    /// assert_eq!(s.to_json().to_string(), r#"{"attributes":{"age":"int"},"events":{"login":{}}}"#);
+    /// assert_eq!(segcore::Schema::from_json(&s.to_json()).unwrap(), s);
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let types = |m: &BTreeMap<String, Ty>| -> serde_json::Map<String, serde_json::Value> {
+            m.iter().map(|(k, t)| (k.clone(), serde_json::Value::from(t.name()))).collect()
+        };
+        let events: serde_json::Map<String, serde_json::Value> =
+            self.events.iter().map(|(e, props)| (e.clone(), serde_json::Value::Object(types(props)))).collect();
+        serde_json::json!({ "attributes": types(&self.attributes), "events": events })
+    }
+
     /// Parses a schema from JSON text.
     pub fn from_json_str(text: &str) -> Result<Schema, Error> {
         let v: serde_json::Value = serde_json::from_str(text)

@@ -117,6 +117,8 @@ def _payload(
     """JSON the executors compile the registry from, and the registry compiled from it here."""
     if isinstance(registry, segcore.Registry):
         original = registry
+        if schema is None:
+            schema = registry.schema
     elif isinstance(registry, (str, bytes)) or not isinstance(registry, Sequence):
         raise TypeError(
             "registry must be a segcore.Registry or a list of definitions (dicts or YAML/JSON texts), not %s"
@@ -135,8 +137,8 @@ def _payload(
     except segcore.SegmentError as e:
         if schema is None:
             raise ValueError(
-                "the registry's definitions do not compile again without a schema: pass schema=... "
-                "(the one the registry was compiled with; a Registry does not expose it): %s" % e
+                "the definitions do not compile again without a schema: pass schema=... "
+                "(the one they were compiled with): %s" % e
             ) from e
         raise
     for sid in original.ids:
@@ -226,9 +228,9 @@ def evaluate(
     :param id_column: the profiles' id column (strings or integers; the output ``entity_id`` is
         its text).
     :param outcome: also return the three-valued ``outcome`` ("true", "false", "unknown").
-    :param schema: the schema to compile the definitions with. With a Registry, pass the schema
-        it was compiled with (a Registry does not expose it; the executors recompile the
-        definitions from ``registry[id].definition``).
+    :param schema: the schema to compile a list of definitions with. A Registry carries its
+        own (``Registry.schema``); the executors recompile the definitions from
+        ``registry[id].definition`` with it.
     :returns: a lazy ``pyspark.sql.DataFrame`` with the columns ``entity_id`` (STRING),
         ``segment_id``, ``version``, ``definition_hash`` (STRING), ``as_of`` (TIMESTAMP),
         ``member`` (BOOLEAN) [, ``outcome`` (STRING)]: one row per profile and segment.
