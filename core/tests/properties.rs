@@ -150,11 +150,38 @@ fn sample_profile() -> Profile {
     .unwrap()
 }
 
+fn fuzz_schema() -> segcore::Schema {
+    segcore::Schema::from_json_str(
+        r#"{"attributes": {"age": "int", "country": "string", "x": "string", "score": "float", "d": "decimal",
+            "ltv": "money", "tags": "list<string>", "signup_at": "timestamp", "born": "date", "v": "semver",
+            "ok": "bool", "a": "object"},
+            "events": {"purchase": {"amount": "money", "sku": "string", "qty": "int"}, "login": {}}}"#,
+    )
+    .unwrap()
+}
+
 fn exercise(rule: &str, profile: &Profile, cx: &EvalContext) {
     let _ = Segment::parse_rule(rule).map(|ast| segcore::printer::print(&ast));
     if let Ok(seg) = Segment::compile(Definition::new("fuzz", "1.0.0", rule), None) {
         let _ = seg.evaluate(profile, cx);
         let _ = seg.explain(profile, cx);
+        to_sql_everywhere(&seg, cx);
+    }
+    thread_local!(static SCHEMA: segcore::Schema = fuzz_schema());
+    let typed = SCHEMA.with(|s| Segment::compile(Definition::new("fuzz", "1.0.0", rule), Some(s)));
+    if let Ok(seg) = typed {
+        to_sql_everywhere(&seg, cx);
+    }
+}
+
+/// SQL generation either succeeds or refuses with located diagnostics; it never panics.
+fn to_sql_everywhere(seg: &Segment, cx: &EvalContext) {
+    for d in segcore::sql::Dialect::ALL {
+        let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
+        opts.fx = cx.fx.clone();
+        if let Err(e) = segcore::sql::segment_to_sql(seg, &opts) {
+            assert!(e.diagnostics().iter().all(|d| !d.message.is_empty()));
+        }
     }
 }
 

@@ -130,7 +130,11 @@ fn split_top<'a>(expr: &'a str, sep: &str, d: Dialect) -> Vec<&'a str> {
     let mut start = 0;
     let mut i = 0;
     while i + sep.len() <= expr.len() {
-        if top.get(i).is_some_and(|t| t.1) && expr[i..].starts_with(sep) && !contains_case(&expr[..i], &top) {
+        if top.get(i).is_some_and(|t| t.1)
+            && expr.is_char_boundary(i)
+            && expr[i..].starts_with(sep)
+            && !contains_case(&expr[..i], &top)
+        {
             parts.push(&expr[start..i]);
             start = i + sep.len();
             i = start;
@@ -172,7 +176,7 @@ fn contains_case(prefix: &str, top: &[(usize, bool)]) -> bool {
     let mut open = 0i32;
     let mut i = 0;
     while i < prefix.len() {
-        let at_top = top.get(i).is_some_and(|t| t.1);
+        let at_top = top.get(i).is_some_and(|t| t.1) && prefix.is_char_boundary(i);
         if at_top && prefix[i..].starts_with("CASE ") && (i == 0 || prefix.as_bytes()[i - 1] == b' ') {
             open += 1;
         } else if at_top && prefix[i..].starts_with(" END") {
