@@ -105,6 +105,8 @@ def session(app: str = "segcore-tests") -> Any:
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "true")
+        # Generated Spark SQL needs exact DECIMAL(38,18) arithmetic (SPEC §21).
+        .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
         .config("spark.local.dir", log_dir)

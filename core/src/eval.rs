@@ -342,7 +342,7 @@ fn eval_cold<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
                     if path.len() == 1 && path[0] == PathSeg::Key("at".into()) {
                         Cow::Owned(Value::Timestamp(e.at))
                     } else {
-                        Cow::Borrowed(prop(e, path))
+                        typed(prop(e, path), n.ty, cx.tz)
                     }
                 }
             }
@@ -390,6 +390,16 @@ fn coerce<'a>(v: Cow<'a, Value>, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
     Cow::Owned(out.unwrap_or(Value::Null))
 }
 
+/// A property value read as its declared type (schema-typed data arrives as JSON: a timestamp
+/// is a string until read), as `where` filters and attributes read it.
+fn typed<'a>(v: &'a Value, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
+    if matches!(ty, Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal) {
+        coerce(Cow::Borrowed(v), ty, tz)
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
 fn instant_of(v: &Value, tz: &TimeZone) -> Option<i64> {
     match v {
         Value::Timestamp(t) => Some(*t),
@@ -397,6 +407,12 @@ fn instant_of(v: &Value, tz: &TimeZone) -> Option<i64> {
         Value::Str(s) => time::parse_instant(s),
         _ => None,
     }
+}
+
+/// The f64 nearest to a decimal (SPEC §6), rounded once: through its text, because
+/// `Decimal::to_f64` divides in floating point and can land one ulp off.
+fn dec_f64(d: Decimal) -> Option<f64> {
+    d.to_string().parse().ok()
 }
 
 fn overflow() -> Box<EvalError> {
@@ -468,8 +484,8 @@ fn compare_slow(a: &Value, b: &Value, ordering: bool, cx: &Ctx) -> R<Option<Orde
         (Int(x), Decimal(y)) => Some(rust_decimal::Decimal::from(*x).cmp(y)),
         (Decimal(x), Int(y)) => Some(x.cmp(&rust_decimal::Decimal::from(*y))),
         (Decimal(x), Decimal(y)) => Some(x.cmp(y)),
-        (Float(x), Decimal(y)) => y.to_f64().and_then(|y| x.partial_cmp(&y)),
-        (Decimal(x), Float(y)) => x.to_f64().and_then(|x| x.partial_cmp(y)),
+        (Float(x), Decimal(y)) => dec_f64(*y).and_then(|y| x.partial_cmp(&y)),
+        (Decimal(x), Float(y)) => dec_f64(*x).and_then(|x| x.partial_cmp(y)),
         (Str(x), Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
         (Bool(x), Bool(y)) => eq_only(x == y),
         (Timestamp(x), Timestamp(y)) => Some(x.cmp(y)),
@@ -600,7 +616,7 @@ fn as_f64(v: &Value) -> Option<f64> {
     match v {
         Value::Int(i) => Some(*i as f64),
         Value::Float(f) => Some(*f),
-        Value::Decimal(d) => d.to_f64(),
+        Value::Decimal(d) => dec_f64(*d),
         _ => None,
     }
 }
@@ -715,7 +731,7 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
         (Func::Round | Func::Floor | Func::Ceil, Value::Int(i)) => Value::Int(*i),
         (Func::Round, Value::Decimal(d)) => Value::Decimal(round_half_away(*d, digits(args))),
         (Func::Round, Value::Float(x)) => match float_to_decimal(*x) {
-            Some(d) => round_half_away(d, digits(args)).to_f64().map(float_value).unwrap_or(Value::Null),
+            Some(d) => dec_f64(round_half_away(d, digits(args))).map(float_value).unwrap_or(Value::Null),
             None => Value::Null,
         },
         (Func::Floor, Value::Decimal(d)) => Value::Decimal(round_decimal(*d, 0, |d, _| d.floor())),
@@ -909,9 +925,9 @@ fn accumulate(acc: &mut Acc, v: &Value) -> R<()> {
                 (Acc::Int(s), Value::Decimal(d)) => Acc::Dec(i128_dec(*s)?.checked_add(*d).ok_or_else(overflow)?),
                 (Acc::Int(s), Value::Float(f)) => Acc::Float(*s as f64 + f),
                 (Acc::Dec(s), Value::Int(i)) => Acc::Dec(s.checked_add(Decimal::from(*i)).ok_or_else(overflow)?),
-                (Acc::Dec(s), Value::Float(f)) => Acc::Float(s.to_f64().unwrap_or(f64::NAN) + f),
+                (Acc::Dec(s), Value::Float(f)) => Acc::Float(dec_f64(*s).unwrap_or(f64::NAN) + f),
                 (Acc::Float(s), Value::Int(i)) => Acc::Float(s + *i as f64),
-                (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + d.to_f64().unwrap_or(f64::NAN)),
+                (Acc::Float(s), Value::Decimal(d)) => Acc::Float(s + dec_f64(*d).unwrap_or(f64::NAN)),
                 _ => Acc::Bad,
             };
             *acc = next;
@@ -936,12 +952,12 @@ fn sum_or_avg<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
     let mut acc = Acc::Empty;
     let mut n = 0i64;
     for_each_event(agg, cx, |e| {
-        let v = prop(e, &agg.path);
+        let v = typed(prop(e, &agg.path), agg.prop_ty, cx.tz);
         if v.is_null() {
             return Ok(true);
         }
         n += 1;
-        accumulate(&mut acc, v)?;
+        accumulate(&mut acc, &v)?;
         Ok(!matches!(acc, Acc::Bad))
     })?;
     let money = |d: Decimal| Value::Money(Money { amount: d, currency: cx.currency });
@@ -986,9 +1002,9 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
     if matches!(agg.func, AggFn::Sum | AggFn::Avg) {
         return sum_or_avg(agg, cx);
     }
-    let mut values: Vec<&'a Value> = Vec::new();
+    let mut values: Vec<Cow<'a, Value>> = Vec::new();
     for_each_event(agg, cx, |e| {
-        let v = prop(e, &agg.path);
+        let v = typed(prop(e, &agg.path), agg.prop_ty, cx.tz);
         if !v.is_null() {
             values.push(v);
         }
@@ -997,7 +1013,7 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
     match agg.func {
         AggFn::Min | AggFn::Max => {
             let mut best: Option<&Value> = None;
-            for v in values {
+            for v in &values {
                 best = match best {
                     None => Some(v),
                     Some(b) => match compare(v, b, true, cx)? {
@@ -1043,7 +1059,7 @@ fn distinct_key(v: &Value) -> String {
                     None => format!("d:{}", d.normalize()),
                 }
             } else {
-                num(d.to_f64().unwrap_or(f64::NAN))
+                num(dec_f64(*d).unwrap_or(f64::NAN))
             }
         }
         Value::Str(s) => format!("s:{s}"),

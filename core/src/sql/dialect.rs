@@ -268,7 +268,8 @@ impl Dialect {
     /// Whether all of `s` matches the regular expression `re` (only the syntax every engine
     /// shares: groups, alternation, bracket classes, `* + ?`).
     pub fn full_match(self, s: &str, re: &str) -> String {
-        let anchored = self.string(&format!("^({re})$"));
+        // Java's `$` also matches before a final newline; `\z` only at the very end.
+        let anchored = self.string(&if self == Dialect::Spark { format!("^({re})\\z") } else { format!("^({re})$") });
         match self {
             Dialect::DuckDb => format!("regexp_full_match({s}, {})", self.string(re)),
             Dialect::Postgres => format!("({s} ~ {anchored})"),
@@ -296,6 +297,14 @@ impl Dialect {
             _ => format!("strpos({s}, {sep_lit})"),
         };
         format!("(CASE WHEN {pos} > 0 THEN substr({s}, {pos} + 1) END)")
+    }
+
+    /// `lower` of an ASCII string (A–Z only), whatever the database's locale.
+    pub fn ascii_lower(self, s: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("lower({s} COLLATE \"C\")"),
+            _ => format!("lower({s})"),
+        }
     }
 
     /// Whether string `s` is all ASCII (bytes = characters).
@@ -338,7 +347,9 @@ impl Dialect {
         match self {
             Dialect::DuckDb => format!("CAST(CAST({a} AS HUGEINT) {op} CAST({b} AS HUGEINT) AS BIGINT)"),
             Dialect::Snowflake => self.int64_checked(&format!("({a} {op} {b})")),
-            _ => self.cast(&format!("({a} {op} {b})"), Ty::Int),
+            // Operands as 64 bits first: a bare literal is a 32-bit INTEGER, and 32-bit
+            // arithmetic overflows where SPEC §8's 64-bit arithmetic does not.
+            _ => self.cast(&format!("({} {op} {})", self.cast(a, Ty::Int), self.cast(b, Ty::Int)), Ty::Int),
         }
     }
 

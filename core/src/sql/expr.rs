@@ -190,9 +190,12 @@ impl<'a> Gen<'a> {
                 let mut eqs = Vec::new();
                 for item in items {
                     let iv = self.constant(item, list.span)?;
-                    eqs.push(self.compare(CmpOp::Eq, &xv, &iv, list.span)?);
+                    // Money comparisons may raise (FX): left to right, stopping at the first match.
+                    let raises = xv.ty == Ty::Money || iv.ty == Ty::Money;
+                    eqs.push((self.compare(CmpOp::Eq, &xv, &iv, list.span)?, raises));
                 }
-                let any = format!("({})", eqs.join(" OR "));
+                // A null x is UNKNOWN before any comparison runs (SPEC §6).
+                let any = format!("(CASE WHEN {} IS NULL THEN NULL ELSE {} END)", xv.sql, logic_chain(false, eqs));
                 Ok(Sx::new(if *negated { format!("(NOT {any})") } else { any }, Ty::Bool))
             }
             Kind::InStrings { x, set, negated } => {
@@ -211,7 +214,13 @@ impl<'a> Gen<'a> {
                 let (xv, lov, hiv) = (self.expr(x)?, self.expr(lo)?, self.expr(hi)?);
                 let a = self.compare(CmpOp::Le, &lov, &xv, n.span)?;
                 let b = self.compare(CmpOp::Le, &xv, &hiv, n.span)?;
-                let both = format!("({a} AND {b})");
+                let both = if [&xv, &lov, &hiv].iter().any(|v| v.ty == Ty::Money) {
+                    // Both comparisons run, as in the interpreter, so a missing FX quote in either
+                    // raises whatever the other gives.
+                    format!("(CASE WHEN ({a}) IS NULL THEN (CASE WHEN ({b}) IS FALSE THEN FALSE END) WHEN ({a}) THEN ({b}) ELSE (CASE WHEN ({b}) IS NULL THEN FALSE ELSE FALSE END) END)")
+                } else {
+                    format!("({a} AND {b})")
+                };
                 Ok(Sx::new(if *negated { format!("(NOT {both})") } else { both }, Ty::Bool))
             }
             Kind::IsNull { x, negated } => {
@@ -296,7 +305,9 @@ impl<'a> Gen<'a> {
                 let h = d.sha256_u32(&format!("({input})"));
                 // (h mod 10000) / 100 as an exact two-digit decimal.
                 let dec = d.column_type(Ty::Decimal).unwrap_or("DECIMAL(38,18)");
-                Ok(Sx::new(format!("(CAST(MOD({h}, 10000) AS {dec}) / 100)"), Ty::Decimal))
+                // `* 0.01`, not `/ 100`: DuckDB divides decimals in DOUBLE.
+                let cent = decimal_literal(d, Decimal::new(1, 2));
+                Ok(Sx::new(format!("(CAST(MOD({h}, 10000) AS {dec}) * {cent})"), Ty::Decimal))
             }
             Kind::Agg(agg) => self.aggregate(agg, None, n.span, n.ty),
             Kind::EventGet { agg, path } => self.aggregate(agg, Some(path), n.span, n.ty),
@@ -491,7 +502,7 @@ impl<'a> Gen<'a> {
         };
         let valid = self.semver_valid(x);
         format!(
-            "(CASE WHEN {x} IS NULL OR NOT ({valid}) THEN NULL WHEN ({core_cmp}) <> 0 THEN ({core_cmp}) ELSE ({pre_cmp}) END)"
+            "(CASE WHEN {x} IS NULL OR NOT ({valid}) THEN NULL ELSE COALESCE(NULLIF({core_cmp}, 0), {pre_cmp}) END)"
         )
     }
 
@@ -560,7 +571,14 @@ impl<'a> Gen<'a> {
             return m.sql.clone();
         }
         let (converted, _) = self.to_base_parts(m);
-        let raise = self.d.raise(&self.fx_message(), &cur);
+        // The raise must depend on the row, or PostgreSQL folds it while planning (a literal
+        // currency is a constant): append an empty string cut from the entity id.
+        let row = if self.in_event {
+            format!("e.{}", self.d.ident("entity_id"))
+        } else {
+            format!("p.{}", self.d.ident("id"))
+        };
+        let raise = self.d.raise(&self.fx_message(), &format!("{cur} || substr({row}, 1, 0)"));
         format!(
             "(CASE WHEN {} IS NOT NULL AND {cur} IS NOT NULL AND ({converted}) IS NULL THEN {raise} ELSE {converted} END)",
             m.sql
@@ -695,7 +713,7 @@ impl<'a> Gen<'a> {
         };
         Ok(match f {
             Func::Length => match x.ty {
-                Ty::Str => Sx::new(d.char_length(&x.sql), Ty::Int),
+                Ty::Str => Sx::new(d.cast(&d.char_length(&x.sql), Ty::Int), Ty::Int),
                 t => return bad(self, t),
             },
             Func::Fold => match x.ty {
@@ -708,7 +726,8 @@ impl<'a> Gen<'a> {
                     // pinned Unicode table, one character to one character.
                     let (from, to): (String, String) = crate::casefold::pairs().unzip();
                     let table = format!("translate({}, {}, {})", x.sql, d.string(&from), d.string(&to));
-                    let sql = format!("(CASE WHEN {} THEN lower({}) ELSE {table} END)", d.is_ascii(&x.sql), x.sql);
+                    let sql =
+                        format!("(CASE WHEN {} THEN {} ELSE {table} END)", d.is_ascii(&x.sql), d.ascii_lower(&x.sql));
                     Sx::new(sql, Ty::Str)
                 }
                 t => return bad(self, t),
@@ -746,15 +765,15 @@ impl<'a> Gen<'a> {
                     return self.unsupported(n.span, "`as_of` outside the calendar range");
                 };
                 let t = d.date(&today.to_string());
-                Sx::new(d.date_diff(&t, &d.date_of_local(&l)), Ty::Int)
+                Sx::new(d.cast(&d.date_diff(&t, &d.date_of_local(&l)), Ty::Int), Ty::Int)
             }
             Func::DayOfWeek => {
                 let Ok(l) = local(self, &x) else { return bad(self, x.ty) };
-                Sx::new(d.iso_day_of_week(&l), Ty::Int)
+                Sx::new(d.cast(&d.iso_day_of_week(&l), Ty::Int), Ty::Int)
             }
             Func::Hour => {
                 let Ok(l) = local(self, &x) else { return bad(self, x.ty) };
-                Sx::new(d.hour(&l), Ty::Int)
+                Sx::new(d.cast(&d.hour(&l), Ty::Int), Ty::Int)
             }
             Func::Date => match x.ty {
                 Ty::Date => x,
@@ -835,6 +854,12 @@ impl<'a> Gen<'a> {
                 _ => g.unsupported(span, &format!("the property path `{}`", path_text(path).trim_start_matches('.'))),
             }
         };
+        if correlated && agg.filter.as_ref().is_some_and(may_raise) && d != Dialect::Postgres {
+            // Only PostgreSQL runs correlated subqueries lazily; the others decorrelate them
+            // into joins that evaluate the filter for every event, raising where the
+            // interpreter would not look.
+            return self.unsupported(span, "an aggregate whose `where` may raise an error (it would run eagerly)");
+        }
         if correlated {
             let from = format!(
                 "FROM {} AS e WHERE e.{} = p.{} AND {cond}",
@@ -891,7 +916,8 @@ impl<'a> Gen<'a> {
                     (AggFn::Sum, Ty::Int) => {
                         // Summed wide (DuckDB HUGEINT, PostgreSQL numeric); 64-bit overflow is
                         // raised where the rule reads the sum.
-                        let c = self.pre_aggregate(format!("sum({})", when(&v.sql)));
+                        let wide = format!("CAST({} AS {})", v.sql, d.wide_int());
+                        let c = self.pre_aggregate(format!("sum({})", when(&wide)));
                         Sx::new(format!("COALESCE({}, 0)", d.cast(&c, Ty::Int)), Ty::Int)
                     }
                     (AggFn::Sum, Ty::Decimal) => {
@@ -964,6 +990,7 @@ fn may_raise(n: &Node) -> bool {
     let here = match &n.kind {
         Kind::Arith(..) | Kind::Neg(_) => true,
         Kind::Agg(a) => matches!(a.func, AggFn::Sum | AggFn::Avg) || a.filter.as_ref().is_some_and(may_raise),
+        Kind::EventGet { agg, .. } => agg.filter.as_ref().is_some_and(may_raise),
         Kind::Cmp(_, a, b) => a.ty == Ty::Money || b.ty == Ty::Money,
         Kind::Call(Func::Abs, _) => true,
         _ => false,
@@ -1024,8 +1051,9 @@ fn int_float(d: Dialect, i: &str, o: &str, f: &str) -> String {
     let int = d.column_type(Ty::Int).unwrap_or("BIGINT");
     let above = if matches!(o, "<" | "<=" | "<>") { "TRUE" } else { "FALSE" };
     format!(
-        "(CASE WHEN CAST({i} AS {fl}) <> {f} THEN CAST({i} AS {fl}) {o} {f} \
-         WHEN {i} IS NOT NULL AND {f} >= CAST('9223372036854775808' AS {fl}) THEN {above} \
+        "(CASE WHEN {i} IS NULL OR {f} IS NULL THEN NULL \
+         WHEN CAST({i} AS {fl}) <> {f} THEN CAST({i} AS {fl}) {o} {f} \
+         WHEN {f} >= CAST('9223372036854775808' AS {fl}) THEN {above} \
          ELSE {i} {o} CAST({f} AS {int}) END)"
     )
 }

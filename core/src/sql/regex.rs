@@ -101,7 +101,8 @@ fn bracket(ranges: &[(char, char)], d: Dialect, out: &mut String) -> Result<(), 
     let (negate, set) = if complement.len() < ranges.len() { (true, complement) } else { (false, ranges.to_vec()) };
     if set.is_empty() {
         // Every character: a class that cannot be empty either way.
-        out.push_str("(.|\n)");
+        // Java's `.` also skips \r, U+0085, U+2028 and U+2029.
+        out.push_str(if d == Dialect::Spark { "(?s:.)" } else { "(.|\n)" });
         return Ok(());
     }
     out.push('[');

@@ -8,7 +8,7 @@ WITH
     sum(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2025-12-30 09:30:00+00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00') THEN (CASE WHEN e.`amount_currency` = 'USD' THEN e.`amount_amount` WHEN e.`amount_currency` = 'EUR' THEN e.`amount_amount` * BIGNUMERIC '1.08' WHEN e.`amount_currency` = 'GBP' THEN e.`amount_amount` * BIGNUMERIC '1.27' END) END) AS `agg_1`,
     min(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2025-12-30 09:30:00+00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00') THEN CASE WHEN e.`amount_amount` IS NOT NULL AND e.`amount_currency` NOT IN ('USD', 'EUR', 'GBP') THEN e.`amount_currency` END END) AS `agg_2`,
     count(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2026-02-28 09:30:00+00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00') AND ((e.`qty` >= 2)) IS TRUE THEN 1 END) AS `agg_3`,
-    sum(CASE WHEN e.`name` = 'purchase' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00' THEN e.`qty` END) AS `agg_4`,
+    sum(CASE WHEN e.`name` = 'purchase' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00' THEN CAST(e.`qty` AS BIGNUMERIC) END) AS `agg_4`,
     count(CASE WHEN e.`name` = 'login' AND (e.`at` >= TIMESTAMP '2026-03-22 23:00:00+00' AND e.`at` < TIMESTAMP '2026-03-29 22:00:00+00') AND ((e.`device` = 'ios')) IS TRUE THEN 1 END) AS `agg_5`,
     CAST(CAST(sum(CASE WHEN e.`name` = 'page_view' AND (e.`at` >= TIMESTAMP '2026-02-28 23:00:00+00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00') THEN CAST(e.`duration_ms` AS BIGNUMERIC) END) AS FLOAT64) / NULLIF(count(CASE WHEN e.`name` = 'page_view' AND (e.`at` >= TIMESTAMP '2026-02-28 23:00:00+00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00') THEN e.`duration_ms` END), 0) AS FLOAT64) AS `agg_6`,
     min(CASE WHEN e.`name` = 'page_view' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00' THEN e.`duration_ms` END) AS `agg_7`,
@@ -30,8 +30,9 @@ WITH
       AND (p.`ltv` <= BIGNUMERIC '1000.25')
       AND (
             CASE
+              WHEN 1 IS NULL OR p.`score` IS NULL THEN NULL
               WHEN CAST(1 AS FLOAT64) <> p.`score` THEN CAST(1 AS FLOAT64) <= p.`score`
-              WHEN 1 IS NOT NULL AND p.`score` >= CAST('9223372036854775808' AS FLOAT64) THEN TRUE
+              WHEN p.`score` >= CAST('9223372036854775808' AS FLOAT64) THEN TRUE
               ELSE 1 <= CAST(p.`score` AS INT64)
             END
           )
@@ -46,14 +47,14 @@ WITH
         CASE
           WHEN (
                  (
-                   CAST((CAST((p.`age` + CAST((p.`household_size` * 2) AS INT64)) AS INT64) - 1) AS INT64) > 20
+                   CAST((CAST(CAST((CAST(p.`age` AS INT64) + CAST(CAST((CAST(p.`household_size` AS INT64) * CAST(2 AS INT64)) AS INT64) AS INT64)) AS INT64) AS INT64) - CAST(1 AS INT64)) AS INT64) > 20
                  )
                ) IS FALSE
           THEN FALSE
           ELSE (
                  (
                    (
-                     CAST((CAST((p.`age` + CAST((p.`household_size` * 2) AS INT64)) AS INT64) - 1) AS INT64) > 20
+                     CAST((CAST(CAST((CAST(p.`age` AS INT64) + CAST(CAST((CAST(p.`household_size` AS INT64) * CAST(2 AS INT64)) AS INT64) AS INT64)) AS INT64) AS INT64) - CAST(1 AS INT64)) AS INT64) > 20
                    )
                  )
                  AND (
@@ -78,14 +79,14 @@ WITH
                                       CASE
                                         WHEN (
                                                (
-                                                 CAST(abs(CAST((p.`household_size` - 3) AS INT64)) AS INT64) <= 1
+                                                 CAST(abs(CAST((CAST(p.`household_size` AS INT64) - CAST(3 AS INT64)) AS INT64)) AS INT64) <= 1
                                                )
                                              ) IS FALSE
                                         THEN FALSE
                                         ELSE (
                                                (
                                                  (
-                                                   CAST(abs(CAST((p.`household_size` - 3) AS INT64)) AS INT64) <= 1
+                                                   CAST(abs(CAST((CAST(p.`household_size` AS INT64) - CAST(3 AS INT64)) AS INT64)) AS INT64) <= 1
                                                  )
                                                )
                                                AND (
@@ -210,7 +211,7 @@ WITH
                                                                              END
                                                                            )
                                                                          ) IS NULL
-                                                                THEN ERROR(CONCAT('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ', p.`balance_currency`))
+                                                                THEN ERROR(CONCAT('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ', p.`balance_currency` || substr(p.`id`, 1, 0)))
                                                                 ELSE (
                                                                        CASE
                                                                          WHEN p.`balance_currency` = 'USD'
@@ -222,7 +223,7 @@ WITH
                                                                        END
                                                                      )
                                                               END
-                                                            ) > (CASE WHEN BIGNUMERIC '100' IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN BIGNUMERIC '100' WHEN 'EUR' = 'EUR' THEN BIGNUMERIC '100' * BIGNUMERIC '1.08' WHEN 'EUR' = 'GBP' THEN BIGNUMERIC '100' * BIGNUMERIC '1.27' END)) IS NULL THEN ERROR(CONCAT('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ', 'EUR')) ELSE (CASE WHEN 'EUR' = 'USD' THEN BIGNUMERIC '100' WHEN 'EUR' = 'EUR' THEN BIGNUMERIC '100' * BIGNUMERIC '1.08' WHEN 'EUR' = 'GBP' THEN BIGNUMERIC '100' * BIGNUMERIC '1.27' END) END)
+                                                            ) > (CASE WHEN BIGNUMERIC '100' IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN BIGNUMERIC '100' WHEN 'EUR' = 'EUR' THEN BIGNUMERIC '100' * BIGNUMERIC '1.08' WHEN 'EUR' = 'GBP' THEN BIGNUMERIC '100' * BIGNUMERIC '1.27' END)) IS NULL THEN ERROR(CONCAT('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ', 'EUR' || substr(p.`id`, 1, 0))) ELSE (CASE WHEN 'EUR' = 'USD' THEN BIGNUMERIC '100' WHEN 'EUR' = 'EUR' THEN BIGNUMERIC '100' * BIGNUMERIC '1.08' WHEN 'EUR' = 'GBP' THEN BIGNUMERIC '100' * BIGNUMERIC '1.27' END) END)
                                                      END
                                                    )
                                              )
@@ -269,10 +270,10 @@ WITH
                          WHEN (
                                 (
                                   CASE
+                                    WHEN 1500 IS NULL OR a.`agg_6` IS NULL THEN NULL
                                     WHEN CAST(1500 AS FLOAT64) <> a.`agg_6`
                                     THEN CAST(1500 AS FLOAT64) < a.`agg_6`
-                                    WHEN 1500 IS NOT NULL
-                                         AND a.`agg_6` >= CAST('9223372036854775808' AS FLOAT64)
+                                    WHEN a.`agg_6` >= CAST('9223372036854775808' AS FLOAT64)
                                     THEN TRUE
                                     ELSE 1500 < CAST(a.`agg_6` AS INT64)
                                   END
@@ -283,10 +284,10 @@ WITH
                                 (
                                   (
                                     CASE
+                                      WHEN 1500 IS NULL OR a.`agg_6` IS NULL THEN NULL
                                       WHEN CAST(1500 AS FLOAT64) <> a.`agg_6`
                                       THEN CAST(1500 AS FLOAT64) < a.`agg_6`
-                                      WHEN 1500 IS NOT NULL
-                                           AND a.`agg_6` >= CAST('9223372036854775808' AS FLOAT64)
+                                      WHEN a.`agg_6` >= CAST('9223372036854775808' AS FLOAT64)
                                       THEN TRUE
                                       ELSE 1500 < CAST(a.`agg_6` AS INT64)
                                     END
@@ -326,7 +327,7 @@ WITH
     (
       (
         (
-          CAST(MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(('exp-2026-q1:' || p.`id`))), 1, 8)) AS INT64), 10000) AS BIGNUMERIC) / 100
+          CAST(MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(('exp-2026-q1:' || p.`id`))), 1, 8)) AS INT64), 10000) AS BIGNUMERIC) * BIGNUMERIC '0.01'
         ) < BIGNUMERIC '25.00'
       )
       AND (COALESCE(p.`nickname`, p.`email`, 'anonymous') <> 'anonymous')
@@ -365,52 +366,7 @@ WITH
             WHEN p.`app_version` IS NULL
                  OR NOT (REGEXP_CONTAINS(p.`app_version`, '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') <= '18446744073709551615')) AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') <= '18446744073709551615')) AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') <= '18446744073709551615')))
             THEN NULL
-            WHEN (
-                   CASE
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 2
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 2
-                     THEN 1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 3
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 3
-                     THEN 1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 ) <> 0
-            THEN (
-                   CASE
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 2
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 2
-                     THEN 1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 3
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 3
-                     THEN 1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0
-                     THEN -1
-                     WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 )
-            ELSE (
-                   CASE
-                     WHEN (
-                            CASE
-                              WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0
-                              THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1)
-                            END
-                          ) IS NULL
-                     THEN 0
-                     ELSE -1
-                   END
-                 )
+            ELSE COALESCE(NULLIF(CASE WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 2 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 2 THEN 1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 3 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 3 THEN 1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END) IS NULL THEN 0 ELSE -1 END)
           END
         ) >= 0
       )
@@ -420,88 +376,7 @@ WITH
                 WHEN p.`app_version` IS NULL
                      OR NOT (REGEXP_CONTAINS(p.`app_version`, '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') <= '18446744073709551615')) AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') <= '18446744073709551615')) AND (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '')) < 20 OR (length(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '')) = 20 AND COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') <= '18446744073709551615')))
                 THEN NULL
-                WHEN (
-                       CASE
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 3
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 3
-                         THEN 1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 0
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 0
-                         THEN 1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     ) <> 0
-                THEN (
-                       CASE
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 3
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 3
-                         THEN 1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 0
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 0
-                         THEN 1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0
-                         THEN -1
-                         WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
-                ELSE (
-                       CASE
-                         WHEN (
-                                CASE
-                                  WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0
-                                  THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1)
-                                END
-                              ) IS NULL
-                         THEN 1
-                         WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') = ''
-                         THEN -1
-                         WHEN (
-                                REGEXP_CONTAINS(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], ''), '^([0-9]+)$')
-                                AND (
-                                      length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '')) < 20
-                                      OR (
-                                           length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '')) = 20
-                                           AND COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') <= '18446744073709551615'
-                                         )
-                                    )
-                              )
-                         THEN -1
-                         WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') <> 'rc'
-                         THEN (
-                                CASE
-                                  WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') < 'rc'
-                                  THEN -1
-                                  ELSE 1
-                                END
-                              )
-                         WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') = ''
-                         THEN -1
-                         WHEN NOT (REGEXP_CONTAINS(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], ''), '^([0-9]+)$') AND (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '')) < 20 OR (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '')) = 20 AND COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') <= '18446744073709551615')))
-                         THEN 1
-                         WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) <> 1
-                         THEN (
-                                CASE
-                                  WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 1
-                                  THEN -1
-                                  WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 1
-                                  THEN 1
-                                END
-                              )
-                         WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(2)], '') <> ''
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
+                ELSE COALESCE(NULLIF(CASE WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) < 3 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(0)], '') AS BIGNUMERIC) > 3 THEN 1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 0 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 0 THEN 1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) < 0 THEN -1 WHEN CAST(COALESCE(SPLIT(COALESCE(SPLIT(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-')[SAFE_OFFSET(0)], ''), '.')[SAFE_OFFSET(2)], '') AS BIGNUMERIC) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END) IS NULL THEN 1 WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') = '' THEN -1 WHEN (REGEXP_CONTAINS(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], ''), '^([0-9]+)$') AND (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '')) < 20 OR (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '')) = 20 AND COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') <= '18446744073709551615'))) THEN -1 WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') <> 'rc' THEN (CASE WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(0)], '') < 'rc' THEN -1 ELSE 1 END) WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') = '' THEN -1 WHEN NOT (REGEXP_CONTAINS(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], ''), '^([0-9]+)$') AND (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '')) < 20 OR (length(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '')) = 20 AND COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') <= '18446744073709551615'))) THEN 1 WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) <> 1 THEN (CASE WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) < 1 THEN -1 WHEN CAST(COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(1)], '') AS BIGNUMERIC) > 1 THEN 1 END) WHEN COALESCE(SPLIT((CASE WHEN strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') > 0 THEN substr(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), strpos(COALESCE(SPLIT(p.`app_version`, '+')[SAFE_OFFSET(0)], ''), '-') + 1) END), '.')[SAFE_OFFSET(2)], '') <> '' THEN 1 ELSE 0 END)
               END
             ) < 0
           )
@@ -549,7 +424,7 @@ WITH
               END
             ) = 'straße'
           )
-      AND ((6 <= LENGTH(p.`email`)) AND (LENGTH(p.`email`) <= 254))
+      AND ((6 <= CAST(LENGTH(p.`email`) AS INT64)) AND (CAST(LENGTH(p.`email`) AS INT64) <= 254))
     ) AS value
   FROM profiles AS p
 ),
@@ -600,20 +475,18 @@ WITH
                                                  )
                                                )
                                                AND (
-                                                     DATE_DIFF(DATE '2026-03-30', CAST(DATETIME(p.`signup_at`, 'America/New_York') AS DATE), DAY) >= 30
+                                                     CAST(DATE_DIFF(DATE '2026-03-30', CAST(DATETIME(p.`signup_at`, 'America/New_York') AS DATE), DAY) AS INT64) >= 30
                                                    )
                                                AND (
                                                      (
-                                                       1 <= (MOD(EXTRACT(DAYOFWEEK FROM DATETIME(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1)
+                                                       1 <= CAST((MOD(EXTRACT(DAYOFWEEK FROM DATETIME(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1) AS INT64)
                                                      )
                                                      AND (
-                                                           (
-                                                             MOD(EXTRACT(DAYOFWEEK FROM DATETIME(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1
-                                                           ) <= 5
+                                                           CAST((MOD(EXTRACT(DAYOFWEEK FROM DATETIME(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1) AS INT64) <= 5
                                                          )
                                                    )
                                                AND (
-                                                     EXTRACT(HOUR FROM DATETIME(p.`last_seen_at`, 'America/New_York')) < 18
+                                                     CAST(EXTRACT(HOUR FROM DATETIME(p.`last_seen_at`, 'America/New_York')) AS INT64) < 18
                                                    )
                                              )
                                       END

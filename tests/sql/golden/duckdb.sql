@@ -8,7 +8,7 @@ WITH
     sum(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2025-12-30 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN (CASE WHEN e."amount_currency" = 'USD' THEN e."amount_amount" WHEN e."amount_currency" = 'EUR' THEN e."amount_amount" * 1.08 WHEN e."amount_currency" = 'GBP' THEN e."amount_amount" * 1.27 END) END) AS "agg_1",
     min(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2025-12-30 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN CASE WHEN e."amount_amount" IS NOT NULL AND e."amount_currency" NOT IN ('USD', 'EUR', 'GBP') THEN e."amount_currency" END END) AS "agg_2",
     count(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2026-02-28 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') AND ((e."qty" >= 2)) IS TRUE THEN 1 END) AS "agg_3",
-    sum(CASE WHEN e."name" = 'purchase' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN e."qty" END) AS "agg_4",
+    sum(CASE WHEN e."name" = 'purchase' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN CAST(e."qty" AS HUGEINT) END) AS "agg_4",
     count(CASE WHEN e."name" = 'login' AND (e."at" >= TIMESTAMPTZ '2026-03-22 23:00:00+00' AND e."at" < TIMESTAMPTZ '2026-03-29 22:00:00+00') AND ((e."device" = 'ios')) IS TRUE THEN 1 END) AS "agg_5",
     CAST(CAST(CAST(sum(CASE WHEN e."name" = 'page_view' AND (e."at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN CAST(e."duration_ms" AS HUGEINT) END) AS VARCHAR) AS DOUBLE) / NULLIF(count(CASE WHEN e."name" = 'page_view' AND (e."at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN e."duration_ms" END), 0) AS DOUBLE) AS "agg_6",
     min(CASE WHEN e."name" = 'page_view' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN e."duration_ms" END) AS "agg_7",
@@ -30,8 +30,9 @@ WITH
       AND (p."ltv" <= 1000.25)
       AND (
             CASE
+              WHEN 1 IS NULL OR p."score" IS NULL THEN NULL
               WHEN CAST(1 AS DOUBLE) <> p."score" THEN CAST(1 AS DOUBLE) <= p."score"
-              WHEN 1 IS NOT NULL AND p."score" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE
+              WHEN p."score" >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE
               ELSE 1 <= CAST(p."score" AS BIGINT)
             END
           )
@@ -210,7 +211,7 @@ WITH
                                                                              END
                                                                            )
                                                                          ) IS NULL
-                                                                THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency")
+                                                                THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency" || substr(p."id", 1, 0))
                                                                 ELSE (
                                                                        CASE
                                                                          WHEN p."balance_currency" = 'USD'
@@ -222,7 +223,7 @@ WITH
                                                                        END
                                                                      )
                                                               END
-                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR') ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
+                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' || substr(p."id", 1, 0)) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
                                                      END
                                                    )
                                              )
@@ -269,10 +270,10 @@ WITH
                          WHEN (
                                 (
                                   CASE
+                                    WHEN 1500 IS NULL OR a."agg_6" IS NULL THEN NULL
                                     WHEN CAST(1500 AS DOUBLE) <> a."agg_6"
                                     THEN CAST(1500 AS DOUBLE) < a."agg_6"
-                                    WHEN 1500 IS NOT NULL
-                                         AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
+                                    WHEN a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
                                     THEN TRUE
                                     ELSE 1500 < CAST(a."agg_6" AS BIGINT)
                                   END
@@ -283,10 +284,10 @@ WITH
                                 (
                                   (
                                     CASE
+                                      WHEN 1500 IS NULL OR a."agg_6" IS NULL THEN NULL
                                       WHEN CAST(1500 AS DOUBLE) <> a."agg_6"
                                       THEN CAST(1500 AS DOUBLE) < a."agg_6"
-                                      WHEN 1500 IS NOT NULL
-                                           AND a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
+                                      WHEN a."agg_6" >= CAST('9223372036854775808' AS DOUBLE)
                                       THEN TRUE
                                       ELSE 1500 < CAST(a."agg_6" AS BIGINT)
                                     END
@@ -326,7 +327,7 @@ WITH
     (
       (
         (
-          CAST(MOD(CAST(('0x' || substr(sha256(('exp-2026-q1:' || p."id")), 1, 8)) AS UBIGINT), 10000) AS DECIMAL(38,18)) / 100
+          CAST(MOD(CAST(('0x' || substr(sha256(('exp-2026-q1:' || p."id")), 1, 8)) AS UBIGINT), 10000) AS DECIMAL(38,18)) * 0.01
         ) < 25.00
       )
       AND (COALESCE(p."nickname", p."email", 'anonymous') <> 'anonymous')
@@ -366,52 +367,7 @@ WITH
             WHEN p."app_version" IS NULL
                  OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
             THEN NULL
-            WHEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 ) <> 0
-            THEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 )
-            ELSE (
-                   CASE
-                     WHEN (
-                            CASE
-                              WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
-                              THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
-                            END
-                          ) IS NULL
-                     THEN 0
-                     ELSE -1
-                   END
-                 )
+            ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 0 ELSE -1 END)
           END
         ) >= 0
       )
@@ -421,88 +377,7 @@ WITH
                 WHEN p."app_version" IS NULL
                      OR NOT (regexp_full_match(p."app_version", '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
                 THEN NULL
-                WHEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     ) <> 0
-                THEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
-                ELSE (
-                       CASE
-                         WHEN (
-                                CASE
-                                  WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
-                                  THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
-                                END
-                              ) IS NULL
-                         THEN 1
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = ''
-                         THEN -1
-                         WHEN (
-                                regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1), '[0-9]+')
-                                AND (
-                                      length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20
-                                      OR (
-                                           length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20
-                                           AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'
-                                         )
-                                    )
-                              )
-                         THEN -1
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc'
-                         THEN (
-                                CASE
-                                  WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) < 'rc'
-                                  THEN -1
-                                  ELSE 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = ''
-                         THEN -1
-                         WHEN NOT (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615')))
-                         THEN 1
-                         WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) <> 1
-                         THEN (
-                                CASE
-                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) < 1
-                                  THEN -1
-                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) > 1
-                                  THEN 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> ''
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
+                ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS HUGEINT) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS HUGEINT) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS HUGEINT) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = '' THEN -1 WHEN (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'))) THEN -1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc' THEN (CASE WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) < 'rc' THEN -1 ELSE 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = '' THEN -1 WHEN NOT (regexp_full_match(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615'))) THEN 1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) <> 1 THEN (CASE WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) < 1 THEN -1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS HUGEINT) > 1 THEN 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> '' THEN 1 ELSE 0 END)
               END
             ) < 0
           )
@@ -550,7 +425,7 @@ WITH
               END
             ) = 'straße'
           )
-      AND ((6 <= length(p."email")) AND (length(p."email") <= 254))
+      AND ((6 <= CAST(length(p."email") AS BIGINT)) AND (CAST(length(p."email") AS BIGINT) <= 254))
     ) AS value
   FROM profiles AS p
 ),
@@ -605,18 +480,18 @@ WITH
                                                  )
                                                )
                                                AND (
-                                                     date_diff('day', CAST(timezone('America/New_York', p."signup_at") AS DATE), DATE '2026-03-30') >= 30
+                                                     CAST(date_diff('day', CAST(timezone('America/New_York', p."signup_at") AS DATE), DATE '2026-03-30') AS BIGINT) >= 30
                                                    )
                                                AND (
                                                      (
-                                                       1 <= isodow(timezone('America/New_York', p."last_seen_at"))
+                                                       1 <= CAST(isodow(timezone('America/New_York', p."last_seen_at")) AS BIGINT)
                                                      )
                                                      AND (
-                                                           isodow(timezone('America/New_York', p."last_seen_at")) <= 5
+                                                           CAST(isodow(timezone('America/New_York', p."last_seen_at")) AS BIGINT) <= 5
                                                          )
                                                    )
                                                AND (
-                                                     hour(timezone('America/New_York', p."last_seen_at")) < 18
+                                                     CAST(hour(timezone('America/New_York', p."last_seen_at")) AS BIGINT) < 18
                                                    )
                                              )
                                       END

@@ -8,7 +8,7 @@ WITH
     sum(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2025-12-30 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN (CASE WHEN e."amount_currency" = 'USD' THEN e."amount_amount" WHEN e."amount_currency" = 'EUR' THEN e."amount_amount" * 1.08 WHEN e."amount_currency" = 'GBP' THEN e."amount_amount" * 1.27 END) END) AS "agg_1",
     min(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2025-12-30 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN CASE WHEN e."amount_amount" IS NOT NULL AND e."amount_currency" NOT IN ('USD', 'EUR', 'GBP') THEN e."amount_currency" END END) AS "agg_2",
     count(CASE WHEN e."name" = 'purchase' AND (e."at" >= TIMESTAMPTZ '2026-02-28 09:30:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') AND ((e."qty" >= 2)) IS TRUE THEN 1 END) AS "agg_3",
-    sum(CASE WHEN e."name" = 'purchase' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN e."qty" END) AS "agg_4",
+    sum(CASE WHEN e."name" = 'purchase' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN CAST(e."qty" AS numeric) END) AS "agg_4",
     count(CASE WHEN e."name" = 'login' AND (e."at" >= TIMESTAMPTZ '2026-03-22 23:00:00+00' AND e."at" < TIMESTAMPTZ '2026-03-29 22:00:00+00') AND ((e."device" = 'ios')) IS TRUE THEN 1 END) AS "agg_5",
     CAST(CAST(sum(CASE WHEN e."name" = 'page_view' AND (e."at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN CAST(e."duration_ms" AS numeric) END) AS double precision) / NULLIF(count(CASE WHEN e."name" = 'page_view' AND (e."at" >= TIMESTAMPTZ '2026-02-28 23:00:00+00' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00') THEN e."duration_ms" END), 0) AS double precision) AS "agg_6",
     min(CASE WHEN e."name" = 'page_view' AND e."at" <= TIMESTAMPTZ '2026-03-30 09:30:00+00' THEN e."duration_ms" END) AS "agg_7",
@@ -30,10 +30,10 @@ WITH
       AND (p."ltv" <= 1000.25)
       AND (
             CASE
+              WHEN 1 IS NULL OR p."score" IS NULL THEN NULL
               WHEN CAST(1 AS double precision) <> p."score"
               THEN CAST(1 AS double precision) <= p."score"
-              WHEN 1 IS NOT NULL AND p."score" >= CAST('9223372036854775808' AS double precision)
-              THEN TRUE
+              WHEN p."score" >= CAST('9223372036854775808' AS double precision) THEN TRUE
               ELSE 1 <= CAST(p."score" AS bigint)
             END
           )
@@ -48,14 +48,14 @@ WITH
         CASE
           WHEN (
                  (
-                   CAST((CAST((p."age" + CAST((p."household_size" * 2) AS bigint)) AS bigint) - 1) AS bigint) > 20
+                   CAST((CAST(CAST((CAST(p."age" AS bigint) + CAST(CAST((CAST(p."household_size" AS bigint) * CAST(2 AS bigint)) AS bigint) AS bigint)) AS bigint) AS bigint) - CAST(1 AS bigint)) AS bigint) > 20
                  )
                ) IS FALSE
           THEN FALSE
           ELSE (
                  (
                    (
-                     CAST((CAST((p."age" + CAST((p."household_size" * 2) AS bigint)) AS bigint) - 1) AS bigint) > 20
+                     CAST((CAST(CAST((CAST(p."age" AS bigint) + CAST(CAST((CAST(p."household_size" AS bigint) * CAST(2 AS bigint)) AS bigint) AS bigint)) AS bigint) AS bigint) - CAST(1 AS bigint)) AS bigint) > 20
                    )
                  )
                  AND (
@@ -80,14 +80,14 @@ WITH
                                       CASE
                                         WHEN (
                                                (
-                                                 CAST(abs(CAST((p."household_size" - 3) AS bigint)) AS bigint) <= 1
+                                                 CAST(abs(CAST((CAST(p."household_size" AS bigint) - CAST(3 AS bigint)) AS bigint)) AS bigint) <= 1
                                                )
                                              ) IS FALSE
                                         THEN FALSE
                                         ELSE (
                                                (
                                                  (
-                                                   CAST(abs(CAST((p."household_size" - 3) AS bigint)) AS bigint) <= 1
+                                                   CAST(abs(CAST((CAST(p."household_size" AS bigint) - CAST(3 AS bigint)) AS bigint)) AS bigint) <= 1
                                                  )
                                                )
                                                AND (
@@ -212,7 +212,7 @@ WITH
                                                                              END
                                                                            )
                                                                          ) IS NULL
-                                                                THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency" AS numeric)
+                                                                THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p."balance_currency" || substr(p."id", 1, 0) AS numeric)
                                                                 ELSE (
                                                                        CASE
                                                                          WHEN p."balance_currency" = 'USD'
@@ -224,7 +224,7 @@ WITH
                                                                        END
                                                                      )
                                                               END
-                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' AS numeric) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
+                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' || substr(p."id", 1, 0) AS numeric) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
                                                      END
                                                    )
                                              )
@@ -277,10 +277,10 @@ WITH
                          WHEN (
                                 (
                                   CASE
+                                    WHEN 1500 IS NULL OR a."agg_6" IS NULL THEN NULL
                                     WHEN CAST(1500 AS double precision) <> a."agg_6"
                                     THEN CAST(1500 AS double precision) < a."agg_6"
-                                    WHEN 1500 IS NOT NULL
-                                         AND a."agg_6" >= CAST('9223372036854775808' AS double precision)
+                                    WHEN a."agg_6" >= CAST('9223372036854775808' AS double precision)
                                     THEN TRUE
                                     ELSE 1500 < CAST(a."agg_6" AS bigint)
                                   END
@@ -291,10 +291,10 @@ WITH
                                 (
                                   (
                                     CASE
+                                      WHEN 1500 IS NULL OR a."agg_6" IS NULL THEN NULL
                                       WHEN CAST(1500 AS double precision) <> a."agg_6"
                                       THEN CAST(1500 AS double precision) < a."agg_6"
-                                      WHEN 1500 IS NOT NULL
-                                           AND a."agg_6" >= CAST('9223372036854775808' AS double precision)
+                                      WHEN a."agg_6" >= CAST('9223372036854775808' AS double precision)
                                       THEN TRUE
                                       ELSE 1500 < CAST(a."agg_6" AS bigint)
                                     END
@@ -334,7 +334,7 @@ WITH
     (
       (
         (
-          CAST(MOD(CAST(CAST(('x' || substr(encode(sha256(convert_to(('exp-2026-q1:' || p."id"), 'UTF8')), 'hex'), 1, 8)) AS bit(32)) AS bigint), 10000) AS numeric) / 100
+          CAST(MOD(CAST(CAST(('x' || substr(encode(sha256(convert_to(('exp-2026-q1:' || p."id"), 'UTF8')), 'hex'), 1, 8)) AS bit(32)) AS bigint), 10000) AS numeric) * 0.01
         ) < 25.00
       )
       AND (COALESCE(p."nickname", p."email", 'anonymous') <> 'anonymous')
@@ -374,52 +374,7 @@ WITH
             WHEN p."app_version" IS NULL
                  OR NOT ((p."app_version" ~ '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) COLLATE "C" <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) COLLATE "C" <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) COLLATE "C" <= '18446744073709551615')))
             THEN NULL
-            WHEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 ) <> 0
-            THEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 )
-            ELSE (
-                   CASE
-                     WHEN (
-                            CASE
-                              WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
-                              THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
-                            END
-                          ) IS NULL
-                     THEN 0
-                     ELSE -1
-                   END
-                 )
+            ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 0 ELSE -1 END)
           END
         ) >= 0
       )
@@ -429,90 +384,7 @@ WITH
                 WHEN p."app_version" IS NULL
                      OR NOT ((p."app_version" ~ '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) COLLATE "C" <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) COLLATE "C" <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) COLLATE "C" <= '18446744073709551615')))
                 THEN NULL
-                WHEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     ) <> 0
-                THEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
-                ELSE (
-                       CASE
-                         WHEN (
-                                CASE
-                                  WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0
-                                  THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1)
-                                END
-                              ) IS NULL
-                         THEN 1
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = ''
-                         THEN -1
-                         WHEN (
-                                (
-                                  split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) ~ '^([0-9]+)$'
-                                )
-                                AND (
-                                      length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20
-                                      OR (
-                                           length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20
-                                           AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) COLLATE "C" <= '18446744073709551615'
-                                         )
-                                    )
-                              )
-                         THEN -1
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc'
-                         THEN (
-                                CASE
-                                  WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) COLLATE "C" < 'rc'
-                                  THEN -1
-                                  ELSE 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = ''
-                         THEN -1
-                         WHEN NOT ((split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) ~ '^([0-9]+)$') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) COLLATE "C" <= '18446744073709551615')))
-                         THEN 1
-                         WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) <> 1
-                         THEN (
-                                CASE
-                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) < 1
-                                  THEN -1
-                                  WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) > 1
-                                  THEN 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> ''
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
+                ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 1) AS numeric) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 2) AS numeric) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p."app_version", '+', 1), '-', 1), '.', 3) AS numeric) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END) IS NULL THEN 1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) = '' THEN -1 WHEN ((split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) ~ '^([0-9]+)$') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) COLLATE "C" <= '18446744073709551615'))) THEN -1 WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) <> 'rc' THEN (CASE WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 1) COLLATE "C" < 'rc' THEN -1 ELSE 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) = '' THEN -1 WHEN NOT ((split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) ~ '^([0-9]+)$') AND (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) COLLATE "C" <= '18446744073709551615'))) THEN 1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) <> 1 THEN (CASE WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) < 1 THEN -1 WHEN CAST(split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 2) AS numeric) > 1 THEN 1 END) WHEN split_part((CASE WHEN strpos(split_part(p."app_version", '+', 1), '-') > 0 THEN substr(split_part(p."app_version", '+', 1), strpos(split_part(p."app_version", '+', 1), '-') + 1) END), '.', 3) <> '' THEN 1 ELSE 0 END)
               END
             ) < 0
           )
@@ -555,12 +427,16 @@ WITH
       AND (
             (
               CASE
-                WHEN octet_length(p."nickname") = char_length(p."nickname") THEN lower(p."nickname")
+                WHEN octet_length(p."nickname") = char_length(p."nickname")
+                THEN lower(p."nickname" COLLATE "C")
                 ELSE translate(p."nickname", 'ABCDEFGHIJKLMNOPQRSTUVWXYZµÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽſƁƂƄƆƇƉƊƋƎƏƐƑƓƔƖƗƘƜƝƟƠƢƤƦƧƩƬƮƯƱƲƳƵƷƸƼǄǅǇǈǊǋǍǏǑǓǕǗǙǛǞǠǢǤǦǨǪǬǮǱǲǴǶǷǸǺǼǾȀȂȄȆȈȊȌȎȐȒȔȖȘȚȜȞȠȢȤȦȨȪȬȮȰȲȺȻȽȾɁɃɄɅɆɈɊɌɎͅͰͲͶͿΆΈΉΊΌΎΏΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫςϏϐϑϕϖϘϚϜϞϠϢϤϦϨϪϬϮϰϱϴϵϷϹϺϽϾϿЀЁЂЃЄЅІЇЈЉЊЋЌЍЎЏАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯѠѢѤѦѨѪѬѮѰѲѴѶѸѺѼѾҀҊҌҎҐҒҔҖҘҚҜҞҠҢҤҦҨҪҬҮҰҲҴҶҸҺҼҾӀӁӃӅӇӉӋӍӐӒӔӖӘӚӜӞӠӢӤӦӨӪӬӮӰӲӴӶӸӺӼӾԀԂԄԆԈԊԌԎԐԒԔԖԘԚԜԞԠԢԤԦԨԪԬԮԱԲԳԴԵԶԷԸԹԺԻԼԽԾԿՀՁՂՃՄՅՆՇՈՉՊՋՌՍՎՏՐՑՒՓՔՕՖႠႡႢႣႤႥႦႧႨႩႪႫႬႭႮႯႰႱႲႳႴႵႶႷႸႹႺႻႼႽႾႿჀჁჂჃჄჅჇჍᏸᏹᏺᏻᏼᏽᲀᲁᲂᲃᲄᲅᲆᲇᲈᲐᲑᲒᲓᲔᲕᲖᲗᲘᲙᲚᲛᲜᲝᲞᲟᲠᲡᲢᲣᲤᲥᲦᲧᲨᲩᲪᲫᲬᲭᲮᲯᲰᲱᲲᲳᲴᲵᲶᲷᲸᲹᲺᲽᲾᲿḀḂḄḆḈḊḌḎḐḒḔḖḘḚḜḞḠḢḤḦḨḪḬḮḰḲḴḶḸḺḼḾṀṂṄṆṈṊṌṎṐṒṔṖṘṚṜṞṠṢṤṦṨṪṬṮṰṲṴṶṸṺṼṾẀẂẄẆẈẊẌẎẐẒẔẛẞẠẢẤẦẨẪẬẮẰẲẴẶẸẺẼẾỀỂỄỆỈỊỌỎỐỒỔỖỘỚỜỞỠỢỤỦỨỪỬỮỰỲỴỶỸỺỼỾἈἉἊἋἌἍἎἏἘἙἚἛἜἝἨἩἪἫἬἭἮἯἸἹἺἻἼἽἾἿὈὉὊὋὌὍὙὛὝὟὨὩὪὫὬὭὮὯᾈᾉᾊᾋᾌᾍᾎᾏᾘᾙᾚᾛᾜᾝᾞᾟᾨᾩᾪᾫᾬᾭᾮᾯᾸᾹᾺΆᾼιῈΈῊΉῌῘῙῚΊῨῩῪΎῬῸΌῺΏῼΩKÅℲⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫⅬⅭⅮⅯↃⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿⓀⓁⓂⓃⓄⓅⓆⓇⓈⓉⓊⓋⓌⓍⓎⓏⰀⰁⰂⰃⰄⰅⰆⰇⰈⰉⰊⰋⰌⰍⰎⰏⰐⰑⰒⰓⰔⰕⰖⰗⰘⰙⰚⰛⰜⰝⰞⰟⰠⰡⰢⰣⰤⰥⰦⰧⰨⰩⰪⰫⰬⰭⰮⰯⱠⱢⱣⱤⱧⱩⱫⱭⱮⱯⱰⱲⱵⱾⱿⲀⲂⲄⲆⲈⲊⲌⲎⲐⲒⲔⲖⲘⲚⲜⲞⲠⲢⲤⲦⲨⲪⲬⲮⲰⲲⲴⲶⲸⲺⲼⲾⳀⳂⳄⳆⳈⳊⳌⳎⳐⳒⳔⳖⳘⳚⳜⳞⳠⳢⳫⳭⳲꙀꙂꙄꙆꙈꙊꙌꙎꙐꙒꙔꙖꙘꙚꙜꙞꙠꙢꙤꙦꙨꙪꙬꚀꚂꚄꚆꚈꚊꚌꚎꚐꚒꚔꚖꚘꚚꜢꜤꜦꜨꜪꜬꜮꜲꜴꜶꜸꜺꜼꜾꝀꝂꝄꝆꝈꝊꝌꝎꝐꝒꝔꝖꝘꝚꝜꝞꝠꝢꝤꝦꝨꝪꝬꝮꝹꝻꝽꝾꞀꞂꞄꞆꞋꞍꞐꞒꞖꞘꞚꞜꞞꞠꞢꞤꞦꞨꞪꞫꞬꞭꞮꞰꞱꞲꞳꞴꞶꞸꞺꞼꞾꟀꟂꟄꟅꟆꟇꟉꟐꟖꟘꟵꭰꭱꭲꭳꭴꭵꭶꭷꭸꭹꭺꭻꭼꭽꭾꭿꮀꮁꮂꮃꮄꮅꮆꮇꮈꮉꮊꮋꮌꮍꮎꮏꮐꮑꮒꮓꮔꮕꮖꮗꮘꮙꮚꮛꮜꮝꮞꮟꮠꮡꮢꮣꮤꮥꮦꮧꮨꮩꮪꮫꮬꮭꮮꮯꮰꮱꮲꮳꮴꮵꮶꮷꮸꮹꮺꮻꮼꮽꮾꮿＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ𐐀𐐁𐐂𐐃𐐄𐐅𐐆𐐇𐐈𐐉𐐊𐐋𐐌𐐍𐐎𐐏𐐐𐐑𐐒𐐓𐐔𐐕𐐖𐐗𐐘𐐙𐐚𐐛𐐜𐐝𐐞𐐟𐐠𐐡𐐢𐐣𐐤𐐥𐐦𐐧𐒰𐒱𐒲𐒳𐒴𐒵𐒶𐒷𐒸𐒹𐒺𐒻𐒼𐒽𐒾𐒿𐓀𐓁𐓂𐓃𐓄𐓅𐓆𐓇𐓈𐓉𐓊𐓋𐓌𐓍𐓎𐓏𐓐𐓑𐓒𐓓𐕰𐕱𐕲𐕳𐕴𐕵𐕶𐕷𐕸𐕹𐕺𐕼𐕽𐕾𐕿𐖀𐖁𐖂𐖃𐖄𐖅𐖆𐖇𐖈𐖉𐖊𐖌𐖍𐖎𐖏𐖐𐖑𐖒𐖔𐖕𐲀𐲁𐲂𐲃𐲄𐲅𐲆𐲇𐲈𐲉𐲊𐲋𐲌𐲍𐲎𐲏𐲐𐲑𐲒𐲓𐲔𐲕𐲖𐲗𐲘𐲙𐲚𐲛𐲜𐲝𐲞𐲟𐲠𐲡𐲢𐲣𐲤𐲥𐲦𐲧𐲨𐲩𐲪𐲫𐲬𐲭𐲮𐲯𐲰𐲱𐲲𑢠𑢡𑢢𑢣𑢤𑢥𑢦𑢧𑢨𑢩𑢪𑢫𑢬𑢭𑢮𑢯𑢰𑢱𑢲𑢳𑢴𑢵𑢶𑢷𑢸𑢹𑢺𑢻𑢼𑢽𑢾𑢿𖹀𖹁𖹂𖹃𖹄𖹅𖹆𖹇𖹈𖹉𖹊𖹋𖹌𖹍𖹎𖹏𖹐𖹑𖹒𖹓𖹔𖹕𖹖𖹗𖹘𖹙𖹚𖹛𖹜𖹝𖹞𖹟𞤀𞤁𞤂𞤃𞤄𞤅𞤆𞤇𞤈𞤉𞤊𞤋𞤌𞤍𞤎𞤏𞤐𞤑𞤒𞤓𞤔𞤕𞤖𞤗𞤘𞤙𞤚𞤛𞤜𞤝𞤞𞤟𞤠𞤡', 'abcdefghijklmnopqrstuvwxyzμàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįĳĵķĺļľŀłńņňŋōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷÿźżžsɓƃƅɔƈɖɗƌǝəɛƒɠɣɩɨƙɯɲɵơƣƥʀƨʃƭʈưʊʋƴƶʒƹƽǆǆǉǉǌǌǎǐǒǔǖǘǚǜǟǡǣǥǧǩǫǭǯǳǳǵƕƿǹǻǽǿȁȃȅȇȉȋȍȏȑȓȕȗșțȝȟƞȣȥȧȩȫȭȯȱȳⱥȼƚⱦɂƀʉʌɇɉɋɍɏιͱͳͷϳάέήίόύώαβγδεζηθικλμνξοπρστυφχψωϊϋσϗβθφπϙϛϝϟϡϣϥϧϩϫϭϯκρθεϸϲϻͻͼͽѐёђѓєѕіїјљњћќѝўџабвгдежзийклмнопрстуфхцчшщъыьэюяѡѣѥѧѩѫѭѯѱѳѵѷѹѻѽѿҁҋҍҏґғҕҗҙқҝҟҡңҥҧҩҫҭүұҳҵҷҹһҽҿӏӂӄӆӈӊӌӎӑӓӕӗәӛӝӟӡӣӥӧөӫӭӯӱӳӵӷӹӻӽӿԁԃԅԇԉԋԍԏԑԓԕԗԙԛԝԟԡԣԥԧԩԫԭԯաբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆⴀⴁⴂⴃⴄⴅⴆⴇⴈⴉⴊⴋⴌⴍⴎⴏⴐⴑⴒⴓⴔⴕⴖⴗⴘⴙⴚⴛⴜⴝⴞⴟⴠⴡⴢⴣⴤⴥⴧⴭᏰᏱᏲᏳᏴᏵвдосттъѣꙋაბგდევზთიკლმნოპჟრსტუფქღყშჩცძწჭხჯჰჱჲჳჴჵჶჷჸჹჺჽჾჿḁḃḅḇḉḋḍḏḑḓḕḗḙḛḝḟḡḣḥḧḩḫḭḯḱḳḵḷḹḻḽḿṁṃṅṇṉṋṍṏṑṓṕṗṙṛṝṟṡṣṥṧṩṫṭṯṱṳṵṷṹṻṽṿẁẃẅẇẉẋẍẏẑẓẕṡßạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹỻỽỿἀἁἂἃἄἅἆἇἐἑἒἓἔἕἠἡἢἣἤἥἦἧἰἱἲἳἴἵἶἷὀὁὂὃὄὅὑὓὕὗὠὡὢὣὤὥὦὧᾀᾁᾂᾃᾄᾅᾆᾇᾐᾑᾒᾓᾔᾕᾖᾗᾠᾡᾢᾣᾤᾥᾦᾧᾰᾱὰάᾳιὲέὴήῃῐῑὶίῠῡὺύῥὸόὼώῳωkåⅎⅰⅱⅲⅳⅴⅵⅶⅷⅸⅹⅺⅻⅼⅽⅾⅿↄⓐⓑⓒⓓⓔⓕⓖⓗⓘⓙⓚⓛⓜⓝⓞⓟⓠⓡⓢⓣⓤⓥⓦⓧⓨⓩⰰⰱⰲⰳⰴⰵⰶⰷⰸⰹⰺⰻⰼⰽⰾⰿⱀⱁⱂⱃⱄⱅⱆⱇⱈⱉⱊⱋⱌⱍⱎⱏⱐⱑⱒⱓⱔⱕⱖⱗⱘⱙⱚⱛⱜⱝⱞⱟⱡɫᵽɽⱨⱪⱬɑɱɐɒⱳⱶȿɀⲁⲃⲅⲇⲉⲋⲍⲏⲑⲓⲕⲗⲙⲛⲝⲟⲡⲣⲥⲧⲩⲫⲭⲯⲱⲳⲵⲷⲹⲻⲽⲿⳁⳃⳅⳇⳉⳋⳍⳏⳑⳓⳕⳗⳙⳛⳝⳟⳡⳣⳬⳮⳳꙁꙃꙅꙇꙉꙋꙍꙏꙑꙓꙕꙗꙙꙛꙝꙟꙡꙣꙥꙧꙩꙫꙭꚁꚃꚅꚇꚉꚋꚍꚏꚑꚓꚕꚗꚙꚛꜣꜥꜧꜩꜫꜭꜯꜳꜵꜷꜹꜻꜽꜿꝁꝃꝅꝇꝉꝋꝍꝏꝑꝓꝕꝗꝙꝛꝝꝟꝡꝣꝥꝧꝩꝫꝭꝯꝺꝼᵹꝿꞁꞃꞅꞇꞌɥꞑꞓꞗꞙꞛꞝꞟꞡꞣꞥꞧꞩɦɜɡɬɪʞʇʝꭓꞵꞷꞹꞻꞽꞿꟁꟃꞔʂᶎꟈꟊꟑꟗꟙꟶᎠᎡᎢᎣᎤᎥᎦᎧᎨᎩᎪᎫᎬᎭᎮᎯᎰᎱᎲᎳᎴᎵᎶᎷᎸᎹᎺᎻᎼᎽᎾᎿᏀᏁᏂᏃᏄᏅᏆᏇᏈᏉᏊᏋᏌᏍᏎᏏᏐᏑᏒᏓᏔᏕᏖᏗᏘᏙᏚᏛᏜᏝᏞᏟᏠᏡᏢᏣᏤᏥᏦᏧᏨᏩᏪᏫᏬᏭᏮᏯａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ𐐨𐐩𐐪𐐫𐐬𐐭𐐮𐐯𐐰𐐱𐐲𐐳𐐴𐐵𐐶𐐷𐐸𐐹𐐺𐐻𐐼𐐽𐐾𐐿𐑀𐑁𐑂𐑃𐑄𐑅𐑆𐑇𐑈𐑉𐑊𐑋𐑌𐑍𐑎𐑏𐓘𐓙𐓚𐓛𐓜𐓝𐓞𐓟𐓠𐓡𐓢𐓣𐓤𐓥𐓦𐓧𐓨𐓩𐓪𐓫𐓬𐓭𐓮𐓯𐓰𐓱𐓲𐓳𐓴𐓵𐓶𐓷𐓸𐓹𐓺𐓻𐖗𐖘𐖙𐖚𐖛𐖜𐖝𐖞𐖟𐖠𐖡𐖣𐖤𐖥𐖦𐖧𐖨𐖩𐖪𐖫𐖬𐖭𐖮𐖯𐖰𐖱𐖳𐖴𐖵𐖶𐖷𐖸𐖹𐖻𐖼𐳀𐳁𐳂𐳃𐳄𐳅𐳆𐳇𐳈𐳉𐳊𐳋𐳌𐳍𐳎𐳏𐳐𐳑𐳒𐳓𐳔𐳕𐳖𐳗𐳘𐳙𐳚𐳛𐳜𐳝𐳞𐳟𐳠𐳡𐳢𐳣𐳤𐳥𐳦𐳧𐳨𐳩𐳪𐳫𐳬𐳭𐳮𐳯𐳰𐳱𐳲𑣀𑣁𑣂𑣃𑣄𑣅𑣆𑣇𑣈𑣉𑣊𑣋𑣌𑣍𑣎𑣏𑣐𑣑𑣒𑣓𑣔𑣕𑣖𑣗𑣘𑣙𑣚𑣛𑣜𑣝𑣞𑣟𖹠𖹡𖹢𖹣𖹤𖹥𖹦𖹧𖹨𖹩𖹪𖹫𖹬𖹭𖹮𖹯𖹰𖹱𖹲𖹳𖹴𖹵𖹶𖹷𖹸𖹹𖹺𖹻𖹼𖹽𖹾𖹿𞤢𞤣𞤤𞤥𞤦𞤧𞤨𞤩𞤪𞤫𞤬𞤭𞤮𞤯𞤰𞤱𞤲𞤳𞤴𞤵𞤶𞤷𞤸𞤹𞤺𞤻𞤼𞤽𞤾𞤿𞥀𞥁𞥂𞥃')
               END
             ) = 'straße'
           )
-      AND ((6 <= char_length(p."email")) AND (char_length(p."email") <= 254))
+      AND (
+            (6 <= CAST(char_length(p."email") AS bigint))
+            AND (CAST(char_length(p."email") AS bigint) <= 254)
+          )
     ) AS value
   FROM profiles AS p
 ),
@@ -623,18 +499,18 @@ WITH
                                                  )
                                                )
                                                AND (
-                                                     CAST(DATE '2026-03-30' - CAST((p."signup_at" AT TIME ZONE 'America/New_York') AS date) AS bigint) >= 30
+                                                     CAST(CAST(DATE '2026-03-30' - CAST((p."signup_at" AT TIME ZONE 'America/New_York') AS date) AS bigint) AS bigint) >= 30
                                                    )
                                                AND (
                                                      (
-                                                       1 <= CAST(EXTRACT(ISODOW FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint)
+                                                       1 <= CAST(CAST(EXTRACT(ISODOW FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint) AS bigint)
                                                      )
                                                      AND (
-                                                           CAST(EXTRACT(ISODOW FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint) <= 5
+                                                           CAST(CAST(EXTRACT(ISODOW FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint) AS bigint) <= 5
                                                          )
                                                    )
                                                AND (
-                                                     CAST(EXTRACT(HOUR FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint) < 18
+                                                     CAST(CAST(EXTRACT(HOUR FROM (p."last_seen_at" AT TIME ZONE 'America/New_York')) AS bigint) AS bigint) < 18
                                                    )
                                              )
                                       END

@@ -8,7 +8,7 @@ event_aggregates AS (
     sum(CASE WHEN e.name = 'purchase' AND (e.at >= TO_TIMESTAMP_TZ('2025-12-30 09:30:00 +00:00') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')) THEN (CASE WHEN e.amount_currency = 'USD' THEN e.amount_amount WHEN e.amount_currency = 'EUR' THEN e.amount_amount * 1.08 WHEN e.amount_currency = 'GBP' THEN e.amount_amount * 1.27 END) END) AS agg_1,
     min(CASE WHEN e.name = 'purchase' AND (e.at >= TO_TIMESTAMP_TZ('2025-12-30 09:30:00 +00:00') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')) THEN CASE WHEN e.amount_amount IS NOT NULL AND e.amount_currency NOT IN ('USD', 'EUR', 'GBP') THEN e.amount_currency END END) AS agg_2,
     count(CASE WHEN e.name = 'purchase' AND (e.at >= TO_TIMESTAMP_TZ('2026-02-28 09:30:00 +00:00') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')) AND ((e.qty >= 2)) IS TRUE THEN 1 END) AS agg_3,
-    sum(CASE WHEN e.name = 'purchase' AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00') THEN e.qty END) AS agg_4,
+    sum(CASE WHEN e.name = 'purchase' AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00') THEN CAST(e.qty AS NUMBER(38,0)) END) AS agg_4,
     count(CASE WHEN e.name = 'login' AND (e.at >= TO_TIMESTAMP_TZ('2026-03-22 23:00:00 +00:00') AND e.at < TO_TIMESTAMP_TZ('2026-03-29 22:00:00 +00:00')) AND ((e.device = 'ios')) IS TRUE THEN 1 END) AS agg_5,
     CAST(CAST(sum(CASE WHEN e.name = 'page_view' AND (e.at >= TO_TIMESTAMP_TZ('2026-02-28 23:00:00 +00:00') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')) THEN CAST(e.duration_ms AS NUMBER(38,0)) END) AS FLOAT) / NULLIF(count(CASE WHEN e.name = 'page_view' AND (e.at >= TO_TIMESTAMP_TZ('2026-02-28 23:00:00 +00:00') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')) THEN e.duration_ms END), 0) AS FLOAT) AS agg_6,
     min(CASE WHEN e.name = 'page_view' AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00') THEN e.duration_ms END) AS agg_7,
@@ -30,8 +30,9 @@ seg_adults AS (
       AND (p.ltv <= 1000.25)
       AND (
             CASE
+              WHEN 1 IS NULL OR p.score IS NULL THEN NULL
               WHEN CAST(1 AS FLOAT) <> p.score THEN CAST(1 AS FLOAT) <= p.score
-              WHEN 1 IS NOT NULL AND p.score >= CAST('9223372036854775808' AS FLOAT) THEN TRUE
+              WHEN p.score >= CAST('9223372036854775808' AS FLOAT) THEN TRUE
               ELSE 1 <= CAST(p.score AS NUMBER(19,0))
             END
           )
@@ -272,7 +273,7 @@ seg_big_spenders AS (
                                                                              END
                                                                            )
                                                                          ) IS NULL
-                                                                THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p.balance_currency AS NUMBER)
+                                                                THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p.balance_currency || substr(p.id, 1, 0) AS NUMBER)
                                                                 ELSE (
                                                                        CASE
                                                                          WHEN p.balance_currency = 'USD'
@@ -284,7 +285,7 @@ seg_big_spenders AS (
                                                                        END
                                                                      )
                                                               END
-                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' AS NUMBER) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
+                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN CAST('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' || substr(p.id, 1, 0) AS NUMBER) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
                                                      END
                                                    )
                                              )
@@ -333,11 +334,10 @@ seg_engaged AS (
                          WHEN (
                                 (
                                   CASE
+                                    WHEN 1500 IS NULL OR a.agg_6 IS NULL THEN NULL
                                     WHEN CAST(1500 AS FLOAT) <> a.agg_6
                                     THEN CAST(1500 AS FLOAT) < a.agg_6
-                                    WHEN 1500 IS NOT NULL
-                                         AND a.agg_6 >= CAST('9223372036854775808' AS FLOAT)
-                                    THEN TRUE
+                                    WHEN a.agg_6 >= CAST('9223372036854775808' AS FLOAT) THEN TRUE
                                     ELSE 1500 < CAST(a.agg_6 AS NUMBER(19,0))
                                   END
                                 )
@@ -347,11 +347,10 @@ seg_engaged AS (
                                 (
                                   (
                                     CASE
+                                      WHEN 1500 IS NULL OR a.agg_6 IS NULL THEN NULL
                                       WHEN CAST(1500 AS FLOAT) <> a.agg_6
                                       THEN CAST(1500 AS FLOAT) < a.agg_6
-                                      WHEN 1500 IS NOT NULL
-                                           AND a.agg_6 >= CAST('9223372036854775808' AS FLOAT)
-                                      THEN TRUE
+                                      WHEN a.agg_6 >= CAST('9223372036854775808' AS FLOAT) THEN TRUE
                                       ELSE 1500 < CAST(a.agg_6 AS NUMBER(19,0))
                                     END
                                   )
@@ -390,7 +389,7 @@ seg_experiment_arm AS (
     (
       (
         (
-          CAST(MOD(TO_NUMBER(SUBSTR(SHA2(('exp-2026-q1:' || p.id), 256), 1, 8), 'XXXXXXXX'), 10000) AS NUMBER(38,18)) / 100
+          CAST(MOD(TO_NUMBER(SUBSTR(SHA2(('exp-2026-q1:' || p.id), 256), 1, 8), 'XXXXXXXX'), 10000) AS NUMBER(38,18)) * 0.01
         ) < 25.00
       )
       AND (COALESCE(p.nickname, p.email, 'anonymous') <> 'anonymous')
@@ -429,52 +428,7 @@ seg_modern_app AS (
             WHEN p.app_version IS NULL
                  OR NOT (REGEXP_LIKE(p.app_version, '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))) AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))) AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))))
             THEN NULL
-            WHEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 ) <> 0
-            THEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 )
-            ELSE (
-                   CASE
-                     WHEN (
-                            CASE
-                              WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0
-                              THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1)
-                            END
-                          ) IS NULL
-                     THEN 0
-                     ELSE -1
-                   END
-                 )
+            ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END) IS NULL THEN 0 ELSE -1 END)
           END
         ) >= 0
       )
@@ -484,88 +438,7 @@ seg_modern_app AS (
                 WHEN p.app_version IS NULL
                      OR NOT (REGEXP_LIKE(p.app_version, '(0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?') AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))) AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))) AND (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3)) = 20 AND COLLATE(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))))
                 THEN NULL
-                WHEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     ) <> 0
-                THEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
-                ELSE (
-                       CASE
-                         WHEN (
-                                CASE
-                                  WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0
-                                  THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1)
-                                END
-                              ) IS NULL
-                         THEN 1
-                         WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1) = ''
-                         THEN -1
-                         WHEN (
-                                REGEXP_LIKE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), '[0-9]+')
-                                AND (
-                                      length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1)) < 20
-                                      OR (
-                                           length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1)) = 20
-                                           AND COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), 'utf8') <= COLLATE('18446744073709551615', 'utf8')
-                                         )
-                                    )
-                              )
-                         THEN -1
-                         WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1) <> 'rc'
-                         THEN (
-                                CASE
-                                  WHEN COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), 'utf8') < COLLATE('rc', 'utf8')
-                                  THEN -1
-                                  ELSE 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) = ''
-                         THEN -1
-                         WHEN NOT (REGEXP_LIKE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2)) = 20 AND COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2), 'utf8') <= COLLATE('18446744073709551615', 'utf8'))))
-                         THEN 1
-                         WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) <> 1
-                         THEN (
-                                CASE
-                                  WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) < 1
-                                  THEN -1
-                                  WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) > 1
-                                  THEN 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 3) <> ''
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
+                ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 1) AS NUMBER(38,0)) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 2) AS NUMBER(38,0)) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.app_version, '+', 1), '-', 1), '.', 3) AS NUMBER(38,0)) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END) IS NULL THEN 1 WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1) = '' THEN -1 WHEN (REGEXP_LIKE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), '[0-9]+') AND (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1)) < 20 OR (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1)) = 20 AND COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), 'utf8') <= COLLATE('18446744073709551615', 'utf8')))) THEN -1 WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1) <> 'rc' THEN (CASE WHEN COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 1), 'utf8') < COLLATE('rc', 'utf8') THEN -1 ELSE 1 END) WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) = '' THEN -1 WHEN NOT (REGEXP_LIKE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2), '[0-9]+') AND (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2)) = 20 AND COLLATE(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2), 'utf8') <= COLLATE('18446744073709551615', 'utf8')))) THEN 1 WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) <> 1 THEN (CASE WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) < 1 THEN -1 WHEN CAST(split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 2) AS NUMBER(38,0)) > 1 THEN 1 END) WHEN split_part((CASE WHEN POSITION('-', split_part(p.app_version, '+', 1)) > 0 THEN substr(split_part(p.app_version, '+', 1), POSITION('-', split_part(p.app_version, '+', 1)) + 1) END), '.', 3) <> '' THEN 1 ELSE 0 END)
               END
             ) < 0
           )
@@ -613,7 +486,10 @@ seg_string_ops AS (
               END
             ) = 'straße'
           )
-      AND ((6 <= LENGTH(p.email)) AND (LENGTH(p.email) <= 254))
+      AND (
+            (6 <= CAST(LENGTH(p.email) AS NUMBER(19,0)))
+            AND (CAST(LENGTH(p.email) AS NUMBER(19,0)) <= 254)
+          )
     ) AS value
   FROM profiles AS p
 ),
@@ -668,18 +544,18 @@ seg_time_math AS (
                                                  )
                                                )
                                                AND (
-                                                     DATEDIFF(day, CAST(CAST(CONVERT_TIMEZONE('America/New_York', p.signup_at) AS TIMESTAMP_NTZ) AS DATE), TO_DATE('2026-03-30')) >= 30
+                                                     CAST(DATEDIFF(day, CAST(CAST(CONVERT_TIMEZONE('America/New_York', p.signup_at) AS TIMESTAMP_NTZ) AS DATE), TO_DATE('2026-03-30')) AS NUMBER(19,0)) >= 30
                                                    )
                                                AND (
                                                      (
-                                                       1 <= DAYOFWEEKISO(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ))
+                                                       1 <= CAST(DAYOFWEEKISO(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ)) AS NUMBER(19,0))
                                                      )
                                                      AND (
-                                                           DAYOFWEEKISO(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ)) <= 5
+                                                           CAST(DAYOFWEEKISO(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ)) AS NUMBER(19,0)) <= 5
                                                          )
                                                    )
                                                AND (
-                                                     hour(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ)) < 18
+                                                     CAST(hour(CAST(CONVERT_TIMEZONE('America/New_York', p.last_seen_at) AS TIMESTAMP_NTZ)) AS NUMBER(19,0)) < 18
                                                    )
                                              )
                                       END

@@ -8,7 +8,7 @@ WITH
     sum(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2025-12-30 09:30:00+00:00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00') THEN (CASE WHEN e.`amount_currency` = 'USD' THEN e.`amount_amount` WHEN e.`amount_currency` = 'EUR' THEN e.`amount_amount` * 1.08 WHEN e.`amount_currency` = 'GBP' THEN e.`amount_amount` * 1.27 END) END) AS `agg_1`,
     min(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2025-12-30 09:30:00+00:00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00') THEN CASE WHEN e.`amount_amount` IS NOT NULL AND e.`amount_currency` NOT IN ('USD', 'EUR', 'GBP') THEN e.`amount_currency` END END) AS `agg_2`,
     count(CASE WHEN e.`name` = 'purchase' AND (e.`at` >= TIMESTAMP '2026-02-28 09:30:00+00:00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00') AND ((e.`qty` >= 2)) IS TRUE THEN 1 END) AS `agg_3`,
-    sum(CASE WHEN e.`name` = 'purchase' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00' THEN e.`qty` END) AS `agg_4`,
+    sum(CASE WHEN e.`name` = 'purchase' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00' THEN CAST(e.`qty` AS DECIMAL(38,0)) END) AS `agg_4`,
     count(CASE WHEN e.`name` = 'login' AND (e.`at` >= TIMESTAMP '2026-03-22 23:00:00+00:00' AND e.`at` < TIMESTAMP '2026-03-29 22:00:00+00:00') AND ((e.`device` = 'ios')) IS TRUE THEN 1 END) AS `agg_5`,
     CAST(CAST(sum(CASE WHEN e.`name` = 'page_view' AND (e.`at` >= TIMESTAMP '2026-02-28 23:00:00+00:00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00') THEN CAST(e.`duration_ms` AS DECIMAL(38,0)) END) AS DOUBLE) / NULLIF(count(CASE WHEN e.`name` = 'page_view' AND (e.`at` >= TIMESTAMP '2026-02-28 23:00:00+00:00' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00') THEN e.`duration_ms` END), 0) AS DOUBLE) AS `agg_6`,
     min(CASE WHEN e.`name` = 'page_view' AND e.`at` <= TIMESTAMP '2026-03-30 09:30:00+00:00' THEN e.`duration_ms` END) AS `agg_7`,
@@ -30,8 +30,9 @@ WITH
       AND (p.`ltv` <= 1000.25)
       AND (
             CASE
+              WHEN 1 IS NULL OR p.`score` IS NULL THEN NULL
               WHEN CAST(1 AS DOUBLE) <> p.`score` THEN CAST(1 AS DOUBLE) <= p.`score`
-              WHEN 1 IS NOT NULL AND p.`score` >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE
+              WHEN p.`score` >= CAST('9223372036854775808' AS DOUBLE) THEN TRUE
               ELSE 1 <= CAST(p.`score` AS BIGINT)
             END
           )
@@ -46,14 +47,14 @@ WITH
         CASE
           WHEN (
                  (
-                   CAST((CAST((p.`age` + CAST((p.`household_size` * 2) AS BIGINT)) AS BIGINT) - 1) AS BIGINT) > 20
+                   CAST((CAST(CAST((CAST(p.`age` AS BIGINT) + CAST(CAST((CAST(p.`household_size` AS BIGINT) * CAST(2 AS BIGINT)) AS BIGINT) AS BIGINT)) AS BIGINT) AS BIGINT) - CAST(1 AS BIGINT)) AS BIGINT) > 20
                  )
                ) IS FALSE
           THEN FALSE
           ELSE (
                  (
                    (
-                     CAST((CAST((p.`age` + CAST((p.`household_size` * 2) AS BIGINT)) AS BIGINT) - 1) AS BIGINT) > 20
+                     CAST((CAST(CAST((CAST(p.`age` AS BIGINT) + CAST(CAST((CAST(p.`household_size` AS BIGINT) * CAST(2 AS BIGINT)) AS BIGINT) AS BIGINT)) AS BIGINT) AS BIGINT) - CAST(1 AS BIGINT)) AS BIGINT) > 20
                    )
                  )
                  AND (
@@ -78,14 +79,14 @@ WITH
                                       CASE
                                         WHEN (
                                                (
-                                                 CAST(abs(CAST((p.`household_size` - 3) AS BIGINT)) AS BIGINT) <= 1
+                                                 CAST(abs(CAST((CAST(p.`household_size` AS BIGINT) - CAST(3 AS BIGINT)) AS BIGINT)) AS BIGINT) <= 1
                                                )
                                              ) IS FALSE
                                         THEN FALSE
                                         ELSE (
                                                (
                                                  (
-                                                   CAST(abs(CAST((p.`household_size` - 3) AS BIGINT)) AS BIGINT) <= 1
+                                                   CAST(abs(CAST((CAST(p.`household_size` AS BIGINT) - CAST(3 AS BIGINT)) AS BIGINT)) AS BIGINT) <= 1
                                                  )
                                                )
                                                AND (
@@ -210,7 +211,7 @@ WITH
                                                                              END
                                                                            )
                                                                          ) IS NULL
-                                                                THEN raise_error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p.`balance_currency`)
+                                                                THEN raise_error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || p.`balance_currency` || substr(p.`id`, 1, 0))
                                                                 ELSE (
                                                                        CASE
                                                                          WHEN p.`balance_currency` = 'USD'
@@ -222,7 +223,7 @@ WITH
                                                                        END
                                                                      )
                                                               END
-                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN raise_error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR') ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
+                                                            ) > (CASE WHEN 100 IS NOT NULL AND 'EUR' IS NOT NULL AND ((CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END)) IS NULL THEN raise_error('segcore fx_rate_missing: no FX rate to USD in the evaluation context for currency ' || 'EUR' || substr(p.`id`, 1, 0)) ELSE (CASE WHEN 'EUR' = 'USD' THEN 100 WHEN 'EUR' = 'EUR' THEN 100 * 1.08 WHEN 'EUR' = 'GBP' THEN 100 * 1.27 END) END)
                                                      END
                                                    )
                                              )
@@ -269,10 +270,10 @@ WITH
                          WHEN (
                                 (
                                   CASE
+                                    WHEN 1500 IS NULL OR a.`agg_6` IS NULL THEN NULL
                                     WHEN CAST(1500 AS DOUBLE) <> a.`agg_6`
                                     THEN CAST(1500 AS DOUBLE) < a.`agg_6`
-                                    WHEN 1500 IS NOT NULL
-                                         AND a.`agg_6` >= CAST('9223372036854775808' AS DOUBLE)
+                                    WHEN a.`agg_6` >= CAST('9223372036854775808' AS DOUBLE)
                                     THEN TRUE
                                     ELSE 1500 < CAST(a.`agg_6` AS BIGINT)
                                   END
@@ -283,10 +284,10 @@ WITH
                                 (
                                   (
                                     CASE
+                                      WHEN 1500 IS NULL OR a.`agg_6` IS NULL THEN NULL
                                       WHEN CAST(1500 AS DOUBLE) <> a.`agg_6`
                                       THEN CAST(1500 AS DOUBLE) < a.`agg_6`
-                                      WHEN 1500 IS NOT NULL
-                                           AND a.`agg_6` >= CAST('9223372036854775808' AS DOUBLE)
+                                      WHEN a.`agg_6` >= CAST('9223372036854775808' AS DOUBLE)
                                       THEN TRUE
                                       ELSE 1500 < CAST(a.`agg_6` AS BIGINT)
                                     END
@@ -326,7 +327,7 @@ WITH
     (
       (
         (
-          CAST(MOD(CAST(conv(substr(sha2(('exp-2026-q1:' || p.`id`), 256), 1, 8), 16, 10) AS BIGINT), 10000) AS DECIMAL(38,18)) / 100
+          CAST(MOD(CAST(conv(substr(sha2(('exp-2026-q1:' || p.`id`), 256), 1, 8), 16, 10) AS BIGINT), 10000) AS DECIMAL(38,18)) * 0.01
         ) < 25.00
       )
       AND (COALESCE(p.`nickname`, p.`email`, 'anonymous') <> 'anonymous')
@@ -363,54 +364,9 @@ WITH
         (
           CASE
             WHEN p.`app_version` IS NULL
-                 OR NOT ((p.`app_version` RLIKE '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
+                 OR NOT ((p.`app_version` RLIKE '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)\\z') AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
             THEN NULL
-            WHEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 ) <> 0
-            THEN (
-                   CASE
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 2
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 2
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 3
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 3
-                     THEN 1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0
-                     THEN -1
-                     WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0
-                     THEN 1
-                     ELSE 0
-                   END
-                 )
-            ELSE (
-                   CASE
-                     WHEN (
-                            CASE
-                              WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0
-                              THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1)
-                            END
-                          ) IS NULL
-                     THEN 0
-                     ELSE -1
-                   END
-                 )
+            ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 2 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 2 THEN 1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END) IS NULL THEN 0 ELSE -1 END)
           END
         ) >= 0
       )
@@ -418,92 +374,9 @@ WITH
             (
               CASE
                 WHEN p.`app_version` IS NULL
-                     OR NOT ((p.`app_version` RLIKE '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)$') AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
+                     OR NOT ((p.`app_version` RLIKE '^((0|[1-9][0-9]*)[.](0|[1-9][0-9]*)[.](0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)([.](0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?)\\z') AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) <= '18446744073709551615')) AND (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) < 20 OR (length(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3)) = 20 AND split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) <= '18446744073709551615')))
                 THEN NULL
-                WHEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     ) <> 0
-                THEN (
-                       CASE
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 3
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 3
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 0
-                         THEN 1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0
-                         THEN -1
-                         WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
-                ELSE (
-                       CASE
-                         WHEN (
-                                CASE
-                                  WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0
-                                  THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1)
-                                END
-                              ) IS NULL
-                         THEN 1
-                         WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) = ''
-                         THEN -1
-                         WHEN (
-                                (
-                                  split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) RLIKE '^([0-9]+)$'
-                                )
-                                AND (
-                                      length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1)) < 20
-                                      OR (
-                                           length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1)) = 20
-                                           AND split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'
-                                         )
-                                    )
-                              )
-                         THEN -1
-                         WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) <> 'rc'
-                         THEN (
-                                CASE
-                                  WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) < 'rc'
-                                  THEN -1
-                                  ELSE 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) = ''
-                         THEN -1
-                         WHEN NOT ((split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) RLIKE '^([0-9]+)$') AND (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615')))
-                         THEN 1
-                         WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) <> 1
-                         THEN (
-                                CASE
-                                  WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) < 1
-                                  THEN -1
-                                  WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) > 1
-                                  THEN 1
-                                END
-                              )
-                         WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 3) <> ''
-                         THEN 1
-                         ELSE 0
-                       END
-                     )
+                ELSE COALESCE(NULLIF(CASE WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) < 3 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 1) AS DECIMAL(38,0)) > 3 THEN 1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 2) AS DECIMAL(38,0)) > 0 THEN 1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) < 0 THEN -1 WHEN CAST(split_part(split_part(split_part(p.`app_version`, '+', 1), '-', 1), '.', 3) AS DECIMAL(38,0)) > 0 THEN 1 ELSE 0 END, 0), CASE WHEN (CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END) IS NULL THEN 1 WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) = '' THEN -1 WHEN ((split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) RLIKE '^([0-9]+)\\z') AND (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1)) < 20 OR (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1)) = 20 AND split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) <= '18446744073709551615'))) THEN -1 WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) <> 'rc' THEN (CASE WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 1) < 'rc' THEN -1 ELSE 1 END) WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) = '' THEN -1 WHEN NOT ((split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) RLIKE '^([0-9]+)\\z') AND (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2)) < 20 OR (length(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2)) = 20 AND split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) <= '18446744073709551615'))) THEN 1 WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) <> 1 THEN (CASE WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) < 1 THEN -1 WHEN CAST(split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 2) AS DECIMAL(38,0)) > 1 THEN 1 END) WHEN split_part((CASE WHEN instr(split_part(p.`app_version`, '+', 1), '-') > 0 THEN substr(split_part(p.`app_version`, '+', 1), instr(split_part(p.`app_version`, '+', 1), '-') + 1) END), '.', 3) <> '' THEN 1 ELSE 0 END)
               END
             ) < 0
           )
@@ -551,7 +424,10 @@ WITH
               END
             ) = 'straße'
           )
-      AND ((6 <= char_length(p.`email`)) AND (char_length(p.`email`) <= 254))
+      AND (
+            (6 <= CAST(char_length(p.`email`) AS BIGINT))
+            AND (CAST(char_length(p.`email`) AS BIGINT) <= 254)
+          )
     ) AS value
   FROM profiles AS p
 ),
@@ -602,20 +478,18 @@ WITH
                                                  )
                                                )
                                                AND (
-                                                     datediff(DATE '2026-03-30', CAST(from_utc_timestamp(p.`signup_at`, 'America/New_York') AS DATE)) >= 30
+                                                     CAST(datediff(DATE '2026-03-30', CAST(from_utc_timestamp(p.`signup_at`, 'America/New_York') AS DATE)) AS BIGINT) >= 30
                                                    )
                                                AND (
                                                      (
-                                                       1 <= (MOD(dayofweek(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1)
+                                                       1 <= CAST((MOD(dayofweek(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1) AS BIGINT)
                                                      )
                                                      AND (
-                                                           (
-                                                             MOD(dayofweek(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1
-                                                           ) <= 5
+                                                           CAST((MOD(dayofweek(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) + 5, 7) + 1) AS BIGINT) <= 5
                                                          )
                                                    )
                                                AND (
-                                                     hour(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) < 18
+                                                     CAST(hour(from_utc_timestamp(p.`last_seen_at`, 'America/New_York')) AS BIGINT) < 18
                                                    )
                                              )
                                       END
