@@ -454,9 +454,7 @@ pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
 }
 
 fn sql_options(cx: &EvalContext, dialect: &str, tables: Option<Vec<String>>) -> Result<segcore::sql::SqlOptions> {
-    let d: segcore::sql::Dialect = dialect.parse().map_err(type_error)?;
-    let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
-    opts.fx = cx.fx.clone();
+    let mut opts = segcore::sql::SqlOptions::from_context(dialect, cx).map_err(type_error)?;
     if let Some(t) = tables {
         if let [profiles, events] = t.as_slice() {
             opts.profiles_table = profiles.clone();

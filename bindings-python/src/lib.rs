@@ -1042,10 +1042,8 @@ fn to_sql_query(
     profiles_table: &str,
     events_table: &str,
 ) -> PyResult<SqlQuery> {
-    let d: segcore::sql::Dialect = dialect.parse().map_err(PyValueError::new_err)?;
     let cx = context(py, at, fx, None)?;
-    let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
-    opts.fx = cx.fx;
+    let mut opts = segcore::sql::SqlOptions::from_context(dialect, &cx).map_err(PyValueError::new_err)?;
     opts.profiles_table = profiles_table.to_string();
     opts.events_table = events_table.to_string();
     let q = gen(&opts).map_err(|e| py_err(py, &e, Phase::Compile))?;
@@ -1053,7 +1051,7 @@ fn to_sql_query(
         cs.iter().map(|c| (c.name.clone(), c.ty.name().to_string(), c.sql_type.clone())).collect()
     };
     Ok(SqlQuery {
-        dialect: d.name().to_string(),
+        dialect: opts.dialect.name().to_string(),
         ddl: q.ddl(&opts),
         profile_columns: cols(&q.profile_columns),
         event_columns: cols(&q.event_columns),

@@ -265,3 +265,17 @@ def _column_value(values: Dict[str, Any], col: str, ty: str) -> Any:
         if base and base in values and isinstance(values[base], dict):
             return money_parts(values[base])[index]
     return typed_value(values.get(col), ty)
+
+
+def arrow_table(columns: Sequence[Tuple[str, str, str]], rows: List[List[Any]]) -> Any:
+    """Typed rows (from `rows`) as a pyarrow table with the query's columns and types."""
+    import pyarrow as pa
+
+    types = {
+        "bool": pa.bool_(), "int": pa.int64(), "duration": pa.int64(), "float": pa.float64(),
+        "decimal": pa.decimal128(38, 18), "string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
+    }
+    values = list(zip(*rows)) if rows else [() for _ in columns]
+    return pa.table({name: pa.array(list(v), type=types[ty]) for (name, ty, _), v in zip(columns, values)})
+

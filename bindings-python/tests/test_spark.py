@@ -36,7 +36,7 @@ if _UNAVAILABLE is not None:
         raise RuntimeError("SEGCORE_REQUIRE_SPARK is set but Spark cannot run: " + _UNAVAILABLE)
     pytest.skip("Spark tests skipped: " + _UNAVAILABLE, allow_module_level=True)
 
-import pyarrow as pa  # noqa: E402  (after the skip: pyarrow is checked by spark_env.configure)
+
 from pyspark.errors import PythonException  # noqa: E402
 from pyspark.sql import types as T  # noqa: E402
 
@@ -59,17 +59,6 @@ SPARK_TYPES = {
     "timestamp": T.TimestampType(),
     "date": T.DateType(),
 }
-ARROW_TYPES = {
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-    "duration": pa.int64(),
-    "float": pa.float64(),
-    "decimal": pa.decimal128(38, 18),
-    "string": pa.string(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-}
-
 Outcomes = Dict[str, Dict[str, str]]  # segment id → entity id → outcome
 
 
@@ -116,8 +105,7 @@ def spark_schema(columns: List[Tuple[str, str, str]]) -> T.StructType:
 
 def frame(spark: Any, columns: List[Tuple[str, str, str]], rows: List[List[Any]]) -> Any:
     """A Spark DataFrame of typed rows (aware UTC datetimes, Decimals, dates), through Arrow."""
-    values = list(zip(*rows)) if rows else [() for _ in columns]
-    table = pa.table({name: pa.array(list(v), type=ARROW_TYPES[ty]) for (name, ty, _), v in zip(columns, values)})
+    table = sql_support.arrow_table(columns, rows)
     df = spark.createDataFrame(table, schema=spark_schema(columns))
     assert [f.dataType for f in df.schema.fields] == [f.dataType for f in spark_schema(columns).fields]
     return df

@@ -23,21 +23,10 @@ import sql_support
 
 duckdb = pytest.importorskip("duckdb", reason="pip install duckdb (the README's test command does)")
 psycopg = pytest.importorskip("psycopg", reason="pip install psycopg[binary]")
-pa = pytest.importorskip("pyarrow")
+pytest.importorskip("pyarrow")
 
 N = int(os.environ.get("SEGCORE_SQL_DATASET_PROFILES", "100000"))
 REPORT = Path(__file__).resolve().parents[2] / "target" / "conformance" / "sql-dataset.json"
-
-ARROW = {
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-    "duration": pa.int64(),
-    "float": pa.float64(),
-    "decimal": pa.decimal128(38, 18),
-    "string": pa.string(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-}
 
 Outcomes = Dict[str, Dict[str, str]]  # segment id → entity id → outcome
 
@@ -63,11 +52,6 @@ def data() -> Dict[str, Any]:
     print("\ndataset: %d profiles, %d events, %d segments (%.1f s to generate and interpret)"
           % (len(profiles), n_events, len(reg), time.perf_counter() - started))
     return {"registry": reg, "queries": queries, "profiles": prows, "events": erows, "interpreted": interpreted}
-
-
-def _arrow(columns: List[Tuple[str, str, str]], rows: List[List[Any]]) -> Any:
-    cols = list(zip(*rows)) if rows else [[] for _ in columns]
-    return pa.table({name: pa.array(list(vals), type=ARROW[ty]) for (name, ty, _), vals in zip(columns, cols)})
 
 
 def _collect(rows: List[Tuple[Any, ...]]) -> Outcomes:
@@ -121,8 +105,8 @@ def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(q.ddl)
-    p_arrow = _arrow(q.profile_columns, data["profiles"])  # noqa: F841 (read by name below)
-    e_arrow = _arrow(q.event_columns, data["events"])  # noqa: F841
+    p_arrow = sql_support.arrow_table(q.profile_columns, data["profiles"])  # noqa: F841 (read by name below)
+    e_arrow = sql_support.arrow_table(q.event_columns, data["events"])  # noqa: F841
     con.execute("INSERT INTO profiles SELECT * FROM p_arrow")
     con.execute("INSERT INTO events SELECT * FROM e_arrow")
     started = time.perf_counter()

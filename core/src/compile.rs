@@ -84,7 +84,7 @@ fn konst(v: Value, ty: Ty, span: Span) -> Node {
     node(Kind::Const(v), ty, span)
 }
 
-fn is_coercible(ty: Ty) -> bool {
+pub(crate) fn is_coercible(ty: Ty) -> bool {
     matches!(ty, Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal)
 }
 

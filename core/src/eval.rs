@@ -393,7 +393,7 @@ fn coerce<'a>(v: Cow<'a, Value>, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
 /// A property value read as its declared type (schema-typed data arrives as JSON: a timestamp
 /// is a string until read), as `where` filters and attributes read it.
 fn typed<'a>(v: &'a Value, ty: Ty, tz: &TimeZone) -> Cow<'a, Value> {
-    if matches!(ty, Ty::Timestamp | Ty::Date | Ty::Money | Ty::Semver | Ty::Decimal) {
+    if crate::compile::is_coercible(ty) {
         coerce(Cow::Borrowed(v), ty, tz)
     } else {
         Cow::Borrowed(v)

@@ -119,6 +119,18 @@ impl Dialect {
         }
     }
 
+    /// A timestamp literal for an instant (µs since the epoch).
+    pub fn instant(self, micros: i64) -> String {
+        let iso = crate::time::format_timestamp(micros);
+        self.timestamp(&iso.trim_end_matches('Z').replacen('T', " ", 1))
+    }
+
+    /// Whether numeric text `t` (digits only) fits an unsigned 64-bit integer.
+    pub fn fits_u64(self, t: &str) -> String {
+        let max = self.string("18446744073709551615");
+        format!("(length({t}) < 20 OR (length({t}) = 20 AND {}))", self.string_order(t, "<=", &max))
+    }
+
     /// A date literal.
     pub fn date(self, ymd: &str) -> String {
         match self {

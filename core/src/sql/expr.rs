@@ -392,9 +392,7 @@ impl<'a> Gen<'a> {
     }
 
     pub fn ts_literal(&self, micros: i64) -> String {
-        let iso = time::format_timestamp(micros);
-        let body = iso.trim_end_matches('Z').replacen('T', " ", 1);
-        self.d.timestamp(&body)
+        self.d.instant(micros)
     }
 
     fn constant(&mut self, v: &Value, span: Span) -> Res<Sx> {
@@ -457,10 +455,6 @@ impl<'a> Gen<'a> {
         let d = self.d;
         let wide = d.wide_int();
         // Numbers beyond u64 are not versions (core) or compare as text (pre-release ids).
-        let fits = |t: &str| {
-            let max = d.string("18446744073709551615");
-            format!("(length({t}) < 20 OR (length({t}) = 20 AND {}))", d.string_order(t, "<=", &max))
-        };
         let release = d.split_part(x, "+", 1);
         let core = d.split_part(&release, "-", 1);
         let part = |i: usize| d.split_part(&core, ".", i);
@@ -479,7 +473,7 @@ impl<'a> Gen<'a> {
             let mut arms = format!("CASE WHEN {pre} IS NULL THEN 1");
             for (i, id) in v.pre.iter().enumerate() {
                 let xi = d.split_part(&pre, ".", i + 1);
-                let numeric = format!("({} AND {})", d.full_match(&xi, "[0-9]+"), fits(&xi));
+                let numeric = format!("({} AND {})", d.full_match(&xi, "[0-9]+"), d.fits_u64(&xi));
                 // Fewer identifiers, all equal so far: lower precedence.
                 arms.push_str(&format!(" WHEN {xi} = '' THEN -1"));
                 match id {
@@ -513,9 +507,7 @@ impl<'a> Gen<'a> {
         const NUM: &str = "(0|[1-9][0-9]*)";
         let re = format!("{NUM}[.]{NUM}[.]{NUM}(-{ID}([.]{ID})*)?([+][0-9A-Za-z-]+([.][0-9A-Za-z-]+)*)?");
         let core = d.split_part(&d.split_part(x, "+", 1), "-", 1);
-        let max = d.string("18446744073709551615");
-        let fits = |t: &str| format!("(length({t}) < 20 OR (length({t}) = 20 AND {}))", d.string_order(t, "<=", &max));
-        let parts: Vec<String> = (1..=3).map(|i| fits(&d.split_part(&core, ".", i))).collect();
+        let parts: Vec<String> = (1..=3).map(|i| d.fits_u64(&d.split_part(&core, ".", i))).collect();
         format!("{} AND {}", d.full_match(x, &re), parts.join(" AND "))
     }
 

@@ -59,6 +59,14 @@ pub struct SqlOptions {
 }
 
 impl SqlOptions {
+    /// Options for an evaluation context (its `as_of` and FX quotes; referenced segments'
+    /// results do not apply: the query computes them), from a dialect name.
+    pub fn from_context(dialect: &str, cx: &crate::EvalContext) -> Result<SqlOptions, String> {
+        let mut opts = SqlOptions::new(dialect.parse()?, cx.as_of);
+        opts.fx = cx.fx.clone();
+        Ok(opts)
+    }
+
     /// Options with no FX quotes and the default table names.
     pub fn new(dialect: Dialect, as_of: i64) -> SqlOptions {
         SqlOptions {
@@ -174,10 +182,8 @@ fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -
         &[("entity_id", Ty::Str), ("seq", Ty::Int), ("name", Ty::Str), ("at", Ty::Timestamp)],
         &columns.event,
     );
-    for fixed in ["id"] {
-        if columns.profile.contains_key(fixed) {
-            return Err(Error::new(crate::ErrorKind::SqlUnsupported, format!("an attribute named `{fixed}`")));
-        }
+    if columns.profile.contains_key("id") {
+        return Err(Error::new(crate::ErrorKind::SqlUnsupported, "an attribute named `id` (the profiles' id column)"));
     }
     for fixed in ["entity_id", "seq", "name", "at"] {
         if columns.event.contains_key(fixed) {
@@ -187,7 +193,7 @@ fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -
     }
 
     let as_of_text = crate::time::format_timestamp(opts.as_of);
-    let as_of_sql = d.timestamp(&as_of_text.trim_end_matches('Z').replacen('T', " ", 1));
+    let as_of_sql = d.instant(opts.as_of);
     let mut sql = String::new();
     let _ = writeln!(
         sql,
@@ -217,8 +223,7 @@ fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -
         let _ = write!(sql, "  WHERE e.{} IN ({}) AND {at} <= {as_of_sql}", d.ident("name"), names.join(", "));
         match (columns.unbounded_events, columns.earliest_event) {
             (false, Some(t)) => {
-                let iso = crate::time::format_timestamp(t);
-                let _ = writeln!(sql, " AND {at} >= {}", d.timestamp(&iso.trim_end_matches('Z').replacen('T', " ", 1)));
+                let _ = writeln!(sql, " AND {at} >= {}", d.instant(t));
             }
             _ => sql.push('\n'),
         }
