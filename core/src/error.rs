@@ -84,6 +84,12 @@ pub enum ErrorKind {
     /// A construct the chosen SQL dialect cannot express exactly (`segcore sql`).
     SqlUnsupported,
     Io,
+    /// Two input rows (profiles) carry the same id: every route refuses rather than guessing
+    /// which row the events belong to (SPEC §11).
+    DuplicateProfileId,
+    /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
+    /// input is meant to reach it; tests check none does.
+    Internal,
 }
 
 impl ErrorKind {
@@ -121,6 +127,8 @@ impl ErrorKind {
             InvalidContext => "invalid_context",
             SqlUnsupported => "sql_unsupported",
             Io => "io",
+            DuplicateProfileId => "duplicate_profile_id",
+            Internal => "internal",
         }
     }
 }
