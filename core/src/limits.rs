@@ -16,9 +16,11 @@ pub const MAX_EVENTS_PER_PROFILE: usize = 100_000;
 pub const MAX_DEFINITIONS: usize = 10_000;
 /// Maximum size of a definition file in bytes.
 pub const MAX_DEFINITION_FILE_BYTES: usize = 1 << 20;
-/// Maximum nesting of a data value (attribute, event property, tag, FX value, schema): every
-/// binding refuses deeper values with `limit_exceeded` before any recursive code sees them.
-pub const MAX_VALUE_DEPTH: usize = 128;
+/// Maximum nesting of a data value (attribute, event property, tag, FX value, schema) and of a
+/// definition or schema document: every binding refuses deeper values with `limit_exceeded`
+/// before any recursive code sees them. Below serde_json's own 128, so a profile document holding
+/// a value at the limit still parses.
+pub const MAX_VALUE_DEPTH: usize = 100;
 /// Maximum size of one input record in bytes (a JSONL line, a CSV row, a profile JSON document):
 /// readers stop at the limit instead of buffering an endless line.
 pub const MAX_RECORD_BYTES: usize = 32 << 20;
