@@ -1,0 +1,480 @@
+//! Fuzz harnesses for segcore. Each `fuzz_targets/<name>.rs` is one line calling the function of
+//! the same name here, so `tests/regressions.rs` can replay every committed reproducer through
+//! exactly the code the fuzzer ran, with a plain `cargo test` (no sanitizer, no nightly flags).
+//!
+//! Errors are fine; what a harness must never see is a panic, a hang, a stack overflow or
+//! unbounded memory. Besides "no panic", the harnesses assert properties the SPEC and
+//! ARCHITECTURE state, so a wrong answer that does not crash is reported too:
+//!
+//! - `parse(fmt(ast)) == ast` and `fmt(fmt(x)) == fmt(x)` (SPEC §17); a formatted rule compiles to
+//!   the same canonical JSON and hash as the rule it came from;
+//! - the canonical JSON is valid JSON and the hash is its SHA-256;
+//! - evaluating by name and evaluating a bound profile agree (ARCHITECTURE: "the conformance
+//!   runner checks both paths agree"); a registry's results agree with `evaluate_one`;
+//! - `explain` reports the outcome `evaluate` returns;
+//! - a projected tape read with and without `named` gives the same values, and evaluating it by
+//!   slot agrees with evaluating it by name;
+//! - every error has at least one diagnostic with a message, and renders (text and JSON);
+//! - a schema survives `from_json(to_json(s)) == s`, and an `as_of` survives format → parse.
+
+use std::sync::OnceLock;
+
+use segcore::projection::Projection;
+use segcore::sql::{Dialect, SqlOptions};
+use segcore::{
+    Bound, Definition, Error, EvalContext, FxRates, Outcome, Phase, Profile, Registry, Schema, Segment,
+};
+
+pub mod fixtures;
+pub mod tape_writer;
+
+use fixtures::*;
+
+// ---------------------------------------------------------------------------------------------
+// Shared checks
+
+/// An error must carry at least one diagnostic with a message, and render as text and JSON (the
+/// snippet and caret code slices rule text by span: a bad span panics here).
+fn check_error(e: &Error, phase: Phase) {
+    assert!(!e.diagnostics().is_empty(), "an error without diagnostics");
+    for d in e.diagnostics() {
+        assert!(!d.message.is_empty(), "a diagnostic without a message: {d:?}");
+        let _ = d.to_string();
+        let _ = d.to_json();
+    }
+    let _ = e.to_string();
+    let _ = e.to_json(phase);
+    let _ = e.kind().as_str();
+}
+
+/// An evaluation result reduced to what must agree between two paths: the outcome, or the error
+/// kind.
+fn summary(r: &Result<Outcome, Error>) -> Result<Outcome, &'static str> {
+    match r {
+        Ok(o) => Ok(*o),
+        Err(e) => {
+            check_error(e, Phase::Evaluate);
+            Err(e.kind().as_str())
+        }
+    }
+}
+
+/// Canonical JSON is valid JSON with the rule as an object; the hash is its SHA-256.
+fn check_canonical(seg: &Segment) {
+    let json = seg.canonical_json();
+    let v: serde_json::Value = serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("canonical JSON is not valid JSON ({e}): {json}"));
+    assert!(v.get("rule").is_some_and(|r| r.is_object()), "canonical JSON without a rule object: {json}");
+    assert_eq!(v.get("id").and_then(|i| i.as_str()), Some(seg.id()), "canonical JSON id: {json}");
+    let hash = seg.definition_hash();
+    assert_eq!(hash, segcore::canonical::sha256_hex(json), "definition hash is not the SHA-256 of the canonical JSON");
+    assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{hash}");
+}
+
+/// SPEC §17: `parse(fmt(ast)) = ast` and `fmt(fmt(x)) = fmt(x)`, for every rule that parses.
+/// Returns the formatted rule.
+fn check_round_trip(rule: &str) -> Option<String> {
+    let ast = match Segment::parse_rule(rule) {
+        Ok(ast) => ast,
+        Err(e) => {
+            check_error(&e, Phase::Compile);
+            return None;
+        }
+    };
+    let printed = segcore::printer::print(&ast);
+    if printed.len() > segcore::limits::MAX_RULE_BYTES {
+        // Formatting may lengthen a rule (`exists` → `is not null`, escapes); a rule just under
+        // the size limit may print over it. Not reachable with the fuzzer's input sizes.
+        return None;
+    }
+    let again = Segment::parse_rule(&printed)
+        .unwrap_or_else(|e| panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"));
+    let (a, b) = (segcore::canonical::rule_json(&ast), segcore::canonical::rule_json(&again));
+    assert!(a == b, "parse(fmt(ast)) != ast\n  rule:    {rule:?}\n  printed: {printed:?}\n  ast:   {a}\n  again: {b}");
+    let twice = segcore::printer::print(&again);
+    assert!(twice == printed, "fmt is not idempotent\n  rule: {rule:?}\n  fmt:  {printed:?}\n  fmt²: {twice:?}");
+    Some(printed)
+}
+
+/// SQL generation in every dialect: a query, or located diagnostics; never a panic.
+fn sql_everywhere(gen: impl Fn(&SqlOptions) -> Result<segcore::sql::SqlQuery, Error>, cx: &EvalContext) {
+    for d in Dialect::ALL {
+        let mut opts = SqlOptions::new(d, cx.as_of);
+        opts.fx = cx.fx.clone();
+        match gen(&opts) {
+            Ok(q) => {
+                assert!(!q.sql.is_empty());
+                assert_eq!(q.profile_columns.first().map(|c| c.name.as_str()), Some("id"));
+                let _ = q.ddl(&opts);
+                let _ = q.to_json(&opts);
+            }
+            Err(e) => check_error(&e, Phase::Compile),
+        }
+    }
+}
+
+/// Evaluates one segment on one profile every way the bindings do and checks they agree.
+fn evaluate_segment(seg: &Segment, p: &Profile, cx: &EvalContext) {
+    let by_name = seg.evaluate(p, cx);
+    let bound = seg.bind(p);
+    let by_slot = seg.evaluate_bound(&bound, cx);
+    let (a, b) = (summary(&by_name), summary(&by_slot));
+    assert!(a == b, "evaluate by name {a:?} != by slot {b:?} for rule {:?}, profile {}", seg.definition().rule, p.id());
+    match seg.explain(p, cx) {
+        Ok(ex) => {
+            let _ = ex.to_string();
+            let _ = ex.to_json();
+            let _ = ex.to_html();
+            if let Ok(o) = a {
+                assert!(
+                    ex.outcome == o,
+                    "explain says {:?}, evaluate says {o:?} for rule {:?}, profile {}",
+                    ex.outcome,
+                    seg.definition().rule,
+                    p.id()
+                );
+            }
+        }
+        Err(e) => check_error(&e, Phase::Evaluate),
+    }
+}
+
+/// Everything a compiled segment offers: canonical form, the formatted rule compiling to the same
+/// definition, evaluation on every fixed profile, explain, SQL in every dialect.
+fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
+    check_canonical(seg);
+    for w in seg.warnings() {
+        let _ = w.to_string();
+    }
+    let formatted = seg.formatted_rule();
+    if formatted.len() <= segcore::limits::MAX_RULE_BYTES && seg.definition().source.is_none() {
+        let mut def = seg.definition().clone();
+        def.rule = formatted.clone();
+        match Segment::compile(def, schema) {
+            Ok(again) => assert!(
+                again.canonical_json() == seg.canonical_json(),
+                "the formatted rule compiles to another definition\n  rule: {:?}\n  fmt:  {formatted:?}",
+                seg.definition().rule
+            ),
+            Err(e) => panic!(
+                "the formatted rule does not compile\n  rule: {:?}\n  fmt:  {formatted:?}\n  {e}",
+                seg.definition().rule
+            ),
+        }
+    }
+    let _ = seg.read_set();
+    let _ = Projection::new(seg.layout(), seg.read_set()).to_json();
+    for p in profiles() {
+        evaluate_segment(seg, p, cx);
+    }
+    sql_everywhere(|o| segcore::sql::segment_to_sql(seg, o), cx);
+}
+
+/// Every segment of a registry on one profile: the registry's results, bound and by name, and
+/// per segment `evaluate_one` and explain.
+fn evaluate_registry(reg: &Registry, p: &Profile, cx: &EvalContext) {
+    let by_name = reg.evaluate(p, cx);
+    let bound = reg.bind(p);
+    let by_slot = reg.evaluate_bound(&bound, cx);
+    check_registry_results(reg, p, cx, &by_name, &by_slot);
+}
+
+fn check_registry_results(
+    reg: &Registry,
+    p: &Profile,
+    cx: &EvalContext,
+    by_name: &Result<Vec<(&str, Outcome)>, Error>,
+    by_slot: &Result<Vec<(&str, Outcome)>, Error>,
+) {
+    match (by_name, by_slot) {
+        (Ok(a), Ok(b)) => {
+            assert!(a == b, "registry by name {a:?} != by slot {b:?} for profile {}", p.id());
+            for (id, o) in a {
+                let one = reg.evaluate_one(id, p, cx);
+                assert!(
+                    summary(&one) == Ok(*o),
+                    "evaluate_one({id}) = {:?}, the registry says {o:?}",
+                    summary(&one)
+                );
+                match reg.explain(id, p, cx) {
+                    Ok(ex) => {
+                        let _ = ex.to_string();
+                        let _ = ex.to_json();
+                        assert!(ex.outcome == *o, "explain({id}) says {:?}, the registry says {o:?}", ex.outcome);
+                    }
+                    Err(e) => check_error(&e, Phase::Evaluate),
+                }
+            }
+        }
+        (Err(a), Err(b)) => {
+            check_error(a, Phase::Evaluate);
+            check_error(b, Phase::Evaluate);
+            assert_eq!(a.kind().as_str(), b.kind().as_str(), "registry errors differ by name and by slot");
+        }
+        (a, b) => panic!(
+            "registry by name and by slot disagree: {:?} vs {:?}",
+            a.as_ref().map_err(|e| e.to_string()),
+            b.as_ref().map_err(|e| e.to_string())
+        ),
+    }
+}
+
+fn exercise_registry(reg: &Registry, cx: &EvalContext) {
+    for s in reg.segments() {
+        check_canonical(s);
+    }
+    let _ = reg.dependency_order().count();
+    let _ = Projection::new(reg.layout(), &reg.read_set()).to_json();
+    for p in profiles() {
+        evaluate_registry(reg, p, cx);
+    }
+    sql_everywhere(|o| segcore::sql::to_sql(reg, o), cx);
+}
+
+/// Bytes as text: lossy, so every input reaches the parsers (invalid bytes become U+FFFD, which
+/// also exercises spans over multi-byte characters).
+fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(data)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+/// `rule`: the bytes are rule text. Parse + SPEC §17 round trip; compile untyped (UTC, USD) and
+/// typed against the fixed schema (America/New_York, EUR); every compiled segment is evaluated,
+/// explained and turned into SQL in every dialect.
+pub fn rule(data: &[u8]) {
+    let rule = text(data);
+    let printed = check_round_trip(&rule);
+    let cx = fixtures::context();
+    let untyped = Segment::compile(Definition::new("fuzz", "1.0.0", rule.as_ref()), None);
+    match &untyped {
+        Ok(seg) => {
+            if let Some(printed) = &printed {
+                assert!(*printed == seg.formatted_rule(), "the compiled segment formats its rule differently");
+            }
+            exercise_segment(seg, None, cx);
+        }
+        Err(e) => check_error(e, Phase::Compile),
+    }
+    // A schema types names the untyped compile leaves dynamic; a zone with DST and a base
+    // currency other than the FX table's target shift literal folding and money conversion.
+    let mut def = Definition::new("fuzz_typed", "1.0.0", rule.as_ref());
+    def.timezone = "America/New_York".into();
+    def.currency = "EUR".into();
+    match Segment::compile(def, Some(schema())) {
+        Ok(seg) => exercise_segment(&seg, Some(schema()), cx),
+        Err(e) => check_error(&e, Phase::Compile),
+    }
+}
+
+/// `definition`: the bytes are one or more definition documents separated by `\n---\n`, each
+/// loaded as YAML and as JSON (from a string, and the first also from a file so errors map to
+/// file positions); the loaded definitions are compiled one by one and together as a registry,
+/// untyped and typed, then evaluated and turned into SQL.
+pub fn definition(data: &[u8]) {
+    let text = text(data);
+    let cx = fixtures::context();
+    let mut loaded: Vec<Result<Definition, Error>> = Vec::new();
+    for (i, doc) in text.split("\n---\n").take(8).enumerate() {
+        for r in [Definition::from_yaml_str(doc), Definition::from_json_str(doc)] {
+            if let Err(e) = &r {
+                check_error(e, Phase::Compile);
+            }
+            loaded.push(r);
+        }
+        if i == 0 {
+            for ext in ["yaml", "json"] {
+                match from_file(doc, ext) {
+                    Ok(seg) => exercise_segment(&seg, None, cx),
+                    Err(e) => check_error(&e, Phase::Compile),
+                }
+            }
+        }
+    }
+    // YAML and JSON usually load the same document the same way (JSON is YAML): keep one copy of
+    // each definition.
+    let mut defs: Vec<Definition> = Vec::new();
+    for d in loaded.iter().flatten() {
+        if !defs.contains(d) {
+            defs.push(d.clone());
+        }
+    }
+    for d in &defs {
+        for schema in [None, Some(schema())] {
+            match Segment::compile(d.clone(), schema) {
+                Ok(seg) => exercise_segment(&seg, schema, cx),
+                Err(e) => check_error(&e, Phase::Compile),
+            }
+        }
+    }
+    let diags = Registry::check(loaded, Some(schema()));
+    for d in &diags {
+        let _ = d.to_string();
+    }
+    for schema in [None, Some(schema())] {
+        match Registry::from_definitions(defs.clone(), schema) {
+            Ok(reg) => exercise_registry(&reg, cx),
+            Err(e) => check_error(&e, Phase::Compile),
+        }
+    }
+}
+
+/// Writes `doc` to a per-thread scratch file and loads it with `Segment::from_file` (which maps
+/// rule positions to file positions).
+fn from_file(doc: &str, ext: &str) -> Result<Segment, Error> {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("segcore-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("scratch directory");
+        d
+    });
+    let path = dir.join(format!("{:?}.{ext}", std::thread::current().id()).replace(|c: char| !c.is_alphanumeric() && c != '.', "_"));
+    std::fs::write(&path, doc).expect("scratch file");
+    Segment::from_file(&path, None)
+}
+
+/// `profile_json`: the bytes are a profile document; it is evaluated by a fixed registry of
+/// conformance-like segments (untyped, and typed against the fixed schema).
+pub fn profile_json(data: &[u8]) {
+    let text = text(data);
+    let p = match Profile::from_json_str(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            check_error(&e, Phase::Evaluate);
+            return;
+        }
+    };
+    let _ = p.attribute_names();
+    let _ = p.event_count();
+    let cx = fixtures::context();
+    for reg in [registry(), typed_registry()] {
+        evaluate_registry(reg, &p, cx);
+    }
+}
+
+/// `tape`: the bytes are a tape (core/src/tape.rs), read three ways: as a whole profile object,
+/// and as the projection of the fixed registry with and without `named`. Whatever decodes is
+/// evaluated by the registry; the two projections must agree, and the slot path must agree with
+/// the name path.
+pub fn tape(data: &[u8]) {
+    use segcore::tape::{read_projection, read_whole, TapeError};
+    let cx = fixtures::context();
+    let reg = registry();
+    let check = |e: &TapeError| match e {
+        TapeError::Type(m) => assert!(!m.is_empty()),
+        TapeError::Profile(e) => check_error(e, Phase::Evaluate),
+    };
+    match read_whole(data) {
+        Ok(p) => evaluate_registry(reg, &p, cx),
+        Err(e) => check(&e),
+    }
+    let spec = projection();
+    let plain = read_projection(data, spec, false);
+    let named = read_projection(data, spec, true);
+    match (&plain, &named) {
+        (Ok((p1, v1)), Ok((p2, v2))) => {
+            assert_eq!(v1, v2, "projected values differ with `named`");
+            assert_eq!(p1.id(), p2.id());
+            assert_eq!(p1.event_count(), p2.event_count());
+            assert_eq!(v1.len(), reg.layout().attributes.len());
+            let bound = Bound::with_attributes(reg.layout(), p1, v1.iter().collect())
+                .expect("a projection read for this layout binds to it");
+            let by_slot = reg.evaluate_bound(&bound, cx);
+            // With `named`, the attributes are also set by name: evaluating by name must agree.
+            let by_name = reg.evaluate(p2, cx);
+            check_registry_results(reg, p2, cx, &by_name, &by_slot);
+        }
+        (Err(a), Err(b)) => {
+            check(a);
+            check(b);
+            assert_eq!(a.to_string(), b.to_string(), "projection errors differ with `named`");
+        }
+        _ => panic!(
+            "a projection reads with `named` {} and without {}",
+            if named.is_ok() { "fine" } else { "not" },
+            if plain.is_ok() { "fine" } else { "not" }
+        ),
+    }
+}
+
+/// `context`: the bytes are an evaluation-context input, read by every context parser: `as_of`
+/// (the whole text), FX rates, referenced segments (`set_segments_json`), a schema (JSON and
+/// YAML). Whatever parses is used: fixed rules compiled against the schema, evaluation and SQL at
+/// the `as_of` / with the FX table.
+pub fn context(data: &[u8]) {
+    let text = text(data);
+    let base = fixtures::context();
+
+    match segcore::parse_as_of(&text) {
+        Ok(t) => {
+            let formatted = segcore::time::format_timestamp(t);
+            assert_eq!(segcore::parse_as_of(&formatted).ok(), Some(t), "as_of {text:?} formats as {formatted:?}");
+            let cx = EvalContext { as_of: t, ..base.clone() };
+            exercise_context(&cx, None);
+        }
+        Err(e) => check_error(&e, Phase::Evaluate),
+    }
+
+    match FxRates::from_json_str(&text) {
+        Ok(fx) => {
+            let _ = fx.len();
+            let cx = base.clone().with_fx(fx);
+            exercise_context(&cx, None);
+        }
+        Err(e) => check_error(&e, Phase::Evaluate),
+    }
+
+    let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    if let Some(v) = &json {
+        let mut cx = base.clone();
+        cx.segments.clear();
+        if cx.set_segments_json(v).is_ok() {
+            for seg in context_segments() {
+                for p in profiles() {
+                    evaluate_segment(seg, p, &cx);
+                }
+            }
+        }
+    }
+
+    for schema in [Schema::from_json_str(&text), Schema::from_yaml_str(&text)] {
+        match schema {
+            Ok(s) => {
+                let back = Schema::from_json(&s.to_json()).expect("a schema's own JSON reads back");
+                assert!(back == s, "from_json(to_json(schema)) != schema for {text:?}");
+                let _ = s.attribute_names().count() + s.event_names().count();
+                exercise_context(base, Some(&s));
+            }
+            Err(e) => check_error(&e, Phase::Compile),
+        }
+    }
+}
+
+/// The fixed context rules, compiled (with `schema` when given), evaluated on every profile and
+/// turned into SQL, at `cx`.
+fn exercise_context(cx: &EvalContext, schema: Option<&Schema>) {
+    let compiled;
+    let segs: &[Segment] = match schema {
+        None => context_segments(),
+        Some(s) => {
+            compiled = CONTEXT_RULES
+                .iter()
+                .filter_map(|(id, rule)| match Segment::compile(Definition::new(*id, "1.0.0", *rule), Some(s)) {
+                    Ok(seg) => Some(seg),
+                    Err(e) => {
+                        check_error(&e, Phase::Compile);
+                        None
+                    }
+                })
+                .collect::<Vec<_>>();
+            &compiled
+        }
+    };
+    for seg in segs {
+        for p in profiles() {
+            evaluate_segment(seg, p, cx);
+        }
+        sql_everywhere(|o| segcore::sql::segment_to_sql(seg, o), cx);
+    }
+}
