@@ -186,6 +186,41 @@ impl AggFn {
     }
 }
 
+impl Expr {
+    /// The direct subexpressions, in source order (filters and inner values included).
+    ///
+    /// ```
+    /// let e = segcore::Segment::parse_rule("a + 1 > b").unwrap();
+    /// assert_eq!(e.children().count(), 2);
+    /// ```
+    pub fn children(&self) -> impl Iterator<Item = &Expr> {
+        let (many, one): (&[Expr], Option<&Expr>) = match &self.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Var(_) => (&[], None),
+            ExprKind::List(items) | ExprKind::Op(_, items) | ExprKind::Call(_, items) => (items, None),
+            ExprKind::Within(inner, _) | ExprKind::Get(inner, _) => (&[], Some(inner)),
+            ExprKind::Agg { filter, .. } => (&[], filter.as_deref()),
+        };
+        many.iter().chain(one)
+    }
+
+    /// The depth of the tree (SPEC §19): a literal or a name is 1; any other node is one more
+    /// than its deepest child. Computed without recursion, so any tree can be measured.
+    ///
+    /// ```
+    /// let e = segcore::Segment::parse_rule("age + 1 + 1 > 0").unwrap();
+    /// assert_eq!(e.depth(), 4); // (> (+ (+ age 1) 1) 0)
+    /// ```
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(self, 1usize)];
+        while let Some((e, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            stack.extend(e.children().map(|c| (c, d + 1)));
+        }
+        deepest
+    }
+}
+
 /// Expression forms.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {

@@ -47,12 +47,17 @@ impl FxRates {
     }
     /// Parses `{"EUR/USD": "1.0842", "GBP/USD": 1.27}` (strings keep full precision).
     pub fn from_json_str(text: &str) -> Result<FxRates, Error> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidContext, format!("FX rates are not valid JSON: {e}")))?;
+        let v = crate::document::parse_json(
+            text,
+            ErrorKind::InvalidContext,
+            "FX rates",
+            crate::document::DuplicateKeys::Refuse,
+        )?;
         FxRates::from_json(&v)
     }
     /// Builds rates from a JSON object of quotes.
     pub fn from_json(v: &serde_json::Value) -> Result<FxRates, Error> {
+        crate::document::check_value_depth(v, "the FX table")?;
         let obj = v.as_object().ok_or_else(|| bad("FX rates must be an object like {\"EUR/USD\": \"1.08\"}"))?;
         let mut fx = FxRates::new();
         for (pair, rate) in obj {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::document::{self, DuplicateKeys};
 use crate::error::{Diagnostic, Error, ErrorKind};
 use crate::limits;
 use crate::semver::Version;
@@ -136,10 +137,7 @@ impl Definition {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
             return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
         }
-        let v: serde_json::Value = serde_norway::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
-            Error::new(ErrorKind::InvalidDefinition, format!("not valid YAML{at}: {e}"))
-        })?;
+        let v = document::parse_yaml(text, ErrorKind::InvalidDefinition, "definition", DuplicateKeys::Refuse)?;
         Definition::from_json(&v)
     }
 
@@ -148,12 +146,7 @@ impl Definition {
         if text.len() > limits::MAX_DEFINITION_FILE_BYTES {
             return Err(Error::new(ErrorKind::LimitExceeded, "definition file is larger than 1 MiB"));
         }
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidDefinition,
-                format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()),
-            )
-        })?;
+        let v = document::parse_json(text, ErrorKind::InvalidDefinition, "definition", DuplicateKeys::Refuse)?;
         Definition::from_json(&v)
     }
 
@@ -172,6 +165,7 @@ impl Definition {
 
     /// Validates a definition given as a JSON object.
     pub fn from_json(v: &serde_json::Value) -> Result<Definition, Error> {
+        document::check_value_depth(v, "the definition")?;
         let obj = v.as_object().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidDefinition,

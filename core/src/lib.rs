@@ -35,6 +35,7 @@ mod casefold_table;
 pub mod compile;
 pub mod context;
 pub mod definition;
+pub mod document;
 pub mod error;
 pub mod eval;
 pub mod explain;

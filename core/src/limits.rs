@@ -2,8 +2,13 @@
 
 /// Maximum rule text size in bytes.
 pub const MAX_RULE_BYTES: usize = 64 * 1024;
-/// Maximum expression nesting depth.
+/// Maximum expression nesting depth: parentheses, brackets, calls, `not` and unary minus.
 pub const MAX_DEPTH: usize = 64;
+/// Maximum depth of a rule's syntax tree ([`crate::ast::Expr::depth`]). Every pass over a rule
+/// (compile, canonical JSON, printing, evaluation, explain, SQL) recurses at most this deep, so
+/// this bounds their stack use: an arithmetic chain `a + b + c + …` nests one level per operator
+/// without any parenthesis, and is refused here rather than overflowing a stack later.
+pub const MAX_TREE_DEPTH: usize = 128;
 /// Maximum elements in a list literal.
 pub const MAX_LIST_LEN: usize = 10_000;
 /// Maximum regex pattern source length in bytes.

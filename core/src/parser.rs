@@ -53,6 +53,7 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
         return Err(Diagnostic::at(ErrorKind::SyntaxError, p.span(), "empty rule"));
     }
     let expr = p.parse_or()?;
+    check_tree_depth(&expr, expr.span)?;
     if p.peek() != &Tok::Eof {
         let msg = if is_cmp(p.peek()) {
             "comparisons do not chain: combine them with `and` (e.g. `a < b and b < c`)".to_string()
@@ -293,28 +294,42 @@ impl Parser {
 
     fn parse_sum(&mut self) -> PResult<Expr> {
         let mut lhs = self.parse_product()?;
+        // A left-associative chain nests one tree level per operator with no parenthesis to
+        // count, so its depth is tracked as it grows and refused at the operator that crosses
+        // the limit — before a deeper tree exists for any later pass to recurse over.
+        let mut depth = None;
         loop {
             let op = match self.peek() {
                 Tok::Plus => Op::Add,
                 Tok::Minus => Op::Sub,
                 _ => return Ok(lhs),
             };
-            self.bump();
+            let op_span = self.bump().span;
             let rhs = self.parse_product()?;
+            let d = 1 + depth.unwrap_or_else(|| lhs.depth()).max(rhs.depth());
+            check_depth(d, op_span)?;
+            depth = Some(d);
             lhs = binary(op, lhs, rhs);
         }
     }
 
     fn parse_product(&mut self) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
+        // A left-associative chain nests one tree level per operator with no parenthesis to
+        // count, so its depth is tracked as it grows and refused at the operator that crosses
+        // the limit — before a deeper tree exists for any later pass to recurse over.
+        let mut depth = None;
         loop {
             let op = match self.peek() {
                 Tok::Star => Op::Mul,
                 Tok::Slash => Op::Div,
                 _ => return Ok(lhs),
             };
-            self.bump();
+            let op_span = self.bump().span;
             let rhs = self.parse_unary()?;
+            let d = 1 + depth.unwrap_or_else(|| lhs.depth()).max(rhs.depth());
+            check_depth(d, op_span)?;
+            depth = Some(d);
             lhs = binary(op, lhs, rhs);
         }
     }
@@ -568,6 +583,26 @@ impl Parser {
 
 fn lit(l: Literal, span: Span) -> Expr {
     Expr { kind: ExprKind::Lit(l), span }
+}
+
+fn check_depth(depth: usize, at: Span) -> PResult<()> {
+    if depth > limits::MAX_TREE_DEPTH {
+        return Err(Diagnostic::at(
+            ErrorKind::LimitExceeded,
+            at,
+            format!(
+                "the rule is nested deeper than {} levels (each operator of an arithmetic chain like `a + b + c` nests one level)",
+                limits::MAX_TREE_DEPTH
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The whole tree: chains are checked as they grow, but other nodes (`not`, calls, aggregates)
+/// can still stack on top of a chain near the limit.
+fn check_tree_depth(e: &Expr, at: Span) -> PResult<()> {
+    check_depth(e.depth(), at)
 }
 
 fn binary(op: Op, lhs: Expr, rhs: Expr) -> Expr {

@@ -145,8 +145,12 @@ impl Profile {
 
     /// Parses `{"id", "attributes", "events": [{"name", "at", "properties"}]}`.
     pub fn from_json_str(text: &str) -> Result<Profile, Error> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidProfile, format!("profile is not valid JSON: {e}")))?;
+        let v = crate::document::parse_json(
+            text,
+            ErrorKind::InvalidProfile,
+            "profile",
+            crate::document::DuplicateKeys::KeepLast,
+        )?;
         Profile::from_json(&v)
     }
 
@@ -171,6 +175,7 @@ impl Profile {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Object(attrs)) => {
                 for (k, v) in attrs {
+                    crate::document::check_value_depth(v, &format!("profile `{}`: attribute `{k}`", p.id()))?;
                     p.attributes.insert(k.as_str().into(), Value::from_json(v));
                 }
             }
@@ -180,6 +185,17 @@ impl Profile {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Array(events)) => {
                 for (i, e) in events.iter().enumerate() {
+                    // An event object holds its property values two levels down.
+                    if crate::document::value_depth(e) > crate::limits::MAX_VALUE_DEPTH + 2 {
+                        return Err(Error::new(
+                            ErrorKind::LimitExceeded,
+                            format!(
+                                "profile `{}`, event {i}: a property value is nested more than {} levels deep",
+                                p.id(),
+                                crate::limits::MAX_VALUE_DEPTH
+                            ),
+                        ));
+                    }
                     let (name, at, props) = parse_event(e).map_err(|m| event_error(p.id(), i, &m))?;
                     p.push_event(name, at, props)?;
                 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::document::{self, DuplicateKeys};
 use crate::error::{Error, ErrorKind};
 use crate::ir::Ty;
 
@@ -57,20 +58,19 @@ impl Schema {
 
     /// Parses a schema from JSON text.
     pub fn from_json_str(text: &str) -> Result<Schema, Error> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidSchema, format!("schema is not valid JSON: {e}")))?;
+        let v = document::parse_json(text, ErrorKind::InvalidSchema, "schema", DuplicateKeys::Refuse)?;
         Schema::from_json(&v)
     }
 
     /// Parses a schema from YAML or JSON text (JSON is YAML).
     pub fn from_yaml_str(text: &str) -> Result<Schema, Error> {
-        let v: serde_json::Value = serde_norway::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidSchema, format!("schema is not valid YAML: {e}")))?;
+        let v = document::parse_yaml(text, ErrorKind::InvalidSchema, "schema", DuplicateKeys::Refuse)?;
         Schema::from_json(&v)
     }
 
     /// Builds a schema from `{"attributes": {name: type}, "events": {name: {prop: type}}}`.
     pub fn from_json(v: &serde_json::Value) -> Result<Schema, Error> {
+        document::check_value_depth(v, "the schema")?;
         let obj = v.as_object().ok_or_else(|| bad("a schema must be an object with `attributes` and `events`"))?;
         let mut schema = Schema::default();
         for (key, val) in obj {

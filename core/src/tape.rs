@@ -77,9 +77,6 @@ fn type_error(message: impl Into<String>) -> TapeError {
 /// Largest integer a JS number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
-/// Deepest nesting accepted (as in the Node binding).
-const MAX_DEPTH: usize = 128;
-
 /// A cursor over a tape.
 pub struct Reader<'a> {
     bytes: &'a [u8],
@@ -154,8 +151,13 @@ impl<'a> Reader<'a> {
 
     fn json_tagged(&mut self, tag: u8, depth: usize) -> TResult<serde_json::Value> {
         use serde_json::Value as J;
-        if depth > MAX_DEPTH {
-            return Err(type_error("value is nested more than 128 levels deep"));
+        // Lists and objects nest at most MAX_VALUE_DEPTH (the writers check first; this keeps the
+        // decoder's recursion bounded whatever the bytes say).
+        if matches!(tag, 8 | 9) && depth >= crate::limits::MAX_VALUE_DEPTH {
+            return Err(type_error(format!(
+                "value is nested more than {} levels deep",
+                crate::limits::MAX_VALUE_DEPTH
+            )));
         }
         Ok(match tag {
             0 | 1 => J::Null,
@@ -400,7 +402,7 @@ mod tests {
             bytes.extend(1u32.to_le_bytes());
         }
         bytes.push(1);
-        assert!(matches!(read_whole(&bytes), Err(TapeError::Type(m)) if m.contains("128 levels")));
+        assert!(matches!(read_whole(&bytes), Err(TapeError::Type(m)) if m.contains("100 levels")));
     }
 
     #[test]
