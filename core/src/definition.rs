@@ -150,11 +150,12 @@ impl Definition {
         Definition::from_json(&v)
     }
 
-    /// Loads a `.yaml`, `.yml` or `.json` file; errors name the file.
+    /// Loads a `.yaml`, `.yml` or `.json` file; errors name the file. Only regular files (or
+    /// symlinks to them) are read, and at most the 1 MiB limit of them: a FIFO or a device named
+    /// `*.yaml` is refused instead of blocking or reading without end.
     pub fn from_file(path: &Path) -> Result<Definition, Error> {
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}")))?;
+        let text = read_definition_file(path, &name).map_err(|e| e.with_file(&name))?;
         let json = path.extension().and_then(|e| e.to_str()) == Some("json");
         let r = if json { Definition::from_json_str(&text) } else { Definition::from_yaml_str(&text) };
         let mut def = r.map_err(|e| e.with_file(&name))?;
@@ -354,4 +355,26 @@ fn valid_id(s: &str) -> bool {
         && b.len() <= 64
         && b[0].is_ascii_lowercase()
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// Reads a definition file: a regular file of at most [`limits::MAX_DEFINITION_FILE_BYTES`].
+fn read_definition_file(path: &Path, name: &str) -> Result<String, Error> {
+    use std::io::Read;
+    let io = |e: std::io::Error| Error::new(ErrorKind::Io, format!("cannot read {name}: {e}"));
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "cannot read {name}: not a regular file (a definition must be a file, not a device, FIFO or folder)"
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    let limit = limits::MAX_DEFINITION_FILE_BYTES as u64;
+    std::fs::File::open(path).map_err(io)?.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(ErrorKind::LimitExceeded, format!("{name} is larger than 1 MiB")));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {name}: not UTF-8 text ({e})")))
 }

@@ -730,9 +730,13 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
         (Func::Abs, Value::Decimal(d)) => Value::Decimal(d.abs()),
         (Func::Round | Func::Floor | Func::Ceil, Value::Int(i)) => Value::Int(*i),
         (Func::Round, Value::Decimal(d)) => Value::Decimal(round_half_away(*d, digits(args))),
+        // From 2^52 up every float is an integer, so rounding keeps it (the decimal route below
+        // cannot hold magnitudes past ~7.9e28).
+        (Func::Round, Value::Float(x)) if x.abs() >= 4_503_599_627_370_496.0 => float_value(*x),
         (Func::Round, Value::Float(x)) => match float_to_decimal(*x) {
             Some(d) => dec_f64(round_half_away(d, digits(args))).map(float_value).unwrap_or(Value::Null),
-            None => Value::Null,
+            // Only magnitudes below the decimal's 28 fractional digits get here: they round to 0.
+            None => float_value(0.0),
         },
         (Func::Floor, Value::Decimal(d)) => Value::Decimal(round_decimal(*d, 0, |d, _| d.floor())),
         (Func::Ceil, Value::Decimal(d)) => Value::Decimal(round_decimal(*d, 0, |d, _| d.ceil())),

@@ -358,3 +358,33 @@ fn topo_order(segments: &[Segment], deps: &[Vec<usize>]) -> Result<Vec<usize>, E
         Err(Error::from_diagnostics(diags))
     }
 }
+
+#[cfg(all(test, unix))]
+mod file_tests {
+    use super::*;
+
+    /// A FIFO or a device named `*.yaml` in a segments folder is refused, not read (a FIFO would
+    /// block `check` forever, `/dev/zero` would be read without end).
+    #[test]
+    fn non_regular_definition_files_are_refused() {
+        let dir = std::env::temp_dir().join(format!("segcore-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "id: a\nversion: 1.0.0\nrule: age > 1\n").unwrap();
+        let fifo = dir.join("b.yaml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+        std::os::unix::fs::symlink("/dev/zero", dir.join("c.yaml")).unwrap();
+        let e = Registry::load_dir(&dir, None).unwrap_err();
+        let messages: Vec<_> = e.diagnostics().iter().map(|d| (d.kind, d.message.clone())).collect();
+        assert!(messages.iter().all(|(k, _)| *k == ErrorKind::Io), "{messages:?}");
+        assert_eq!(messages.len(), if made { 2 } else { 1 }, "{messages:?}");
+        assert!(messages.iter().all(|(_, m)| m.contains("not a regular file")), "{messages:?}");
+        // A large regular file is read only up to the limit.
+        std::fs::remove_file(dir.join("c.yaml")).unwrap();
+        let _ = std::fs::remove_file(&fifo);
+        std::fs::write(dir.join("d.yaml"), vec![b'#'; limits::MAX_DEFINITION_FILE_BYTES + 10]).unwrap();
+        let e = Registry::load_dir(&dir, None).unwrap_err();
+        assert_eq!(e.first().kind, ErrorKind::LimitExceeded);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
