@@ -22,6 +22,15 @@ RUNTIMES = [
     ("wasm-chromium", "WASM in Chromium", "bindings-wasm", "#5"),
 ]
 
+HOSTILE_RUNTIMES = [
+    ("rust", "Rust"),
+    ("cli", "CLI"),
+    ("python", "Python"),
+    ("node", "Node (napi)"),
+    ("wasm-node", "WASM in Node"),
+    ("wasm-chromium", "WASM in Chromium"),
+]
+
 SQL_RUNTIMES = [
     ("sql-duckdb", "SQL in DuckDB"),
     ("sql-postgres", "SQL in PostgreSQL"),
@@ -73,6 +82,22 @@ def main() -> int:
                 engine, r["profiles"], len(r["segments"]), r["mismatches"]))
             if r["mismatches"]:
                 ok = False
+    # The bad-input matrix (tests/hostile): the same hostile inputs in every runtime, the same
+    # error kinds, no crash, still working after each.
+    hostile = json.loads((ROOT / "tests" / "hostile" / "cases.json").read_text())["cases"]
+    print()
+    print("Bad-input matrix (tests/hostile, %d inputs)" % len(hostile))
+    for stem, name in HOSTILE_RUNTIMES:
+        report = REPORTS / ("hostile-" + stem + ".json")
+        if not report.exists():
+            ok = False
+            print("%-18s %12s  %s" % (name, "-", "NOT RUN (counts as failure)"))
+            continue
+        r = json.loads(report.read_text())
+        status = "ok" if r["passed"] == r["total"] and not r.get("failures") else "FAILED"
+        if status != "ok":
+            ok = False
+        print("%-18s %12s  %s" % (name, "%d/%d" % (r["passed"], r["total"]), status))
     print()
     print("conformance: %d passed, %d failed" % (passed_all, failed_all))
     return 0 if ok else 1
