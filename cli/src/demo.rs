@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::io::{AtomicFile, CliResult};
+use crate::io::CliResult;
+use crate::output::OutputFile;
 
 /// The bundled definitions: (file name, contents).
 pub const SEGMENTS: &[(&str, &str)] = &[
@@ -65,8 +66,8 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
     let as_of = segcore::parse_as_of(AS_OF).map_err(|e| e.to_string())?;
     let day = 86_400_000_000i64;
     let mut rng = Rng(seed);
-    let mut profiles = AtomicFile::create(&dir.join("profiles.jsonl"))?;
-    let mut events = AtomicFile::create(&dir.join("events.jsonl"))?;
+    let mut profiles = OutputFile::create(&dir.join("profiles.jsonl"))?;
+    let mut events = OutputFile::create(&dir.join("events.jsonl"))?;
     let mut event_count = 0usize;
     let countries = ["US", "US", "US", "CA", "GB", "GB", "DE", "FR", "ES", "BR", "JP"];
     let seed_vec = [0.12, 0.80, 0.35, 0.46];
@@ -150,9 +151,9 @@ pub fn write_inputs(dir: &Path) -> CliResult<()> {
 pub fn run(dir: &Path, n: usize) -> CliResult<()> {
     let t0 = Instant::now();
     write_inputs(dir)?;
-    eprintln!("segcore demo: generating {n} profiles with events in {} …", dir.display());
+    errln!("segcore demo: generating {n} profiles with events in {} …", dir.display());
     let events = generate(dir, n, 0x5E6C_0DE5)?;
-    eprintln!("  generated {n} profiles and {events} events in {:.1}s", t0.elapsed().as_secs_f64());
+    errln!("  generated {n} profiles and {events} events in {:.1}s", t0.elapsed().as_secs_f64());
     let args = crate::EvalArgs {
         segments: dir.join("segments"),
         schema: Some(dir.join("schema.yaml")),
@@ -165,11 +166,10 @@ pub fn run(dir: &Path, n: usize) -> CliResult<()> {
         input_format: None,
     };
     crate::eval_command(&args)?;
-    println!(
+    reportln!(
         "\nDefinitions: {}/segments  ·  data: {}/profiles.jsonl, events.jsonl  ·  FX: fx.json",
         dir.display(),
         dir.display()
-    );
-    println!("Next: segcore explain --segments {0}/segments --segment high_value --profiles {0}/profiles.jsonl --events {0}/events.jsonl --entity u000042 --as-of {AS_OF} --fx {0}/fx.json", dir.display());
-    Ok(())
+    )?;
+    reportln!("Next: segcore explain --segments {0}/segments --segment high_value --profiles {0}/profiles.jsonl --events {0}/events.jsonl --entity u000042 --as-of {AS_OF} --fx {0}/fx.json", dir.display())
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use segcore::{Definition, Segment};
 
 use crate::io::CliResult;
+use crate::out;
+use crate::output::OutputFile;
 
 fn yaml_str(s: &str) -> String {
     // JSON strings are valid YAML scalars and need no further rules.
@@ -117,7 +119,7 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
 }
 
 fn format_file(path: &Path) -> CliResult<(String, String)> {
-    let original = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let original = crate::io::read_document(path, segcore::ErrorKind::InvalidDefinition)?;
     let def = Definition::from_file(path).map_err(|e| e.to_string())?;
     let ast = Segment::parse_rule(&def.rule).map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
     let rule = segcore::printer::print(&ast);
@@ -140,8 +142,7 @@ fn format_file(path: &Path) -> CliResult<(String, String)> {
 pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> CliResult<()> {
     if let Some(rule) = rule {
         let ast = Segment::parse_rule(rule).map_err(|e| e.to_string())?;
-        println!("{}", segcore::printer::print(&ast));
-        return Ok(());
+        return productln!("{}", segcore::printer::print(&ast));
     }
     if paths.is_empty() {
         return Err("give definition files or folders to format, or --rule TEXT".into());
@@ -150,18 +151,18 @@ pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> 
     for path in files(paths)? {
         let (original, text) = format_file(&path)?;
         if stdout {
-            print!("{text}");
+            out::product(&text)?;
         } else if original != text {
             if check {
                 unformatted += 1;
-                println!("would reformat {}", path.display());
+                reportln!("would reformat {}", path.display())?;
             } else {
-                let out = crate::io::AtomicFile::create(&path)?;
-                let mut out = out;
-                std::io::Write::write_all(&mut out.writer, text.as_bytes())
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                out.commit()?;
-                println!("formatted {}", path.display());
+                // Through a symlink the target is rewritten; the file keeps its permissions.
+                let mut file = OutputFile::create(&path)?;
+                std::io::Write::write_all(&mut file.writer, text.as_bytes())
+                    .map_err(|e| file.error(format!("cannot write: {e}")))?;
+                file.commit()?;
+                reportln!("formatted {}", path.display())?;
             }
         }
     }

@@ -1,8 +1,11 @@
 //! The `segcore` command: check, format, hash, evaluate and explain segment definitions, and a demo.
 
+#[macro_use]
+mod out;
 mod demo;
 mod format;
 mod io;
+mod output;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -10,9 +13,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use segcore::{EvalContext, FxRates, Registry, Schema, Segment, Severity};
+use segcore::{ErrorKind, EvalContext, FxRates, Registry, Schema, Segment, Severity};
 
-use crate::io::{CliResult, Format};
+use crate::io::{core_error, error, CliResult, Format};
 
 #[derive(Parser)]
 #[command(
@@ -132,7 +135,8 @@ pub struct EvalArgs {
     /// Entity schema to type-check definitions against.
     #[arg(long)]
     pub schema: Option<PathBuf>,
-    /// Output file (.jsonl or .csv); written atomically.
+    /// Output file (.jsonl or .csv). A regular file is replaced atomically (through a symlink, the
+    /// target is replaced); a device or FIFO (`/dev/stdout`) is written directly. Must not be an input.
     #[arg(long)]
     pub out: PathBuf,
     /// Output format (default: from the --out extension).
@@ -176,10 +180,13 @@ pub struct SqlArgs {
 }
 
 fn sql_command(args: &SqlArgs) -> CliResult<()> {
+    if let Some(out) = &args.out {
+        output::ensure_not_an_input(out, &[("--schema", Some(&args.schema)), ("--fx", args.fx.as_deref())])?;
+    }
     let schema = load_schema(Some(&args.schema))?;
     let registry = load_registry(&args.segments, schema.as_ref())?;
-    let as_of = segcore::parse_as_of(&args.as_of).map_err(|e| format!("--as-of: {}", e.first().message))?;
-    let dialect: segcore::sql::Dialect = args.dialect.parse()?;
+    let as_of = segcore::parse_as_of(&args.as_of).map_err(|e| core_error("--as-of", &e))?;
+    let dialect: segcore::sql::Dialect = args.dialect.parse().map_err(|e| error(ErrorKind::InvalidContext, e))?;
     let mut opts = segcore::sql::SqlOptions::new(dialect, as_of);
     opts.fx = load_fx(args.fx.as_deref())?;
     opts.profiles_table = args.profiles_table.clone();
@@ -201,14 +208,11 @@ fn sql_command(args: &SqlArgs) -> CliResult<()> {
     match &args.out {
         Some(path) => {
             use std::io::Write as _;
-            let mut file = io::AtomicFile::create(path)?;
-            file.writer.write_all(text.as_bytes()).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+            let mut file = output::OutputFile::create(path)?;
+            file.writer.write_all(text.as_bytes()).map_err(|e| file.error(format!("cannot write: {e}")))?;
             file.commit()
         }
-        None => {
-            print!("{text}");
-            Ok(())
-        }
+        None => out::product(&text),
     }
 }
 
@@ -236,9 +240,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output has gone (`segcore hash | head -1`): a quiet success, as in ripgrep.
+        Err(msg) if msg == out::STDOUT_CLOSED => ExitCode::SUCCESS,
         Err(msg) => {
             if !msg.is_empty() {
-                eprintln!("segcore: {msg}");
+                errln!("segcore: {msg}");
             }
             ExitCode::FAILURE
         }
@@ -247,16 +253,16 @@ fn main() -> ExitCode {
 
 fn load_schema(path: Option<&Path>) -> CliResult<Option<Schema>> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    Schema::from_yaml_str(&text).map(Some).map_err(|e| format!("{}: {}", path.display(), e.first().message))
+    let text = io::read_document(path, ErrorKind::InvalidSchema)?;
+    Schema::from_yaml_str(&text).map(Some).map_err(|e| core_error(&path.display().to_string(), &e))
 }
 
 fn load_fx(path: Option<&Path>) -> CliResult<FxRates> {
     let Some(path) = path else {
         return Ok(FxRates::new());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    FxRates::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))
+    let text = io::read_document(path, ErrorKind::InvalidContext)?;
+    FxRates::from_json_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))
 }
 
 fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
@@ -277,26 +283,26 @@ fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
                             let status = dep.definition().status;
                             if status != segcore::Status::Active {
                                 warnings += 1;
-                                eprintln!("warning: {} references `{id}`, which is {}", seg.id(), status.as_str());
+                                errln!("warning: {} references `{id}`, which is {}", seg.id(), status.as_str());
                             }
                         }
                     }
                     for w in seg.warnings().iter().filter(|w| w.severity == Severity::Warning) {
                         warnings += 1;
-                        eprintln!("{w}");
+                        errln!("{w}");
                     }
                 }
-                println!(
+                reportln!(
                     "ok: {} — {} definition(s){}{}",
                     path.display(),
                     reg.len(),
                     if schema.is_some() { ", type-checked against the schema" } else { "" },
                     if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
-                );
+                )?;
             }
             Err(msg) => {
                 failed = true;
-                eprintln!("{msg}");
+                errln!("{msg}");
             }
         }
     }
@@ -312,9 +318,9 @@ fn hash(paths: &[PathBuf], canonical: bool) -> CliResult<()> {
         let reg = load_registry(path, None)?;
         for seg in reg.segments() {
             if canonical {
-                println!("{}", seg.canonical_json());
+                productln!("{}", seg.canonical_json())?;
             } else {
-                println!("{}  {}@{}", seg.definition_hash(), seg.id(), seg.version());
+                productln!("{}  {}@{}", seg.definition_hash(), seg.id(), seg.version())?;
             }
         }
     }
@@ -323,29 +329,39 @@ fn hash(paths: &[PathBuf], canonical: bool) -> CliResult<()> {
 
 /// `segcore eval` (also the demo's main job).
 pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
+    // Before anything is read or written: the output must not be one of the inputs.
+    output::ensure_not_an_input(
+        &args.out,
+        &[
+            ("--profiles", Some(&args.profiles)),
+            ("--events", args.events.as_deref()),
+            ("--fx", args.fx.as_deref()),
+            ("--schema", args.schema.as_deref()),
+        ],
+    )?;
     let schema = load_schema(args.schema.as_deref())?;
     let registry = load_registry(&args.segments, schema.as_ref())?;
-    let mut cx = EvalContext::parse(&args.as_of).map_err(|e| e.first().message.clone())?;
+    let mut cx = EvalContext::parse(&args.as_of).map_err(|e| core_error("--as-of", &e))?;
     cx.fx = load_fx(args.fx.as_deref())?;
     let out_format = Format::detect(&args.out, args.format.as_deref())?;
     let t0 = Instant::now();
     let events = match &args.events {
         Some(p) => io::read_events(p, Format::detect(p, args.input_format.as_deref())?)?,
-        None => Vec::new(),
+        None => io::Events::default(),
     };
-    let n_events = events.len();
+    let n_events = events.rows.len();
     let profiles =
         io::read_profiles(&args.profiles, Format::detect(&args.profiles, args.input_format.as_deref())?, events)?;
-    eprintln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
+    errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
     let run = run::evaluate_all(&registry, &profiles, &cx)?;
     let eval_time = t1.elapsed();
     let t2 = Instant::now();
     run::write_memberships(&args.out, out_format, &profiles, &run, &args.as_of)?;
     let rows = profiles.len() * registry.len();
-    println!();
-    run::print_summary(&run, profiles.len());
-    println!(
+    out::report("\n")?;
+    run::print_summary(&run, profiles.len())?;
+    reportln!(
         "\n{} profiles × {} segments evaluated in {:.2}s ({:.0} profile-segments/s); {rows} rows written to {} in {:.1}s",
         profiles.len(),
         registry.len(),
@@ -353,8 +369,7 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         rows as f64 / eval_time.as_secs_f64().max(1e-9),
         args.out.display(),
         t2.elapsed().as_secs_f64()
-    );
-    Ok(())
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -374,34 +389,37 @@ fn explain(
     let registry = load_registry(segments, schema.as_ref())?;
     if registry.get(segment).is_none() {
         let ids: Vec<&str> = registry.segments().iter().map(Segment::id).collect();
-        return Err(format!("no segment `{segment}` in {} (have: {})", segments.display(), ids.join(", ")));
+        return Err(error(
+            ErrorKind::UnknownSegment,
+            format!("no segment `{segment}` in {} (have: {})", segments.display(), ids.join(", ")),
+        ));
     }
-    let mut cx = EvalContext::parse(as_of).map_err(|e| e.first().message.clone())?;
+    let mut cx = EvalContext::parse(as_of).map_err(|e| core_error("--as-of", &e))?;
     cx.fx = load_fx(fx)?;
     let p = match (profile, profiles, entity) {
         (Some(path), _, _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            segcore::Profile::from_json_str(&text).map_err(|e| format!("{}: {}", path.display(), e.first().message))?
+            let text = io::read_document(path, ErrorKind::InvalidProfile)?;
+            segcore::Profile::from_json_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?
         }
         (None, Some(path), Some(id)) => {
             let evs = match events {
                 Some(e) => {
-                    io::read_events(e, Format::detect(e, None)?)?.into_iter().filter(|r| r.entity == id).collect()
+                    let mut evs = io::read_events(e, Format::detect(e, None)?)?;
+                    evs.rows.retain(|r| r.entity == id);
+                    evs
                 }
-                None => Vec::new(),
+                None => io::Events::default(),
             };
-            io::read_profiles(path, Format::detect(path, None)?, evs)?
-                .into_iter()
-                .find(|p| p.id() == id)
-                .ok_or_else(|| format!("{}: no profile with id `{id}`", path.display()))?
+            io::read_profiles(path, Format::detect(path, None)?, evs)?.into_iter().find(|p| p.id() == id).ok_or_else(
+                || error(ErrorKind::InvalidProfile, format!("{}: no profile with id `{id}`", path.display())),
+            )?
         }
         _ => return Err("give --profile FILE, or --profiles FILE with --entity ID".into()),
     };
     let ex = registry.explain(segment, &p, &cx).map_err(|e| e.to_string())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&ex.to_json()).unwrap_or_default());
+        productln!("{}", serde_json::to_string_pretty(&ex.to_json()).unwrap_or_default())
     } else {
-        print!("{ex}");
+        out::product(&ex.to_string())
     }
-    Ok(())
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use segcore::{EvalContext, Outcome, Profile, Registry};
 
-use crate::io::{AtomicFile, CliResult, Format};
+use crate::io::{CliResult, Format};
+use crate::output::OutputFile;
 
 /// Per-segment results of a run.
 pub struct SegmentStats {
@@ -125,25 +126,23 @@ pub fn write_memberships(
     run: &RunResult,
     as_of: &str,
 ) -> CliResult<()> {
-    let mut out = AtomicFile::create(path)?;
-    let name = path.display().to_string();
+    let mut out = OutputFile::create(path)?;
     let mut by_id: Vec<usize> = (0..run.stats.len()).collect();
     by_id.sort_by(|&a, &b| run.stats[a].id.cmp(&run.stats[b].id));
-    let err = |e: std::io::Error| format!("{name}: {e}");
+    let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut out.writer);
             w.write_record(["entity_id", "segment_id", "version", "definition_hash", "as_of", "member"])
-                .map_err(|e| format!("{name}: {e}"))?;
+                .map_err(|e| err(&e))?;
             for (row, p) in profiles.iter().enumerate() {
                 for &k in &by_id {
                     let s = &run.stats[k];
                     let member = if run.outcomes[k][row].is_member() { "true" } else { "false" };
-                    w.write_record([p.id(), &s.id, &s.version, &s.hash, as_of, member])
-                        .map_err(|e| format!("{name}: {e}"))?;
+                    w.write_record([p.id(), &s.id, &s.version, &s.hash, as_of, member]).map_err(|e| err(&e))?;
                 }
             }
-            w.flush().map_err(err)?;
+            w.flush().map_err(|e| err(&e))?;
         }
         Format::Jsonl => {
             let mut line = String::new();
@@ -166,7 +165,7 @@ pub fn write_memberships(
                     } else {
                         ",\"member\":false}\n"
                     });
-                    out.writer.write_all(line.as_bytes()).map_err(err)?;
+                    out.writer.write_all(line.as_bytes()).map_err(|e| err(&e))?;
                 }
             }
         }
@@ -174,20 +173,25 @@ pub fn write_memberships(
     out.commit()
 }
 
-/// Prints the summary table.
-pub fn print_summary(run: &RunResult, profiles: usize) {
+/// Prints the summary table (report lines: dropped if stdout is closed).
+pub fn print_summary(run: &RunResult, profiles: usize) -> CliResult<()> {
     let mut rows: Vec<&SegmentStats> = run.stats.iter().collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     let width = rows.iter().map(|s| s.id.len()).max().unwrap_or(7).max(7);
-    println!(
+    reportln!(
         "{:<width$}  {:>9}  {:>7}  {:>8}  {:>10}  {:>12}",
-        "segment", "members", "share", "unknown", "time", "profiles/s"
-    );
+        "segment",
+        "members",
+        "share",
+        "unknown",
+        "time",
+        "profiles/s"
+    )?;
     for s in rows {
         let share = if profiles == 0 { 0.0 } else { s.members as f64 * 100.0 / profiles as f64 };
         let secs = s.time.as_secs_f64();
         let rate = if secs > 0.0 { profiles as f64 / secs } else { f64::INFINITY };
-        println!(
+        reportln!(
             "{:<width$}  {:>9}  {:>6.2}%  {:>8}  {:>8.1}ms  {:>12}",
             s.id,
             s.members,
@@ -195,8 +199,9 @@ pub fn print_summary(run: &RunResult, profiles: usize) {
             s.unknown,
             secs * 1000.0,
             human(rate)
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn human(x: f64) -> String {

@@ -112,7 +112,7 @@ fn eval_writes_rows_and_a_failure_leaves_no_output() {
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .filter(|e| e.file_name().to_string_lossy().contains(".segcore-tmp."))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
 }
@@ -128,7 +128,7 @@ fn bad_input_gets_a_one_line_error_naming_file_and_line() {
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1));
-    assert!(t.contains("p.jsonl:2: not valid JSON"), "{t}");
+    assert!(t.contains("segcore: error[invalid_profile] p.jsonl:2: profile is not valid JSON"), "{t}");
     let out = segcore(
         &[
             "eval",
@@ -143,12 +143,18 @@ fn bad_input_gets_a_one_line_error_naming_file_and_line() {
         ],
         &dir,
     );
-    assert!(text(&out).contains("missing.jsonl: cannot open"), "{}", text(&out));
+    assert!(text(&out).contains("error[io] missing.jsonl: cannot open"), "{}", text(&out));
     let out = segcore(
         &["eval", "--segments", "segs", "--profiles", "p.jsonl", "--as-of", "2026-03-15", "--out", "o.jsonl"],
         &dir,
     );
-    assert!(text(&out).contains("as_of \"2026-03-15\" must be an RFC 3339 timestamp with an offset"), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "error[invalid_context] --as-of: as_of \"2026-03-15\" must be an RFC 3339 timestamp with an offset"
+        ),
+        "{}",
+        text(&out)
+    );
     let out = segcore(&["eval", "--no-such-flag"], &dir);
     assert_eq!(out.status.code(), Some(2));
 }
