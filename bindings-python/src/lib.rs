@@ -2,6 +2,8 @@
 //! Every decision about membership is made by `segcore` (the core crate).
 
 mod batch;
+mod convert;
+mod errors;
 
 use std::path::PathBuf;
 
@@ -9,8 +11,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use segcore::{Definition, EvalContext, FxRates, Profile, Schema};
+use pyo3::types::{PyDict, PyList, PyString};
+use segcore::{Definition, ErrorKind, EvalContext, FxRates, Phase, Profile, Schema};
+
+use errors::{core_err, guard, py_err, tag, Bad, Doc};
 
 create_exception!(segcore, SegmentError, PyException, "Base of every segcore error; `kind` is the stable error kind.");
 create_exception!(segcore, ParseError, SegmentError, "The rule text is not valid syntax.");
@@ -33,22 +37,28 @@ struct Diagnostic {
 #[pymethods]
 impl Diagnostic {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("kind", &self.kind)?;
-        d.set_item("severity", &self.severity)?;
-        d.set_item("message", &self.message)?;
-        d.set_item("line", self.line)?;
-        d.set_item("column", self.column)?;
-        d.set_item("origin", &self.origin)?;
-        Ok(d)
+        guard(|| {
+            let d = PyDict::new(py);
+            d.set_item("kind", &self.kind)?;
+            d.set_item("severity", &self.severity)?;
+            d.set_item("message", &self.message)?;
+            d.set_item("line", self.line)?;
+            d.set_item("column", self.column)?;
+            d.set_item("origin", &self.origin)?;
+            Ok(d)
+        })
     }
-    fn __repr__(&self) -> String {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("<Diagnostic {} at {l}:{c}: {}>", self.kind, self.message),
-            _ => format!("<Diagnostic {}: {}>", self.kind, self.message),
-        }
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| {
+            Ok({
+                match (self.line, self.column) {
+                    (Some(l), Some(c)) => format!("<Diagnostic {} at {l}:{c}: {}>", self.kind, self.message),
+                    _ => format!("<Diagnostic {}: {}>", self.kind, self.message),
+                }
+            })
+        })
     }
-    fn __str__(&self) -> String {
+    fn __str__(&self) -> PyResult<String> {
         self.__repr__()
     }
 }
@@ -67,124 +77,18 @@ fn diagnostic(d: &segcore::Diagnostic) -> Diagnostic {
     }
 }
 
-use segcore::Phase;
-
-/// A core error as the matching Python exception, with `kind`, `line`, `column` and `diagnostics`.
-fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
-    use segcore::ErrorClass as C;
-    let first = err.first();
-    let message = first.message.clone();
-    let exc = match err.class(phase) {
-        C::Parse => ParseError::new_err(message),
-        C::TypeCheck => TypeCheckError::new_err(message),
-        C::Definition => DefinitionError::new_err(message),
-        C::Evaluation => EvaluationError::new_err(message),
-    };
-    let value = exc.value(py);
-    let diags: Vec<Diagnostic> = err.diagnostics().iter().map(diagnostic).collect();
-    let set = || -> PyResult<()> {
-        value.setattr("kind", first.kind.as_str())?;
-        value.setattr("message", &first.message)?;
-        value.setattr("line", first.location.map(|l| l.line))?;
-        value.setattr("column", first.location.map(|l| l.column))?;
-        value.setattr("origin", &first.origin)?;
-        value.setattr("diagnostics", diags)?;
-        Ok(())
-    };
-    if let Err(e) = set() {
-        return e;
-    }
-    exc
-}
-
-/// Python data → JSON, the core's input format. Aware datetimes become RFC 3339 strings, dates ISO
-/// dates, `Decimal`s exact decimal strings; naive datetimes are refused (never read as local time).
-fn to_json(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
-    use serde_json::Value as J;
-    if obj.is_none() {
-        return Ok(J::Null);
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(J::Bool(b.is_true()));
-    }
-    if obj.is_instance_of::<PyInt>() {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(J::from(i));
-        }
-        if let Ok(u) = obj.extract::<u64>() {
-            return Ok(J::from(u));
-        }
-        let f: f64 = obj.extract()?;
-        return Ok(serde_json::Number::from_f64(f).map(J::Number).unwrap_or(J::Null));
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        let f = f.value();
-        return serde_json::Number::from_f64(f).map(J::Number).ok_or_else(|| {
-            PyValueError::new_err(format!("{f} is not a finite number; segcore data has no NaN or infinity"))
-        });
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(J::String(s.to_cow()?.to_string()));
-    }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        let mut map = serde_json::Map::new();
-        for (k, v) in d.iter() {
-            let key = k.cast::<PyString>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "keys must be strings, got {}",
-                    k.repr().map(|r| r.to_string()).unwrap_or_default()
-                ))
-            })?;
-            map.insert(key.to_cow()?.to_string(), to_json(&v)?);
-        }
-        return Ok(J::Object(map));
-    }
-    if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|v| to_json(&v)).collect::<PyResult<Vec<_>>>().map(J::Array);
-    }
-    if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|v| to_json(&v)).collect::<PyResult<Vec<_>>>().map(J::Array);
-    }
-    let type_name = obj.get_type().name()?.to_string();
-    match type_name.as_str() {
-        "datetime" => Ok(J::String(aware_isoformat(obj)?)),
-        "date" => Ok(J::String(obj.call_method0("isoformat")?.extract()?)),
-        "Decimal" => Ok(J::String(obj.str()?.to_cow()?.to_string())),
-        _ => {
-            // Other mappings and sequences (e.g. numpy arrays via tolist, MappingProxy).
-            if obj.hasattr("items")? {
-                let d = PyDict::new(obj.py());
-                for item in obj.call_method0("items")?.try_iter()? {
-                    let (k, v): (Bound<PyAny>, Bound<PyAny>) = item?.extract()?;
-                    d.set_item(k, v)?;
-                }
-                return to_json(d.as_any());
-            }
-            if obj.hasattr("tolist")? {
-                return to_json(&obj.call_method0("tolist")?);
-            }
-            Err(PyTypeError::new_err(format!("cannot pass a {type_name} to segcore (use str, int, float, bool, None, list, dict, datetime, date or Decimal)")))
-        }
-    }
-}
-
-fn aware_isoformat(dt: &Bound<'_, PyAny>) -> PyResult<String> {
-    if dt.call_method0("utcoffset")?.is_none() {
-        return Err(PyValueError::new_err(
-            "naive datetime: segcore never guesses a time zone; attach one, e.g. datetime(..., tzinfo=timezone.utc)",
-        ));
-    }
-    dt.call_method0("isoformat")?.extract()
-}
-
 /// `as_of`: an aware datetime or an RFC 3339 string with an offset.
 fn as_of(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<i64> {
     let text = if let Ok(s) = value.cast::<PyString>() {
         s.to_cow()?.to_string()
-    } else if value.hasattr("utcoffset")? && value.hasattr("isoformat")? {
-        aware_isoformat(value)?
+    } else if convert::is_datetime(value)? || (value.hasattr("utcoffset")? && value.hasattr("isoformat")?) {
+        convert::aware_isoformat(value).map_err(|e| tag(py, e, ErrorKind::InvalidContext))?
     } else {
-        return Err(PyTypeError::new_err("as_of must be an aware datetime or an RFC 3339 string with an offset"));
+        return Err(tag(
+            py,
+            PyTypeError::new_err("as_of must be an aware datetime or an RFC 3339 string with an offset"),
+            ErrorKind::InvalidContext,
+        ));
     };
     segcore::parse_as_of(&text).map_err(|e| py_err(py, &e, Phase::Evaluate))
 }
@@ -197,11 +101,14 @@ fn context(
 ) -> PyResult<EvalContext> {
     let mut cx = EvalContext::new(as_of(py, at)?);
     if let Some(fx) = fx.filter(|f| !f.is_none()) {
-        cx.fx = FxRates::from_json(&to_json(fx)?).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        let json = convert::to_json(fx, Doc::Context).map_err(|e| e.at(|| "fx".into()).raise(py, Doc::Context))?;
+        cx.fx = FxRates::from_json(&json).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
     }
     if let Some(segs) = segments {
         for (k, v) in segs.iter() {
-            cx.segments.insert(k.extract()?, v.extract()?);
+            let pair = (|| -> PyResult<(String, bool)> { Ok((k.extract()?, v.extract()?)) })();
+            let (k, v) = pair.map_err(|e| tag(py, e, ErrorKind::InvalidContext))?;
+            cx.segments.insert(k, v);
         }
     }
     Ok(cx)
@@ -234,25 +141,6 @@ impl Keys {
     }
 }
 
-/// A scalar straight to a core value; containers through JSON (the core recognises money there).
-fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<segcore::Value> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(segcore::Value::Str(s.to_cow()?.into()));
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(segcore::Value::Bool(b.is_true()));
-    }
-    if obj.is_instance_of::<PyInt>() {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(segcore::Value::Int(i));
-        }
-    }
-    if obj.is_none() {
-        return Ok(segcore::Value::Null);
-    }
-    Ok(segcore::Value::from_json(&to_json(obj)?))
-}
-
 /// A profile argument, converted for evaluation.
 enum Converted<'a> {
     /// A `segcore.Profile` handle (read by name).
@@ -260,7 +148,8 @@ enum Converted<'a> {
     /// A dict read for a layout: the profile (id, events, and attributes by name when asked for)
     /// and the attribute values in slot order.
     Slots(Profile, Vec<segcore::Value>),
-    /// An unusual dict, through the core's full parser.
+    /// Anything else (another mapping, unknown keys, wrong shapes), converted whole by
+    /// [`convert::profile`] (errors are the core's `Profile::from_json` messages).
     Full(Profile),
 }
 
@@ -282,7 +171,11 @@ impl Converted<'_> {
     ) -> PyResult<segcore::Bound<'p>> {
         match self {
             Converted::Slots(p, values) => segcore::Bound::with_attributes(&keys.layout, p, values.iter().collect())
-                .ok_or_else(|| PyTypeError::new_err("internal: attribute values do not match the layout")),
+                .ok_or_else(|| {
+                    Python::attach(|py| {
+                        core_err(py, ErrorKind::Internal, "attribute values do not match the layout", Phase::Evaluate)
+                    })
+                }),
             other => Ok(by_name(other.profile())),
         }
     }
@@ -290,13 +183,22 @@ impl Converted<'_> {
 
 /// Converts the profile argument: a handle as is; a dict crossing only what the segment(s) read
 /// (the attributes, events and event properties of `keys`), into slots. Anything unusual (unknown
-/// keys, wrong shapes) goes through the core's full `Profile::from_json`, so errors are the core's.
+/// keys, wrong shapes, other mappings) is converted whole by [`convert::profile`].
 /// With `named`, attributes are also set on the profile by name (for explain).
 fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bool) -> PyResult<Converted<'a>> {
     if let Ok(handle) = obj.cast::<ProfileHandle>() {
         return Ok(Converted::Handle(&handle.get().inner));
     }
-    let full = || Profile::from_json(&to_json(obj)?).map(Converted::Full).map_err(|e| py_err(py, &e, Phase::Evaluate));
+    convert_slots(py, obj, keys, named).map_err(|e| e.raise(py, Doc::Profile))
+}
+
+fn convert_slots<'a>(
+    py: Python<'_>,
+    obj: &'a Bound<'_, PyAny>,
+    keys: &Keys,
+    named: bool,
+) -> errors::Conv<Converted<'a>> {
+    let full = || convert::profile(obj).map(Converted::Full);
     let Ok(d) = obj.cast::<PyDict>() else { return full() };
     let (k_id, k_attrs, k_events) = (intern!(py, "id"), intern!(py, "attributes"), intern!(py, "events"));
     let (id_item, attrs_item, events_item) = (d.get_item(k_id)?, d.get_item(k_attrs)?, d.get_item(k_events)?);
@@ -305,11 +207,7 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
     if d.len() != known {
         return full();
     }
-    let id = match id_item {
-        Some(v) if v.is_instance_of::<PyString>() => v.cast::<PyString>()?.to_cow()?.into_owned(),
-        Some(v) if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() => v.str()?.to_cow()?.into_owned(),
-        _ => return full(),
-    };
+    let Some(id) = id_item.map(|v| convert::profile_id(&v)).transpose()?.flatten() else { return full() };
     let mut p = Profile::new(id.as_str());
     let mut values = Vec::with_capacity(keys.attributes.len());
     match attrs_item {
@@ -321,7 +219,8 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
                 // Absent and null read the same (SPEC §4); explain also shows which were present.
                 match attrs.get_item(key.bind(py))? {
                     Some(v) => {
-                        let v = to_value(&v)?;
+                        let v = convert::to_value(&v)
+                            .map_err(|e| e.at(|| format!("profile `{id}`, attribute `{name}`")))?;
                         if named {
                             p.set_attribute(name.as_str(), v.clone());
                         }
@@ -342,7 +241,7 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
     let (k_name, k_at, k_props) = (intern!(py, "name"), intern!(py, "at"), intern!(py, "properties"));
-    let invalid = |i: usize, msg: String| py_err(py, &segcore::profile::event_error(&id, i, &msg), Phase::Evaluate);
+    let invalid = |i: usize, msg: String| Bad::Core(segcore::profile::event_error(&id, i, &msg));
     for (i, e) in events.iter().enumerate() {
         let Ok(ed) = e.cast::<PyDict>() else { return full() };
         let Some(name_obj) = ed.get_item(k_name)? else { return full() };
@@ -356,10 +255,7 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
         }
         let Some((_, name, wanted)) = matched else { continue };
         let at = match ed.get_item(k_at)? {
-            Some(a) if a.is_instance_of::<PyString>() => {
-                segcore::profile::parse_event_time(&a.cast::<PyString>()?.to_cow()?)
-            }
-            Some(a) if a.hasattr("utcoffset")? => segcore::profile::parse_event_time(&aware_isoformat(&a)?),
+            Some(a) if a.is_instance_of::<PyString>() || convert::is_datetime(&a)? => convert::event_time(Some(&a))?,
             _ => return full(),
         }
         .map_err(|m| invalid(i, m))?;
@@ -368,11 +264,13 @@ fn convert<'a>(py: Python<'_>, obj: &'a Bound<'_, PyAny>, keys: &Keys, named: bo
             let Ok(pd) = pr.cast::<PyDict>() else { return full() };
             for (key, prop) in wanted {
                 if let Some(v) = pd.get_item(key.bind(py))? {
-                    props.insert(prop.as_str().into(), to_value(&v)?);
+                    let v = convert::to_value(&v)
+                        .map_err(|e| e.at(|| format!("profile `{id}`, event {i}, property `{prop}`")))?;
+                    props.insert(prop.as_str().into(), v);
                 }
             }
         }
-        p.push_event(name, at, props).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        p.push_event(name, at, props)?;
     }
     p.finish();
     Ok(Converted::Slots(p, values))
@@ -388,20 +286,28 @@ struct ProfileHandle {
 impl ProfileHandle {
     #[new]
     fn new(py: Python<'_>, profile: &Bound<'_, PyAny>) -> PyResult<ProfileHandle> {
-        Profile::from_json(&to_json(profile)?)
-            .map(|inner| ProfileHandle { inner })
-            .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        guard(|| convert::profile(profile).map(|inner| ProfileHandle { inner }).map_err(|e| e.raise(py, Doc::Profile)))
+    }
+    /// Parses profile JSON text exactly as the CLI reads a JSONL line (the core's parser: integers
+    /// beyond 2^53 and decimals in the text are kept exactly).
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<ProfileHandle> {
+        guard(|| {
+            Profile::from_json_str(text)
+                .map(|inner| ProfileHandle { inner })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
     }
     #[getter]
-    fn id(&self) -> &str {
-        self.inner.id()
+    fn id(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.id()))
     }
     #[getter]
-    fn event_count(&self) -> usize {
-        self.inner.event_count()
+    fn event_count(&self) -> PyResult<usize> {
+        guard(|| Ok(self.inner.event_count()))
     }
-    fn __repr__(&self) -> String {
-        format!("<Profile {} ({} events)>", self.inner.id(), self.inner.event_count())
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| Ok(format!("<Profile {} ({} events)>", self.inner.id(), self.inner.event_count())))
     }
 }
 
@@ -421,14 +327,14 @@ impl ContextHandle {
         fx: Option<&Bound<'_, PyAny>>,
         segments: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<ContextHandle> {
-        Ok(ContextHandle { inner: context(py, as_of, fx, segments)? })
+        guard(|| Ok(ContextHandle { inner: context(py, as_of, fx, segments)? }))
     }
     #[getter]
-    fn as_of(&self) -> String {
-        segcore::time::format_timestamp(self.inner.as_of)
+    fn as_of(&self) -> PyResult<String> {
+        guard(|| Ok(segcore::time::format_timestamp(self.inner.as_of)))
     }
-    fn __repr__(&self) -> String {
-        format!("<Context as_of={}>", self.as_of())
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| Ok(format!("<Context as_of={}>", segcore::time::format_timestamp(self.inner.as_of))))
     }
 }
 
@@ -446,14 +352,26 @@ fn resolve_context<'a>(
     match (ctx.or(positional), as_of) {
         (Some(c), a) if (positional.is_some() || a.is_none()) && fx.is_none() && segments.is_none() => {
             if positional.is_some() && ctx.is_some() {
-                return Err(PyTypeError::new_err("pass the Context once, positionally or as context="));
+                return Err(tag(
+                    py,
+                    PyTypeError::new_err("pass the Context once, positionally or as context="),
+                    ErrorKind::InvalidContext,
+                ));
             }
             Ok(std::borrow::Cow::Borrowed(&c.get().inner))
         }
-        (Some(_), _) => Err(PyTypeError::new_err("pass either a Context or as_of=/fx=/segments=, not both")),
+        (Some(_), _) => Err(tag(
+            py,
+            PyTypeError::new_err("pass either a Context or as_of=/fx=/segments=, not both"),
+            ErrorKind::InvalidContext,
+        )),
         (None, Some(a)) => Ok(std::borrow::Cow::Owned(context(py, a, fx, segments)?)),
-        (None, None) => Err(PyTypeError::new_err(
-            "as_of is required (an aware datetime or an RFC 3339 string); segcore never reads the clock",
+        (None, None) => Err(tag(
+            py,
+            PyTypeError::new_err(
+                "as_of is required (an aware datetime or an RFC 3339 string); segcore never reads the clock",
+            ),
+            ErrorKind::InvalidContext,
         )),
     }
 }
@@ -461,7 +379,10 @@ fn resolve_context<'a>(
 fn schema(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Schema>> {
     match obj.filter(|o| !o.is_none()) {
         None => Ok(None),
-        Some(o) => Schema::from_json(&to_json(o)?).map(Some).map_err(|e| py_err(py, &e, Phase::Compile)),
+        Some(o) => {
+            let json = convert::to_json(o, Doc::Schema).map_err(|e| e.at(|| "schema".into()).raise(py, Doc::Schema))?;
+            Schema::from_json(&json).map(Some).map_err(|e| py_err(py, &e, Phase::Compile))
+        }
     }
 }
 
@@ -499,16 +420,20 @@ impl Segment {
     #[staticmethod]
     #[pyo3(signature = (text, *, schema=None))]
     fn from_yaml(py: Python<'_>, text: &str, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
-        let def = Definition::from_yaml_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
-        Segment::compile(py, def, schema)
+        guard(|| {
+            let def = Definition::from_yaml_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
+            Segment::compile(py, def, schema)
+        })
     }
 
     /// Compiles a definition from JSON text.
     #[staticmethod]
     #[pyo3(signature = (text, *, schema=None))]
     fn from_json(py: Python<'_>, text: &str, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
-        let def = Definition::from_json_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
-        Segment::compile(py, def, schema)
+        guard(|| {
+            let def = Definition::from_json_str(text).map_err(|e| py_err(py, &e, Phase::Compile))?;
+            Segment::compile(py, def, schema)
+        })
     }
 
     /// Compiles a definition given as a dict.
@@ -519,61 +444,69 @@ impl Segment {
         definition: &Bound<'_, PyAny>,
         schema: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Segment> {
-        let def = Definition::from_json(&to_json(definition)?).map_err(|e| py_err(py, &e, Phase::Compile))?;
-        Segment::compile(py, def, schema)
+        guard(|| {
+            let def = definition_from_py(py, definition)?;
+            Segment::compile(py, def, schema)
+        })
     }
 
     /// Loads and compiles a `.yaml`, `.yml` or `.json` definition file.
     #[staticmethod]
     #[pyo3(signature = (path, *, schema=None))]
     fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Segment> {
-        let def = Definition::from_file(&path).map_err(|e| py_err(py, &e, Phase::Compile))?;
-        Segment::compile(py, def, schema)
+        guard(|| {
+            let def = Definition::from_file(&path).map_err(|e| py_err(py, &e, Phase::Compile))?;
+            Segment::compile(py, def, schema)
+        })
     }
 
     #[getter]
-    fn id(&self) -> &str {
-        self.inner.id()
+    fn id(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.id()))
     }
     #[getter]
-    fn version(&self) -> &str {
-        self.inner.version()
+    fn version(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.version()))
     }
     #[getter]
-    fn definition_hash(&self) -> &str {
-        self.inner.definition_hash()
+    fn definition_hash(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.definition_hash()))
     }
     #[getter]
-    fn canonical_json(&self) -> &str {
-        self.inner.canonical_json()
+    fn canonical_json(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.canonical_json()))
     }
     /// The rule, canonically formatted.
     #[getter]
-    fn rule(&self) -> String {
-        self.inner.formatted_rule()
+    fn rule(&self) -> PyResult<String> {
+        guard(|| Ok(self.inner.formatted_rule()))
     }
     /// The definition's metadata and rule text as a dict.
     #[getter]
     fn definition<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v: serde_json::Value = serde_json::from_str(self.inner.canonical_json()).unwrap_or_default();
-        let d = json_to_py(py, &v)?;
-        d.set_item("rule", self.inner.definition().rule.clone())?;
-        Ok(d)
+        guard(|| {
+            let v: serde_json::Value = serde_json::from_str(self.inner.canonical_json()).unwrap_or_default();
+            let d = json_to_py(py, &v)?;
+            d.set_item("rule", self.inner.definition().rule.clone())?;
+            Ok(d)
+        })
     }
     /// What the rule reads: attributes, events and referenced segments.
     #[getter]
     fn read_set<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let rs = self.inner.read_set();
-        let d = PyDict::new(py);
-        d.set_item("attributes", rs.attributes.iter().collect::<Vec<_>>())?;
-        d.set_item("events", rs.events.iter().collect::<Vec<_>>())?;
-        d.set_item("segments", rs.segments.iter().collect::<Vec<_>>())?;
-        let props = PyDict::new(py);
-        for (event, names) in &rs.event_properties {
-            props.set_item(event, names.iter().collect::<Vec<_>>())?;
-        }
-        d.set_item("event_properties", props)?;
-        Ok(d)
+        guard(|| {
+            let rs = self.inner.read_set();
+            let d = PyDict::new(py);
+            d.set_item("attributes", rs.attributes.iter().collect::<Vec<_>>())?;
+            d.set_item("events", rs.events.iter().collect::<Vec<_>>())?;
+            d.set_item("segments", rs.segments.iter().collect::<Vec<_>>())?;
+            let props = PyDict::new(py);
+            for (event, names) in &rs.event_properties {
+                props.set_item(event, names.iter().collect::<Vec<_>>())?;
+            }
+            d.set_item("event_properties", props)?;
+            Ok(d)
+        })
     }
 
     /// Whether the profile is a member (the rule is TRUE) at `as_of`.
@@ -587,7 +520,7 @@ impl Segment {
         segments: Option<&Bound<'_, PyDict>>,
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<bool> {
-        Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.is_member())
+        guard(|| Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.is_member()))
     }
 
     /// The three-valued outcome: "true", "false" or "unknown".
@@ -601,7 +534,7 @@ impl Segment {
         segments: Option<&Bound<'_, PyDict>>,
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
-        Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.as_str())
+        guard(|| Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.as_str()))
     }
 
     /// Every sub-expression with its value for this profile.
@@ -615,12 +548,14 @@ impl Segment {
         segments: Option<&Bound<'_, PyDict>>,
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
-        let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let p = convert(py, profile, &self.keys, true)?;
-        self.inner
-            .explain(p.profile(), &cx)
-            .map(|inner| Explanation { inner })
-            .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, segments, context)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .explain(p.profile(), &cx)
+                .map(|inner| Explanation { inner })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
     }
 
     /// Membership over a profiles frame (and an events frame in long form): a boolean column
@@ -639,11 +574,13 @@ impl Segment {
         id_column: &str,
         outcome: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let cx = resolve_context(py, as_of, fx, segments, context)?;
-        let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
-        PyModule::import(py, "segcore._frames")?
-            .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+        guard(|| {
+            let py = slf.py();
+            let cx = resolve_context(py, as_of, fx, segments, context)?;
+            let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
+            PyModule::import(py, "segcore._frames")?
+                .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+        })
     }
 
     /// Outcomes over Arrow streams, one byte per profile row: 0 false, 1 true, 2 unknown.
@@ -655,22 +592,32 @@ impl Segment {
         context: &Bound<'py, ContextHandle>,
         id_column: &str,
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-        let (pb, eb) = batch::read_frames(profiles, events)?;
-        let cx = &context.get().inner;
-        let seg = &self.inner;
-        let result = py.detach(|| -> Result<Vec<u8>, String> {
-            let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
-            let outcomes = batch::parallel_map(&profiles, |p| seg.evaluate(p, cx)).map_err(|e| e.to_string())?;
-            Ok(outcomes.into_iter().map(outcome_byte).collect())
-        });
-        match result {
-            Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),
-            Err(msg) => Err(EvaluationError::new_err(msg)),
-        }
+        guard(|| {
+            let (pb, eb) = batch::read_frames(profiles, events)?;
+            let cx = &context.get().inner;
+            let seg = &self.inner;
+            let result = py.detach(|| -> Result<Vec<u8>, batch::BatchError> {
+                let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
+                let outcomes = batch::parallel_map(&profiles, |p| seg.evaluate(p, cx))
+                    .map_err(|(row, e)| batch::row_error(&profiles, row, e))?;
+                Ok(outcomes.into_iter().map(outcome_byte).collect())
+            });
+            match result {
+                Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),
+                Err(e) => Err(errors::py_err_at(py, &e.error, Phase::Evaluate, &e.at)),
+            }
+        })
     }
 
-    fn __repr__(&self) -> String {
-        format!("<Segment {}@{} {}>", self.inner.id(), self.inner.version(), &self.inner.definition_hash()[..12])
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| {
+            Ok(format!(
+                "<Segment {}@{} {}>",
+                self.inner.id(),
+                self.inner.version(),
+                &self.inner.definition_hash()[..12]
+            ))
+        })
     }
 
     /// The membership query of this segment in `dialect` (see `Registry.to_sql`).
@@ -684,31 +631,37 @@ impl Segment {
         profiles_table: &str,
         events_table: &str,
     ) -> PyResult<SqlQuery> {
-        to_sql_query(
-            py,
-            |o| segcore::sql::segment_to_sql(&self.inner, o),
-            dialect,
-            as_of,
-            fx,
-            profiles_table,
-            events_table,
-        )
+        guard(|| {
+            to_sql_query(
+                py,
+                |o| segcore::sql::segment_to_sql(&self.inner, o),
+                dialect,
+                as_of,
+                fx,
+                profiles_table,
+                events_table,
+            )
+        })
     }
 
-    fn _repr_html_(&self) -> String {
-        use segcore::explain::html_escape as esc;
-        let d = self.inner.definition();
-        format!(
-            "<div class=\"segcore-segment\"><b>{}</b>@{} <small>{} · {} · {} · {}</small><pre>{}</pre><small>definition hash <code>{}</code></small></div>",
-            esc(&d.id),
-            esc(&d.version),
-            esc(if d.name.is_empty() { "(no name)" } else { &d.name }),
-            esc(d.status.as_str()),
-            esc(&d.timezone),
-            esc(&d.currency),
-            esc(&self.inner.formatted_rule()),
-            esc(self.inner.definition_hash())
-        )
+    fn _repr_html_(&self) -> PyResult<String> {
+        guard(|| {
+            Ok({
+                use segcore::explain::html_escape as esc;
+                let d = self.inner.definition();
+                format!(
+                "<div class=\"segcore-segment\"><b>{}</b>@{} <small>{} · {} · {} · {}</small><pre>{}</pre><small>definition hash <code>{}</code></small></div>",
+                esc(&d.id),
+                esc(&d.version),
+                esc(if d.name.is_empty() { "(no name)" } else { &d.name }),
+                esc(d.status.as_str()),
+                esc(&d.timezone),
+                esc(&d.currency),
+                esc(&self.inner.formatted_rule()),
+                esc(self.inner.definition_hash())
+            )
+            })
+        })
     }
 }
 
@@ -741,33 +694,35 @@ struct Explanation {
 #[pymethods]
 impl Explanation {
     #[getter]
-    fn segment(&self) -> &str {
-        &self.inner.segment
+    fn segment(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.segment.as_str()))
     }
     #[getter]
-    fn version(&self) -> &str {
-        &self.inner.version
+    fn version(&self) -> PyResult<&str> {
+        guard(|| Ok(self.inner.version.as_str()))
     }
     #[getter]
-    fn outcome(&self) -> &'static str {
-        self.inner.outcome.as_str()
+    fn outcome(&self) -> PyResult<&'static str> {
+        guard(|| Ok(self.inner.outcome.as_str()))
     }
     #[getter]
-    fn member(&self) -> bool {
-        self.inner.outcome.is_member()
+    fn member(&self) -> PyResult<bool> {
+        guard(|| Ok(self.inner.outcome.is_member()))
     }
     /// The explanation as nested dicts.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.inner.to_json())
+        guard(|| json_to_py(py, &self.inner.to_json()))
     }
-    fn __str__(&self) -> String {
-        self.inner.to_string()
+    fn __str__(&self) -> PyResult<String> {
+        guard(|| Ok(self.inner.to_string()))
     }
-    fn __repr__(&self) -> String {
-        format!("<Explanation {}@{}: {}>", self.inner.segment, self.inner.version, self.inner.outcome.as_str())
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| {
+            Ok(format!("<Explanation {}@{}: {}>", self.inner.segment, self.inner.version, self.inner.outcome.as_str()))
+        })
     }
-    fn _repr_html_(&self) -> String {
-        self.inner.to_html()
+    fn _repr_html_(&self) -> PyResult<String> {
+        guard(|| Ok(self.inner.to_html()))
     }
 }
 
@@ -786,16 +741,30 @@ impl Registry {
     }
 }
 
+/// One definition given as YAML/JSON text or a dict: Python errors (an unsupported type) are
+/// raised; the core's errors (including nesting too deep) are returned, for `check` to report.
+fn definition_item(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Result<Definition, segcore::Error>> {
+    if let Ok(text) = item.cast::<PyString>() {
+        return Ok(Definition::from_yaml_str(&text.to_cow()?));
+    }
+    match convert::to_json(item, Doc::Definition) {
+        Ok(json) => Ok(Definition::from_json(&json)),
+        Err(Bad::Core(e)) => Ok(Err(Bad::Core(e).at(|| "definition".into()).into_core())),
+        Err(bad) => Err(bad.raise(py, Doc::Definition)),
+    }
+}
+
+/// A definition given as a dict.
+fn definition_from_py(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Definition> {
+    let json =
+        convert::to_json(item, Doc::Definition).map_err(|e| e.at(|| "definition".into()).raise(py, Doc::Definition))?;
+    Definition::from_json(&json).map_err(|e| py_err(py, &e, Phase::Compile))
+}
+
 fn definitions(py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<Vec<Definition>> {
     let mut out = Vec::new();
     for item in items.try_iter()? {
-        let item = item?;
-        let def = if let Ok(text) = item.cast::<PyString>() {
-            Definition::from_yaml_str(&text.to_cow()?)
-        } else {
-            Definition::from_json(&to_json(&item)?)
-        };
-        out.push(def.map_err(|e| py_err(py, &e, Phase::Compile))?);
+        out.push(definition_item(py, &item?)?.map_err(|e| py_err(py, &e, Phase::Compile))?);
     }
     Ok(out)
 }
@@ -806,10 +775,12 @@ impl Registry {
     #[staticmethod]
     #[pyo3(signature = (path, *, schema=None))]
     fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Registry> {
-        let schema = self::schema(py, schema)?;
-        segcore::Registry::load_dir(&path, schema.as_ref())
-            .map(|r| Registry::new(py, r))
-            .map_err(|e| py_err(py, &e, Phase::Compile))
+        guard(|| {
+            let schema = self::schema(py, schema)?;
+            segcore::Registry::load_dir(&path, schema.as_ref())
+                .map(|r| Registry::new(py, r))
+                .map_err(|e| py_err(py, &e, Phase::Compile))
+        })
     }
 
     /// Compiles definitions given as dicts or YAML/JSON texts.
@@ -820,11 +791,13 @@ impl Registry {
         definitions: &Bound<'_, PyAny>,
         schema: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Registry> {
-        let defs = self::definitions(py, definitions)?;
-        let schema = self::schema(py, schema)?;
-        segcore::Registry::from_definitions(defs, schema.as_ref())
-            .map(|r| Registry::new(py, r))
-            .map_err(|e| py_err(py, &e, Phase::Compile))
+        guard(|| {
+            let defs = self::definitions(py, definitions)?;
+            let schema = self::schema(py, schema)?;
+            segcore::Registry::from_definitions(defs, schema.as_ref())
+                .map(|r| Registry::new(py, r))
+                .map_err(|e| py_err(py, &e, Phase::Compile))
+        })
     }
 
     /// The membership query of every segment in `dialect` (`duckdb`, `postgres`, `spark`,
@@ -839,31 +812,38 @@ impl Registry {
         profiles_table: &str,
         events_table: &str,
     ) -> PyResult<SqlQuery> {
-        to_sql_query(py, |o| segcore::sql::to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
+        guard(|| {
+            to_sql_query(py, |o| segcore::sql::to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
+        })
     }
 
     /// The schema the registry was compiled with (as a dict), or None.
     #[getter]
     fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose()
+        guard(|| self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose())
     }
 
     /// Segment ids, sorted.
     #[getter]
-    fn ids(&self) -> Vec<String> {
-        self.inner.segments().iter().map(|s| s.id().to_string()).collect()
+    fn ids(&self) -> PyResult<Vec<String>> {
+        guard(|| Ok(self.inner.segments().iter().map(|s| s.id().to_string()).collect()))
     }
-    fn __len__(&self) -> usize {
-        self.inner.len()
+    fn __len__(&self) -> PyResult<usize> {
+        guard(|| Ok(self.inner.len()))
     }
-    fn __contains__(&self, id: &str) -> bool {
-        self.inner.get(id).is_some()
+    fn __contains__(&self, id: &str) -> PyResult<bool> {
+        guard(|| Ok(self.inner.get(id).is_some()))
     }
     fn __getitem__(&self, py: Python<'_>, id: &str) -> PyResult<Segment> {
-        self.inner.get(id).map(|s| Segment::wrap(py, s.clone())).ok_or_else(|| PyKeyError::new_err(id.to_string()))
+        guard(|| {
+            self.inner
+                .get(id)
+                .map(|s| Segment::wrap(py, s.clone()))
+                .ok_or_else(|| tag(py, PyKeyError::new_err(id.to_string()), ErrorKind::UnknownSegment))
+        })
     }
-    fn __repr__(&self) -> String {
-        format!("<Registry of {} segments>", self.inner.len())
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| Ok(format!("<Registry of {} segments>", self.inner.len())))
     }
 
     /// Membership in every segment over a profiles frame (and an events frame): a frame of the
@@ -880,11 +860,13 @@ impl Registry {
         id_column: &str,
         outcome: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let cx = resolve_context(py, as_of, fx, None, context)?;
-        let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
-        PyModule::import(py, "segcore._frames")?
-            .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+        guard(|| {
+            let py = slf.py();
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
+            PyModule::import(py, "segcore._frames")?
+                .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+        })
     }
 
     /// Outcomes of every segment over Arrow streams: (ids, one bytes per segment with a byte per row).
@@ -896,31 +878,33 @@ impl Registry {
         context: &Bound<'py, ContextHandle>,
         id_column: &str,
     ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
-        let (pb, eb) = batch::read_frames(profiles, events)?;
-        let cx = &context.get().inner;
-        let reg = &self.inner;
-        let read = reg.read_set();
-        let result = py.detach(|| -> Result<Vec<Vec<u8>>, String> {
-            let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
-            let rows = batch::parallel_map(&profiles, |p| {
-                reg.evaluate(p, cx).map(|r| r.into_iter().map(|(_, o)| outcome_byte(o)).collect::<Vec<u8>>())
-            })
-            .map_err(|e| e.to_string())?;
-            let mut columns = vec![Vec::with_capacity(rows.len()); reg.len()];
-            for row in rows {
-                for (k, b) in row.into_iter().enumerate() {
-                    columns[k].push(b);
+        guard(|| {
+            let (pb, eb) = batch::read_frames(profiles, events)?;
+            let cx = &context.get().inner;
+            let reg = &self.inner;
+            let read = reg.read_set();
+            let result = py.detach(|| -> Result<Vec<Vec<u8>>, batch::BatchError> {
+                let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
+                let rows = batch::parallel_map(&profiles, |p| {
+                    reg.evaluate(p, cx).map(|r| r.into_iter().map(|(_, o)| outcome_byte(o)).collect::<Vec<u8>>())
+                })
+                .map_err(|(row, e)| batch::row_error(&profiles, row, e))?;
+                let mut columns = vec![Vec::with_capacity(rows.len()); reg.len()];
+                for row in rows {
+                    for (k, b) in row.into_iter().enumerate() {
+                        columns[k].push(b);
+                    }
                 }
+                Ok(columns)
+            });
+            match result {
+                Ok(columns) => Ok((
+                    reg.segments().iter().map(|s| s.id().to_string()).collect(),
+                    columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
+                )),
+                Err(e) => Err(errors::py_err_at(py, &e.error, Phase::Evaluate, &e.at)),
             }
-            Ok(columns)
-        });
-        match result {
-            Ok(columns) => Ok((
-                reg.segments().iter().map(|s| s.id().to_string()).collect(),
-                columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
-            )),
-            Err(msg) => Err(EvaluationError::new_err(msg)),
-        }
+        })
     }
 
     /// Membership in every segment: {id: bool}.
@@ -933,11 +917,13 @@ impl Registry {
         fx: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, ContextHandle>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (id, o) in self.all(py, profile, as_of, fx, context)? {
-            d.set_item(id, o.is_member())?;
-        }
-        Ok(d)
+        guard(|| {
+            let d = PyDict::new(py);
+            for (id, o) in self.all(py, profile, as_of, fx, context)? {
+                d.set_item(id, o.is_member())?;
+            }
+            Ok(d)
+        })
     }
 
     /// Three-valued outcomes of every segment: {id: "true" | "false" | "unknown"}.
@@ -950,11 +936,13 @@ impl Registry {
         fx: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, ContextHandle>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (id, o) in self.all(py, profile, as_of, fx, context)? {
-            d.set_item(id, o.as_str())?;
-        }
-        Ok(d)
+        guard(|| {
+            let d = PyDict::new(py);
+            for (id, o) in self.all(py, profile, as_of, fx, context)? {
+                d.set_item(id, o.as_str())?;
+            }
+            Ok(d)
+        })
     }
 
     /// The outcome of one segment (and only what it depends on).
@@ -968,9 +956,14 @@ impl Registry {
         fx: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<&'static str> {
-        let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = convert(py, profile, &self.keys, true)?;
-        self.inner.evaluate_one(id, p.profile(), &cx).map(|o| o.as_str()).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .evaluate_one(id, p.profile(), &cx)
+                .map(|o| o.as_str())
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
     }
 
     /// Explains one segment for a profile.
@@ -984,12 +977,14 @@ impl Registry {
         fx: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, ContextHandle>>,
     ) -> PyResult<Explanation> {
-        let cx = resolve_context(py, as_of, fx, None, context)?;
-        let p = convert(py, profile, &self.keys, true)?;
-        self.inner
-            .explain(id, p.profile(), &cx)
-            .map(|inner| Explanation { inner })
-            .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .explain(id, p.profile(), &cx)
+                .map(|inner| Explanation { inner })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
     }
 }
 
@@ -1024,11 +1019,11 @@ struct SqlQuery {
 
 #[pymethods]
 impl SqlQuery {
-    fn __str__(&self) -> String {
-        self.sql.clone()
+    fn __str__(&self) -> PyResult<String> {
+        guard(|| Ok(self.sql.clone()))
     }
-    fn __repr__(&self) -> String {
-        format!("<SqlQuery {} ({} lines)>", self.dialect, self.sql.lines().count())
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| Ok(format!("<SqlQuery {} ({} lines)>", self.dialect, self.sql.lines().count())))
     }
 }
 
@@ -1043,7 +1038,8 @@ fn to_sql_query(
     events_table: &str,
 ) -> PyResult<SqlQuery> {
     let cx = context(py, at, fx, None)?;
-    let mut opts = segcore::sql::SqlOptions::from_context(dialect, &cx).map_err(PyValueError::new_err)?;
+    let mut opts = segcore::sql::SqlOptions::from_context(dialect, &cx)
+        .map_err(|m| tag(py, PyValueError::new_err(m), ErrorKind::SqlUnsupported))?;
     opts.profiles_table = profiles_table.to_string();
     opts.events_table = events_table.to_string();
     let q = gen(&opts).map_err(|e| py_err(py, &e, Phase::Compile))?;
@@ -1079,41 +1075,50 @@ fn compile(
     currency: &str,
     schema: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Segment> {
-    let mut def = Definition::new(id, version, rule);
-    def.timezone = timezone.to_string();
-    def.currency = currency.to_string();
-    Segment::compile(py, def, schema)
+    guard(|| {
+        let mut def = Definition::new(id, version, rule);
+        def.timezone = timezone.to_string();
+        def.currency = currency.to_string();
+        Segment::compile(py, def, schema)
+    })
 }
 
 /// The canonical formatting of a rule.
 #[pyfunction]
 fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
-    segcore::Segment::parse_rule(rule)
-        .map(|ast| segcore::printer::print(&ast))
-        .map_err(|e| py_err(py, &e, Phase::Compile))
+    guard(|| {
+        segcore::Segment::parse_rule(rule)
+            .map(|ast| segcore::printer::print(&ast))
+            .map_err(|e| py_err(py, &e, Phase::Compile))
+    })
 }
 
 /// Validates a folder, a file, or a list of definitions; returns the diagnostics (empty when valid).
 #[pyfunction]
 #[pyo3(signature = (source, *, schema=None))]
 fn check(py: Python<'_>, source: &Bound<'_, PyAny>, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Diagnostic>> {
-    let schema = self::schema(py, schema)?;
-    if let Ok(path) = source.extract::<PathBuf>() {
-        return Ok(match segcore::Registry::load(&path, schema.as_ref()) {
-            Ok(_) => Vec::new(),
-            Err(e) => e.diagnostics().iter().map(diagnostic).collect(),
-        });
-    }
-    let mut loaded = Vec::new();
-    for item in source.try_iter()? {
-        let item = item?;
-        loaded.push(if let Ok(text) = item.cast::<PyString>() {
-            Definition::from_yaml_str(&text.to_cow()?)
-        } else {
-            Definition::from_json(&to_json(&item)?)
-        });
-    }
-    Ok(segcore::Registry::check(loaded, schema.as_ref()).iter().map(diagnostic).collect())
+    guard(|| {
+        let schema = self::schema(py, schema)?;
+        if let Ok(path) = source.extract::<PathBuf>() {
+            return Ok(match segcore::Registry::load(&path, schema.as_ref()) {
+                Ok(_) => Vec::new(),
+                Err(e) => e.diagnostics().iter().map(diagnostic).collect(),
+            });
+        }
+        let mut loaded = Vec::new();
+        for item in source.try_iter()? {
+            let item = item?;
+            loaded.push(definition_item(py, &item)?);
+        }
+        Ok(segcore::Registry::check(loaded, schema.as_ref()).iter().map(diagnostic).collect())
+    })
+}
+
+/// Test-only (hidden): panics inside the guard every entry point runs in, to prove a Rust panic
+/// reaches Python as `SegmentError` with `kind == "internal"`, never as `PanicException`.
+#[pyfunction]
+fn _test_panic() -> PyResult<()> {
+    guard(|| panic!("deliberate panic from segcore._native._test_panic"))
 }
 
 #[pymodule]
@@ -1136,5 +1141,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }
