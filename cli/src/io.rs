@@ -313,15 +313,21 @@ pub fn read_events(path: &Path, format: Format) -> CliResult<Events> {
     match format {
         Format::Jsonl => {
             jsonl_lines(path, |line, text| {
-                let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                    // serde_json stops at 128 levels of nesting; that is a limit, not a syntax error.
-                    let kind = if e.to_string().starts_with("recursion limit exceeded") {
-                        ErrorKind::LimitExceeded
-                    } else {
-                        ErrorKind::InvalidProfile
-                    };
-                    error(kind, format!("{name}:{line}: event is not valid JSON: {e}"))
-                })?;
+                // The core's document reader: nesting scanned before parsing, the last of
+                // repeated keys kept (as for profiles); property values at most 100 levels deep.
+                let v = segcore::document::parse_json(
+                    text,
+                    ErrorKind::InvalidProfile,
+                    "event",
+                    segcore::document::DuplicateKeys::KeepLast,
+                )
+                .map_err(|e| core_error(&format!("{name}:{line}"), &e))?;
+                if let Some(props) = v.get("properties").and_then(serde_json::Value::as_object) {
+                    for (k, p) in props {
+                        segcore::document::check_value_depth(p, &format!("event property `{k}`"))
+                            .map_err(|e| core_error(&format!("{name}:{line}"), &e))?;
+                    }
+                }
                 let entity = match v.get("entity_id") {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(serde_json::Value::Number(n)) => n.to_string(),

@@ -472,6 +472,33 @@ fn a_line_just_over_the_record_limit_fails_fast() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn event_rows_are_held_to_the_data_nesting_limit() {
+    // The events JSONL is the CLI's own format: its property values obey the same 100-level
+    // limit as profile values (SPEC §19), and deeper text is refused before parsing.
+    let dir = eval_fixture("eventdepth");
+    let event = |n: usize| {
+        format!(
+            "{{\"entity_id\": \"a\", \"name\": \"x\", \"at\": \"2026-03-01T00:00:00Z\", \"properties\": {{\"p\": {}1{}}}}}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    for (n, ok) in [(100, true), (101, false), (100_000, false)] {
+        write(&dir, "deep.jsonl", &event(n));
+        let mut args = eval_args("p.jsonl", "o.jsonl");
+        args.extend(["--events", "deep.jsonl"]);
+        let o = segcore(&args, &dir);
+        let t = text(&o);
+        if ok {
+            assert_eq!(o.status.code(), Some(0), "{n}: {t}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{n}: {t}");
+            assert!(t.contains("error[limit_exceeded] deep.jsonl:1: "), "{n}: {t}");
+        }
+    }
+}
+
 fn has_temp_files(dir: &Path) -> bool {
     std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).any(|e| {
         let n = e.file_name().to_string_lossy().to_string();
