@@ -343,6 +343,11 @@ impl Dialect {
         }
     }
 
+    /// Any value as the dialect's string type.
+    pub fn cast_string(self, x: &str) -> String {
+        format!("CAST({x} AS {})", self.column_type(Ty::Str).unwrap_or("VARCHAR"))
+    }
+
     /// An integer as a string (for the bucket hash input).
     pub fn int_to_string(self, x: &str) -> String {
         match self {

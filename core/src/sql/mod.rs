@@ -230,6 +230,11 @@ fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -
         let _ = writeln!(sql, "  GROUP BY e.{entity}");
         sql.push_str("),\n");
     }
+    // Ids must be unique (SPEC §19): the last branch of the output has a row only for a repeated
+    // id, and that row's segment_id raises `duplicate_profile_id`.
+    let _ = writeln!(sql, "{} AS (", d.ident("duplicate_profile_ids"));
+    let _ = writeln!(sql, "  SELECT p.{id} FROM {} AS p GROUP BY p.{id} HAVING COUNT(*) > 1", opts.profiles_table);
+    sql.push_str("),\n");
     for (i, (seg, value, refs, uses_aggregates)) in ctes.iter().enumerate() {
         let _ = writeln!(sql, "{} AS (", d.ident(&format!("seg_{}", seg.id())));
         let _ = writeln!(sql, "  -- {} {}: {}", seg.id(), seg.version(), one_line(&seg.formatted_rule()));
@@ -259,6 +264,13 @@ fn generate_at_width(segments: Vec<&Segment>, opts: &SqlOptions, width: usize) -
             d.ident(&format!("seg_{}", seg.id())),
         );
     }
+    let raise = d.raise("segcore duplicate_profile_id: two profiles have the id ", &format!("dup.{id}"));
+    let _ = writeln!(
+        sql,
+        "UNION ALL\nSELECT dup.{id}, {}, NULL, NULL, NULL, NULL, NULL\nFROM {} AS dup",
+        d.cast_string(&raise),
+        d.ident("duplicate_profile_ids"),
+    );
     Ok(SqlQuery { dialect: d, sql, profile_columns, event_columns })
 }
 
