@@ -117,25 +117,7 @@ impl Compiler<'_> {
         let span = e.span;
         match &e.kind {
             ExprKind::Lit(l) => self.literal(l, span),
-            ExprKind::List(items) => {
-                let nodes: Vec<Node> = items.iter().map(|i| self.expr(i)).collect();
-                if nodes.iter().all(|n| matches!(n.kind, Kind::Const(_))) {
-                    let values = nodes
-                        .into_iter()
-                        .map(|n| match n.kind {
-                            Kind::Const(v) => v,
-                            _ => Value::Null,
-                        })
-                        .collect();
-                    konst(Value::List(values), Ty::List, span)
-                } else {
-                    self.bad(
-                        ErrorKind::TypeMismatch,
-                        span,
-                        "list elements must be literals (computed lists are not supported)",
-                    )
-                }
-            }
+            ExprKind::List(items) => self.expr_list(items, span),
             ExprKind::Path(path) => self.path(path, span),
             ExprKind::Var(name) => match *name {
                 "id" => {
@@ -146,54 +128,90 @@ impl Compiler<'_> {
                 _ => node(Kind::EventAt, Ty::Timestamp, span),
             },
             ExprKind::Op(op, args) => self.op(*op, args, span),
-            ExprKind::Within(x, w) => {
-                if let Window::Last(n, u) = w {
-                    if n.checked_mul(time::unit_micros(*u)).is_none() {
-                        return self.bad(ErrorKind::NumberOutOfRange, span, "window length is too large");
-                    }
-                }
-                let x = self.expr(x);
-                let x = self.time_operand(x, "within");
-                node(Kind::Within { x: Box::new(x), window: w.clone() }, Ty::Bool, span)
-            }
+            ExprKind::Within(x, w) => self.expr_within(x, w, span),
             ExprKind::Call(name, args) => self.call(name, args, span),
             ExprKind::Agg { func, event, path, filter, within } => {
-                match self.aggregate(*func, event, path, filter.as_deref(), within.as_ref(), span) {
-                    Some((agg, ty)) => {
-                        if matches!(func, AggFn::First | AggFn::Last) && !agg.path.is_empty() {
-                            let path = agg.path.clone();
-                            let ty = self.event_field_ty(&agg.event, &path);
-                            let mut agg = agg;
-                            agg.path.clear();
-                            return self.wrap_coerce(node(Kind::EventGet { agg: Box::new(agg), path }, ty, span));
-                        }
-                        node(Kind::Agg(Box::new(agg)), ty, span)
-                    }
-                    None => node(Kind::Const(Value::Null), Ty::Any, span),
-                }
+                self.expr_agg(func, event, path, filter, within, span)
             }
-            ExprKind::Get(inner, path) => {
-                let inner_node = self.expr(inner);
-                match inner_node.kind {
-                    Kind::Agg(agg) if matches!(agg.func, AggFn::First | AggFn::Last) => {
-                        if let Some(PathSeg::Key(k)) =
-                            path.first().filter(|_| path.len() > 1 || path[0] != PathSeg::Key("at".into()))
-                        {
-                            self.read.event_properties.entry(agg.event.to_string()).or_default().insert(k.clone());
-                        }
-                        let ty = self.event_field_ty(&agg.event, path);
-                        self.wrap_coerce(node(Kind::EventGet { agg, path: path.clone() }, ty, span))
-                    }
-                    _ => self.bad(
-                        ErrorKind::TypeMismatch,
-                        span,
-                        "field access applies to attributes and to `first(…)`/`last(…)` events",
-                    ),
-                }
-            }
+            ExprKind::Get(inner, path) => self.expr_get(inner, path, span),
         }
     }
 
+    #[inline(never)]
+    fn expr_list(&mut self, items: &[Expr], span: Span) -> Node {
+        let nodes: Vec<Node> = items.iter().map(|i| self.expr(i)).collect();
+        if nodes.iter().all(|n| matches!(n.kind, Kind::Const(_))) {
+            let values = nodes
+                .into_iter()
+                .map(|n| match n.kind {
+                    Kind::Const(v) => v,
+                    _ => Value::Null,
+                })
+                .collect();
+            konst(Value::List(values), Ty::List, span)
+        } else {
+            self.bad(ErrorKind::TypeMismatch, span, "list elements must be literals (computed lists are not supported)")
+        }
+    }
+
+    #[inline(never)]
+    fn expr_within(&mut self, x: &Expr, w: &Window, span: Span) -> Node {
+        if let Window::Last(n, u) = w {
+            if n.checked_mul(time::unit_micros(*u)).is_none() {
+                return self.bad(ErrorKind::NumberOutOfRange, span, "window length is too large");
+            }
+        }
+        let x = self.expr(x);
+        let x = self.time_operand(x, "within");
+        node(Kind::Within { x: Box::new(x), window: w.clone() }, Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn expr_agg(
+        &mut self,
+        func: &AggFn,
+        event: &str,
+        path: &[PathSeg],
+        filter: &Option<Box<Expr>>,
+        within: &Option<Window>,
+        span: Span,
+    ) -> Node {
+        match self.aggregate(*func, event, path, filter.as_deref(), within.as_ref(), span) {
+            Some((agg, ty)) => {
+                if matches!(func, AggFn::First | AggFn::Last) && !agg.path.is_empty() {
+                    let path = agg.path.clone();
+                    let ty = self.event_field_ty(&agg.event, &path);
+                    let mut agg = agg;
+                    agg.path.clear();
+                    return self.wrap_coerce(node(Kind::EventGet { agg: Box::new(agg), path }, ty, span));
+                }
+                node(Kind::Agg(Box::new(agg)), ty, span)
+            }
+            None => node(Kind::Const(Value::Null), Ty::Any, span),
+        }
+    }
+
+    #[inline(never)]
+    fn expr_get(&mut self, inner: &Expr, path: &[PathSeg], span: Span) -> Node {
+        let inner_node = self.expr(inner);
+        match inner_node.kind {
+            Kind::Agg(agg) if matches!(agg.func, AggFn::First | AggFn::Last) => {
+                if let Some(PathSeg::Key(k)) =
+                    path.first().filter(|_| path.len() > 1 || path[0] != PathSeg::Key("at".into()))
+                {
+                    self.read.event_properties.entry(agg.event.to_string()).or_default().insert(k.clone());
+                }
+                let ty = self.event_field_ty(&agg.event, path);
+                self.wrap_coerce(node(Kind::EventGet { agg, path: path.to_vec() }, ty, span))
+            }
+            _ => self.bad(
+                ErrorKind::TypeMismatch,
+                span,
+                "field access applies to attributes and to `first(…)`/`last(…)` events",
+            ),
+        }
+    }
+    #[inline(never)]
     fn literal(&mut self, l: &Literal, span: Span) -> Node {
         match l {
             Literal::Null => konst(Value::Null, Ty::Null, span),
@@ -220,6 +238,7 @@ impl Compiler<'_> {
         }
     }
 
+    #[inline(never)]
     fn path(&mut self, path: &[PathSeg], span: Span) -> Node {
         let Some(PathSeg::Key(first)) = path.first() else {
             return self.bad(ErrorKind::SyntaxError, span, "a path starts with a name");
@@ -387,173 +406,196 @@ impl Compiler<'_> {
         n
     }
 
+    /// Dispatches to one function per operator family: kept apart (never inlined) so that the
+    /// recursion through an arithmetic chain carries one small frame per level, not the locals of
+    /// every family (SPEC §19's tree depth is sized to the smallest runtime stack).
     fn op(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
-        let b = |k: Box<Node>| k;
         match op {
-            Op::And | Op::Or => {
-                let name = if op == Op::And { "and" } else { "or" };
-                let nodes = args.iter().map(|a| self.logic_arg(a, name)).collect();
-                node(if op == Op::And { Kind::And(nodes) } else { Kind::Or(nodes) }, Ty::Bool, span)
-            }
-            Op::Not => {
-                let x = self.logic_arg(&args[0], "not");
-                node(Kind::Not(Box::new(x)), Ty::Bool, span)
-            }
+            Op::And | Op::Or => self.op_logic(op, args, span),
+            Op::Not => self.op_not(args, span),
             Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Before | Op::After => {
-                let (l, r) = (self.expr(&args[0]), self.expr(&args[1]));
-                let (l, r) = if matches!(op, Op::Before | Op::After) {
-                    let word = if op == Op::Before { "before" } else { "after" };
-                    (self.time_operand(l, word), self.time_operand(r, word))
-                } else {
-                    (l, r)
-                };
-                let cmp = match op {
-                    Op::Eq => CmpOp::Eq,
-                    Op::Ne => CmpOp::Ne,
-                    Op::Lt | Op::Before => CmpOp::Lt,
-                    Op::Le => CmpOp::Le,
-                    Op::Gt | Op::After => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                let ordering = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
-                let (l, r) = self.compare_pair(l, r, ordering, span);
-                node(Kind::Cmp(cmp, b(Box::new(l)), Box::new(r)), Ty::Bool, span)
+                self.op_comparison(op, args, span)
             }
-            Op::In | Op::NotIn => {
-                let x = self.expr(&args[0]);
-                let mut list = self.expr(&args[1]);
-                if !matches!(list.ty, Ty::List | Ty::Any | Ty::Null) {
-                    self.err(
-                        ErrorKind::TypeMismatch,
-                        list.span,
-                        format!("`in` needs a list, not a {}", list.ty.name()),
-                    );
-                }
-                if let Kind::Const(Value::List(items)) = &mut list.kind {
-                    let items = std::mem::take(items);
-                    let mut out = Vec::with_capacity(items.len());
-                    for item in items {
-                        let ty = value_ty(&item);
-                        let lit = konst(item, ty, list.span);
-                        let (_, lit) =
-                            self.compare_pair(node(Kind::Const(Value::Null), x.ty, x.span), lit, false, args[1].span);
-                        out.push(match lit.kind {
-                            Kind::Const(v) => v,
-                            _ => Value::Null,
-                        });
-                    }
-                    let strings: Option<Vec<Box<str>>> = out
-                        .iter()
-                        .map(|v| match v {
-                            Value::Str(s) => Some(s.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    if let (Some(set), true) = (strings, matches!(x.ty, Ty::Str | Ty::Any)) {
-                        return node(Kind::InStrings { x: Box::new(x), set, negated: op == Op::NotIn }, Ty::Bool, span);
-                    }
-                    list.kind = Kind::Const(Value::List(out));
-                }
-                node(Kind::In { x: Box::new(x), list: Box::new(list), negated: op == Op::NotIn }, Ty::Bool, span)
-            }
-            Op::Between | Op::NotBetween => {
-                let x = self.expr(&args[0]);
-                let (lo, hi) = (self.expr(&args[1]), self.expr(&args[2]));
-                let (x, lo) = self.compare_pair(x, lo, true, span);
-                let (x, hi) = self.compare_pair(x, hi, true, span);
-                node(
-                    Kind::Between { x: Box::new(x), lo: Box::new(lo), hi: Box::new(hi), negated: op == Op::NotBetween },
-                    Ty::Bool,
-                    span,
-                )
-            }
-            Op::IsNull | Op::IsNotNull => {
-                let x = self.expr(&args[0]);
-                node(Kind::IsNull { x: Box::new(x), negated: op == Op::IsNotNull }, Ty::Bool, span)
-            }
+            Op::In | Op::NotIn => self.op_in_list(op, args, span),
+            Op::Between | Op::NotBetween => self.op_between(op, args, span),
+            Op::IsNull | Op::IsNotNull => self.op_is_null(op, args, span),
             Op::Contains | Op::NotContains | Op::StartsWith | Op::NotStartsWith | Op::EndsWith | Op::NotEndsWith => {
-                let (s, t) = (self.expr(&args[0]), self.expr(&args[1]));
-                for n in [&s, &t] {
-                    if !matches!(n.ty, Ty::Str | Ty::Any | Ty::Null) {
-                        self.err(
-                            ErrorKind::TypeMismatch,
-                            n.span,
-                            format!(
-                                "`{}` works on strings, not on a {}",
-                                op.name().trim_start_matches("not_"),
-                                n.ty.name()
-                            ),
-                        );
-                    }
-                }
-                let (sop, negated) = match op {
-                    Op::Contains => (StrOp::Contains, false),
-                    Op::NotContains => (StrOp::Contains, true),
-                    Op::StartsWith => (StrOp::StartsWith, false),
-                    Op::NotStartsWith => (StrOp::StartsWith, true),
-                    Op::EndsWith => (StrOp::EndsWith, false),
-                    _ => (StrOp::EndsWith, true),
-                };
-                node(Kind::StrPred { op: sop, s: Box::new(s), t: Box::new(t), negated }, Ty::Bool, span)
+                self.op_string_predicate(op, args, span)
             }
-            Op::Matches | Op::NotMatches => {
-                let x = self.expr(&args[0]);
-                if !matches!(x.ty, Ty::Str | Ty::Any | Ty::Null) {
-                    self.err(
-                        ErrorKind::TypeMismatch,
-                        x.span,
-                        format!("`matches` works on strings, not on a {}", x.ty.name()),
-                    );
-                }
-                let ExprKind::Lit(Literal::Str(pattern)) = &args[1].kind else {
-                    return self.bad(
-                        ErrorKind::TypeMismatch,
-                        args[1].span,
-                        "the pattern of `matches` must be a string literal",
-                    );
-                };
-                match compile_regex(pattern) {
-                    Ok(re) => node(
-                        Kind::Matches { x: Box::new(x), re: Box::new(re), negated: op == Op::NotMatches },
-                        Ty::Bool,
-                        span,
-                    ),
-                    Err((kind, msg)) => self.bad(kind, args[1].span, msg),
-                }
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Div => {
-                let (l, r) = (self.expr(&args[0]), self.expr(&args[1]));
-                let aop = match op {
-                    Op::Add => ArithOp::Add,
-                    Op::Sub => ArithOp::Sub,
-                    Op::Mul => ArithOp::Mul,
-                    _ => ArithOp::Div,
-                };
-                let ty = match arith_ty(aop, l.ty, r.ty) {
-                    Some(t) => t,
-                    None => {
-                        self.err(
-                            ErrorKind::TypeMismatch,
-                            span,
-                            format!("cannot apply `{}` to a {} and a {}", op.name(), l.ty.name(), r.ty.name()),
-                        );
-                        Ty::Any
-                    }
-                };
-                node(Kind::Arith(aop, Box::new(l), Box::new(r)), ty, span)
-            }
-            Op::Neg => {
-                let x = self.expr(&args[0]);
-                if !(x.ty.is_numeric() || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money)) {
-                    self.err(ErrorKind::TypeMismatch, span, format!("cannot negate a {}", x.ty.name()));
-                }
-                let ty = x.ty;
-                node(Kind::Neg(Box::new(x)), ty, span)
-            }
+            Op::Matches | Op::NotMatches => self.op_matches(op, args, span),
+            Op::Add | Op::Sub | Op::Mul | Op::Div => self.op_arith(op, args, span),
+            Op::Neg => self.op_neg(args, span),
             Op::Within => self.bad(ErrorKind::SyntaxError, span, "misplaced `within`"),
         }
     }
 
+    #[inline(never)]
+    fn op_logic(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let name = if op == Op::And { "and" } else { "or" };
+        let nodes = args.iter().map(|a| self.logic_arg(a, name)).collect();
+        node(if op == Op::And { Kind::And(nodes) } else { Kind::Or(nodes) }, Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_not(&mut self, args: &[Expr], span: Span) -> Node {
+        let x = self.logic_arg(&args[0], "not");
+        node(Kind::Not(Box::new(x)), Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_comparison(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let b = |k: Box<Node>| k;
+        let (l, r) = (self.expr(&args[0]), self.expr(&args[1]));
+        let (l, r) = if matches!(op, Op::Before | Op::After) {
+            let word = if op == Op::Before { "before" } else { "after" };
+            (self.time_operand(l, word), self.time_operand(r, word))
+        } else {
+            (l, r)
+        };
+        let cmp = match op {
+            Op::Eq => CmpOp::Eq,
+            Op::Ne => CmpOp::Ne,
+            Op::Lt | Op::Before => CmpOp::Lt,
+            Op::Le => CmpOp::Le,
+            Op::Gt | Op::After => CmpOp::Gt,
+            _ => CmpOp::Ge,
+        };
+        let ordering = !matches!(cmp, CmpOp::Eq | CmpOp::Ne);
+        let (l, r) = self.compare_pair(l, r, ordering, span);
+        node(Kind::Cmp(cmp, b(Box::new(l)), Box::new(r)), Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_in_list(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let x = self.expr(&args[0]);
+        let mut list = self.expr(&args[1]);
+        if !matches!(list.ty, Ty::List | Ty::Any | Ty::Null) {
+            self.err(ErrorKind::TypeMismatch, list.span, format!("`in` needs a list, not a {}", list.ty.name()));
+        }
+        if let Kind::Const(Value::List(items)) = &mut list.kind {
+            let items = std::mem::take(items);
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let ty = value_ty(&item);
+                let lit = konst(item, ty, list.span);
+                let (_, lit) =
+                    self.compare_pair(node(Kind::Const(Value::Null), x.ty, x.span), lit, false, args[1].span);
+                out.push(match lit.kind {
+                    Kind::Const(v) => v,
+                    _ => Value::Null,
+                });
+            }
+            let strings: Option<Vec<Box<str>>> = out
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let (Some(set), true) = (strings, matches!(x.ty, Ty::Str | Ty::Any)) {
+                return node(Kind::InStrings { x: Box::new(x), set, negated: op == Op::NotIn }, Ty::Bool, span);
+            }
+            list.kind = Kind::Const(Value::List(out));
+        }
+        node(Kind::In { x: Box::new(x), list: Box::new(list), negated: op == Op::NotIn }, Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_between(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let x = self.expr(&args[0]);
+        let (lo, hi) = (self.expr(&args[1]), self.expr(&args[2]));
+        let (x, lo) = self.compare_pair(x, lo, true, span);
+        let (x, hi) = self.compare_pair(x, hi, true, span);
+        node(
+            Kind::Between { x: Box::new(x), lo: Box::new(lo), hi: Box::new(hi), negated: op == Op::NotBetween },
+            Ty::Bool,
+            span,
+        )
+    }
+
+    #[inline(never)]
+    fn op_is_null(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let x = self.expr(&args[0]);
+        node(Kind::IsNull { x: Box::new(x), negated: op == Op::IsNotNull }, Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_string_predicate(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let (s, t) = (self.expr(&args[0]), self.expr(&args[1]));
+        for n in [&s, &t] {
+            if !matches!(n.ty, Ty::Str | Ty::Any | Ty::Null) {
+                self.err(
+                    ErrorKind::TypeMismatch,
+                    n.span,
+                    format!("`{}` works on strings, not on a {}", op.name().trim_start_matches("not_"), n.ty.name()),
+                );
+            }
+        }
+        let (sop, negated) = match op {
+            Op::Contains => (StrOp::Contains, false),
+            Op::NotContains => (StrOp::Contains, true),
+            Op::StartsWith => (StrOp::StartsWith, false),
+            Op::NotStartsWith => (StrOp::StartsWith, true),
+            Op::EndsWith => (StrOp::EndsWith, false),
+            _ => (StrOp::EndsWith, true),
+        };
+        node(Kind::StrPred { op: sop, s: Box::new(s), t: Box::new(t), negated }, Ty::Bool, span)
+    }
+
+    #[inline(never)]
+    fn op_matches(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let x = self.expr(&args[0]);
+        if !matches!(x.ty, Ty::Str | Ty::Any | Ty::Null) {
+            self.err(ErrorKind::TypeMismatch, x.span, format!("`matches` works on strings, not on a {}", x.ty.name()));
+        }
+        let ExprKind::Lit(Literal::Str(pattern)) = &args[1].kind else {
+            return self.bad(
+                ErrorKind::TypeMismatch,
+                args[1].span,
+                "the pattern of `matches` must be a string literal",
+            );
+        };
+        match compile_regex(pattern) {
+            Ok(re) => {
+                node(Kind::Matches { x: Box::new(x), re: Box::new(re), negated: op == Op::NotMatches }, Ty::Bool, span)
+            }
+            Err((kind, msg)) => self.bad(kind, args[1].span, msg),
+        }
+    }
+
+    #[inline(never)]
+    fn op_arith(&mut self, op: Op, args: &[Expr], span: Span) -> Node {
+        let (l, r) = (self.expr(&args[0]), self.expr(&args[1]));
+        let aop = match op {
+            Op::Add => ArithOp::Add,
+            Op::Sub => ArithOp::Sub,
+            Op::Mul => ArithOp::Mul,
+            _ => ArithOp::Div,
+        };
+        let ty = match arith_ty(aop, l.ty, r.ty) {
+            Some(t) => t,
+            None => {
+                self.err(
+                    ErrorKind::TypeMismatch,
+                    span,
+                    format!("cannot apply `{}` to a {} and a {}", op.name(), l.ty.name(), r.ty.name()),
+                );
+                Ty::Any
+            }
+        };
+        node(Kind::Arith(aop, Box::new(l), Box::new(r)), ty, span)
+    }
+
+    #[inline(never)]
+    fn op_neg(&mut self, args: &[Expr], span: Span) -> Node {
+        let x = self.expr(&args[0]);
+        if !(x.ty.is_numeric() || matches!(x.ty, Ty::Any | Ty::Null | Ty::Duration | Ty::Money)) {
+            self.err(ErrorKind::TypeMismatch, span, format!("cannot negate a {}", x.ty.name()));
+        }
+        let ty = x.ty;
+        node(Kind::Neg(Box::new(x)), ty, span)
+    }
+    #[inline(never)]
     fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Node {
         // Functions whose arguments must be literals.
         match name {
@@ -730,6 +772,7 @@ impl Compiler<'_> {
         self.bad(ErrorKind::Arity, span, format!("`{name}` takes {want} argument(s), got {got}"))
     }
 
+    #[inline(never)]
     fn aggregate(
         &mut self,
         func: AggFn,
