@@ -71,7 +71,7 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
     let mut event_count = 0usize;
     let countries = ["US", "US", "US", "CA", "GB", "GB", "DE", "FR", "ES", "BR", "JP"];
     let seed_vec = [0.12, 0.80, 0.35, 0.46];
-    let werr = |e: std::io::Error| format!("writing demo data: {e}");
+    let werr = |e: std::io::Error| crate::io::error(segcore::ErrorKind::Io, format!("writing demo data: {e}"));
     for i in 0..n {
         let id = format!("u{i:06}");
         let mut attrs = serde_json::Map::new();
@@ -138,12 +138,13 @@ pub fn generate(dir: &Path, n: usize, seed: u64) -> CliResult<usize> {
 /// Writes the bundled segments, schema and FX table into `dir`.
 pub fn write_inputs(dir: &Path) -> CliResult<()> {
     let seg_dir = dir.join("segments");
-    std::fs::create_dir_all(&seg_dir).map_err(|e| format!("{}: {e}", seg_dir.display()))?;
+    std::fs::create_dir_all(&seg_dir).map_err(|e| crate::output::io_error(&seg_dir, e))?;
     for (name, text) in SEGMENTS {
-        std::fs::write(seg_dir.join(name), text).map_err(|e| format!("{name}: {e}"))?;
+        std::fs::write(seg_dir.join(name), text).map_err(|e| crate::output::io_error(Path::new(name), e))?;
     }
-    std::fs::write(dir.join("schema.yaml"), SCHEMA).map_err(|e| format!("schema.yaml: {e}"))?;
-    std::fs::write(dir.join("fx.json"), FX).map_err(|e| format!("fx.json: {e}"))?;
+    std::fs::write(dir.join("schema.yaml"), SCHEMA)
+        .map_err(|e| crate::output::io_error(Path::new("schema.yaml"), e))?;
+    std::fs::write(dir.join("fx.json"), FX).map_err(|e| crate::output::io_error(Path::new("fx.json"), e))?;
     Ok(())
 }
 

@@ -105,7 +105,7 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
     for p in paths {
         if p.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
+                .map_err(|e| crate::output::io_error(p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
                 .collect();
@@ -119,8 +119,9 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
 }
 
 fn format_file(path: &Path) -> CliResult<(String, String)> {
-    let original = crate::io::read_document(path, segcore::ErrorKind::InvalidDefinition)?;
+    // The core reads only regular files of bounded size; the text is re-read for its comments.
     let def = Definition::from_file(path).map_err(|e| e.to_string())?;
+    let original = crate::io::read_document(path, segcore::ErrorKind::InvalidDefinition)?;
     let ast = Segment::parse_rule(&def.rule).map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
     let rule = segcore::printer::print(&ast);
     let text = if path.extension().and_then(|e| e.to_str()) == Some("json") {

@@ -181,7 +181,11 @@ pub struct SqlArgs {
 
 fn sql_command(args: &SqlArgs) -> CliResult<()> {
     if let Some(out) = &args.out {
-        output::ensure_not_an_input(out, &[("--schema", Some(&args.schema)), ("--fx", args.fx.as_deref())])?;
+        let segments = output::segment_files(&args.segments);
+        let mut inputs: Vec<(&str, &Path)> = vec![("--schema", &args.schema)];
+        inputs.extend(args.fx.as_deref().map(|p| ("--fx", p)));
+        inputs.extend(segments.iter().map(|p| ("--segments", p.as_path())));
+        output::ensure_not_an_input(out, &inputs)?;
     }
     let schema = load_schema(Some(&args.schema))?;
     let registry = load_registry(&args.segments, schema.as_ref())?;
@@ -330,15 +334,13 @@ fn hash(paths: &[PathBuf], canonical: bool) -> CliResult<()> {
 /// `segcore eval` (also the demo's main job).
 pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     // Before anything is read or written: the output must not be one of the inputs.
-    output::ensure_not_an_input(
-        &args.out,
-        &[
-            ("--profiles", Some(&args.profiles)),
-            ("--events", args.events.as_deref()),
-            ("--fx", args.fx.as_deref()),
-            ("--schema", args.schema.as_deref()),
-        ],
-    )?;
+    let segments = output::segment_files(&args.segments);
+    let mut inputs: Vec<(&str, &Path)> = vec![("--profiles", &args.profiles)];
+    inputs.extend(args.events.as_deref().map(|p| ("--events", p)));
+    inputs.extend(args.fx.as_deref().map(|p| ("--fx", p)));
+    inputs.extend(args.schema.as_deref().map(|p| ("--schema", p)));
+    inputs.extend(segments.iter().map(|p| ("--segments", p.as_path())));
+    output::ensure_not_an_input(&args.out, &inputs)?;
     let schema = load_schema(args.schema.as_deref())?;
     let registry = load_registry(&args.segments, schema.as_ref())?;
     let mut cx = EvalContext::parse(&args.as_of).map_err(|e| core_error("--as-of", &e))?;

@@ -204,10 +204,18 @@ fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
+/// The files `--segments` reads: the file itself, or every file directly in the folder.
+pub fn segment_files(path: &Path) -> Vec<PathBuf> {
+    match fs::read_dir(path) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+        Err(_) => vec![path.to_path_buf()],
+    }
+}
+
 /// Refuses an output that is one of the inputs: the same regular file (device and inode), however
 /// it is spelled (`./p.jsonl`, `sub/../p.jsonl`, a symlink, a hard link). Checked before anything
-/// is read or written.
-pub fn ensure_not_an_input(out: &Path, inputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
+/// is read or written. (A device or FIFO named as both is not refused: nothing is overwritten.)
+pub fn ensure_not_an_input(out: &Path, inputs: &[(&str, &Path)]) -> CliResult<()> {
     let Ok(out_meta) = fs::metadata(out) else { return Ok(()) };
     if !out_meta.is_file() {
         return Ok(());
@@ -215,7 +223,6 @@ pub fn ensure_not_an_input(out: &Path, inputs: &[(&str, Option<&Path>)]) -> CliR
     #[cfg(not(unix))]
     let out_real = fs::canonicalize(out).ok();
     for (flag, input) in inputs {
-        let Some(input) = input else { continue };
         let Ok(meta) = fs::metadata(input) else { continue };
         #[cfg(unix)]
         let same = same_file(&out_meta, &meta);

@@ -226,6 +226,28 @@ fn out_naming_an_input_file_is_refused_before_anything_is_written() {
     );
     assert!(o.status.code() == Some(1) && text(&o).contains("is the same file as --schema"), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(dir.join("schema.yaml")).unwrap(), "attributes:\n  age: int\n");
+    // A definition file, in the --segments folder or named as --segments.
+    let definition = std::fs::read_to_string(dir.join("segs/adult.yaml")).unwrap();
+    for (segments, out) in [("segs", "segs/adult.yaml"), ("segs/adult.yaml", "./segs/adult.yaml")] {
+        let o = segcore(
+            &[
+                "eval",
+                "--segments",
+                segments,
+                "--profiles",
+                "p.jsonl",
+                "--as-of",
+                AS_OF,
+                "--out",
+                out,
+                "--format",
+                "jsonl",
+            ],
+            &dir,
+        );
+        assert!(o.status.code() == Some(1) && text(&o).contains("is the same file as --segments"), "{}", text(&o));
+        assert_eq!(std::fs::read_to_string(dir.join("segs/adult.yaml")).unwrap(), definition);
+    }
 }
 
 #[test]
