@@ -143,9 +143,41 @@ fn dictionary_keys(d: &dyn arrow_array::AnyDictionaryArray) -> Option<Vec<usize>
     Some(d.normalized_keys())
 }
 
-/// Every value of an Arrow column as core values (nulls as `Value::Null`).
+/// How many list/struct types nest in `ty` (a value of it nests as many lists/objects), measured
+/// without recursion.
+fn type_depth(ty: &DataType) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(ty, 0usize)];
+    while let Some((ty, d)) = stack.pop() {
+        match ty {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                deepest = deepest.max(d + 1);
+                stack.push((f.data_type(), d + 1));
+            }
+            DataType::Struct(fields) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(fields.iter().map(|f| (f.data_type(), d + 1)));
+            }
+            DataType::Dictionary(_, values) => stack.push((values, d)),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Every value of an Arrow column as core values (nulls as `Value::Null`). A column whose type
+/// nests more than [`MAX_VALUE_DEPTH`] lists/structs is refused before any row is read, whatever
+/// its rows hold (SPEC §19).
 pub fn column_values(col: &ArrayRef, name: &str, frame: &'static str) -> R<Vec<Value>> {
-    values_of(col, Col { frame, name }, 0, None)
+    let cx = Col { frame, name };
+    if type_depth(col.data_type()) > MAX_VALUE_DEPTH {
+        return Err(cx.err(
+            ErrorKind::LimitExceeded,
+            None,
+            format_args!("its Arrow type nests more than {MAX_VALUE_DEPTH} lists/structs (SPEC §19)"),
+        ));
+    }
+    values_of(col, cx, 0, None)
 }
 
 /// The values of `col`. `depth` counts the list/struct types around it (a value may nest
@@ -340,7 +372,7 @@ fn values_of(col: &ArrayRef, cx: Col<'_>, depth: usize, wanted: Option<&[bool]>)
 }
 
 fn text_column(col: &ArrayRef, cx: Col<'_>) -> R<Vec<Option<String>>> {
-    Ok(values_of(col, cx, 0, None)?
+    Ok(column_values(col, cx.name, cx.frame)?
         .into_iter()
         .map(|v| match v {
             Value::Str(s) => Some(s.into()),

@@ -2,8 +2,9 @@
 //!
 //! - Nesting (SPEC §19) is counted on the way down and refused with `limit_exceeded` before the
 //!   walk goes deeper, so no Python value can overflow the stack: a data value (attribute, event
-//!   property) may nest [`MAX_VALUE_DEPTH`] lists/objects, a document (definition, schema, FX
-//!   table) as many plus its own frame ([`MAX_DOCUMENT_DEPTH`], the core's allowance for text).
+//!   property) may nest [`MAX_VALUE_DEPTH`] lists/objects, counted from the value; a document
+//!   (definition, schema, FX table) as many counted from its root — the core's own rule for the
+//!   `serde_json::Value` documents it is given (`segcore::document::check_value_depth`).
 //! - `decimal.Decimal` is a segcore decimal (exact) wherever it appears in profile data — the
 //!   same value the batch path reads from an Arrow decimal column; NaN and infinities are errors.
 //!   In documents (FX quotes, definitions) it is its exact decimal text.
@@ -17,11 +18,6 @@ use segcore::{ErrorKind, Profile, Value};
 
 use crate::errors::{Bad, Conv, Doc};
 use pyo3::exceptions::{PyTypeError, PyValueError};
-
-/// Deepest document (definition, schema, FX table) accepted from Python: a data value at the
-/// limit plus the document's own frame around it — the same allowance the core's JSON/YAML
-/// reader makes for text (`{"events": [{"properties": {"p": …}}]}` is 4 levels).
-pub const MAX_DOCUMENT_DEPTH: usize = MAX_VALUE_DEPTH + 4;
 
 /// What the walk builds: core values (profile data) or JSON (documents for the core's parsers).
 trait Build: Sized {
@@ -101,8 +97,8 @@ impl Build for serde_json::Value {
 /// The limits of one walk.
 #[derive(Clone, Copy)]
 struct Walk {
-    /// Most lists/objects on one path.
-    limit: usize,
+    /// What is walked, for the nesting error ("value", "definition", …).
+    what: &'static str,
     /// Kind of errors about the data (a non-finite Decimal).
     kind: ErrorKind,
 }
@@ -122,11 +118,10 @@ pub fn is_datetime(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
 
 /// Refuses the container about to be entered at `depth` (containers above it) past the limit.
 fn enter(depth: usize, walk: Walk) -> Conv<()> {
-    if depth >= walk.limit {
-        let what = if walk.limit == MAX_VALUE_DEPTH { "value" } else { "document" };
+    if depth >= MAX_VALUE_DEPTH {
         return Err(Bad::new(
             ErrorKind::LimitExceeded,
-            format!("{what} is nested more than {} levels deep (lists/objects; SPEC §19)", walk.limit),
+            format!("the {} is nested more than {MAX_VALUE_DEPTH} levels deep (lists/objects; SPEC §19)", walk.what),
         ));
     }
     Ok(())
@@ -254,13 +249,19 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> Conv<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
-    walk(obj, 0, Walk { limit: MAX_VALUE_DEPTH, kind: ErrorKind::InvalidProfile }, true)
+    walk(obj, 0, Walk { what: "value", kind: ErrorKind::InvalidProfile }, true)
 }
 
 /// A document (definition, schema, FX table) as JSON for the core's parsers; nests at most
-/// [`MAX_DOCUMENT_DEPTH`] lists/objects.
+/// [`MAX_VALUE_DEPTH`] lists/objects, its root included.
 pub fn to_json(obj: &Bound<'_, PyAny>, doc: Doc) -> Conv<serde_json::Value> {
-    walk(obj, 0, Walk { limit: MAX_DOCUMENT_DEPTH, kind: doc.kind() }, true)
+    let what = match doc {
+        Doc::Definition => "definition",
+        Doc::Schema => "schema",
+        Doc::Context => "FX table",
+        Doc::Profile => "profile",
+    };
+    walk(obj, 0, Walk { what, kind: doc.kind() }, true)
 }
 
 /// An aware datetime as RFC 3339 text; naive ones are refused.

@@ -134,15 +134,6 @@ impl Bad {
         }
     }
 
-    /// The segcore error (a Python error becomes `internal`: callers only ask after matching
-    /// `Bad::Core`).
-    pub fn into_core(self) -> segcore::Error {
-        match self {
-            Bad::Core(e) => e,
-            Bad::Py(e) => segcore::Error::new(ErrorKind::Internal, e.to_string()),
-        }
-    }
-
     /// The Python exception: segcore errors in the class for `doc`'s phase, Python errors tagged
     /// with `doc`'s kind.
     pub fn raise(self, py: Python<'_>, doc: Doc) -> PyErr {

@@ -101,7 +101,7 @@ fn context(
 ) -> PyResult<EvalContext> {
     let mut cx = EvalContext::new(as_of(py, at)?);
     if let Some(fx) = fx.filter(|f| !f.is_none()) {
-        let json = convert::to_json(fx, Doc::Context).map_err(|e| e.at(|| "fx".into()).raise(py, Doc::Context))?;
+        let json = convert::to_json(fx, Doc::Context).map_err(|e| e.raise(py, Doc::Context))?;
         cx.fx = FxRates::from_json(&json).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
     }
     if let Some(segs) = segments {
@@ -380,7 +380,7 @@ fn schema(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Sch
     match obj.filter(|o| !o.is_none()) {
         None => Ok(None),
         Some(o) => {
-            let json = convert::to_json(o, Doc::Schema).map_err(|e| e.at(|| "schema".into()).raise(py, Doc::Schema))?;
+            let json = convert::to_json(o, Doc::Schema).map_err(|e| e.raise(py, Doc::Schema))?;
             Schema::from_json(&json).map(Some).map_err(|e| py_err(py, &e, Phase::Compile))
         }
     }
@@ -749,7 +749,7 @@ fn definition_item(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Result<D
     }
     match convert::to_json(item, Doc::Definition) {
         Ok(json) => Ok(Definition::from_json(&json)),
-        Err(Bad::Core(e)) => Ok(Err(Bad::Core(e).at(|| "definition".into()).into_core())),
+        Err(Bad::Core(e)) => Ok(Err(e)),
         Err(bad) => Err(bad.raise(py, Doc::Definition)),
     }
 }

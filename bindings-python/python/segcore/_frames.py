@@ -25,10 +25,12 @@ def _stream(obj: Any, what: str) -> Any:
         return pa.Table.from_pandas(obj, preserve_index=False)
     if hasattr(obj, "__arrow_c_stream__"):
         return obj
-    raise TypeError(
+    error = TypeError(
         "%s must be a pandas DataFrame, a pyarrow Table/RecordBatch or a polars DataFrame, not %s"
         % (what, type(obj).__name__)
     )
+    error.kind = "invalid_profile"  # type: ignore[attr-defined]  # every segcore error has a kind
+    raise error
 
 
 def _column(values: bytes, outcome: bool) -> Any:
