@@ -9,6 +9,7 @@
 //! - [`report`]: lines about work done elsewhere (`eval`'s summary, `fmt`'s "formatted …",
 //!   `check`'s "ok: …", `demo`). When the reader has gone they are dropped and the command
 //!   finishes its work: a closed pipe never leaves files half-formatted or changes the exit status.
+//!   When an output file *is* stdout (`eval --out /dev/stdout`), they go to stderr instead.
 //!
 //! Any other write error on stdout (`> /dev/full`: ENOSPC) is an `io` error with a non-zero exit.
 //! Standard error is best effort: a closed stderr is ignored.
@@ -51,8 +52,22 @@ pub fn product(text: &str) -> CliResult<()> {
     }
 }
 
-/// Writes a report line to stdout; dropped silently once nobody reads it.
+/// Set when an output file is segcore's own stdout (`--out /dev/stdout`): stdout then carries
+/// only that output, and report lines go to stderr.
+static REPORTS_TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Sends report lines to stderr from now on (stdout carries an output file).
+pub fn reports_to_stderr() {
+    REPORTS_TO_STDERR.store(true, Ordering::Relaxed);
+}
+
+/// Writes a report line to stdout (stderr if stdout carries an output file); dropped silently
+/// once nobody reads it.
 pub fn report(text: &str) -> CliResult<()> {
+    if REPORTS_TO_STDERR.load(Ordering::Relaxed) {
+        err(text);
+        return Ok(());
+    }
     write_stdout(text).map(|_| ())
 }
 

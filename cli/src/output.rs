@@ -9,7 +9,8 @@
 //! - anything else that exists (a device such as `/dev/stdout` or `/dev/full`, a FIFO) is opened
 //!   and written directly, streaming; its write errors (ENOSPC) are reported. Sockets and folders
 //!   are refused. A regular file that is segcore's own standard output (`--out /dev/stdout >
-//!   file`) is written through standard output, so rows and summary arrive in order;
+//!   file`) is written through standard output. Whenever the output is standard output, report
+//!   lines (`eval`'s summary) go to standard error, so standard output carries only the rows;
 //! - temporary files of earlier runs that were killed (their pid no longer runs) are removed when
 //!   the same output is written again.
 
@@ -112,6 +113,7 @@ impl OutputFile {
         match fs::metadata(path) {
             Ok(m) if m.is_file() => {
                 if let Some(f) = stdout_if_same(&m) {
+                    crate::out::reports_to_stderr();
                     return Ok(OutputFile { writer: BufWriter::new(f), path: path.to_path_buf(), mode: Mode::Direct });
                 }
                 let target = fs::canonicalize(path).map_err(|e| io_error(path, e))?;
@@ -121,7 +123,10 @@ impl OutputFile {
             Ok(m) if is_socket(&m) => {
                 Err(io_error(path, "is a socket; an output must be a regular file, a device or a FIFO"))
             }
-            Ok(_) => {
+            Ok(m) => {
+                if stdout_if_same(&m).is_some() {
+                    crate::out::reports_to_stderr();
+                }
                 let f = OpenOptions::new()
                     .write(true)
                     .open(path)

@@ -269,11 +269,16 @@ fn out_to_a_device_writes_to_the_device_and_reports_its_errors() {
     let o = segcore(&eval_args("p.jsonl", "stdout.jsonl"), &dir);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
+    // Only the rows: the summary goes to stderr when the output is stdout.
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.starts_with("{\"entity_id\":\"a\",\"segment_id\":\"adult\""), "{stdout}");
-    assert!(stdout.contains("{\"entity_id\":\"b\",\"segment_id\":\"adult\""), "{stdout}");
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(rows[0].starts_with("{\"entity_id\":\"a\",\"segment_id\":\"adult\""), "{stdout}");
+    assert!(rows[1].starts_with("{\"entity_id\":\"b\",\"segment_id\":\"adult\""), "{stdout}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("segment    members"), "{t}");
     assert!(std::fs::symlink_metadata(dir.join("stdout.jsonl")).unwrap().file_type().is_symlink());
-    // Standard output redirected to a file: rows and then the summary, in that file.
+    // Standard output redirected to a file: the rows land in that file (not in a new file renamed
+    // over it behind the shell's back), the summary on stderr.
     let captured = dir.join("captured.txt");
     let o = Command::new(BIN)
         .args(eval_args("p.jsonl", "stdout.jsonl"))
@@ -283,8 +288,9 @@ fn out_to_a_device_writes_to_the_device_and_reports_its_errors() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let all = std::fs::read_to_string(&captured).unwrap();
+    assert_eq!(all.lines().count(), 2, "{all}");
     assert!(all.starts_with("{\"entity_id\":\"a\",\"segment_id\":\"adult\""), "{all}");
-    assert!(all.contains("segment    members") && all.contains("2 rows written to stdout.jsonl"), "{all}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 rows written to stdout.jsonl"), "{}", text(&o));
     assert!(!has_temp_files(&dir), "temporary files left behind");
 }
 
