@@ -7,7 +7,7 @@
 const path = require('node:path');
 // The tape writer, shared with the WASM build (copied here by scripts/build-node.sh). ES modules:
 // `require` of ESM needs Node >= 20.19.
-const { Tape, heapStorage, makeProjector, writeWhole } = require('./tape.mjs');
+const { Tape, heapStorage, makeProjector, writeProfile, writeWhole } = require('./tape.mjs');
 // Error classes, their decoding and Explanation, shared with the WASM build the same way.
 const {
   SegmentError,
@@ -114,12 +114,19 @@ class Profile {
   }
 }
 
+// One tape for the module. Every write is a session (tape.open/close), so a getter that calls
+// segcore while a profile is being written gets a tape of its own after the outer one's bytes.
 const tape = new Tape(heapStorage());
 
 /** A whole profile object through the core's parser (exact errors for any shape). */
 function wholeProfile(profile) {
-  const len = writeWhole(tape, profile);
-  return native.profileFromTape(tape.u8, len);
+  const saved = tape.open();
+  try {
+    const len = writeWhole(tape, profile);
+    return native.profileFromTape(tape.u8, tape.base, len);
+  } finally {
+    tape.close(saved);
+  }
 }
 
 function checkProfileArg(profile) {
@@ -132,41 +139,56 @@ function checkProfileArg(profile) {
 function profileRef(owner, project, profile) {
   if (profile instanceof Profile) return profile._ref;
   checkProfileArg(profile);
-  const len = project(profile);
-  if (len < 0) return call(() => wholeProfile(profile));
-  return call(() => native.profileFromProjection(owner, tape.u8, len));
+  const saved = tape.open();
+  try {
+    const len = project(profile);
+    if (len < 0) return wholeProfile(profile);
+    return native.profileFromProjection(owner, tape.u8, tape.base, len);
+  } catch (e) {
+    throw convertError(e);
+  } finally {
+    tape.close(saved);
+  }
 }
 
 /**
  * A batch on one tape: per profile a kind (0 projection, 1 whole object, 2 handle) and where its
- * bytes end; handles in order. The native side copies the bytes and decodes them on the pool.
+ * bytes end; handles in order. `run(bytes, kinds, ends, handles)` starts the native call (which
+ * copies the bytes and decodes them on the pool) while the tape session is open.
  */
-function batchTape(project, profiles) {
+function batchTape(project, profiles, run) {
   if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
   const n = profiles.length;
   const kinds = new Uint8Array(n);
   const ends = new Uint32Array(n);
   const handles = [];
-  // Each item is written at the end of the batch so far: begin() once, then keep appending.
-  tape.begin();
-  for (let i = 0; i < n; i++) {
-    const p = profiles[i];
-    if (p instanceof Profile) {
-      kinds[i] = 2;
-      handles.push(p._ref);
-      ends[i] = tape.pos;
-      continue;
+  const saved = tape.open();
+  try {
+    // Each item is written at the end of the batch so far: begin() once, then keep appending.
+    tape.begin();
+    for (let i = 0; i < n; i++) {
+      const p = profiles[i];
+      if (p instanceof Profile) {
+        kinds[i] = 2;
+        handles.push(p._ref);
+        ends[i] = tape.pos - tape.base;
+        continue;
+      }
+      checkProfileArg(p);
+      const start = tape.pos;
+      if (project(p, true) < 0) {
+        tape.pos = start;
+        writeProfile(tape, p);
+        kinds[i] = 1;
+      }
+      ends[i] = tape.pos - tape.base;
     }
-    checkProfileArg(p);
-    const start = tape.pos;
-    if (project(p, true) < 0) {
-      tape.pos = start;
-      tape.value(p);
-      kinds[i] = 1;
-    }
-    ends[i] = tape.pos;
+    return run(tape.u8.subarray(tape.base, tape.pos), kinds, ends, handles);
+  } catch (e) {
+    throw convertError(e);
+  } finally {
+    tape.close(saved);
   }
-  return { bytes: tape.u8, kinds, ends, handles };
 }
 
 const OUTCOMES = ['false', 'true', 'unknown'];
@@ -240,14 +262,17 @@ class Segment {
   }
   _code(profile, options) {
     const cx = nativeContext(options);
+    if (profile instanceof Profile) return call(() => native.segmentEvalHandle(this._ref, profile._ref, cx));
+    checkProfileArg(profile);
+    const saved = tape.open();
     try {
-      if (profile instanceof Profile) return native.segmentEvalHandle(this._ref, profile._ref, cx);
-      checkProfileArg(profile);
       const len = this._project(profile);
       if (len < 0) return native.segmentEvalHandle(this._ref, wholeProfile(profile), cx);
-      return native.segmentEvalTape(this._ref, cx, tape.u8, len);
+      return native.segmentEvalTape(this._ref, cx, tape.u8, tape.base, len);
     } catch (e) {
       throw convertError(e);
+    } finally {
+      tape.close(saved);
     }
   }
   /** Whether the profile is a member (the rule is TRUE) at `options.asOf`. */
@@ -280,10 +305,12 @@ class Segment {
   /** Like `evaluateMany`, with three-valued outcomes. */
   async outcomesMany(profiles, options) {
     const cx = nativeContext(options);
-    const batch = batchTape(this._project, profiles);
+    const pending = batchTape(this._project, profiles, (bytes, kinds, ends, handles) =>
+      native.segmentEvalMany(this._ref, cx, bytes, kinds, ends, handles),
+    );
     let codes;
     try {
-      codes = await native.segmentEvalMany(this._ref, cx, batch.bytes, batch.kinds, batch.ends, batch.handles);
+      codes = await pending;
     } catch (e) {
       throw convertError(e);
     }
@@ -356,14 +383,17 @@ class Registry {
   }
   _codes(profile, options) {
     const cx = nativeContext(options);
+    if (profile instanceof Profile) return call(() => native.registryEvalHandle(this._ref, profile._ref, cx));
+    checkProfileArg(profile);
+    const saved = tape.open();
     try {
-      if (profile instanceof Profile) return native.registryEvalHandle(this._ref, profile._ref, cx);
-      checkProfileArg(profile);
       const len = this._project(profile);
       if (len < 0) return native.registryEvalHandle(this._ref, wholeProfile(profile), cx);
-      return native.registryEvalTape(this._ref, cx, tape.u8, len);
+      return native.registryEvalTape(this._ref, cx, tape.u8, tape.base, len);
     } catch (e) {
       throw convertError(e);
+    } finally {
+      tape.close(saved);
     }
   }
   /** Membership in every segment: `{ [id]: boolean }`. */
@@ -402,10 +432,12 @@ class Registry {
   /** Membership of many profiles in every segment, on the libuv thread pool. */
   async evaluateMany(profiles, options) {
     const cx = nativeContext(options);
-    const batch = batchTape(this._project, profiles);
+    const pending = batchTape(this._project, profiles, (bytes, kinds, ends, handles) =>
+      native.registryEvalMany(this._ref, cx, bytes, kinds, ends, handles),
+    );
     let codes;
     try {
-      codes = await native.registryEvalMany(this._ref, cx, batch.bytes, batch.kinds, batch.ends, batch.handles);
+      codes = await pending;
     } catch (e) {
       throw convertError(e);
     }
@@ -451,6 +483,14 @@ function check(source, options = {}) {
 
 const versions = native.versions();
 
+/**
+ * Test-only: panics inside the native module, to show that a panic becomes a `SegmentError` with
+ * code `internal` (and never takes the process down). Not part of the API.
+ */
+function testTrap() {
+  return call(() => native.testPanic());
+}
+
 exports.compile = compile;
 exports.Segment = Segment;
 exports.Registry = Registry;
@@ -467,3 +507,4 @@ exports.DefinitionError = DefinitionError;
 exports.EvaluationError = EvaluationError;
 exports.version = versions.version;
 exports.languageVersion = versions.languageVersion;
+Object.defineProperty(exports, '__segcore_test_trap', { value: testTrap, enumerable: false });

@@ -6,22 +6,28 @@
 //! RFC 3339 instant. `NaN`/`Infinity`, functions and symbols are refused with a `TypeError`.
 
 use napi::{JsBigInt, JsBoolean, JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
+use segcore::limits::MAX_VALUE_DEPTH;
+use segcore::{Error, ErrorKind, Phase};
 
-use crate::errors::{type_error, NResult};
+use crate::errors::{segcore_error, type_error, NResult};
 
 /// Largest integer a JS number holds exactly.
 pub const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
-/// Any JS value as JSON, for definitions, schemas, FX quotes and whole profiles.
-pub fn to_json(v: JsUnknown) -> NResult<serde_json::Value> {
-    to_json_at(v, 0)
+/// Any JS value as JSON, for definitions, schemas, FX quotes and referenced segments' results.
+/// `what` names it in errors; a value nesting more than [`MAX_VALUE_DEPTH`] lists/objects (the
+/// value itself counts) is `limit_exceeded`, raised as the core raises it in `phase` (a
+/// `DefinitionError` for definitions and schemas, an `EvaluationError` for options).
+pub fn to_json(v: JsUnknown, what: &str, phase: Phase) -> NResult<serde_json::Value> {
+    to_json_at(v, 0, &|| {
+        let message = format!("{what} is nested more than {MAX_VALUE_DEPTH} levels deep");
+        segcore_error(&Error::new(ErrorKind::LimitExceeded, message), phase)
+    })
 }
 
-fn to_json_at(v: JsUnknown, depth: usize) -> NResult<serde_json::Value> {
+/// `depth`: how many lists/objects enclose `v`.
+fn to_json_at(v: JsUnknown, depth: usize, too_deep: &dyn Fn() -> napi::Error) -> NResult<serde_json::Value> {
     use serde_json::Value as J;
-    if depth > 128 {
-        return Err(type_error("value is nested more than 128 levels deep"));
-    }
     Ok(match v.get_type()? {
         ValueType::Null | ValueType::Undefined => J::Null,
         ValueType::Boolean => J::Bool(unsafe { v.cast::<JsBoolean>() }.get_value()?),
@@ -44,12 +50,16 @@ fn to_json_at(v: JsUnknown, depth: usize) -> NResult<serde_json::Value> {
             if v.is_date()? {
                 return Ok(J::String(date_text(unsafe { v.cast::<JsDate>() })?));
             }
+            // `v` is the (depth + 1)-th list or object on this path.
+            if depth >= MAX_VALUE_DEPTH {
+                return Err(too_deep());
+            }
             let obj = unsafe { v.cast::<JsObject>() };
             if obj.is_array()? {
                 let n = obj.get_array_length()?;
                 let mut items = Vec::with_capacity(n as usize);
                 for i in 0..n {
-                    items.push(to_json_at(obj.get_element::<JsUnknown>(i)?, depth + 1)?);
+                    items.push(to_json_at(obj.get_element::<JsUnknown>(i)?, depth + 1, too_deep)?);
                 }
                 J::Array(items)
             } else {
@@ -63,7 +73,7 @@ fn to_json_at(v: JsUnknown, depth: usize) -> NResult<serde_json::Value> {
                     if value.get_type()? == ValueType::Undefined {
                         continue;
                     }
-                    map.insert(key, to_json_at(value, depth + 1)?);
+                    map.insert(key, to_json_at(value, depth + 1, too_deep)?);
                 }
                 J::Object(map)
             }
@@ -97,6 +107,27 @@ pub fn string(s: JsString) -> NResult<String> {
 
 fn date_text(d: JsDate) -> NResult<String> {
     Ok(segcore::time::format_timestamp(date_micros(d)?))
+}
+
+/// `asOf` given as a `Date`'s time value (ms): the instant, if an RFC 3339 timestamp can spell it
+/// (what an `asOf` string can say); an Invalid Date or one outside that range is
+/// `invalid_context`, never an instant every rule then finds UNKNOWN.
+pub fn as_of_micros(ms: f64) -> Result<i64, Error> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidContext,
+            format!("asOf is {why}; segcore needs an instant an RFC 3339 timestamp can spell (years 0000-9999)"),
+        )
+    };
+    if !ms.is_finite() {
+        return Err(bad("an Invalid Date (its time value is NaN)"));
+    }
+    let micros = (ms * 1000.0) as i64;
+    let text = segcore::time::format_timestamp(micros);
+    if segcore::parse_as_of(&text).ok() != Some(micros) {
+        return Err(bad(&format!("a Date out of range ({ms} ms since 1970)")));
+    }
+    Ok(micros)
 }
 
 /// A `Date` as microseconds since the epoch; an invalid date is a `TypeError`.

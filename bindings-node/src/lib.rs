@@ -5,6 +5,9 @@
 //! (classes, options objects, error classes, caching of `asOf` contexts); see `index.d.ts`. Here,
 //! compiled segments, registries, profiles and contexts cross as napi externals, which cost a type
 //! check to unwrap, rather than as wrapped class instances, whose unwrap is a property lookup.
+//!
+//! Every entry point runs its body in [`guard`]: a Rust panic becomes a segcore error of kind
+//! `internal` instead of unwinding into Node (which aborts the process).
 
 mod convert;
 mod errors;
@@ -15,9 +18,9 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsObject, JsString, JsUnknown, NapiRaw, Task, ValueType};
 use napi_derive::napi;
-use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Profile, Schema, Value};
+use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Phase, Profile, Schema, Value};
 
-use errors::{compile_err, eval_err, type_error};
+use errors::{compile_err, eval_err, guard, type_error};
 use segcore::projection::Projection as Spec;
 use segcore::tape::TapeError;
 
@@ -69,7 +72,9 @@ fn schema(v: Option<JsUnknown>) -> Result<Option<Schema>> {
         Some(v) if v.get_type()? == ValueType::String => {
             Schema::from_yaml_str(&convert::string(unsafe { v.cast::<JsString>() })?).map(Some).map_err(compile_err)
         }
-        Some(v) => Schema::from_json(&convert::to_json(v)?).map(Some).map_err(compile_err),
+        Some(v) => {
+            Schema::from_json(&convert::to_json(v, "the schema", Phase::Compile)?).map(Some).map_err(compile_err)
+        }
     }
 }
 
@@ -77,7 +82,7 @@ fn schema(v: Option<JsUnknown>) -> Result<Option<Schema>> {
 fn definition(v: JsUnknown) -> Result<std::result::Result<Definition, segcore::Error>> {
     Ok(match v.get_type()? {
         ValueType::String => Definition::from_yaml_str(&convert::string(unsafe { v.cast::<JsString>() })?),
-        ValueType::Object => Definition::from_json(&convert::to_json(v)?),
+        ValueType::Object => Definition::from_json(&convert::to_json(v, "the definition", Phase::Compile)?),
         _ => return Err(type_error("a definition is YAML/JSON text or an object")),
     })
 }
@@ -128,32 +133,37 @@ fn none_if_nullish(v: Option<JsUnknown>) -> Option<JsUnknown> {
 /// An evaluation context. `asOf` is a `Date` or an RFC 3339 string with an offset.
 #[napi]
 pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsUnknown>) -> Result<ContextRef> {
-    let micros = match as_of.get_type()? {
-        ValueType::String => {
-            segcore::parse_as_of(&convert::string(unsafe { as_of.cast::<JsString>() })?).map_err(eval_err)?
+    guard(|| {
+        let micros = match as_of.get_type()? {
+            ValueType::String => {
+                segcore::parse_as_of(&convert::string(unsafe { as_of.cast::<JsString>() })?).map_err(eval_err)?
+            }
+            ValueType::Object if as_of.is_date()? => {
+                convert::as_of_micros(unsafe { as_of.cast::<napi::JsDate>() }.value_of()?).map_err(eval_err)?
+            }
+            ValueType::Undefined | ValueType::Null => {
+                return Err(type_error(
+                    "asOf is required (a Date or an RFC 3339 string with an offset); segcore never reads the clock",
+                ))
+            }
+            _ => return Err(type_error("asOf must be a Date or an RFC 3339 string with an offset")),
+        };
+        let mut cx = EvalContext::new(micros);
+        if let Some(fx) = none_if_nullish(fx) {
+            cx.fx = FxRates::from_json(&convert::to_json(fx, "the FX table", Phase::Evaluate)?).map_err(eval_err)?;
         }
-        ValueType::Object if as_of.is_date()? => convert::date_micros(unsafe { as_of.cast::<napi::JsDate>() })?,
-        ValueType::Undefined | ValueType::Null => {
-            return Err(type_error(
-                "asOf is required (a Date or an RFC 3339 string with an offset); segcore never reads the clock",
-            ))
+        if let Some(segs) = none_if_nullish(segments) {
+            cx.set_segments_json(&convert::to_json(segs, "the segments option", Phase::Evaluate)?)
+                .map_err(type_error)?;
         }
-        _ => return Err(type_error("asOf must be a Date or an RFC 3339 string with an offset")),
-    };
-    let mut cx = EvalContext::new(micros);
-    if let Some(fx) = none_if_nullish(fx) {
-        cx.fx = FxRates::from_json(&convert::to_json(fx)?).map_err(eval_err)?;
-    }
-    if let Some(segs) = none_if_nullish(segments) {
-        cx.set_segments_json(&convert::to_json(segs)?).map_err(type_error)?;
-    }
-    Ok(External::new(Arc::new(cx)))
+        Ok(External::new(Arc::new(cx)))
+    })
 }
 
 /// `asOf` of a context as RFC 3339 (UTC).
 #[napi]
-pub fn context_as_of(cx: ContextRef) -> String {
-    segcore::time::format_timestamp(cx.as_of)
+pub fn context_as_of(cx: ContextRef) -> Result<String> {
+    guard(|| Ok(segcore::time::format_timestamp(cx.as_of)))
 }
 
 /// A profile handle that tells V8 roughly how much Rust memory it holds, so the garbage collector
@@ -165,20 +175,20 @@ fn profile_ref(p: Profile) -> ProfileRef {
 
 /// A whole profile object written on a tape (every field checked by the core's parser).
 #[napi]
-pub fn profile_from_tape(tape: Uint8Array, len: u32) -> Result<ProfileRef> {
-    Ok(profile_ref(segcore::tape::read_whole(tape_bytes(&tape, len)?).map_err(tape_err)?))
+pub fn profile_from_tape(tape: Uint8Array, base: u32, len: u32) -> Result<ProfileRef> {
+    guard(|| Ok(profile_ref(segcore::tape::read_whole(tape_bytes(&tape, base, len)?).map_err(tape_err)?)))
 }
 
 /// A profile parsed from JSON text, exactly.
 #[napi]
 pub fn profile_from_json(text: String) -> Result<ProfileRef> {
-    Ok(profile_ref(Profile::from_json_str(&text).map_err(eval_err)?))
+    guard(|| Ok(profile_ref(Profile::from_json_str(&text).map_err(eval_err)?)))
 }
 
 /// `{ id, eventCount }` of a profile.
 #[napi]
 pub fn profile_info(env: Env, p: ProfileRef) -> Result<JsUnknown> {
-    json_to_js(&env, &serde_json::json!({ "id": p.id(), "eventCount": p.event_count() }))
+    guard(|| json_to_js(&env, &serde_json::json!({ "id": p.id(), "eventCount": p.event_count() })))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,22 +205,24 @@ fn compile_segment(
 
 #[napi]
 pub fn segment_from_yaml(text: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
-    compile_segment(Definition::from_yaml_str(&text), schema)
+    guard(|| compile_segment(Definition::from_yaml_str(&text), schema))
 }
 
 #[napi]
 pub fn segment_from_json(text: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
-    compile_segment(Definition::from_json_str(&text), schema)
+    guard(|| compile_segment(Definition::from_json_str(&text), schema))
 }
 
 #[napi]
 pub fn segment_from_object(definition: JsUnknown, schema: Option<JsUnknown>) -> Result<SegmentRef> {
-    compile_segment(Definition::from_json(&convert::to_json(definition)?), schema)
+    guard(|| {
+        compile_segment(Definition::from_json(&convert::to_json(definition, "the definition", Phase::Compile)?), schema)
+    })
 }
 
 #[napi]
 pub fn segment_load(path: String, schema: Option<JsUnknown>) -> Result<SegmentRef> {
-    compile_segment(Definition::from_file(Path::new(&path)), schema)
+    guard(|| compile_segment(Definition::from_file(Path::new(&path)), schema))
 }
 
 /// A bare rule with metadata.
@@ -223,35 +235,43 @@ pub fn segment_compile_rule(
     currency: String,
     schema: Option<JsUnknown>,
 ) -> Result<SegmentRef> {
-    let mut def = Definition::new(id, version, rule);
-    def.timezone = timezone;
-    def.currency = currency;
-    compile_segment(Ok(def), schema)
+    guard(|| {
+        let mut def = Definition::new(id, version, rule);
+        def.timezone = timezone;
+        def.currency = currency;
+        compile_segment(Ok(def), schema)
+    })
 }
 
 /// Everything index.js caches about a segment, read once.
 #[napi]
 pub fn segment_info(env: Env, seg: SegmentRef) -> Result<JsUnknown> {
-    let rs = seg.read_set();
-    json_to_js(
-        &env,
-        &serde_json::json!({
-            "id": seg.id(),
-            "version": seg.version(),
-            "definitionHash": seg.definition_hash(),
-            "canonicalJson": seg.canonical_json(),
-            "rule": seg.formatted_rule(),
-            "sourceRule": seg.definition().rule,
-            "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
-            "warnings": errors::diagnostics_json(seg.warnings()),
-            "spec": seg.spec.to_json(),
-        }),
-    )
+    guard(|| {
+        let rs = seg.read_set();
+        json_to_js(
+            &env,
+            &serde_json::json!({
+                "id": seg.id(),
+                "version": seg.version(),
+                "definitionHash": seg.definition_hash(),
+                "canonicalJson": seg.canonical_json(),
+                "rule": seg.formatted_rule(),
+                "sourceRule": seg.definition().rule,
+                "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
+                "warnings": errors::diagnostics_json(seg.warnings()),
+                "spec": seg.spec.to_json(),
+            }),
+        )
+    })
 }
 
-/// The first `len` bytes of a tape (see `segcore::tape`; written by tape.mjs).
-fn tape_bytes(tape: &[u8], len: u32) -> Result<&[u8]> {
-    tape.get(..len as usize).ok_or_else(|| type_error("internal: tape shorter than its length"))
+/// The `len` bytes of a tape from `base` (see `segcore::tape`; written by tape.mjs; a tape starts
+/// after another one's bytes when a getter called segcore while that one was written).
+fn tape_bytes(tape: &[u8], base: u32, len: u32) -> Result<&[u8]> {
+    let (base, len) = (base as usize, len as usize);
+    base.checked_add(len)
+        .and_then(|end| tape.get(base..end))
+        .ok_or_else(|| type_error("internal: tape shorter than its length"))
 }
 
 fn tape_err(e: TapeError) -> napi::Error {
@@ -262,16 +282,18 @@ fn tape_err(e: TapeError) -> napi::Error {
 }
 
 /// A projected profile read from a tape: the profile and its attribute values in slot order.
-fn read_projection(tape: &[u8], len: u32, spec: &Spec, named: bool) -> Result<(Profile, Vec<Value>)> {
-    segcore::tape::read_projection(tape_bytes(tape, len)?, spec, named).map_err(tape_err)
+fn read_projection(tape: &[u8], base: u32, len: u32, spec: &Spec, named: bool) -> Result<(Profile, Vec<Value>)> {
+    segcore::tape::read_projection(tape_bytes(tape, base, len)?, spec, named).map_err(tape_err)
 }
 
 /// Outcome (0 false, 1 true, 2 unknown) of a projected plain profile on a tape.
 #[napi]
-pub fn segment_eval_tape(seg: SegmentRef, cx: ContextRef, tape: Uint8Array, len: u32) -> Result<u32> {
-    let (p, values) = read_projection(&tape, len, &seg.spec, false)?;
-    let bound = bind_parts(seg.layout(), &p, &values)?;
-    seg.evaluate_bound(&bound, &cx).map(outcome_code).map_err(eval_err)
+pub fn segment_eval_tape(seg: SegmentRef, cx: ContextRef, tape: Uint8Array, base: u32, len: u32) -> Result<u32> {
+    guard(|| {
+        let (p, values) = read_projection(&tape, base, len, &seg.spec, false)?;
+        let bound = bind_parts(seg.layout(), &p, &values)?;
+        seg.evaluate_bound(&bound, &cx).map(outcome_code).map_err(eval_err)
+    })
 }
 
 /// A projected profile bound to the layout its values were read for.
@@ -282,14 +304,16 @@ fn bind_parts<'p>(layout: &Arc<segcore::ir::Layout>, p: &'p Profile, values: &'p
 /// Outcome of a profile handle.
 #[napi]
 pub fn segment_eval_handle(seg: SegmentRef, p: ProfileRef, cx: ContextRef) -> Result<u32> {
-    seg.evaluate(&p, &cx).map(outcome_code).map_err(eval_err)
+    guard(|| seg.evaluate(&p, &cx).map(outcome_code).map_err(eval_err))
 }
 
 /// Explanation of a profile handle.
 #[napi]
 pub fn segment_explain(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef) -> Result<JsUnknown> {
-    let ex = seg.explain(&p, &cx).map_err(eval_err)?;
-    explanation(&env, &ex)
+    guard(|| {
+        let ex = seg.explain(&p, &cx).map_err(eval_err)?;
+        explanation(&env, &ex)
+    })
 }
 
 /// One profile of a batch: a handle (evaluated by name), or a stretch of the batch's tape — a
@@ -341,8 +365,10 @@ pub fn segment_eval_many(
     ends: Uint32Array,
     handles: JsObject,
 ) -> Result<AsyncTask<EvaluateMany>> {
-    let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
-    Ok(AsyncTask::new(EvaluateMany { work: Work::Segment(Arc::clone(&seg)), bytes, profiles, cx: Arc::clone(&cx) }))
+    guard(|| {
+        let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
+        Ok(AsyncTask::new(EvaluateMany { work: Work::Segment(Arc::clone(&seg)), bytes, profiles, cx: Arc::clone(&cx) }))
+    })
 }
 
 fn explanation(env: &Env, ex: &segcore::Explanation) -> Result<JsUnknown> {
@@ -379,7 +405,18 @@ impl Task for EvaluateMany {
     type Output = String;
     type JsValue = JsString;
 
+    // On a libuv thread: a panic there must not unwind out of the task either.
     fn compute(&mut self) -> Result<String> {
+        guard(|| self.evaluate_all())
+    }
+
+    fn resolve(&mut self, env: Env, output: String) -> Result<JsString> {
+        env.create_string(&output)
+    }
+}
+
+impl EvaluateMany {
+    fn evaluate_all(&self) -> Result<String> {
         let cx = &self.cx;
         let (layout, spec) = match &self.work {
             Work::Segment(seg) => (seg.layout(), &seg.spec),
@@ -412,10 +449,6 @@ impl Task for EvaluateMany {
         }
         Ok(out)
     }
-
-    fn resolve(&mut self, env: Env, output: String) -> Result<JsString> {
-        env.create_string(&output)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,29 +461,35 @@ fn registry_ref(inner: segcore::Registry) -> RegistryRef {
 
 #[napi]
 pub fn registry_load(dir: String, schema: Option<JsUnknown>) -> Result<RegistryRef> {
-    let schema = self::schema(schema)?;
-    segcore::Registry::load_dir(Path::new(&dir), schema.as_ref()).map(registry_ref).map_err(compile_err)
+    guard(|| {
+        let schema = self::schema(schema)?;
+        segcore::Registry::load_dir(Path::new(&dir), schema.as_ref()).map(registry_ref).map_err(compile_err)
+    })
 }
 
 #[napi]
 pub fn registry_from_definitions(definitions: JsObject, schema: Option<JsUnknown>) -> Result<RegistryRef> {
-    let defs = self::definitions(definitions)?.into_iter().collect::<std::result::Result<Vec<_>, _>>();
-    let defs = defs.map_err(compile_err)?;
-    let schema = self::schema(schema)?;
-    segcore::Registry::from_definitions(defs, schema.as_ref()).map(registry_ref).map_err(compile_err)
+    guard(|| {
+        let defs = self::definitions(definitions)?.into_iter().collect::<std::result::Result<Vec<_>, _>>();
+        let defs = defs.map_err(compile_err)?;
+        let schema = self::schema(schema)?;
+        segcore::Registry::from_definitions(defs, schema.as_ref()).map(registry_ref).map_err(compile_err)
+    })
 }
 
 /// `{ ids, segments, spec }` of a registry (ids sorted: the order of every per-segment result
 /// string; segments: id, version and definition hash of each).
 #[napi]
 pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
-    let segments = reg.inner.segments();
-    let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
-    let infos: Vec<serde_json::Value> = segments
-        .iter()
-        .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
-        .collect();
-    json_to_js(&env, &serde_json::json!({ "ids": ids, "segments": infos, "spec": reg.spec.to_json() }))
+    guard(|| {
+        let segments = reg.inner.segments();
+        let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
+        let infos: Vec<serde_json::Value> = segments
+            .iter()
+            .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
+            .collect();
+        json_to_js(&env, &serde_json::json!({ "ids": ids, "segments": infos, "spec": reg.spec.to_json() }))
+    })
 }
 
 fn sql_options(cx: &EvalContext, dialect: &str, tables: Option<Vec<String>>) -> Result<segcore::sql::SqlOptions> {
@@ -474,9 +513,11 @@ pub fn registry_to_sql(
     dialect: String,
     tables: Option<Vec<String>>,
 ) -> Result<JsUnknown> {
-    let opts = sql_options(&cx, &dialect, tables)?;
-    let q = segcore::sql::to_sql(&reg.inner, &opts).map_err(compile_err)?;
-    json_to_js(&env, &q.to_json(&opts))
+    guard(|| {
+        let opts = sql_options(&cx, &dialect, tables)?;
+        let q = segcore::sql::to_sql(&reg.inner, &opts).map_err(compile_err)?;
+        json_to_js(&env, &q.to_json(&opts))
+    })
 }
 
 /// One segment's membership query (see `registryToSql`).
@@ -488,15 +529,17 @@ pub fn segment_to_sql(
     dialect: String,
     tables: Option<Vec<String>>,
 ) -> Result<JsUnknown> {
-    let opts = sql_options(&cx, &dialect, tables)?;
-    let q = segcore::sql::segment_to_sql(&seg.inner, &opts).map_err(compile_err)?;
-    json_to_js(&env, &q.to_json(&opts))
+    guard(|| {
+        let opts = sql_options(&cx, &dialect, tables)?;
+        let q = segcore::sql::segment_to_sql(&seg.inner, &opts).map_err(compile_err)?;
+        json_to_js(&env, &q.to_json(&opts))
+    })
 }
 
 /// The compiled segment `id`, or `null`.
 #[napi]
-pub fn registry_get(reg: RegistryRef, id: String) -> Option<SegmentRef> {
-    reg.inner.get(&id).map(|s| segment_ref(s.clone()))
+pub fn registry_get(reg: RegistryRef, id: String) -> Result<Option<SegmentRef>> {
+    guard(|| Ok(reg.inner.get(&id).map(|s| segment_ref(s.clone()))))
 }
 
 fn registry_codes(reg: &CompiledRegistry, bound: &Bound, cx: &EvalContext) -> Result<String> {
@@ -506,27 +549,33 @@ fn registry_codes(reg: &CompiledRegistry, bound: &Bound, cx: &EvalContext) -> Re
 
 /// One character per segment (in `ids` order): '0' false, '1' true, '2' unknown.
 #[napi]
-pub fn registry_eval_tape(reg: RegistryRef, cx: ContextRef, tape: Uint8Array, len: u32) -> Result<String> {
-    let (p, values) = read_projection(&tape, len, &reg.spec, false)?;
-    let bound = bind_parts(reg.inner.layout(), &p, &values)?;
-    registry_codes(&reg, &bound, &cx)
+pub fn registry_eval_tape(reg: RegistryRef, cx: ContextRef, tape: Uint8Array, base: u32, len: u32) -> Result<String> {
+    guard(|| {
+        let (p, values) = read_projection(&tape, base, len, &reg.spec, false)?;
+        let bound = bind_parts(reg.inner.layout(), &p, &values)?;
+        registry_codes(&reg, &bound, &cx)
+    })
 }
 
 #[napi]
 pub fn registry_eval_handle(reg: RegistryRef, p: ProfileRef, cx: ContextRef) -> Result<String> {
-    let bound = reg.inner.bind(&p);
-    registry_codes(&reg, &bound, &cx)
+    guard(|| {
+        let bound = reg.inner.bind(&p);
+        registry_codes(&reg, &bound, &cx)
+    })
 }
 
 #[napi]
 pub fn registry_eval_one(reg: RegistryRef, id: String, p: ProfileRef, cx: ContextRef) -> Result<u32> {
-    reg.inner.evaluate_one(&id, &p, &cx).map(outcome_code).map_err(eval_err)
+    guard(|| reg.inner.evaluate_one(&id, &p, &cx).map(outcome_code).map_err(eval_err))
 }
 
 #[napi]
 pub fn registry_explain(env: Env, reg: RegistryRef, id: String, p: ProfileRef, cx: ContextRef) -> Result<JsUnknown> {
-    let ex = reg.inner.explain(&id, &p, &cx).map_err(eval_err)?;
-    explanation(&env, &ex)
+    guard(|| {
+        let ex = reg.inner.explain(&id, &p, &cx).map_err(eval_err)?;
+        explanation(&env, &ex)
+    })
 }
 
 /// Outcomes of many profiles on the libuv pool: `ids.length` characters per profile.
@@ -540,71 +589,97 @@ pub fn registry_eval_many(
     ends: Uint32Array,
     handles: JsObject,
 ) -> Result<AsyncTask<EvaluateMany>> {
-    let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
-    Ok(AsyncTask::new(EvaluateMany { work: Work::Registry(Arc::clone(&reg)), bytes, profiles, cx: Arc::clone(&cx) }))
+    guard(|| {
+        let (bytes, profiles) = batch_items(&env, &tape, &kinds, &ends, handles)?;
+        Ok(AsyncTask::new(EvaluateMany {
+            work: Work::Registry(Arc::clone(&reg)),
+            bytes,
+            profiles,
+            cx: Arc::clone(&cx),
+        }))
+    })
 }
 
 /// A projected profile on a tape as a full profile (attributes set by name), for explain and
 /// evaluateOne.
 #[napi]
-pub fn profile_from_projection(env: Env, spec_of: JsUnknown, tape: Uint8Array, len: u32) -> Result<ProfileRef> {
-    if spec_of.get_type()? != ValueType::External {
-        return Err(type_error("internal: spec owner must be a segment or registry"));
-    }
-    let (raw, env_raw) = (unsafe { spec_of.raw() }, env.raw());
-    let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env_raw, raw) } {
-        read_projection(&tape, len, &seg.spec, true)?
-    } else {
-        let reg = unsafe { RegistryRef::from_napi_value(env_raw, raw)? };
-        read_projection(&tape, len, &reg.spec, true)?
-    };
-    Ok(profile_ref(p))
+pub fn profile_from_projection(
+    env: Env,
+    spec_of: JsUnknown,
+    tape: Uint8Array,
+    base: u32,
+    len: u32,
+) -> Result<ProfileRef> {
+    guard(|| {
+        if spec_of.get_type()? != ValueType::External {
+            return Err(type_error("internal: spec owner must be a segment or registry"));
+        }
+        let (raw, env_raw) = (unsafe { spec_of.raw() }, env.raw());
+        let (p, _) = if let Ok(seg) = unsafe { SegmentRef::from_napi_value(env_raw, raw) } {
+            read_projection(&tape, base, len, &seg.spec, true)?
+        } else {
+            let reg = unsafe { RegistryRef::from_napi_value(env_raw, raw)? };
+            read_projection(&tape, base, len, &reg.spec, true)?
+        };
+        Ok(profile_ref(p))
+    })
 }
 
 /// A local date-time in a zone resolved as segcore resolves local times, or `null`.
 #[napi]
 pub fn resolve_local_time(env: Env, local: String, zone: String) -> Result<JsUnknown> {
-    match segcore::time::resolve_local_json(&local, &zone) {
+    guard(|| match segcore::time::resolve_local_json(&local, &zone) {
         Some(v) => json_to_js(&env, &v),
         None => Ok(env.get_null()?.into_unknown()),
-    }
+    })
 }
 
 /// The canonical formatting of a rule.
 #[napi]
 pub fn format_rule(rule: String) -> Result<String> {
-    segcore::Segment::parse_rule(&rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err)
+    guard(|| segcore::Segment::parse_rule(&rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err))
 }
 
 /// Diagnostics of a folder or file path, or of an array of definitions (texts or objects).
 #[napi]
 pub fn check(env: Env, source: JsUnknown, schema: Option<JsUnknown>) -> Result<JsUnknown> {
-    let schema = self::schema(schema)?;
-    let diags = match source.get_type()? {
-        ValueType::String => {
-            let path = convert::string(unsafe { source.cast::<JsString>() })?;
-            match segcore::Registry::load(Path::new(&path), schema.as_ref()) {
-                Ok(_) => Vec::new(),
-                Err(e) => e.diagnostics().to_vec(),
+    guard(|| {
+        let schema = self::schema(schema)?;
+        let diags = match source.get_type()? {
+            ValueType::String => {
+                let path = convert::string(unsafe { source.cast::<JsString>() })?;
+                match segcore::Registry::load(Path::new(&path), schema.as_ref()) {
+                    Ok(_) => Vec::new(),
+                    Err(e) => e.diagnostics().to_vec(),
+                }
             }
-        }
-        ValueType::Object => {
-            segcore::Registry::check(definitions(unsafe { source.cast::<JsObject>() })?, schema.as_ref())
-        }
-        _ => return Err(type_error("check takes a path or an array of definitions")),
-    };
-    json_to_js(&env, &errors::diagnostics_json(&diags))
+            ValueType::Object => {
+                segcore::Registry::check(definitions(unsafe { source.cast::<JsObject>() })?, schema.as_ref())
+            }
+            _ => return Err(type_error("check takes a path or an array of definitions")),
+        };
+        json_to_js(&env, &errors::diagnostics_json(&diags))
+    })
+}
+
+/// Test-only (`__segcore_test_trap` in index.js): panics inside the guard every entry point runs
+/// in, to prove a panic becomes the error `internal` and never takes the process down.
+#[napi]
+pub fn test_panic() -> Result<()> {
+    guard(|| panic!("segcore test panic (__segcore_test_trap)"))
 }
 
 /// Versions: the package, and the segment language it implements.
 #[napi]
 pub fn versions(env: Env) -> Result<JsUnknown> {
-    json_to_js(
-        &env,
-        &serde_json::json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "languageVersion": segcore::LANGUAGE_VERSION,
-            "casefoldUnicodeVersion": segcore::CASEFOLD_UNICODE_VERSION,
-        }),
-    )
+    guard(|| {
+        json_to_js(
+            &env,
+            &serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "languageVersion": segcore::LANGUAGE_VERSION,
+                "casefoldUnicodeVersion": segcore::CASEFOLD_UNICODE_VERSION,
+            }),
+        )
+    })
 }

@@ -156,7 +156,8 @@ test('wrong argument types are TypeErrors with a clear message', () => {
   assert.throws(() => seg.evaluate(adult, { asOf: 1773576000000 }), { name: 'TypeError', message: /asOf must be a Date or an RFC 3339 string/ });
   assert.throws(() => seg.evaluate(adult, {}), { name: 'TypeError', message: /asOf is required/ });
   assert.throws(() => seg.evaluate(adult), TypeError);
-  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'TypeError', message: /invalid Date/ });
+  // An Invalid Date as asOf is a context error (hardening.test.mjs), not a TypeError.
+  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'EvaluationError', code: 'invalid_context' });
   assert.throws(() => seg.evaluate('u1', { asOf: AS_OF }), TypeError);
   assert.throws(() => seg.evaluate(null, { asOf: AS_OF }), TypeError);
   assert.throws(() => seg.evaluate([adult], { asOf: AS_OF }), TypeError);

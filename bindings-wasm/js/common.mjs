@@ -26,6 +26,32 @@ export class DefinitionError extends SegmentError {}
 export class EvaluationError extends SegmentError {}
 
 const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError };
+
+/**
+ * A segcore error raised on the JavaScript side (a limit checked before a value crosses, a
+ * WebAssembly trap), with the same fields as one the module raises: `code` and one diagnostic.
+ */
+export function segcoreError(Cls, code, message) {
+  const diagnostic = {
+    kind: code,
+    severity: 'error',
+    message,
+    line: null,
+    column: null,
+    origin: null,
+    fileLine: null,
+    fileColumn: null,
+  };
+  return new Cls(message, { code, diagnostics: [diagnostic] });
+}
+
+/**
+ * `limit_exceeded` for data (profile values, events, FX quotes: an `EvaluationError`) or for a
+ * definition or schema (`DefinitionError`), as the core classifies it.
+ */
+export function limitExceeded(message, definition = false) {
+  return segcoreError(definition ? DefinitionError : EvaluationError, 'limit_exceeded', message);
+}
 const MARKER = '\u0001segcore';
 
 /**

@@ -3,11 +3,41 @@
 // (core/src/tape.rs). Shared by the WASM build (the buffer is a scratch area inside the module's
 // memory) and the Node binding (a plain Uint8Array; scripts/build-node.sh copies this file there).
 // Nothing here decides membership: this file only copies values.
+//
+// Limits are checked here, before a value crosses (the core checks them again): a value deeper
+// than MAX_VALUE_DEPTH would otherwise reach recursive code, and a profile with a million events
+// would be copied and parsed before the core counts them.
+//
+// Re-entrancy: a getter (or Proxy, or lazy ORM object) read while a profile is written may itself
+// call segcore. Every write is a *session* (`open`/`close`): a session opened inside another one
+// writes after the bytes the outer one has written so far (from `base`), and closing it puts the
+// outer one's position back, so the outer tape is never overwritten.
+
+import { limitExceeded } from './common.mjs';
 
 const encoder = new TextEncoder();
 const hasOwn = Object.hasOwn;
 const EMPTY = Object.freeze({});
-const MAX_DEPTH = 128;
+
+/** Deepest nesting of lists/objects in one value (core/src/limits.rs `MAX_VALUE_DEPTH`). */
+export const MAX_VALUE_DEPTH = 100;
+/** Most events in one profile (core/src/limits.rs `MAX_EVENTS_PER_PROFILE`). */
+export const MAX_EVENTS_PER_PROFILE = 100_000;
+
+function tooDeep() {
+  return limitExceeded(`a profile value is nested more than ${MAX_VALUE_DEPTH} levels deep`);
+}
+
+function tooManyEvents(profile, n) {
+  const id = profile.id;
+  const name = typeof id === 'string' || typeof id === 'number' ? ` \`${id}\`` : '';
+  return limitExceeded(`profile${name} has ${n} events; the limit is ${MAX_EVENTS_PER_PROFILE}`);
+}
+
+/** Whether `v` is an object written member by member (not null, an array or a Date). */
+function isRecord(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
+}
 
 const T_ABSENT = 0;
 const T_NULL = 1;
@@ -42,7 +72,20 @@ export function heapStorage() {
 export class Tape {
   constructor(storage) {
     this.storage = storage;
+    /** Where the current session's bytes start, and where the next byte goes. */
+    this.base = 0;
     this.pos = 0;
+    /** How many sessions are open (more than one: a getter called segcore). */
+    this.depth = 0;
+    /** Set when the storage was replaced while a session was open (its bytes are gone). */
+    this.lost = false;
+    this.setView(storage.reserve(64 * 1024, 0));
+  }
+
+  /** A new storage (a fresh WebAssembly instance): open sessions lost their bytes. */
+  reattach(storage) {
+    this.storage = storage;
+    if (this.depth > 0) this.lost = true;
     this.setView(storage.reserve(64 * 1024, 0));
   }
 
@@ -52,18 +95,46 @@ export class Tape {
     this.cap = u8.byteLength;
   }
 
-  /** Starts a new tape. */
+  /**
+   * Opens a session: its tape starts at `this.base`. Returns what `close` needs: `null` for an
+   * outermost session (which starts at 0), else the outer session's base and position (a nested
+   * session starts after the outer one's bytes).
+   */
+  open() {
+    const view = this.storage.current(this.u8);
+    if (view !== this.u8) this.setView(view);
+    if (this.depth++ === 0) {
+      this.base = 0;
+      this.pos = 0;
+      this.lost = false;
+      return null;
+    }
+    const saved = [this.base, this.pos];
+    this.base = this.pos;
+    return saved;
+  }
+
+  /** Closes the session `open` returned `saved` for. */
+  close(saved) {
+    this.depth--;
+    if (saved !== null) {
+      this.base = saved[0];
+      this.pos = saved[1];
+    }
+  }
+
+  /** Starts the session's tape over (at `base`). */
   begin() {
     const view = this.storage.current(this.u8);
     if (view !== this.u8) this.setView(view);
-    this.pos = 0;
+    this.pos = this.base;
   }
 
-  /** The first `n` bytes of the buffer (where WASM registry calls write their codes). */
-  bytes(n) {
+  /** `n` bytes from `at` (where WASM registry calls write their codes). */
+  bytes(at, n) {
     const view = this.storage.current(this.u8);
     if (view !== this.u8) this.setView(view);
-    return this.u8.subarray(0, n);
+    return this.u8.subarray(at, at + n);
   }
 
   ensure(n) {
@@ -139,7 +210,10 @@ export class Tape {
     this.pos = start + written;
   }
 
-  /** Any JS value; objects and arrays recursively. Throws a TypeError for what data cannot hold. */
+  /**
+   * Any JS value; objects and arrays recursively (`depth`: how many lists/objects enclose `v`).
+   * Throws a TypeError for what data cannot hold, `limit_exceeded` past MAX_VALUE_DEPTH.
+   */
   value(v, depth = 0) {
     switch (typeof v) {
       case 'string':
@@ -162,11 +236,12 @@ export class Tape {
           this.tag(T_NULL);
           return;
         }
-        if (depth >= MAX_DEPTH) throw new TypeError('value is nested more than 128 levels deep');
         if (v instanceof Date) {
           this.date(v);
           return;
         }
+        // `v` is the (depth + 1)-th list or object on this path.
+        if (depth >= MAX_VALUE_DEPTH) throw tooDeep();
         if (Array.isArray(v)) {
           this.tag(T_ARRAY);
           this.u32(v.length);
@@ -180,7 +255,11 @@ export class Tape {
     }
   }
 
-  object(v, depth) {
+  /**
+   * An object member by member; `member(tape, key, value)` writes each value (default: a value
+   * one level deeper).
+   */
+  object(v, depth, member) {
     this.tag(T_OBJECT);
     const count = this.placeholder();
     let n = 0;
@@ -189,25 +268,61 @@ export class Tape {
       // `undefined` members are absent, as in JSON.stringify.
       if (item === undefined) continue;
       this.str(k);
-      this.value(item, depth + 1);
+      if (member === undefined) this.value(item, depth + 1);
+      else member(this, k, item);
       n++;
     }
     this.patchU32(count, n);
   }
 }
 
-/** Writes a whole value (a profile object for the core's parser); returns the tape's length. */
-export function writeWhole(tape, value) {
+// A whole profile: the nesting limit counts from each attribute and event property value (as
+// the core's profile parser does), not from the profile object around them.
+const dataValue = (t, _k, v) => t.value(v, 0);
+const eventMember = (t, k, v) => (k === 'properties' && isRecord(v) ? t.object(v, 0, dataValue) : t.value(v, 0));
+const profileMember = (t, k, v) => {
+  if (k === 'attributes' && isRecord(v)) t.object(v, 0, dataValue);
+  else if (k === 'events' && Array.isArray(v)) {
+    t.tag(T_ARRAY);
+    t.u32(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i];
+      if (isRecord(e)) t.object(e, 0, eventMember);
+      else t.value(e, 0);
+    }
+  } else t.value(v, 0);
+};
+
+/**
+ * Writes a whole profile object for the core's parser (which reports any wrong shape) after what
+ * the tape holds. Throws `limit_exceeded` for too many events or too deep a value.
+ */
+export function writeProfile(tape, profile) {
+  if (!isRecord(profile)) {
+    tape.value(profile);
+    return;
+  }
+  const events = profile.events;
+  if (Array.isArray(events) && events.length > MAX_EVENTS_PER_PROFILE) throw tooManyEvents(profile, events.length);
+  tape.object(profile, 0, profileMember);
+}
+
+/**
+ * Writes a whole profile object as the session's tape (from `tape.base`); returns its length.
+ */
+export function writeWhole(tape, profile) {
   tape.begin();
-  tape.value(value);
-  return tape.pos;
+  writeProfile(tape, profile);
+  return tape.pos - tape.base;
 }
 
 /**
  * A projector for a compiled segment or registry: writes, from a plain profile object, exactly
- * the values its rules read, in slot order (`spec` from the module). Returns the tape's length,
- * or -1 when the object has an unusual shape (then the tape's end is undefined, and the whole
- * object goes through the core's parser, which reports it).
+ * the values its rules read, in slot order (`spec` from the module), as the session's tape (from
+ * `tape.base`). Returns the tape's length, or -1 when the object has an unusual shape (then the
+ * tape's end is undefined, and the whole object goes through the core's parser, which reports
+ * it). Throws `limit_exceeded` for more than MAX_EVENTS_PER_PROFILE events (read or not, as the
+ * core counts a profile's events) and for values nested too deep.
  */
 export function makeProjector(tape, spec) {
   const names = spec.attributes;
@@ -233,6 +348,7 @@ export function makeProjector(tape, spec) {
     else if (typeof a !== 'object' || Array.isArray(a)) return -1;
     const events = profile.events;
     if (events != null && !Array.isArray(events)) return -1;
+    if (events != null && events.length > MAX_EVENTS_PER_PROFILE) throw tooManyEvents(profile, events.length);
     if (!append) tape.begin();
     if (typeof id === 'string') tape.text(T_STRING, id);
     else if (typeof id === 'number' && Number.isSafeInteger(id)) tape.number(id);
@@ -265,6 +381,6 @@ export function makeProjector(tape, spec) {
       }
     }
     tape.patchU32(count, n);
-    return tape.pos;
+    return tape.pos - tape.base;
   };
 }
