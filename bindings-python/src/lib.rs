@@ -208,6 +208,16 @@ fn convert_slots<'a>(
         return full();
     }
     let Some(id) = id_item.map(|v| convert::profile_id(&v)).transpose()?.flatten() else { return full() };
+    // The events limit holds for the profile, whether or not the segment reads its events (the
+    // list is not converted then, but its length is known).
+    if let Some(events) = events_item.as_ref().and_then(|e| e.cast::<PyList>().ok()) {
+        if events.len() > segcore::limits::MAX_EVENTS_PER_PROFILE {
+            return Err(Bad::new(
+                ErrorKind::LimitExceeded,
+                format!("profile `{id}` has more than {} events", segcore::limits::MAX_EVENTS_PER_PROFILE),
+            ));
+        }
+    }
     let mut p = Profile::new(id.as_str());
     let mut values = Vec::with_capacity(keys.attributes.len());
     match attrs_item {

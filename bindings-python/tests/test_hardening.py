@@ -121,6 +121,16 @@ def test_deep_documents_are_limit_exceeded():
     assert seg.evaluate({"id": "p", "attributes": {"age": 30}}, as_of=AS_OF)
 
 
+def test_the_events_limit_holds_even_when_the_segment_reads_no_events():
+    events = [{"name": "purchase", "at": AS_OF}] * 100_001
+    profile = {"id": "p1", "attributes": {"age": 30}, "events": events}
+    seg = segcore.compile("age >= 18")
+    err = _raises("limit_exceeded", seg.evaluate, profile, as_of=AS_OF)
+    assert "more than 100000 events" in str(err)
+    _raises("limit_exceeded", segcore.Profile, profile)
+    assert seg.evaluate(dict(profile, events=events[:100_000]), as_of=AS_OF)
+
+
 def test_deep_profile_json_text_is_limit_exceeded():
     text = '{"id":"p1","attributes":{"age":' + "[" * 100_000 + "1" + "]" * 100_000 + "},\"events\":[]}"
     _raises("limit_exceeded", segcore.Profile.from_json, text)
