@@ -177,11 +177,10 @@ def test_dates_at_the_edges_of_the_range_are_read():
     assert segcore.compile("d is not null").evaluate_batch(t, as_of=AS_OF).to_pylist() == [True, True]
 
 
-@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+# (Every i64 of nanoseconds is within years 1677..2262: no nanosecond value is out of range.)
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
 @pytest.mark.parametrize("value", [2**63 - 1, -(2**63) + 1])
 def test_timestamps_out_of_range_in_every_unit_are_errors(unit, value):
-    if unit == "ns":
-        pytest.skip("every i64 of nanoseconds is within years 1677..2262")
     t = pa.table({"id": ["a", "b"], "d": pa.array([0, value], pa.timestamp(unit, tz="UTC"))})
     err = _batch_error(t)
     assert (err.kind, err.row, err.column_name) == ("invalid_profile", 1, "d")

@@ -1,6 +1,7 @@
 """Type stubs for segcore: canonical segment definitions, one evaluator (the Rust core)."""
 
 from datetime import datetime
+from decimal import Decimal
 from os import PathLike
 from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
@@ -10,8 +11,16 @@ LANGUAGE_VERSION: str
 AsOf = Union[datetime, str]
 """An aware ``datetime`` or an RFC 3339 string with an offset. Naive datetimes are rejected."""
 ProfileDict = Mapping[str, Any]
-"""``{"id": ..., "attributes": {...}, "events": [{"name", "at", "properties"}]}``."""
-Fx = Mapping[str, Union[str, float, int]]
+"""``{"id": ..., "attributes": {...}, "events": [{"name", "at", "properties"}]}``.
+
+Values: ``str``, ``int``, ``float`` (finite), ``bool``, ``None``, ``list``/``tuple``, ``dict`` (with
+``{"amount", "currency"}`` read as money), aware ``datetime`` (RFC 3339 text), ``date`` (ISO text)
+and ``decimal.Decimal`` — an exact segcore decimal on every path (dict, :class:`Profile`,
+``evaluate_batch``); a NaN or infinite ``Decimal`` is ``invalid_profile``. A value may nest at most
+100 lists/objects (SPEC §19): deeper is ``limit_exceeded``, found before converting further, and a
+profile may hold at most 100,000 events.
+"""
+Fx = Mapping[str, Union[str, float, int, Decimal]]
 """FX quotes: ``{"EUR/USD": "1.0842"}`` means 1 EUR = 1.0842 USD."""
 Outcome = Literal["true", "false", "unknown"]
 Dialect = Literal["duckdb", "postgres", "spark", "bigquery", "snowflake"]
@@ -41,7 +50,20 @@ class SqlQuery:
         """``CREATE TABLE`` statements for the two input tables."""
 
 class SegmentError(Exception):
-    """Base of every segcore error. ``kind`` is the stable error kind (SPEC §18)."""
+    """Base of every segcore error. ``kind`` is the stable error kind (SPEC §18).
+
+    ``line``/``column`` locate an error in rule text. ``frame``/``row``/``column_name`` locate an
+    ``evaluate_batch`` error: the frame (``"profiles"`` or ``"events"``), the 0-based row counted
+    over the whole frame, and the column's name (each None when not known or not a batch error).
+
+    Raised as ``SegmentError`` itself only with ``kind == "internal"``: a bug in segcore (a Rust
+    panic caught at the binding's boundary); no input is meant to reach it.
+
+    Every other exception the binding raises for a bad argument (``TypeError`` for a wrong type,
+    ``ValueError`` for a naive datetime or a NaN float, ``KeyError`` for an unknown segment id)
+    also carries a ``kind`` attribute (``invalid_profile``, ``invalid_context``,
+    ``invalid_definition``, ``invalid_schema``, ``unknown_segment``, ``sql_unsupported``).
+    """
 
     kind: str
     message: str
@@ -49,6 +71,9 @@ class SegmentError(Exception):
     column: Optional[int]
     origin: Optional[str]
     diagnostics: list[Diagnostic]
+    frame: Optional[Literal["profiles", "events"]]
+    row: Optional[int]
+    column_name: Optional[str]
 
 class ParseError(SegmentError):
     """The rule text is not valid syntax (``syntax_error``, ``invalid_escape``, …)."""
@@ -60,12 +85,22 @@ class DefinitionError(SegmentError):
     """The definition document is invalid (missing fields, bad version, time zone, currency…)."""
 
 class EvaluationError(SegmentError):
-    """Evaluation failed for this profile (``fx_rate_missing``, ``numeric_overflow``, …)."""
+    """Evaluation failed for this profile (``fx_rate_missing``, ``numeric_overflow``,
+    ``invalid_profile``, ``limit_exceeded``, ``duplicate_profile_id``, …)."""
 
 class Profile:
     """A profile converted once (all attributes and events), to evaluate many times cheaply."""
 
     def __init__(self, profile: ProfileDict) -> None: ...
+    @staticmethod
+    def from_json(text: str) -> Profile:
+        """Parses profile JSON text with the core's reader (what the CLI reads from a JSONL line):
+        integers beyond 2^53 and decimal digits are kept exactly; nesting past 100 levels is
+        ``limit_exceeded`` without recursing.
+
+        >>> segcore.Profile.from_json('{"id": "u1", "attributes": {"age": 30}}').id
+        'u1'
+        """
     @property
     def id(self) -> str: ...
     @property
@@ -195,6 +230,12 @@ class Segment:
         Series (same index), pyarrow BooleanArray or polars Series; with ``outcome=True``, the
         strings "true"/"false"/"unknown". Data crosses through the Arrow C stream interface and is
         evaluated in Rust without the GIL. Timestamp columns must carry a time zone.
+
+        Ids must be unique: two rows with the same id raise ``EvaluationError`` with
+        ``kind == "duplicate_profile_id"`` naming the id and both rows. A value the core cannot
+        represent (a date or timestamp outside years -9999..9999, a decimal of more than 28
+        significant digits, a duration overflowing 64-bit microseconds) raises ``invalid_profile``;
+        every error carries ``frame``, ``row`` and ``column_name`` where known.
         """
     def _repr_html_(self) -> str: ...
 
@@ -258,7 +299,8 @@ class Registry:
         outcome: bool = False,
     ) -> Any:
         """Every segment over a profiles frame (+ events frame): a frame of the input's kind with
-        one column per segment id (booleans, or outcome strings), rows aligned with the input."""
+        one column per segment id (booleans, or outcome strings), rows aligned with the input.
+        Errors as in :meth:`Segment.evaluate_batch` (duplicate ids are ``duplicate_profile_id``)."""
     def to_sql(
         self,
         dialect: Dialect,
