@@ -33,17 +33,72 @@ use fixtures::*;
 // ---------------------------------------------------------------------------------------------
 // Shared checks
 
-/// An error must carry at least one diagnostic with a message, and render as text and JSON (the
-/// snippet and caret code slices rule text by span: a bad span panics here).
+thread_local! {
+    /// Length of the input the current harness call was given (for size bounds).
+    static INPUT_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn start(data: &[u8]) {
+    INPUT_LEN.with(|l| l.set(data.len()));
+}
+
+/// Known open issues whose harness-level checks are skipped, so a bounded run keeps exploring
+/// instead of stopping at a bug already reported: `SEGCORE_FUZZ_KNOWN=id,id` (scripts/fuzz.sh
+/// sets it from `fuzz/known_issues` for the fuzzing runs only; the regression test never does, so
+/// a committed reproducer fails there until the core is fixed). Panics inside the core are never
+/// skipped.
+pub fn known(id: &str) -> bool {
+    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+    KNOWN
+        .get_or_init(|| {
+            std::env::var("SEGCORE_FUZZ_KNOWN")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .iter()
+        .any(|k| k == id)
+}
+
+/// How much diagnostic text an input of `len` bytes may produce: linear in the input. A rule
+/// reported with a few diagnostics, each quoting its line, stays far below; one diagnostic per
+/// list element, each quoting the whole line, grows with the square of the input.
+fn diagnostic_budget(len: usize) -> usize {
+    (1 << 20) + 64 * len
+}
+
+/// An error must carry at least one diagnostic with a message, hold diagnostic text linear in
+/// the input (`error_amplification`), and render as text and JSON (the snippet and caret code
+/// slices rule text by span: a bad span panics here).
 fn check_error(e: &Error, phase: Phase) {
     assert!(!e.diagnostics().is_empty(), "an error without diagnostics");
-    for d in e.diagnostics() {
+    let held: usize =
+        e.diagnostics().iter().map(|d| d.message.len() + d.snippet.as_ref().map_or(0, String::len)).sum();
+    let len = INPUT_LEN.with(|l| l.get());
+    let within_budget = held <= diagnostic_budget(len);
+    if !within_budget && !known("error_amplification") {
+        let first = &e.diagnostics()[0];
+        panic!(
+            "error_amplification: a {len}-byte input gave an error of {} diagnostics holding {held} bytes of \
+             text (budget {}); first: [{}] {} (snippet {} bytes)",
+            e.diagnostics().len(),
+            diagnostic_budget(len),
+            first.kind.as_str(),
+            first.message.chars().take(200).collect::<String>(),
+            first.snippet.as_ref().map_or(0, String::len),
+        );
+    }
+    for d in e.diagnostics().iter().take(if within_budget { usize::MAX } else { 16 }) {
         assert!(!d.message.is_empty(), "a diagnostic without a message: {d:?}");
         let _ = d.to_string();
         let _ = d.to_json();
     }
-    let _ = e.to_string();
-    let _ = e.to_json(phase);
+    if within_budget {
+        let _ = e.to_string();
+        let _ = e.to_json(phase);
+    }
     let _ = e.kind().as_str();
 }
 
@@ -87,8 +142,13 @@ fn check_round_trip(rule: &str) -> Option<String> {
         // the size limit may print over it. Not reachable with the fuzzer's input sizes.
         return None;
     }
-    let again = Segment::parse_rule(&printed)
-        .unwrap_or_else(|e| panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"));
+    let again = match Segment::parse_rule(&printed) {
+        Ok(again) => again,
+        // Known: the printer parenthesises nested negations, and the parentheses count toward
+        // the nesting limit (fuzz/known_issues: fmt_depth).
+        Err(e) if e.kind().as_str() == "limit_exceeded" && known("fmt_depth") => return None,
+        Err(e) => panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"),
+    };
     let (a, b) = (segcore::canonical::rule_json(&ast), segcore::canonical::rule_json(&again));
     assert!(a == b, "parse(fmt(ast)) != ast\n  rule:    {rule:?}\n  printed: {printed:?}\n  ast:   {a}\n  again: {b}");
     let twice = segcore::printer::print(&again);
@@ -156,6 +216,7 @@ fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
                 "the formatted rule compiles to another definition\n  rule: {:?}\n  fmt:  {formatted:?}",
                 seg.definition().rule
             ),
+            Err(e) if e.kind().as_str() == "limit_exceeded" && known("fmt_depth") => {}
             Err(e) => panic!(
                 "the formatted rule does not compile\n  rule: {:?}\n  fmt:  {formatted:?}\n  {e}",
                 seg.definition().rule
@@ -244,6 +305,7 @@ fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
 /// typed against the fixed schema (America/New_York, EUR); every compiled segment is evaluated,
 /// explained and turned into SQL in every dialect.
 pub fn rule(data: &[u8]) {
+    start(data);
     let rule = text(data);
     let printed = check_round_trip(&rule);
     let cx = fixtures::context();
@@ -273,6 +335,7 @@ pub fn rule(data: &[u8]) {
 /// file positions); the loaded definitions are compiled one by one and together as a registry,
 /// untyped and typed, then evaluated and turned into SQL.
 pub fn definition(data: &[u8]) {
+    start(data);
     let text = text(data);
     let cx = fixtures::context();
     let mut loaded: Vec<Result<Definition, Error>> = Vec::new();
@@ -337,6 +400,7 @@ fn from_file(doc: &str, ext: &str) -> Result<Segment, Error> {
 /// `profile_json`: the bytes are a profile document; it is evaluated by a fixed registry of
 /// conformance-like segments (untyped, and typed against the fixed schema).
 pub fn profile_json(data: &[u8]) {
+    start(data);
     let text = text(data);
     let p = match Profile::from_json_str(&text) {
         Ok(p) => p,
@@ -358,6 +422,7 @@ pub fn profile_json(data: &[u8]) {
 /// evaluated by the registry; the two projections must agree, and the slot path must agree with
 /// the name path.
 pub fn tape(data: &[u8]) {
+    start(data);
     use segcore::tape::{read_projection, read_whole, TapeError};
     let cx = fixtures::context();
     let reg = registry();
@@ -403,6 +468,7 @@ pub fn tape(data: &[u8]) {
 /// YAML). Whatever parses is used: fixed rules compiled against the schema, evaluation and SQL at
 /// the `as_of` / with the FX table.
 pub fn context(data: &[u8]) {
+    start(data);
     let text = text(data);
     let base = fixtures::context();
 
