@@ -507,4 +507,4 @@ exports.DefinitionError = DefinitionError;
 exports.EvaluationError = EvaluationError;
 exports.version = versions.version;
 exports.languageVersion = versions.languageVersion;
-Object.defineProperty(exports, '__segcore_test_trap', { value: testTrap, enumerable: false });
+exports.__segcore_test_trap = testTrap;

@@ -57,14 +57,14 @@ echo "==> wasm-opt -Oz"
 wasm-opt -Os --strip-debug --strip-producers "$WASM" -o "$TARGET_DIR/segcore_wasm.opt.wasm"
 WASM="$TARGET_DIR/segcore_wasm.opt.wasm"
 
-echo "==> wasm-bindgen --target web / --target nodejs"
+echo "==> wasm-bindgen --target web, then the glue as a factory (pkg/glue.mjs)"
 out=bindings-wasm/pkg
 rm -rf "$out.tmp"
 mkdir -p "$out.tmp"
 "$WASM_BINDGEN" --target web --out-name segcore_wasm --out-dir "$out.tmp/web" "$WASM"
-"$WASM_BINDGEN" --target nodejs --out-name segcore_wasm --out-dir "$out.tmp/node" "$WASM"
-# The package is "type": "module"; the nodejs glue is CommonJS.
-echo '{ "type": "commonjs" }' >"$out.tmp/node/package.json"
+# One glue for browsers and Node (js/web.mjs, js/node.mjs), made into a factory so a trapped
+# instance can be replaced by a fresh one (js/api.mjs; see the tool's header).
+node bindings-wasm/tools/glue-factory.mjs "$out.tmp/web/segcore_wasm.js" "$out.tmp/glue.mjs"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 

@@ -4,11 +4,19 @@
 //   import { Segment } from 'segcore-wasm';
 //   const seg = Segment.fromYAML('id: adults\nversion: 1.0.0\nrule: age >= 18');
 //   seg.evaluate({ id: 'u1', attributes: { age: 30 } }, { asOf: new Date() }); // true
-import { createRequire } from 'node:module';
+//
+// The compiled module is kept: after a trap, js/api.mjs makes a fresh instance of it.
+import { readFileSync } from 'node:fs';
+import { createGlue } from '../pkg/glue.mjs';
 import { createApi } from './api.mjs';
 
-const glue = createRequire(import.meta.url)('../pkg/node/segcore_wasm.js');
-const api = createApi(glue);
+const module = new WebAssembly.Module(readFileSync(new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url)));
+const instantiate = () => {
+  const glue = createGlue();
+  glue.initSync({ module });
+  return glue;
+};
+const api = createApi(instantiate(), instantiate);
 
 export const {
   compile,
@@ -27,5 +35,6 @@ export const {
   EvaluationError,
   version,
   languageVersion,
+  __segcore_test_trap,
 } = api;
 export default api;

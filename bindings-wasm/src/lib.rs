@@ -7,6 +7,8 @@
 //! memory (one call per profile, not one per value); definitions, options and results cross with
 //! serde-wasm-bindgen, off the hot path.
 
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+mod alloc;
 mod errors;
 pub mod tape;
 
@@ -19,14 +21,17 @@ use wasm_bindgen::prelude::*;
 
 use errors::{compile_err, diagnostics_json, eval_err, type_error, WResult};
 
-// The default wasm allocator (dlmalloc) made allocation the largest cost of a tape call.
+// The default wasm allocator (dlmalloc) made allocation the largest cost of a tape call; talc's
+// own memory source made large profiles quadratic (see alloc.rs).
 #[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
 #[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static TALC: alloc::Allocator = alloc::new();
 
 thread_local! {
-    /// The tape buffer: JavaScript writes a profile here, then calls in with its length. Results
-    /// of registry calls (one code byte per segment) are written back at its start.
+    /// The tape buffer: JavaScript writes a profile here, then calls in with where it starts and
+    /// its length (a tape starts after another one's bytes when a getter called segcore while
+    /// that one was being written). Results of registry calls (one code byte per segment) are
+    /// written back where the tape started.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -48,25 +53,26 @@ pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-fn with_tape<T>(len: usize, f: impl FnOnce(&[u8]) -> WResult<T>) -> WResult<T> {
-    SCRATCH.with_borrow(|s| match s.get(..len) {
+fn with_tape<T>(base: usize, len: usize, f: impl FnOnce(&[u8]) -> WResult<T>) -> WResult<T> {
+    SCRATCH.with_borrow(|s| match base.checked_add(len).and_then(|end| s.get(base..end)) {
         Some(bytes) => f(bytes),
         None => Err(type_error("internal: tape longer than the scratch buffer")),
     })
 }
 
-/// Writes one code byte per outcome at the start of the scratch buffer; returns how many.
-fn write_codes(codes: impl ExactSizeIterator<Item = Outcome>) -> u32 {
+/// Writes one code byte per outcome into the scratch buffer from `at`; returns how many. The
+/// caller made room (the buffer never moves here, so its views stay valid).
+fn write_codes(at: usize, codes: impl ExactSizeIterator<Item = Outcome>) -> WResult<u32> {
     let n = codes.len();
-    SCRATCH.with_borrow_mut(|s| {
-        if s.len() < n {
-            s.resize(n, 0);
+    SCRATCH.with_borrow_mut(|s| match at.checked_add(n).and_then(|end| s.get_mut(at..end)) {
+        Some(slots) => {
+            for (slot, o) in slots.iter_mut().zip(codes) {
+                *slot = outcome_code(o) as u8;
+            }
+            Ok(n as u32)
         }
-        for (slot, o) in s.iter_mut().zip(codes) {
-            *slot = outcome_code(o) as u8;
-        }
-    });
-    n as u32
+        None => Err(type_error("internal: no room for the results in the scratch buffer")),
+    })
 }
 
 fn outcome_code(o: Outcome) -> u32 {
@@ -133,7 +139,7 @@ impl WasmContext {
     pub fn new(text: Option<String>, ms: f64, fx: JsValue, segments: JsValue) -> WResult<WasmContext> {
         let micros = match text {
             Some(text) => segcore::parse_as_of(&text).map_err(eval_err)?,
-            None => tape::date_micros(ms)?,
+            None => tape::as_of_micros(ms).map_err(eval_err)?,
         };
         let mut cx = EvalContext::new(micros);
         if !is_nullish(&fx) {
@@ -162,8 +168,8 @@ pub struct WasmProfile {
 impl WasmProfile {
     /// A whole profile object written on the tape (every field checked by the core).
     #[wasm_bindgen(js_name = fromTape)]
-    pub fn from_tape(len: usize) -> WResult<WasmProfile> {
-        with_tape(len, tape::full_profile).map(|inner| WasmProfile { inner })
+    pub fn from_tape(base: usize, len: usize) -> WResult<WasmProfile> {
+        with_tape(base, len, tape::full_profile).map(|inner| WasmProfile { inner })
     }
 
     /// A profile parsed from JSON text, exactly.
@@ -268,8 +274,8 @@ impl WasmSegment {
 
     /// Outcome (0 false, 1 true, 2 unknown) of a projected profile on the tape.
     #[wasm_bindgen(js_name = evalTape)]
-    pub fn eval_tape(&self, cx: &WasmContext, len: usize) -> WResult<u32> {
-        let (p, values) = with_tape(len, |b| tape::projected_profile(b, &self.spec, false))?;
+    pub fn eval_tape(&self, cx: &WasmContext, base: usize, len: usize) -> WResult<u32> {
+        let (p, values) = with_tape(base, len, |b| tape::projected_profile(b, &self.spec, false))?;
         let bound = bind_parts(self.inner.layout(), &p, &values)?;
         self.inner.evaluate_bound(&bound, &cx.inner).map(outcome_code).map_err(eval_err)
     }
@@ -282,8 +288,8 @@ impl WasmSegment {
 
     /// A projected profile on the tape as a profile with its attributes named (for explain).
     #[wasm_bindgen(js_name = profileFromTape)]
-    pub fn profile_from_tape(&self, len: usize) -> WResult<WasmProfile> {
-        let (inner, _) = with_tape(len, |b| tape::projected_profile(b, &self.spec, true))?;
+    pub fn profile_from_tape(&self, base: usize, len: usize) -> WResult<WasmProfile> {
+        let (inner, _) = with_tape(base, len, |b| tape::projected_profile(b, &self.spec, true))?;
         Ok(WasmProfile { inner })
     }
 
@@ -330,22 +336,22 @@ impl WasmRegistry {
         self.inner.get(id).map(|s| WasmSegment::new(s.clone()))
     }
 
-    /// Outcomes of every segment for a projected profile on the tape, written as code bytes at
-    /// the start of the scratch buffer; returns how many.
+    /// Outcomes of every segment for a projected profile on the tape, written as code bytes
+    /// where the tape started (`base`); returns how many.
     #[wasm_bindgen(js_name = evalTape)]
-    pub fn eval_tape(&self, cx: &WasmContext, len: usize) -> WResult<u32> {
-        let (p, values) = with_tape(len, |b| tape::projected_profile(b, &self.spec, false))?;
+    pub fn eval_tape(&self, cx: &WasmContext, base: usize, len: usize) -> WResult<u32> {
+        let (p, values) = with_tape(base, len, |b| tape::projected_profile(b, &self.spec, false))?;
         let bound = bind_parts(self.inner.layout(), &p, &values)?;
         let results = self.inner.evaluate_bound(&bound, &cx.inner).map_err(eval_err)?;
-        Ok(write_codes(results.into_iter().map(|(_, o)| o)))
+        write_codes(base, results.into_iter().map(|(_, o)| o))
     }
 
-    /// Like `evalTape`, for a profile handle.
+    /// Like `evalTape`, for a profile handle; the codes go into the scratch buffer from `at`.
     #[wasm_bindgen(js_name = evalHandle)]
-    pub fn eval_handle(&self, p: &WasmProfile, cx: &WasmContext) -> WResult<u32> {
+    pub fn eval_handle(&self, p: &WasmProfile, cx: &WasmContext, at: usize) -> WResult<u32> {
         let bound = self.inner.bind(&p.inner);
         let results = self.inner.evaluate_bound(&bound, &cx.inner).map_err(eval_err)?;
-        Ok(write_codes(results.into_iter().map(|(_, o)| o)))
+        write_codes(at, results.into_iter().map(|(_, o)| o))
     }
 
     #[wasm_bindgen(js_name = evalOne)]
@@ -354,8 +360,8 @@ impl WasmRegistry {
     }
 
     #[wasm_bindgen(js_name = profileFromTape)]
-    pub fn profile_from_tape(&self, len: usize) -> WResult<WasmProfile> {
-        let (inner, _) = with_tape(len, |b| tape::projected_profile(b, &self.spec, true))?;
+    pub fn profile_from_tape(&self, base: usize, len: usize) -> WResult<WasmProfile> {
+        let (inner, _) = with_tape(base, len, |b| tape::projected_profile(b, &self.spec, true))?;
         Ok(WasmProfile { inner })
     }
 
@@ -388,6 +394,26 @@ pub fn check(definitions: JsValue, schema: JsValue) -> WResult<JsValue> {
     let schema = self::schema(schema)?;
     let diags = segcore::Registry::check(self::definitions(definitions)?, schema.as_ref());
     to_js(&diagnostics_json(&diags))
+}
+
+/// Test-only (`__segcore_test_trap` in js/api.mjs, not part of the API): traps the module on
+/// purpose, to prove the wrapper recovers. `0`: a Rust panic (an `unreachable` trap: panics abort
+/// in this build); `1`: a stack overflow (unbounded recursion).
+#[wasm_bindgen(js_name = testTrap)]
+pub fn test_trap(kind: u32) -> u32 {
+    #[inline(never)]
+    fn recurse(n: u32) -> u32 {
+        let frame = std::hint::black_box([n; 64]);
+        // Never 0 again before the stack runs out (n counts up from 1).
+        if std::hint::black_box(n) == 0 {
+            return frame[1];
+        }
+        recurse(frame[(n % 64) as usize].wrapping_add(1)).wrapping_add(frame[0])
+    }
+    match kind {
+        0 => panic!("segcore test trap"),
+        _ => recurse(kind),
+    }
 }
 
 /// Versions: the package, and the segment language it implements.

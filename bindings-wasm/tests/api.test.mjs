@@ -98,7 +98,8 @@ test('errors have classes, codes and positions; wrong types are TypeErrors', () 
   assert.match(ev.message, /event 0/);
   assert.throws(() => seg.evaluate(adult, { asOf: 1773576000000 }), { name: 'TypeError', message: /asOf must be a Date or an RFC 3339 string/ });
   assert.throws(() => seg.evaluate(adult, {}), { name: 'TypeError', message: /asOf is required/ });
-  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'TypeError', message: /invalid Date/ });
+  // An Invalid Date as asOf is a context error (hardening.test.mjs), not a TypeError.
+  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'EvaluationError', code: 'invalid_context' });
   assert.throws(() => seg.evaluate({ id: 'u', attributes: { age: NaN } }, { asOf: AS_OF }), { name: 'TypeError', message: /not a finite number/ });
   assert.throws(() => seg.evaluate({ id: 'u', attributes: { age: () => 1 } }, { asOf: AS_OF }), TypeError);
   assert.throws(() => seg.evaluate(null, { asOf: AS_OF }), TypeError);
