@@ -22,3 +22,15 @@ export function writeReport(repo, file, result) {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report(result), null, 2), 'utf8');
 }
+
+/** Reads tests/hostile/cases.json. */
+export function readHostileCases(repo) {
+  return JSON.parse(readFileSync(path.join(repo, 'tests', 'hostile', 'cases.json'), 'utf8'));
+}
+
+/** Writes target/conformance/<file> as JSON as given. */
+export function writeJson(repo, file, value) {
+  const out = path.join(repo, 'target', 'conformance', file);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(value, null, 2), 'utf8');
+}
