@@ -150,10 +150,28 @@ fn check_round_trip(rule: &str) -> Option<String> {
         Err(e) => panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"),
     };
     let (a, b) = (segcore::canonical::rule_json(&ast), segcore::canonical::rule_json(&again));
+    if a != b && known("fmt_neg_postfix") && negated_literal_postfix(&printed) {
+        return None;
+    }
     assert!(a == b, "parse(fmt(ast)) != ast\n  rule:    {rule:?}\n  printed: {printed:?}\n  ast:   {a}\n  again: {b}");
     let twice = segcore::printer::print(&again);
     assert!(twice == printed, "fmt is not idempotent\n  rule: {rule:?}\n  fmt:  {printed:?}\n  fmt²: {twice:?}");
     Some(printed)
+}
+
+/// Whether formatted text holds a minus glued to a numeric literal that carries a postfix
+/// (`-5.x`, `-5[0]`): the printer writes `neg(5.x)` that way, which parses as `(-5).x`
+/// (fuzz/known_issues: fmt_neg_postfix).
+fn negated_literal_postfix(printed: &str) -> bool {
+    let b = printed.as_bytes();
+    (0..b.len().saturating_sub(1)).any(|i| {
+        if b[i] != b'-' || !b[i + 1].is_ascii_digit() {
+            return false;
+        }
+        let end = (i + 1..b.len()).find(|&j| !(b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.')).unwrap_or(b.len());
+        let word = &b[i + 1..end];
+        word.windows(2).any(|w| w[0] == b'.' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) || b.get(end) == Some(&b'[')
+    })
 }
 
 /// SQL generation in every dialect: a query, or located diagnostics; never a panic.
