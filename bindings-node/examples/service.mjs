@@ -10,6 +10,11 @@
 //
 // `asOf` defaults to the request's arrival time; evaluation itself never reads the clock, and the
 // response says which instant it used so a caller can reproduce the answer anywhere.
+//
+// Slow or oversized clients: a request must arrive whole (headers and body) within
+// `requestTimeoutMs` (default 10 s; then 408 and the connection closes), and a body over 1 MiB is
+// answered 413 as soon as it is seen (by Content-Length, or while it streams in), then the
+// connection is closed gracefully so the client reads the 413 instead of a reset.
 
 import http from 'node:http';
 import path from 'node:path';
@@ -23,6 +28,8 @@ const segcore = require('../index.js');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_SEGMENTS = path.join(HERE, '..', '..', 'cli', 'src', 'demo');
 const MAX_BODY = 1 << 20;
+/** How long a connection that is being closed keeps draining what the client still sends. */
+const LINGER_MS = 2_000;
 
 function send(res, status, body) {
   const text = JSON.stringify(body);
@@ -30,19 +37,52 @@ function send(res, status, body) {
   res.end(text);
 }
 
+/**
+ * Answers and closes the connection without losing the answer. Closing a socket whose client is
+ * still sending (the rest of a body we refused) makes the kernel send a reset, and the client
+ * reports that instead of the response. So: stop buffering (the request is drained and
+ * discarded), send the response with `connection: close`, half-close after it (FIN), and keep
+ * draining until the client closes too or LINGER_MS pass (a lingering close).
+ */
+function sendAndClose(req, res, status, body) {
+  const socket = req.socket;
+  req.removeAllListeners('data');
+  req.resume();
+  // After a `connection: close` response Node calls socket.destroySoon(), which closes the socket
+  // as soon as the response is flushed: replace it, for this socket, by the lingering close.
+  socket.destroySoon = () => {
+    socket.end();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  res.setHeader('connection', 'close');
+  send(res, status, body);
+}
+
+class BodyTooLarge extends Error {}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY) {
+      reject(new BodyTooLarge(`body of ${declared} bytes is larger than ${MAX_BODY} bytes`));
+      return;
+    }
     const chunks = [];
     let size = 0;
-    req.on('data', (c) => {
+    const onData = (c) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(Object.assign(new Error(`body larger than ${MAX_BODY} bytes`), { status: 413 }));
-        req.destroy();
+        req.removeListener('data', onData);
+        chunks.length = 0;
+        reject(new BodyTooLarge(`body larger than ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -66,7 +106,7 @@ export function handler(registry) {
       try {
         body = JSON.parse(await readBody(req));
       } catch (e) {
-        if (e.status) return send(res, e.status, { error: 'too_large', message: e.message });
+        if (e instanceof BodyTooLarge) return sendAndClose(req, res, 413, { error: 'too_large', message: e.message });
         return send(res, 400, { error: 'bad_json', message: `request body is not JSON: ${e.message}` });
       }
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -91,12 +131,30 @@ export function handler(registry) {
 }
 
 /**
- * Starts the service. `port: 0` picks a free port. Resolves to `{ url, server, close() }`.
+ * Starts the service. `port: 0` picks a free port. `requestTimeoutMs`: how long a request may take
+ * to arrive, headers and body (default 10 s; Node's own default is 300 s, which lets slow clients
+ * hold connections for minutes). Resolves to `{ url, server, close() }`.
  */
-export async function startService({ segmentsDir = DEFAULT_SEGMENTS, schemaFile, host = '127.0.0.1', port = 8080 } = {}) {
+export async function startService({
+  segmentsDir = DEFAULT_SEGMENTS,
+  schemaFile,
+  host = '127.0.0.1',
+  port = 8080,
+  requestTimeoutMs = 10_000,
+} = {}) {
   const schema = schemaFile ? readFileSync(schemaFile, 'utf8') : undefined;
   const registry = segcore.Registry.load(segmentsDir, { schema });
-  const server = http.createServer(handler(registry));
+  const server = http.createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      // How often Node checks those two (default 30 s): a tenth of the timeout, at least 100 ms.
+      connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeoutMs / 10)),
+    },
+    handler(registry),
+  );
+  // An idle connection (no bytes either way) is closed after the same time.
+  server.setTimeout(requestTimeoutMs, (socket) => socket.destroy());
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -106,7 +164,11 @@ export async function startService({ segmentsDir = DEFAULT_SEGMENTS, schemaFile,
     server,
     registry,
     url: `http://${addr.address}:${addr.port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
   };
 }
 

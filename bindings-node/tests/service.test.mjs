@@ -92,3 +92,72 @@ test('bad requests get 4xx with a message, and the service keeps serving', async
   const health = await (await fetch(svc.url + '/healthz')).json();
   assert.deepEqual(health, { ok: true, segments: 11 });
 });
+
+// ----------------------------------------------------------------------------------------------
+// Slow and oversized clients (hardening item 13)
+
+import net from 'node:net';
+
+/** Sends `head` (and optionally body bytes) on a raw socket; resolves to what the server answers and when it closed. */
+function raw(url, writeAll, { timeoutMs = 8_000 } = {}) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const started = Date.now();
+    let data = '';
+    let error = null;
+    socket.on('data', (d) => (data += d.toString('latin1')));
+    socket.on('error', (e) => (error = e));
+    socket.on('close', () => resolve({ data, error, ms: Date.now() - started }));
+    socket.on('connect', () => writeAll(socket));
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${timeoutMs} ms; got ${JSON.stringify(data.slice(0, 200))}`));
+    }, timeoutMs).unref();
+  });
+}
+
+test('a body over 1 MiB gets a 413 the client can read (streamed, and by Content-Length)', async () => {
+  // fetch streams the whole body; the 413 must arrive, not a reset.
+  const big = JSON.stringify({ id: 'u', attributes: { pad: 'x'.repeat(3 << 20) } });
+  const res = await fetch(svc.url + '/evaluate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error, 'too_large');
+  // Chunked (no Content-Length): refused while it streams in.
+  const chunked = await raw(svc.url, (s) => {
+    s.write('POST /evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const chunk = 'a'.repeat(64 * 1024);
+    for (let i = 0; i < 40; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+  });
+  assert.match(chunked.data, /^HTTP\/1\.1 413 /, `got ${JSON.stringify(chunked.data.slice(0, 100))} ${chunked.error}`);
+  assert.match(chunked.data, /"too_large"/);
+  // Content-Length over the limit: answered before any body byte is read.
+  const declared = await raw(svc.url, (s) => {
+    s.write(`POST /evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${5 << 20}\r\n\r\n`);
+    s.write('{"id":');
+  });
+  assert.match(declared.data, /^HTTP\/1\.1 413 /);
+  assert.match(declared.data, /connection: close/i);
+  // The service keeps serving.
+  assert.equal((await fetch(svc.url + '/healthz')).status, 200);
+});
+
+test('a slow client cannot hold a connection past the request timeout', async () => {
+  const quick = await startService({ port: 0, requestTimeoutMs: 600 });
+  try {
+    // Headers, then a body that never completes.
+    const slowBody = await raw(quick.url, (s) => {
+      s.write('POST /evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":');
+    });
+    assert.ok(slowBody.ms < 4_000, `closed after ${slowBody.ms} ms`);
+    assert.match(slowBody.data, /^HTTP\/1\.1 408 |^$/, `got ${JSON.stringify(slowBody.data.slice(0, 100))}`);
+    // Headers that never complete.
+    const slowHeaders = await raw(quick.url, (s) => s.write('POST /evaluate HTTP/1.1\r\nHost: x\r\n'));
+    assert.ok(slowHeaders.ms < 4_000, `closed after ${slowHeaders.ms} ms`);
+    // The defaults are 10 s, not Node's 300 s.
+    assert.equal(svc.server.requestTimeout, 10_000);
+    assert.equal(svc.server.headersTimeout, 10_000);
+  } finally {
+    await quick.close();
+  }
+});
