@@ -26,8 +26,14 @@ fn replay(target: &str, harness: Harness) -> usize {
     let mut failed = Vec::new();
     for f in &files {
         let data = std::fs::read(f).unwrap();
-        if catch_unwind(AssertUnwindSafe(|| harness(&data))).is_err() {
-            failed.push(f.display().to_string());
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| harness(&data))) {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let first: String = msg.lines().next().unwrap_or("").chars().take(160).collect();
+            failed.push(format!("{}: {first}", f.display()));
         }
     }
     assert!(failed.is_empty(), "{target}: {} of {} inputs panic:\n  {}", failed.len(), files.len(), failed.join("\n  "));
