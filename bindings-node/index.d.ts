@@ -2,7 +2,9 @@
 // shapes, so code moves between server and browser unchanged.
 
 /** A JSON-like value a profile attribute or event property may hold. `Date`s become instants,
- * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. */
+ * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. A value nests at most
+ * 100 lists/objects (deeper: `EvaluationError` with code `limit_exceeded`, checked before it
+ * crosses). Getters, Proxies and lazy objects are read once each, and may themselves call segcore. */
 export type AttributeValue =
   | string
   | number
@@ -26,6 +28,7 @@ export interface ProfileEvent {
 export interface ProfileData {
   id: string | number;
   attributes?: Record<string, AttributeValue> | null;
+  /** At most 100,000 events (more: `EvaluationError` with code `limit_exceeded`). */
   events?: ProfileEvent[] | null;
 }
 
@@ -37,7 +40,11 @@ export type FxRates = Record<string, string | number>;
 
 /** Evaluation options. `asOf` is required: segcore never reads the clock. */
 export interface EvaluateOptions {
-  /** The evaluation instant: a `Date` or an RFC 3339 string with an offset. */
+  /**
+   * The evaluation instant: a `Date` or an RFC 3339 string with an offset. An Invalid Date, or one
+   * no RFC 3339 timestamp can spell (outside years 0000-9999), is `EvaluationError` with code
+   * `invalid_context`.
+   */
   asOf: Date | string;
   fx?: FxRates | null;
   /** Results of referenced segments, for a single segment that uses `in_segment(...)`. */
@@ -315,9 +322,15 @@ export declare function formatRule(rule: string): string;
 /** Diagnostics of a folder or file path, or of definitions; empty when valid. */
 export declare function check(source: string | Array<string | DefinitionData>, options?: SchemaOption): Diagnostic[];
 
-/** Fields every segcore error carries. */
+/**
+ * Fields every segcore error carries. Raised as this base class only for `internal`: a bug in
+ * segcore (a Rust panic caught at the boundary; the process keeps running).
+ */
 export declare class SegmentError extends Error {
-  /** Stable error kind, e.g. `syntax_error`, `unknown_field`, `invalid_profile`. */
+  /**
+   * Stable error kind, e.g. `syntax_error`, `unknown_field`, `invalid_profile`, `invalid_context`,
+   * `limit_exceeded` (SPEC §19), `internal`.
+   */
   readonly code: string;
   readonly line: number | null;
   readonly column: number | null;
@@ -340,3 +353,8 @@ export declare class EvaluationError extends SegmentError {}
 export declare const version: string;
 /** Version of the segment language this build implements. */
 export declare const languageVersion: string;
+/**
+ * Test-only, not part of the API: panics inside the native module to show that a
+ * panic never takes the process down (`kind` is ignored). Always throws `SegmentError` with code `internal`.
+ */
+export declare function __segcore_test_trap(kind?: 0 | 1): never;

@@ -5,7 +5,9 @@
 // has `free()`.
 
 /** A JSON-like value a profile attribute or event property may hold. `Date`s become instants,
- * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. */
+ * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. A value nests at most
+ * 100 lists/objects (deeper: `EvaluationError` with code `limit_exceeded`, checked before it
+ * crosses). Getters, Proxies and lazy objects are read once each, and may themselves call segcore. */
 export type AttributeValue =
   | string
   | number
@@ -29,6 +31,7 @@ export interface ProfileEvent {
 export interface ProfileData {
   id: string | number;
   attributes?: Record<string, AttributeValue> | null;
+  /** At most 100,000 events (more: `EvaluationError` with code `limit_exceeded`). */
   events?: ProfileEvent[] | null;
 }
 
@@ -40,7 +43,11 @@ export type FxRates = Record<string, string | number>;
 
 /** Evaluation options. `asOf` is required: segcore never reads the clock. */
 export interface EvaluateOptions {
-  /** The evaluation instant: a `Date` or an RFC 3339 string with an offset. */
+  /**
+   * The evaluation instant: a `Date` or an RFC 3339 string with an offset. An Invalid Date, or one
+   * no RFC 3339 timestamp can spell (outside years 0000-9999), is `EvaluationError` with code
+   * `invalid_context`.
+   */
   asOf: Date | string;
   fx?: FxRates | null;
   /** Results of referenced segments, for a single segment that uses `in_segment(...)`. */
@@ -163,6 +170,9 @@ export declare class Context {
 
 /**
  * A profile converted once (every field), to evaluate many times against any segment or registry.
+ * It keeps its source (the JSON text, or the object as encoded bytes: about the size of its
+ * data) so that after a WebAssembly trap it rebuilds itself in the fresh instance, like every
+ * Segment, Registry and Context.
  *
  * @example
  * const p = new Profile({ id: 'u1', attributes: { age: 30 } });
@@ -174,7 +184,10 @@ export declare class Profile {
   static fromJSON(text: string): Profile;
   readonly id: string;
   readonly eventCount: number;
-  /** Frees its WebAssembly memory now (the garbage collector does it later otherwise). */
+  /**
+   * Frees its WebAssembly memory now (the garbage collector does it later otherwise). A freed
+   * Profile cannot be used again.
+   */
   free(): void;
 }
 
@@ -272,9 +285,16 @@ export declare function formatRule(rule: string): string;
 /** Diagnostics of definitions (YAML/JSON texts or objects) checked as one registry; empty when valid. */
 export declare function check(source: Array<string | DefinitionData>, options?: SchemaOption): Diagnostic[];
 
-/** Fields every segcore error carries. */
+/**
+ * Fields every segcore error carries. Raised as this base class only for `internal`: a bug in
+ * segcore (a Rust panic caught at the boundary, or a WebAssembly trap: then the module is
+ * replaced by a fresh instance and everything made before keeps working).
+ */
 export declare class SegmentError extends Error {
-  /** Stable error kind, e.g. `syntax_error`, `unknown_field`, `invalid_profile`. */
+  /**
+   * Stable error kind, e.g. `syntax_error`, `unknown_field`, `invalid_profile`, `invalid_context`,
+   * `limit_exceeded` (SPEC §19), `internal`.
+   */
   readonly code: string;
   readonly line: number | null;
   readonly column: number | null;
@@ -297,6 +317,11 @@ export declare class EvaluationError extends SegmentError {}
 export declare const version: string;
 /** Version of the segment language this build implements. */
 export declare const languageVersion: string;
+/**
+ * Test-only, not part of the API: traps the WebAssembly module on purpose (`kind` 0: a Rust panic,
+ * 1: a stack overflow) to show the recovery. Always throws `SegmentError` with code `internal`.
+ */
+export declare function __segcore_test_trap(kind?: 0 | 1): never;
 
 /** Everything above as one object (the module's default export). */
 declare const _default: {
@@ -316,5 +341,6 @@ declare const _default: {
   EvaluationError: typeof EvaluationError;
   version: string;
   languageVersion: string;
+  __segcore_test_trap: typeof __segcore_test_trap;
 };
 export default _default;
