@@ -50,8 +50,8 @@ use crate::{Error, Profile, Value};
 /// Why a tape could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TapeError {
-    /// A malformed tape, or a value that segcore data cannot hold (NaN, a BigInt beyond 64 bits,
-    /// nesting deeper than 128): the binding's `TypeError`.
+    /// A malformed tape, or a value that segcore data cannot hold (NaN, a BigInt beyond 64 bits):
+    /// the binding's `TypeError`.
     Type(String),
     /// The profile itself is invalid (an unparseable event time, an unknown field, ...).
     Profile(Error),
@@ -139,24 +139,25 @@ impl<'a> Reader<'a> {
                 }
             }
             5 => Value::Str(self.str()?.into()),
-            _ => Value::from_json(&self.json_tagged(tag, 0)?),
+            _ => Value::from_json(&self.json_tagged(tag, 0, crate::limits::MAX_VALUE_DEPTH)?),
         }))
     }
 
-    /// A value as JSON (`undefined` as `null`).
+    /// A value as JSON (`undefined` as `null`): a whole document, such as a profile object, whose
+    /// frame holds values up to the data limit (the document's parser checks each value exactly).
     pub fn json(&mut self) -> TResult<serde_json::Value> {
         let tag = self.u8()?;
-        self.json_tagged(tag, 0)
+        self.json_tagged(tag, 0, crate::document::MAX_DOCUMENT_DEPTH)
     }
 
-    fn json_tagged(&mut self, tag: u8, depth: usize) -> TResult<serde_json::Value> {
+    fn json_tagged(&mut self, tag: u8, depth: usize, limit: usize) -> TResult<serde_json::Value> {
         use serde_json::Value as J;
         // Lists and objects nest at most MAX_VALUE_DEPTH (the writers check first; this keeps the
         // decoder's recursion bounded whatever the bytes say).
-        if matches!(tag, 8 | 9) && depth >= crate::limits::MAX_VALUE_DEPTH {
-            return Err(type_error(format!(
-                "value is nested more than {} levels deep",
-                crate::limits::MAX_VALUE_DEPTH
+        if matches!(tag, 8 | 9) && depth >= limit {
+            return Err(TapeError::Profile(Error::new(
+                crate::ErrorKind::LimitExceeded,
+                format!("value is nested more than {} levels deep", crate::limits::MAX_VALUE_DEPTH),
             )));
         }
         Ok(match tag {
@@ -181,7 +182,7 @@ impl<'a> Reader<'a> {
                 let mut items = Vec::with_capacity(n.min(4096));
                 for _ in 0..n {
                     let tag = self.u8()?;
-                    items.push(self.json_tagged(tag, depth + 1)?);
+                    items.push(self.json_tagged(tag, depth + 1, limit)?);
                 }
                 J::Array(items)
             }
@@ -191,7 +192,7 @@ impl<'a> Reader<'a> {
                 for _ in 0..n {
                     let key = self.str()?.to_string();
                     let tag = self.u8()?;
-                    map.insert(key, self.json_tagged(tag, depth + 1)?);
+                    map.insert(key, self.json_tagged(tag, depth + 1, limit)?);
                 }
                 J::Object(map)
             }
@@ -402,7 +403,9 @@ mod tests {
             bytes.extend(1u32.to_le_bytes());
         }
         bytes.push(1);
-        assert!(matches!(read_whole(&bytes), Err(TapeError::Type(m)) if m.contains("100 levels")));
+        assert!(
+            matches!(read_whole(&bytes), Err(TapeError::Profile(e)) if e.first().kind == crate::ErrorKind::LimitExceeded)
+        );
     }
 
     #[test]
