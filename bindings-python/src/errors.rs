@@ -25,7 +25,9 @@ pub fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
 pub fn py_err_at(py: Python<'_>, err: &segcore::Error, phase: Phase, at: &Location) -> PyErr {
     use segcore::ErrorClass as C;
     let first = err.first();
-    let message = first.message.clone();
+    // Batch errors read `error[kind]: …` (the core's display): segcore.spark re-raises them on the
+    // driver as text, where the attributes are gone but the kind must still be readable.
+    let message = if at.frame.is_some() { err.to_string() } else { first.message.clone() };
     let exc = if first.kind == ErrorKind::Internal {
         // A bug, not a property of the input: the base class, whatever the phase.
         SegmentError::new_err(message)

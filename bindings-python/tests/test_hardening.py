@@ -399,6 +399,8 @@ def test_evaluation_errors_in_a_batch_name_the_row():
     err = _raises("fx_rate_missing", seg.evaluate_batch, t, as_of=AS_OF)
     assert (err.frame, err.row) == ("profiles", 1)
     assert "row 1" in str(err) and "`b`" in str(err)
+    # The text keeps the kind (segcore.spark re-raises it on the driver as text only).
+    assert str(err).startswith("error[fx_rate_missing]: profiles row 1")
 
 
 def test_python_errors_carry_kind():
