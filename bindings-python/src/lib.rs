@@ -5,6 +5,11 @@ mod batch;
 mod convert;
 mod errors;
 
+// `errors::guard` turns a Rust panic at any entry point into `SegmentError(kind="internal")`;
+// with `panic = "abort"` it could not, and a bug would kill the interpreter instead.
+#[cfg(panic = "abort")]
+compile_error!("segcore-python must be built with panic = \"unwind\" (see errors::guard)");
+
 use std::path::PathBuf;
 
 use pyo3::create_exception;

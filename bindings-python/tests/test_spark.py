@@ -266,18 +266,25 @@ def test_evaluate_other_layouts_and_definitions(spark: Any) -> None:
 
 def test_evaluate_argument_errors(spark: Any, data: Dict[str, Any]) -> None:
     reg = data["registry"]
-    with pytest.raises(ValueError, match="as_of is required"):
+    # Every error carries the `kind` every segcore error has (SPEC §18).
+    with pytest.raises(ValueError, match="as_of is required") as e:
         segcore.spark.evaluate(data["profiles"], data["events"], reg, None)
-    with pytest.raises(ValueError, match="naive datetime"):
+    assert e.value.kind == "invalid_context"
+    with pytest.raises(ValueError, match="naive datetime") as e:
         segcore.spark.evaluate(data["profiles"], data["events"], reg, dt.datetime(2026, 3, 30))
-    with pytest.raises(ValueError, match="no `user_id` column"):
+    assert e.value.kind == "invalid_context"
+    with pytest.raises(ValueError, match="no `user_id` column") as e:
         segcore.spark.evaluate(data["profiles"], data["events"], reg, sql_dataset.AS_OF, id_column="user_id")
-    with pytest.raises(ValueError, match="needs the columns entity_id, name, at"):
+    assert e.value.kind == "invalid_profile"
+    with pytest.raises(ValueError, match="needs the columns entity_id, name, at") as e:
         segcore.spark.evaluate(data["profiles"], data["events"].drop("at"), reg, sql_dataset.AS_OF)
-    with pytest.raises(TypeError, match="segcore.Registry or a list of definitions"):
+    assert e.value.kind == "invalid_profile"
+    with pytest.raises(TypeError, match="segcore.Registry or a list of definitions") as e:
         segcore.spark.evaluate(data["profiles"], data["events"], "adults", sql_dataset.AS_OF)
-    with pytest.raises(TypeError, match="pyspark.sql.DataFrame"):
+    assert e.value.kind == "invalid_definition"
+    with pytest.raises(TypeError, match="pyspark.sql.DataFrame") as e:
         segcore.spark.evaluate([], None, reg, sql_dataset.AS_OF)
+    assert e.value.kind == "invalid_profile"
 
 
 # ---------------------------------------------------------------------------------------------

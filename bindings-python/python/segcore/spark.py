@@ -70,6 +70,13 @@ _EVENTS = "__segcore_events"
 # Output batches are cut at about this many rows (segments × profiles of an input batch).
 _OUTPUT_ROWS = 1 << 16
 
+
+def _kinded(error: BaseException, kind: str) -> BaseException:
+    """``error`` with the ``kind`` attribute every error of the binding carries (SPEC §18)."""
+    error.kind = kind  # type: ignore[attr-defined]
+    return error
+
+
 _PIP_HINT = 'pip install "pyspark>=3.5" pyarrow'
 
 
@@ -120,10 +127,10 @@ def _payload(
         if schema is None:
             schema = registry.schema
     elif isinstance(registry, (str, bytes)) or not isinstance(registry, Sequence):
-        raise TypeError(
+        raise _kinded(TypeError(
             "registry must be a segcore.Registry or a list of definitions (dicts or YAML/JSON texts), not %s"
             % type(registry).__name__
-        )
+        ), "invalid_definition")
     else:
         # Compiled together here (references between them resolve), then shipped as plain dicts.
         original = segcore.Registry.from_definitions(list(registry), schema=schema)
@@ -131,19 +138,19 @@ def _payload(
     try:
         payload = json.dumps({"definitions": definitions, "schema": schema}, sort_keys=True, default=str)
     except TypeError as e:
-        raise TypeError("definitions and schema must be JSON-serializable: %s" % e) from e
+        raise _kinded(TypeError("definitions and schema must be JSON-serializable: %s" % e), "invalid_definition") from e
     try:
         compiled = _registry_from_payload(payload)
     except segcore.SegmentError as e:
         if schema is None:
-            raise ValueError(
+            raise _kinded(ValueError(
                 "the definitions do not compile again without a schema: pass schema=... "
                 "(the one they were compiled with): %s" % e
-            ) from e
+            ), e.kind) from e
         raise
     for sid in original.ids:
         if compiled[sid].definition_hash != original[sid].definition_hash:  # pragma: no cover
-            raise ValueError("segment %r does not recompile to the same definition" % sid)
+            raise _kinded(ValueError("segment %r does not recompile to the same definition" % sid), "internal")
     return payload, compiled
 
 
@@ -172,7 +179,7 @@ def _as_of_datetime(text: str) -> _dt.datetime:
     """The canonical RFC 3339 ``as_of`` of a Context as an aware UTC datetime (microseconds)."""
     m = _RFC3339.match(text)
     if not m:  # pragma: no cover - Context.as_of is always RFC 3339
-        raise ValueError("as_of %r is not an RFC 3339 timestamp" % text)
+        raise _kinded(ValueError("as_of %r is not an RFC 3339 timestamp" % text), "invalid_context")
     frac = (m.group(3) or "")[:6].ljust(6, "0")
     zone = "+00:00" if m.group(4) in ("Z", "z") else m.group(4)
     value = _dt.datetime.fromisoformat("%sT%s.%s%s" % (m.group(1), m.group(2), frac, zone))
@@ -197,9 +204,9 @@ def _value_column(F: Any, columns: Dict[str, str], name: str, frame: str) -> Opt
         a, c = F.col("`%s`" % amount), F.col("`%s`" % currency)
         return F.when(a.isNotNull(), F.struct(a.alias("amount"), c.alias("currency"))).alias(name)
     if amount in columns or currency in columns:
-        raise ValueError(
+        raise _kinded(ValueError(
             "the %s frame has only one of `%s` and `%s`: a split money column needs both" % (frame, amount, currency)
-        )
+        ), "invalid_profile")
     return None
 
 
@@ -246,14 +253,16 @@ def evaluate(
     from pyspark.sql import types as T
 
     if as_of is None:
-        raise ValueError(
+        raise _kinded(ValueError(
             "as_of is required: pass an aware datetime or an RFC 3339 string with an offset "
             '(e.g. "2026-03-30T09:30:00Z"); segcore never evaluates at an implicit now'
-        )
+        ), "invalid_context")
     if not isinstance(profiles_df, DataFrame):
-        raise TypeError("profiles_df must be a pyspark.sql.DataFrame, not %s" % type(profiles_df).__name__)
+        raise _kinded(TypeError("profiles_df must be a pyspark.sql.DataFrame, not %s" % type(profiles_df).__name__),
+                      "invalid_profile")
     if events_df is not None and not isinstance(events_df, DataFrame):
-        raise TypeError("events_df must be a pyspark.sql.DataFrame or None, not %s" % type(events_df).__name__)
+        raise _kinded(TypeError("events_df must be a pyspark.sql.DataFrame or None, not %s" % type(events_df).__name__),
+                      "invalid_profile")
     # Validates as_of and fx on the driver, before any job runs.
     context = segcore.Context(as_of, fx=dict(fx) if fx is not None else None)
     fx_quotes = {str(k): str(v) for k, v in (fx or {}).items()}
@@ -263,9 +272,9 @@ def evaluate(
 
     pcols = _column_lookup(profiles_df.columns)
     if id_column not in pcols:
-        raise ValueError(
+        raise _kinded(ValueError(
             "the profiles frame has no `%s` column (pass id_column=...); it has %s" % (id_column, profiles_df.columns)
-        )
+        ), "invalid_profile")
     selected = [F.col("`%s`" % id_column).cast("string").alias(_ID)]
     for name in attributes:
         if name == id_column:
@@ -280,10 +289,10 @@ def evaluate(
         ecols = _column_lookup(events_df.columns)
         missing = [c for c in ("entity_id", "name", "at") if c not in ecols]
         if missing:
-            raise ValueError(
+            raise _kinded(ValueError(
                 "the events frame needs the columns entity_id, name, at (missing %s); it has %s"
                 % (", ".join(missing), events_df.columns)
-            )
+            ), "invalid_profile")
         props = sorted({p for ps in events_read.values() for p in ps} - {"entity_id", "name", "at", "seq"})
         fields = [F.col("name").alias("name"), F.col("at").alias("at")]
         for p in props:
@@ -377,7 +386,8 @@ def _evaluate_batches(
 
     reg = _registry_from_payload(payload)
     if reg.ids != ids:  # pragma: no cover - the same wheel compiles the same payload
-        raise RuntimeError("segcore on this executor compiled different segments (%s vs %s)" % (reg.ids, ids))
+        raise _kinded(RuntimeError("segcore on this executor compiled different segments (%s vs %s)" % (reg.ids, ids)),
+                      "internal")
     context = segcore.Context(as_of, fx=fx or None)
     k = len(ids)
     fields = [
