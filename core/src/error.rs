@@ -205,6 +205,12 @@ impl Diagnostic {
     }
 }
 
+/// Characters of the rule line shown before and after the span in a snippet: one long line (a
+/// 64 KiB rule) must not be copied into every diagnostic.
+const SNIPPET_CONTEXT: usize = 40;
+/// Carets drawn at most (a span may cover most of a long line).
+const SNIPPET_CARETS: usize = 80;
+
 fn snippet(source: &str, span: Span, loc: Location) -> String {
     let line_text = source.lines().nth(loc.line as usize - 1).unwrap_or("");
     let width = {
@@ -212,11 +218,19 @@ fn snippet(source: &str, span: Span, loc: Location) -> String {
         let end = (span.end as usize).max(start).min(source.len());
         let text = source.get(start..end).unwrap_or("");
         let first_line = text.split('\n').next().unwrap_or("");
-        first_line.chars().count().max(1)
+        first_line.chars().take(SNIPPET_CARETS).count().max(1)
     };
-    let pad: String =
-        line_text.chars().take(loc.column as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-    format!("{line_text}\n{pad}{}", "^".repeat(width))
+    let col = loc.column as usize - 1;
+    let skip = col.saturating_sub(SNIPPET_CONTEXT);
+    let shown: String = line_text.chars().skip(skip).take(col - skip + width + SNIPPET_CONTEXT).collect();
+    let (head, tail) = (
+        if skip > 0 { "…" } else { "" },
+        if skip + shown.chars().count() < line_text.chars().count() { "…" } else { "" },
+    );
+    let pad: String = std::iter::repeat_n(' ', head.chars().count())
+        .chain(line_text.chars().skip(skip).take(col - skip).map(|c| if c == '\t' { '\t' } else { ' ' }))
+        .collect();
+    format!("{head}{shown}{tail}\n{pad}{}", "^".repeat(width))
 }
 
 impl fmt::Display for Diagnostic {
@@ -434,3 +448,26 @@ impl std::error::Error for Error {}
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    #[test]
+    fn snippets_of_long_lines_show_a_window_with_the_caret_aligned() {
+        let src = format!("{} and zz > 1 and {}", "a > 1 and ".repeat(300), "b > 1 and ".repeat(300));
+        let start = src.find("zz").unwrap();
+        let d = Diagnostic::at(ErrorKind::UnknownField, Span { start: start as u32, end: start as u32 + 2 }, "x")
+            .locate(&src);
+        let snip = d.snippet.unwrap();
+        let (line, carets) = snip.split_once('\n').unwrap();
+        assert!(line.starts_with('…') && line.ends_with('…'), "{line}");
+        assert!(line.chars().count() <= 2 * SNIPPET_CONTEXT + 4, "{line}");
+        let at = carets.chars().take_while(|&c| c == ' ').count();
+        assert_eq!(line.chars().skip(at).take(2).collect::<String>(), "zz", "{snip}");
+        assert_eq!(carets.trim_start(), "^^");
+        // A short line is shown whole.
+        let d = Diagnostic::at(ErrorKind::UnknownField, Span { start: 0, end: 1 }, "x").locate("a > 1");
+        assert_eq!(d.snippet.unwrap(), "a > 1\n^");
+    }
+}

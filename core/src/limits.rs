@@ -29,3 +29,5 @@ pub const MAX_VALUE_DEPTH: usize = 100;
 /// Maximum size of one input record in bytes (a JSONL line, a CSV row, a profile JSON document):
 /// readers stop at the limit instead of buffering an endless line.
 pub const MAX_RECORD_BYTES: usize = 32 << 20;
+/// Diagnostics of one severity reported per rule; the rest are counted in one more.
+pub const MAX_DIAGNOSTICS: usize = 100;

@@ -149,15 +149,15 @@ fn op_text(op: Op, args: &[Expr]) -> String {
         Op::Mul => bin("*", 6, 7),
         Op::Div => bin("/", 6, 7),
         Op::Neg => {
-            // `-5` would read back as a literal; keep a negated literal distinct.
-            let inner = &args[0];
-            let text = expr(inner, 7);
-            if matches!(
-                inner.kind,
-                ExprKind::Lit(Literal::Int(_) | Literal::Decimal(_) | Literal::Duration(..) | Literal::Money(..))
-            ) || text.starts_with('-')
-            {
+            let text = expr(&args[0], 7);
+            if text.starts_with(|c: char| c.is_ascii_digit()) {
+                // A minus before a number would read back as part of the literal (`-5`, and
+                // `-5.x` as `(-5).x`): keep a negated number distinct.
                 format!("-({text})")
+            } else if text.starts_with('-') {
+                // A space rather than parentheses: `-(-x)` would nest two levels per minus and
+                // could push a rule that parsed over the nesting limit when read back.
+                format!("- {text}")
             } else {
                 format!("-{text}")
             }

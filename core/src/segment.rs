@@ -221,7 +221,10 @@ impl Segment {
         let env = Env { tz: &tz, schema, known_segment, layout: layout.as_deref() };
         let compiled = compile(&ast, &env);
         let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
-            compiled.diagnostics.into_iter().map(locate).partition(|d| d.severity == Severity::Error);
+            compiled.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
+        let (errors, warnings) = (cap_diagnostics(errors), cap_diagnostics(warnings));
+        let errors: Vec<Diagnostic> = errors.into_iter().map(locate).collect();
+        let warnings: Vec<Diagnostic> = warnings.into_iter().map(locate).collect();
         if !errors.is_empty() {
             return Err(Error::from_diagnostics(errors));
         }
@@ -409,5 +412,46 @@ impl Segment {
     pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
         let lookup = |id: &str| cx.segments.get(id).copied();
         crate::explain::explain(self, profile, cx.as_of, &cx.fx, &lookup)
+    }
+}
+
+/// At most [`crate::limits::MAX_DIAGNOSTICS`] diagnostics of one severity per rule, then one that
+/// counts the rest: a rule of 10,000 list elements must not make 10,000 errors (found by fuzzing:
+/// with a snippet each, a 30 KB rule became a 600 MB error).
+fn cap_diagnostics(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let max = crate::limits::MAX_DIAGNOSTICS;
+    if diags.len() > max {
+        let more = diags.len() - max;
+        let (kind, severity) = (diags[max].kind, diags[max].severity);
+        diags.truncate(max);
+        let mut d = Diagnostic::new(kind, format!("… and {more} more like the above in this rule"));
+        d.severity = severity;
+        diags.push(d);
+    }
+    diags
+}
+
+#[cfg(test)]
+mod diagnostic_tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz/regressions/rule/error-amplification-list-type-mismatch): one error
+    /// per list element, each carrying the whole 30 KB line, made a 600 MB error.
+    #[test]
+    fn many_errors_on_one_long_line_stay_small() {
+        let rule = format!("x in [{}]", vec!["0"; 5_000].join(", "));
+        let schema = Schema::from_json_str(r#"{"attributes": {"x": "string"}}"#).unwrap();
+        let e = Segment::compile(Definition::new("a", "1.0.0", rule.as_str()), Some(&schema)).unwrap_err();
+        let diags = e.diagnostics();
+        assert_eq!(diags.len(), crate::limits::MAX_DIAGNOSTICS + 1);
+        assert!(diags.last().unwrap().message.contains("4900 more"), "{}", diags.last().unwrap().message);
+        let text = e.to_string();
+        assert!(text.len() < 100 * 400, "{} bytes", text.len());
+        // The snippet keeps a window around the span (here the list), cut with an ellipsis.
+        let snip = diags[50].snippet.as_deref().unwrap();
+        let (line, carets) = snip.split_once('\n').unwrap();
+        assert!(line.ends_with('…') && line.chars().count() < 150, "{line}");
+        let col = carets.find('^').unwrap();
+        assert_eq!(line.chars().nth(carets[..col].chars().count()), Some('['), "{snip}");
     }
 }
