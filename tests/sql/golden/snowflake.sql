@@ -20,6 +20,9 @@ event_aggregates AS (
   WHERE e.name IN ('login', 'page_view', 'purchase') AND e.at <= TO_TIMESTAMP_TZ('2026-03-30 09:30:00 +00:00')
   GROUP BY e.entity_id
 ),
+duplicate_profile_ids AS (
+  SELECT p.id FROM profiles AS p GROUP BY p.id HAVING COUNT(*) > 1
+),
 seg_adults AS (
   -- adults 1.0.0: age >= 18 and age between 18 and 120 and score > 0.5 and ltv <= 1000.25 and score >= 1
   SELECT p.id AS entity_id,
@@ -661,3 +664,6 @@ SELECT entity_id, 'vip_adults' AS segment_id, '1.0.0' AS version, '15b9944250650
   COALESCE(value, FALSE) AS member,
   CASE WHEN value THEN 'true' WHEN NOT value THEN 'false' ELSE 'unknown' END AS outcome
 FROM seg_vip_adults
+UNION ALL
+SELECT dup.id, CAST(CAST('segcore duplicate_profile_id: two profiles have the id ' || dup.id AS NUMBER) AS VARCHAR), NULL, NULL, NULL, NULL, NULL
+FROM duplicate_profile_ids AS dup
