@@ -393,6 +393,32 @@ def test_missing_fx_rate_is_an_error(spark: Any) -> None:
         spark.sql(q.sql).collect()
 
 
+def test_duplicate_profile_ids_are_an_error(spark: Any) -> None:
+    """Two profiles rows with one id fail the job with duplicate_profile_id (SPEC §19), as
+    evaluate_batch and the generated SQL do, even when the rows sit in different partitions."""
+    reg = segcore.Registry.from_definitions(
+        [{"id": "adult", "version": "1.0.0", "rule": "age >= 18 and count(purchase) >= 1"}], schema=sql_dataset.SCHEMA
+    )
+    q = reg.to_sql("spark", as_of=sql_dataset.AS_OF)
+    event = {"name": "purchase", "at": "2026-03-01T00:00:00Z", "properties": {}}
+    rows = [sql_support.rows({"id": i, "attributes": {"age": a}, "events": [event]}, q) for i, a in
+            [("u1", 30), ("u2", 40), ("u1", 10)]]
+    profiles_df = frame(spark, q.profile_columns, [r[0] for r in rows]).repartition(3)
+    events_df = frame(spark, q.event_columns, [e for r in rows[:2] for e in r[1]])
+    out = segcore.spark.evaluate(profiles_df, events_df, reg, sql_dataset.AS_OF, schema=sql_dataset.SCHEMA)
+    with expected_task_failure(spark), pytest.raises(PythonException, match=r"duplicate_profile_id.*`u1` appears in 2"):
+        out.collect()
+    # Unique ids evaluate.
+    fine = segcore.spark.evaluate(frame(spark, q.profile_columns, [r[0] for r in rows[:2]]), events_df, reg,
+                                  sql_dataset.AS_OF, schema=sql_dataset.SCHEMA)
+    assert sorted((r.entity_id, r.member) for r in fine.collect()) == [("u1", True), ("u2", True)]
+    # The generated Spark SQL fails the same way.
+    profiles_df.createOrReplaceTempView("profiles")
+    events_df.createOrReplaceTempView("events")
+    with expected_task_failure(spark), pytest.raises(Exception, match=r"duplicate_profile_id.*u1"):
+        spark.sql(q.sql).collect()
+
+
 def test_missing_pyspark_is_a_clear_import_error(monkeypatch: Any) -> None:
     for name in [m for m in sys.modules if m == "pyspark" or m.startswith("pyspark.")]:
         monkeypatch.setitem(sys.modules, name, None)

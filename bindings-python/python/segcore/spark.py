@@ -67,6 +67,8 @@ OUTPUT_COLUMNS: Tuple[str, ...] = ("entity_id", "segment_id", "version", "defini
 
 _ID = "__segcore_id"
 _EVENTS = "__segcore_events"
+# How many profiles rows share this row's id: more than one is duplicate_profile_id (SPEC §19).
+_ROWS = "__segcore_rows"
 # Output batches are cut at about this many rows (segments × profiles of an input batch).
 _OUTPUT_ROWS = 1 << 16
 
@@ -282,7 +284,11 @@ def evaluate(
         c = _value_column(F, pcols, name, "profiles")
         if c is not None:
             selected.append(c)
-    joined = profiles_df.select(*selected)
+    # Counted with the rows themselves (a window over the id), so a repeated id fails the job that
+    # computes membership — in whichever partitions its rows land — instead of a separate pass.
+    from pyspark.sql import Window
+
+    joined = profiles_df.select(*selected).withColumn(_ROWS, F.count(F.lit(1)).over(Window.partitionBy(_ID)))
 
     has_events = False
     if events_df is not None and events_read:
@@ -407,7 +413,14 @@ def _evaluate_batches(
             continue
         names = batch.schema.names
         entity_ids = batch.column(names.index(_ID))
-        keep = [i for i, name in enumerate(names) if name != _EVENTS]
+        rows = batch.column(names.index(_ROWS))
+        if pc.max(rows).as_py() > 1:
+            at = pc.index(pc.greater(rows, 1), True).as_py()
+            raise _kinded(ValueError(
+                "error[duplicate_profile_id]: profile id `%s` appears in %d rows of the profiles frame"
+                % (entity_ids[at].as_py(), rows[at].as_py())
+            ), "duplicate_profile_id")
+        keep = [i for i, name in enumerate(names) if name not in (_EVENTS, _ROWS)]
         profiles = pa.Table.from_arrays([batch.column(i) for i in keep], [names[i] for i in keep])
         events = None
         if has_events:
