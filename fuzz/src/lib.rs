@@ -38,8 +38,14 @@ thread_local! {
     static INPUT_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+thread_local! {
+    /// Minus signs in the current input (see `sql_everywhere`).
+    static CURRENT_MINUSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn start(data: &[u8]) {
     INPUT_LEN.with(|l| l.set(data.len()));
+    CURRENT_MINUSES.with(|m| m.set(data.iter().filter(|&&b| b == b'-').count()));
 }
 
 /// Known open issues whose harness-level checks are skipped, so a bounded run keeps exploring
@@ -117,7 +123,12 @@ fn summary(r: &Result<Outcome, Error>) -> Result<Outcome, &'static str> {
 /// Canonical JSON is valid JSON with the rule as an object; the hash is its SHA-256.
 fn check_canonical(seg: &Segment) {
     let json = seg.canonical_json();
-    let v: serde_json::Value = serde_json::from_str(json)
+    // A rule at the nesting limit nests its canonical JSON deeper than serde_json's default
+    // recursion limit (128): read it without one (the depth is bounded by the rule's).
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
         .unwrap_or_else(|e| panic!("canonical JSON is not valid JSON ({e}): {json}"));
     assert!(v.get("rule").is_some_and(|r| r.is_object()), "canonical JSON without a rule object: {json}");
     assert_eq!(v.get("id").and_then(|i| i.as_str()), Some(seg.id()), "canonical JSON id: {json}");
@@ -144,38 +155,23 @@ fn check_round_trip(rule: &str) -> Option<String> {
     }
     let again = match Segment::parse_rule(&printed) {
         Ok(again) => again,
-        // Known: the printer parenthesises nested negations, and the parentheses count toward
-        // the nesting limit (fuzz/known_issues: fmt_depth).
-        Err(e) if e.kind().as_str() == "limit_exceeded" && known("fmt_depth") => return None,
         Err(e) => panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"),
     };
     let (a, b) = (segcore::canonical::rule_json(&ast), segcore::canonical::rule_json(&again));
-    if a != b && known("fmt_neg_postfix") && negated_literal_postfix(&printed) {
-        return None;
-    }
     assert!(a == b, "parse(fmt(ast)) != ast\n  rule:    {rule:?}\n  printed: {printed:?}\n  ast:   {a}\n  again: {b}");
     let twice = segcore::printer::print(&again);
     assert!(twice == printed, "fmt is not idempotent\n  rule: {rule:?}\n  fmt:  {printed:?}\n  fmt²: {twice:?}");
     Some(printed)
 }
 
-/// Whether formatted text holds a minus glued to a numeric literal that carries a postfix
-/// (`-5.x`, `-5[0]`): the printer writes `neg(5.x)` that way, which parses as `(-5).x`
-/// (fuzz/known_issues: fmt_neg_postfix).
-fn negated_literal_postfix(printed: &str) -> bool {
-    let b = printed.as_bytes();
-    (0..b.len().saturating_sub(1)).any(|i| {
-        if b[i] != b'-' || !b[i + 1].is_ascii_digit() {
-            return false;
-        }
-        let end = (i + 1..b.len()).find(|&j| !(b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'.')).unwrap_or(b.len());
-        let word = &b[i + 1..end];
-        word.windows(2).any(|w| w[0] == b'.' && (w[1].is_ascii_alphabetic() || w[1] == b'_')) || b.get(end) == Some(&b'[')
-    })
-}
-
 /// SQL generation in every dialect: a query, or located diagnostics; never a panic.
 fn sql_everywhere(gen: impl Fn(&SqlOptions) -> Result<segcore::sql::SqlQuery, Error>, cx: &EvalContext) {
+    // Known: nested negations make the generated SQL grow exponentially (each level repeats its
+    // operand in an overflow check); skipped for inputs with many minus signs while open
+    // (fuzz/known_issues: sql_neg_blowup).
+    if known("sql_neg_blowup") && CURRENT_MINUSES.with(|m| m.get()) >= 8 {
+        return;
+    }
     for d in Dialect::ALL {
         let mut opts = SqlOptions::new(d, cx.as_of);
         opts.fx = cx.fx.clone();
@@ -234,7 +230,6 @@ fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
                 "the formatted rule compiles to another definition\n  rule: {:?}\n  fmt:  {formatted:?}",
                 seg.definition().rule
             ),
-            Err(e) if e.kind().as_str() == "limit_exceeded" && known("fmt_depth") => {}
             Err(e) => panic!(
                 "the formatted rule does not compile\n  rule: {:?}\n  fmt:  {formatted:?}\n  {e}",
                 seg.definition().rule
