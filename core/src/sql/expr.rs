@@ -21,6 +21,9 @@ use crate::semver::{PreId, Version};
 use crate::time;
 use crate::value::{Currency, Value};
 
+/// Largest SQL text of one rule expression node (see `Gen::expr`).
+const MAX_EXPR_SQL_BYTES: usize = 256 << 10;
+
 /// A translated expression: SQL text and its segcore type. Money is two expressions (amount,
 /// currency).
 #[derive(Debug, Clone)]
@@ -126,7 +129,25 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// A node's SQL, held to a size budget: overflow checks repeat their operand (Snowflake writes
+    /// it three times), so text can grow geometrically with nesting — 16 nested minus signs asked
+    /// for a 1 GB string (found by fuzzing). Each node is checked as it is built, so nothing larger
+    /// than a few times the budget is ever allocated.
     fn expr(&mut self, n: &Node) -> Res<Sx> {
+        let x = self.expr_unchecked(n)?;
+        if x.sql.len() > MAX_EXPR_SQL_BYTES {
+            return self.unsupported(
+                n.span,
+                &format!(
+                    "an expression this deeply nested (its SQL would exceed {} KiB: overflow checks repeat their operands)",
+                    MAX_EXPR_SQL_BYTES >> 10
+                ),
+            );
+        }
+        Ok(x)
+    }
+
+    fn expr_unchecked(&mut self, n: &Node) -> Res<Sx> {
         let d = self.d;
         match &n.kind {
             Kind::Const(v) => self.constant(v, n.span),

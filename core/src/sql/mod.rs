@@ -405,6 +405,21 @@ mod tests {
         }
     }
 
+    /// Found by fuzzing (fuzz/regressions/rule/sql-snowflake-nested-negation-oom): Snowflake's
+    /// overflow check writes its operand three times, so 16 nested minus signs asked for 1 GB.
+    #[test]
+    fn geometric_sql_growth_is_refused_not_allocated() {
+        let deep = format!("{}age > 0", "- ".repeat(16));
+        let err = sql(&[("a", &deep)], Dialect::Snowflake).unwrap_err();
+        assert_eq!(err.first().kind, crate::ErrorKind::SqlUnsupported);
+        assert!(err.first().message.contains("would exceed 256 KiB"), "{}", err.first().message);
+        // A few levels are fine, and short everywhere else.
+        assert!(sql(&[("a", &format!("{}age > 0", "- ".repeat(4)))], Dialect::Snowflake).is_ok());
+        for d in [Dialect::DuckDb, Dialect::Postgres, Dialect::Spark, Dialect::BigQuery] {
+            assert!(sql(&[("a", &deep)], d).unwrap().sql.len() < 64 << 10);
+        }
+    }
+
     #[test]
     fn dialect_names_round_trip() {
         for d in Dialect::ALL {
