@@ -163,7 +163,9 @@ fn definitions() -> Vec<Definition> {
 /// `SEGMENTS`, untyped.
 pub fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry::from_definitions(definitions(), None).unwrap_or_else(|e| panic!("fixture registry: {e}")))
+    R.get_or_init(|| {
+        Registry::from_definitions(definitions(), None).unwrap_or_else(|e| panic!("fixture registry: {e}"))
+    })
 }
 
 /// `SEGMENTS`, typed against `SCHEMA`.

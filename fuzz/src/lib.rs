@@ -21,9 +21,7 @@ use std::sync::OnceLock;
 
 use segcore::projection::Projection;
 use segcore::sql::{Dialect, SqlOptions};
-use segcore::{
-    Bound, Definition, Error, EvalContext, FxRates, Outcome, Phase, Profile, Registry, Schema, Segment,
-};
+use segcore::{Bound, Definition, Error, EvalContext, FxRates, Outcome, Phase, Profile, Registry, Schema, Segment};
 
 pub mod fixtures;
 pub mod tape_writer;
@@ -80,8 +78,7 @@ fn diagnostic_budget(len: usize) -> usize {
 /// slices rule text by span: a bad span panics here).
 fn check_error(e: &Error, phase: Phase) {
     assert!(!e.diagnostics().is_empty(), "an error without diagnostics");
-    let held: usize =
-        e.diagnostics().iter().map(|d| d.message.len() + d.snippet.as_ref().map_or(0, String::len)).sum();
+    let held: usize = e.diagnostics().iter().map(|d| d.message.len() + d.snippet.as_ref().map_or(0, String::len)).sum();
     let len = INPUT_LEN.with(|l| l.get());
     let within_budget = held <= diagnostic_budget(len);
     if !within_budget && !known("error_amplification") {
@@ -265,11 +262,7 @@ fn check_registry_results(
             assert!(a == b, "registry by name {a:?} != by slot {b:?} for profile {}", p.id());
             for (id, o) in a {
                 let one = reg.evaluate_one(id, p, cx);
-                assert!(
-                    summary(&one) == Ok(*o),
-                    "evaluate_one({id}) = {:?}, the registry says {o:?}",
-                    summary(&one)
-                );
+                assert!(summary(&one) == Ok(*o), "evaluate_one({id}) = {:?}, the registry says {o:?}", summary(&one));
                 match reg.explain(id, p, cx) {
                     Ok(ex) => {
                         let _ = ex.to_string();
@@ -405,7 +398,9 @@ fn from_file(doc: &str, ext: &str) -> Result<Segment, Error> {
         std::fs::create_dir_all(&d).expect("scratch directory");
         d
     });
-    let path = dir.join(format!("{:?}.{ext}", std::thread::current().id()).replace(|c: char| !c.is_alphanumeric() && c != '.', "_"));
+    let path = dir.join(
+        format!("{:?}.{ext}", std::thread::current().id()).replace(|c: char| !c.is_alphanumeric() && c != '.', "_"),
+    );
     std::fs::write(&path, doc).expect("scratch file");
     Segment::from_file(&path, None)
 }

@@ -92,7 +92,8 @@ pub fn projected(profile: &J, spec: &Projection, dates: bool) -> Option<Vec<u8>>
     let mut body = Tape::default();
     let mut n = 0;
     for (index, e) in events.iter().enumerate() {
-        let Some(slot) = e.get("name").and_then(J::as_str).and_then(|name| spec.events.iter().position(|(s, _)| s == name))
+        let Some(slot) =
+            e.get("name").and_then(J::as_str).and_then(|name| spec.events.iter().position(|(s, _)| s == name))
         else {
             continue;
         };
