@@ -36,14 +36,8 @@ thread_local! {
     static INPUT_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-thread_local! {
-    /// Minus signs in the current input (see `sql_everywhere`).
-    static CURRENT_MINUSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
 fn start(data: &[u8]) {
     INPUT_LEN.with(|l| l.set(data.len()));
-    CURRENT_MINUSES.with(|m| m.set(data.iter().filter(|&&b| b == b'-').count()));
 }
 
 /// Known open issues whose harness-level checks are skipped, so a bounded run keeps exploring
@@ -163,12 +157,6 @@ fn check_round_trip(rule: &str) -> Option<String> {
 
 /// SQL generation in every dialect: a query, or located diagnostics; never a panic.
 fn sql_everywhere(gen: impl Fn(&SqlOptions) -> Result<segcore::sql::SqlQuery, Error>, cx: &EvalContext) {
-    // Known: nested negations make the generated SQL grow exponentially (each level repeats its
-    // operand in an overflow check); skipped for inputs with many minus signs while open
-    // (fuzz/known_issues: sql_neg_blowup).
-    if known("sql_neg_blowup") && CURRENT_MINUSES.with(|m| m.get()) >= 8 {
-        return;
-    }
     for d in Dialect::ALL {
         let mut opts = SqlOptions::new(d, cx.as_of);
         opts.fx = cx.fx.clone();
