@@ -109,27 +109,6 @@ fn date_text(d: JsDate) -> NResult<String> {
     Ok(segcore::time::format_timestamp(date_micros(d)?))
 }
 
-/// `asOf` given as a `Date`'s time value (ms): the instant, if an RFC 3339 timestamp can spell it
-/// (what an `asOf` string can say); an Invalid Date or one outside that range is
-/// `invalid_context`, never an instant every rule then finds UNKNOWN.
-pub fn as_of_micros(ms: f64) -> Result<i64, Error> {
-    let bad = |why: &str| {
-        Error::new(
-            ErrorKind::InvalidContext,
-            format!("asOf is {why}; segcore needs an instant an RFC 3339 timestamp can spell (years 0000-9999)"),
-        )
-    };
-    if !ms.is_finite() {
-        return Err(bad("an Invalid Date (its time value is NaN)"));
-    }
-    let micros = (ms * 1000.0) as i64;
-    let text = segcore::time::format_timestamp(micros);
-    if segcore::parse_as_of(&text).ok() != Some(micros) {
-        return Err(bad(&format!("a Date out of range ({ms} ms since 1970)")));
-    }
-    Ok(micros)
-}
-
 /// A `Date` as microseconds since the epoch; an invalid date is a `TypeError`.
 pub fn date_micros(d: JsDate) -> NResult<i64> {
     let ms = d.value_of()?;

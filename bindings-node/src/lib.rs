@@ -139,7 +139,7 @@ pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsU
                 segcore::parse_as_of(&convert::string(unsafe { as_of.cast::<JsString>() })?).map_err(eval_err)?
             }
             ValueType::Object if as_of.is_date()? => {
-                convert::as_of_micros(unsafe { as_of.cast::<napi::JsDate>() }.value_of()?).map_err(eval_err)?
+                segcore::as_of_from_millis(unsafe { as_of.cast::<napi::JsDate>() }.value_of()?).map_err(eval_err)?
             }
             ValueType::Undefined | ValueType::Null => {
                 return Err(type_error(

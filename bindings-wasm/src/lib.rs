@@ -139,7 +139,7 @@ impl WasmContext {
     pub fn new(text: Option<String>, ms: f64, fx: JsValue, segments: JsValue) -> WResult<WasmContext> {
         let micros = match text {
             Some(text) => segcore::parse_as_of(&text).map_err(eval_err)?,
-            None => tape::as_of_micros(ms).map_err(eval_err)?,
+            None => segcore::as_of_from_millis(ms).map_err(eval_err)?,
         };
         let mut cx = EvalContext::new(micros);
         if !is_nullish(&fx) {

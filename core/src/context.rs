@@ -96,3 +96,31 @@ pub fn parse_as_of(text: &str) -> Result<i64, Error> {
         )
     })
 }
+
+/// The evaluation instant given as a JavaScript `Date`'s time value (milliseconds since 1970), as
+/// the JS bindings receive it: accepted only if an RFC 3339 timestamp can spell it (what an
+/// `as_of` string can say). An Invalid Date (NaN) or one outside years 0000–9999 is
+/// `invalid_context`, never an instant every rule then finds UNKNOWN.
+///
+/// ```
+/// assert_eq!(segcore::as_of_from_millis(1_773_576_000_000.0).unwrap(), 1_773_576_000_000_000);
+/// assert!(segcore::as_of_from_millis(f64::NAN).is_err());
+/// assert!(segcore::as_of_from_millis(8.64e15).is_err()); // year 275760
+/// ```
+pub fn as_of_from_millis(ms: f64) -> Result<i64, Error> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidContext,
+            format!("asOf is {why}; segcore needs an instant an RFC 3339 timestamp can spell (years 0000-9999)"),
+        )
+    };
+    if !ms.is_finite() {
+        return Err(bad("an Invalid Date (its time value is NaN)"));
+    }
+    let micros = (ms * 1000.0) as i64;
+    let text = crate::time::format_timestamp(micros);
+    if parse_as_of(&text).ok() != Some(micros) {
+        return Err(bad(&format!("a Date out of range ({ms} ms since 1970)")));
+    }
+    Ok(micros)
+}

@@ -57,7 +57,7 @@ pub mod time;
 pub mod value;
 
 pub use compile::ReadSet;
-pub use context::{parse_as_of, FxRates};
+pub use context::{as_of_from_millis, parse_as_of, FxRates};
 pub use definition::{Definition, Source, Status};
 pub use error::{Diagnostic, Error, ErrorClass, ErrorKind, Location, Phase, Severity, Span};
 pub use explain::{Explanation, TraceNode, UnknownInput};
