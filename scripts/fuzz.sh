@@ -68,7 +68,7 @@ bin_dir="$target_dir/$host/release"
 # run explores past them; the regression test above never skips them.
 known=""
 if [ -f fuzz/known_issues ]; then
-    known="$(grep -v '^\s*#' fuzz/known_issues | awk 'NF {print $1}' | paste -sd, -)"
+    known="$(awk '!/^[[:space:]]*#/ && NF {print $1}' fuzz/known_issues | paste -sd, -)"
 fi
 export SEGCORE_FUZZ_KNOWN="$known"
 
