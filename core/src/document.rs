@@ -368,17 +368,16 @@ mod tests {
     }
 
     #[test]
-    fn deep_yaml_is_refused_in_linear_time() {
+    fn deep_yaml_is_refused_before_parsing() {
         for text in [
             format!("tags: {}", "[".repeat(500_000)),
             format!("tags: {}1{}", "{a: ".repeat(200_000), "}".repeat(200_000)),
             format!("tags:\n{}x", "- ".repeat(200_000)),
         ] {
-            let t = std::time::Instant::now();
+            // Refused by the scan: parsing these took minutes (BENCHMARKS.md, hostile input).
             let e = yaml(&text).unwrap_err();
             assert_eq!(e.first().kind, ErrorKind::LimitExceeded, "{}", e.first().message);
-            // Generous: the scan is microseconds; quadratic parsing took minutes.
-            assert!(t.elapsed().as_secs() < 5);
+            assert!(e.first().message.contains("nests deeper than"), "{}", e.first().message);
         }
     }
 
