@@ -42,6 +42,7 @@ pub mod explain;
 pub mod ir;
 pub mod lexer;
 pub mod limits;
+pub mod ops;
 pub mod parser;
 pub mod printer;
 pub mod profile;

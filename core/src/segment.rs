@@ -12,8 +12,9 @@ use crate::compile::{compile, Env, ReadSet};
 use crate::context::FxRates;
 use crate::definition::Definition;
 use crate::error::{Diagnostic, Error, ErrorKind, Severity};
-use crate::eval::{eval_bool, Ctx, EvalError, Slots};
+use crate::eval::{eval_bool, Ctx, Slots};
 use crate::ir::{Layout, Node};
+use crate::ops::{Fault, Semantics};
 use crate::profile::Profile;
 use crate::schema::Schema;
 use crate::value::Currency;
@@ -357,10 +358,17 @@ impl Segment {
         fx: &'a FxRates,
         segments: &'a dyn Fn(&str) -> Option<bool>,
     ) -> Ctx<'a> {
-        Ctx { profile, as_of, tz: &self.tz, currency: self.currency, fx, segments, event: None, bound: None }
+        Ctx {
+            profile,
+            as_of,
+            sem: Semantics { tz: &self.tz, currency: self.currency, fx },
+            segments,
+            event: None,
+            bound: None,
+        }
     }
 
-    pub(crate) fn eval_error(&self, e: EvalError) -> Error {
+    pub(crate) fn eval_error(&self, e: Fault) -> Error {
         let mut d = Diagnostic::new(e.kind, e.message);
         d.span = e.span;
         Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
