@@ -403,50 +403,28 @@ fn compare_slow(a: &Value, b: &Value, ordering: bool, sem: &Semantics) -> R<Opti
         (Semver(x), Semver(y)) => Some((**x).cmp(y)),
         (Semver(x), Str(s)) => crate::semver::Version::parse(s).map(|y| (**x).cmp(&y)),
         (Str(s), Semver(y)) => crate::semver::Version::parse(s).map(|x| x.cmp(y)),
-        (List(x), List(y)) => {
-            if ordering {
-                return Ok(None);
-            }
-            if x.len() != y.len() {
-                return Ok(Some(Ordering::Less));
-            }
-            let mut unknown = false;
-            for (p, q) in x.iter().zip(y) {
-                match compare(p, q, false, sem)? {
-                    Some(Ordering::Equal) => {}
-                    None => unknown = true,
-                    Some(_) => return Ok(Some(Ordering::Less)),
-                }
-            }
-            if unknown {
-                None
-            } else {
-                Some(Ordering::Equal)
-            }
-        }
-        (Object(x), Object(y)) => {
-            if ordering {
-                return Ok(None);
-            }
-            if x.len() != y.len() || x.keys().ne(y.keys()) {
-                return Ok(Some(Ordering::Less));
-            }
-            let mut unknown = false;
-            for (p, q) in x.values().zip(y.values()) {
-                match compare(p, q, false, sem)? {
-                    Some(Ordering::Equal) => {}
-                    None => unknown = true,
-                    Some(_) => return Ok(Some(Ordering::Less)),
-                }
-            }
-            if unknown {
-                None
-            } else {
-                Some(Ordering::Equal)
-            }
-        }
+        // Lists and objects compare for equality only, element by element.
+        (List(_), List(_)) | (Object(_), Object(_)) if ordering => None,
+        (List(x), List(y)) if x.len() != y.len() => Some(Ordering::Less),
+        (List(x), List(y)) => return equal_all(x.iter().zip(y), sem),
+        (Object(x), Object(y)) if x.len() != y.len() || x.keys().ne(y.keys()) => Some(Ordering::Less),
+        (Object(x), Object(y)) => return equal_all(x.values().zip(y.values()), sem),
         _ => None,
     })
+}
+
+/// Equality of paired elements: `Equal` if all are equal, `Less` (unequal) on the first unequal
+/// pair, UNKNOWN if some pair is UNKNOWN and none unequal.
+fn equal_all<'v>(pairs: impl Iterator<Item = (&'v Value, &'v Value)>, sem: &Semantics) -> R<Option<Ordering>> {
+    let mut unknown = false;
+    for (p, q) in pairs {
+        match compare(p, q, false, sem)? {
+            Some(Ordering::Equal) => {}
+            None => unknown = true,
+            Some(_) => return Ok(Some(Ordering::Less)),
+        }
+    }
+    Ok(if unknown { None } else { Some(Ordering::Equal) })
 }
 
 pub fn dec_op(op: ArithOp, x: Decimal, y: Decimal) -> R<Value> {
