@@ -515,7 +515,7 @@ pub fn registry_to_sql(
 ) -> Result<JsUnknown> {
     guard(|| {
         let opts = sql_options(&cx, &dialect, tables)?;
-        let q = segcore::sql::to_sql(&reg.inner, &opts).map_err(compile_err)?;
+        let q = segcore::sql::to_sql(reg.inner.program(), &opts).map_err(compile_err)?;
         json_to_js(&env, &q.to_json(&opts))
     })
 }
@@ -531,7 +531,7 @@ pub fn segment_to_sql(
 ) -> Result<JsUnknown> {
     guard(|| {
         let opts = sql_options(&cx, &dialect, tables)?;
-        let q = segcore::sql::segment_to_sql(&seg.inner, &opts).map_err(compile_err)?;
+        let q = segcore::sql::to_sql(&seg.inner.program(), &opts).map_err(compile_err)?;
         json_to_js(&env, &q.to_json(&opts))
     })
 }

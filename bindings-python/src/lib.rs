@@ -649,7 +649,7 @@ impl Segment {
         guard(|| {
             to_sql_query(
                 py,
-                |o| segcore::sql::segment_to_sql(&self.inner, o),
+                |o| segcore::sql::to_sql(&self.inner.program(), o),
                 dialect,
                 as_of,
                 fx,
@@ -828,7 +828,15 @@ impl Registry {
         events_table: &str,
     ) -> PyResult<SqlQuery> {
         guard(|| {
-            to_sql_query(py, |o| segcore::sql::to_sql(&self.inner, o), dialect, as_of, fx, profiles_table, events_table)
+            to_sql_query(
+                py,
+                |o| segcore::sql::to_sql(self.inner.program(), o),
+                dialect,
+                as_of,
+                fx,
+                profiles_table,
+                events_table,
+            )
         })
     }
 

@@ -195,7 +195,7 @@ fn sql_command(args: &SqlArgs) -> CliResult<()> {
     opts.fx = load_fx(args.fx.as_deref())?;
     opts.profiles_table = args.profiles_table.clone();
     opts.events_table = args.events_table.clone();
-    let query = segcore::sql::to_sql(&registry, &opts).map_err(|e| {
+    let query = segcore::sql::to_sql(registry.program(), &opts).map_err(|e| {
         format!(
             "{} construct(s) in {} cannot be generated as {dialect} SQL:\n{e}",
             e.diagnostics().len(),

@@ -124,3 +124,61 @@ pub fn as_of_from_millis(ms: f64) -> Result<i64, Error> {
     }
     Ok(micros)
 }
+
+/// What an evaluation depends on besides the profile. `as_of` has no default: evaluation never
+/// reads the wall clock.
+///
+/// ```
+/// let cx = segcore::EvalContext::parse("2026-03-15T12:00:00Z").unwrap()
+///     .with_fx(segcore::FxRates::from_json_str(r#"{"EUR/USD": "1.08"}"#).unwrap());
+/// assert_eq!(cx.fx.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalContext {
+    /// Evaluation instant, microseconds since the epoch.
+    pub as_of: i64,
+    pub fx: FxRates,
+    /// Results of referenced segments, for single-segment evaluation.
+    pub segments: BTreeMap<String, bool>,
+}
+
+impl EvalContext {
+    /// A context at `as_of` (microseconds since the epoch).
+    pub fn new(as_of: i64) -> EvalContext {
+        EvalContext { as_of, fx: FxRates::new(), segments: BTreeMap::new() }
+    }
+    /// A context at an RFC 3339 instant with offset.
+    pub fn parse(as_of: &str) -> Result<EvalContext, Error> {
+        Ok(EvalContext::new(parse_as_of(as_of)?))
+    }
+    /// Sets the FX quotes.
+    pub fn with_fx(mut self, fx: FxRates) -> EvalContext {
+        self.fx = fx;
+        self
+    }
+    /// Passes the membership of a referenced segment.
+    pub fn with_segment(mut self, id: impl Into<String>, member: bool) -> EvalContext {
+        self.segments.insert(id.into(), member);
+        self
+    }
+    /// Sets referenced segments' memberships from a JSON object of booleans (`{"vip": true}`), as
+    /// the bindings receive them. The message names what is wrong (the bindings raise it as their
+    /// `TypeError`).
+    ///
+    /// ```
+    /// let mut cx = segcore::EvalContext::new(0);
+    /// cx.set_segments_json(&serde_json::json!({"vip": true})).unwrap();
+    /// assert_eq!(cx.segments.get("vip"), Some(&true));
+    /// assert!(cx.set_segments_json(&serde_json::json!({"vip": "yes"})).is_err());
+    /// ```
+    pub fn set_segments_json(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        let map = v.as_object().ok_or("segments must be an object of booleans, e.g. { vip: true }")?;
+        for (id, member) in map {
+            let member = member
+                .as_bool()
+                .ok_or_else(|| format!("segments.{id} must be a boolean (the referenced segment's membership)"))?;
+            self.segments.insert(id.clone(), member);
+        }
+        Ok(())
+    }
+}

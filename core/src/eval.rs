@@ -1,14 +1,21 @@
-//! The interpreter: evaluates typed IR against one profile. Three-valued throughout
+//! The interpreter: evaluates a [`Program`] (or one [`Segment`]) against one profile. Three-valued throughout
 //! (`Option<bool>`, `None` = UNKNOWN); values are borrowed from the profile and the IR wherever
 //! possible, so a typical rule allocates nothing.
 
 use std::borrow::Cow;
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use crate::ast::{AggFn, PathSeg};
-use crate::error::ErrorKind;
+use crate::bind::{Bound, Slots};
+use crate::context::{EvalContext, FxRates};
+use crate::error::{Diagnostic, Error, ErrorKind};
 use crate::ir::{Agg, CmpOp, Func, Kind, Node};
 use crate::ops::{self, coerce, compare, typed, Fault, Semantics, Sum, R};
 use crate::profile::{Event, Profile};
+use crate::program::{Outcome, Program};
+use crate::segment::Segment;
 use crate::time;
 use crate::value::Value;
 
@@ -29,13 +36,6 @@ pub struct Ctx<'a> {
     pub event: Option<&'a Event>,
     /// The profile bound to the segment's layout, when it was bound.
     pub bound: Option<&'a Slots<'a>>,
-}
-
-/// A profile's values at a layout's slots (see [`crate::segment::Bound`]).
-#[derive(Debug, Clone, Default)]
-pub struct Slots<'p> {
-    pub attributes: Vec<&'p Value>,
-    pub events: Vec<Option<&'p crate::profile::EventGroup>>,
 }
 
 /// The value of a top-level attribute: by slot when bound, by name otherwise.
@@ -392,4 +392,114 @@ fn aggregate<'a>(agg: &'a Agg, cx: &Ctx<'a>) -> R<Value> {
         AggFn::DistinctCount => Value::Int(ops::distinct_count(values.iter().map(|v| &**v))),
         _ => Value::Null,
     })
+}
+
+/// Evaluation entry points of a segment (the interpreter's; `explain` has its own).
+impl Segment {
+    /// Evaluates the rule for one profile: TRUE, FALSE or UNKNOWN.
+    pub fn evaluate(&self, profile: &Profile, cx: &EvalContext) -> Result<Outcome, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        self.evaluate_with(profile, cx.as_of, &cx.fx, &lookup)
+    }
+
+    /// Whether the profile is a member (outcome TRUE).
+    pub fn is_member(&self, profile: &Profile, cx: &EvalContext) -> Result<bool, Error> {
+        Ok(self.evaluate(profile, cx)?.is_member())
+    }
+
+    /// Evaluates with an explicit lookup for referenced segments.
+    pub fn evaluate_with(
+        &self,
+        profile: &Profile,
+        as_of: i64,
+        fx: &FxRates,
+        segments: &dyn Fn(&str) -> Option<bool>,
+    ) -> Result<Outcome, Error> {
+        self.run(self.ctx(profile, as_of, fx, segments))
+    }
+
+    /// The one evaluation entry: the effective window (applied here and nowhere else in the
+    /// interpreter), then the rule.
+    fn run(&self, cx: Ctx<'_>) -> Result<Outcome, Error> {
+        if !self.is_effective(cx.as_of) {
+            return Ok(Outcome::False);
+        }
+        eval_bool(self.ir(), &cx).map(Outcome::from_tri).map_err(|e| self.fault_error(*e))
+    }
+
+    pub(crate) fn ctx<'a>(
+        &'a self,
+        profile: &'a Profile,
+        as_of: i64,
+        fx: &'a FxRates,
+        segments: &'a dyn Fn(&str) -> Option<bool>,
+    ) -> Ctx<'a> {
+        Ctx {
+            profile,
+            as_of,
+            sem: Semantics { tz: self.timezone(), currency: self.currency(), fx },
+            segments,
+            event: None,
+            bound: None,
+        }
+    }
+
+    /// A fault located in this segment's rule.
+    pub(crate) fn fault_error(&self, e: Fault) -> Error {
+        let mut d = Diagnostic::new(e.kind, e.message);
+        d.span = e.span;
+        Error::from(d.locate(&self.definition().rule).with_origin(self.id()))
+    }
+
+    /// Evaluates a bound profile (see [`Segment::bind`]). A profile bound to another layout is
+    /// evaluated by name, with the same result.
+    pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Outcome, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        self.evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)
+    }
+
+    /// Evaluates a bound profile with an explicit lookup for referenced segments.
+    pub fn evaluate_bound_with(
+        &self,
+        bound: &Bound,
+        as_of: i64,
+        fx: &FxRates,
+        segments: &dyn Fn(&str) -> Option<bool>,
+    ) -> Result<Outcome, Error> {
+        let mut cx = self.ctx(bound.profile(), as_of, fx, segments);
+        if Arc::ptr_eq(&bound.layout, self.layout()) {
+            cx.bound = Some(&bound.slots);
+        }
+        self.run(cx)
+    }
+}
+
+impl Program {
+    /// Evaluates the segments of the program in dependency order for one bound profile
+    /// (`only`: just these indexes, which must include what they reference). Outcomes by index
+    /// into [`Program::segments`]; `None` for segments not evaluated. A referenced segment's
+    /// result comes from this evaluation, or else from `cx.segments`.
+    pub fn evaluate_bound(
+        &self,
+        bound: &Bound,
+        cx: &EvalContext,
+        only: Option<&BTreeSet<usize>>,
+    ) -> Result<Vec<Option<Outcome>>, Error> {
+        let segments = self.segments();
+        let mut results: Vec<Option<Outcome>> = vec![None; segments.len()];
+        for &i in self.order() {
+            if only.is_some_and(|o| !o.contains(&i)) {
+                continue;
+            }
+            let lookup = |id: &str| {
+                self.position(id)
+                    .and_then(|j| results[j])
+                    .map(Outcome::is_member)
+                    .or_else(|| cx.segments.get(id).copied())
+            };
+            let outcome = segments[i].evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)?;
+            results[i] = Some(outcome);
+        }
+        Ok(results)
+    }
 }

@@ -3,12 +3,14 @@
 
 use std::fmt;
 
+use crate::context::EvalContext;
 use crate::context::FxRates;
 use crate::error::Error;
 use crate::eval::{eval, Ctx};
 use crate::ir::{Kind, Node};
 use crate::profile::Profile;
-use crate::segment::{Outcome, Segment};
+use crate::program::Outcome;
+use crate::segment::Segment;
 use crate::value::Value;
 
 /// One node of an explanation tree.
@@ -45,7 +47,15 @@ pub struct Explanation {
     pub unknown_inputs: Vec<UnknownInput>,
 }
 
-pub(crate) fn explain(
+impl Segment {
+    /// Explains the outcome for one profile: every sub-expression with its value.
+    pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<Explanation, Error> {
+        let lookup = |id: &str| cx.segments.get(id).copied();
+        explain(self, profile, cx.as_of, &cx.fx, &lookup)
+    }
+}
+
+fn explain(
     seg: &Segment,
     profile: &Profile,
     as_of: i64,

@@ -29,6 +29,7 @@
 #![allow(missing_docs)] // Enum variants and plain data fields document themselves.
 
 pub mod ast;
+pub mod bind;
 pub mod canonical;
 pub mod casefold;
 mod casefold_table;
@@ -46,6 +47,7 @@ pub mod ops;
 pub mod parser;
 pub mod printer;
 pub mod profile;
+pub mod program;
 pub mod projection;
 pub mod registry;
 pub mod schema;
@@ -57,15 +59,17 @@ pub mod tape;
 pub mod time;
 pub mod value;
 
+pub use bind::Bound;
 pub use compile::ReadSet;
-pub use context::{as_of_from_millis, parse_as_of, FxRates};
+pub use context::{as_of_from_millis, parse_as_of, EvalContext, FxRates};
 pub use definition::{Definition, Source, Status};
 pub use error::{Diagnostic, Error, ErrorClass, ErrorKind, Location, Phase, Severity, Span};
 pub use explain::{Explanation, TraceNode, UnknownInput};
 pub use profile::{Event, Profile};
+pub use program::{Outcome, Program};
 pub use registry::Registry;
 pub use schema::Schema;
-pub use segment::{Bound, EvalContext, Outcome, Segment};
+pub use segment::Segment;
 pub use value::{Currency, Money, Value};
 
 /// Version of the segment language this build implements (SPEC.md).

@@ -1,18 +1,21 @@
 //! A registry: a set of definitions compiled together, with `in_segment` references resolved and
 //! evaluated in dependency order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use std::sync::Arc;
 
+use crate::bind::Bound;
+use crate::context::EvalContext;
 use crate::definition::Definition;
 use crate::error::{Diagnostic, Error, ErrorKind};
 use crate::ir::Layout;
 use crate::limits;
 use crate::profile::Profile;
+use crate::program::{Outcome, Program};
 use crate::schema::Schema;
-use crate::segment::{Bound, EvalContext, Outcome, Segment};
+use crate::segment::Segment;
 
 /// Compiled segments by id, in a dependency order.
 ///
@@ -29,15 +32,7 @@ use crate::segment::{Bound, EvalContext, Outcome, Segment};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Registry {
-    /// Sorted by id.
-    segments: Vec<Segment>,
-    index: BTreeMap<String, usize>,
-    /// Indexes into `segments`, dependencies first.
-    order: Vec<usize>,
-    /// For each segment, the indexes it references.
-    deps: Vec<Vec<usize>>,
-    /// The slot layout every segment reads through.
-    layout: Arc<Layout>,
+    program: Program,
     /// The schema the definitions were compiled against, if any.
     schema: Option<Arc<Schema>>,
 }
@@ -90,14 +85,7 @@ impl Registry {
             segments.push(Segment::compile_in(def, schema, Some(&known), Some(Arc::clone(&layout)))?);
         }
         segments.dedup_by(|a, b| a.id() == b.id());
-        let index: BTreeMap<String, usize> =
-            segments.iter().enumerate().map(|(i, s)| (s.id().to_string(), i)).collect();
-        let deps: Vec<Vec<usize>> = segments
-            .iter()
-            .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
-            .collect();
-        let order = topo_order(&segments, &deps)?;
-        Ok(Registry { segments, index, order, deps, layout, schema: schema.cloned().map(Arc::new) })
+        Ok(Registry { program: Program::new(segments, layout)?, schema: schema.cloned().map(Arc::new) })
     }
 
     /// Loads a folder of definitions ([`Registry::load_dir`]) or a single definition file.
@@ -180,55 +168,49 @@ impl Registry {
         self.schema.as_deref()
     }
 
+    /// The compiled program: what every backend takes.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
     /// Segments sorted by id.
     pub fn segments(&self) -> &[Segment] {
-        &self.segments
+        self.program.segments()
     }
 
     /// Segments with every segment after the ones it references (ties by id).
     pub fn dependency_order(&self) -> impl Iterator<Item = &Segment> {
-        self.order.iter().map(|&i| &self.segments[i])
+        self.program.dependency_order()
     }
 
     /// A segment by id.
     pub fn get(&self, id: &str) -> Option<&Segment> {
-        self.index.get(id).map(|&i| &self.segments[i])
+        self.program.get(id)
     }
 
     /// What the registry's segments read, together (union of their read sets).
     pub fn read_set(&self) -> crate::ReadSet {
-        let mut rs = crate::ReadSet::default();
-        for s in &self.segments {
-            let r = s.read_set();
-            rs.attributes.extend(r.attributes.iter().cloned());
-            rs.events.extend(r.events.iter().cloned());
-            rs.segments.extend(r.segments.iter().cloned());
-            for (e, props) in &r.event_properties {
-                rs.event_properties.entry(e.clone()).or_default().extend(props.iter().cloned());
-            }
-            rs.entity_id |= r.entity_id;
-        }
-        rs
+        self.program.read_set()
     }
 
     /// The slot layout every segment of the registry reads through (see [`Bound::with_attributes`]).
     pub fn layout(&self) -> &Arc<Layout> {
-        &self.layout
+        self.program.layout()
     }
 
     /// Number of segments.
     pub fn len(&self) -> usize {
-        self.segments.len()
+        self.program.len()
     }
 
     /// Whether the registry is empty.
     pub fn is_empty(&self) -> bool {
-        self.segments.is_empty()
+        self.program.is_empty()
     }
 
     /// Binds a profile once for every segment of the registry (see [`Segment::bind`]).
     pub fn bind<'p>(&self, profile: &'p Profile) -> Bound<'p> {
-        Bound::new(&self.layout, profile)
+        Bound::new(self.program.layout(), profile)
     }
 
     /// Evaluates every segment for a profile; results sorted by id.
@@ -238,124 +220,37 @@ impl Registry {
 
     /// Evaluates every segment for a bound profile; results sorted by id.
     pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Vec<(&str, Outcome)>, Error> {
-        let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
-        for &i in &self.order {
-            results[i] = Some(self.eval_at(i, bound, cx, &results)?);
-        }
-        Ok(self.segments.iter().zip(results).map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False))).collect())
+        let outcomes = self.program.evaluate_bound(bound, cx, None)?;
+        Ok(self.segments().iter().zip(outcomes).map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False))).collect())
     }
 
     /// Evaluates one segment (and only what it depends on).
     pub fn evaluate_one(&self, id: &str, profile: &Profile, cx: &EvalContext) -> Result<Outcome, Error> {
-        let target = *self
-            .index
-            .get(id)
-            .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))?;
-        let needed = self.closure(target);
-        let bound = self.bind(profile);
-        let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
-        for &i in self.order.iter().filter(|i| needed.contains(i)) {
-            results[i] = Some(self.eval_at(i, &bound, cx, &results)?);
-        }
-        Ok(results[target].unwrap_or(Outcome::False))
+        let target = self.position(id)?;
+        let needed = self.program.closure(target);
+        let outcomes = self.program.evaluate_bound(&self.bind(profile), cx, Some(&needed))?;
+        Ok(outcomes[target].unwrap_or(Outcome::False))
     }
 
     /// Explains one segment for a profile, evaluating its dependencies first.
     pub fn explain(&self, id: &str, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
-        let target = *self
-            .index
-            .get(id)
-            .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))?;
+        let target = self.position(id)?;
+        let needed = self.program.closure(target);
+        let outcomes = self.program.evaluate_bound(&self.bind(profile), cx, Some(&needed))?;
         let mut cx2 = cx.clone();
-        for dep in self.closure(target) {
+        for dep in needed {
             if dep != target {
-                let s = &self.segments[dep];
-                cx2.segments.insert(s.id().to_string(), self.evaluate_one(s.id(), profile, cx)?.is_member());
+                let member = outcomes[dep].is_some_and(Outcome::is_member);
+                cx2.segments.insert(self.segments()[dep].id().to_string(), member);
             }
         }
-        self.segments[target].explain(profile, &cx2)
+        self.segments()[target].explain(profile, &cx2)
     }
 
-    fn closure(&self, target: usize) -> BTreeSet<usize> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![target];
-        while let Some(i) = stack.pop() {
-            if seen.insert(i) {
-                stack.extend(&self.deps[i]);
-            }
-        }
-        seen
-    }
-
-    fn eval_at(
-        &self,
-        i: usize,
-        bound: &Bound,
-        cx: &EvalContext,
-        results: &[Option<Outcome>],
-    ) -> Result<Outcome, Error> {
-        let lookup = |id: &str| {
-            self.index
-                .get(id)
-                .and_then(|&j| results[j])
-                .map(Outcome::is_member)
-                .or_else(|| cx.segments.get(id).copied())
-        };
-        self.segments[i].evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)
-    }
-}
-
-/// Dependencies-first order, deterministic (ids ascending); a cycle is an error naming it.
-fn topo_order(segments: &[Segment], deps: &[Vec<usize>]) -> Result<Vec<usize>, Error> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Active,
-        Done,
-    }
-    let mut marks = vec![Mark::New; segments.len()];
-    let mut order = Vec::with_capacity(segments.len());
-    let mut diags = Vec::new();
-    for start in 0..segments.len() {
-        if marks[start] != Mark::New {
-            continue;
-        }
-        // Iterative DFS: (node, next dep index), with the active path for cycle reporting.
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        marks[start] = Mark::Active;
-        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            if let Some(&dep) = deps[node].get(*next) {
-                *next += 1;
-                match marks[dep] {
-                    Mark::New => {
-                        marks[dep] = Mark::Active;
-                        stack.push((dep, 0));
-                    }
-                    Mark::Active => {
-                        let pos = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
-                        let mut cycle: Vec<&str> = stack[pos..].iter().map(|(n, _)| segments[*n].id()).collect();
-                        cycle.push(segments[dep].id());
-                        diags.push(
-                            Diagnostic::new(
-                                ErrorKind::SegmentCycle,
-                                format!("segments reference each other in a cycle: {}", cycle.join(" → ")),
-                            )
-                            .with_origin(segments[dep].id()),
-                        );
-                    }
-                    Mark::Done => {}
-                }
-            } else {
-                marks[node] = Mark::Done;
-                order.push(node);
-                stack.pop();
-            }
-        }
-    }
-    if diags.is_empty() {
-        Ok(order)
-    } else {
-        Err(Error::from_diagnostics(diags))
+    fn position(&self, id: &str) -> Result<usize, Error> {
+        self.program
+            .position(id)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("no segment `{id}` in the registry")))
     }
 }
 

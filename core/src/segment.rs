@@ -1,158 +1,20 @@
 //! A compiled segment: a definition, its syntax tree, typed IR, read set and hash. This is the
 //! main entry point of the library.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
 use crate::ast::Expr;
+use crate::bind::Bound;
 use crate::compile::{compile, Env, ReadSet};
-use crate::context::FxRates;
 use crate::definition::Definition;
 use crate::error::{Diagnostic, Error, ErrorKind, Severity};
-use crate::eval::{eval_bool, Ctx, Slots};
 use crate::ir::{Layout, Node};
-use crate::ops::{Fault, Semantics};
 use crate::profile::Profile;
 use crate::schema::Schema;
 use crate::value::Currency;
-
-/// The three-valued result of a rule (SPEC §16). Membership is `True` only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    True,
-    False,
-    /// The rule evaluated to null because data was missing, null or unreadable.
-    Unknown,
-}
-
-impl Outcome {
-    /// `"true"`, `"false"` or `"unknown"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::True => "true",
-            Outcome::False => "false",
-            Outcome::Unknown => "unknown",
-        }
-    }
-    /// Whether the profile is a member.
-    pub fn is_member(self) -> bool {
-        self == Outcome::True
-    }
-    fn from_tri(t: Option<bool>) -> Outcome {
-        match t {
-            Some(true) => Outcome::True,
-            Some(false) => Outcome::False,
-            None => Outcome::Unknown,
-        }
-    }
-}
-
-/// What an evaluation depends on besides the profile. `as_of` has no default: evaluation never
-/// reads the wall clock.
-///
-/// ```
-/// let cx = segcore::EvalContext::parse("2026-03-15T12:00:00Z").unwrap()
-///     .with_fx(segcore::FxRates::from_json_str(r#"{"EUR/USD": "1.08"}"#).unwrap());
-/// assert_eq!(cx.fx.len(), 1);
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalContext {
-    /// Evaluation instant, microseconds since the epoch.
-    pub as_of: i64,
-    pub fx: FxRates,
-    /// Results of referenced segments, for single-segment evaluation.
-    pub segments: BTreeMap<String, bool>,
-}
-
-impl EvalContext {
-    /// A context at `as_of` (microseconds since the epoch).
-    pub fn new(as_of: i64) -> EvalContext {
-        EvalContext { as_of, fx: FxRates::new(), segments: BTreeMap::new() }
-    }
-    /// A context at an RFC 3339 instant with offset.
-    pub fn parse(as_of: &str) -> Result<EvalContext, Error> {
-        Ok(EvalContext::new(crate::context::parse_as_of(as_of)?))
-    }
-    /// Sets the FX quotes.
-    pub fn with_fx(mut self, fx: FxRates) -> EvalContext {
-        self.fx = fx;
-        self
-    }
-    /// Passes the membership of a referenced segment.
-    pub fn with_segment(mut self, id: impl Into<String>, member: bool) -> EvalContext {
-        self.segments.insert(id.into(), member);
-        self
-    }
-    /// Sets referenced segments' memberships from a JSON object of booleans (`{"vip": true}`), as
-    /// the bindings receive them. The message names what is wrong (the bindings raise it as their
-    /// `TypeError`).
-    ///
-    /// ```
-    /// let mut cx = segcore::EvalContext::new(0);
-    /// cx.set_segments_json(&serde_json::json!({"vip": true})).unwrap();
-    /// assert_eq!(cx.segments.get("vip"), Some(&true));
-    /// assert!(cx.set_segments_json(&serde_json::json!({"vip": "yes"})).is_err());
-    /// ```
-    pub fn set_segments_json(&mut self, v: &serde_json::Value) -> Result<(), String> {
-        let map = v.as_object().ok_or("segments must be an object of booleans, e.g. { vip: true }")?;
-        for (id, member) in map {
-            let member = member
-                .as_bool()
-                .ok_or_else(|| format!("segments.{id} must be a boolean (the referenced segment's membership)"))?;
-            self.segments.insert(id.clone(), member);
-        }
-        Ok(())
-    }
-}
-
-/// A profile bound to a layout: the values a segment (or registry) reads, looked up once.
-#[derive(Debug, Clone)]
-pub struct Bound<'p> {
-    profile: &'p Profile,
-    layout: Arc<Layout>,
-    slots: Slots<'p>,
-}
-
-impl<'p> Bound<'p> {
-    pub(crate) fn new(layout: &Arc<Layout>, profile: &'p Profile) -> Bound<'p> {
-        static NULL: crate::value::Value = crate::value::Value::Null;
-        let attributes = layout.attributes.iter().map(|n| profile.attribute(n).unwrap_or(&NULL)).collect();
-        let events = layout.events.iter().map(|n| profile.events(n)).collect();
-        Bound { profile, layout: Arc::clone(layout), slots: Slots { attributes, events } }
-    }
-    /// Binds a profile whose attribute values the caller already holds, in the order of
-    /// `layout.attributes` (a binding that read them positionally from its runtime, say); event
-    /// groups come from `profile`, whose own attributes are not read. `None` when the number of
-    /// values is not the layout's.
-    ///
-    /// ```
-    /// use segcore::{Bound, Definition, EvalContext, Profile, Segment, Value};
-    /// let seg = Segment::compile(Definition::new("a", "1.0.0", "age >= 18"), None).unwrap();
-    /// let p = Profile::new("u1");
-    /// let age = Value::Int(30);
-    /// let bound = Bound::with_attributes(seg.layout(), &p, vec![&age]).unwrap();
-    /// let cx = EvalContext::parse("2026-03-15T12:00:00Z").unwrap();
-    /// assert!(seg.evaluate_bound(&bound, &cx).unwrap().is_member());
-    /// ```
-    pub fn with_attributes(
-        layout: &Arc<Layout>,
-        profile: &'p Profile,
-        attributes: Vec<&'p crate::value::Value>,
-    ) -> Option<Bound<'p>> {
-        if attributes.len() != layout.attributes.len() {
-            return None;
-        }
-        let events = layout.events.iter().map(|n| profile.events(n)).collect();
-        Some(Bound { profile, layout: Arc::clone(layout), slots: Slots { attributes, events } })
-    }
-    /// The underlying profile.
-    pub fn profile(&self) -> &'p Profile {
-        self.profile
-    }
-}
 
 /// A compiled, ready-to-evaluate segment.
 ///
@@ -321,59 +183,6 @@ impl Segment {
             && self.definition.effective_until.is_none_or(|u| as_of < u)
     }
 
-    /// Evaluates the rule for one profile: TRUE, FALSE or UNKNOWN.
-    pub fn evaluate(&self, profile: &Profile, cx: &EvalContext) -> Result<Outcome, Error> {
-        let lookup = |id: &str| cx.segments.get(id).copied();
-        self.evaluate_with(profile, cx.as_of, &cx.fx, &lookup)
-    }
-
-    /// Whether the profile is a member (outcome TRUE).
-    pub fn is_member(&self, profile: &Profile, cx: &EvalContext) -> Result<bool, Error> {
-        Ok(self.evaluate(profile, cx)?.is_member())
-    }
-
-    /// Evaluates with an explicit lookup for referenced segments.
-    pub fn evaluate_with(
-        &self,
-        profile: &Profile,
-        as_of: i64,
-        fx: &FxRates,
-        segments: &dyn Fn(&str) -> Option<bool>,
-    ) -> Result<Outcome, Error> {
-        self.run(self.ctx(profile, as_of, fx, segments))
-    }
-
-    /// The one evaluation entry: effective window, then the rule.
-    fn run(&self, cx: Ctx<'_>) -> Result<Outcome, Error> {
-        if !self.is_effective(cx.as_of) {
-            return Ok(Outcome::False);
-        }
-        eval_bool(&self.ir, &cx).map(Outcome::from_tri).map_err(|e| self.eval_error(*e))
-    }
-
-    pub(crate) fn ctx<'a>(
-        &'a self,
-        profile: &'a Profile,
-        as_of: i64,
-        fx: &'a FxRates,
-        segments: &'a dyn Fn(&str) -> Option<bool>,
-    ) -> Ctx<'a> {
-        Ctx {
-            profile,
-            as_of,
-            sem: Semantics { tz: &self.tz, currency: self.currency, fx },
-            segments,
-            event: None,
-            bound: None,
-        }
-    }
-
-    pub(crate) fn eval_error(&self, e: Fault) -> Error {
-        let mut d = Diagnostic::new(e.kind, e.message);
-        d.span = e.span;
-        Error::from(d.locate(&self.definition.rule).with_origin(&self.definition.id))
-    }
-
     /// The slot layout this segment reads through (shared by every segment of a registry).
     pub fn layout(&self) -> &Arc<Layout> {
         &self.layout
@@ -392,34 +201,6 @@ impl Segment {
     /// ```
     pub fn bind<'p>(&self, profile: &'p Profile) -> Bound<'p> {
         Bound::new(&self.layout, profile)
-    }
-
-    /// Evaluates a bound profile (see [`Segment::bind`]). A profile bound to another layout is
-    /// evaluated by name, with the same result.
-    pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Outcome, Error> {
-        let lookup = |id: &str| cx.segments.get(id).copied();
-        self.evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)
-    }
-
-    /// Evaluates a bound profile with an explicit lookup for referenced segments.
-    pub fn evaluate_bound_with(
-        &self,
-        bound: &Bound,
-        as_of: i64,
-        fx: &FxRates,
-        segments: &dyn Fn(&str) -> Option<bool>,
-    ) -> Result<Outcome, Error> {
-        let mut cx = self.ctx(bound.profile, as_of, fx, segments);
-        if Arc::ptr_eq(&bound.layout, &self.layout) {
-            cx.bound = Some(&bound.slots);
-        }
-        self.run(cx)
-    }
-
-    /// Explains the outcome for one profile: every sub-expression with its value.
-    pub fn explain(&self, profile: &Profile, cx: &EvalContext) -> Result<crate::explain::Explanation, Error> {
-        let lookup = |id: &str| cx.segments.get(id).copied();
-        crate::explain::explain(self, profile, cx.as_of, &cx.fx, &lookup)
     }
 }
 

@@ -179,7 +179,7 @@ fn to_sql_everywhere(seg: &Segment, cx: &EvalContext) {
     for d in segcore::sql::Dialect::ALL {
         let mut opts = segcore::sql::SqlOptions::new(d, cx.as_of);
         opts.fx = cx.fx.clone();
-        if let Err(e) = segcore::sql::segment_to_sql(seg, &opts) {
+        if let Err(e) = segcore::sql::to_sql(&seg.program(), &opts) {
             assert!(e.diagnostics().iter().all(|d| !d.message.is_empty()));
         }
     }

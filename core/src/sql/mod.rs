@@ -23,7 +23,7 @@
 //! let schema = Schema::from_json_str(r#"{"attributes": {"age": "int"}, "events": {}}"#).unwrap();
 //! let reg = Registry::from_definitions(vec![Definition::new("adults", "1.0.0", "age >= 18")], Some(&schema)).unwrap();
 //! let opts = SqlOptions::new(Dialect::DuckDb, segcore::parse_as_of("2026-03-15T00:00:00Z").unwrap());
-//! let query = to_sql(&reg, &opts).unwrap();
+//! let query = to_sql(reg.program(), &opts).unwrap();
 //! assert!(query.sql.contains(r#"(p."age" >= 18)"#));
 //! assert_eq!(query.profile_columns[1].name, "age");
 //! ```
@@ -40,7 +40,7 @@ pub use dialect::Dialect;
 use crate::context::FxRates;
 use crate::error::{Diagnostic, Error};
 use crate::ir::Ty;
-use crate::registry::Registry;
+use crate::program::Program;
 use crate::segment::Segment;
 use expr::{Columns, Gen};
 
@@ -130,15 +130,11 @@ impl SqlQuery {
     }
 }
 
-/// Generates the membership query for every segment of a registry (dependencies first, as
-/// CTEs). All unsupported constructs of all segments are reported together.
-pub fn to_sql(registry: &Registry, opts: &SqlOptions) -> Result<SqlQuery, Error> {
-    generate(registry.dependency_order().collect(), opts)
-}
-
-/// Generates the membership query for one segment. `in_segment` needs a registry.
-pub fn segment_to_sql(segment: &Segment, opts: &SqlOptions) -> Result<SqlQuery, Error> {
-    generate(vec![segment], opts)
+/// Generates the membership query for every segment of a program (dependencies first, as
+/// CTEs). All unsupported constructs of all segments are reported together. `in_segment` needs
+/// the referenced segment in the same program.
+pub fn to_sql(program: &Program, opts: &SqlOptions) -> Result<SqlQuery, Error> {
+    generate(program.dependency_order().collect(), opts)
 }
 
 fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Error> {
@@ -296,7 +292,7 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Definition, ErrorKind, Schema};
+    use crate::{Definition, ErrorKind, Registry, Schema};
 
     fn schema() -> Schema {
         Schema::from_json_str(
@@ -309,7 +305,7 @@ mod tests {
     fn sql(rules: &[(&str, &str)], dialect: Dialect) -> Result<SqlQuery, Error> {
         let defs = rules.iter().map(|(id, rule)| Definition::new(*id, "1.0.0", *rule)).collect();
         let reg = Registry::from_definitions(defs, Some(&schema())).unwrap();
-        to_sql(&reg, &SqlOptions::new(dialect, crate::parse_as_of("2026-03-15T00:00:00Z").unwrap()))
+        to_sql(reg.program(), &SqlOptions::new(dialect, crate::parse_as_of("2026-03-15T00:00:00Z").unwrap()))
     }
 
     #[test]
@@ -332,7 +328,7 @@ mod tests {
     #[test]
     fn attributes_without_a_declared_type_need_a_schema() {
         let reg = Registry::from_definitions(vec![Definition::new("a", "1.0.0", "score > 1")], None).unwrap();
-        let err = to_sql(&reg, &SqlOptions::new(Dialect::DuckDb, 0)).unwrap_err();
+        let err = to_sql(reg.program(), &SqlOptions::new(Dialect::DuckDb, 0)).unwrap_err();
         assert!(err.first().message.contains("`score` has no declared type"), "{}", err.first().message);
     }
 
@@ -343,7 +339,7 @@ mod tests {
             Some(&schema()),
         )
         .unwrap();
-        let err = segment_to_sql(reg.get("b").unwrap(), &SqlOptions::new(Dialect::Postgres, 0)).unwrap_err();
+        let err = to_sql(&reg.get("b").unwrap().program(), &SqlOptions::new(Dialect::Postgres, 0)).unwrap_err();
         assert!(err.first().message.contains("needs the segment `a` in the same registry"));
     }
 

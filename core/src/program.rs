@@ -1,0 +1,232 @@
+//! A [`Program`]: compiled segments with their shared slot layout and a dependency order — the
+//! single input of every backend. The interpreter and `explain` evaluate it, the SQL backend
+//! translates it, analyses read its IR; a [`crate::Registry`] is a program plus the schema it was
+//! compiled against, and a lone [`Segment`] becomes a program of one with
+//! [`Segment::program`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::error::{Diagnostic, Error, ErrorKind};
+use crate::ir::Layout;
+use crate::segment::Segment;
+
+/// The three-valued result of a rule (SPEC §16). Membership is `True` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    True,
+    False,
+    /// The rule evaluated to null because data was missing, null or unreadable.
+    Unknown,
+}
+
+impl Outcome {
+    /// `"true"`, `"false"` or `"unknown"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::True => "true",
+            Outcome::False => "false",
+            Outcome::Unknown => "unknown",
+        }
+    }
+    /// Whether the profile is a member.
+    pub fn is_member(self) -> bool {
+        self == Outcome::True
+    }
+    pub(crate) fn from_tri(t: Option<bool>) -> Outcome {
+        match t {
+            Some(true) => Outcome::True,
+            Some(false) => Outcome::False,
+            None => Outcome::Unknown,
+        }
+    }
+}
+
+/// Compiled segments sorted by id, every one reading through one slot layout, with the order in
+/// which to evaluate them (every segment after the segments it references).
+///
+/// ```
+/// use segcore::{Definition, Registry};
+/// let reg = Registry::from_definitions(vec![
+///     Definition::new("b", "1.0.0", "in_segment(\"a\") and x > 1"),
+///     Definition::new("a", "1.0.0", "x > 0"),
+/// ], None).unwrap();
+/// let program = reg.program();
+/// let order: Vec<&str> = program.dependency_order().map(|s| s.id()).collect();
+/// assert_eq!(order, ["a", "b"]);
+/// assert_eq!(program.layout().attributes.len(), 1); // `x`, read by both
+/// ```
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Sorted by id, unique.
+    segments: Vec<Segment>,
+    index: BTreeMap<String, usize>,
+    /// Indexes into `segments`, dependencies first.
+    order: Vec<usize>,
+    /// For each segment, the indexes of the segments it references.
+    deps: Vec<Vec<usize>>,
+    layout: Arc<Layout>,
+}
+
+impl Program {
+    /// A program of segments compiled against `layout` (sorted by id, ids unique). A reference
+    /// cycle is an error naming it.
+    pub(crate) fn new(segments: Vec<Segment>, layout: Arc<Layout>) -> Result<Program, Error> {
+        let index: BTreeMap<String, usize> =
+            segments.iter().enumerate().map(|(i, s)| (s.id().to_string(), i)).collect();
+        let deps: Vec<Vec<usize>> = segments
+            .iter()
+            .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
+            .collect();
+        let order = topo_order(&segments, &deps)?;
+        Ok(Program { segments, index, order, deps, layout })
+    }
+
+    /// Segments sorted by id.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Segments with every segment after the ones it references (ties by id).
+    pub fn dependency_order(&self) -> impl Iterator<Item = &Segment> {
+        self.order.iter().map(|&i| &self.segments[i])
+    }
+
+    /// Indexes into [`Program::segments`] in dependency order.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// A segment by id.
+    pub fn get(&self, id: &str) -> Option<&Segment> {
+        self.index.get(id).map(|&i| &self.segments[i])
+    }
+
+    /// The index of a segment in [`Program::segments`].
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// The indexes of the segments that segment `i` references.
+    pub fn dependencies(&self, i: usize) -> &[usize] {
+        &self.deps[i]
+    }
+
+    /// Segment `target` and everything it references, directly or not.
+    pub fn closure(&self, target: usize) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![target];
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(&self.deps[i]);
+            }
+        }
+        seen
+    }
+
+    /// The slot layout every segment reads through.
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
+    /// What the program's segments read, together (union of their read sets).
+    pub fn read_set(&self) -> crate::ReadSet {
+        let mut rs = crate::ReadSet::default();
+        for s in &self.segments {
+            let r = s.read_set();
+            rs.attributes.extend(r.attributes.iter().cloned());
+            rs.events.extend(r.events.iter().cloned());
+            rs.segments.extend(r.segments.iter().cloned());
+            for (e, props) in &r.event_properties {
+                rs.event_properties.entry(e.clone()).or_default().extend(props.iter().cloned());
+            }
+            rs.entity_id |= r.entity_id;
+        }
+        rs
+    }
+
+    /// Number of segments.
+    pub fn len(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Whether the program has no segments.
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+}
+
+impl Segment {
+    /// This segment as a program of one (its `in_segment` references stay external: their
+    /// results come from the evaluation context).
+    ///
+    /// ```
+    /// use segcore::{Definition, Segment};
+    /// let seg = Segment::compile(Definition::new("adults", "1.0.0", "age >= 18"), None).unwrap();
+    /// assert_eq!(seg.program().segments()[0].id(), "adults");
+    /// ```
+    pub fn program(&self) -> Program {
+        let index = BTreeMap::from([(self.id().to_string(), 0)]);
+        Program {
+            segments: vec![self.clone()],
+            index,
+            order: vec![0],
+            deps: vec![vec![]],
+            layout: Arc::clone(self.layout()),
+        }
+    }
+}
+
+/// Dependencies-first order, deterministic (ids ascending); a cycle is an error naming it.
+fn topo_order(segments: &[Segment], deps: &[Vec<usize>]) -> Result<Vec<usize>, Error> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut marks = vec![Mark::New; segments.len()];
+    let mut order = Vec::with_capacity(segments.len());
+    let mut diags = Vec::new();
+    for start in 0..segments.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // Iterative DFS: (node, next dep index), with the active path for cycle reporting.
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::Active;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&dep) = deps[node].get(*next) {
+                *next += 1;
+                match marks[dep] {
+                    Mark::New => {
+                        marks[dep] = Mark::Active;
+                        stack.push((dep, 0));
+                    }
+                    Mark::Active => {
+                        let pos = stack.iter().position(|(n, _)| *n == dep).unwrap_or(0);
+                        let mut cycle: Vec<&str> = stack[pos..].iter().map(|(n, _)| segments[*n].id()).collect();
+                        cycle.push(segments[dep].id());
+                        diags.push(
+                            Diagnostic::new(
+                                ErrorKind::SegmentCycle,
+                                format!("segments reference each other in a cycle: {}", cycle.join(" → ")),
+                            )
+                            .with_origin(segments[dep].id()),
+                        );
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                marks[node] = Mark::Done;
+                order.push(node);
+                stack.pop();
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(order)
+    } else {
+        Err(Error::from_diagnostics(diags))
+    }
+}
