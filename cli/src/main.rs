@@ -356,10 +356,10 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         io::read_profiles(&args.profiles, Format::detect(&args.profiles, args.input_format.as_deref())?, events)?;
     errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
-    let run = run::evaluate_all(&registry, &profiles, &cx)?;
+    let run = run::evaluate_all(registry.program(), &profiles, &cx)?;
     let eval_time = t1.elapsed();
     let t2 = Instant::now();
-    run::write_memberships(&args.out, out_format, &profiles, &run, &args.as_of)?;
+    run::write_memberships(&args.out, out_format, &run)?;
     let rows = profiles.len() * registry.len();
     out::report("\n")?;
     run::print_summary(&run, profiles.len())?;

@@ -84,9 +84,9 @@ fn eval_writes_rows_and_a_failure_leaves_no_output() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "entity_id,segment_id,version,definition_hash,as_of,member");
-    assert!(lines[1].starts_with("a,hv,1.0.0,") && lines[1].ends_with(",2026-03-15T00:00:00Z,true"), "{csv}");
-    assert!(lines[2].starts_with("b,hv,1.0.0,") && lines[2].ends_with(",false"), "{csv}");
+    assert_eq!(lines[0], "entity_id,segment_id,version,definition_hash,as_of,member,outcome");
+    assert!(lines[1].starts_with("a,hv,1.0.0,") && lines[1].ends_with(",2026-03-15T00:00:00Z,true,true"), "{csv}");
+    assert!(lines[2].starts_with("b,hv,1.0.0,") && lines[2].ends_with(",false,false"), "{csv}");
     // EUR without a rate: an error naming the quote, and no output file at all.
     write(&dir, "events.csv", "entity_id,name,at,amount\na,purchase,2026-03-01T00:00:00Z,600 EUR\n");
     let out = segcore(

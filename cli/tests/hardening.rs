@@ -313,7 +313,10 @@ fn out_to_a_fifo_streams_into_it() {
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
     let rows = reader.join().unwrap();
-    assert!(rows.starts_with("entity_id,segment_id,version,definition_hash,as_of,member\na,adult,1.0.0,"), "{rows}");
+    assert!(
+        rows.starts_with("entity_id,segment_id,version,definition_hash,as_of,member,outcome\na,adult,1.0.0,"),
+        "{rows}"
+    );
     assert_eq!(rows.lines().count(), 3, "{rows}");
     assert!(!has_temp_files(&dir));
 }

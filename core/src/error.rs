@@ -162,6 +162,29 @@ pub struct Diagnostic {
     pub snippet: Option<String>,
     /// Where the problem is in the definition *file*, when the definition came from one.
     pub file_location: Option<Location>,
+    /// Where the problem is in the *data* (a file or frame, its row or line, column, entity),
+    /// when it was found reading or evaluating a batch.
+    pub data: Option<Box<DataLocation>>,
+}
+
+/// A position in input data: which input (`source`: a file name, or `profiles`/`events` for a
+/// frame), the 1-based `line` of a text file or the 0-based `row` of a frame, the column, the
+/// entity id of the profile concerned and the segment being evaluated, as far as known.
+///
+/// ```
+/// use segcore::{DataLocation, Error, ErrorKind};
+/// let at = DataLocation { source: Some("events.csv".into()), line: Some(3), ..Default::default() };
+/// let err = Error::new(ErrorKind::InvalidProfile, "`at` is not a timestamp").at_data(at);
+/// assert_eq!(err.first().data.as_ref().unwrap().line, Some(3));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataLocation {
+    pub source: Option<String>,
+    pub line: Option<u64>,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+    pub entity: Option<String>,
+    pub segment: Option<String>,
 }
 
 impl Diagnostic {
@@ -176,6 +199,7 @@ impl Diagnostic {
             origin: None,
             snippet: None,
             file_location: None,
+            data: None,
         }
     }
     /// An error at `span` (resolved to line:col later by [`Diagnostic::locate`]).
@@ -311,6 +335,24 @@ impl Error {
     pub fn with_origin(self, origin: &str) -> Error {
         Error { diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect() }
     }
+    /// Places every diagnostic in the data: fields of `at` fill the ones a diagnostic does not
+    /// have yet (an inner, more precise position wins).
+    pub fn at_data(self, at: DataLocation) -> Error {
+        let place = |d: Diagnostic| {
+            let mut d = d;
+            let old = d.data.take().map(|b| *b).unwrap_or_default();
+            d.data = Some(Box::new(DataLocation {
+                source: old.source.or_else(|| at.source.clone()),
+                line: old.line.or(at.line),
+                row: old.row.or(at.row),
+                column: old.column.or_else(|| at.column.clone()),
+                entity: old.entity.or_else(|| at.entity.clone()),
+                segment: old.segment.or_else(|| at.segment.clone()),
+            }));
+            d
+        };
+        Error { diagnostics: self.diagnostics.into_iter().map(place).collect() }
+    }
 }
 
 /// Where an error was raised: while compiling definitions or while evaluating a profile.
@@ -371,7 +413,8 @@ impl Error {
 impl Diagnostic {
     /// The diagnostic as a JSON object, with the field names the JavaScript bindings (Node and
     /// WASM) expose: `kind`, `severity`, `message`, `line`, `column`, `origin`, `fileLine`,
-    /// `fileColumn` (absent positions are `null`).
+    /// `fileColumn` (absent positions are `null`); a diagnostic placed in data adds `source`,
+    /// `dataLine`, `row`, `columnName`, `entity` and `segment`.
     ///
     /// ```
     /// let err = segcore::Segment::parse_rule("age >=").unwrap_err();
@@ -380,7 +423,7 @@ impl Diagnostic {
     /// assert_eq!(json["line"], 1);
     /// ```
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "kind": self.kind.as_str(),
             "severity": match self.severity {
                 Severity::Error => "error",
@@ -392,7 +435,16 @@ impl Diagnostic {
             "origin": self.origin,
             "fileLine": self.file_location.map(|l| l.line),
             "fileColumn": self.file_location.map(|l| l.column),
-        })
+        });
+        if let (Some(at), serde_json::Value::Object(map)) = (&self.data, &mut json) {
+            map.insert("source".into(), at.source.clone().into());
+            map.insert("dataLine".into(), at.line.into());
+            map.insert("row".into(), at.row.into());
+            map.insert("columnName".into(), at.column.clone().into());
+            map.insert("entity".into(), at.entity.clone().into());
+            map.insert("segment".into(), at.segment.clone().into());
+        }
+        json
     }
 }
 

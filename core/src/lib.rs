@@ -29,6 +29,7 @@
 #![allow(missing_docs)] // Enum variants and plain data fields document themselves.
 
 pub mod ast;
+pub mod batch;
 pub mod bind;
 pub mod canonical;
 pub mod casefold;
@@ -63,7 +64,7 @@ pub use bind::Bound;
 pub use compile::ReadSet;
 pub use context::{as_of_from_millis, parse_as_of, EvalContext, FxRates};
 pub use definition::{Definition, Source, Status};
-pub use error::{Diagnostic, Error, ErrorClass, ErrorKind, Location, Phase, Severity, Span};
+pub use error::{DataLocation, Diagnostic, Error, ErrorClass, ErrorKind, Location, Phase, Severity, Span};
 pub use explain::{Explanation, TraceNode, UnknownInput};
 pub use profile::{Event, Profile};
 pub use program::{Outcome, Program};

@@ -1,0 +1,288 @@
+//! Batch evaluation: a [`Program`] over a table of profiles at one [`EvalContext`], giving the
+//! membership table. The CLI's `eval`, Python's `evaluate_batch` (and so `segcore.spark`) and
+//! Node's `evaluateMany` all run this one driver.
+//!
+//! Segments are evaluated one after another in dependency order (a segment's `in_segment`
+//! reads the column of the segment it references), each spread over the machine's cores in
+//! contiguous chunks of rows; the output order is the input order whatever the thread count.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::bind::Bound;
+use crate::context::EvalContext;
+use crate::error::{DataLocation, Error, ErrorKind};
+use crate::profile::Profile;
+use crate::program::{Outcome, Program};
+
+/// How a batch runs.
+#[derive(Clone, Copy, Default)]
+pub struct BatchOptions<'a> {
+    /// Worker threads; 0 (the default) uses every core, at most 16.
+    pub threads: usize,
+    /// Called after each segment with (rows evaluated so far, rows in all), for progress bars.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// Per-segment facts of a batch run, in [`Program::segments`] order (by id).
+#[derive(Debug, Clone)]
+pub struct SegmentRun {
+    pub id: String,
+    pub version: String,
+    pub definition_hash: String,
+    pub members: usize,
+    pub unknown: usize,
+    /// Time spent evaluating this segment over every row.
+    pub time: Duration,
+}
+
+/// One row of the membership table: one profile in one segment. The same columns, in this
+/// order, are the CLI's output, the SQL backend's output contract and `segcore.spark`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipRow<'a> {
+    pub entity_id: &'a str,
+    pub segment_id: &'a str,
+    pub version: &'a str,
+    pub definition_hash: &'a str,
+    /// Microseconds since the epoch.
+    pub as_of: i64,
+    /// `outcome == Outcome::True`.
+    pub member: bool,
+    pub outcome: Outcome,
+}
+
+impl MembershipRow<'_> {
+    /// The column names, in order.
+    pub const COLUMNS: [&'static str; 7] =
+        ["entity_id", "segment_id", "version", "definition_hash", "as_of", "member", "outcome"];
+}
+
+/// The result of a batch: an outcome per segment and row.
+///
+/// ```
+/// use segcore::batch::{evaluate, BatchOptions};
+/// use segcore::{Definition, EvalContext, Profile, Registry};
+/// let reg = Registry::from_definitions(vec![
+///     Definition::new("adults", "1.0.0", "age >= 18"),
+///     Definition::new("seniors", "1.0.0", "in_segment(\"adults\") and age >= 65"),
+/// ], None).unwrap();
+/// let profiles: Vec<Profile> = [("a", 30), ("b", 70), ("c", 12)].iter()
+///     .map(|(id, age)| Profile::from_json_str(&format!(r#"{{"id": "{id}", "attributes": {{"age": {age}}}}}"#)).unwrap())
+///     .collect();
+/// let cx = EvalContext::parse("2026-03-15T00:00:00Z").unwrap();
+/// let m = evaluate(reg.program(), &profiles, &cx, &BatchOptions::default()).unwrap();
+/// let members: Vec<(&str, &str)> = m.rows().filter(|r| r.member).map(|r| (r.entity_id, r.segment_id)).collect();
+/// assert_eq!(members, [("a", "adults"), ("b", "adults"), ("b", "seniors")]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Memberships {
+    as_of: i64,
+    entity_ids: Vec<Box<str>>,
+    segments: Vec<SegmentRun>,
+    /// `outcomes[segment][row]`, segments in [`Program::segments`] order.
+    outcomes: Vec<Vec<Outcome>>,
+}
+
+impl Memberships {
+    /// The evaluation instant.
+    pub fn as_of(&self) -> i64 {
+        self.as_of
+    }
+    /// Number of profile rows.
+    pub fn len(&self) -> usize {
+        self.entity_ids.len()
+    }
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.entity_ids.is_empty()
+    }
+    /// Entity ids in input order.
+    pub fn entity_ids(&self) -> impl Iterator<Item = &str> {
+        self.entity_ids.iter().map(|s| &**s)
+    }
+    /// Per-segment facts, by segment id.
+    pub fn segments(&self) -> &[SegmentRun] {
+        &self.segments
+    }
+    /// The outcomes of segment `k` (index into [`Memberships::segments`]), one per row.
+    pub fn outcomes(&self, k: usize) -> &[Outcome] {
+        &self.outcomes[k]
+    }
+    /// The membership table: profiles in input order, each with its segments by id.
+    pub fn rows(&self) -> impl Iterator<Item = MembershipRow<'_>> {
+        self.entity_ids.iter().enumerate().flat_map(move |(row, id)| {
+            self.segments.iter().zip(&self.outcomes).map(move |(s, column)| {
+                let outcome = column[row];
+                MembershipRow {
+                    entity_id: id,
+                    segment_id: &s.id,
+                    version: &s.version,
+                    definition_hash: &s.definition_hash,
+                    as_of: self.as_of,
+                    member: outcome.is_member(),
+                    outcome,
+                }
+            })
+        })
+    }
+}
+
+/// Refuses a table in which two profiles share an id (SPEC §19): membership rows are keyed by
+/// entity id, so a repeated id would make two answers for one entity. The error names both rows.
+pub fn check_unique_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (row, id) in ids.into_iter().enumerate() {
+        if let Some(first) = seen.insert(id, row) {
+            let message = format!("profile id `{id}` appears twice: rows {first} and {row}");
+            return Err(Error::new(ErrorKind::DuplicateProfileId, message).at_data(DataLocation {
+                row: Some(row as u64),
+                entity: Some(id.to_string()),
+                ..Default::default()
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates every segment of `program` for every profile (ids must be unique).
+pub fn evaluate(
+    program: &Program,
+    profiles: &[Profile],
+    cx: &EvalContext,
+    opts: &BatchOptions,
+) -> Result<Memberships, Error> {
+    let bound: Vec<Bound> = profiles.iter().map(|p| Bound::new(program.layout(), p)).collect();
+    evaluate_bound(program, &bound, cx, opts)
+}
+
+/// [`evaluate`] over profiles already bound to the program's layout (a binding that decoded
+/// its rows straight into slots, say). Rows bound to another layout are read by name.
+pub fn evaluate_bound(
+    program: &Program,
+    rows: &[Bound],
+    cx: &EvalContext,
+    opts: &BatchOptions,
+) -> Result<Memberships, Error> {
+    check_unique_ids(rows.iter().map(|b| b.profile().id()))?;
+    let segments = program.segments();
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
+        n => n,
+    };
+    let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); segments.len()];
+    let mut runs: Vec<Option<SegmentRun>> = vec![None; segments.len()];
+    for (done, &k) in program.order().iter().enumerate() {
+        let seg = &segments[k];
+        let deps = program.dependencies(k);
+        let start = Stopwatch::start();
+        let column = {
+            let earlier = &outcomes;
+            let one = |row: usize, b: &Bound| -> Result<Outcome, Error> {
+                let lookup = |id: &str| {
+                    deps.iter()
+                        .find(|&&d| segments[d].id() == id)
+                        .map(|&d| earlier[d][row].is_member())
+                        .or_else(|| cx.segments.get(id).copied())
+                };
+                seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(|e| {
+                    e.at_data(DataLocation {
+                        row: Some(row as u64),
+                        entity: Some(b.profile().id().to_string()),
+                        segment: Some(seg.id().to_string()),
+                        ..Default::default()
+                    })
+                })
+            };
+            parallel_rows(rows, threads, &one)?
+        };
+        let time = start.elapsed();
+        runs[k] = Some(SegmentRun {
+            id: seg.id().to_string(),
+            version: seg.version().to_string(),
+            definition_hash: seg.definition_hash().to_string(),
+            members: column.iter().filter(|o| o.is_member()).count(),
+            unknown: column.iter().filter(|o| **o == Outcome::Unknown).count(),
+            time,
+        });
+        outcomes[k] = column;
+        if let Some(progress) = opts.progress {
+            progress((done + 1) * rows.len(), segments.len() * rows.len());
+        }
+    }
+    Ok(Memberships {
+        as_of: cx.as_of,
+        entity_ids: rows.iter().map(|b| b.profile().id().into()).collect(),
+        segments: runs.into_iter().flatten().collect(),
+        outcomes,
+    })
+}
+
+/// `f` over every row, in contiguous chunks on up to `threads` threads, results in row order.
+/// The first error in row order is returned; a panic is the error `internal` at its chunk's
+/// first row (a bug, never bad input: tests make sure no input reaches it).
+fn parallel_rows<T: Sync, U: Send>(
+    rows: &[T],
+    threads: usize,
+    f: &(dyn Fn(usize, &T) -> Result<U, Error> + Sync),
+) -> Result<Vec<U>, Error> {
+    let run = |start: usize, part: &[T]| -> Result<Vec<U>, Error> {
+        let go = || part.iter().enumerate().map(|(i, r)| f(start + i, r)).collect::<Result<Vec<U>, Error>>();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(go)).unwrap_or_else(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let message = format!("evaluation failed inside segcore (a bug; please report it): {what}");
+            Err(Error::new(ErrorKind::Internal, message)
+                .at_data(DataLocation { row: Some(start as u64), ..Default::default() }))
+        })
+    };
+    // Threads cost more than they save on small tables (and do not exist in WASM).
+    if threads <= 1 || rows.len() < 1024 || cfg!(target_family = "wasm") {
+        return run(0, rows);
+    }
+    let chunk = rows.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<U>, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let run = &run;
+                scope.spawn(move || run(c * chunk, part))
+            })
+            .collect();
+        // `run` catches panics, so a join never fails; if one did, it is still no input's fault.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "evaluation thread failed"))))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Elapsed time for the per-segment statistics (never read by evaluation). WASM has no clock
+/// without JavaScript's help, so it reports zero there.
+struct Stopwatch {
+    #[cfg(not(target_family = "wasm"))]
+    start: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            #[cfg(not(target_family = "wasm"))]
+            start: std::time::Instant::now(),
+        }
+    }
+    fn elapsed(&self) -> Duration {
+        #[cfg(not(target_family = "wasm"))]
+        return self.start.elapsed();
+        #[cfg(target_family = "wasm")]
+        return Duration::ZERO;
+    }
+}
