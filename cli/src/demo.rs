@@ -165,6 +165,12 @@ pub fn run(dir: &Path, n: usize) -> CliResult<()> {
         out: dir.join("memberships.jsonl"),
         format: None,
         input_format: None,
+        columns: crate::ColumnArgs {
+            id_column: "id".into(),
+            entity_column: "entity_id".into(),
+            name_column: "name".into(),
+            at_column: "at".into(),
+        },
     };
     crate::eval_command(&args)?;
     reportln!(

@@ -95,6 +95,8 @@ enum Command {
         /// Print the explanation as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        columns: ColumnArgs,
     },
     /// Generate the SQL that computes the membership table of every segment in a registry.
     ///
@@ -120,7 +122,8 @@ pub struct EvalArgs {
     /// Registry folder of definitions.
     #[arg(long)]
     pub segments: PathBuf,
-    /// Profiles: JSONL ({"id", "attributes"}) or CSV (id + attribute columns).
+    /// Profiles: JSONL ({"id", "attributes", "events"?}: events may be embedded) or CSV (id +
+    /// attribute columns).
     #[arg(long)]
     pub profiles: PathBuf,
     /// Events in long form: JSONL ({"entity_id", "name", "at", "properties"}) or CSV.
@@ -145,6 +148,36 @@ pub struct EvalArgs {
     /// Input format of profiles and events (default: from extensions).
     #[arg(long, value_parser = ["jsonl", "csv"])]
     pub input_format: Option<String>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// Names of the columns segcore reads by role, for files that name them differently.
+#[derive(clap::Args, Clone)]
+pub struct ColumnArgs {
+    /// The profiles' id column (CSV).
+    #[arg(long, default_value = "id", value_name = "NAME")]
+    pub id_column: String,
+    /// The events' entity id column (CSV and JSONL).
+    #[arg(long, default_value = "entity_id", value_name = "NAME")]
+    pub entity_column: String,
+    /// The events' name column (CSV).
+    #[arg(long, default_value = "name", value_name = "NAME")]
+    pub name_column: String,
+    /// The events' time column (CSV; RFC 3339 with an offset).
+    #[arg(long, default_value = "at", value_name = "NAME")]
+    pub at_column: String,
+}
+
+impl ColumnArgs {
+    fn columns(&self) -> segcore::ingest::Columns {
+        segcore::ingest::Columns {
+            id: self.id_column.clone(),
+            entity_id: self.entity_column.clone(),
+            name: self.name_column.clone(),
+            at: self.at_column.clone(),
+        }
+    }
 }
 
 /// Arguments of `segcore sql`.
@@ -227,18 +260,21 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check, stdout, rule } => format::fmt(&paths, check, stdout, rule.as_deref()),
         Command::Hash { paths, canonical } => hash(&paths, canonical),
         Command::Eval(args) => eval_command(&args),
-        Command::Explain { segments, segment, profile, profiles, events, entity, as_of, fx, schema, json } => explain(
-            &segments,
-            &segment,
-            profile.as_deref(),
-            profiles.as_deref(),
-            events.as_deref(),
-            entity.as_deref(),
-            &as_of,
-            fx.as_deref(),
-            schema.as_deref(),
-            json,
-        ),
+        Command::Explain { segments, segment, profile, profiles, events, entity, as_of, fx, schema, json, columns } => {
+            explain(
+                &segments,
+                &segment,
+                profile.as_deref(),
+                profiles.as_deref(),
+                events.as_deref(),
+                entity.as_deref(),
+                &as_of,
+                fx.as_deref(),
+                schema.as_deref(),
+                json,
+                &columns.columns(),
+            )
+        }
         Command::Sql(args) => sql_command(&args),
         Command::Demo { out, profiles } => demo::run(&out, profiles),
     };
@@ -347,13 +383,19 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     cx.fx = load_fx(args.fx.as_deref())?;
     let out_format = Format::detect(&args.out, args.format.as_deref())?;
     let t0 = Instant::now();
+    let cols = args.columns.columns();
     let events = match &args.events {
-        Some(p) => io::read_events(p, Format::detect(p, args.input_format.as_deref())?)?,
-        None => io::Events::default(),
+        Some(p) => io::read_events(p, Format::detect(p, args.input_format.as_deref())?, &cols)?,
+        None => Vec::new(),
     };
-    let n_events = events.rows.len();
-    let profiles =
-        io::read_profiles(&args.profiles, Format::detect(&args.profiles, args.input_format.as_deref())?, events)?;
+    let profiles = io::read_profiles(
+        &args.profiles,
+        Format::detect(&args.profiles, args.input_format.as_deref())?,
+        events,
+        &cols,
+    )?;
+    // Counted on the profiles: events embedded in profile lines count too.
+    let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
     errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
     let run = run::evaluate_all(registry.program(), &profiles, &cx)?;
@@ -386,6 +428,7 @@ fn explain(
     fx: Option<&Path>,
     schema: Option<&Path>,
     json: bool,
+    cols: &segcore::ingest::Columns,
 ) -> CliResult<()> {
     let schema = load_schema(schema)?;
     let registry = load_registry(segments, schema.as_ref())?;
@@ -404,17 +447,18 @@ fn explain(
             segcore::Profile::from_json_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?
         }
         (None, Some(path), Some(id)) => {
-            let evs = match events {
-                Some(e) => {
-                    let mut evs = io::read_events(e, Format::detect(e, None)?)?;
-                    evs.rows.retain(|r| r.entity == id);
-                    evs
+            let mut p = io::find_profile(path, Format::detect(path, None)?, id, cols)?.ok_or_else(|| {
+                error(ErrorKind::InvalidProfile, format!("{}: no profile with id `{id}`", path.display()))
+            })?;
+            if let Some(e) = events {
+                for r in io::read_events(e, Format::detect(e, None)?, cols)?.into_iter().filter(|r| r.entity == id) {
+                    p.push_event(&r.name, r.at, r.properties).map_err(|err| {
+                        error(err.kind(), format!("{}:{}: {}", r.source, r.line, err.first().message))
+                    })?;
                 }
-                None => io::Events::default(),
-            };
-            io::read_profiles(path, Format::detect(path, None)?, evs)?.into_iter().find(|p| p.id() == id).ok_or_else(
-                || error(ErrorKind::InvalidProfile, format!("{}: no profile with id `{id}`", path.display())),
-            )?
+                p.finish();
+            }
+            p
         }
         _ => return Err("give --profile FILE, or --profiles FILE with --entity ID".into()),
     };

@@ -249,3 +249,47 @@ fn sql_writes_a_query_and_refuses_what_a_dialect_cannot_express() {
         segcore(&["sql", "--dialect", "oracle", "--segments", "segs", "--schema", "schema.yaml", "--as-of", "x"], &dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn columns_named_otherwise_are_mapped_and_embedded_events_are_counted() {
+    let dir = tmp("columns");
+    write(&dir, "segs/buyer.yaml", "id: buyer\nversion: 1.0.0\nrule: count(purchase) >= 2\n");
+    write(&dir, "profiles.csv", "user,age\na,30\nb,40\n");
+    write(
+        &dir,
+        "events.csv",
+        "user_id,event,ts\na,purchase,2026-03-01T00:00:00Z\na,purchase,2026-03-02T00:00:00Z\nb,purchase,2026-03-02T00:00:00Z\n",
+    );
+    let args = ["eval", "--segments", "segs", "--profiles", "profiles.csv", "--events", "events.csv"];
+    let tail = ["--as-of", "2026-03-15T00:00:00Z", "--out", "out.csv"];
+    // With the default names the events file is refused, naming the columns it has.
+    let out = segcore(&[&args[..], &tail[..]].concat(), &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("error[invalid_profile] events.csv: an events CSV needs the columns entity_id, name, at (found: user_id, event, ts)"), "{t}");
+    let mapping = ["--id-column", "user", "--entity-column", "user_id", "--name-column", "event", "--at-column", "ts"];
+    let out = segcore(&[&args[..], &tail[..], &mapping[..]].concat(), &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("loaded 2 profiles and 3 events"), "{t}");
+    let csv = std::fs::read_to_string(dir.join("out.csv")).unwrap();
+    assert!(
+        csv.contains("\na,buyer,1.0.0,") && csv.contains(",true,true\nb,buyer,") && csv.ends_with(",false,false\n"),
+        "{csv}"
+    );
+    // Events embedded in JSONL profile lines are counted as events.
+    write(
+        &dir,
+        "profiles.jsonl",
+        r#"{"id": "a", "events": [{"name": "purchase", "at": "2026-03-01T00:00:00Z"}, {"name": "purchase", "at": "2026-03-02T00:00:00Z"}]}"#,
+    );
+    let out = segcore(
+        &["eval", "--segments", "segs", "--profiles", "profiles.jsonl", tail[0], tail[1], "--out", "out.jsonl"],
+        &dir,
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("loaded 1 profiles and 2 events"), "{t}");
+    let rows = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+    assert!(rows.contains(r#""member":true,"outcome":"true"}"#), "{rows}");
+}

@@ -41,6 +41,8 @@ pub mod document;
 pub mod error;
 pub mod eval;
 pub mod explain;
+#[cfg(feature = "ingest")]
+pub mod ingest;
 pub mod ir;
 pub mod lexer;
 pub mod limits;
