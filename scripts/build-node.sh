@@ -17,6 +17,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 cp "$target_dir/release/libsegcore_node.so" bindings-node/segcore.node.tmp
 strip --strip-debug bindings-node/segcore.node.tmp 2>/dev/null || true
 mv -f bindings-node/segcore.node.tmp bindings-node/segcore.node
-# The tape writer and the error classes are shared with the WASM build; one source, copied here.
-cp bindings-wasm/js/tape.mjs bindings-wasm/js/common.mjs bindings-node/
+# index.js is the Node backend of the JS API shared with the WASM build (bindings-wasm/js, package
+# segcore-js-api): a `file:` dependency, linked here (nothing is copied; no network needed).
+(cd bindings-node && npm install --no-audit --no-fund --silent)
 echo "built bindings-node/segcore.node ($(du -h bindings-node/segcore.node | cut -f1))"

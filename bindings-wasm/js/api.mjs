@@ -1,21 +1,29 @@
-// segcore for browsers and Node via WebAssembly: the public API over the wasm-bindgen module.
-// Same names, options and error fields as the Node binding (bindings-node/index.d.ts), so code
-// moves between server and browser unchanged. Every membership decision is made by the Rust core;
-// this file only shapes arguments, caches `asOf` contexts and turns module errors into error
-// classes. Types and docs: index.d.ts.
+// segcore's public JavaScript API, written once for every JS runtime: the Node binding
+// (bindings-node/index.js, over the napi module) and the WebAssembly build (js/backend.mjs, over
+// the wasm-bindgen module, used by js/web.mjs and js/node.mjs). Same names, options, results and
+// error fields everywhere, so code moves between server and browser unchanged. Every membership
+// decision is made by the Rust core; this file only shapes arguments, writes profiles on the tape
+// (tape.mjs), caches `asOf` contexts and turns module errors into error classes (common.mjs).
+// Types and docs: index.d.ts (this folder).
 //
-// Traps. A WebAssembly trap (a Rust panic aborts in this build; a stack overflow) leaves the
-// instance's memory in an unknown state, so every call into the module goes through `native`: a
-// trap (`WebAssembly.RuntimeError`, or a `RangeError` for an exhausted stack) discards the instance,
-// makes a fresh one from the same compiled module (fresh memory) and throws `SegmentError` with
-// code `internal` for that call only. Every object this API hands out remembers how it was built
-// (definitions, options, a profile's source) and rebuilds its module object in the new instance
-// the next time it is used (`Native`, keyed by the instance's generation).
+// This folder is a package of its own (segcore-js-api, see package.json): it lives here, inside
+// the WebAssembly package, because a browser follows only relative URLs from js/web.mjs; the Node
+// package depends on it with `file:` and bundles it (bundleDependencies), so both packages work
+// when installed and nothing is copied by a build script.
 //
-// Values are checked before they cross: definitions, schemas and options are copied to plain
-// data here (reading any getters once, in JavaScript) with the nesting limit checked on the way,
-// profiles are written on the tape (tape.mjs, which checks its limits), so no input reaches
-// recursive code in the module deeper than the core allows.
+// A runtime supplies a *backend*: the module calls below, plus what differs, said explicitly:
+//   files    Segment.load / Registry.load / check(path) read files (Node); else they throw.
+//   sql      segments and registries have toSql (the WebAssembly build leaves SQL out).
+//   batches  evaluateMany hands the whole batch to one asynchronous module call (Node: the libuv
+//            pool); else profiles are evaluated in slices that yield to the event loop.
+//   trap     null, or how the module recovers from a trap (WebAssembly): `is(e)`, `restart()`
+//            (a fresh instance) and `message(e)`. Then every object this API hands out remembers
+//            how it was built (definitions, options, a profile's bytes) and rebuilds its module
+//            object in the new instance the next time it is used (`Native`, keyed by the
+//            instance's generation), and Profile has free().
+// Module objects are opaque refs to this file; registry results are "codes" (one per segment:
+// 0 false, 1 true, 2 unknown) that the backend spells as the JS expression `codeSource(index)`
+// over `c` (a string of digits for napi, bytes in WebAssembly memory for wasm).
 
 import {
   DefinitionError,
@@ -25,72 +33,27 @@ import {
   SegmentError,
   TypeCheckError,
   convertError,
-  limitExceeded,
   segcoreError,
 } from './common.mjs';
-import { MAX_VALUE_DEPTH, Tape, makeProjector, writeWhole } from './tape.mjs';
+import { Tape, makeProjector, writeProfile, writeWhole } from './tape.mjs';
 
-const isContainer = (v) => v !== null && typeof v === 'object' && !(v instanceof Date);
-
-/**
- * `value` as plain data (arrays and objects copied, getters read once; members that are
- * `undefined` left out, as the Node binding does), without recursion. `limit_exceeded` when it
- * nests more than MAX_VALUE_DEPTH lists/objects (the value itself counts, as in the core): a
- * `DefinitionError` for definitions and schemas, else an `EvaluationError`.
- */
-function plainData(value, what, definition = false) {
-  if (!isContainer(value)) return value;
-  const tooDeep = () => limitExceeded(`${what} is nested more than ${MAX_VALUE_DEPTH} levels deep`, definition);
-  const shell = (v) => (Array.isArray(v) ? new Array(v.length) : {});
-  const root = shell(value);
-  const stack = [[value, root, 1]];
-  while (stack.length > 0) {
-    const [from, to, depth] = stack.pop();
-    const put = (key, v) => {
-      if (!isContainer(v)) {
-        to[key] = v;
-        return;
-      }
-      if (depth >= MAX_VALUE_DEPTH) throw tooDeep();
-      const copy = shell(v);
-      to[key] = copy;
-      stack.push([v, copy, depth + 1]);
-    };
-    if (Array.isArray(from)) {
-      for (let i = 0; i < from.length; i++) put(i, from[i]);
-    } else {
-      for (const k of Object.keys(from)) {
-        const v = from[k];
-        if (v !== undefined) put(k, v);
-      }
-    }
-  }
-  return root;
-}
-
-/** A schema option: text as is, an object as plain data. */
-const schemaArg = (schema) => (typeof schema === 'string' ? schema : plainData(schema, 'the schema', true));
-
-/** Definitions: texts as they are, objects as plain data (the list itself is not a level). */
-function definitionsArg(definitions) {
-  if (!Array.isArray(definitions)) return definitions;
-  return definitions.map((d) => (typeof d === 'string' ? d : plainData(d, 'the definition', true)));
-}
+// The Node binding's tape storage (a plain buffer); the WebAssembly adapter imports relatively.
+export { heapStorage } from './tape.mjs';
 
 const OUTCOMES = ['false', 'true', 'unknown'];
 
 /**
- * Builders of a registry's result objects from its code bytes: generated once per registry as
- * object literals, so every result has one fixed shape (a loop of `out[id] = …` makes a
- * dictionary-mode object, several times slower to build and to read).
+ * Builders of a registry's result objects from its codes (from offset `at`): generated once per
+ * registry as object literals, so every result has one fixed shape (a loop of `out[id] = …` makes
+ * a dictionary-mode object, several times slower to build and to read).
  */
-function makeRowBuilders(ids) {
+function makeRowBuilders(ids, code) {
   const key = (id) => JSON.stringify(id);
-  const members = ids.map((id, i) => `[${key(id)}]: c[${i}] === 1`).join(', ');
-  const outcomes = ids.map((id, i) => `[${key(id)}]: o[c[${i}]]`).join(', ');
+  const members = ids.map((id, i) => `[${key(id)}]: ${code(`at + ${i}`)} === 1`).join(', ');
+  const outcomes = ids.map((id, i) => `[${key(id)}]: o[${code(`at + ${i}`)}]`).join(', ');
   return {
-    members: new Function('c', `return { ${members} };`),
-    outcomes: new Function('c', 'o', `return { ${outcomes} };`),
+    members: new Function('c', 'at', `return { ${members} };`),
+    outcomes: new Function('c', 'at', 'o', `return { ${outcomes} };`),
   };
 }
 
@@ -98,60 +61,28 @@ const NO_FILESYSTEM =
   'reads files, which the WebAssembly build cannot do: read the texts yourself and pass them to ' +
   'Segment.fromYAML / Registry.fromDefinitions';
 
-/**
- * Builds the public API over an initialised wasm-bindgen module (`first`, from the factory in
- * pkg/glue.mjs); `instantiate()` returns a fresh one synchronously (same compiled module, new
- * memory), used after a trap. `web.mjs` and `node.mjs` call this once; users import from those.
- */
-export function createApi(first, instantiate) {
-  /** The live instance, and how many times it was replaced. */
-  let glue = first;
+/** The public API over `backend` (see the header). Each runtime calls this once. */
+export function createApi(backend) {
+  const { trap } = backend;
+  /** How many times the module instance was replaced (after traps). */
   let generation = 0;
-
-  /** The tape's storage: the instance's scratch buffer (it keeps its contents when it grows). */
-  function scratchStorage(g) {
-    const memory = g.wasmMemory();
-    let base = 0;
-    let cap = 0;
-    const view = () => new Uint8Array(memory.buffer, base, cap);
-    return {
-      reserve(capacity) {
-        base = native(() => g.scratchReserve(capacity)) >>> 0;
-        cap = capacity;
-        return view();
-      },
-      current: (u8) => (u8.buffer === memory.buffer ? u8 : view()),
-    };
-  }
+  const codeAt = new Function('c', 'at', `return ${backend.codeSource('at')};`);
+  const plain = backend.plain;
 
   /** Replaces a trapped instance with a fresh one. */
   function restart() {
-    const old = glue;
-    // Objects of the old instance must never free into the new one (see build-wasm.sh).
-    old.discard();
-    glue = instantiate();
+    trap.restart();
     generation++;
     cachedKey = undefined;
     cachedContext = undefined;
-    tape.reattach(scratchStorage(glue));
-  }
-
-  const isTrap = (e) => e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
-
-  function trapError(e) {
-    return segcoreError(
-      SegmentError,
-      'internal',
-      `internal error in segcore (a bug; please report it): the WebAssembly module trapped (${e?.message ?? e}); ` +
-        'it was replaced by a fresh instance, and everything made before keeps working',
-    );
+    tape.reattach(backend.storage(native));
   }
 
   /** A module error as the public class; a trap restarts the module and is `internal`. */
   function moduleError(e) {
-    if (isTrap(e)) {
+    if (trap !== null && trap.is(e)) {
       restart();
-      return trapError(e);
+      return segcoreError(SegmentError, 'internal', trap.message(e));
     }
     return convertError(e);
   }
@@ -178,7 +109,8 @@ export function createApi(first, instantiate) {
    */
   class Native {
     constructor(build, first) {
-      this.build = build;
+      // Where nothing traps, nothing is rebuilt: keep no sources alive.
+      this.build = trap === null ? null : build;
       this.gen = generation;
       this.ref = first ?? native(build);
     }
@@ -192,55 +124,55 @@ export function createApi(first, instantiate) {
     }
     free() {
       // An object of a discarded instance is gone with it.
-      if (this.gen === generation && this.build !== null) this.ref.free();
+      if (this.gen === generation && this.build !== null) backend.free(this.ref);
       this.build = null;
       this.gen = -1;
     }
   }
 
-  const tape = new Tape(scratchStorage(glue));
+  /** Frees a temporary module object (one of a discarded instance is gone already). */
+  function release(ref, gen) {
+    if (gen === generation) backend.free(ref);
+  }
+
+  const tape = new Tape(backend.storage(native));
+
+  /** A schema option: text as is, an object as plain data. */
+  const schemaArg = (schema) => (typeof schema === 'string' ? schema : plain(schema, 'the schema', true));
+
+  /** Definitions: texts as they are, objects as plain data (the list itself is not a level). */
+  function definitionsArg(definitions) {
+    if (!Array.isArray(definitions)) return definitions;
+    return definitions.map((d) => (typeof d === 'string' ? d : plain(d, 'the definition', true)));
+  }
 
   // -------------------------------------------------------------------------------------------
   // Evaluation options
 
-  /** The arguments of a module context: asOf as text or a Date's time value, plain options. */
-  function contextArgs(options) {
-    const { asOf } = options;
-    let text;
-    let ms = 0;
-    if (typeof asOf === 'string') text = asOf;
-    else if (asOf instanceof Date) ms = asOf.getTime();
-    else if (asOf == null) {
-      throw new TypeError(
-        'asOf is required (a Date or an RFC 3339 string with an offset); segcore never reads the clock',
-      );
-    } else throw new TypeError('asOf must be a Date or an RFC 3339 string with an offset');
-    const fx = plainData(options.fx, 'the FX table');
-    const segments = plainData(options.segments, 'the segments option');
-    return [text, ms, fx, segments];
-  }
-
   function newContext(options) {
-    const args = contextArgs(options);
-    return native(() => new glue.WasmContext(...args));
+    const args = backend.contextArgs(options);
+    return native(() => backend.context(args));
   }
 
-  /** An evaluation context parsed once: `asOf`, FX quotes and referenced segments' results. */
+  /**
+   * An evaluation context parsed once: `asOf`, FX quotes and referenced segments' results.
+   * Pass it wherever options are accepted to skip re-parsing.
+   */
   class Context {
     constructor(options) {
       if (options === null || typeof options !== 'object') {
         throw new TypeError('Context takes an options object { asOf, fx?, segments? }');
       }
-      const args = contextArgs(options);
-      Object.defineProperty(this, '_n', { value: new Native(() => new glue.WasmContext(...args)) });
+      const args = backend.contextArgs(options);
+      Object.defineProperty(this, '_n', { value: new Native(() => backend.context(args)) });
     }
     /** `asOf` as an RFC 3339 string in UTC. */
     get asOf() {
-      return native(() => this._n.get().asOf);
+      return native(() => backend.contextAsOf(this._n.get()));
     }
   }
 
-  // One-entry cache: pages and services evaluate many profiles at the same `asOf`. Only contexts
+  // One-entry cache: services and pages evaluate many profiles at the same `asOf`. Only contexts
   // made of `asOf` alone are cached (keyed by its value), so mutating an `fx` object is seen.
   let cachedKey;
   let cachedContext;
@@ -264,6 +196,16 @@ export function createApi(first, instantiate) {
     return newContext(options);
   }
 
+  /** The context and table names of `toSql`. */
+  function sqlArgs(options) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('options must be an object { asOf, fx?, profilesTable?, eventsTable? }');
+    }
+    const cx = newContext({ asOf: options.asOf, fx: options.fx });
+    const tables = [String(options.profilesTable ?? 'profiles'), String(options.eventsTable ?? 'events')];
+    return { cx, tables };
+  }
+
   // -------------------------------------------------------------------------------------------
   // Profiles
 
@@ -279,7 +221,7 @@ export function createApi(first, instantiate) {
     try {
       const len = writeWhole(tape, profile);
       checkTape();
-      return native(() => glue.WasmProfile.fromTape(tape.base, len));
+      return native(() => backend.profileFromTape(tape, len));
     } finally {
       tape.close(saved);
     }
@@ -293,26 +235,25 @@ export function createApi(first, instantiate) {
       tape.ensure(bytes.length);
       tape.u8.set(bytes, tape.pos);
       tape.pos += bytes.length;
-      return native(() => glue.WasmProfile.fromTape(tape.base, bytes.length));
+      return native(() => backend.profileFromTape(tape, bytes.length));
     } finally {
       tape.close(saved);
     }
   }
 
-  /** Frees a temporary module object (one of a discarded instance is gone already). */
-  function release(ref, gen) {
-    if (gen === generation) ref.free();
-  }
-
   /**
    * A profile converted once (every field), to evaluate many times against any segment or
-   * registry: the fast path for pages that test one visitor's profile against many segments.
-   * It keeps its source (the JSON text, or the object's bytes as written on the tape) to rebuild
-   * itself if the module is replaced after a trap.
+   * registry: the fast path for services and pages that test one profile against many segments.
+   * Where the module can trap, it keeps its source (the JSON text, or the object's bytes as
+   * written on the tape) to rebuild itself in a fresh instance.
    */
   class Profile {
     constructor(profile) {
-      // Any value goes to the core's parser, which reports a wrong shape (as the Node binding).
+      // Any value goes to the core's parser, which reports a wrong shape.
+      if (trap === null) {
+        Object.defineProperty(this, '_n', { value: new Native(null, wholeProfile(profile)) });
+        return;
+      }
       let bytes;
       const saved = tape.open();
       try {
@@ -328,17 +269,17 @@ export function createApi(first, instantiate) {
     static fromJSON(text) {
       if (typeof text !== 'string') throw new TypeError('Profile.fromJSON takes JSON text');
       const p = Object.create(Profile.prototype);
-      Object.defineProperty(p, '_n', { value: new Native(() => glue.WasmProfile.fromJson(text)) });
+      Object.defineProperty(p, '_n', { value: new Native(() => backend.profileFromJson(text)) });
       return p;
     }
     get _ref() {
       return this._n.get();
     }
     get id() {
-      return native(() => this._ref.id);
+      return native(() => backend.profileId(this._ref));
     }
     get eventCount() {
-      return native(() => this._ref.eventCount);
+      return native(() => backend.profileEventCount(this._ref));
     }
     /** Frees the module memory now (otherwise the garbage collector does, later). */
     free() {
@@ -363,7 +304,7 @@ export function createApi(first, instantiate) {
       if (len < 0) temp = wholeProfile(profile);
       else {
         checkTape();
-        temp = native(() => owner.get().profileFromTape(tape.base, len));
+        temp = native(() => backend.profileFromProjection(owner.get(), tape, len));
       }
     } finally {
       tape.close(saved);
@@ -373,6 +314,78 @@ export function createApi(first, instantiate) {
       return native(() => use(owner.get(), temp));
     } finally {
       release(temp, gen);
+    }
+  }
+
+  /**
+   * Evaluates `profile` (a Profile, or a plain object projected with `project`) with `byTape`
+   * (a projection on the tape) or `byHandle` (a module profile). Runs inside a tape session, so
+   * the result may be bytes on the tape (WebAssembly registries write their codes there).
+   */
+  function evaluateWith(project, profile, byTape, byHandle) {
+    const saved = tape.open();
+    try {
+      if (profile instanceof Profile) return native(() => byHandle(profile._ref));
+      checkProfileArg(profile);
+      const len = project(profile);
+      if (len >= 0) {
+        checkTape();
+        return native(() => byTape(len));
+      }
+      const temp = wholeProfile(profile);
+      const gen = generation;
+      try {
+        return native(() => byHandle(temp));
+      } finally {
+        release(temp, gen);
+      }
+    } finally {
+      tape.close(saved);
+    }
+  }
+
+  /**
+   * A batch on one tape for one asynchronous module call (`backend.batches`): per profile a kind
+   * (0 projection, 1 whole object, 2 handle) and where its bytes end; handles in order.
+   * `run(bytes, kinds, ends, handles)` starts the call (which copies the bytes) while the tape
+   * session is open; resolves to the codes of every profile, one after another.
+   */
+  async function batch(project, profiles, run) {
+    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
+    const n = profiles.length;
+    const kinds = new Uint8Array(n);
+    const ends = new Uint32Array(n);
+    const handles = [];
+    let pending;
+    const saved = tape.open();
+    try {
+      // Each item is written at the end of the batch so far: begin() once, then keep appending.
+      tape.begin();
+      for (let i = 0; i < n; i++) {
+        const p = profiles[i];
+        if (p instanceof Profile) {
+          kinds[i] = 2;
+          handles.push(p._ref);
+          ends[i] = tape.pos - tape.base;
+          continue;
+        }
+        checkProfileArg(p);
+        const start = tape.pos;
+        if (project(p, true) < 0) {
+          tape.pos = start;
+          writeProfile(tape, p);
+          kinds[i] = 1;
+        }
+        ends[i] = tape.pos - tape.base;
+      }
+      pending = native(() => run(tape.u8.subarray(tape.base, tape.pos), kinds, ends, handles));
+    } finally {
+      tape.close(saved);
+    }
+    try {
+      return await pending;
+    } catch (e) {
+      throw convertError(e);
     }
   }
 
@@ -392,39 +405,70 @@ export function createApi(first, instantiate) {
     }
   }
 
+  /**
+   * The results of many profiles: one asynchronous module call for the batch
+   * (`backend.batches`: `evalMany(cx, ...batch)`, then `fromBatch(codes, i)` per profile), or
+   * `one(profile, cx)` per profile in slices. Each way checks its arguments in the order its
+   * runtime always has.
+   */
+  async function many(project, profiles, options, evalMany, fromBatch, one) {
+    if (backend.batches) {
+      const cx = moduleContext(options);
+      const codes = await batch(project, profiles, (...items) => evalMany(cx, ...items));
+      const out = new Array(profiles.length);
+      for (let i = 0; i < out.length; i++) out[i] = fromBatch(codes, i);
+      return out;
+    }
+    if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
+    const cx = moduleContext(options);
+    const out = new Array(profiles.length);
+    await inSlices(profiles.length, (i) => {
+      out[i] = one(profiles[i], cx);
+    });
+    return out;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Segments
 
   const SEGMENT_TOKEN = Symbol('segcore.segment');
 
-  /** A compiled segment definition. Build one with `compile`, `Segment.fromYAML`, `.fromJSON`
-   * or `.fromObject`. `build` makes its module object (again, after a trap). */
+  /** A compiled segment definition. Build one with `compile`, `Segment.fromYAML`, `.fromJSON`,
+   * `.fromObject` (or `.load`, where there are files). `build` makes its module object. */
   class Segment {
     constructor(token, build, first) {
       if (token !== SEGMENT_TOKEN) {
-        throw new TypeError('use compile(), Segment.fromYAML(), fromJSON() or fromObject()');
+        throw new TypeError(
+          backend.files
+            ? 'use compile(), Segment.fromYAML(), fromJSON(), fromObject() or load()'
+            : 'use compile(), Segment.fromYAML(), fromJSON() or fromObject()',
+        );
       }
       const n = new Native(build, first);
-      const info = native(() => n.ref.info());
+      const info = native(() => backend.segmentInfo(n.ref));
       Object.defineProperty(this, '_n', { value: n });
       Object.defineProperty(this, '_info', { value: info });
       Object.defineProperty(this, '_project', { value: makeProjector(tape, info.spec) });
     }
     static fromYAML(text, options = {}) {
       const schema = schemaArg(options.schema);
-      return new Segment(SEGMENT_TOKEN, () => glue.WasmSegment.fromYaml(text, schema));
+      return new Segment(SEGMENT_TOKEN, () => backend.segmentFromYaml(text, schema));
     }
     static fromJSON(text, options = {}) {
       const schema = schemaArg(options.schema);
-      return new Segment(SEGMENT_TOKEN, () => glue.WasmSegment.fromJson(text, schema));
+      return new Segment(SEGMENT_TOKEN, () => backend.segmentFromJson(text, schema));
     }
     static fromObject(definition, options = {}) {
-      const def = plainData(definition, 'the definition', true);
+      const def = plain(definition, 'the definition', true);
       const schema = schemaArg(options.schema);
-      return new Segment(SEGMENT_TOKEN, () => glue.WasmSegment.fromObject(def, schema));
+      return new Segment(SEGMENT_TOKEN, () => backend.segmentFromObject(def, schema));
     }
-    static load() {
-      throw new TypeError(`Segment.load ${NO_FILESYSTEM}`);
+    /** Loads a `.yaml`, `.yml` or `.json` definition file. */
+    static load(file, options = {}) {
+      if (!backend.files) throw new TypeError(`Segment.load ${NO_FILESYSTEM}`);
+      const path = String(file);
+      const schema = schemaArg(options.schema);
+      return new Segment(SEGMENT_TOKEN, () => backend.segmentLoad(path, schema));
     }
     get id() {
       return this._info.id;
@@ -449,26 +493,14 @@ export function createApi(first, instantiate) {
     get warnings() {
       return structuredClone(this._info.warnings);
     }
+    /** The outcome code (0 false, 1 true, 2 unknown) of one profile. */
     _code(profile, cx) {
-      if (profile instanceof Profile) return native(() => this._n.get().evalHandle(profile._ref, cx));
-      checkProfileArg(profile);
-      const saved = tape.open();
-      try {
-        const len = this._project(profile);
-        if (len >= 0) {
-          checkTape();
-          return native(() => this._n.get().evalTape(cx, tape.base, len));
-        }
-        const temp = wholeProfile(profile);
-        const gen = generation;
-        try {
-          return native(() => this._n.get().evalHandle(temp, cx));
-        } finally {
-          release(temp, gen);
-        }
-      } finally {
-        tape.close(saved);
-      }
+      return evaluateWith(
+        this._project,
+        profile,
+        (len) => backend.segmentEvalTape(this._n.get(), cx, tape, len),
+        (p) => backend.segmentEvalHandle(this._n.get(), p, cx),
+      );
     }
     /** Whether the profile is a member (the rule is TRUE) at `options.asOf`. */
     evaluate(profile, options) {
@@ -481,11 +513,16 @@ export function createApi(first, instantiate) {
     /** Every sub-expression with its value for this profile. */
     explain(profile, options) {
       const cx = moduleContext(options);
-      return new Explanation(withProfile(this._n, this._project, profile, (seg, p) => seg.explain(p, cx)));
+      return new Explanation(withProfile(this._n, this._project, profile, (seg, p) => backend.segmentExplain(seg, p, cx)));
+    }
+    /** This segment's membership query in `dialect` (SPEC §21). */
+    toSql(dialect, options) {
+      const { cx, tables } = sqlArgs(options);
+      return native(() => backend.segmentToSql(this._n.get(), cx, String(dialect), tables));
     }
     /**
-     * Membership of many profiles. There are no threads here: profiles are evaluated in slices
-     * that yield to the event loop, so a page stays responsive. Resolves to booleans, aligned.
+     * Membership of many profiles, off the calling thread (`backend.batches`) or in slices that
+     * yield to the event loop. Resolves to booleans, aligned with the input.
      */
     async evaluateMany(profiles, options) {
       const out = await this.outcomesMany(profiles, options);
@@ -493,13 +530,14 @@ export function createApi(first, instantiate) {
     }
     /** Like `evaluateMany`, with three-valued outcomes. */
     async outcomesMany(profiles, options) {
-      if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
-      const cx = moduleContext(options);
-      const out = new Array(profiles.length);
-      await inSlices(profiles.length, (i) => {
-        out[i] = OUTCOMES[this._code(profiles[i], cx)];
-      });
-      return out;
+      return many(
+        this._project,
+        profiles,
+        options,
+        (cx, ...items) => backend.segmentEvalMany(this._n.get(), cx, ...items),
+        (codes, i) => OUTCOMES[codeAt(codes, i)],
+        (profile, cx) => OUTCOMES[this._code(profile, cx)],
+      );
     }
     /** The definition as a plain object (canonical metadata plus the rule text). */
     toJSON() {
@@ -515,7 +553,7 @@ export function createApi(first, instantiate) {
     const o = { id: 'rule', version: '1.0.0', timezone: 'UTC', currency: 'USD', ...options };
     const schema = schemaArg(o.schema);
     return new Segment(SEGMENT_TOKEN, () =>
-      glue.WasmSegment.compileRule(rule, o.id, o.version, o.timezone, o.currency, schema),
+      backend.segmentCompileRule(rule, o.id, o.version, o.timezone, o.currency, schema),
     );
   }
 
@@ -527,23 +565,31 @@ export function createApi(first, instantiate) {
   /** Definitions compiled together: references resolved, evaluated in dependency order. */
   class Registry {
     constructor(token, build) {
-      if (token !== REGISTRY_TOKEN) throw new TypeError('use Registry.fromDefinitions([...])');
+      if (token !== REGISTRY_TOKEN) {
+        throw new TypeError(
+          backend.files ? 'use Registry.load(dir) or Registry.fromDefinitions([...])' : 'use Registry.fromDefinitions([...])',
+        );
+      }
       const n = new Native(build);
-      const info = native(() => n.ref.info());
+      const info = native(() => backend.registryInfo(n.ref));
       Object.defineProperty(this, '_n', { value: n });
       this._ids = info.ids;
       Object.defineProperty(this, '_segments', { value: info.segments });
       Object.defineProperty(this, '_project', { value: makeProjector(tape, info.spec) });
-      Object.defineProperty(this, '_rows', { value: makeRowBuilders(info.ids) });
+      Object.defineProperty(this, '_rows', { value: makeRowBuilders(info.ids, backend.codeSource) });
     }
-    static load() {
-      throw new TypeError(`Registry.load ${NO_FILESYSTEM}`);
+    /** Loads every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). */
+    static load(dir, options = {}) {
+      if (!backend.files) throw new TypeError(`Registry.load ${NO_FILESYSTEM}`);
+      const path = String(dir);
+      const schema = schemaArg(options.schema);
+      return new Registry(REGISTRY_TOKEN, () => backend.registryLoad(path, schema));
     }
     /** Compiles definitions given as YAML/JSON texts or objects. */
     static fromDefinitions(definitions, options = {}) {
       const defs = definitionsArg(definitions);
       const schema = schemaArg(options.schema);
-      return new Registry(REGISTRY_TOKEN, () => glue.WasmRegistry.fromDefinitions(defs, schema));
+      return new Registry(REGISTRY_TOKEN, () => backend.registryFromDefinitions(defs, schema));
     }
     /** Segment ids, sorted. */
     get ids() {
@@ -558,89 +604,81 @@ export function createApi(first, instantiate) {
     /** The compiled segment `id`, or `undefined`. */
     get(id) {
       const key = String(id);
-      const ref = native(() => this._n.get().get(key));
-      return ref ? new Segment(SEGMENT_TOKEN, () => this._n.get().get(key), ref) : undefined;
+      const ref = native(() => backend.registryGet(this._n.get(), key));
+      return ref ? new Segment(SEGMENT_TOKEN, () => backend.registryGet(this._n.get(), key), ref) : undefined;
     }
     /** Every segment's id, version and definition hash, sorted by id. */
     segments() {
       return this._segments.map((s) => ({ ...s }));
     }
-    /**
-     * Code bytes (0 false, 1 true, 2 unknown), one per segment in `ids` order: the module writes
-     * them into the scratch buffer where this call's tape starts (room made first).
-     */
+    /** The codes of every segment (in `ids` order) for one profile. */
     _codes(profile, cx) {
       const count = this._ids.length;
-      const saved = tape.open();
-      try {
-        let n;
-        if (profile instanceof Profile) {
-          tape.ensure(count);
-          n = native(() => this._n.get().evalHandle(profile._ref, cx, tape.base));
-        } else {
-          checkProfileArg(profile);
-          const len = this._project(profile);
-          if (len >= 0) {
-            tape.ensure(count);
-            checkTape();
-            n = native(() => this._n.get().evalTape(cx, tape.base, len));
-          } else {
-            const temp = wholeProfile(profile);
-            const gen = generation;
-            try {
-              tape.ensure(count);
-              n = native(() => this._n.get().evalHandle(temp, cx, tape.base));
-            } finally {
-              release(temp, gen);
-            }
-          }
-        }
-        return tape.bytes(tape.base, n);
-      } finally {
-        tape.close(saved);
-      }
+      return evaluateWith(
+        this._project,
+        profile,
+        (len) => backend.registryEvalTape(this._n.get(), cx, tape, len, count),
+        (p) => backend.registryEvalHandle(this._n.get(), p, cx, tape, count),
+      );
     }
     /** Membership in every segment: `{ [id]: boolean }`. */
     evaluate(profile, options) {
-      return this._rows.members(this._codes(profile, moduleContext(options)));
+      return this._rows.members(this._codes(profile, moduleContext(options)), 0);
     }
     /** Three-valued outcomes of every segment: `{ [id]: 'true' | 'false' | 'unknown' }`. */
     outcomes(profile, options) {
-      return this._rows.outcomes(this._codes(profile, moduleContext(options)), OUTCOMES);
+      return this._rows.outcomes(this._codes(profile, moduleContext(options)), 0, OUTCOMES);
     }
     /** The ids of the segments the profile belongs to, sorted. */
     members(profile, options) {
       const codes = this._codes(profile, moduleContext(options));
       const ids = this._ids;
       const out = [];
-      for (let i = 0; i < ids.length; i++) if (codes[i] === 1) out.push(ids[i]);
+      for (let i = 0; i < ids.length; i++) if (codeAt(codes, i) === 1) out.push(ids[i]);
       return out;
     }
     /** The outcome of one segment (evaluating only what it depends on). */
     evaluateOne(id, profile, options) {
       const cx = moduleContext(options);
-      const code = withProfile(this._n, this._project, profile, (reg, p) => reg.evalOne(String(id), p, cx));
+      const code = withProfile(this._n, this._project, profile, (reg, p) => backend.registryEvalOne(reg, String(id), p, cx));
       return OUTCOMES[code];
     }
     /** Explains one segment for a profile. */
     explain(id, profile, options) {
       const cx = moduleContext(options);
-      return new Explanation(withProfile(this._n, this._project, profile, (reg, p) => reg.explain(String(id), p, cx)));
+      return new Explanation(
+        withProfile(this._n, this._project, profile, (reg, p) => backend.registryExplain(reg, String(id), p, cx)),
+      );
     }
-    /** Membership of many profiles in every segment, in slices that yield to the event loop. */
+    /** One query computing every segment's membership in `dialect` (SPEC §21). */
+    toSql(dialect, options) {
+      const { cx, tables } = sqlArgs(options);
+      return native(() => backend.registryToSql(this._n.get(), cx, String(dialect), tables));
+    }
+    /** Membership of many profiles in every segment (see Segment#evaluateMany). */
     async evaluateMany(profiles, options) {
-      if (!Array.isArray(profiles)) throw new TypeError('profiles must be an array');
-      const cx = moduleContext(options);
-      const out = new Array(profiles.length);
-      await inSlices(profiles.length, (r) => {
-        out[r] = this._rows.members(this._codes(profiles[r], cx));
-      });
-      return out;
+      const n = this._ids.length;
+      return many(
+        this._project,
+        profiles,
+        options,
+        (cx, ...items) => backend.registryEvalMany(this._n.get(), cx, ...items),
+        (codes, r) => this._rows.members(codes, r * n),
+        (profile, cx) => this._rows.members(this._codes(profile, cx), 0),
+      );
     }
     toString() {
       return `Registry(${this._ids.length} segments)`;
     }
   }
+
+  // What a runtime lacks is absent, not a method that fails (`files` keeps `load`, which says
+  // what to do instead).
+  if (!backend.sql) {
+    delete Segment.prototype.toSql;
+    delete Registry.prototype.toSql;
+  }
+  if (trap === null) delete Profile.prototype.free;
 
   // -------------------------------------------------------------------------------------------
   // Tools
@@ -652,7 +690,7 @@ export function createApi(first, instantiate) {
    * an `asOf` in a zone; never the host's zone rules.
    */
   function resolveLocalTime(local, timeZone) {
-    const r = native(() => glue.resolveLocalTime(String(local), String(timeZone)));
+    const r = native(() => backend.resolveLocalTime(String(local), String(timeZone)));
     if (r === null) {
       throw new TypeError(`${JSON.stringify(local)} in ${JSON.stringify(timeZone)}: expected YYYY-MM-DDTHH:MM[:SS] and an IANA time zone`);
     }
@@ -661,30 +699,31 @@ export function createApi(first, instantiate) {
 
   /** The canonical formatting of a rule (what `segcore fmt` writes). */
   function formatRule(rule) {
-    return native(() => glue.formatRule(rule));
+    return native(() => backend.formatRule(rule));
   }
 
   /**
-   * Validates definitions (YAML/JSON texts or objects) as one registry. Returns the diagnostics;
-   * an empty array means valid. (Paths are for the Node binding: there is no filesystem here.)
+   * Validates a folder or file path (where there are files), or an array of definitions
+   * (YAML/JSON texts or objects) as one registry. Returns the diagnostics; empty means valid.
    */
   function check(source, options = {}) {
-    if (!Array.isArray(source)) {
+    if (!backend.files && !Array.isArray(source)) {
       throw new TypeError('check takes an array of definitions (texts or objects) in the WebAssembly build');
     }
     const defs = definitionsArg(source);
     const schema = schemaArg(options.schema);
-    return native(() => glue.check(defs, schema));
+    return native(() => backend.check(defs, schema));
   }
 
-  const versions = glue.versions();
+  const versions = backend.versions();
 
   /**
-   * Test-only, not part of the API: traps the module on purpose (`kind` 0: a Rust panic, 1: a
-   * stack overflow) to show the recovery. Always throws `SegmentError` with code `internal`.
+   * Test-only, not part of the API: makes the module fail on purpose (a Rust panic; in
+   * WebAssembly `kind` 1 is a stack overflow) to show the recovery. Always throws `SegmentError`
+   * with code `internal`.
    */
   function testTrap(kind = 0) {
-    return native(() => glue.testTrap(kind));
+    return native(() => backend.testTrap(kind));
   }
 
   return {

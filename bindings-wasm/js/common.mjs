@@ -1,6 +1,5 @@
-// What the Node binding and the WASM build share beyond the tape: the error classes, the decoding
-// of module errors into them, and Explanation. One source (this file); scripts/build-node.sh copies
-// it into the Node package next to tape.mjs.
+// The error classes, the decoding of module errors into them, and Explanation: part of the JS API
+// the Node binding and the WASM build share (api.mjs).
 
 /** Base of every segcore error: `code` is the stable error kind, `line`/`column` are 1-based. */
 export class SegmentError extends Error {

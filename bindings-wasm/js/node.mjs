@@ -5,10 +5,10 @@
 //   const seg = Segment.fromYAML('id: adults\nversion: 1.0.0\nrule: age >= 18');
 //   seg.evaluate({ id: 'u1', attributes: { age: 30 } }, { asOf: new Date() }); // true
 //
-// The compiled module is kept: after a trap, js/api.mjs makes a fresh instance of it.
+// The compiled module is kept: after a trap, js/backend.mjs makes a fresh instance of it.
 import { readFileSync } from 'node:fs';
 import { createGlue } from '../pkg/glue.mjs';
-import { createApi } from './api.mjs';
+import { wasmApi } from './backend.mjs';
 
 const module = new WebAssembly.Module(readFileSync(new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url)));
 const instantiate = () => {
@@ -16,7 +16,7 @@ const instantiate = () => {
   glue.initSync({ module });
   return glue;
 };
-const api = createApi(instantiate(), instantiate);
+const api = wasmApi(instantiate(), instantiate);
 
 export const {
   compile,

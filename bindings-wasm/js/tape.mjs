@@ -1,7 +1,7 @@
 // The tape writer: a profile's data written as bytes into one buffer, so it crosses into Rust in
 // one call instead of one call per value. The format and its decoder are in the core
-// (core/src/tape.rs). Shared by the WASM build (the buffer is a scratch area inside the module's
-// memory) and the Node binding (a plain Uint8Array; scripts/build-node.sh copies this file there).
+// (core/src/tape.rs). Part of the shared JS API (api.mjs): in the WASM build the buffer is a
+// scratch area inside the module's memory, in the Node binding a plain Uint8Array.
 // Nothing here decides membership: this file only copies values.
 //
 // Limits are checked here, before a value crosses (the core checks them again): a value deeper

@@ -5,9 +5,9 @@
 //   const seg = Segment.fromYAML('id: adults\nversion: 1.0.0\nrule: age >= 18');
 //   seg.evaluate({ id: 'u1', attributes: { age: 30 } }, { asOf: new Date() }); // true
 //
-// The compiled module is kept: after a trap, js/api.mjs makes a fresh instance of it.
+// The compiled module is kept: after a trap, js/backend.mjs makes a fresh instance of it.
 import { createGlue } from '../pkg/glue.mjs';
-import { createApi } from './api.mjs';
+import { wasmApi } from './backend.mjs';
 
 const url = new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url);
 
@@ -27,7 +27,7 @@ async function compileModule() {
 const module = await compileModule();
 const first = createGlue();
 await first.default({ module_or_path: module });
-const api = createApi(first, () => {
+const api = wasmApi(first, () => {
   const glue = createGlue();
   glue.initSync({ module });
   return glue;
