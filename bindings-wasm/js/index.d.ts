@@ -1,0 +1,478 @@
+// Type declarations of segcore's JavaScript API, written once for the Node binding
+// (bindings-node) and the WebAssembly build (bindings-wasm): the same names, options, results and
+// errors, so code moves between server and browser unchanged. What differs is said explicitly in
+// `NodeRuntime` and `WasmRuntime` below; each package's index.d.ts re-exports this file and fixes
+// its runtime for the few declarations that depend on it (`Segment`, `Registry`, `Profile`,
+// `compile`, `check`), which are generic here.
+
+/** A JSON-like value a profile attribute or event property may hold. `Date`s become instants,
+ * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. A value nests at most
+ * 100 lists/objects (deeper: `EvaluationError` with code `limit_exceeded`, checked before it
+ * crosses). Getters, Proxies and lazy objects are read once each, and may themselves call segcore. */
+export type AttributeValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Date
+  | AttributeValue[]
+  | { [key: string]: AttributeValue };
+
+/** One event of a profile. */
+export interface ProfileEvent {
+  /** Event name, e.g. `"purchase"`. */
+  name: string;
+  /** When it happened: an RFC 3339 string with an offset, or a `Date`. */
+  at: string | Date;
+  properties?: Record<string, AttributeValue> | null;
+}
+
+/** A profile as plain data. Only what a segment reads crosses into the module. */
+export interface ProfileData {
+  id: string | number;
+  attributes?: Record<string, AttributeValue> | null;
+  /** At most 100,000 events (more: `EvaluationError` with code `limit_exceeded`). */
+  events?: ProfileEvent[] | null;
+}
+
+/** A profile argument: plain data, or a `Profile` converted once. */
+export type ProfileInput = ProfileData | ProfileMembers;
+
+/** FX quotes: `{ "EUR/USD": "1.08" }` (decimal strings keep every digit). */
+export type FxRates = Record<string, string | number>;
+
+/** Evaluation options. `asOf` is required: segcore never reads the clock. */
+export interface EvaluateOptions {
+  /**
+   * The evaluation instant: a `Date` or an RFC 3339 string with an offset. An Invalid Date, or one
+   * no RFC 3339 timestamp can spell (outside years 0000-9999), is `EvaluationError` with code
+   * `invalid_context`.
+   */
+  asOf: Date | string;
+  fx?: FxRates | null;
+  /** Results of referenced segments, for a single segment that uses `in_segment(...)`. */
+  segments?: Record<string, boolean> | null;
+}
+
+/** Options, or a `Context` parsed once. */
+export type EvaluateContext = EvaluateOptions | Context;
+
+/** Three-valued outcome of a rule. Membership is `outcome === 'true'`. */
+export type Outcome = 'true' | 'false' | 'unknown';
+
+/** A definition document as an object (SPEC §1). */
+export interface DefinitionData {
+  id: string;
+  version: string;
+  rule: string;
+  name?: string;
+  description?: string;
+  owner?: string;
+  status?: 'draft' | 'active' | 'deprecated';
+  effective_from?: string;
+  effective_until?: string;
+  timezone?: string;
+  currency?: string;
+  tags?: string[];
+}
+
+/** An entity schema (SPEC §18): declared attribute and event property types. */
+export interface SchemaData {
+  attributes?: Record<string, string>;
+  events?: Record<string, Record<string, string>>;
+}
+
+export interface SchemaOption {
+  /** Type-check the rule against this entity schema: an object, or a schema file's YAML/JSON text. */
+  schema?: SchemaData | string | null;
+}
+
+export interface CompileOptions extends SchemaOption {
+  id?: string;
+  version?: string;
+  /** IANA time zone of calendar functions and windows (default `UTC`). */
+  timezone?: string;
+  /** Base currency of money comparisons (default `USD`). */
+  currency?: string;
+}
+
+/** One problem found in a definition. */
+export interface Diagnostic {
+  /** Stable kind, e.g. `syntax_error`, `type_mismatch`. */
+  kind: string;
+  severity: 'error' | 'warning';
+  message: string;
+  /** 1-based line in the rule text, or null. */
+  line: number | null;
+  /** 1-based column, in Unicode scalar values, or null. */
+  column: number | null;
+  /** The file or segment id it came from, when known. */
+  origin: string | null;
+  /** For a definition loaded from a file: the position in that file. */
+  fileLine: number | null;
+  fileColumn: number | null;
+}
+
+/** What a compiled rule reads. */
+export interface ReadSet {
+  attributes: string[];
+  events: string[];
+  segments: string[];
+}
+
+/** One sub-expression of an explanation with its value. */
+export interface TraceNode {
+  expr: string;
+  value: unknown;
+  note?: string | null;
+  children: TraceNode[];
+}
+
+/** An input whose absence made a sub-expression UNKNOWN. */
+export interface UnknownInput {
+  path: string;
+  reason: string;
+}
+
+/** Why a profile is in or out of a segment. */
+export declare class Explanation {
+  private constructor();
+  readonly segment: string;
+  readonly version: string;
+  readonly outcome: Outcome;
+  readonly member: boolean;
+  readonly note: string | null;
+  /** The rule's expression tree with every sub-expression's value. */
+  readonly trace: TraceNode;
+  readonly unknownInputs: UnknownInput[];
+  /** The explanation as plain data. */
+  toJSON(): {
+    segment: string;
+    version: string;
+    outcome: Outcome;
+    member: boolean;
+    note: string | null;
+    trace: TraceNode;
+    unknown_inputs: UnknownInput[];
+  };
+  /** An indented, readable tree. */
+  toString(): string;
+  /** A collapsible HTML tree (escaped). */
+  toHTML(): string;
+}
+
+/** An evaluation context parsed once, to reuse across calls. */
+export declare class Context {
+  constructor(options: EvaluateOptions);
+  /** `asOf` as an RFC 3339 string in UTC. */
+  readonly asOf: string;
+}
+
+// ------------------------------------------------------------------------------------------------
+// What differs between the runtimes
+
+/** The Node binding (napi): files, SQL; memory is the garbage collector's. */
+export interface NodeRuntime {
+  /** `Segment.load` and `Registry.load` read files; `check` also takes a path. */
+  files: true;
+  /** Segments and registries have `toSql`. */
+  sql: true;
+  /** `Profile` has no `free()`. */
+  free: false;
+}
+
+/**
+ * The WebAssembly build: no filesystem (`load` throws a `TypeError`, `check` takes definitions
+ * only), no SQL (no `toSql`), `Profile.free()`; batches run in slices on the calling thread, and
+ * after a trap the module is replaced by a fresh instance and everything made before keeps
+ * working. In browsers the module instantiates itself on import (top-level await).
+ */
+export interface WasmRuntime {
+  files: false;
+  sql: false;
+  free: true;
+}
+
+export type Runtime = NodeRuntime | WasmRuntime;
+
+/** `T` where the runtime has files; else `never` (the call throws a `TypeError`). */
+type WithFiles<R extends Runtime, T> = R['files'] extends true ? T : never;
+
+// ------------------------------------------------------------------------------------------------
+// Profiles, segments, registries
+
+/** What every `Profile` has. */
+export interface ProfileMembers {
+  readonly id: string;
+  readonly eventCount: number;
+}
+
+/** WebAssembly only. */
+export interface ProfileFree {
+  /**
+   * Frees its WebAssembly memory now (the garbage collector does it later otherwise). A freed
+   * Profile cannot be used again.
+   */
+  free(): void;
+}
+
+/**
+ * A profile converted once (every field), to evaluate many times against any segment or registry.
+ * In the WebAssembly build it keeps its source (the JSON text, or the object as encoded bytes:
+ * about the size of its data) so that after a trap it rebuilds itself in the fresh instance, like
+ * every Segment, Registry and Context.
+ *
+ * @example
+ * const p = new Profile({ id: 'u1', attributes: { age: 30 } });
+ * registry.members(p, { asOf: new Date() });
+ */
+export type Profile<R extends Runtime> = ProfileMembers & (R['free'] extends true ? ProfileFree : {});
+
+export interface ProfileClass<R extends Runtime> extends Function {
+  new (profile: ProfileData): Profile<R>;
+  readonly prototype: Profile<R>;
+  /** Parses profile JSON text exactly (integers beyond 2^53, `3.0` kept as a float). */
+  fromJSON(text: string): Profile<R>;
+}
+
+/** What every `Segment` has. */
+export interface SegmentMembers {
+  readonly id: string;
+  readonly version: string;
+  /** Lowercase hex SHA-256 of `canonicalJson`: equal in every runtime for the same definition. */
+  readonly definitionHash: string;
+  readonly canonicalJson: string;
+  /** The rule, canonically formatted. */
+  readonly rule: string;
+  readonly readSet: ReadSet;
+  readonly warnings: Diagnostic[];
+  /** Whether the profile is a member (the rule is TRUE). */
+  evaluate(profile: ProfileInput, options: EvaluateContext): boolean;
+  /** The three-valued outcome. */
+  outcome(profile: ProfileInput, options: EvaluateContext): Outcome;
+  explain(profile: ProfileInput, options: EvaluateContext): Explanation;
+  /**
+   * Membership of many profiles: in Node evaluated on the libuv thread pool; in WebAssembly in
+   * slices that yield to the event loop (a page stays responsive).
+   */
+  evaluateMany(profiles: ProfileInput[], options: EvaluateContext): Promise<boolean[]>;
+  outcomesMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Outcome[]>;
+  /** The definition: canonical metadata plus the rule text. */
+  toJSON(): DefinitionData;
+}
+
+/** Node only (SQL is left out of the WebAssembly build). */
+export interface SegmentSql {
+  /**
+   * This segment's membership query in `dialect`. Throws `TypeCheckError` (code
+   * `sql_unsupported`) for constructs the dialect cannot express exactly; needs a schema.
+   */
+  toSql(dialect: SqlDialect, options: SqlOptions): SqlQuery;
+}
+
+/**
+ * A compiled segment definition.
+ *
+ * @example
+ * const seg = Segment.fromYAML('id: adults\nversion: 1.0.0\nrule: age >= 18');
+ * seg.evaluate({ id: 'u1', attributes: { age: 30 } }, { asOf: '2026-03-15T12:00:00Z' }); // true
+ */
+export type Segment<R extends Runtime> = SegmentMembers & (R['sql'] extends true ? SegmentSql : {});
+
+/** `Segment`'s constructor is private: build one with these, or `compile`. */
+export interface SegmentClass<R extends Runtime> extends Function {
+  readonly prototype: Segment<R>;
+  fromYAML(text: string, options?: SchemaOption): Segment<R>;
+  fromJSON(text: string, options?: SchemaOption): Segment<R>;
+  fromObject(definition: DefinitionData, options?: SchemaOption): Segment<R>;
+  /**
+   * Loads a `.yaml`, `.yml` or `.json` definition file. WebAssembly: there is no filesystem;
+   * throws a `TypeError` (use `fromYAML` with the text).
+   */
+  load(file: string, options?: SchemaOption): WithFiles<R, Segment<R>>;
+}
+
+/** A SQL dialect `toSql` generates (SPEC §21). */
+export type SqlDialect = 'duckdb' | 'postgres' | 'spark' | 'bigquery' | 'snowflake';
+
+/** Options of `toSql`: the evaluation context written into the query, and table names. */
+export interface SqlOptions {
+  asOf: Date | string;
+  fx?: FxRates;
+  /** Default `profiles`. */
+  profilesTable?: string;
+  /** Default `events`. */
+  eventsTable?: string;
+}
+
+/** An input column of a generated query. */
+export interface SqlColumn {
+  name: string;
+  /** The segcore type (`int`, `string`, `timestamp`, …). */
+  type: string;
+  /** The dialect's column type. */
+  sqlType: string;
+}
+
+/**
+ * A generated membership query: reads `profiles(id, …)` and `events(entity_id, seq, name, at, …)`,
+ * returns `entity_id, segment_id, version, definition_hash, as_of, member, outcome`.
+ */
+export interface SqlQuery {
+  dialect: SqlDialect;
+  sql: string;
+  /** `CREATE TABLE` statements for the two input tables. */
+  ddl: string;
+  profileColumns: SqlColumn[];
+  eventColumns: SqlColumn[];
+}
+
+/** A segment's identity in a registry. */
+export interface SegmentInfo {
+  id: string;
+  version: string;
+  definitionHash: string;
+}
+
+/** What every `Registry` has. */
+export interface RegistryMembers<R extends Runtime> {
+  /** Segment ids, sorted. */
+  readonly ids: string[];
+  readonly size: number;
+  has(id: string): boolean;
+  get(id: string): Segment<R> | undefined;
+  segments(): SegmentInfo[];
+  evaluate(profile: ProfileInput, options: EvaluateContext): Record<string, boolean>;
+  outcomes(profile: ProfileInput, options: EvaluateContext): Record<string, Outcome>;
+  /** Ids of the segments the profile belongs to, sorted. */
+  members(profile: ProfileInput, options: EvaluateContext): string[];
+  evaluateOne(id: string, profile: ProfileInput, options: EvaluateContext): Outcome;
+  explain(id: string, profile: ProfileInput, options: EvaluateContext): Explanation;
+  evaluateMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Array<Record<string, boolean>>>;
+}
+
+/** Node only (SQL is left out of the WebAssembly build). */
+export interface RegistrySql {
+  /**
+   * One query computing every segment's membership (references as CTEs), for a registry compiled
+   * with a schema.
+   *
+   * @example
+   * const q = Registry.fromDefinitions(defs, { schema }).toSql('postgres', { asOf: '2026-03-15T00:00:00Z' });
+   */
+  toSql(dialect: SqlDialect, options: SqlOptions): SqlQuery;
+}
+
+/**
+ * Definitions compiled together: `in_segment` references resolved, evaluated in dependency order.
+ *
+ * @example
+ * const registry = Registry.fromDefinitions([highValueYaml, newUsersYaml]); // Node: also Registry.load('segments/')
+ * registry.members(profile, { asOf: new Date() }); // ['high_value', 'new_users']
+ */
+export type Registry<R extends Runtime> = RegistryMembers<R> & (R['sql'] extends true ? RegistrySql : {});
+
+/** `Registry`'s constructor is private: build one with these. */
+export interface RegistryClass<R extends Runtime> extends Function {
+  readonly prototype: Registry<R>;
+  /**
+   * Every `*.yaml`, `*.yml` and `*.json` file of a folder (not recursive). WebAssembly: there is
+   * no filesystem; throws a `TypeError` (use `fromDefinitions`).
+   */
+  load(dir: string, options?: SchemaOption): WithFiles<R, Registry<R>>;
+  /** Definitions as YAML/JSON texts or objects. */
+  fromDefinitions(definitions: Array<string | DefinitionData>, options?: SchemaOption): Registry<R>;
+}
+
+export interface Compile<R extends Runtime> {
+  /** Compiles a bare rule (defaults: id `rule`, version `1.0.0`, `UTC`, `USD`). */
+  (rule: string, options?: CompileOptions): Segment<R>;
+}
+
+export interface Check<R extends Runtime> {
+  /**
+   * Diagnostics of definitions (YAML/JSON texts or objects) checked as one registry, or (Node) of
+   * a folder or file path; empty when valid.
+   */
+  (source: WithFiles<R, string> | Array<string | DefinitionData>, options?: SchemaOption): Diagnostic[];
+}
+/** How a local time was resolved: it exists once, or fell in a DST gap (moved forward), or occurs twice (the earlier). */
+export interface ResolvedLocalTime {
+  /** The instant, RFC 3339 in UTC. */
+  instant: string;
+  /** The zone's UTC offset at that instant, in seconds. */
+  offsetSeconds: number;
+  resolution: 'exact' | 'gap' | 'overlap';
+}
+/**
+ * A wall time (`YYYY-MM-DDTHH:MM[:SS]`) in an IANA zone, resolved as segcore resolves local times
+ * (bundled tz database). Throws a `TypeError` for bad text or an unknown zone.
+ *
+ * @example
+ * resolveLocalTime('2026-03-08T02:30', 'America/New_York');
+ * // { instant: '2026-03-08T07:30:00Z', offsetSeconds: -14400, resolution: 'gap' }
+ */
+export declare function resolveLocalTime(local: string, timeZone: string): ResolvedLocalTime;
+/** The canonical formatting of a rule (what `segcore fmt` writes). */
+export declare function formatRule(rule: string): string;
+
+/**
+ * Fields every segcore error carries. Raised as this base class only for `internal`: a bug in
+ * segcore (a Rust panic caught at the boundary, or a WebAssembly trap: then the module is
+ * replaced by a fresh instance and everything made before keeps working).
+ */
+export declare class SegmentError extends Error {
+  /**
+   * Stable error kind, e.g. `syntax_error`, `unknown_field`, `invalid_profile`, `invalid_context`,
+   * `limit_exceeded` (SPEC §19), `internal`.
+   */
+  readonly code: string;
+  readonly line: number | null;
+  readonly column: number | null;
+  readonly origin: string | null;
+  /** For a definition loaded from a file: the position in that file (line/column are in the rule). */
+  readonly fileLine: number | null;
+  readonly fileColumn: number | null;
+  readonly diagnostics: Diagnostic[];
+}
+/** The rule text is not valid syntax. */
+export declare class ParseError extends SegmentError {}
+/** The rule does not type-check, or segment references are wrong. */
+export declare class TypeCheckError extends SegmentError {}
+/** The definition document is invalid. */
+export declare class DefinitionError extends SegmentError {}
+/** Evaluation failed for this profile or context. */
+export declare class EvaluationError extends SegmentError {}
+
+/** Package version. */
+export declare const version: string;
+/** Version of the segment language this build implements. */
+export declare const languageVersion: string;
+/**
+ * Test-only, not part of the API: makes the module fail on purpose to show the recovery (Node: a
+ * Rust panic, `kind` ignored; WebAssembly: `kind` 0 a Rust panic, 1 a stack overflow). Always
+ * throws `SegmentError` with code `internal`.
+ */
+export declare function __segcore_test_trap(kind?: 0 | 1): never;
+
+/** Everything a runtime exports, as one object (the WebAssembly module's default export). */
+export interface Api<R extends Runtime> {
+  compile: Compile<R>;
+  Segment: SegmentClass<R>;
+  Registry: RegistryClass<R>;
+  Profile: ProfileClass<R>;
+  Context: typeof Context;
+  Explanation: typeof Explanation;
+  formatRule: typeof formatRule;
+  resolveLocalTime: typeof resolveLocalTime;
+  check: Check<R>;
+  SegmentError: typeof SegmentError;
+  ParseError: typeof ParseError;
+  TypeCheckError: typeof TypeCheckError;
+  DefinitionError: typeof DefinitionError;
+  EvaluationError: typeof EvaluationError;
+  version: string;
+  languageVersion: string;
+  __segcore_test_trap: typeof __segcore_test_trap;
+}
