@@ -63,6 +63,9 @@ fi
 (cd bindings-wasm && npm install --no-audit --no-fund --silent)
 node --test bindings-wasm/tests/
 
+step "JS: the Node binding and the WASM build export the same API (tests/js/*.test.mjs)"
+node --test tests/js/
+
 step "Rust: conformance suite, per suite"
 cargo test -q -p segcore --test conformance -- --nocapture 2>&1 | grep -E '^\s+[a-z_]+\s+[0-9]+/[0-9]+$|^conformance' || true
 
