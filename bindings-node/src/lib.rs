@@ -109,6 +109,8 @@ pub struct CompiledRegistry {
 pub struct CompiledSegment {
     inner: segcore::Segment,
     spec: Spec,
+    /// The segment as a program of one, made on the first `evaluateMany`.
+    program: std::sync::OnceLock<segcore::Program>,
 }
 
 impl std::ops::Deref for CompiledSegment {
@@ -120,7 +122,7 @@ impl std::ops::Deref for CompiledSegment {
 
 fn segment_ref(inner: segcore::Segment) -> SegmentRef {
     let spec = Spec::new(inner.layout(), inner.read_set());
-    External::new(Arc::new(CompiledSegment { inner, spec }))
+    External::new(Arc::new(CompiledSegment { inner, spec, program: Default::default() }))
 }
 
 fn none_if_nullish(v: Option<JsUnknown>) -> Option<JsUnknown> {
@@ -384,15 +386,6 @@ enum Work {
     Registry(Arc<CompiledRegistry>),
 }
 
-impl EvaluateMany {
-    fn bind_by_name<'p>(&self, p: &'p Profile) -> Bound<'p> {
-        match &self.work {
-            Work::Segment(seg) => seg.bind(p),
-            Work::Registry(reg) => reg.inner.bind(p),
-        }
-    }
-}
-
 /// `evaluateMany`: profiles written on the JS thread, decoded and evaluated on the libuv pool.
 pub struct EvaluateMany {
     work: Work,
@@ -416,36 +409,46 @@ impl Task for EvaluateMany {
 }
 
 impl EvaluateMany {
+    /// Decodes every item (tapes on this thread), then runs the core's batch driver over them.
     fn evaluate_all(&self) -> Result<String> {
-        let cx = &self.cx;
-        let (layout, spec) = match &self.work {
-            Work::Segment(seg) => (seg.layout(), &seg.spec),
-            Work::Registry(reg) => (reg.inner.layout(), &reg.spec),
+        let (program, spec) = match &self.work {
+            Work::Segment(seg) => (seg.program.get_or_init(|| seg.inner.program()), &seg.spec),
+            Work::Registry(reg) => (reg.inner.program(), &reg.spec),
         };
-        let mut out = String::new();
+        enum Decoded<'a> {
+            Handle(&'a Profile),
+            Projection(Profile, Vec<Value>),
+            Whole(Profile),
+        }
+        let mut decoded = Vec::with_capacity(self.profiles.len());
         for item in &self.profiles {
-            let decoded;
-            let whole;
-            let bound = match item {
-                Item::Handle(p) => self.bind_by_name(p),
+            decoded.push(match item {
+                Item::Handle(p) => Decoded::Handle(p),
                 Item::Projection(range) => {
-                    decoded =
+                    let (p, values) =
                         segcore::tape::read_projection(&self.bytes[range.clone()], spec, false).map_err(tape_err)?;
-                    bind_parts(layout, &decoded.0, &decoded.1)?
+                    Decoded::Projection(p, values)
                 }
                 Item::Whole(range) => {
-                    whole = segcore::tape::read_whole(&self.bytes[range.clone()]).map_err(tape_err)?;
-                    self.bind_by_name(&whole)
+                    Decoded::Whole(segcore::tape::read_whole(&self.bytes[range.clone()]).map_err(tape_err)?)
                 }
-            };
-            match &self.work {
-                Work::Segment(seg) => out.push(outcome_char(seg.evaluate_bound(&bound, cx).map_err(eval_err)?)),
-                Work::Registry(reg) => {
-                    for (_, o) in reg.inner.evaluate_bound(&bound, cx).map_err(eval_err)? {
-                        out.push(outcome_char(o));
-                    }
-                }
-            }
+            });
+        }
+        let layout = program.layout();
+        let bound: Vec<Bound> = decoded
+            .iter()
+            .map(|d| match d {
+                Decoded::Handle(p) => Ok(program.bind(p)),
+                Decoded::Whole(p) => Ok(program.bind(p)),
+                Decoded::Projection(p, values) => bind_parts(layout, p, values),
+            })
+            .collect::<Result<_>>()?;
+        // One thread: the libuv pool is this task's parallelism.
+        let opts = segcore::batch::BatchOptions { threads: 1, ..Default::default() };
+        let m = segcore::batch::evaluate_bound(program, &bound, &self.cx, &opts).map_err(eval_err)?;
+        let mut out = String::with_capacity(m.len() * program.len());
+        for row in m.rows() {
+            out.push(outcome_char(row.outcome));
         }
         Ok(out)
     }

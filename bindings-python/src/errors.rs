@@ -6,28 +6,16 @@ use segcore::{ErrorKind, Phase};
 
 use crate::{DefinitionError, Diagnostic, EvaluationError, ParseError, SegmentError, TypeCheckError};
 
-/// Where in a batch an error was found: `frame` ("profiles" or "events"), 0-based `row`, and
-/// `column_name`. Raised errors carry all three as attributes (None when unknown).
-#[derive(Debug, Clone, Default)]
-pub struct Location {
-    pub frame: Option<&'static str>,
-    pub row: Option<usize>,
-    pub column: Option<String>,
-}
-
 /// A core error as the matching Python exception, with `kind`, `message`, `line`, `column`,
-/// `origin`, `diagnostics`, and the batch location attributes `frame`, `row`, `column_name`.
+/// `origin`, `diagnostics`, and where in a batch it was found (the core's data location):
+/// `frame` ("profiles" or "events"), 0-based `row` and `column_name` (None when unknown).
 pub fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
-    py_err_at(py, err, phase, &Location::default())
-}
-
-/// [`py_err`] with a batch location.
-pub fn py_err_at(py: Python<'_>, err: &segcore::Error, phase: Phase, at: &Location) -> PyErr {
     use segcore::ErrorClass as C;
     let first = err.first();
+    let at = first.data.as_deref().cloned().unwrap_or_default();
     // Batch errors read `error[kind]: …` (the core's display): segcore.spark re-raises them on the
     // driver as text, where the attributes are gone but the kind must still be readable.
-    let message = if at.frame.is_some() { err.to_string() } else { first.message.clone() };
+    let message = if at.source.is_some() { err.to_string() } else { first.message.clone() };
     let exc = if first.kind == ErrorKind::Internal {
         // A bug, not a property of the input: the base class, whatever the phase.
         SegmentError::new_err(message)
@@ -48,7 +36,7 @@ pub fn py_err_at(py: Python<'_>, err: &segcore::Error, phase: Phase, at: &Locati
         value.setattr("column", first.location.map(|l| l.column))?;
         value.setattr("origin", &first.origin)?;
         value.setattr("diagnostics", diags)?;
-        value.setattr("frame", at.frame)?;
+        value.setattr("frame", at.source.as_deref())?;
         value.setattr("row", at.row)?;
         value.setattr("column_name", at.column.as_deref())?;
         Ok(())

@@ -611,15 +611,15 @@ impl Segment {
             let (pb, eb) = batch::read_frames(profiles, events)?;
             let cx = &context.get().inner;
             let seg = &self.inner;
-            let result = py.detach(|| -> Result<Vec<u8>, batch::BatchError> {
-                let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
-                let outcomes = batch::parallel_map(&profiles, |p| seg.evaluate(p, cx))
-                    .map_err(|(row, e)| batch::row_error(&profiles, row, e))?;
-                Ok(outcomes.into_iter().map(outcome_byte).collect())
+            let result = py.detach(|| -> Result<Vec<u8>, segcore::Error> {
+                let profiles =
+                    segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
+                let m = segcore::batch::evaluate(&seg.program(), &profiles, cx, &Default::default())?;
+                Ok(m.outcomes(0).iter().copied().map(outcome_byte).collect())
             });
             match result {
                 Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),
-                Err(e) => Err(errors::py_err_at(py, &e.error, Phase::Evaluate, &e.at)),
+                Err(e) => Err(errors::py_err(py, &e, Phase::Evaluate)),
             }
         })
     }
@@ -906,26 +906,17 @@ impl Registry {
             let cx = &context.get().inner;
             let reg = &self.inner;
             let read = reg.read_set();
-            let result = py.detach(|| -> Result<Vec<Vec<u8>>, batch::BatchError> {
-                let profiles = batch::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
-                let rows = batch::parallel_map(&profiles, |p| {
-                    reg.evaluate(p, cx).map(|r| r.into_iter().map(|(_, o)| outcome_byte(o)).collect::<Vec<u8>>())
-                })
-                .map_err(|(row, e)| batch::row_error(&profiles, row, e))?;
-                let mut columns = vec![Vec::with_capacity(rows.len()); reg.len()];
-                for row in rows {
-                    for (k, b) in row.into_iter().enumerate() {
-                        columns[k].push(b);
-                    }
-                }
-                Ok(columns)
+            let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
+                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
+                let m = segcore::batch::evaluate(reg.program(), &profiles, cx, &Default::default())?;
+                Ok((0..reg.len()).map(|k| m.outcomes(k).iter().copied().map(outcome_byte).collect()).collect())
             });
             match result {
                 Ok(columns) => Ok((
                     reg.segments().iter().map(|s| s.id().to_string()).collect(),
                     columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
                 )),
-                Err(e) => Err(errors::py_err_at(py, &e.error, Phase::Evaluate, &e.at)),
+                Err(e) => Err(errors::py_err(py, &e, Phase::Evaluate)),
             }
         })
     }

@@ -400,7 +400,7 @@ def test_evaluation_errors_in_a_batch_name_the_row():
     assert (err.frame, err.row) == ("profiles", 1)
     assert "row 1" in str(err) and "`b`" in str(err)
     # The text keeps the kind (segcore.spark re-raises it on the driver as text only).
-    assert str(err).startswith("error[fx_rate_missing]: profiles row 1")
+    assert str(err).startswith("error[fx_rate_missing] ") and "profiles row 1 (id `b`)" in str(err)
 
 
 def test_python_errors_carry_kind():

@@ -53,14 +53,8 @@ pub fn evaluate_all(program: &Program, profiles: &[Profile], cx: &EvalContext) -
     if let Ok(p) = progress.lock() {
         p.finish();
     }
-    result.map_err(|e| {
-        let first = e.first();
-        let at = first.data.as_deref().cloned().unwrap_or_default();
-        match (at.segment, at.entity) {
-            (Some(seg), Some(entity)) => format!("segment `{seg}`, entity `{entity}`: {first}"),
-            _ => crate::io::core_error("--profiles", &e),
-        }
-    })
+    // The core's message names the row and entity, its location the definition file and line.
+    result.map_err(|e| e.first().to_string())
 }
 
 /// Writes the membership table (`MembershipRow::COLUMNS`), one row per profile and segment,

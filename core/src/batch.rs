@@ -151,7 +151,7 @@ pub fn evaluate(
     cx: &EvalContext,
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
-    let bound: Vec<Bound> = profiles.iter().map(|p| Bound::new(program.layout(), p)).collect();
+    let bound: Vec<Bound> = profiles.iter().map(|p| program.bind(p)).collect();
     evaluate_bound(program, &bound, cx, opts)
 }
 
@@ -185,9 +185,11 @@ pub fn evaluate_bound(
                         .or_else(|| cx.segments.get(id).copied())
                 };
                 seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(|e| {
-                    e.at_data(DataLocation {
+                    let entity = b.profile().id();
+                    e.map_messages(|m| format!("profiles row {row} (id `{entity}`): {m}")).at_data(DataLocation {
+                        source: Some("profiles".into()),
                         row: Some(row as u64),
-                        entity: Some(b.profile().id().to_string()),
+                        entity: Some(entity.to_string()),
                         segment: Some(seg.id().to_string()),
                         ..Default::default()
                     })

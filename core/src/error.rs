@@ -335,6 +335,14 @@ impl Error {
     pub fn with_origin(self, origin: &str) -> Error {
         Error { diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect() }
     }
+    /// Rewrites every diagnostic's message (to say where in a batch it happened, say).
+    pub fn map_messages(self, f: impl Fn(&str) -> String) -> Error {
+        let rewrite = |mut d: Diagnostic| {
+            d.message = f(&d.message);
+            d
+        };
+        Error { diagnostics: self.diagnostics.into_iter().map(rewrite).collect() }
+    }
     /// Places every diagnostic in the data: fields of `at` fill the ones a diagnostic does not
     /// have yet (an inner, more precise position wins).
     pub fn at_data(self, at: DataLocation) -> Error {

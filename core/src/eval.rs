@@ -444,11 +444,16 @@ impl Segment {
         }
     }
 
-    /// A fault located in this segment's rule.
+    /// A fault located in this segment's rule, located like compile errors: the definition file and its line when it came from one.
     pub(crate) fn fault_error(&self, e: Fault) -> Error {
-        let mut d = Diagnostic::new(e.kind, e.message);
-        d.span = e.span;
-        Error::from(d.locate(&self.definition().rule).with_origin(self.id()))
+        let d = match e.span {
+            Some(span) => self.diagnostic_at(e.kind, span, e.message),
+            None => {
+                let origin = self.definition().source.as_ref().map_or(self.id(), |s| s.path.as_str());
+                Diagnostic::new(e.kind, e.message).with_origin(origin)
+            }
+        };
+        Error::from(d)
     }
 
     /// Evaluates a bound profile (see [`Segment::bind`]). A profile bound to another layout is

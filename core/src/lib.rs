@@ -43,6 +43,8 @@ pub mod eval;
 pub mod explain;
 #[cfg(feature = "ingest")]
 pub mod ingest;
+#[cfg(feature = "arrow")]
+pub mod ingest_arrow;
 pub mod ir;
 pub mod lexer;
 pub mod limits;

@@ -129,6 +129,11 @@ impl Program {
         &self.layout
     }
 
+    /// Binds a profile to the program's layout: every segment then reads it by slot.
+    pub fn bind<'p>(&self, profile: &'p crate::Profile) -> crate::Bound<'p> {
+        crate::Bound::new(&self.layout, profile)
+    }
+
     /// What the program's segments read, together (union of their read sets).
     pub fn read_set(&self) -> crate::ReadSet {
         let mut rs = crate::ReadSet::default();
