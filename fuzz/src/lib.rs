@@ -226,7 +226,7 @@ fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
     for p in profiles() {
         evaluate_segment(seg, p, cx);
     }
-    sql_everywhere(|o| segcore::sql::segment_to_sql(seg, o), cx);
+    sql_everywhere(|o| segcore::sql::to_sql(&seg.program(), o), cx);
 }
 
 /// Every segment of a registry on one profile: the registry's results, bound and by name, and
@@ -283,7 +283,7 @@ fn exercise_registry(reg: &Registry, cx: &EvalContext) {
     for p in profiles() {
         evaluate_registry(reg, p, cx);
     }
-    sql_everywhere(|o| segcore::sql::to_sql(reg, o), cx);
+    sql_everywhere(|o| segcore::sql::to_sql(reg.program(), o), cx);
 }
 
 /// Bytes as text: lossy, so every input reaches the parsers (invalid bytes become U+FFFD, which
@@ -537,6 +537,6 @@ fn exercise_context(cx: &EvalContext, schema: Option<&Schema>) {
         for p in profiles() {
             evaluate_segment(seg, p, cx);
         }
-        sql_everywhere(|o| segcore::sql::segment_to_sql(seg, o), cx);
+        sql_everywhere(|o| segcore::sql::to_sql(&seg.program(), o), cx);
     }
 }
