@@ -1,6 +1,6 @@
 // The WebAssembly build's adapter: the backend of the shared API (api.mjs) over the wasm-bindgen
-// module (pkg/glue.mjs, made a factory by tools/glue-factory.mjs). js/web.mjs and js/node.mjs
-// only instantiate the module and call `wasmApi`.
+// module (pkg/glue.mjs, made a factory by tools/glue-factory.mjs). The entries (js/node.mjs,
+// js/init.mjs, and js/web.mjs through init.mjs) only compile the module and call `wasmApi`.
 //
 // Traps. A WebAssembly trap (a Rust panic aborts in this build; a stack overflow) leaves the
 // instance's memory in an unknown state: api.mjs then calls `trap.restart()`, which discards the
@@ -12,6 +12,7 @@
 // and profiles are written on the tape (tape.mjs, which checks its limits), so no input reaches
 // recursive code in the module deeper than the core allows.
 
+import { createGlue } from '../pkg/glue.mjs';
 import { createApi } from './api.mjs';
 import { limitExceeded } from './common.mjs';
 import { MAX_VALUE_DEPTH } from './tape.mjs';
@@ -70,12 +71,19 @@ function contextArgs(options) {
   return [text, ms, plainData(options.fx, 'the FX table'), plainData(options.segments, 'the segments option')];
 }
 
+/** A glue instance of the compiled `module`, made synchronously (fresh memory). */
+function instantiate(module) {
+  const glue = createGlue();
+  glue.initSync({ module });
+  return glue;
+}
+
 /**
- * The public API over an initialised glue instance (`first`, from `createGlue()` in
- * pkg/glue.mjs); `instantiate()` returns a fresh one synchronously (same compiled module, new
- * memory), used after a trap.
+ * The public API over the compiled WebAssembly `module`. `first`: an instance of it made already
+ * (browsers instantiate the first one asynchronously); after a trap the module is instantiated
+ * again, synchronously.
  */
-export function wasmApi(first, instantiate) {
+export function wasmApi(module, first = instantiate(module)) {
   let glue = first;
   return createApi({
     files: false,
@@ -87,7 +95,7 @@ export function wasmApi(first, instantiate) {
       restart() {
         // Objects of the old instance must never free into the new one (see glue-factory.mjs).
         glue.discard();
-        glue = instantiate();
+        glue = instantiate(module);
       },
       message: (e) =>
         `internal error in segcore (a bug; please report it): the WebAssembly module trapped (${e?.message ?? e}); ` +

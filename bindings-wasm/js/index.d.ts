@@ -186,7 +186,8 @@ export interface NodeRuntime {
  * The WebAssembly build: no filesystem (`load` throws a `TypeError`, `check` takes definitions
  * only), no SQL (no `toSql`), `Profile.free()`; batches run in slices on the calling thread, and
  * after a trap the module is replaced by a fresh instance and everything made before keeps
- * working. In browsers the module instantiates itself on import (top-level await).
+ * working. In browsers the module instantiates itself on import (top-level await); bundles
+ * call `init` from `segcore-wasm/init` (init.d.ts) with the module's URL, response or bytes.
  */
 export interface WasmRuntime {
   files: false;

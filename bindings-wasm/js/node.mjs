@@ -7,16 +7,10 @@
 //
 // The compiled module is kept: after a trap, js/backend.mjs makes a fresh instance of it.
 import { readFileSync } from 'node:fs';
-import { createGlue } from '../pkg/glue.mjs';
 import { wasmApi } from './backend.mjs';
 
 const module = new WebAssembly.Module(readFileSync(new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url)));
-const instantiate = () => {
-  const glue = createGlue();
-  glue.initSync({ module });
-  return glue;
-};
-const api = wasmApi(instantiate(), instantiate);
+const api = wasmApi(module);
 
 export const {
   compile,

@@ -1,37 +1,16 @@
-// Entry point for browsers and bundlers (ES module). The WebAssembly module is fetched, compiled
-// and instantiated once, here, with top-level await; then the API is ready to use:
+// Entry point for browsers (ES module). The WebAssembly module is fetched from beside this file,
+// compiled and instantiated once, here, with top-level await; then the API is ready to use:
 //
 //   import { Segment } from 'segcore-wasm';
 //   const seg = Segment.fromYAML('id: adults\nversion: 1.0.0\nrule: age >= 18');
 //   seg.evaluate({ id: 'u1', attributes: { age: 30 } }, { asOf: new Date() }); // true
 //
-// The compiled module is kept: after a trap, js/backend.mjs makes a fresh instance of it.
-import { createGlue } from '../pkg/glue.mjs';
-import { wasmApi } from './backend.mjs';
+// Bundlers cannot follow the module's URL: there, use js/init.mjs (`segcore-wasm/init`) and pass
+// the module yourself. The compiled module is kept: after a trap, js/backend.mjs makes a fresh
+// instance of it.
+import init from './init.mjs';
 
-const url = new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url);
-
-async function compileModule() {
-  if (typeof WebAssembly.compileStreaming === 'function') {
-    try {
-      return await WebAssembly.compileStreaming(fetch(url));
-    } catch {
-      // A server without the application/wasm type: compile from the bytes instead.
-    }
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`segcore: failed to fetch ${url}: ${res.status} ${res.statusText}`);
-  return WebAssembly.compile(await res.arrayBuffer());
-}
-
-const module = await compileModule();
-const first = createGlue();
-await first.default({ module_or_path: module });
-const api = wasmApi(first, () => {
-  const glue = createGlue();
-  glue.initSync({ module });
-  return glue;
-});
+const api = await init(new URL('../pkg/web/segcore_wasm_bg.wasm', import.meta.url));
 
 export const {
   compile,

@@ -2,6 +2,7 @@
 // WASM build's shapes are the Node binding's (code moves between server and browser unchanged).
 import * as wasm from '../../index';
 import * as node from '../../../bindings-node/index';
+import init, { type WasmSource } from '../../init';
 
 const profile: wasm.ProfileData = {
   id: 'u1',
@@ -18,6 +19,12 @@ const diagnostics: wasm.Diagnostic[] = wasm.check(['id: x\nversion: 1.0.0\nrule:
 async function batch(): Promise<boolean[]> {
   return seg.evaluateMany([profile, new wasm.Profile(profile)], { asOf: new Date() });
 }
+// A bundle passes the module itself (segcore-wasm/init); the API is the default export's.
+async function bundled(source: WasmSource): Promise<wasm.Segment> {
+  const api: typeof wasm.default = await init(source);
+  return api.compile('age > 1');
+}
+const sources: WasmSource[] = ['/segcore.wasm', new URL('https://example.test/s.wasm'), new Uint8Array(8), new ArrayBuffer(8)];
 
 // The same calls type-check against the Node binding's declarations.
 const sameShape: Array<(m: typeof node) => unknown> = [
@@ -35,4 +42,4 @@ const profileSame: typeof node.Profile.fromJSON = wasm.Profile.fromJSON;
 const errorSame: typeof node.ParseError = wasm.ParseError;
 const contextSame: typeof node.Context = wasm.Context;
 
-export { member, outcome, tree, members, diagnostics, batch, sameShape, compileSame, formatSame, profileSame, errorSame, contextSame };
+export { member, outcome, tree, members, diagnostics, batch, bundled, sources, sameShape, compileSame, formatSame, profileSame, errorSame, contextSame };
