@@ -1,6 +1,6 @@
 // segcore's public JavaScript API, written once for every JS runtime: the Node binding
 // (bindings-node/index.js, over the napi module) and the WebAssembly build (js/backend.mjs, over
-// the wasm-bindgen module, used by js/web.mjs and js/node.mjs). Same names, options, results and
+// the wasm-bindgen module, used by js/web.mjs, js/init.mjs and js/node.mjs). Same names, options, results and
 // error fields everywhere, so code moves between server and browser unchanged. Every membership
 // decision is made by the Rust core; this file only shapes arguments, writes profiles on the tape
 // (tape.mjs), caches `asOf` contexts and turns module errors into error classes (common.mjs).
@@ -11,7 +11,8 @@
 // package depends on it with `file:` and bundles it (bundleDependencies), so both packages work
 // when installed and nothing is copied by a build script.
 //
-// A runtime supplies a *backend*: the module calls below, plus what differs, said explicitly:
+// A runtime supplies a *backend*: the module calls used below, how arguments are copied before
+// they cross (`plain`, `contextArgs`), and what differs, said explicitly:
 //   files    Segment.load / Registry.load / check(path) read files (Node); else they throw.
 //   sql      segments and registries have toSql (the WebAssembly build leaves SQL out).
 //   batches  evaluateMany hands the whole batch to one asynchronous module call (Node: the libuv
