@@ -16,6 +16,7 @@ struct Seeds {
     profile_json: BTreeSet<Vec<u8>>,
     tape: BTreeSet<Vec<u8>>,
     context: BTreeSet<Vec<u8>>,
+    table: BTreeSet<Vec<u8>>,
 }
 
 fn main() {
@@ -81,6 +82,7 @@ fn main() {
         ("profile_json", &s.profile_json),
         ("tape", &s.tape),
         ("context", &s.context),
+        ("table", &s.table),
     ] {
         let dir = out.join(name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -140,6 +142,7 @@ fn add_definitions(s: &mut Seeds, defs: &[J]) {
 
 fn add_profile(s: &mut Seeds, p: &J) {
     s.profile_json.insert(serde_json::to_vec(p).unwrap());
+    s.table.insert(table_seed(p));
     let spec = fixtures::projection();
     for dates in [false, true] {
         s.tape.insert(tape_writer::whole(p, dates));
@@ -175,4 +178,45 @@ fn yaml(v: &J, indent: usize) -> String {
 
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// A `table` seed: JSONL (first byte 1) with the profile's events moved to the events table, or
+/// CSV (first byte 0) of its scalar attributes when it has no events.
+fn table_seed(p: &J) -> Vec<u8> {
+    let id = p.get("id").cloned().unwrap_or(J::String("u1".into()));
+    let events = p.get("events").and_then(J::as_array).cloned().unwrap_or_default();
+    let attrs = p.get("attributes").and_then(J::as_object).cloned().unwrap_or_default();
+    let scalar = attrs.values().all(|v| v.is_number() || v.is_string() || v.is_boolean());
+    if events.is_empty() && scalar && id.is_string() {
+        let mut out = vec![0u8];
+        let names: Vec<&String> = attrs.keys().collect();
+        let header = std::iter::once("id".to_string()).chain(names.iter().map(|n| n.to_string())).collect::<Vec<_>>();
+        out.extend(header.join(",").as_bytes());
+        out.push(b'\n');
+        let cell = |v: &J| match v {
+            J::String(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+            other => other.to_string(),
+        };
+        let row = std::iter::once(cell(&id)).chain(names.iter().map(|n| cell(&attrs[*n]))).collect::<Vec<_>>();
+        out.extend(row.join(",").as_bytes());
+        out.push(b'\n');
+        return out;
+    }
+    let mut profile = p.clone();
+    if let Some(o) = profile.as_object_mut() {
+        o.remove("events");
+    }
+    let mut out = vec![1u8];
+    out.extend(serde_json::to_vec(&profile).unwrap());
+    out.push(b'\n');
+    out.push(0);
+    for e in events {
+        let mut e = e.clone();
+        if let Some(o) = e.as_object_mut() {
+            o.insert("entity_id".into(), id.clone());
+        }
+        out.extend(serde_json::to_vec(&e).unwrap());
+        out.push(b'\n');
+    }
+    out
 }

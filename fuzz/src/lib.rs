@@ -459,6 +459,56 @@ pub fn tape(data: &[u8]) {
     }
 }
 
+/// `table`: the bytes are a profiles table and an events table (split at the first 0 byte; the
+/// first byte's low bit picks CSV or JSONL), read by `segcore::ingest`, joined, and evaluated by
+/// the batch driver, which must give each profile's one-profile answer, in input order.
+pub fn table(data: &[u8]) {
+    use segcore::batch::{evaluate, BatchOptions};
+    use segcore::ingest::{read_events, read_profiles, Columns, TextFormat};
+    start(data);
+    let Some((&first, rest)) = data.split_first() else { return };
+    let format = if first & 1 == 0 { TextFormat::Csv } else { TextFormat::Jsonl };
+    let (profiles, events) = match rest.iter().position(|&b| b == 0) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    let cols = Columns::default();
+    let mut table = match read_profiles(profiles, format, "profiles", &cols) {
+        Ok(t) => t,
+        Err(e) => return check_error(&e, Phase::Evaluate),
+    };
+    let rows = match read_events(events, format, "events", &cols) {
+        Ok(rows) => rows,
+        Err(e) => return check_error(&e, Phase::Evaluate),
+    };
+    if let Err(e) = table.attach_events(rows) {
+        return check_error(&e, Phase::Evaluate);
+    }
+    let profiles = table.into_profiles();
+    let cx = fixtures::context();
+    let reg = registry();
+    match evaluate(reg.program(), &profiles, cx, &BatchOptions { threads: 1, ..Default::default() }) {
+        Ok(m) => {
+            let mut rows = m.rows();
+            for p in &profiles {
+                let alone = reg.evaluate(p, cx).expect("the batch evaluated this profile");
+                for (id, outcome) in alone {
+                    let row = rows.next().expect("a row per profile and segment");
+                    assert_eq!((row.entity_id, row.segment_id, row.outcome), (p.id(), id, outcome));
+                }
+            }
+            assert!(rows.next().is_none(), "more rows than profiles × segments");
+        }
+        Err(e) => {
+            check_error(&e, Phase::Evaluate);
+            let at = e.first().data.as_deref().expect("a batch error is placed in the data");
+            let row = at.row.expect("a batch error names its row") as usize;
+            // The row named fails alone too (an evaluation error, not a batch artefact).
+            assert!(reg.evaluate(&profiles[row], cx).is_err(), "row {row} evaluates alone but not in the batch");
+        }
+    }
+}
+
 /// `context`: the bytes are an evaluation-context input, read by every context parser: `as_of`
 /// (the whole text), FX rates, referenced segments (`set_segments_json`), a schema (JSON and
 /// YAML). Whatever parses is used: fixed rules compiled against the schema, evaluation and SQL at

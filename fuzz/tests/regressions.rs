@@ -52,6 +52,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("profile_json", segcore_fuzz::profile_json),
     ("tape", segcore_fuzz::tape),
     ("context", segcore_fuzz::context),
+    ("table", segcore_fuzz::table),
 ];
 
 fn dir(target: &str) -> PathBuf {
@@ -146,6 +147,10 @@ fn tape() {
 #[test]
 fn context() {
     replay("context");
+}
+#[test]
+fn table() {
+    replay("table");
 }
 
 /// Every target has a folder, and the fixtures every harness leans on build.
