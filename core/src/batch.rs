@@ -144,26 +144,30 @@ pub fn check_unique_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<()
     Ok(())
 }
 
-/// Evaluates every segment of `program` for every profile (ids must be unique).
+/// Evaluates every segment of `program` for every profile of a table: the membership table.
+/// Its rows are keyed by entity id, so ids must be unique ([`check_unique_ids`]).
 pub fn evaluate(
     program: &Program,
     profiles: &[Profile],
     cx: &EvalContext,
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
+    check_unique_ids(profiles.iter().map(Profile::id))?;
     let bound: Vec<Bound> = profiles.iter().map(|p| program.bind(p)).collect();
     evaluate_bound(program, &bound, cx, opts)
 }
 
-/// [`evaluate`] over profiles already bound to the program's layout (a binding that decoded
-/// its rows straight into slots, say). Rows bound to another layout are read by name.
+/// Evaluates profiles already bound to the program's layout (a binding that decoded its rows
+/// straight into slots, say; rows bound to another layout are read by name), position by
+/// position. Ids are not checked: a list of profiles that carry their own events (JS
+/// `evaluateMany`) joins nothing by id, so a repeated id is no ambiguity. Callers building a
+/// membership table keyed by id check first, as [`evaluate`] does.
 pub fn evaluate_bound(
     program: &Program,
     rows: &[Bound],
     cx: &EvalContext,
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
-    check_unique_ids(rows.iter().map(|b| b.profile().id()))?;
     let segments = program.segments();
     let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
