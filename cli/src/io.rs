@@ -82,10 +82,9 @@ pub fn read_document(path: &Path, kind: ErrorKind) -> CliResult<String> {
     String::from_utf8(buf).map_err(|e| error(kind, format!("{name}: not valid UTF-8: {e}")))
 }
 
-/// A core error about input data, as the CLI prints it: the kind, then the message (which names
-/// the file and line).
+/// A core error about input data, as the CLI prints it: `error[kind] file:line: message`.
 pub fn data_error(e: segcore::Error) -> String {
-    error(e.kind(), &e.first().message)
+    e.first().to_string()
 }
 
 fn text_format(format: Format) -> TextFormat {

@@ -189,11 +189,10 @@ pub fn evaluate_bound(
                         .or_else(|| cx.segments.get(id).copied())
                 };
                 seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(|e| {
-                    let entity = b.profile().id();
-                    e.map_messages(|m| format!("profiles row {row} (id `{entity}`): {m}")).at_data(DataLocation {
+                    e.at_data(DataLocation {
                         source: Some("profiles".into()),
                         row: Some(row as u64),
-                        entity: Some(entity.to_string()),
+                        entity: Some(b.profile().id().to_string()),
                         segment: Some(seg.id().to_string()),
                         ..Default::default()
                     })

@@ -187,6 +187,36 @@ pub struct DataLocation {
     pub segment: Option<String>,
 }
 
+impl DataLocation {
+    /// The place as diagnostics print it: `events.csv:3` (a line of a file), `profiles row 2,
+    /// column `age`` (a frame's row), with ` (id `u1`)` when the entity is known; `None` when
+    /// nothing but the segment is known (a diagnostic names its segment already).
+    ///
+    /// ```
+    /// use segcore::DataLocation;
+    /// let at = DataLocation { source: Some("profiles".into()), row: Some(2), entity: Some("u1".into()), ..Default::default() };
+    /// assert_eq!(at.place().unwrap(), "profiles row 2 (id `u1`)");
+    /// ```
+    pub fn place(&self) -> Option<String> {
+        let source = self.source.as_deref().unwrap_or("input");
+        let mut out = match (self.line, self.row) {
+            (Some(line), _) => format!("{source}:{line}"),
+            (None, Some(row)) => format!("{source} row {row}"),
+            (None, None) if self.source.is_some() || self.column.is_some() => source.to_string(),
+            (None, None) if self.entity.is_some() => "profile".to_string(),
+            (None, None) => return None,
+        };
+        if let Some(c) = &self.column {
+            let sep = if self.line.is_some() || self.row.is_some() { "," } else { "" };
+            out.push_str(&format!("{sep} column `{c}`"));
+        }
+        if let Some(e) = &self.entity {
+            out.push_str(&format!(" (id `{e}`)"));
+        }
+        Some(out)
+    }
+}
+
 impl Diagnostic {
     /// An error with no location.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Diagnostic {
@@ -272,6 +302,10 @@ impl fmt::Display for Diagnostic {
         } else if let Some(loc) = self.location {
             write!(f, " {}:{}", loc.line, loc.column)?;
         }
+        if let Some(place) = self.data.as_deref().and_then(DataLocation::place) {
+            let sep = if self.origin.is_some() || self.location.is_some() { ": " } else { " " };
+            write!(f, "{sep}{place}")?;
+        }
         write!(f, ": {}", self.message)?;
         if let Some(snippet) = &self.snippet {
             for line in snippet.lines() {
@@ -334,14 +368,6 @@ impl Error {
     /// Sets the origin of every diagnostic that has none.
     pub fn with_origin(self, origin: &str) -> Error {
         Error { diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect() }
-    }
-    /// Rewrites every diagnostic's message (to say where in a batch it happened, say).
-    pub fn map_messages(self, f: impl Fn(&str) -> String) -> Error {
-        let rewrite = |mut d: Diagnostic| {
-            d.message = f(&d.message);
-            d
-        };
-        Error { diagnostics: self.diagnostics.into_iter().map(rewrite).collect() }
     }
     /// Places every diagnostic in the data: fields of `at` fill the ones a diagnostic does not
     /// have yet (an inner, more precise position wins).

@@ -3,8 +3,8 @@
 //! cells ([`csv_value`]). The CLI reads its files through this module; Arrow tables have their
 //! own reader (`ingest_arrow`, feature `arrow`), the tape its decoder (`tape`).
 //!
-//! Errors are `invalid_profile` (or `limit_exceeded`, `duplicate_profile_id`, `io`) with the
-//! input's name and line in the message and in [`DataLocation`].
+//! Errors are `invalid_profile` (or `limit_exceeded`, `duplicate_profile_id`, `io`) placed at the
+//! input's name and line ([`DataLocation`]; they print as `error[kind] file:line: message`).
 //!
 //! ```
 //! use segcore::ingest::{read_events, read_profiles, Columns, TextFormat};
@@ -61,7 +61,7 @@ impl Default for Columns {
 
 /// An error about `source` at `line` (1-based), placed there.
 fn at_line(kind: ErrorKind, source: &str, line: u64, message: impl fmt::Display) -> Error {
-    Error::new(kind, format!("{source}:{line}: {message}")).at_data(DataLocation {
+    Error::new(kind, message.to_string()).at_data(DataLocation {
         source: Some(source.into()),
         line: Some(line),
         ..Default::default()
@@ -70,8 +70,7 @@ fn at_line(kind: ErrorKind, source: &str, line: u64, message: impl fmt::Display)
 
 /// An error about the whole of `source`.
 fn in_source(kind: ErrorKind, source: &str, message: impl fmt::Display) -> Error {
-    Error::new(kind, format!("{source}: {message}"))
-        .at_data(DataLocation { source: Some(source.into()), ..Default::default() })
+    Error::new(kind, message.to_string()).at_data(DataLocation { source: Some(source.into()), ..Default::default() })
 }
 
 fn too_long(source: &str, line: u64, what: &str, limit: usize) -> Error {
@@ -83,7 +82,7 @@ fn too_long(source: &str, line: u64, what: &str, limit: usize) -> Error {
     )
 }
 
-/// A core error found at `line` of `source`: its kind and first message, prefixed with the place.
+/// A core error found at `line` of `source`: its kind and first message, placed there.
 fn located(source: &str, line: u64, e: &Error) -> Error {
     at_line(e.kind(), source, line, &e.first().message)
 }
@@ -424,8 +423,7 @@ impl ProfileTable {
             std::collections::hash_map::Entry::Occupied(first) => {
                 let msg =
                     format!("profile id `{}` appears twice: {source}:{} and {source}:{line}", p.id(), first.get().1);
-                Err(at_line(ErrorKind::DuplicateProfileId, source, line, msg)
-                    .at_data(DataLocation { entity: Some(p.id().into()), ..Default::default() }))
+                Err(at_line(ErrorKind::DuplicateProfileId, source, line, msg))
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert((self.profiles.len(), line));
@@ -545,9 +543,9 @@ mod tests {
         assert_eq!(lines("abcd", 4).unwrap(), [(1, "abcd".into())]);
         let e = lines("ab\nabcde\nx\n", 4).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::LimitExceeded);
-        assert!(e.first().message.starts_with("f:2: the line is longer than"), "{e}");
+        assert!(e.to_string().starts_with("error[limit_exceeded] f:2: the line is longer than"), "{e}");
         assert_eq!(e.first().data.as_deref().unwrap().line, Some(2));
-        assert!(lines("abcde", 4).unwrap_err().first().message.starts_with("f:1: "));
+        assert!(lines("abcde", 4).unwrap_err().to_string().starts_with("error[limit_exceeded] f:1: "));
     }
 
     fn guard(input: &str, limit: usize) -> Result<(), String> {
@@ -593,6 +591,9 @@ mod tests {
         let err = read_profiles("id,a\nx,1\ny,2\nx,3\n".as_bytes(), TextFormat::Csv, "p.csv", &Columns::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DuplicateProfileId);
-        assert_eq!(err.first().message, "p.csv:4: profile id `x` appears twice: p.csv:2 and p.csv:4");
+        assert_eq!(
+            err.to_string(),
+            "error[duplicate_profile_id] p.csv:4: profile id `x` appears twice: p.csv:2 and p.csv:4"
+        );
     }
 }

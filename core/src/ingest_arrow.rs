@@ -59,12 +59,8 @@ impl Col<'_> {
     /// An error about this column, at `row` when known. The message names the frame, the row
     /// (0-based, counted over the whole frame) and the column.
     fn err(&self, kind: ErrorKind, row: Option<usize>, message: impl std::fmt::Display) -> BatchError {
-        let place = match row {
-            Some(r) => format!("{} row {r}, column `{}`", self.frame, self.name),
-            None => format!("{} column `{}`", self.frame, self.name),
-        };
         BatchError {
-            error: Error::new(kind, format!("{place}: {message}")),
+            error: Error::new(kind, message.to_string()),
             at: Location { frame: Some(self.frame), row, column: Some(self.name.to_string()) },
         }
     }
@@ -78,13 +74,7 @@ impl BatchError {
     /// dictionary's values) is reported at the frame row holding it; `offset` turns a row of one
     /// record batch into a row of the whole frame.
     fn at_row(mut self, row: usize) -> BatchError {
-        let old = self.at.row;
         self.at.row = Some(row);
-        if let (Some(old), Some(frame)) = (old, self.at.frame) {
-            let first = self.error.first();
-            let message = first.message.replacen(&format!("{frame} row {old},"), &format!("{frame} row {row},"), 1);
-            self.error = Error::new(first.kind, message);
-        }
         self
     }
 }
