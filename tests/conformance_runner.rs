@@ -57,7 +57,7 @@ fn run(case: &J) -> Result<Got, String> {
     if expect.get("format").is_some() {
         let rule = case.get("rule").and_then(J::as_str).ok_or("format case needs `rule`")?;
         return Ok(match Segment::parse_rule(rule) {
-            Ok(ast) => Got::Format(segcore::printer::print(&ast)),
+            Ok(ast) => Got::Format(segcore::binding::print_rule(&ast)),
             Err(e) => Got::Error("compile", e),
         });
     }

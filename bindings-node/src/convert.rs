@@ -106,7 +106,7 @@ pub fn string(s: JsString) -> NResult<String> {
 }
 
 fn date_text(d: JsDate) -> NResult<String> {
-    Ok(segcore::time::format_timestamp(date_micros(d)?))
+    Ok(segcore::binding::format_timestamp(date_micros(d)?))
 }
 
 /// A `Date` as microseconds since the epoch; an invalid date is a `TypeError`.

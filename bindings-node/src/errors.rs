@@ -13,7 +13,7 @@ fn encoded(details: serde_json::Value) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, format!("{MARKER}{details}"))
 }
 
-pub use segcore::error::diagnostics_json;
+pub use segcore::binding::diagnostics_json;
 
 /// A core error raised during `phase`, with the fields of [`segcore::Error::to_json`].
 pub fn segcore_error(err: &segcore::Error, phase: Phase) -> napi::Error {

@@ -21,7 +21,7 @@ use napi_derive::napi;
 use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Phase, Profile, Schema, Value};
 
 use errors::{compile_err, eval_err, guard, type_error};
-use segcore::projection::Projection as Spec;
+use segcore::binding::Projection as Spec;
 use segcore::tape::TapeError;
 
 fn outcome_code(o: Outcome) -> u32 {
@@ -165,7 +165,7 @@ pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsU
 /// `asOf` of a context as RFC 3339 (UTC).
 #[napi]
 pub fn context_as_of(cx: ContextRef) -> Result<String> {
-    guard(|| Ok(segcore::time::format_timestamp(cx.as_of)))
+    guard(|| Ok(segcore::binding::format_timestamp(cx.as_of)))
 }
 
 /// A profile handle that tells V8 roughly how much Rust memory it holds, so the garbage collector
@@ -299,7 +299,7 @@ pub fn segment_eval_tape(seg: SegmentRef, cx: ContextRef, tape: Uint8Array, base
 }
 
 /// A projected profile bound to the layout its values were read for.
-fn bind_parts<'p>(layout: &Arc<segcore::ir::Layout>, p: &'p Profile, values: &'p [Value]) -> Result<Bound<'p>> {
+fn bind_parts<'p>(layout: &Arc<segcore::binding::Layout>, p: &'p Profile, values: &'p [Value]) -> Result<Bound<'p>> {
     Bound::with_attributes(layout, p, values.iter().collect()).ok_or_else(|| type_error("internal: layout mismatch"))
 }
 
@@ -631,7 +631,7 @@ pub fn profile_from_projection(
 /// A local date-time in a zone resolved as segcore resolves local times, or `null`.
 #[napi]
 pub fn resolve_local_time(env: Env, local: String, zone: String) -> Result<JsUnknown> {
-    guard(|| match segcore::time::resolve_local_json(&local, &zone) {
+    guard(|| match segcore::binding::resolve_local_json(&local, &zone) {
         Some(v) => json_to_js(&env, &v),
         None => Ok(env.get_null()?.into_unknown()),
     })
@@ -640,7 +640,7 @@ pub fn resolve_local_time(env: Env, local: String, zone: String) -> Result<JsUnk
 /// The canonical formatting of a rule.
 #[napi]
 pub fn format_rule(rule: String) -> Result<String> {
-    guard(|| segcore::Segment::parse_rule(&rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err))
+    guard(|| segcore::Segment::parse_rule(&rule).map(|ast| segcore::binding::print_rule(&ast)).map_err(compile_err))
 }
 
 /// Diagnostics of a folder or file path, or of an array of definitions (texts or objects).

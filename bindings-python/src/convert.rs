@@ -4,7 +4,7 @@
 //!   walk goes deeper, so no Python value can overflow the stack: a data value (attribute, event
 //!   property) may nest [`MAX_VALUE_DEPTH`] lists/objects, counted from the value; a document
 //!   (definition, schema, FX table) as many counted from its root — the core's own rule for the
-//!   `serde_json::Value` documents it is given (`segcore::document::check_value_depth`).
+//!   `serde_json::Value` documents it is given (`segcore::binding::check_value_depth`).
 //! - `decimal.Decimal` is a segcore decimal (exact) wherever it appears in profile data — the
 //!   same value the batch path reads from an Arrow decimal column; NaN and infinities are errors.
 //!   In documents (FX quotes, definitions) it is its exact decimal text.
@@ -45,10 +45,10 @@ impl Build for Value {
         Value::Int(i)
     }
     fn uint(u: u64) -> Self {
-        segcore::value::float_value(u as f64)
+        segcore::binding::float_value(u as f64)
     }
     fn float(f: f64) -> Self {
-        segcore::value::float_value(f)
+        segcore::binding::float_value(f)
     }
     fn text(s: String) -> Self {
         Value::Str(s.into())
@@ -147,7 +147,7 @@ fn decimal(obj: &Bound<'_, PyAny>, kind: ErrorKind) -> Conv<rust_decimal::Decima
             format!("Decimal('{text}') is not a finite number; segcore data has no NaN or infinity"),
         ));
     }
-    segcore::value::parse_decimal(&text).ok_or_else(|| {
+    segcore::binding::parse_decimal(&text).ok_or_else(|| {
         Bad::new(kind, format!("Decimal('{text}') does not fit a segcore decimal (at most 28 significant digits)"))
     })
 }
@@ -334,9 +334,9 @@ fn invalid(message: String) -> Bad {
 pub fn event_time(at: Option<&Bound<'_, PyAny>>) -> Conv<Result<i64, String>> {
     Ok(match at {
         Some(a) if a.is_instance_of::<PyString>() => {
-            segcore::profile::parse_event_time(&a.cast::<PyString>().map_err(PyErr::from)?.to_cow()?)
+            segcore::binding::parse_event_time(&a.cast::<PyString>().map_err(PyErr::from)?.to_cow()?)
         }
-        Some(a) if is_datetime(a)? => segcore::profile::parse_event_time(&aware_isoformat(a)?),
+        Some(a) if is_datetime(a)? => segcore::binding::parse_event_time(&aware_isoformat(a)?),
         _ => Err("event has no string `at`".to_string()),
     })
 }
@@ -378,7 +378,7 @@ pub fn profile(obj: &Bound<'_, PyAny>) -> Conv<Profile> {
             return Err(invalid(format!("profile `{id}`: `events` must be a list")));
         };
         for (i, e) in events.iter().enumerate() {
-            let event_err = |m: &str| Bad::Core(segcore::profile::event_error(&id, i, m));
+            let event_err = |m: &str| Bad::Core(segcore::binding::event_error(&id, i, m));
             let Some(fields) = entries(e)? else {
                 return Err(event_err("an event must be an object with `name`, `at`, `properties`"));
             };
@@ -396,7 +396,7 @@ pub fn profile(obj: &Bound<'_, PyAny>) -> Conv<Profile> {
             };
             let name = name.to_cow()?;
             let at = event_time(at.as_ref())?.map_err(|m| event_err(&m))?;
-            let mut properties = segcore::profile::Properties::new();
+            let mut properties = segcore::binding::Properties::new();
             if let Some(pr) = props.filter(|p| !p.is_none()) {
                 let Some(pr) = entries(&pr)? else { return Err(event_err("event `properties` must be an object")) };
                 for (k, v) in pr {

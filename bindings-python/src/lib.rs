@@ -120,10 +120,10 @@ fn context(
 }
 
 /// Python strings for the names compiled rules read, in the layout's slot order (the core's
-/// [`segcore::projection::Projection`]), made once per segment/registry: converting a profile
+/// [`segcore::binding::Projection`]), made once per segment/registry: converting a profile
 /// dict is dictionary lookups with cached hashes, and the values land in slots, not in a map.
 struct Keys {
-    layout: std::sync::Arc<segcore::ir::Layout>,
+    layout: std::sync::Arc<segcore::binding::Layout>,
     attributes: Vec<Key>,
     /// Per event slot: the event name, then the properties read of it.
     events: Vec<(Py<PyString>, String, Vec<Key>)>,
@@ -133,8 +133,8 @@ struct Keys {
 type Key = (Py<PyString>, String);
 
 impl Keys {
-    fn new(py: Python<'_>, layout: &std::sync::Arc<segcore::ir::Layout>, read: &segcore::ReadSet) -> Keys {
-        let projection = segcore::projection::Projection::new(layout, read);
+    fn new(py: Python<'_>, layout: &std::sync::Arc<segcore::binding::Layout>, read: &segcore::ReadSet) -> Keys {
+        let projection = segcore::binding::Projection::new(layout, read);
         let key = |n: &String| (PyString::intern(py, n).unbind(), n.clone());
         let attributes = projection.attributes.iter().map(key).collect();
         let events = projection
@@ -256,7 +256,7 @@ fn convert_slots<'a>(
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
     let (k_name, k_at, k_props) = (intern!(py, "name"), intern!(py, "at"), intern!(py, "properties"));
-    let invalid = |i: usize, msg: String| Bad::Core(segcore::profile::event_error(&id, i, &msg));
+    let invalid = |i: usize, msg: String| Bad::Core(segcore::binding::event_error(&id, i, &msg));
     for (i, e) in events.iter().enumerate() {
         let Ok(ed) = e.cast::<PyDict>() else { return full() };
         let Some(name_obj) = ed.get_item(k_name)? else { return full() };
@@ -274,7 +274,7 @@ fn convert_slots<'a>(
             _ => return full(),
         }
         .map_err(|m| invalid(i, m))?;
-        let mut props = segcore::profile::Properties::new();
+        let mut props = segcore::binding::Properties::new();
         if let Some(pr) = ed.get_item(k_props)?.filter(|pr| !pr.is_none()) {
             let Ok(pd) = pr.cast::<PyDict>() else { return full() };
             for (key, prop) in wanted {
@@ -346,10 +346,10 @@ impl ContextHandle {
     }
     #[getter]
     fn as_of(&self) -> PyResult<String> {
-        guard(|| Ok(segcore::time::format_timestamp(self.inner.as_of)))
+        guard(|| Ok(segcore::binding::format_timestamp(self.inner.as_of)))
     }
     fn __repr__(&self) -> PyResult<String> {
-        guard(|| Ok(format!("<Context as_of={}>", segcore::time::format_timestamp(self.inner.as_of))))
+        guard(|| Ok(format!("<Context as_of={}>", segcore::binding::format_timestamp(self.inner.as_of))))
     }
 }
 
@@ -662,7 +662,7 @@ impl Segment {
     fn _repr_html_(&self) -> PyResult<String> {
         guard(|| {
             Ok({
-                use segcore::explain::html_escape as esc;
+                use segcore::binding::html_escape as esc;
                 let d = self.inner.definition();
                 format!(
                 "<div class=\"segcore-segment\"><b>{}</b>@{} <small>{} · {} · {} · {}</small><pre>{}</pre><small>definition hash <code>{}</code></small></div>",
@@ -1102,7 +1102,7 @@ fn compile(
 fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
     guard(|| {
         segcore::Segment::parse_rule(rule)
-            .map(|ast| segcore::printer::print(&ast))
+            .map(|ast| segcore::binding::print_rule(&ast))
             .map_err(|e| py_err(py, &e, Phase::Compile))
     })
 }

@@ -28,4 +28,4 @@ pub fn eval_err(err: segcore::Error) -> JsValue {
     encoded(err.to_json(Phase::Evaluate))
 }
 
-pub use segcore::error::diagnostics_json;
+pub use segcore::binding::diagnostics_json;

@@ -15,7 +15,7 @@ pub mod tape;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use segcore::{Bound, Definition, EvalContext, FxRates, Outcome, Profile, Schema, Value};
 use wasm_bindgen::prelude::*;
 
@@ -154,7 +154,7 @@ impl WasmContext {
     /// `asOf` as RFC 3339 (UTC).
     #[wasm_bindgen(getter, js_name = asOf)]
     pub fn as_of(&self) -> String {
-        segcore::time::format_timestamp(self.inner.as_of)
+        segcore::binding::format_timestamp(self.inner.as_of)
     }
 }
 
@@ -194,7 +194,7 @@ fn explanation(ex: &segcore::Explanation) -> WResult<JsValue> {
 }
 
 /// A projected profile bound to the layout its values were read for.
-fn bind_parts<'p>(layout: &Arc<segcore::ir::Layout>, p: &'p Profile, values: &'p [Value]) -> WResult<Bound<'p>> {
+fn bind_parts<'p>(layout: &Arc<segcore::binding::Layout>, p: &'p Profile, values: &'p [Value]) -> WResult<Bound<'p>> {
     Bound::with_attributes(layout, p, values.iter().collect()).ok_or_else(|| type_error("internal: layout mismatch"))
 }
 
@@ -376,7 +376,7 @@ impl WasmRegistry {
 /// A local date-time in a zone resolved as segcore resolves local times, or `null`.
 #[wasm_bindgen(js_name = resolveLocalTime)]
 pub fn resolve_local_time(local: &str, zone: &str) -> WResult<JsValue> {
-    match segcore::time::resolve_local_json(local, zone) {
+    match segcore::binding::resolve_local_json(local, zone) {
         Some(v) => to_js(&v),
         None => Ok(JsValue::NULL),
     }
@@ -385,7 +385,7 @@ pub fn resolve_local_time(local: &str, zone: &str) -> WResult<JsValue> {
 /// The canonical formatting of a rule.
 #[wasm_bindgen(js_name = formatRule)]
 pub fn format_rule(rule: &str) -> WResult<String> {
-    segcore::Segment::parse_rule(rule).map(|ast| segcore::printer::print(&ast)).map_err(compile_err)
+    segcore::Segment::parse_rule(rule).map(|ast| segcore::binding::print_rule(&ast)).map_err(compile_err)
 }
 
 /// Diagnostics of an array of definitions (texts or objects); empty when valid.

@@ -2,7 +2,7 @@
 //! `js/tape.mjs` writes it into the scratch buffer). This maps the core's tape errors to the
 //! JavaScript errors the wrapper raises.
 
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use segcore::tape::TapeError;
 use segcore::{Profile, Value};
 use wasm_bindgen::JsValue;

@@ -58,7 +58,7 @@ impl Rng {
 }
 
 fn ts(micros: i64) -> String {
-    segcore::time::format_timestamp(micros)
+    segcore::binding::format_timestamp(micros)
 }
 
 /// Writes `profiles.jsonl` and `events.jsonl` with `n` profiles; returns the event count.

@@ -13,7 +13,7 @@ use crate::output::OutputFile;
 fn yaml_str(s: &str) -> String {
     // JSON strings are valid YAML scalars and need no further rules.
     let mut out = String::new();
-    segcore::canonical::write_str(&mut out, s);
+    segcore::binding::write_str(&mut out, s);
     out
 }
 
@@ -44,7 +44,7 @@ pub fn canonical_yaml(def: &Definition, rule: &str) -> String {
     out.push_str(&format!("status: {}\n", def.status.as_str()));
     for (k, v) in [("effective_from", def.effective_from), ("effective_until", def.effective_until)] {
         if let Some(t) = v {
-            out.push_str(&format!("{k}: {}\n", yaml_str(&segcore::time::format_timestamp(t))));
+            out.push_str(&format!("{k}: {}\n", yaml_str(&segcore::binding::format_timestamp(t))));
         }
     }
     out.push_str(&format!("timezone: {}\n", scalar(&def.timezone)));
@@ -79,7 +79,7 @@ fn canonical_json_file(def: &Definition, rule: &str) -> String {
     fields.push(("status".into(), d.status.as_str().into()));
     for (k, v) in [("effective_from", d.effective_from), ("effective_until", d.effective_until)] {
         if let Some(t) = v {
-            fields.push((k.into(), segcore::time::format_timestamp(t).into()));
+            fields.push((k.into(), segcore::binding::format_timestamp(t).into()));
         }
     }
     fields.push(("timezone".into(), d.timezone.clone().into()));
@@ -123,7 +123,7 @@ fn format_file(path: &Path) -> CliResult<(String, String)> {
     let def = Definition::from_file(path).map_err(|e| e.to_string())?;
     let original = crate::io::read_document(path, segcore::ErrorKind::InvalidDefinition)?;
     let ast = Segment::parse_rule(&def.rule).map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
-    let rule = segcore::printer::print(&ast);
+    let rule = segcore::binding::print_rule(&ast);
     let text = if path.extension().and_then(|e| e.to_str()) == Some("json") {
         canonical_json_file(&def, &rule)
     } else {
@@ -143,7 +143,7 @@ fn format_file(path: &Path) -> CliResult<(String, String)> {
 pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> CliResult<()> {
     if let Some(rule) = rule {
         let ast = Segment::parse_rule(rule).map_err(|e| e.to_string())?;
-        return productln!("{}", segcore::printer::print(&ast));
+        return productln!("{}", segcore::binding::print_rule(&ast));
     }
     if paths.is_empty() {
         return Err("give definition files or folders to format, or --rule TEXT".into());

@@ -62,7 +62,7 @@ pub fn evaluate_all(program: &Program, profiles: &[Profile], cx: &EvalContext) -
 pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliResult<()> {
     let mut out = OutputFile::create(path)?;
     let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
-    let as_of = segcore::time::format_timestamp(run.as_of());
+    let as_of = segcore::binding::format_timestamp(run.as_of());
     let member = |b: bool| if b { "true" } else { "false" };
     match format {
         Format::Csv => {
@@ -87,15 +87,15 @@ pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliR
             for r in run.rows() {
                 line.clear();
                 line.push_str("{\"entity_id\":");
-                segcore::canonical::write_str(&mut line, r.entity_id);
+                segcore::binding::write_str(&mut line, r.entity_id);
                 line.push_str(",\"segment_id\":");
-                segcore::canonical::write_str(&mut line, r.segment_id);
+                segcore::binding::write_str(&mut line, r.segment_id);
                 line.push_str(",\"version\":");
-                segcore::canonical::write_str(&mut line, r.version);
+                segcore::binding::write_str(&mut line, r.version);
                 line.push_str(",\"definition_hash\":\"");
                 line.push_str(r.definition_hash);
                 line.push_str("\",\"as_of\":");
-                segcore::canonical::write_str(&mut line, &as_of);
+                segcore::binding::write_str(&mut line, &as_of);
                 line.push_str(",\"member\":");
                 line.push_str(member(r.member));
                 line.push_str(",\"outcome\":\"");

@@ -1,6 +1,6 @@
 //! Native timing of the tape path (decode + bind + evaluate), to separate the Rust cost from
 //! the boundary cost measured in the browser. `cargo run --release -p segcore --example tape_cost`
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use segcore::{Definition, EvalContext, Segment};
 
 fn main() {

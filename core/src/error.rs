@@ -532,9 +532,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Shorthand for results in this crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 #[cfg(test)]
 mod snippet_tests {
     use super::*;

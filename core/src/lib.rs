@@ -26,43 +26,38 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![allow(missing_docs)] // Enum variants and plain data fields document themselves.
+#![allow(missing_docs)] // Lifted by the next commit, which documents every public item.
 
-pub mod ast;
-pub mod batch;
-pub mod bind;
-pub mod canonical;
-pub mod casefold;
-mod casefold_table;
-pub mod compile;
-pub mod context;
-pub mod definition;
-pub mod document;
-pub mod error;
-pub mod eval;
-pub mod explain;
-#[cfg(feature = "ingest")]
-pub mod ingest;
-#[cfg(feature = "arrow")]
-pub mod ingest_arrow;
+// The folders are the architecture (ARCHITECTURE.md): syntax → check → ir → exec / sql, with
+// ops (value semantics), data and registry beside them. Internal modules are re-exported under
+// their short names for the crate's own paths; what users and bindings need is re-exported below.
+mod check;
+mod context;
+mod data;
+mod error;
+mod exec;
 pub mod ir;
-pub mod lexer;
 pub mod limits;
-pub mod ops;
-pub mod parser;
-pub mod printer;
-pub mod profile;
-pub mod program;
-pub mod projection;
-pub mod registry;
-pub mod schema;
-pub mod segment;
-pub mod semver;
+pub(crate) mod ops;
+mod registry;
 #[cfg(feature = "sql")]
 pub mod sql;
-pub mod tape;
-pub mod time;
-pub mod value;
+mod syntax;
+
+pub(crate) use check::{compile, schema};
+pub(crate) use data::{casefold, document, profile, projection, semver, time, value};
+pub(crate) use exec::{bind, eval, explain};
+pub(crate) use registry::{canonical, definition, program, segment};
+pub(crate) use syntax::{lexer, parser, printer};
+
+pub mod binding;
+#[cfg(feature = "ingest")]
+pub use data::ingest;
+#[cfg(feature = "arrow")]
+pub use data::ingest_arrow;
+pub use data::tape;
+pub use exec::batch;
+pub use syntax::ast;
 
 pub use bind::Bound;
 pub use compile::ReadSet;
@@ -79,5 +74,4 @@ pub use value::{Currency, Money, Value};
 
 /// Version of the segment language this build implements (SPEC.md).
 pub const LANGUAGE_VERSION: &str = "0.1";
-/// Unicode version of `fold()` (simple case folding).
-pub const CASEFOLD_UNICODE_VERSION: &str = casefold_table::UNICODE_VERSION;
+pub use data::CASEFOLD_UNICODE_VERSION;

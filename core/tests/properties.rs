@@ -35,15 +35,15 @@ fn print_then_parse_gives_the_same_tree_for_every_suite_rule() {
             continue;
         };
         parsed += 1;
-        let printed = segcore::printer::print(&ast);
+        let printed = segcore::binding::print_rule(&ast);
         let again = Segment::parse_rule(&printed)
             .unwrap_or_else(|e| panic!("formatted rule does not parse:\n  rule: {rule}\n  printed: {printed}\n  {e}"));
         assert_eq!(
-            segcore::canonical::rule_json(&ast),
-            segcore::canonical::rule_json(&again),
+            segcore::binding::rule_json(&ast),
+            segcore::binding::rule_json(&again),
             "parse(print(ast)) != ast for {rule:?} (printed {printed:?})"
         );
-        assert_eq!(segcore::printer::print(&again), printed, "fmt is not idempotent for {rule:?}");
+        assert_eq!(segcore::binding::print_rule(&again), printed, "fmt is not idempotent for {rule:?}");
     }
     assert!(parsed > 1000, "expected the suite to hold over 1000 parseable rules, got {parsed}");
 }
@@ -161,7 +161,7 @@ fn fuzz_schema() -> segcore::Schema {
 }
 
 fn exercise(rule: &str, profile: &Profile, cx: &EvalContext) {
-    let _ = Segment::parse_rule(rule).map(|ast| segcore::printer::print(&ast));
+    let _ = Segment::parse_rule(rule).map(|ast| segcore::binding::print_rule(&ast));
     if let Ok(seg) = Segment::compile(Definition::new("fuzz", "1.0.0", rule), None) {
         let _ = seg.evaluate(profile, cx);
         let _ = seg.explain(profile, cx);

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use segcore::{Definition, EvalContext, FxRates, Profile, Registry, Schema, Segment};
 
 /// The evaluation instant: half an hour after the US switched to daylight saving time (07:00Z on

@@ -19,7 +19,7 @@
 
 use std::sync::OnceLock;
 
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use segcore::sql::{Dialect, SqlOptions};
 use segcore::{Bound, Definition, Error, EvalContext, FxRates, Outcome, Phase, Profile, Registry, Schema, Segment};
 
@@ -124,7 +124,7 @@ fn check_canonical(seg: &Segment) {
     assert!(v.get("rule").is_some_and(|r| r.is_object()), "canonical JSON without a rule object: {json}");
     assert_eq!(v.get("id").and_then(|i| i.as_str()), Some(seg.id()), "canonical JSON id: {json}");
     let hash = seg.definition_hash();
-    assert_eq!(hash, segcore::canonical::sha256_hex(json), "definition hash is not the SHA-256 of the canonical JSON");
+    assert_eq!(hash, segcore::binding::sha256_hex(json), "definition hash is not the SHA-256 of the canonical JSON");
     assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{hash}");
 }
 
@@ -138,7 +138,7 @@ fn check_round_trip(rule: &str) -> Option<String> {
             return None;
         }
     };
-    let printed = segcore::printer::print(&ast);
+    let printed = segcore::binding::print_rule(&ast);
     if printed.len() > segcore::limits::MAX_RULE_BYTES {
         // Formatting may lengthen a rule (`exists` → `is not null`, escapes); a rule just under
         // the size limit may print over it. Not reachable with the fuzzer's input sizes.
@@ -148,9 +148,9 @@ fn check_round_trip(rule: &str) -> Option<String> {
         Ok(again) => again,
         Err(e) => panic!("formatted rule does not parse\n  rule:    {rule:?}\n  printed: {printed:?}\n  {e}"),
     };
-    let (a, b) = (segcore::canonical::rule_json(&ast), segcore::canonical::rule_json(&again));
+    let (a, b) = (segcore::binding::rule_json(&ast), segcore::binding::rule_json(&again));
     assert!(a == b, "parse(fmt(ast)) != ast\n  rule:    {rule:?}\n  printed: {printed:?}\n  ast:   {a}\n  again: {b}");
-    let twice = segcore::printer::print(&again);
+    let twice = segcore::binding::print_rule(&again);
     assert!(twice == printed, "fmt is not idempotent\n  rule: {rule:?}\n  fmt:  {printed:?}\n  fmt²: {twice:?}");
     Some(printed)
 }
@@ -520,7 +520,7 @@ pub fn context(data: &[u8]) {
 
     match segcore::parse_as_of(&text) {
         Ok(t) => {
-            let formatted = segcore::time::format_timestamp(t);
+            let formatted = segcore::binding::format_timestamp(t);
             assert_eq!(segcore::parse_as_of(&formatted).ok(), Some(t), "as_of {text:?} formats as {formatted:?}");
             let cx = EvalContext { as_of: t, ..base.clone() };
             exercise_context(&cx, None);

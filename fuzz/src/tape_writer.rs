@@ -1,7 +1,7 @@
 //! A tape writer (the Rust twin of `bindings-wasm/js/tape.mjs`, for seeds only): JSON profiles
 //! from the conformance suite become tapes the `tape` target starts from.
 
-use segcore::projection::Projection;
+use segcore::binding::Projection;
 use serde_json::Value as J;
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
@@ -35,7 +35,7 @@ impl Tape {
                     self.0.extend(n.as_f64().unwrap_or(0.0).to_le_bytes());
                 }
             }
-            J::String(s) => match segcore::time::parse_instant(s).filter(|t| dates && t % 1000 == 0) {
+            J::String(s) => match segcore::binding::parse_instant(s).filter(|t| dates && t % 1000 == 0) {
                 Some(t) => {
                     self.0.push(6);
                     self.0.extend(((t / 1000) as f64).to_le_bytes());

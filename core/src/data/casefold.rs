@@ -1,7 +1,7 @@
 //! Unicode simple case folding (CaseFolding.txt statuses C and S), pinned to one Unicode version so
 //! every runtime folds identically whatever its compiler ships.
 
-use crate::casefold_table::SIMPLE_CASE_FOLDING;
+use super::casefold_table::SIMPLE_CASE_FOLDING;
 
 /// The simple case folding of one character.
 pub fn fold_char(c: char) -> char {

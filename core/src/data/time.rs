@@ -118,8 +118,8 @@ fn parse_instant_fast(b: &[u8]) -> Option<i64> {
 }
 
 /// The same text through jiff only (for tests of the fast path).
-#[doc(hidden)]
-pub fn parse_instant_jiff(s: &str) -> Option<i64> {
+#[cfg(test)]
+fn parse_instant_jiff(s: &str) -> Option<i64> {
     let ts: Timestamp = s.parse().ok()?;
     Some(micros_floor(ts))
 }

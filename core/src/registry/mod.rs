@@ -1,6 +1,11 @@
 //! A registry: a set of definitions compiled together, with `in_segment` references resolved and
 //! evaluated in dependency order.
 
+pub(crate) mod canonical;
+pub(crate) mod definition;
+pub(crate) mod program;
+pub(crate) mod segment;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -1,0 +1,7 @@
+//! Execution backends over a [`crate::Program`]: the interpreter, `explain`, and the batch driver
+//! (profiles bound to the program's slot layout, evaluated segment by segment).
+
+pub mod batch;
+pub(crate) mod bind;
+pub(crate) mod eval;
+pub(crate) mod explain;
