@@ -11,12 +11,15 @@
 //! ```
 
 pub use crate::canonical::{rule_json, sha256_hex, write_str};
-pub use crate::document::{check_value_depth, parse_json, DuplicateKeys};
+pub use crate::casefold::fold;
+pub use crate::document::{check_value_depth, parse_json, parse_yaml, DuplicateKeys};
 pub use crate::error::diagnostics_json;
 pub use crate::explain::html_escape;
 pub use crate::ir::Layout;
+pub use crate::ops::bucket;
 pub use crate::printer::print as print_rule;
 pub use crate::profile::{event_error, parse_event, parse_event_time, EventGroup, Properties};
 pub use crate::projection::Projection;
-pub use crate::time::{format_timestamp, parse_instant, resolve_local_json, to_timestamp};
+pub use crate::semver::Version;
+pub use crate::time::{format_timestamp, parse_instant, resolve_local, resolve_local_json, to_timestamp, Resolution};
 pub use crate::value::{float_value, parse_decimal, parse_money_text};

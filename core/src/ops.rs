@@ -597,7 +597,7 @@ fn vector_fn(f: Func, a: &[Value], b: &[Value]) -> Value {
 /// The bucket of `id` under `salt` (SPEC §13): `(u32be(sha256(salt ":" id)[..4]) mod 10000) / 100`.
 ///
 /// ```
-/// let b = segcore::ops::bucket("exp", "user-1");
+/// let b = segcore::binding::bucket("exp", "user-1");
 /// assert!(b >= rust_decimal::Decimal::ZERO && b < rust_decimal::Decimal::from(100));
 /// ```
 pub fn bucket(salt: &str, id: &str) -> Decimal {

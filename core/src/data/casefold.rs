@@ -14,19 +14,24 @@ pub fn fold_char(c: char) -> char {
 /// The simple case folding of a string (SPEC §7: `fold(s)`).
 ///
 /// ```
-/// assert_eq!(segcore::casefold::fold("ΣΑΣ"), "σασ");
-/// assert_eq!(segcore::casefold::fold("Straße"), "straße");
+/// assert_eq!(segcore::binding::fold("ΣΑΣ"), "σασ");
+/// assert_eq!(segcore::binding::fold("Straße"), "straße");
 /// ```
 pub fn fold(s: &str) -> String {
     s.chars().map(fold_char).collect()
 }
 
 /// Every (character, its simple case folding) pair of the pinned table, by code point — what
-/// the SQL backend spells as one `translate(s, from, to)`.
-///
-/// ```
-/// assert!(segcore::casefold::pairs().any(|(from, to)| from == 'K' && to == 'k'));
-/// ```
+/// the SQL backend spells as one `translate(s, from, to)` (the Kelvin sign K folds to `k`).
 pub fn pairs() -> impl Iterator<Item = (char, char)> {
     SIMPLE_CASE_FOLDING.iter().filter_map(|&(from, to)| Some((char::from_u32(from)?, char::from_u32(to)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pairs_hold_the_table() {
+        assert!(super::pairs().any(|(from, to)| from == '\u{212A}' && to == 'k'));
+        assert!(super::pairs().all(|(from, to)| super::fold(&from.to_string()) == to.to_string()));
+    }
 }

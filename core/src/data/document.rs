@@ -35,7 +35,7 @@ pub enum DuplicateKeys {
 /// Parses JSON text. Errors carry `kind`, except nesting and size limits (`limit_exceeded`).
 ///
 /// ```
-/// use segcore::document::{parse_json, DuplicateKeys};
+/// use segcore::binding::{parse_json, DuplicateKeys};
 /// use segcore::ErrorKind;
 /// let v = parse_json(r#"{"a": [1, 2]}"#, ErrorKind::InvalidContext, "FX rates", DuplicateKeys::Refuse).unwrap();
 /// assert_eq!(v["a"][1], 2);
@@ -59,7 +59,7 @@ pub fn parse_json(text: &str, kind: ErrorKind, what: &str, dups: DuplicateKeys) 
 /// Parses YAML text (JSON is YAML). Errors carry `kind` and, where known, the line and column.
 ///
 /// ```
-/// use segcore::document::{parse_yaml, DuplicateKeys};
+/// use segcore::binding::{parse_yaml, DuplicateKeys};
 /// use segcore::ErrorKind;
 /// let v = parse_yaml("id: a\ntags: [x, y]\n", ErrorKind::InvalidDefinition, "definition", DuplicateKeys::Refuse).unwrap();
 /// assert_eq!(v["tags"][0], "x");
@@ -100,7 +100,7 @@ pub fn value_depth(v: &serde_json::Value) -> usize {
 /// `limit_exceeded` when `v` nests more than [`limits::MAX_VALUE_DEPTH`] levels.
 ///
 /// ```
-/// use segcore::document::check_value_depth;
+/// use segcore::binding::check_value_depth;
 /// let mut v = serde_json::json!(1);
 /// for _ in 0..100 { v = serde_json::json!([v]); }
 /// assert!(check_value_depth(&v, "attribute `a`").is_ok());

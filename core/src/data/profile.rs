@@ -211,7 +211,7 @@ impl Profile {
 /// that reads events (this parser, and the bindings' read-set conversions) reports it the same way.
 ///
 /// ```
-/// let e = segcore::profile::event_error("u1", 3, "event has no string `at`");
+/// let e = segcore::binding::event_error("u1", 3, "event has no string `at`");
 /// assert_eq!(e.first().message, "profile `u1`, event 3: event has no string `at`");
 /// ```
 pub fn event_error(id: &str, index: usize, message: &str) -> Error {

@@ -12,7 +12,7 @@ use crate::ir::Layout;
 /// it (sorted).
 ///
 /// ```
-/// use segcore::{projection::Projection, Definition, Segment};
+/// use segcore::{binding::Projection, Definition, Segment};
 /// let def = Definition::new("a", "1.0.0", r#"age >= 18 and count(purchase where total > 5) >= 1"#);
 /// let seg = Segment::compile(def, None).unwrap();
 /// let p = Projection::new(seg.layout(), seg.read_set());

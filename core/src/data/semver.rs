@@ -23,7 +23,7 @@ impl Version {
     /// Parses `MAJOR.MINOR.PATCH[-PRE][+BUILD]`; `None` for anything else.
     ///
     /// ```
-    /// use segcore::semver::Version;
+    /// use segcore::binding::Version;
     /// assert!(Version::parse("1.2.3-rc.1+build.5").is_some());
     /// assert!(Version::parse("v1.2.3").is_none());
     /// assert!(Version::parse("1.2").is_none());

@@ -32,7 +32,7 @@
 //! panics: the tests feed random bytes.
 //!
 //! ```
-//! use segcore::{projection::Projection, tape, Definition, Segment};
+//! use segcore::{binding::Projection, tape, Definition, Segment};
 //! let seg = Segment::compile(Definition::new("a", "1.0.0", "age >= 18"), None).unwrap();
 //! let spec = Projection::new(seg.layout(), seg.read_set());
 //! // id "u1", 1 attribute: 30.0, no events

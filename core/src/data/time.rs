@@ -22,8 +22,8 @@ pub fn unit_micros(unit: char) -> i64 {
 /// truncated toward the past). `None` for anything else — including local times without offset.
 ///
 /// ```
-/// assert_eq!(segcore::time::parse_instant("1970-01-01T00:00:01Z"), Some(1_000_000));
-/// assert_eq!(segcore::time::parse_instant("2026-01-01T00:00:00"), None);
+/// assert_eq!(segcore::binding::parse_instant("1970-01-01T00:00:01Z"), Some(1_000_000));
+/// assert_eq!(segcore::binding::parse_instant("2026-01-01T00:00:00"), None);
 /// ```
 pub fn parse_instant(s: &str) -> Option<i64> {
     if let Some(t) = parse_instant_fast(s.as_bytes()) {
@@ -236,10 +236,10 @@ pub fn resolve_local_json(text: &str, zone_name: &str) -> Option<serde_json::Val
 /// `as_of` picker) that must agree with the evaluator rather than with the host's zone rules.
 ///
 /// ```
-/// use segcore::time::{resolve_local, Resolution};
+/// use segcore::binding::{format_timestamp, resolve_local, Resolution};
 /// // New York skips 02:00–03:00 on 2026-03-08: 02:30 moves forward to 03:30 EDT = 07:30Z.
 /// let (t, offset, how) = resolve_local("2026-03-08T02:30", "America/New_York").unwrap();
-/// assert_eq!(segcore::time::format_timestamp(t), "2026-03-08T07:30:00Z");
+/// assert_eq!(format_timestamp(t), "2026-03-08T07:30:00Z");
 /// assert_eq!((offset, how), (-4 * 3600, Resolution::Gap));
 /// ```
 pub fn resolve_local(text: &str, zone_name: &str) -> Option<(i64, i32, Resolution)> {

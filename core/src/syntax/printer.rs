@@ -11,7 +11,7 @@ const WIDTH: usize = 88;
 ///
 /// ```
 /// let ast = segcore::Segment::parse_rule("(age>=18) and (country=\"US\")").unwrap();
-/// assert_eq!(segcore::printer::print(&ast), "age >= 18 and country = \"US\"");
+/// assert_eq!(segcore::binding::print_rule(&ast), "age >= 18 and country = \"US\"");
 /// ```
 pub fn print(e: &Expr) -> String {
     let flat = expr(e, 0);
