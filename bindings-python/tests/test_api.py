@@ -813,3 +813,37 @@ def test_format_rule():
     assert segcore.format_rule("x exists") == "x is not null"
     with pytest.raises(segcore.ParseError):
         segcore.format_rule("age >=")
+
+
+def test_schema_is_a_mapping_yaml_text_or_a_path(tmp_path):
+    import pathlib
+    yaml = "attributes:\n  age: int\n"
+    for schema in ({"attributes": {"age": "int"}}, yaml, '{"attributes": {"age": "int"}}'):
+        seg = segcore.compile("age >= 18", schema=schema)
+        assert seg.evaluate({"id": "u", "attributes": {"age": 30}}, as_of="2026-03-15T00:00:00Z")
+        with pytest.raises(segcore.TypeCheckError):
+            segcore.compile("age = \"x\"", schema=schema)
+    path = tmp_path / "schema.yaml"
+    path.write_text(yaml)
+    assert segcore.compile("age >= 18", schema=pathlib.Path(path)).rule == "age >= 18"
+    # A file name given as a plain string is text, and the error says how to pass a path.
+    with pytest.raises(segcore.SegmentError) as info:
+        segcore.compile("age >= 18", schema="schema.yaml")
+    assert info.value.kind == "invalid_schema" and "pathlib.Path(\"schema.yaml\")" in str(info.value)
+    with pytest.raises(segcore.SegmentError) as info:
+        segcore.compile("age >= 18", schema=pathlib.Path(tmp_path / "missing.yaml"))
+    assert info.value.kind == "io"
+
+
+def test_a_registry_shows_as_a_table_in_notebooks():
+    reg = segcore.Registry.from_definitions([
+        {"id": "b", "version": "2.0.0", "rule": 'in_segment("a") and plan = "<pro>"'},
+        {"id": "a", "version": "1.0.0", "rule": "age>=18"},
+    ])
+    page = reg._repr_html_()
+    assert page.startswith("<table><caption>segcore Registry: 2 segments</caption>")
+    rows = page.split("<tr>")[2:]
+    # Dependency order, formatted rules, escaped text, 12 hex digits of the hash.
+    assert rows[0].startswith("<td>a</td><td>1.0.0</td><td><code>") and "<code>age &gt;= 18</code>" in rows[0]
+    assert "plan = &quot;&lt;pro&gt;&quot;" in rows[1]
+    assert re.search(r"<td><code>[0-9a-f]{12}</code></td>", rows[1])

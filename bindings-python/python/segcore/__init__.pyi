@@ -26,6 +26,11 @@ Outcome = Literal["true", "false", "unknown"]
 Dialect = Literal["duckdb", "postgres", "spark", "bigquery", "snowflake"]
 """SQL dialects ``to_sql`` generates (SPEC §21)."""
 
+
+#: A schema: a mapping ``{"attributes": {...}, "events": {...}}``, its YAML or JSON text, or the
+#: path of a schema file (``pathlib.Path``; a plain string is always read as text).
+SchemaInput = Union[Mapping[str, Any], str, PathLike[str]]
+
 class SqlQuery:
     """A generated membership query and the input columns it reads (SPEC §21).
 
@@ -139,13 +144,13 @@ class Segment:
     """A compiled definition."""
 
     @staticmethod
-    def from_yaml(text: str, *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    def from_yaml(text: str, *, schema: Optional[SchemaInput] = None) -> Segment: ...
     @staticmethod
-    def from_json(text: str, *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    def from_json(text: str, *, schema: Optional[SchemaInput] = None) -> Segment: ...
     @staticmethod
-    def from_dict(definition: Mapping[str, Any], *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    def from_dict(definition: Mapping[str, Any], *, schema: Optional[SchemaInput] = None) -> Segment: ...
     @staticmethod
-    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Segment: ...
+    def load(path: Union[str, PathLike[str]], *, schema: Optional[SchemaInput] = None) -> Segment: ...
     @property
     def id(self) -> str: ...
     @property
@@ -243,7 +248,7 @@ class Registry:
     """Definitions compiled together: references resolved, evaluated in dependency order."""
 
     @staticmethod
-    def load(path: Union[str, PathLike[str]], *, schema: Optional[Mapping[str, Any]] = None) -> Registry:
+    def load(path: Union[str, PathLike[str]], *, schema: Optional[SchemaInput] = None) -> Registry:
         """Compile every ``*.yaml``/``*.yml``/``*.json`` definition of a folder together.
 
         >>> registry = segcore.Registry.load("segments/")
@@ -252,9 +257,12 @@ class Registry:
         """
     @staticmethod
     def from_definitions(
-        definitions: Sequence[Union[Mapping[str, Any], str]], *, schema: Optional[Mapping[str, Any]] = None
+        definitions: Sequence[Union[Mapping[str, Any], str]], *, schema: Optional[SchemaInput] = None
     ) -> Registry: ...
     @property
+    def _repr_html_(self) -> str:
+        """An HTML table of the segments (id, version, hash prefix, rule) for notebooks."""
+        ...
     def schema(self) -> Optional[dict[str, Any]]:
         """The schema the registry was compiled with (``list<T>`` reads back as ``list``), or None."""
     @property
@@ -333,7 +341,7 @@ def compile(
     version: str = "1.0.0",
     timezone: str = "UTC",
     currency: str = "USD",
-    schema: Optional[Mapping[str, Any]] = None,
+    schema: Optional[SchemaInput] = None,
 ) -> Segment:
     """Compile a bare rule with default metadata.
 
@@ -352,7 +360,7 @@ def format_rule(rule: str) -> str:
 def check(
     source: Union[str, PathLike[str], Sequence[Union[Mapping[str, Any], str]]],
     *,
-    schema: Optional[Mapping[str, Any]] = None,
+    schema: Optional[SchemaInput] = None,
 ) -> list[Diagnostic]:
     """Validate a definition folder/file, or definitions; returns diagnostics (empty when valid).
 

@@ -1,0 +1,311 @@
+//! `Registry`: many definitions compiled together.
+
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+use segcore::{Definition, ErrorKind, Phase};
+
+use crate::errors::{guard, py_err, tag, Bad, Doc};
+use crate::*;
+
+/// Definitions compiled together.
+#[pyclass(frozen, module = "segcore")]
+pub(crate) struct Registry {
+    pub(crate) inner: segcore::Registry,
+    /// Union of the segments' read sets: what a profile dict must cross.
+    pub(crate) keys: Keys,
+}
+
+impl Registry {
+    pub(crate) fn new(py: Python<'_>, inner: segcore::Registry) -> Registry {
+        let keys = Keys::new(py, inner.layout(), &inner.read_set());
+        Registry { inner, keys }
+    }
+}
+
+/// One definition given as YAML/JSON text or a dict: Python errors (an unsupported type) are
+/// raised; the core's errors (including nesting too deep) are returned, for `check` to report.
+pub(crate) fn definition_item(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Result<Definition, segcore::Error>> {
+    if let Ok(text) = item.cast::<PyString>() {
+        return Ok(Definition::from_yaml_str(&text.to_cow()?));
+    }
+    match convert::to_json(item, Doc::Definition) {
+        Ok(json) => Ok(Definition::from_json(&json)),
+        Err(Bad::Core(e)) => Ok(Err(e)),
+        Err(bad) => Err(bad.raise(py, Doc::Definition)),
+    }
+}
+
+/// A definition given as a dict.
+pub(crate) fn definition_from_py(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Definition> {
+    let json =
+        convert::to_json(item, Doc::Definition).map_err(|e| e.at(|| "definition".into()).raise(py, Doc::Definition))?;
+    Definition::from_json(&json).map_err(|e| py_err(py, &e, Phase::Compile))
+}
+
+pub(crate) fn definitions(py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<Vec<Definition>> {
+    let mut out = Vec::new();
+    for item in items.try_iter()? {
+        out.push(definition_item(py, &item?)?.map_err(|e| py_err(py, &e, Phase::Compile))?);
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl Registry {
+    /// Loads every definition file of a folder.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, schema=None))]
+    fn load(py: Python<'_>, path: PathBuf, schema: Option<&Bound<'_, PyAny>>) -> PyResult<Registry> {
+        guard(|| {
+            let schema = self::schema(py, schema)?;
+            segcore::Registry::load_dir(&path, schema.as_ref())
+                .map(|r| Registry::new(py, r))
+                .map_err(|e| py_err(py, &e, Phase::Compile))
+        })
+    }
+
+    /// Compiles definitions given as dicts or YAML/JSON texts.
+    #[staticmethod]
+    #[pyo3(signature = (definitions, *, schema=None))]
+    fn from_definitions(
+        py: Python<'_>,
+        definitions: &Bound<'_, PyAny>,
+        schema: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Registry> {
+        guard(|| {
+            let defs = self::definitions(py, definitions)?;
+            let schema = self::schema(py, schema)?;
+            segcore::Registry::from_definitions(defs, schema.as_ref())
+                .map(|r| Registry::new(py, r))
+                .map_err(|e| py_err(py, &e, Phase::Compile))
+        })
+    }
+
+    /// The membership query of every segment in `dialect` (`duckdb`, `postgres`, `spark`,
+    /// `bigquery`, `snowflake`), with `as_of` and `fx` fixed in the text.
+    #[pyo3(signature = (dialect, *, as_of, fx=None, profiles_table="profiles", events_table="events"))]
+    fn to_sql(
+        &self,
+        py: Python<'_>,
+        dialect: &str,
+        as_of: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        profiles_table: &str,
+        events_table: &str,
+    ) -> PyResult<SqlQuery> {
+        guard(|| {
+            to_sql_query(
+                py,
+                |o| segcore::sql::to_sql(self.inner.program(), o),
+                dialect,
+                as_of,
+                fx,
+                profiles_table,
+                events_table,
+            )
+        })
+    }
+
+    /// The schema the registry was compiled with (as a dict), or None.
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        guard(|| self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose())
+    }
+
+    /// Segment ids, sorted.
+    #[getter]
+    fn ids(&self) -> PyResult<Vec<String>> {
+        guard(|| Ok(self.inner.segments().iter().map(|s| s.id().to_string()).collect()))
+    }
+    fn __len__(&self) -> PyResult<usize> {
+        guard(|| Ok(self.inner.len()))
+    }
+    fn __contains__(&self, id: &str) -> PyResult<bool> {
+        guard(|| Ok(self.inner.get(id).is_some()))
+    }
+    fn __getitem__(&self, py: Python<'_>, id: &str) -> PyResult<Segment> {
+        guard(|| {
+            self.inner
+                .get(id)
+                .map(|s| Segment::wrap(py, s.clone()))
+                .ok_or_else(|| tag(py, PyKeyError::new_err(id.to_string()), ErrorKind::UnknownSegment))
+        })
+    }
+    fn __repr__(&self) -> PyResult<String> {
+        guard(|| Ok(format!("<Registry of {} segments>", self.inner.len())))
+    }
+
+    /// The registry as a table in notebooks: id, version, hash prefix and rule per segment, in
+    /// dependency order.
+    fn _repr_html_(&self) -> PyResult<String> {
+        guard(|| {
+            let esc = segcore::binding::html_escape;
+            let mut out = format!(
+                "<table><caption>segcore Registry: {} segments</caption>\
+                 <tr><th>id</th><th>version</th><th>hash</th><th>rule</th></tr>",
+                self.inner.len()
+            );
+            for s in self.inner.dependency_order() {
+                out.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                    esc(s.id()),
+                    esc(s.version()),
+                    &s.definition_hash()[..12],
+                    esc(&s.formatted_rule()),
+                ));
+            }
+            out.push_str("</table>");
+            Ok(out)
+        })
+    }
+
+    /// Membership in every segment over a profiles frame (and an events frame): a frame of the
+    /// input's kind with one boolean column per segment id, rows aligned with the input.
+    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, context=None, id_column="id", outcome=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_batch<'py>(
+        slf: &Bound<'py, Self>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
+        id_column: &str,
+        outcome: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let py = slf.py();
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
+            PyModule::import(py, "segcore._frames")?
+                .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+        })
+    }
+
+    /// Outcomes of every segment over Arrow streams: (ids, one bytes per segment with a byte per row).
+    fn _evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: &Bound<'py, PyAny>,
+        events: Option<&Bound<'py, PyAny>>,
+        context: &Bound<'py, ContextHandle>,
+        id_column: &str,
+    ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
+        guard(|| {
+            let (pb, eb) = batch::read_frames(profiles, events)?;
+            let cx = &context.get().inner;
+            let reg = &self.inner;
+            let read = reg.read_set();
+            let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
+                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
+                let m = segcore::batch::evaluate(reg.program(), &profiles, cx, &Default::default())?;
+                Ok((0..reg.len()).map(|k| m.outcomes(k).iter().copied().map(outcome_byte).collect()).collect())
+            });
+            match result {
+                Ok(columns) => Ok((
+                    reg.segments().iter().map(|s| s.id().to_string()).collect(),
+                    columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
+                )),
+                Err(e) => Err(errors::py_err(py, &e, Phase::Evaluate)),
+            }
+        })
+    }
+
+    /// Membership in every segment: {id: bool}.
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, context=None))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        profile: &Bound<'py, PyAny>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let d = PyDict::new(py);
+            for (id, o) in self.all(py, profile, as_of, fx, context)? {
+                d.set_item(id, o.is_member())?;
+            }
+            Ok(d)
+        })
+    }
+
+    /// Three-valued outcomes of every segment: {id: "true" | "false" | "unknown"}.
+    #[pyo3(signature = (profile, as_of=None, *, fx=None, context=None))]
+    fn outcomes<'py>(
+        &self,
+        py: Python<'py>,
+        profile: &Bound<'py, PyAny>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        context: Option<&Bound<'py, ContextHandle>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let d = PyDict::new(py);
+            for (id, o) in self.all(py, profile, as_of, fx, context)? {
+                d.set_item(id, o.as_str())?;
+            }
+            Ok(d)
+        })
+    }
+
+    /// The outcome of one segment (and only what it depends on).
+    #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
+    fn evaluate_one(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
+    ) -> PyResult<&'static str> {
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .evaluate_one(id, p.profile(), &cx)
+                .map(|o| o.as_str())
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+
+    /// Explains one segment for a profile.
+    #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
+    ) -> PyResult<Explanation> {
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .explain(id, p.profile(), &cx)
+                .map(|inner| Explanation { inner })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+}
+
+impl Registry {
+    pub(crate) fn all(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
+    ) -> PyResult<Vec<(String, segcore::Outcome)>> {
+        let cx = resolve_context(py, as_of, fx, None, context)?;
+        let converted = convert(py, profile, &self.keys, false)?;
+        let bound = converted.bind(&self.keys, |p| self.inner.bind(p))?;
+        let results = self.inner.evaluate_bound(&bound, &cx).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
+    }
+}
