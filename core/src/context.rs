@@ -137,6 +137,7 @@ pub fn as_of_from_millis(ms: f64) -> Result<i64, Error> {
 pub struct EvalContext {
     /// Evaluation instant, microseconds since the epoch.
     pub as_of: i64,
+    /// FX quotes for money conversion (SPEC §10); empty by default.
     pub fx: FxRates,
     /// Results of referenced segments, for single-segment evaluation.
     pub segments: BTreeMap<String, bool>,

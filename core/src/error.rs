@@ -53,36 +53,65 @@ impl Location {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// The rule text does not parse (SPEC §3).
     SyntaxError,
+    /// A string escape other than `\"` `\\` `\n` `\t` `\r` `\u{…}` (SPEC §2).
     InvalidEscape,
+    /// A number beyond its type: an int outside i64, a decimal over 28 digits, a too-long window.
     NumberOutOfRange,
+    /// A call to a function the language does not have.
     UnknownFunction,
+    /// A function called with the wrong number of arguments.
     Arity,
+    /// Types that cannot combine, or an expression where a literal is required (SPEC §6).
     TypeMismatch,
+    /// An attribute or event property the schema does not declare (schema drift, SPEC §18).
     UnknownField,
+    /// An event name the schema does not declare.
     UnknownEvent,
+    /// A timestamp literal, `effective_from` or `effective_until` that does not parse (SPEC §9).
     InvalidTimestamp,
+    /// A date literal that is not a valid `YYYY-MM-DD`.
     InvalidDate,
+    /// A definition's `timezone` that is not an IANA zone of segcore's bundled tzdb.
     InvalidTimezone,
+    /// A currency that is not three uppercase ASCII letters (`5 ABCD`, a definition's `currency`).
     InvalidCurrency,
+    /// A version literal or a definition's `version` that is not strict SemVer 2.0.0 (SPEC §15).
     InvalidSemver,
+    /// A `matches` pattern the `regex` crate rejects.
     RegexInvalid,
+    /// A `matches` pattern with look-around or back-references, refused at compile time (SPEC §7).
     RegexUnsupported,
+    /// A pattern over 1 KiB of source or 1 MiB compiled (SPEC §19).
     RegexTooLarge,
+    /// `in_segment` of an id the registry does not have (SPEC §12).
     UnknownSegment,
+    /// Segments whose `in_segment` references form a cycle.
     SegmentCycle,
+    /// Two definitions with the same id in one registry.
     DuplicateSegment,
+    /// A definition document of the wrong shape, or with an invalid field value (SPEC §1).
     InvalidDefinition,
+    /// A definition field SPEC §1 does not list: a typo must never silently drop a field.
     UnknownDefinitionField,
+    /// A size, nesting or count limit of SPEC §19 was crossed (at compile or evaluation time).
     LimitExceeded,
+    /// A money conversion needs a quote the context lacks (SPEC §10); never read as 0.
     FxRateMissing,
+    /// Integer or decimal arithmetic overflowed (SPEC §8); nothing wraps around.
     NumericOverflow,
+    /// Evaluating one segment whose `in_segment` result the context does not carry (SPEC §12).
     SegmentResultMissing,
+    /// Profile or event data that cannot be read (`at` without an offset, an unclosed CSV quote).
     InvalidProfile,
+    /// A schema document of the wrong shape, or with an unknown type name (SPEC §18).
     InvalidSchema,
+    /// An unusable evaluation context: `as_of` without an offset, a malformed FX table.
     InvalidContext,
     /// A construct the chosen SQL dialect cannot express exactly (`segcore sql`).
     SqlUnsupported,
+    /// A file or folder that cannot be read (missing, not a regular file, not UTF-8).
     Io,
     /// Two input rows (profiles) carry the same id: every route refuses rather than guessing
     /// which row the events belong to (SPEC §11).
@@ -142,15 +171,20 @@ impl fmt::Display for ErrorKind {
 /// Severity of a diagnostic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Fails the operation.
     Error,
+    /// Reported but not fatal (see `Segment::warnings`).
     Warning,
 }
 
 /// One problem found while loading, compiling or evaluating a definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
+    /// The stable kind: what programs and tests match on (SPEC §18).
     pub kind: ErrorKind,
+    /// Whether it failed the operation or is only reported.
     pub severity: Severity,
+    /// The explanation for people; match on `kind`, not on this text.
     pub message: String,
     /// Where in the rule text, when the problem is in the rule.
     pub span: Option<Span>,
@@ -179,11 +213,17 @@ pub struct Diagnostic {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataLocation {
+    /// The input: a file name, or `profiles`/`events` for a frame.
     pub source: Option<String>,
+    /// 1-based line of a text file (for CSV, the line its record starts on).
     pub line: Option<u64>,
+    /// 0-based row of a frame (an Arrow table), when there is no line.
     pub row: Option<u64>,
+    /// The name of the column at fault.
     pub column: Option<String>,
+    /// The id of the profile concerned.
     pub entity: Option<String>,
+    /// The id of the segment being evaluated.
     pub segment: Option<String>,
 }
 
@@ -392,7 +432,9 @@ impl Error {
 /// Where an error was raised: while compiling definitions or while evaluating a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Loading or compiling definitions: the error kind picks the class.
     Compile,
+    /// Evaluating profiles: every error is [`ErrorClass::Evaluation`].
     Evaluate,
 }
 

@@ -26,7 +26,6 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![allow(missing_docs)] // Lifted by the next commit, which documents every public item.
 
 // The folders are the architecture (ARCHITECTURE.md): syntax → check → ir → exec / sql, with
 // ops (value semantics), data and registry beside them. Internal modules are re-exported under

@@ -303,12 +303,17 @@ pub fn csv_value(cell: &str) -> Option<Value> {
 /// One event row before grouping by entity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRow {
+    /// The profile's id the event belongs to (the `entity_id` column).
     pub entity: String,
+    /// The event name aggregates select by (`purchase` in `count(purchase)`).
     pub name: String,
+    /// Microseconds since the epoch (UTC); the input needs an offset.
     pub at: i64,
+    /// Property values by name (CSV: the columns other than id, name and `at`).
     pub properties: BTreeMap<Box<str>, Value>,
     /// The input it came from, and its line there.
     pub source: std::sync::Arc<str>,
+    /// 1-based line in `source` (for CSV, where the record starts).
     pub line: u64,
 }
 

@@ -17,6 +17,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 pub struct Event {
     /// Microseconds since the epoch (UTC).
     pub at: i64,
+    /// Property values by name, as read from data (SPEC §4).
     pub properties: BTreeMap<Box<str>, Value>,
 }
 
@@ -25,6 +26,7 @@ pub struct Event {
 pub struct EventGroup {
     /// `at` of each event, ascending; parallel to `events`.
     pub ats: Vec<i64>,
+    /// The events, parallel to `ats`.
     pub events: Vec<Event>,
 }
 

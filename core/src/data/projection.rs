@@ -21,7 +21,9 @@ use crate::ir::Layout;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Projection {
+    /// Attribute names; position `i` is layout slot `i`, the order values are passed in.
     pub attributes: Vec<String>,
+    /// Per event slot: the event name and the property names read of it, sorted.
     pub events: Vec<(String, Vec<String>)>,
 }
 

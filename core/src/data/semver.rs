@@ -5,10 +5,15 @@ use std::cmp::Ordering;
 /// A parsed version. Build metadata is kept for display but ignored by comparisons.
 #[derive(Debug, Clone)]
 pub struct Version {
+    /// MAJOR (no leading zeros).
     pub major: u64,
+    /// MINOR (no leading zeros).
     pub minor: u64,
+    /// PATCH (no leading zeros).
     pub patch: u64,
+    /// Pre-release identifiers after `-`; empty for a release (`1.0.0-rc.1 < 1.0.0`, SPEC §15).
     pub pre: Vec<PreId>,
+    /// Build metadata after `+` (without it); `""` when none. Ignored by comparisons.
     pub build: String,
 }
 

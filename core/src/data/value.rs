@@ -33,26 +33,41 @@ impl fmt::Display for Currency {
 /// An exact amount of one currency.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Money {
+    /// The exact amount, at most 28 significant digits; may be negative.
     pub amount: Decimal,
+    /// Its currency; converted to the segment's base currency only when currencies differ.
     pub currency: Currency,
 }
 
 /// A runtime value. Timestamps are microseconds since the Unix epoch (UTC); durations microseconds.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    /// Null, and missing data too: the two behave alike in every operator (SPEC §5).
     #[default]
     Null,
+    /// `true`/`false`; UNKNOWN is `Null`, never a third bool.
     Bool(bool),
+    /// An i64: a JSON integer that fits, or an int literal.
     Int(i64),
+    /// Any other JSON number: always finite (NaN and ±∞ become `Null`).
     Float(f64),
+    /// An exact decimal (literals like `19.99`), at most 28 significant digits.
     Decimal(Decimal),
+    /// A UTF-8 string, never normalized (NFC and NFD spellings differ).
     Str(Box<str>),
+    /// An instant: microseconds since the epoch (UTC).
     Timestamp(i64),
+    /// A civil date, without a zone (the segment's zone places it when needed).
     Date(Date),
+    /// A signed length in microseconds.
     Duration(i64),
+    /// An amount in a currency (SPEC §10).
     Money(Money),
+    /// A parsed version (`semver(…)`), ordered by SemVer precedence.
     Semver(Box<Version>),
+    /// A JSON array, in order.
     List(Vec<Value>),
+    /// Any other JSON object; keys sorted, so iteration is deterministic.
     Object(BTreeMap<Box<str>, Value>),
 }
 

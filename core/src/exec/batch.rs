@@ -27,10 +27,15 @@ pub struct BatchOptions<'a> {
 /// Per-segment facts of a batch run, in [`Program::segments`] order (by id).
 #[derive(Debug, Clone)]
 pub struct SegmentRun {
+    /// The segment's id.
     pub id: String,
+    /// The definition's version.
     pub version: String,
+    /// Hex SHA-256 of the canonical JSON (SPEC §17).
     pub definition_hash: String,
+    /// Rows whose outcome is TRUE.
     pub members: usize,
+    /// Rows whose outcome is UNKNOWN; the rest are FALSE.
     pub unknown: usize,
     /// Time spent evaluating this segment over every row.
     pub time: Duration,
@@ -40,14 +45,19 @@ pub struct SegmentRun {
 /// order, are the CLI's output, the SQL backend's output contract and `segcore.spark`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MembershipRow<'a> {
+    /// The profile's id.
     pub entity_id: &'a str,
+    /// The segment's id.
     pub segment_id: &'a str,
+    /// The segment definition's version.
     pub version: &'a str,
+    /// Hex SHA-256 of the definition's canonical JSON (SPEC §17).
     pub definition_hash: &'a str,
     /// Microseconds since the epoch.
     pub as_of: i64,
     /// `outcome == Outcome::True`.
     pub member: bool,
+    /// TRUE, FALSE or UNKNOWN (SPEC §16).
     pub outcome: Outcome,
 }
 

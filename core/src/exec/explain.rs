@@ -22,6 +22,7 @@ pub struct TraceNode {
     pub value: Value,
     /// `missing`, `null`, `unreadable as <type>`, or an error message.
     pub note: Option<String>,
+    /// Sub-expressions in evaluation order; an aggregate shows none (its filter runs per event).
     pub children: Vec<TraceNode>,
 }
 
@@ -37,11 +38,15 @@ pub struct UnknownInput {
 /// Why a profile is in or out of a segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The segment's id.
     pub segment: String,
+    /// The definition's version.
     pub version: String,
+    /// The outcome, as `evaluate` gives it.
     pub outcome: Outcome,
     /// Set when the rule was not evaluated (outside the effective window).
     pub note: Option<String>,
+    /// The trace of the whole rule; traced even outside the effective window (see `note`).
     pub root: TraceNode,
     /// Missing/null inputs, in rule order (only when the outcome is UNKNOWN).
     pub unknown_inputs: Vec<UnknownInput>,

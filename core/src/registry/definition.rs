@@ -11,9 +11,12 @@ use crate::semver::Version;
 /// Lifecycle status. It documents intent; it does not change evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Status {
+    /// Work in progress; evaluated like any other.
     Draft,
+    /// In use: the default when the field is absent.
     #[default]
     Active,
+    /// Being retired; still evaluated like any other.
     Deprecated,
 }
 
@@ -40,19 +43,29 @@ impl Status {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Definition {
+    /// Stable identifier: `[a-z][a-z0-9_]*`, at most 64 bytes, unique in a registry.
     pub id: String,
+    /// Strict SemVer 2.0.0 (SPEC §15), as written.
     pub version: String,
+    /// Human name; `""` when absent.
     pub name: String,
+    /// Free text; `""` when absent.
     pub description: String,
+    /// Team or person responsible; `""` when absent.
     pub owner: String,
+    /// Lifecycle; does not change evaluation.
     pub status: Status,
     /// Microseconds since the epoch.
     pub effective_from: Option<i64>,
     /// Microseconds since the epoch.
     pub effective_until: Option<i64>,
+    /// IANA zone for calendar functions, windows and local literals (SPEC §9); default `UTC`.
     pub timezone: String,
+    /// Base currency (ISO 4217 code) money is converted to (SPEC §10); default `USD`.
     pub currency: String,
+    /// Free labels, as given (the canonical form sorts and de-duplicates them).
     pub tags: Vec<String>,
+    /// The rule in the segment language (SPEC §3), as written.
     pub rule: String,
     /// Where the definition came from, for error messages; not part of the canonical form.
     pub source: Option<Source>,
@@ -61,6 +74,7 @@ pub struct Definition {
 /// The file a definition was loaded from and where its rule text starts in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
+    /// The file path, as given when loading.
     pub path: String,
     /// 1-based line of the rule's first character in the file.
     pub rule_line: u32,

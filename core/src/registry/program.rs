@@ -14,7 +14,9 @@ use crate::segment::Segment;
 /// The three-valued result of a rule (SPEC §16). Membership is `True` only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
+    /// The rule is TRUE: the profile is a member.
     True,
+    /// The rule is FALSE, or the segment is not effective at `as_of`.
     False,
     /// The rule evaluated to null because data was missing, null or unreadable.
     Unknown,

@@ -17,10 +17,15 @@ use crate::ir::Ty;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dialect {
+    /// DuckDB (`duckdb`); proven by the differential tests.
     DuckDb,
+    /// PostgreSQL (`postgres`); proven by the differential tests.
     Postgres,
+    /// Spark SQL (`spark`); needs the session settings of SPEC §21.
     Spark,
+    /// BigQuery (`bigquery`); checked by golden files only.
     BigQuery,
+    /// Snowflake (`snowflake`); checked by golden files only.
     Snowflake,
 }
 

@@ -47,6 +47,7 @@ use expr::{Columns, Gen};
 /// What to generate: the dialect, the evaluation context, and the input table names.
 #[derive(Debug, Clone)]
 pub struct SqlOptions {
+    /// The SQL dialect to generate.
     pub dialect: Dialect,
     /// The evaluation instant (µs since the epoch, UTC).
     pub as_of: i64,
@@ -82,6 +83,7 @@ impl SqlOptions {
 /// One input column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
+    /// Column name: the attribute or property (money: `<name>_amount` and `<name>_currency`).
     pub name: String,
     /// The segcore type of its values.
     pub ty: Ty,
@@ -92,6 +94,7 @@ pub struct Column {
 /// A generated query and the input columns it reads.
 #[derive(Debug, Clone)]
 pub struct SqlQuery {
+    /// The dialect it was generated for.
     pub dialect: Dialect,
     /// The query text, ending with a newline (no trailing semicolon).
     pub sql: String,
