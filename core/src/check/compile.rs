@@ -397,10 +397,19 @@ impl Compiler<'_> {
     fn logic_arg(&mut self, e: &Expr, op: &str) -> Node {
         let n = self.expr(e);
         if !matches!(n.ty, Ty::Bool | Ty::Any | Ty::Null) {
+            // `count(e where at within 7d)` reads `within 7d` as the aggregate's window, leaving
+            // `at` alone as the condition: say how to write either meaning.
+            let hint = if op == "where" && matches!(n.ty, Ty::Timestamp | Ty::Date) {
+                " (a `within` after the condition is the aggregate's window: to filter on the time, \
+                 parenthesise the condition, `where (at within 7d)`, or give the window alone, \
+                 `count(e within 7d)`)"
+            } else {
+                ""
+            };
             self.err(
                 ErrorKind::TypeMismatch,
                 e.span,
-                format!("`{op}` needs conditions (bool), but this is a {}", n.ty.name()),
+                format!("`{op}` needs conditions (bool), but this is a {}{hint}", n.ty.name()),
             );
         }
         n

@@ -8,6 +8,7 @@ pub(crate) mod document;
 pub mod ingest;
 #[cfg(feature = "arrow")]
 pub mod ingest_arrow;
+pub(crate) mod iso4217;
 pub(crate) mod profile;
 pub(crate) mod projection;
 pub(crate) mod semver;

@@ -77,10 +77,12 @@ impl Segment {
             ))
             .with_origin(&origin)
         })?;
-        let currency = Currency::parse(&definition.currency).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidCurrency, format!("invalid currency {:?}", definition.currency))
-                .with_origin(&origin)
-        })?;
+        let currency = Currency::parse(&definition.currency)
+            .filter(|_| crate::data::iso4217::is_active(&definition.currency))
+            .ok_or_else(|| {
+                let msg = format!("invalid currency {:?}: not an ISO 4217 code (e.g. USD, EUR)", definition.currency);
+                Error::new(ErrorKind::InvalidCurrency, msg).with_origin(&origin)
+            })?;
         let env = Env { tz: &tz, schema, known_segment, layout: layout.as_deref() };
         let compiled = compile(&ast, &env);
         let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =

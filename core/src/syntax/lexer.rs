@@ -2,6 +2,39 @@
 
 use crate::error::{Diagnostic, ErrorKind, Span};
 
+const KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "in",
+    "between",
+    "is",
+    "null",
+    "true",
+    "false",
+    "exists",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "within",
+    "before",
+    "after",
+    "where",
+    "as_of",
+    "today",
+    "yesterday",
+    "this_week",
+    "last_week",
+    "this_month",
+    "last_month",
+];
+
+/// Whether `word` is a reserved keyword.
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word)
+}
+
 /// A lexical token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -185,9 +218,26 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
                             k
                         };
                         if j > cs && word_end == j {
-                            if j - cs == 3 {
-                                out.push(Token { tok: Tok::Currency(src[cs..j].to_string()), span: Span::new(cs, j) });
+                            let word = &src[cs..j];
+                            let lower = word.to_ascii_lowercase();
+                            if is_keyword(&lower) {
+                                return Err(Diagnostic::at(
+                                    ErrorKind::SyntaxError,
+                                    Span::new(cs, j),
+                                    format!(
+                                        "`{word}` after an amount: keywords are lowercase (did you mean `{lower}`?)"
+                                    ),
+                                ));
+                            }
+                            if j - cs == 3 && crate::data::iso4217::is_active(word) {
+                                out.push(Token { tok: Tok::Currency(word.to_string()), span: Span::new(cs, j) });
                                 i = j;
+                            } else if j - cs == 3 {
+                                return Err(Diagnostic::at(
+                                    ErrorKind::InvalidCurrency,
+                                    Span::new(cs, j),
+                                    format!("`{word}` is not an ISO 4217 currency code (e.g. `500 USD`, `19.99 EUR`)"),
+                                ));
                             } else {
                                 return Err(Diagnostic::at(
                                     ErrorKind::InvalidCurrency,

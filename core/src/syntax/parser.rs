@@ -3,40 +3,24 @@
 
 use crate::ast::{AggFn, Expr, ExprKind, Literal, Op, PathSeg, Window};
 use crate::error::{Diagnostic, ErrorKind, Span};
-use crate::lexer::{lex, Tok, Token};
+use crate::lexer::{is_keyword, lex, Tok, Token};
 use crate::limits;
 
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "in",
-    "between",
-    "is",
-    "null",
-    "true",
-    "false",
-    "exists",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-    "within",
-    "before",
-    "after",
-    "where",
-    "as_of",
-    "today",
-    "yesterday",
-    "this_week",
-    "last_week",
-    "this_month",
-    "last_month",
-];
-
-/// Whether `word` is a reserved keyword.
-pub fn is_keyword(word: &str) -> bool {
-    KEYWORDS.contains(&word)
+/// A hint for a token a user may have meant differently: an uppercase keyword (`AND`), or `=`
+/// right after `=` (`==`). Empty when there is none.
+fn hint(found: &Tok, previous: Option<&Tok>) -> String {
+    let uppercase_keyword = |t: &Tok| match t {
+        Tok::Ident(w) if w.len() > 1 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+            Some(w.to_ascii_lowercase()).filter(|lower| is_keyword(lower))
+        }
+        _ => None,
+    };
+    // `NOT vip`: the uppercase word was read as a name, and the error is at the word after it.
+    match (uppercase_keyword(found).or_else(|| previous.and_then(uppercase_keyword)), found) {
+        (Some(lower), _) => format!(" (keywords are lowercase: did you mean `{lower}`?)"),
+        (None, Tok::Eq) if previous == Some(&Tok::Eq) => " (`==` is not an operator: equality is a single `=`)".into(),
+        _ => String::new(),
+    }
 }
 
 /// Parses rule text into a syntax tree.
@@ -58,7 +42,8 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
         let msg = if is_cmp(p.peek()) {
             "comparisons do not chain: combine them with `and` (e.g. `a < b and b < c`)".to_string()
         } else {
-            format!("expected end of rule, found {}", p.peek().describe())
+            let previous = p.pos.checked_sub(1).and_then(|i| p.tokens.get(i)).map(|t| &t.tok);
+            format!("expected end of rule, found {}{}", p.peek().describe(), hint(p.peek(), previous))
         };
         return Err(Diagnostic::at(ErrorKind::SyntaxError, p.span(), msg));
     }
@@ -119,7 +104,11 @@ impl Parser {
         Diagnostic::at(
             ErrorKind::SyntaxError,
             self.span(),
-            format!("expected {what}, found {}", self.peek().describe()),
+            format!(
+                "expected {what}, found {}{}",
+                self.peek().describe(),
+                hint(self.peek(), self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).map(|t| &t.tok))
+            ),
         )
     }
     fn enter(&mut self) -> PResult<()> {

@@ -3,7 +3,7 @@
 //! `parse(print(ast))` gives back the same tree.
 
 use crate::ast::{Expr, ExprKind, Literal, Op, PathSeg};
-use crate::parser::is_keyword;
+use crate::lexer::is_keyword;
 
 const WIDTH: usize = 88;
 
