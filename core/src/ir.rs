@@ -308,8 +308,12 @@ pub enum Kind {
     Matches {
         /// The string searched.
         x: Box<Node>,
-        /// The pattern, compiled once from its string literal (linear-time `regex` crate).
-        re: Box<regex::Regex>,
+        /// The pattern as written (a backend compiles it its own way: the interpreter with the
+        /// linear-time `regex` crate, SQL by reprinting it per dialect).
+        pattern: Box<str>,
+        /// Index of the compiled pattern in the segment's list ([`crate::Segment`] keeps the
+        /// interpreter's, compiled once).
+        slot: u32,
         /// `not matches`.
         negated: bool,
     },
@@ -366,5 +370,54 @@ impl Node {
             Kind::StrPred { s, t, .. } => vec![s, t],
             Kind::Agg(_) | Kind::EventGet { .. } => vec![],
         }
+    }
+}
+
+/// A traversal of the IR that reaches every node once, in evaluation order — aggregate filters
+/// included ([`Node::children`] leaves them out: they run once per event). Analyses override the
+/// nodes they care about and call [`walk`] to go on (cedar-policy's `ExprVisitor` plays the
+/// same role).
+///
+/// ```
+/// use segcore::ir::{walk, Kind, Node, Visitor};
+/// use segcore::{Definition, Segment};
+///
+/// /// Counts `matches` tests, wherever they are.
+/// struct Patterns(usize);
+/// impl Visitor for Patterns {
+///     fn visit(&mut self, n: &Node) {
+///         if matches!(n.kind, Kind::Matches { .. }) {
+///             self.0 += 1;
+///         }
+///         walk(self, n);
+///     }
+/// }
+/// let rule = r#"email matches "@x[.]com$" and count(visit where url matches "^/pricing") > 2"#;
+/// let seg = Segment::compile(Definition::new("a", "1.0.0", rule), None).unwrap();
+/// let mut p = Patterns(0);
+/// p.visit(seg.ir());
+/// assert_eq!(p.0, 2); // one of them inside the `where` filter
+/// ```
+pub trait Visitor {
+    /// Called for every node; the default goes on to its children ([`walk`]).
+    fn visit(&mut self, n: &Node) {
+        walk(self, n)
+    }
+    /// Called for the aggregate of an `Agg` or `EventGet` node, after the node's children; the
+    /// default visits its `where` filter.
+    fn visit_aggregate(&mut self, agg: &Agg) {
+        if let Some(f) = &agg.filter {
+            self.visit(f);
+        }
+    }
+}
+
+/// Visits `n`'s children, then the aggregate of an aggregate node.
+pub fn walk<V: Visitor + ?Sized>(v: &mut V, n: &Node) {
+    for c in n.children() {
+        v.visit(c);
+    }
+    if let Kind::Agg(agg) | Kind::EventGet { agg, .. } = &n.kind {
+        v.visit_aggregate(agg);
     }
 }

@@ -46,6 +46,8 @@ pub struct Compiled {
     pub layout: Layout,
     pub read_set: ReadSet,
     pub diagnostics: Vec<Diagnostic>,
+    /// The `matches` patterns, compiled (validated) once, at the slots their nodes name.
+    pub regexes: Vec<regex::Regex>,
 }
 
 /// Compiles a parsed rule. Errors are in `diagnostics`; the tree is only usable when there are
@@ -53,7 +55,8 @@ pub struct Compiled {
 pub fn compile(expr: &Expr, env: &Env) -> Compiled {
     let layout = env.layout.cloned().unwrap_or_default();
     let grow = env.layout.is_none();
-    let mut c = Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None, layout, grow };
+    let mut c =
+        Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None, layout, grow, regexes: Vec::new() };
     let root = c.expr(expr);
     if !matches!(root.ty, Ty::Bool | Ty::Any | Ty::Null) {
         c.err(
@@ -62,7 +65,7 @@ pub fn compile(expr: &Expr, env: &Env) -> Compiled {
             format!("a rule must be a condition (bool), but this is a {}", root.ty.name()),
         );
     }
-    Compiled { root, layout: c.layout, read_set: c.read, diagnostics: c.diags }
+    Compiled { root, layout: c.layout, read_set: c.read, diagnostics: c.diags, regexes: c.regexes }
 }
 
 struct Compiler<'a> {
@@ -74,6 +77,7 @@ struct Compiler<'a> {
     layout: Layout,
     /// Whether names missing from `layout` get new slots (false for a registry's fixed layout).
     grow: bool,
+    regexes: Vec<regex::Regex>,
 }
 
 fn node(kind: Kind, ty: Ty, span: Span) -> Node {
@@ -566,7 +570,15 @@ impl Compiler<'_> {
         };
         match compile_regex(pattern) {
             Ok(re) => {
-                node(Kind::Matches { x: Box::new(x), re: Box::new(re), negated: op == Op::NotMatches }, Ty::Bool, span)
+                let slot = self.regexes.len() as u32;
+                self.regexes.push(re);
+                let kind = Kind::Matches {
+                    x: Box::new(x),
+                    pattern: pattern.as_str().into(),
+                    slot,
+                    negated: op == Op::NotMatches,
+                };
+                node(kind, Ty::Bool, span)
             }
             Err((kind, msg)) => self.bad(kind, args[1].span, msg),
         }

@@ -32,6 +32,8 @@ pub struct Ctx<'a> {
     /// Zone, base currency and FX: what the value operations read.
     pub sem: Semantics<'a>,
     pub segments: SegmentLookup<'a>,
+    /// The segment's compiled `matches` patterns, by slot.
+    pub regexes: &'a [regex::Regex],
     /// The event a `where` filter is looking at.
     pub event: Option<&'a Event>,
     /// The profile bound to the segment's layout, when it was bound.
@@ -129,10 +131,11 @@ fn eval_bool_cold<'a>(n: &'a Node, cx: &Ctx<'a>) -> R<Option<bool>> {
             let r = ops::str_pred(*op, &a, &b);
             Ok(if *negated { r.map(|b| !b) } else { r })
         }
-        Kind::Matches { x, re, negated } => {
+        Kind::Matches { x, slot, negated, .. } => {
             let v = eval(x, cx)?;
             let r = match &*v {
-                Value::Str(s) => Some(re.is_match(s)),
+                // The compiler validated every pattern and gave it its slot.
+                Value::Str(s) => cx.regexes.get(*slot as usize).map(|re| re.is_match(s)),
                 _ => None,
             };
             Ok(if *negated { r.map(|b| !b) } else { r })
@@ -439,6 +442,7 @@ impl Segment {
             as_of,
             sem: Semantics { tz: self.timezone(), currency: self.currency(), fx },
             segments,
+            regexes: self.regexes(),
             event: None,
             bound: None,
         }

@@ -37,6 +37,8 @@ pub struct Segment {
     canonical_json: String,
     hash: String,
     warnings: Vec<Diagnostic>,
+    /// The interpreter's compiled `matches` patterns (the IR keeps each as text and a slot).
+    regexes: Vec<regex::Regex>,
 }
 
 impl Segment {
@@ -106,6 +108,7 @@ impl Segment {
             canonical_json,
             hash,
             warnings,
+            regexes: compiled.regexes,
         })
     }
 
@@ -121,6 +124,11 @@ impl Segment {
             d.file_location = Some(src.map(loc));
         }
         d
+    }
+
+    /// The compiled `matches` patterns, by the slot their IR nodes name.
+    pub(crate) fn regexes(&self) -> &[regex::Regex] {
+        &self.regexes
     }
 
     /// The base currency (`currency` field, SPEC §10).

@@ -273,12 +273,12 @@ impl<'a> Gen<'a> {
                 };
                 Ok(Sx::new(if *negated { format!("(NOT {sql})") } else { sql }, Ty::Bool))
             }
-            Kind::Matches { x, re, negated } => {
+            Kind::Matches { x, pattern, negated, .. } => {
                 let xv = self.expr(x)?;
                 if !matches!(xv.ty, Ty::Str | Ty::Null) {
                     return self.unsupported(x.span, "`matches` over a non-string operand");
                 }
-                match super::regex::translate(re.as_str(), d) {
+                match super::regex::translate(pattern, d) {
                     Ok(pattern) => {
                         let sql = d.regex_search(&xv.sql, &pattern);
                         Ok(Sx::new(if *negated { format!("(NOT {sql})") } else { sql }, Ty::Bool))
