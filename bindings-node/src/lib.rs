@@ -25,11 +25,7 @@ use segcore::binding::Projection as Spec;
 use segcore::tape::TapeError;
 
 fn outcome_code(o: Outcome) -> u32 {
-    match o {
-        Outcome::False => 0,
-        Outcome::True => 1,
-        Outcome::Unknown => 2,
-    }
+    o.code().into()
 }
 
 fn outcome_char(o: Outcome) -> char {
@@ -248,23 +244,7 @@ pub fn segment_compile_rule(
 /// Everything index.js caches about a segment, read once.
 #[napi]
 pub fn segment_info(env: Env, seg: SegmentRef) -> Result<JsUnknown> {
-    guard(|| {
-        let rs = seg.read_set();
-        json_to_js(
-            &env,
-            &serde_json::json!({
-                "id": seg.id(),
-                "version": seg.version(),
-                "definitionHash": seg.definition_hash(),
-                "canonicalJson": seg.canonical_json(),
-                "rule": seg.formatted_rule(),
-                "sourceRule": seg.definition().rule,
-                "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
-                "warnings": errors::diagnostics_json(seg.warnings()),
-                "spec": seg.spec.to_json(),
-            }),
-        )
-    })
+    guard(|| json_to_js(&env, &segcore::binding::segment_info(&seg.inner, &seg.spec)))
 }
 
 /// The `len` bytes of a tape from `base` (see `segcore::tape`; written by tape.mjs; a tape starts
@@ -484,15 +464,7 @@ pub fn registry_from_definitions(definitions: JsObject, schema: Option<JsUnknown
 /// string; segments: id, version and definition hash of each).
 #[napi]
 pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
-    guard(|| {
-        let segments = reg.inner.segments();
-        let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
-        let infos: Vec<serde_json::Value> = segments
-            .iter()
-            .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
-            .collect();
-        json_to_js(&env, &serde_json::json!({ "ids": ids, "segments": infos, "spec": reg.spec.to_json() }))
-    })
+    guard(|| json_to_js(&env, &segcore::binding::registry_info(&reg.inner, &reg.spec)))
 }
 
 fn sql_options(cx: &EvalContext, dialect: &str, tables: Option<Vec<String>>) -> Result<segcore::sql::SqlOptions> {

@@ -38,14 +38,6 @@ create_exception!(segcore, TypeCheckError, SegmentError, "The rule does not type
 create_exception!(segcore, DefinitionError, SegmentError, "The definition document is invalid.");
 create_exception!(segcore, EvaluationError, SegmentError, "Evaluation failed for this profile.");
 
-pub(crate) fn outcome_byte(o: segcore::Outcome) -> u8 {
-    match o {
-        segcore::Outcome::False => 0,
-        segcore::Outcome::True => 1,
-        segcore::Outcome::Unknown => 2,
-    }
-}
-
 /// Compiles a bare rule with default metadata.
 #[pyfunction]
 #[pyo3(signature = (rule, *, id="rule", version="1.0.0", timezone="UTC", currency="USD", schema=None))]

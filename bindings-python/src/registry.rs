@@ -200,7 +200,9 @@ impl Registry {
             let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
                 let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
                 let m = segcore::batch::evaluate(reg.program(), &profiles, cx, &Default::default())?;
-                Ok((0..reg.len()).map(|k| m.outcomes(k).iter().copied().map(outcome_byte).collect()).collect())
+                Ok((0..reg.len())
+                    .map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect())
+                    .collect())
             });
             match result {
                 Ok(columns) => Ok((

@@ -221,7 +221,7 @@ impl Segment {
                 let profiles =
                     segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
                 let m = segcore::batch::evaluate(&seg.program(), &profiles, cx, &Default::default())?;
-                Ok(m.outcomes(0).iter().copied().map(outcome_byte).collect())
+                Ok(m.outcomes(0).iter().copied().map(segcore::Outcome::code).collect())
             });
             match result {
                 Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),

@@ -76,11 +76,7 @@ fn write_codes(at: usize, codes: impl ExactSizeIterator<Item = Outcome>) -> WRes
 }
 
 fn outcome_code(o: Outcome) -> u32 {
-    match o {
-        Outcome::False => 0,
-        Outcome::True => 1,
-        Outcome::Unknown => 2,
-    }
+    o.code().into()
 }
 
 /// serde_json → a JS value (plain objects, not `Map`s).
@@ -257,19 +253,7 @@ impl WasmSegment {
 
     /// Everything the wrapper caches about a segment, read once.
     pub fn info(&self) -> WResult<JsValue> {
-        let seg = &self.inner;
-        let rs = seg.read_set();
-        to_js(&serde_json::json!({
-            "id": seg.id(),
-            "version": seg.version(),
-            "definitionHash": seg.definition_hash(),
-            "canonicalJson": seg.canonical_json(),
-            "rule": seg.formatted_rule(),
-            "sourceRule": seg.definition().rule,
-            "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
-            "warnings": diagnostics_json(seg.warnings()),
-            "spec": self.spec.to_json(),
-        }))
+        to_js(&segcore::binding::segment_info(&self.inner, &self.spec))
     }
 
     /// Outcome (0 false, 1 true, 2 unknown) of a projected profile on the tape.
@@ -322,13 +306,7 @@ impl WasmRegistry {
 
     /// `{ ids, segments, spec }` (ids sorted: the order of every code written by `evalTape`).
     pub fn info(&self) -> WResult<JsValue> {
-        let segments = self.inner.segments();
-        let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
-        let infos: Vec<serde_json::Value> = segments
-            .iter()
-            .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
-            .collect();
-        to_js(&serde_json::json!({ "ids": ids, "segments": infos, "spec": self.spec.to_json() }))
+        to_js(&segcore::binding::registry_info(&self.inner, &self.spec))
     }
 
     /// The compiled segment `id`.

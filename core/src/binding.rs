@@ -23,3 +23,44 @@ pub use crate::projection::Projection;
 pub use crate::semver::Version;
 pub use crate::time::{format_timestamp, parse_instant, resolve_local, resolve_local_json, to_timestamp, Resolution};
 pub use crate::value::{float_value, parse_decimal, parse_money_text};
+
+use crate::{Registry, Segment};
+
+/// What a JS binding caches about a compiled segment, read once: `id`, `version`,
+/// `definitionHash`, `canonicalJson`, `rule` (formatted), `sourceRule`, `readSet`, `warnings`
+/// and `spec` (the projection its profiles are written with). Node and WASM hand this same object
+/// to the shared JS API.
+///
+/// ```
+/// use segcore::{binding::{segment_info, Projection}, Definition, Segment};
+/// let seg = Segment::compile(Definition::new("adults", "1.0.0", "age>=18"), None).unwrap();
+/// let info = segment_info(&seg, &Projection::new(seg.layout(), seg.read_set()));
+/// assert_eq!(info["rule"], "age >= 18");
+/// assert_eq!(info["readSet"]["attributes"][0], "age");
+/// ```
+pub fn segment_info(seg: &Segment, spec: &Projection) -> serde_json::Value {
+    let rs = seg.read_set();
+    serde_json::json!({
+        "id": seg.id(),
+        "version": seg.version(),
+        "definitionHash": seg.definition_hash(),
+        "canonicalJson": seg.canonical_json(),
+        "rule": seg.formatted_rule(),
+        "sourceRule": seg.definition().rule,
+        "readSet": { "attributes": rs.attributes, "events": rs.events, "segments": rs.segments },
+        "warnings": diagnostics_json(seg.warnings()),
+        "spec": spec.to_json(),
+    })
+}
+
+/// What a JS binding caches about a registry: `ids` (sorted: the order of every per-segment
+/// result), `segments` (`id`, `version`, `definitionHash` of each) and `spec`.
+pub fn registry_info(reg: &Registry, spec: &Projection) -> serde_json::Value {
+    let segments = reg.segments();
+    let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
+    let infos: Vec<serde_json::Value> = segments
+        .iter()
+        .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
+        .collect();
+    serde_json::json!({ "ids": ids, "segments": infos, "spec": spec.to_json() })
+}

@@ -31,6 +31,14 @@ impl Outcome {
             Outcome::Unknown => "unknown",
         }
     }
+    /// The outcome's code where bindings pass outcomes as bytes: 0 false, 1 true, 2 unknown.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::False => 0,
+            Outcome::True => 1,
+            Outcome::Unknown => 2,
+        }
+    }
     /// Whether the profile is a member.
     pub fn is_member(self) -> bool {
         self == Outcome::True
