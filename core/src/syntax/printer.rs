@@ -103,11 +103,23 @@ fn filter_text(e: &Expr, min: u8) -> String {
             };
             let parts: Vec<String> = args.iter().map(|a| filter_text(a, inner_min)).collect();
             match op {
-                Op::Not => format!("not {}", parts[0]),
+                Op::Not => not_text(&args[0], parts[0].clone()),
                 _ => parts.join(&format!(" {} ", op.name())),
             }
         }
         _ => expr(e, min),
+    }
+}
+
+/// `not` and its operand (`printed` at `not`'s precedence). An operator operand keeps its
+/// parentheses, `not (x = "B")`: without them the rule is the same but reads as `(not x) = "B"`.
+fn not_text(operand: &Expr, printed: String) -> String {
+    let operator =
+        matches!(&operand.kind, ExprKind::Op(op, _) if *op != Op::Not) || matches!(operand.kind, ExprKind::Within(..));
+    if operator && !printed.starts_with('(') {
+        format!("not ({printed})")
+    } else {
+        format!("not {printed}")
     }
 }
 
@@ -116,7 +128,7 @@ fn op_text(op: Op, args: &[Expr]) -> String {
     match op {
         Op::Or => args.iter().map(|a| expr(a, 2)).collect::<Vec<_>>().join(" or "),
         Op::And => args.iter().map(|a| expr(a, 3)).collect::<Vec<_>>().join(" and "),
-        Op::Not => format!("not {}", expr(&args[0], 3)),
+        Op::Not => not_text(&args[0], expr(&args[0], 3)),
         Op::Eq => bin("=", 5, 5),
         Op::Ne => bin("!=", 5, 5),
         Op::Lt => bin("<", 5, 5),

@@ -412,7 +412,7 @@ WITH
   FROM profiles AS p
 ),
 `seg_string_ops` AS (
-  -- string_ops 1.0.0: email contains "@" and email ends_with ".de" and not plan starts_with "legacy_" and country < "M" and fold(nickname) = fold("Straße") and length(email) between 6 and 254
+  -- string_ops 1.0.0: email contains "@" and email ends_with ".de" and not (plan starts_with "legacy_") and country < "M" and fold(nickname) = fold("Straße") and length(email) between 6 and 254
   SELECT p.`id` AS `entity_id`,
     (
       (STRPOS(p.`email`, '@') > 0)
