@@ -44,3 +44,20 @@ fn a_window_read_as_the_aggregates_says_how_to_filter_on_time() {
     assert!(m.starts_with("`where` needs conditions (bool), but this is a timestamp"), "{m}");
     assert!(m.contains("`where (at within 7d)`") && m.contains("`count(e within 7d)`"), "{m}");
 }
+
+#[test]
+fn explain_shows_the_fx_quote_a_comparison_used() {
+    use segcore::{EvalContext, FxRates, Profile};
+    let seg = Segment::compile(Definition::new("hv", "1.0.0", "spend > 500 USD"), None).unwrap();
+    let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"spend": "450 EUR"}}"#).unwrap();
+    let cx = EvalContext::parse("2026-03-15T00:00:00Z")
+        .unwrap()
+        .with_fx(FxRates::from_json_str(r#"{"EUR/USD": "1.08"}"#).unwrap());
+    let ex = seg.explain(&p, &cx).unwrap();
+    // 450 × 1.08 = 486.00 USD, not above 500 USD.
+    assert_eq!(ex.root.note.as_deref(), Some("converted to USD at EUR/USD 1.08: 450 EUR = 486.00 USD"));
+    assert!(ex.to_string().contains("converted to USD at EUR/USD 1.08"), "{ex}");
+    // Same currency: nothing to say.
+    let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"spend": "450 USD"}}"#).unwrap();
+    assert_eq!(seg.explain(&p, &cx).unwrap().root.note, None);
+}

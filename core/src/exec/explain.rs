@@ -128,8 +128,40 @@ fn trace(n: &Node, cx: &Ctx, src: &str, unknown: &mut Vec<UnknownInput>) -> Trac
             }
         }
     }
-    let children = n.children().into_iter().map(|c| trace(c, cx, src, unknown)).collect();
+    let children: Vec<TraceNode> = n.children().into_iter().map(|c| trace(c, cx, src, unknown)).collect();
+    if note.is_none() && matches!(n.kind, Kind::Cmp(..) | Kind::Arith(..) | Kind::Between { .. }) {
+        note = conversions(&children, cx);
+    }
     TraceNode { expr: source(n, src), value, note, children }
+}
+
+/// `converted to USD at EUR/USD 1.08: 450 EUR = 486.00 USD`: how the money operands of a
+/// comparison or an arithmetic node in different currencies met in the base currency (the same
+/// conversion the evaluation made, SPEC §10).
+fn conversions(children: &[TraceNode], cx: &Ctx) -> Option<String> {
+    // Data money may still be its text (`"450 EUR"`): comparisons read it as money (SPEC §10).
+    let moneys: Vec<crate::value::Money> = children
+        .iter()
+        .filter_map(|c| match &c.value {
+            Value::Money(m) => Some(m.clone()),
+            Value::Str(s) => crate::value::parse_money_text(s),
+            _ => None,
+        })
+        .collect();
+    if moneys.len() < 2 || moneys.iter().all(|m| m.currency == moneys[0].currency) {
+        return None;
+    }
+    let base = cx.sem.currency;
+    let parts: Vec<String> = moneys
+        .iter()
+        .filter(|m| m.currency != base)
+        .filter_map(|m| {
+            let rate = cx.sem.fx.rate(m.currency, base)?;
+            let converted = crate::ops::to_base(m, &cx.sem).ok()?;
+            Some(format!("at {}/{base} {rate}: {} {} = {converted} {base}", m.currency, m.amount, m.currency))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("converted to {base} {}", parts.join("; ")))
 }
 
 impl TraceNode {
