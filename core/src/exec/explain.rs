@@ -143,7 +143,7 @@ fn conversions(children: &[TraceNode], cx: &Ctx) -> Option<String> {
     let moneys: Vec<crate::value::Money> = children
         .iter()
         .filter_map(|c| match &c.value {
-            Value::Money(m) => Some(m.clone()),
+            Value::Money(m) => Some(*m),
             Value::Str(s) => crate::value::parse_money_text(s),
             _ => None,
         })
