@@ -808,7 +808,7 @@ def test_check_definitions_given_as_dicts():
 
 
 def test_format_rule():
-    assert segcore.format_rule("not(a=1)") == "not a = 1"
+    assert segcore.format_rule("not(a=1)") == "not (a = 1)"
     assert segcore.format_rule("(age>=18)") == "age >= 18"
     assert segcore.format_rule("x exists") == "x is not null"
     with pytest.raises(segcore.ParseError):

@@ -167,3 +167,19 @@ def test_wide_arrow_decimals_keep_their_value():
                                                              pa.decimal128(38, 18))})
     with pytest.raises(segcore.SegmentError, match="more than 28 significant digits"):
         reg.evaluate_batch(too_precise, as_of="2026-03-15T00:00:00Z")
+
+
+def test_epoch_numbers_as_event_times_are_refused_with_the_way_to_convert_them():
+    seg = segcore.compile("count(purchase) >= 1")
+    profiles = pd.DataFrame({"id": ["u1"]})
+    for at in ([1772928000], [1772928000.0]):
+        events = pd.DataFrame({"entity_id": ["u1"], "name": ["purchase"], "at": at})
+        with pytest.raises(segcore.SegmentError) as info:
+            seg.evaluate_batch(profiles, events, as_of=AS_OF)
+        err = info.value
+        assert (err.kind, err.frame, err.column_name) == ("invalid_profile", "events", "at")
+        assert "is not guessed" in str(err) and "pd.to_datetime(col, unit=\"s\", utc=True)" in str(err)
+    # The same instant as a tz-aware timestamp works.
+    events = pd.DataFrame({"entity_id": ["u1"], "name": ["purchase"],
+                           "at": pd.to_datetime([1772928000], unit="s", utc=True)})
+    assert list(seg.evaluate_batch(profiles, events, as_of=AS_OF)) == [True]

@@ -175,7 +175,7 @@ fn fmt_is_canonical_and_idempotent_and_check_mode_changes_nothing() {
     );
     assert_eq!(segcore(&["fmt", "--check", "a.yaml"], &dir).status.code(), Some(0));
     let out = segcore(&["fmt", "--rule", "not(a=1)"], &dir);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "not a = 1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "not (a = 1)\n");
 }
 
 #[test]

@@ -514,6 +514,19 @@ fn profiles_from(
                     _ => None,
                 })
                 .collect(),
+            // Epoch numbers have no unit segcore could know: never guessed.
+            t if t.is_integer() || t.is_floating() => {
+                return Err(at_cx.err(
+                    ErrorKind::InvalidProfile,
+                    None,
+                    format_args!(
+                        "holds numbers ({t}), and an epoch number's unit (s, ms, µs) is not guessed: \
+                         pass tz-aware timestamps (pandas: pd.to_datetime(col, unit=\"s\", utc=True); \
+                         polars: pl.from_epoch(col, time_unit=\"s\").dt.replace_time_zone(\"UTC\")) \
+                         or RFC 3339 strings with an offset"
+                    ),
+                ))
+            }
             _ => {
                 let texts = StrColumn::new(at_col, at_cx)?;
                 (0..batch.num_rows()).map(|r| texts.get(r).and_then(crate::time::parse_instant)).collect()
