@@ -118,12 +118,15 @@ fn files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn format_file(path: &Path) -> CliResult<(String, String)> {
+/// The file as it is, as `fmt` writes it, and whether its rule text changes (else only the
+/// metadata layout does).
+fn format_file(path: &Path) -> CliResult<(String, String, bool)> {
     // The core reads only regular files of bounded size; the text is re-read for its comments.
     let def = Definition::from_file(path).map_err(|e| e.to_string())?;
     let original = crate::io::read_document(path, segcore::ErrorKind::InvalidDefinition)?;
     let ast = Segment::parse_rule(&def.rule).map_err(|e| e.with_origin(&path.display().to_string()).to_string())?;
     let rule = segcore::binding::print_rule(&ast);
+    let rule_changes = def.rule.trim() != rule;
     let text = if path.extension().and_then(|e| e.to_str()) == Some("json") {
         canonical_json_file(&def, &rule)
     } else {
@@ -136,7 +139,7 @@ fn format_file(path: &Path) -> CliResult<(String, String)> {
             .collect();
         header + &canonical_yaml(&def, &rule)
     };
-    Ok((original, text))
+    Ok((original, text, rule_changes))
 }
 
 /// Runs `segcore fmt`.
@@ -150,13 +153,18 @@ pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> 
     }
     let mut unformatted = 0;
     for path in files(paths)? {
-        let (original, text) = format_file(&path)?;
+        let (original, text, rule_changes) = format_file(&path)?;
         if stdout {
             out::product(&text)?;
         } else if original != text {
             if check {
                 unformatted += 1;
-                reportln!("would reformat {}", path.display())?;
+                let what = if rule_changes {
+                    "the rule"
+                } else {
+                    "the metadata layout only (fmt writes every key in one order and style)"
+                };
+                reportln!("would reformat {}: {what}", path.display())?;
             } else {
                 // Through a symlink the target is rewritten; the file keeps its permissions.
                 let mut file = OutputFile::create(&path)?;
@@ -168,7 +176,10 @@ pub fn fmt(paths: &[PathBuf], check: bool, stdout: bool, rule: Option<&str>) -> 
         }
     }
     if unformatted > 0 {
-        return Err(format!("{unformatted} file(s) are not formatted; run `segcore fmt` on them"));
+        return Err(format!(
+            "{unformatted} file(s) are not formatted; run `segcore fmt` on them (it rewrites whole files: \
+             comments at the top are kept, metadata is written in canonical order)"
+        ));
     }
     Ok(())
 }

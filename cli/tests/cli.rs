@@ -293,3 +293,16 @@ fn columns_named_otherwise_are_mapped_and_embedded_events_are_counted() {
     let rows = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
     assert!(rows.contains(r#""member":true,"outcome":"true"}"#), "{rows}");
 }
+
+#[test]
+fn fmt_check_says_whether_the_rule_or_only_the_metadata_layout_differs() {
+    let dir = tmp("fmtcheck");
+    write(&dir, "a.yaml", "version: 1.0.0\nid: a\nrule: age >= 18\n");
+    write(&dir, "b.yaml", "id: b\nversion: 1.0.0\nrule: age>=18\n");
+    let out = segcore(&["fmt", "--check", "a.yaml", "b.yaml"], &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("would reformat a.yaml: the metadata layout only"), "{t}");
+    assert!(t.contains("would reformat b.yaml: the rule"), "{t}");
+    assert!(t.contains("2 file(s) are not formatted") && t.contains("metadata is written in canonical order"), "{t}");
+}
