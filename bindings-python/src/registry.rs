@@ -162,7 +162,7 @@ impl Registry {
 
     /// Membership in every segment over a profiles frame (and an events frame): a frame of the
     /// input's kind with one boolean column per segment id, rows aligned with the input.
-    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, context=None, id_column="id", outcome=false))]
+    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, context=None, id_column="id", entity_column="entity_id", name_column="name", at_column="at", outcome=false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate_batch<'py>(
         slf: &Bound<'py, Self>,
@@ -172,14 +172,19 @@ impl Registry {
         fx: Option<&Bound<'py, PyAny>>,
         context: Option<&Bound<'py, ContextHandle>>,
         id_column: &str,
+        entity_column: &str,
+        name_column: &str,
+        at_column: &str,
         outcome: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let py = slf.py();
             let cx = resolve_context(py, as_of, fx, None, context)?;
             let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
-            PyModule::import(py, "segcore._frames")?
-                .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+            PyModule::import(py, "segcore._frames")?.call_method1(
+                "evaluate_batch",
+                (slf, profiles, events, ctx, (id_column, entity_column, name_column, at_column), outcome),
+            )
         })
     }
 
@@ -190,15 +195,17 @@ impl Registry {
         profiles: &Bound<'py, PyAny>,
         events: Option<&Bound<'py, PyAny>>,
         context: &Bound<'py, ContextHandle>,
-        id_column: &str,
+        columns: (String, String, String, String),
     ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
         guard(|| {
             let (pb, eb) = batch::read_frames(profiles, events)?;
+            let (id, entity_id, name, at) = columns;
+            let cols = segcore::ingest::Columns { id, entity_id, name, at };
             let cx = &context.get().inner;
             let reg = &self.inner;
             let read = reg.read_set();
             let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
-                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, &read)?;
+                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, &read)?;
                 let m = segcore::batch::evaluate(reg.program(), &profiles, cx, &Default::default())?;
                 Ok((0..reg.len())
                     .map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect())

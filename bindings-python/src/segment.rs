@@ -182,7 +182,7 @@ impl Segment {
     /// Membership over a profiles frame (and an events frame in long form): a boolean column
     /// aligned with the rows, of the input's kind (pandas Series, pyarrow array, polars Series).
     /// See `segcore._frames.evaluate_batch`.
-    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, segments=None, context=None, id_column="id", outcome=false))]
+    #[pyo3(signature = (profiles, events=None, *, as_of=None, fx=None, segments=None, context=None, id_column="id", entity_column="entity_id", name_column="name", at_column="at", outcome=false))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate_batch<'py>(
         slf: &Bound<'py, Self>,
@@ -193,14 +193,19 @@ impl Segment {
         segments: Option<&Bound<'py, PyDict>>,
         context: Option<&Bound<'py, ContextHandle>>,
         id_column: &str,
+        entity_column: &str,
+        name_column: &str,
+        at_column: &str,
         outcome: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let py = slf.py();
             let cx = resolve_context(py, as_of, fx, segments, context)?;
             let ctx = Bound::new(py, ContextHandle { inner: cx.into_owned() })?;
-            PyModule::import(py, "segcore._frames")?
-                .call_method1("evaluate_batch", (slf, profiles, events, ctx, id_column, outcome))
+            PyModule::import(py, "segcore._frames")?.call_method1(
+                "evaluate_batch",
+                (slf, profiles, events, ctx, (id_column, entity_column, name_column, at_column), outcome),
+            )
         })
     }
 
@@ -211,15 +216,16 @@ impl Segment {
         profiles: &Bound<'py, PyAny>,
         events: Option<&Bound<'py, PyAny>>,
         context: &Bound<'py, ContextHandle>,
-        id_column: &str,
+        columns: (String, String, String, String),
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
         guard(|| {
             let (pb, eb) = batch::read_frames(profiles, events)?;
+            let (id, entity_id, name, at) = columns;
+            let cols = segcore::ingest::Columns { id, entity_id, name, at };
             let cx = &context.get().inner;
             let seg = &self.inner;
             let result = py.detach(|| -> Result<Vec<u8>, segcore::Error> {
-                let profiles =
-                    segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), id_column, seg.read_set())?;
+                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, seg.read_set())?;
                 let m = segcore::batch::evaluate(&seg.program(), &profiles, cx, &Default::default())?;
                 Ok(m.outcomes(0).iter().copied().map(segcore::Outcome::code).collect())
             });

@@ -183,3 +183,23 @@ def test_epoch_numbers_as_event_times_are_refused_with_the_way_to_convert_them()
     events = pd.DataFrame({"entity_id": ["u1"], "name": ["purchase"],
                            "at": pd.to_datetime([1772928000], unit="s", utc=True)})
     assert list(seg.evaluate_batch(profiles, events, as_of=AS_OF)) == [True]
+
+
+def test_frames_may_name_their_columns_otherwise():
+    seg = segcore.compile("age >= 18 and count(purchase) >= 2")
+    profiles = pd.DataFrame({"user": ["u1", "u2"], "age": [30, 40]})
+    events = pd.DataFrame({
+        "user_id": ["u1", "u1", "u2"],
+        "event": ["purchase", "purchase", "purchase"],
+        "ts": pd.to_datetime(["2026-03-01", "2026-03-02", "2026-03-03"], utc=True),
+    })
+    names = dict(id_column="user", entity_column="user_id", name_column="event", at_column="ts")
+    assert list(seg.evaluate_batch(profiles, events, as_of=AS_OF, **names)) == [True, False]
+    reg = segcore.Registry.from_definitions([{"id": "r", "version": "1.0.0", "rule": seg.rule}])
+    assert list(reg.evaluate_batch(profiles, events, as_of=AS_OF, **names)["r"]) == [True, False]
+    # With the default names, the message names the columns expected and how to name yours.
+    with pytest.raises(segcore.SegmentError) as info:
+        seg.evaluate_batch(profiles, events, as_of=AS_OF, id_column="user")
+    assert info.value.kind == "invalid_profile" and info.value.frame == "events"
+    assert "needs the columns entity_id, name, at (missing `entity_id`" in str(info.value)
+    assert "entity_column=" in str(info.value)

@@ -226,10 +226,15 @@ class Segment:
         segments: Optional[Mapping[str, bool]] = None,
         context: Optional[Context] = None,
         id_column: str = "id",
+        entity_column: str = "entity_id",
+        name_column: str = "name",
+        at_column: str = "at",
         outcome: bool = False,
     ) -> Any:
         """Membership over a profiles frame (pandas DataFrame, pyarrow Table or polars DataFrame)
-        and an optional events frame in long form (``entity_id, name, at, <property columns>``).
+        and an optional events frame in long form (``entity_id, name, at, <property columns>``;
+        name yours with ``entity_column=``, ``name_column=``, ``at_column=``, and the profiles' id
+        column with ``id_column=``).
 
         Returns a column aligned with the profile rows, of the input's kind: a boolean pandas
         Series (same index), pyarrow BooleanArray or polars Series; with ``outcome=True``, the
@@ -304,6 +309,9 @@ class Registry:
         fx: Optional[Fx] = None,
         context: Optional[Context] = None,
         id_column: str = "id",
+        entity_column: str = "entity_id",
+        name_column: str = "name",
+        at_column: str = "at",
         outcome: bool = False,
     ) -> Any:
         """Every segment over a profiles frame (+ events frame): a frame of the input's kind with

@@ -62,24 +62,25 @@ def _series(like: Any, name: str, values: bytes, outcome: bool) -> Any:
     return column
 
 
-def evaluate_batch(target: Any, profiles: Any, events: Any, context: Any, id_column: str, outcome: bool) -> Any:
-    """Backs ``Segment.evaluate_batch`` and ``Registry.evaluate_batch``."""
-    result = target._evaluate_arrow(_stream(profiles, "profiles"), _stream(events, "events"), context, id_column)
+def evaluate_batch(target: Any, profiles: Any, events: Any, context: Any, columns: Tuple[str, str, str, str], outcome: bool) -> Any:
+    """Backs ``Segment.evaluate_batch`` and ``Registry.evaluate_batch``; ``columns`` names the
+    profiles' id column and the events' entity id, name and time columns."""
+    result = target._evaluate_arrow(_stream(profiles, "profiles"), _stream(events, "events"), context, columns)
     if isinstance(result, bytes):
         return _series(profiles, getattr(target, "id", "member"), result, outcome)
-    ids, columns = result  # type: Tuple[list, list]
+    ids, per_segment = result  # type: Tuple[list, list]
     library = _library(profiles)
     if library == "polars":
         import polars as pl
 
-        return pl.DataFrame([_series(profiles, i, c, outcome) for i, c in zip(ids, columns)])
+        return pl.DataFrame([_series(profiles, i, c, outcome) for i, c in zip(ids, per_segment)])
     if library == "pandas":
         import pandas as pd
 
-        return pd.DataFrame({i: _series(profiles, i, c, outcome) for i, c in zip(ids, columns)}, index=profiles.index)
+        return pd.DataFrame({i: _series(profiles, i, c, outcome) for i, c in zip(ids, per_segment)}, index=profiles.index)
     import pyarrow as pa
 
-    return pa.table({i: _column(c, outcome) for i, c in zip(ids, columns)})
+    return pa.table({i: _column(c, outcome) for i, c in zip(ids, per_segment)})
 
 
 __all__: Optional[list] = ["evaluate_batch"]

@@ -398,7 +398,7 @@ impl<'a> StrColumn<'a> {
     }
 }
 
-/// Builds profiles from a profiles table (one row each, `id_column` + attribute columns) and an
+/// Builds profiles from a profiles table (one row each, `cols.id` + attribute columns) and an
 /// optional events table in long form (`entity_id`, `name`, `at`, property columns). Only the
 /// attributes, events and properties in `read` are converted. Two rows with the same id are the
 /// error `duplicate_profile_id` (SPEC §19): events could not be attached to one of them.
@@ -407,18 +407,19 @@ impl<'a> StrColumn<'a> {
 pub fn profiles_from_batches(
     profiles: &[RecordBatch],
     events: Option<&[RecordBatch]>,
-    id_column: &str,
+    cols: &crate::ingest::Columns,
     read: &crate::ReadSet,
 ) -> Result<Vec<Profile>, Error> {
-    profiles_from(profiles, events, id_column, read).map_err(BatchError::into_error)
+    profiles_from(profiles, events, cols, read).map_err(BatchError::into_error)
 }
 
-fn profiles_from(
+fn profiles_from<'a>(
     profiles: &[RecordBatch],
     events: Option<&[RecordBatch]>,
-    id_column: &str,
+    cols: &'a crate::ingest::Columns,
     read: &crate::ReadSet,
 ) -> R<Vec<Profile>> {
+    let id_column = cols.id.as_str();
     let mut out: Vec<Profile> = Vec::new();
     let id_cx = Col { frame: "profiles", name: id_column };
     for batch in profiles {
@@ -478,19 +479,23 @@ fn profiles_from(
     let mut start = 0;
     for batch in events {
         let schema = batch.schema();
-        let col = |n: &'static str| {
+        let col = |n: &'a str| {
             schema.index_of(n).map_err(|_| {
                 Col { frame: "events", name: n }.err(
                     ErrorKind::InvalidProfile,
                     None,
-                    format_args!("the events frame needs the columns entity_id, name, at (missing `{n}`)"),
+                    format_args!(
+                        "the events frame needs the columns {}, {}, {} (missing `{n}`; name yours with \
+                         entity_column=, name_column=, at_column=)",
+                        cols.entity_id, cols.name, cols.at
+                    ),
                 )
             })
         };
-        let (ie, iname, iat) = (col("entity_id")?, col("name")?, col("at")?);
-        let entity_cx = Col { frame: "events", name: "entity_id" };
+        let (ie, iname, iat) = (col(&cols.entity_id)?, col(&cols.name)?, col(&cols.at)?);
+        let entity_cx = Col { frame: "events", name: &cols.entity_id };
         let entity_rows: Vec<Option<usize>> = if batch.column(ie).data_type().is_integer() {
-            column_values(batch.column(ie), "entity_id", "events")
+            column_values(batch.column(ie), &cols.entity_id, "events")
                 .map_err(|e| offset(e, start))?
                 .iter()
                 .map(|v| match v {
@@ -502,11 +507,11 @@ fn profiles_from(
             let ids = StrColumn::new(batch.column(ie), entity_cx)?;
             (0..batch.num_rows()).map(|r| ids.get(r).and_then(|s| by_text.get(s).copied())).collect()
         };
-        let names = StrColumn::new(batch.column(iname), Col { frame: "events", name: "name" })?;
+        let names = StrColumn::new(batch.column(iname), Col { frame: "events", name: &cols.name })?;
         let at_col = batch.column(iat);
-        let at_cx = Col { frame: "events", name: "at" };
+        let at_cx = Col { frame: "events", name: &cols.at };
         let ats: Vec<Option<i64>> = match at_col.data_type() {
-            DataType::Timestamp(..) => column_values(at_col, "at", "events")
+            DataType::Timestamp(..) => column_values(at_col, &cols.at, "events")
                 .map_err(|e| offset(e, start))?
                 .into_iter()
                 .map(|v| match v {
