@@ -152,7 +152,7 @@ pub fn context_new(as_of: JsUnknown, fx: Option<JsUnknown>, segments: Option<JsU
         }
         if let Some(segs) = none_if_nullish(segments) {
             cx.set_segments_json(&convert::to_json(segs, "the segments option", Phase::Evaluate)?)
-                .map_err(type_error)?;
+                .map_err(|e| type_error(e.first().message.clone()))?;
         }
         Ok(External::new(Arc::new(cx)))
     })
@@ -468,7 +468,8 @@ pub fn registry_info(env: Env, reg: RegistryRef) -> Result<JsUnknown> {
 }
 
 fn sql_options(cx: &EvalContext, dialect: &str, tables: Option<Vec<String>>) -> Result<segcore::sql::SqlOptions> {
-    let mut opts = segcore::sql::SqlOptions::from_context(dialect, cx).map_err(type_error)?;
+    let mut opts =
+        segcore::sql::SqlOptions::from_context(dialect, cx).map_err(|e| type_error(e.first().message.clone()))?;
     if let Some(t) = tables {
         if let [profiles, events] = t.as_slice() {
             opts.profiles_table = profiles.clone();

@@ -2,7 +2,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use segcore::{ErrorKind, Phase};
+use segcore::Phase;
 
 use crate::errors::{guard, py_err, tag};
 use crate::*;
@@ -41,7 +41,7 @@ pub(crate) fn to_sql_query(
 ) -> PyResult<SqlQuery> {
     let cx = context(py, at, fx, None)?;
     let mut opts = segcore::sql::SqlOptions::from_context(dialect, &cx)
-        .map_err(|m| tag(py, PyValueError::new_err(m), ErrorKind::SqlUnsupported))?;
+        .map_err(|e| tag(py, PyValueError::new_err(e.first().message.clone()), e.kind()))?;
     opts.profiles_table = profiles_table.to_string();
     opts.events_table = events_table.to_string();
     let q = gen(&opts).map_err(|e| py_err(py, &e, Phase::Compile))?;

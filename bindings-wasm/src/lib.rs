@@ -142,7 +142,7 @@ impl WasmContext {
             cx.fx = FxRates::from_json(&from_js(fx, "fx")?).map_err(eval_err)?;
         }
         if !is_nullish(&segments) {
-            cx.set_segments_json(&from_js(segments, "segments")?).map_err(type_error)?;
+            cx.set_segments_json(&from_js(segments, "segments")?).map_err(|e| type_error(e.first().message.clone()))?;
         }
         Ok(WasmContext { inner: Arc::new(cx) })
     }

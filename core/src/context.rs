@@ -163,21 +163,22 @@ impl EvalContext {
         self
     }
     /// Sets referenced segments' memberships from a JSON object of booleans (`{"vip": true}`), as
-    /// the bindings receive them. The message names what is wrong (the bindings raise it as their
-    /// `TypeError`).
+    /// the bindings receive them. An `invalid_context` error names what is wrong (the bindings
+    /// raise it as their `TypeError`).
     ///
     /// ```
     /// let mut cx = segcore::EvalContext::new(0);
     /// cx.set_segments_json(&serde_json::json!({"vip": true})).unwrap();
     /// assert_eq!(cx.segments.get("vip"), Some(&true));
-    /// assert!(cx.set_segments_json(&serde_json::json!({"vip": "yes"})).is_err());
+    /// let err = cx.set_segments_json(&serde_json::json!({"vip": "yes"})).unwrap_err();
+    /// assert_eq!(err.kind(), segcore::ErrorKind::InvalidContext);
     /// ```
-    pub fn set_segments_json(&mut self, v: &serde_json::Value) -> Result<(), String> {
-        let map = v.as_object().ok_or("segments must be an object of booleans, e.g. { vip: true }")?;
+    pub fn set_segments_json(&mut self, v: &serde_json::Value) -> Result<(), Error> {
+        let map = v.as_object().ok_or_else(|| bad("segments must be an object of booleans, e.g. { vip: true }"))?;
         for (id, member) in map {
-            let member = member
-                .as_bool()
-                .ok_or_else(|| format!("segments.{id} must be a boolean (the referenced segment's membership)"))?;
+            let member = member.as_bool().ok_or_else(|| {
+                bad(&format!("segments.{id} must be a boolean (the referenced segment's membership)"))
+            })?;
             self.segments.insert(id.clone(), member);
         }
         Ok(())

@@ -61,9 +61,11 @@ pub struct SqlOptions {
 
 impl SqlOptions {
     /// Options for an evaluation context (its `as_of` and FX quotes; referenced segments'
-    /// results do not apply: the query computes them), from a dialect name.
-    pub fn from_context(dialect: &str, cx: &crate::EvalContext) -> Result<SqlOptions, String> {
-        let mut opts = SqlOptions::new(dialect.parse()?, cx.as_of);
+    /// results do not apply: the query computes them), from a dialect name; an unknown name is
+    /// `sql_unsupported`, listing the dialects.
+    pub fn from_context(dialect: &str, cx: &crate::EvalContext) -> Result<SqlOptions, Error> {
+        let d = dialect.parse().map_err(|m: String| Error::new(crate::ErrorKind::SqlUnsupported, m))?;
+        let mut opts = SqlOptions::new(d, cx.as_of);
         opts.fx = cx.fx.clone();
         Ok(opts)
     }
