@@ -49,7 +49,9 @@ pub fn evaluate_all(program: &Program, profiles: &[Profile], cx: &EvalContext) -
         }
     };
     let opts = BatchOptions { progress: Some(&update), ..BatchOptions::default() };
-    let result = batch::evaluate(program, profiles, cx, &opts);
+    // Ids are unique already: `segcore::ingest` refused a repeated id, naming both lines.
+    let bound: Vec<_> = profiles.iter().map(|p| program.bind(p)).collect();
+    let result = batch::evaluate_bound(program, &bound, cx, &opts);
     if let Ok(p) = progress.lock() {
         p.finish();
     }

@@ -64,6 +64,7 @@ pub fn out_of_range(what: &str) -> Box<Fault> {
 }
 
 /// The result of a comparison operator from a three-way comparison (`None` = UNKNOWN).
+#[inline]
 pub fn cmp_result(op: crate::ir::CmpOp, o: Option<Ordering>) -> Option<bool> {
     use crate::ir::CmpOp;
     o.map(|o| match op {
@@ -107,6 +108,7 @@ pub fn in_strings(v: &Value, set: &[Box<str>]) -> Option<bool> {
 }
 
 /// `lo <= x <= hi`, both ends inclusive; FALSE as soon as one side is FALSE.
+#[inline]
 pub fn between(v: &Value, lo: &Value, hi: &Value, sem: &Semantics) -> R<Option<bool>> {
     let a = compare(lo, v, true, sem)?.map(|o| o != Ordering::Greater);
     let b = compare(v, hi, true, sem)?.map(|o| o != Ordering::Greater);
@@ -118,6 +120,7 @@ pub fn between(v: &Value, lo: &Value, hi: &Value, sem: &Semantics) -> R<Option<b
 }
 
 /// `contains`, `starts_with`, `ends_with`: strings only, UNKNOWN otherwise.
+#[inline]
 pub fn str_pred(op: StrOp, a: &Value, b: &Value) -> Option<bool> {
     match (a, b) {
         (Value::Str(a), Value::Str(b)) => Some(match op {
@@ -130,6 +133,7 @@ pub fn str_pred(op: StrOp, a: &Value, b: &Value) -> Option<bool> {
 }
 
 /// `x within WINDOW` at `as_of` (SPEC §12): UNKNOWN when `x` is not a point in time.
+#[inline]
 pub fn within(v: &Value, window: &crate::ast::Window, as_of: i64, sem: &Semantics) -> R<Option<bool>> {
     let Some(t) = instant_of(v, sem.tz) else {
         return Ok(None);
@@ -139,6 +143,7 @@ pub fn within(v: &Value, window: &crate::ast::Window, as_of: i64, sem: &Semantic
 }
 
 /// Unary minus.
+#[inline]
 pub fn negate(v: &Value) -> R<Value> {
     Ok(match v {
         Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(overflow)?),
@@ -151,6 +156,7 @@ pub fn negate(v: &Value) -> R<Value> {
 }
 
 /// `bucket(x, salt)` of a value: strings and integers hash, anything else is null.
+#[inline]
 pub fn bucket_value(v: &Value, salt: &str) -> Value {
     match v {
         Value::Str(s) => Value::Decimal(bucket(salt, s)),

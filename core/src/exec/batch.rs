@@ -140,7 +140,8 @@ impl Memberships {
 /// Refuses a table in which two profiles share an id (SPEC §19): membership rows are keyed by
 /// entity id, so a repeated id would make two answers for one entity. The error names both rows.
 pub fn check_unique_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    // foldhash: ids are data, but a collision only costs time, never a wrong answer.
+    let mut seen: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
     for (row, id) in ids.into_iter().enumerate() {
         if let Some(first) = seen.insert(id, row) {
             let message = format!("profile id `{id}` appears twice: rows {first} and {row}");
@@ -235,10 +236,10 @@ pub fn evaluate_bound(
 /// `f` over every row, in contiguous chunks on up to `threads` threads, results in row order.
 /// The first error in row order is returned; a panic is the error `internal` at its chunk's
 /// first row (a bug, never bad input: tests make sure no input reaches it).
-fn parallel_rows<T: Sync, U: Send>(
+fn parallel_rows<T: Sync, U: Send, F: Fn(usize, &T) -> Result<U, Error> + Sync>(
     rows: &[T],
     threads: usize,
-    f: &(dyn Fn(usize, &T) -> Result<U, Error> + Sync),
+    f: &F,
 ) -> Result<Vec<U>, Error> {
     let run = |start: usize, part: &[T]| -> Result<Vec<U>, Error> {
         let go = || part.iter().enumerate().map(|(i, r)| f(start + i, r)).collect::<Result<Vec<U>, Error>>();
