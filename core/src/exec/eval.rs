@@ -32,8 +32,9 @@ pub struct Ctx<'a> {
     /// Zone, base currency and FX: what the value operations read.
     pub sem: Semantics<'a>,
     pub segments: SegmentLookup<'a>,
-    /// The segment's compiled `matches` patterns, by slot.
-    pub regexes: &'a [regex::Regex],
+    /// The segment's compiled `matches` patterns, by slot (a thin pointer: `Ctx` is copied for
+    /// every event a `where` filter reads).
+    pub regexes: &'a Vec<regex::Regex>,
     /// The event a `where` filter is looking at.
     pub event: Option<&'a Event>,
     /// The profile bound to the segment's layout, when it was bound.

@@ -127,7 +127,7 @@ impl Segment {
     }
 
     /// The compiled `matches` patterns, by the slot their IR nodes name.
-    pub(crate) fn regexes(&self) -> &[regex::Regex] {
+    pub(crate) fn regexes(&self) -> &Vec<regex::Regex> {
         &self.regexes
     }
 
