@@ -1,6 +1,7 @@
-//! The typed intermediate representation: the single input of every backend (the interpreter
-//! today; SQL generation and columnar evaluation later). Produced by [`crate::compile`] from the
-//! syntax tree after name resolution, literal folding and type checking.
+//! The typed intermediate representation every backend reads — the interpreter, `explain`, the
+//! batch driver and SQL generation today, the columnar engine and analyses next — as part of a
+//! [`crate::Program`]. Produced by the compiler (`check/compile.rs`) from the syntax tree after name
+//! resolution, literal folding and type checking; [`Visitor`] walks it.
 
 use crate::ast::{AggFn, PathSeg, Window};
 use crate::error::Span;
@@ -184,7 +185,7 @@ pub struct Agg {
 }
 
 /// The attributes and events a compiled rule reads, each at a fixed slot. A profile bound to a
-/// layout ([`crate::segment::Bound`]) is read by index instead of by name.
+/// layout ([`crate::Bound`]) is read by index instead of by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layout {
     /// Attribute names; slot `i` is `attributes[i]`, numbered in order of first use.
@@ -232,7 +233,7 @@ pub enum Kind {
     /// A value fixed at compile time: a literal, or one folded (timestamp, semver, money, list).
     Const(Value),
     /// Top-level attribute `name` then `rest`.
-    /// `slot` indexes the segment's [`Layout`] (see [`crate::segment::Bound`]).
+    /// `slot` indexes the segment's [`Layout`] (see [`crate::Bound`]).
     Attr {
         /// The attribute: the path's first step.
         name: Box<str>,

@@ -14,7 +14,7 @@
 //! in a segment's time zone are computed by the core, not by the database.
 //!
 //! Anything a dialect cannot express with the interpreter's exact meaning is refused with a
-//! [`ErrorKind::SqlUnsupported`] diagnostic naming the construct, the dialect and its position.
+//! [`crate::ErrorKind::SqlUnsupported`] diagnostic naming the construct, the dialect and its position.
 //!
 //! ```
 //! use segcore::{Definition, Registry, Schema};
