@@ -23,6 +23,7 @@ use segcore::binding::Projection;
 use segcore::sql::{Dialect, SqlOptions};
 use segcore::{Bound, Definition, Error, EvalContext, FxRates, Outcome, Phase, Profile, Registry, Schema, Segment};
 
+pub mod arrow;
 pub mod fixtures;
 pub mod tape_writer;
 
@@ -36,7 +37,7 @@ thread_local! {
     static INPUT_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn start(data: &[u8]) {
+pub(crate) fn start(data: &[u8]) {
     INPUT_LEN.with(|l| l.set(data.len()));
 }
 
@@ -70,7 +71,7 @@ fn diagnostic_budget(len: usize) -> usize {
 /// An error must carry at least one diagnostic with a message, hold diagnostic text linear in
 /// the input (`error_amplification`), and render as text and JSON (the snippet and caret code
 /// slices rule text by span: a bad span panics here).
-fn check_error(e: &Error, phase: Phase) {
+pub(crate) fn check_error(e: &Error, phase: Phase) {
     assert!(!e.diagnostics().is_empty(), "an error without diagnostics");
     let held: usize = e.diagnostics().iter().map(|d| d.message.len() + d.snippet.as_ref().map_or(0, String::len)).sum();
     let len = INPUT_LEN.with(|l| l.get());
@@ -508,6 +509,8 @@ pub fn table(data: &[u8]) {
         }
     }
 }
+
+pub use arrow::arrow;
 
 /// `context`: the bytes are an evaluation-context input, read by every context parser: `as_of`
 /// (the whole text), FX rates, referenced segments (`set_segments_json`), a schema (JSON and

@@ -53,6 +53,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("tape", segcore_fuzz::tape),
     ("context", segcore_fuzz::context),
     ("table", segcore_fuzz::table),
+    ("arrow", segcore_fuzz::arrow),
 ];
 
 fn dir(target: &str) -> PathBuf {
@@ -151,6 +152,10 @@ fn context() {
 #[test]
 fn table() {
     replay("table");
+}
+#[test]
+fn arrow() {
+    replay("arrow");
 }
 
 /// Every target has a folder, and the fixtures every harness leans on build.
