@@ -13,6 +13,10 @@ pub const MAX_TREE_DEPTH: usize = 128;
 pub const MAX_LIST_LEN: usize = 10_000;
 /// Maximum regex pattern source length in bytes.
 pub const MAX_REGEX_BYTES: usize = 1024;
+/// Maximum `matches` pattern source per rule, all patterns together: compiling a
+/// case-insensitive pattern can cost ~0.25 ms per byte, and a rule of many 1 KiB patterns took
+/// seconds (found by fuzzing).
+pub const MAX_REGEX_BYTES_PER_RULE: usize = 4 * 1024;
 /// Maximum compiled regex size in bytes.
 pub const MAX_REGEX_COMPILED: usize = 1 << 20;
 /// Maximum events per profile.

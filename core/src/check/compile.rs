@@ -55,8 +55,16 @@ pub struct Compiled {
 pub fn compile(expr: &Expr, env: &Env) -> Compiled {
     let layout = env.layout.cloned().unwrap_or_default();
     let grow = env.layout.is_none();
-    let mut c =
-        Compiler { env, diags: Vec::new(), read: ReadSet::default(), event: None, layout, grow, regexes: Vec::new() };
+    let mut c = Compiler {
+        env,
+        diags: Vec::new(),
+        read: ReadSet::default(),
+        event: None,
+        layout,
+        grow,
+        regexes: Vec::new(),
+        regex_bytes: 0,
+    };
     let root = c.expr(expr);
     if !matches!(root.ty, Ty::Bool | Ty::Any | Ty::Null) {
         c.err(
@@ -78,6 +86,8 @@ struct Compiler<'a> {
     /// Whether names missing from `layout` get new slots (false for a registry's fixed layout).
     grow: bool,
     regexes: Vec<regex::Regex>,
+    /// Pattern source compiled so far (limits::MAX_REGEX_BYTES_PER_RULE).
+    regex_bytes: usize,
 }
 
 fn node(kind: Kind, ty: Ty, span: Span) -> Node {
@@ -568,6 +578,16 @@ impl Compiler<'_> {
                 "the pattern of `matches` must be a string literal",
             );
         };
+        // Counted before compiling: the budget bounds the time compiling takes.
+        self.regex_bytes += pattern.len();
+        if self.regex_bytes > limits::MAX_REGEX_BYTES_PER_RULE {
+            let msg = format!(
+                "the rule's `matches` patterns total {} bytes so far; the limit per rule is {} (SPEC §19)",
+                self.regex_bytes,
+                limits::MAX_REGEX_BYTES_PER_RULE
+            );
+            return self.bad(ErrorKind::RegexTooLarge, args[1].span, msg);
+        }
         match compile_regex(pattern) {
             Ok(re) => {
                 let slot = self.regexes.len() as u32;
