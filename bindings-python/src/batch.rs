@@ -47,3 +47,27 @@ pub fn read_frames(
     };
     Ok((read_stream(profiles, "profiles").map_err(tagged)?, events))
 }
+
+/// The outcome codes (0 false, 1 true, 2 unknown) of every segment of `program` (by id) over a
+/// profiles frame and an optional events frame, read and evaluated by the core without the GIL.
+/// `columns`: the profiles' id column, then the events' entity id, name and time columns.
+pub fn evaluate_frames(
+    py: Python<'_>,
+    program: &segcore::Program,
+    profiles: &Bound<'_, PyAny>,
+    events: Option<&Bound<'_, PyAny>>,
+    cx: &segcore::EvalContext,
+    columns: (String, String, String, String),
+) -> PyResult<Vec<Vec<u8>>> {
+    let (pb, eb) = read_frames(profiles, events)?;
+    let (id, entity_id, name, at) = columns;
+    let cols = segcore::ingest::Columns { id, entity_id, name, at };
+    let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
+        let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, &program.read_set())?;
+        // Ids are unique already: the Arrow reader refused a repeat, naming its rows and column.
+        let bound: Vec<_> = profiles.iter().map(|p| program.bind(p)).collect();
+        let m = segcore::batch::evaluate_bound(program, &bound, cx, &Default::default())?;
+        Ok((0..program.len()).map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect()).collect())
+    });
+    result.map_err(|e| crate::errors::py_err(py, &e, segcore::Phase::Evaluate))
+}

@@ -198,26 +198,12 @@ impl Registry {
         columns: (String, String, String, String),
     ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
         guard(|| {
-            let (pb, eb) = batch::read_frames(profiles, events)?;
-            let (id, entity_id, name, at) = columns;
-            let cols = segcore::ingest::Columns { id, entity_id, name, at };
-            let cx = &context.get().inner;
             let reg = &self.inner;
-            let read = reg.read_set();
-            let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
-                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, &read)?;
-                let m = segcore::batch::evaluate(reg.program(), &profiles, cx, &Default::default())?;
-                Ok((0..reg.len())
-                    .map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect())
-                    .collect())
-            });
-            match result {
-                Ok(columns) => Ok((
-                    reg.segments().iter().map(|s| s.id().to_string()).collect(),
-                    columns.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
-                )),
-                Err(e) => Err(errors::py_err(py, &e, Phase::Evaluate)),
-            }
+            let codes = batch::evaluate_frames(py, reg.program(), profiles, events, &context.get().inner, columns)?;
+            Ok((
+                reg.segments().iter().map(|s| s.id().to_string()).collect(),
+                codes.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
+            ))
         })
     }
 

@@ -219,20 +219,9 @@ impl Segment {
         columns: (String, String, String, String),
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
         guard(|| {
-            let (pb, eb) = batch::read_frames(profiles, events)?;
-            let (id, entity_id, name, at) = columns;
-            let cols = segcore::ingest::Columns { id, entity_id, name, at };
-            let cx = &context.get().inner;
-            let seg = &self.inner;
-            let result = py.detach(|| -> Result<Vec<u8>, segcore::Error> {
-                let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, seg.read_set())?;
-                let m = segcore::batch::evaluate(&seg.program(), &profiles, cx, &Default::default())?;
-                Ok(m.outcomes(0).iter().copied().map(segcore::Outcome::code).collect())
-            });
-            match result {
-                Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes)),
-                Err(e) => Err(errors::py_err(py, &e, Phase::Evaluate)),
-            }
+            let program = self.inner.program();
+            let mut codes = batch::evaluate_frames(py, &program, profiles, events, &context.get().inner, columns)?;
+            Ok(pyo3::types::PyBytes::new(py, &codes.pop().unwrap_or_default()))
         })
     }
 
