@@ -1,9 +1,10 @@
 //! JavaScript values → JSON for definitions, schemas and options (profiles cross on a tape, see
 //! `segcore::tape`). Nothing here decides membership.
 //!
-//! Numbers: a JS number that is an integer within ±2^53 is an integer, any other finite number a
-//! float; a `BigInt` is an exact integer (for ids and counters beyond 2^53). A `Date` becomes its
-//! RFC 3339 instant. `NaN`/`Infinity`, functions and symbols are refused with a `TypeError`.
+//! Numbers follow `segcore::tape::js_number`: a JS number that is an integer within ±2^53 is an
+//! integer, a number between 2^53 and 2^63 is refused (JS may have rounded it), any other finite
+//! number is a float; a `BigInt` is an exact integer. A `Date` becomes its RFC 3339 instant.
+//! `NaN`/`Infinity`, functions and symbols are refused with a `TypeError`.
 
 use napi::{JsBigInt, JsBoolean, JsDate, JsNumber, JsObject, JsString, JsUnknown, ValueType};
 use segcore::limits::MAX_VALUE_DEPTH;
@@ -11,13 +12,10 @@ use segcore::{Error, ErrorKind, Phase};
 
 use crate::errors::{segcore_error, type_error, NResult};
 
-/// Largest integer a JS number holds exactly.
-pub const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-
 /// Any JS value as JSON, for definitions, schemas, FX quotes and referenced segments' results.
 /// `what` names it in errors; a value nesting more than [`MAX_VALUE_DEPTH`] lists/objects (the
 /// value itself counts) is `limit_exceeded`, raised as the core raises it in `phase` (a
-/// `DefinitionError` for definitions and schemas, an `EvaluationError` for options).
+/// `DefinitionError` for definitions and schemas, a `DataError` for options).
 pub fn to_json(v: JsUnknown, what: &str, phase: Phase) -> NResult<serde_json::Value> {
     to_json_at(v, 0, &|| {
         let message = format!("{what} is nested more than {MAX_VALUE_DEPTH} levels deep");
@@ -82,13 +80,9 @@ fn to_json_at(v: JsUnknown, depth: usize, too_deep: &dyn Fn() -> napi::Error) ->
     })
 }
 
+/// A JS number as data: the rule every JS route shares (`segcore::tape::js_number`).
 fn number_json(f: f64) -> NResult<serde_json::Value> {
-    if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-        return Ok(serde_json::Value::from(f as i64));
-    }
-    serde_json::Number::from_f64(f)
-        .map(serde_json::Value::Number)
-        .ok_or_else(|| type_error(format!("{f} is not a finite number; segcore data has no NaN or Infinity")))
+    segcore::tape::js_number(f).map(serde_json::Value::Number).map_err(type_error)
 }
 
 fn type_name(t: ValueType) -> &'static str {

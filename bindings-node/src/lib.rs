@@ -223,20 +223,19 @@ pub fn segment_load(path: String, schema: Option<JsUnknown>) -> Result<SegmentRe
     guard(|| compile_segment(Definition::from_file(Path::new(&path)), schema))
 }
 
-/// A bare rule with metadata.
+/// A bare rule with metadata (what is not given: the core's defaults, `Definition::for_rule`).
 #[napi]
 pub fn segment_compile_rule(
     rule: String,
-    id: String,
-    version: String,
-    timezone: String,
-    currency: String,
+    id: Option<String>,
+    version: Option<String>,
+    timezone: Option<String>,
+    currency: Option<String>,
     schema: Option<JsUnknown>,
 ) -> Result<SegmentRef> {
     guard(|| {
-        let mut def = Definition::new(id, version, rule);
-        def.timezone = timezone;
-        def.currency = currency;
+        let def =
+            Definition::for_rule(rule, id.as_deref(), version.as_deref(), timezone.as_deref(), currency.as_deref());
         compile_segment(Ok(def), schema)
     })
 }

@@ -132,13 +132,13 @@ test('DefinitionError for a bad document; EvaluationError for bad data', () => {
   throwsSegment(() => Segment.fromObject({ id: 'x', rule: 'age > 1' }), segcore.DefinitionError, 'invalid_definition');
   throwsSegment(() => Segment.fromYAML('id: [unclosed'), segcore.DefinitionError, 'invalid_definition');
   const seg = compile('age > 1');
-  throwsSegment(() => seg.evaluate({ id: 'u', extra: 1 }, { asOf: AS_OF }), segcore.EvaluationError, 'invalid_profile');
-  throwsSegment(() => seg.evaluate({ attributes: {} }, { asOf: AS_OF }), segcore.EvaluationError, 'invalid_profile');
+  throwsSegment(() => seg.evaluate({ id: 'u', extra: 1 }, { asOf: AS_OF }), segcore.DataError, 'invalid_profile');
+  throwsSegment(() => seg.evaluate({ attributes: {} }, { asOf: AS_OF }), segcore.DataError, 'invalid_profile');
   // An offset is required: a bare date or a local time is never guessed.
-  throwsSegment(() => seg.evaluate(adult, { asOf: '2026-03-15' }), segcore.EvaluationError, 'invalid_context');
-  throwsSegment(() => seg.evaluate(adult, { asOf: '2026-03-15T12:00:00' }), segcore.EvaluationError, 'invalid_context');
+  throwsSegment(() => seg.evaluate(adult, { asOf: '2026-03-15' }), segcore.DataError, 'invalid_context');
+  throwsSegment(() => seg.evaluate(adult, { asOf: '2026-03-15T12:00:00' }), segcore.DataError, 'invalid_context');
   const bad = { id: 'u', events: [{ name: 'purchase', at: 'yesterday' }] };
-  throwsSegment(() => compile('count(purchase within 7d) > 0').evaluate(bad, { asOf: AS_OF }), segcore.EvaluationError, 'invalid_profile');
+  throwsSegment(() => compile('count(purchase within 7d) > 0').evaluate(bad, { asOf: AS_OF }), segcore.DataError, 'invalid_profile');
 });
 
 test('money without a rate is an evaluation error, not a silent FALSE', () => {
@@ -157,7 +157,7 @@ test('wrong argument types are TypeErrors with a clear message', () => {
   assert.throws(() => seg.evaluate(adult, {}), { name: 'TypeError', message: /asOf is required/ });
   assert.throws(() => seg.evaluate(adult), TypeError);
   // An Invalid Date as asOf is a context error (hardening.test.mjs), not a TypeError.
-  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'EvaluationError', code: 'invalid_context' });
+  assert.throws(() => seg.evaluate(adult, { asOf: new Date('nope') }), { name: 'DataError', code: 'invalid_context' });
   assert.throws(() => seg.evaluate('u1', { asOf: AS_OF }), TypeError);
   assert.throws(() => seg.evaluate(null, { asOf: AS_OF }), TypeError);
   assert.throws(() => seg.evaluate([adult], { asOf: AS_OF }), TypeError);
@@ -287,15 +287,16 @@ test('a Profile handle gives the same answers as the plain object', () => {
   assert.equal(seg.evaluate(h, { asOf: AS_OF }), true);
   assert.equal(seg.evaluate(data, { asOf: AS_OF }), true);
   assert.equal(seg.evaluate(h, { asOf: '2026-04-01T00:00:00Z' }), false);
-  assert.throws(() => new Profile({ id: 'x', bogus: 1 }), segcore.EvaluationError);
+  assert.throws(() => new Profile({ id: 'x', bogus: 1 }), segcore.DataError);
+  assert.ok(new segcore.DataError('x') instanceof segcore.EvaluationError, 'DataError is an EvaluationError');
 });
 
 test('integers beyond 2^53: BigInt in objects, exact in Profile.fromJSON', () => {
   const seg = compile('n = 9007199254740993');
   assert.equal(seg.evaluate({ id: 'u', attributes: { n: 9007199254740993n } }, { asOf: AS_OF }), true);
   assert.equal(seg.evaluate(Profile.fromJSON('{"id":"u","attributes":{"n":9007199254740993}}'), { asOf: AS_OF }), true);
-  // As a JS number it is 9007199254740992 (a float): not equal.
-  assert.equal(seg.evaluate({ id: 'u', attributes: { n: 9007199254740993 } }, { asOf: AS_OF }), false);
+  // As a JS number it is already 9007199254740992: refused rather than silently unequal.
+  assert.throws(() => seg.evaluate({ id: 'u', attributes: { n: 9007199254740993 } }, { asOf: AS_OF }), (e) => e instanceof TypeError && /BigInt/.test(e.message));
 });
 
 // ----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use segcore::{ErrorKind, Phase};
 
-use crate::{DefinitionError, Diagnostic, EvaluationError, ParseError, SegmentError, TypeCheckError};
+use crate::{DataError, DefinitionError, Diagnostic, EvaluationError, ParseError, SegmentError, TypeCheckError};
 
 /// A core error as the matching Python exception, with `kind`, `message`, `line`, `column`,
 /// `origin`, `diagnostics`, and where in a batch it was found (the core's data location):
@@ -16,16 +16,14 @@ pub fn py_err(py: Python<'_>, err: &segcore::Error, phase: Phase) -> PyErr {
     // Batch errors read `error[kind]: …` (the core's display): segcore.spark re-raises them on the
     // driver as text, where the attributes are gone but the kind must still be readable.
     let message = if at.source.is_some() { err.to_string() } else { first.message.clone() };
-    let exc = if first.kind == ErrorKind::Internal {
-        // A bug, not a property of the input: the base class, whatever the phase.
-        SegmentError::new_err(message)
-    } else {
-        match err.class(phase) {
-            C::Parse => ParseError::new_err(message),
-            C::TypeCheck => TypeCheckError::new_err(message),
-            C::Definition => DefinitionError::new_err(message),
-            C::Evaluation => EvaluationError::new_err(message),
-        }
+    let exc = match err.class(phase) {
+        C::Parse => ParseError::new_err(message),
+        C::TypeCheck => TypeCheckError::new_err(message),
+        C::Definition => DefinitionError::new_err(message),
+        C::Evaluation => EvaluationError::new_err(message),
+        C::Data => DataError::new_err(message),
+        // A bug, not a property of the input (`internal`): the base class.
+        _ => SegmentError::new_err(message),
     };
     let value = exc.value(py);
     let diags: Vec<Diagnostic> = err.diagnostics().iter().map(crate::diagnostic).collect();

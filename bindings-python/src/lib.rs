@@ -37,25 +37,27 @@ create_exception!(segcore, ParseError, SegmentError, "The rule text is not valid
 create_exception!(segcore, TypeCheckError, SegmentError, "The rule does not type-check or references are wrong.");
 create_exception!(segcore, DefinitionError, SegmentError, "The definition document is invalid.");
 create_exception!(segcore, EvaluationError, SegmentError, "Evaluation failed for this profile.");
+create_exception!(
+    segcore,
+    DataError,
+    EvaluationError,
+    "The data or context handed in cannot be read (a bad profile, frame, table or as_of; a repeated id)."
+);
 
-/// Compiles a bare rule with default metadata.
+/// Compiles a bare rule; metadata not given takes the core's defaults (`Definition::for_rule`:
+/// id "rule", version "1.0.0", UTC, USD), the same in every runtime.
 #[pyfunction]
-#[pyo3(signature = (rule, *, id="rule", version="1.0.0", timezone="UTC", currency="USD", schema=None))]
+#[pyo3(signature = (rule, *, id=None, version=None, timezone=None, currency=None, schema=None))]
 fn compile(
     py: Python<'_>,
     rule: &str,
-    id: &str,
-    version: &str,
-    timezone: &str,
-    currency: &str,
+    id: Option<&str>,
+    version: Option<&str>,
+    timezone: Option<&str>,
+    currency: Option<&str>,
     schema: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Segment> {
-    guard(|| {
-        let mut def = Definition::new(id, version, rule);
-        def.timezone = timezone.to_string();
-        def.currency = currency.to_string();
-        Segment::compile(py, def, schema)
-    })
+    guard(|| Segment::compile(py, Definition::for_rule(rule, id, version, timezone, currency), schema))
 }
 
 /// The canonical formatting of a rule.
@@ -106,6 +108,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TypeCheckError", py.get_type::<TypeCheckError>())?;
     m.add("DefinitionError", py.get_type::<DefinitionError>())?;
     m.add("EvaluationError", py.get_type::<EvaluationError>())?;
+    m.add("DataError", py.get_type::<DataError>())?;
     m.add_class::<Diagnostic>()?;
     m.add_class::<Segment>()?;
     m.add_class::<Explanation>()?;

@@ -59,6 +59,8 @@ def test_error_classes_derive_from_segment_error():
     assert issubclass(segcore.SegmentError, Exception)
     for cls in (segcore.ParseError, segcore.TypeCheckError, segcore.DefinitionError, segcore.EvaluationError):
         assert issubclass(cls, segcore.SegmentError), cls
+    # Unreadable input is a DataError; code catching EvaluationError still catches it.
+    assert issubclass(segcore.DataError, segcore.EvaluationError)
 
 
 def test_syntax_error_is_parse_error_with_position():
@@ -847,3 +849,32 @@ def test_a_registry_shows_as_a_table_in_notebooks():
     assert rows[0].startswith("<td>a</td><td>1.0.0</td><td><code>") and "<code>age &gt;= 18</code>" in rows[0]
     assert "plan = &quot;&lt;pro&gt;&quot;" in rows[1]
     assert re.search(r"<td><code>[0-9a-f]{12}</code></td>", rows[1])
+
+
+def test_the_examples_in_the_type_stubs_run(tmp_path, monkeypatch):
+    """Every `>>>` example in ``__init__.pyi`` (what editors show as the API's documentation) runs
+    and prints what it says, so the documentation cannot drift from the binding."""
+    import ast
+    import doctest
+    from pathlib import Path
+
+    stub = Path(segcore.__file__).with_name("__init__.pyi")
+    if not stub.exists():  # running against the source tree rather than the installed wheel
+        stub = Path(__file__).parents[1] / "python" / "segcore" / "__init__.pyi"
+    (tmp_path / "segments").mkdir()
+    (tmp_path / "segments" / "adults.yaml").write_text("id: adults\nversion: 1.0.0\nrule: age >= 18\n")
+    monkeypatch.chdir(tmp_path)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    examples = 0
+    for node in ast.walk(ast.parse(stub.read_text())):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
+            doc = ast.get_docstring(node)
+            if doc and ">>>" in doc:
+                name = getattr(node, "name", "segcore")
+                test = parser.get_doctest(doc, {"segcore": segcore}, name, str(stub), getattr(node, "lineno", 0))
+                examples += len(test.examples)
+                runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert examples >= 12, examples
+    assert result.failed == 0, f"{result.failed} of {result.attempted} stub examples failed (printed above)"

@@ -135,12 +135,12 @@ def test_pandas_index_is_kept_and_rows_stay_aligned(registry, expected):
 
 def test_naive_timestamps_are_refused_with_a_clear_message(registry):
     profiles = pa.table({"id": ["a"], "signup_at": pa.array([datetime(2026, 3, 1)], type=pa.timestamp("us"))})
-    with pytest.raises(segcore.EvaluationError, match="naive timestamps"):
+    with pytest.raises(segcore.DataError, match="naive timestamps"):
         registry["newbie"].evaluate_batch(profiles, as_of=AS_OF)
 
 
 def test_missing_id_column_and_wrong_input_types_are_clear_errors(registry):
-    with pytest.raises(segcore.EvaluationError, match="no `id` column"):
+    with pytest.raises(segcore.DataError, match="no `id` column"):
         registry["r1"].evaluate_batch(pa.table({"key": ["a"]}), as_of=AS_OF)
     with pytest.raises(TypeError, match="pandas DataFrame"):
         registry["r1"].evaluate_batch([{"id": "a"}], as_of=AS_OF)

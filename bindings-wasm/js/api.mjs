@@ -29,6 +29,7 @@
 import {
   DefinitionError,
   EvaluationError,
+  DataError,
   Explanation,
   ParseError,
   SegmentError,
@@ -549,12 +550,15 @@ export function createApi(backend) {
     }
   }
 
-  /** Compiles a bare rule with default metadata (id 'rule', version 1.0.0, UTC, USD). */
+  /**
+   * Compiles a bare rule; metadata not given takes the core's defaults (id 'rule', version
+   * 1.0.0, UTC, USD: `Definition::for_rule`), the same in every runtime.
+   */
   function compile(rule, options = {}) {
-    const o = { id: 'rule', version: '1.0.0', timezone: 'UTC', currency: 'USD', ...options };
+    const o = options ?? {};
     const schema = schemaArg(o.schema);
     return new Segment(SEGMENT_TOKEN, () =>
-      backend.segmentCompileRule(rule, o.id, o.version, o.timezone, o.currency, schema),
+      backend.segmentCompileRule(rule, o.id ?? null, o.version ?? null, o.timezone ?? null, o.currency ?? null, schema),
     );
   }
 
@@ -742,6 +746,7 @@ export function createApi(backend) {
     TypeCheckError,
     DefinitionError,
     EvaluationError,
+    DataError,
     version: versions.version,
     languageVersion: versions.languageVersion,
     __segcore_test_trap: testTrap,

@@ -23,7 +23,7 @@ const isContainer = (v) => v !== null && typeof v === 'object' && !(v instanceof
  * `value` as plain data (arrays and objects copied, getters read once; members that are
  * `undefined` left out, as the Node binding does), without recursion. `limit_exceeded` when it
  * nests more than MAX_VALUE_DEPTH lists/objects (the value itself counts, as in the core): a
- * `DefinitionError` for definitions and schemas, else an `EvaluationError`.
+ * `DefinitionError` for definitions and schemas, else a `DataError`.
  */
 function plainData(value, what, definition = false) {
   if (!isContainer(value)) return value;

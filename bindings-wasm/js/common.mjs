@@ -23,8 +23,13 @@ export class TypeCheckError extends SegmentError {}
 export class DefinitionError extends SegmentError {}
 /** Evaluation failed for this profile or context. */
 export class EvaluationError extends SegmentError {}
+/**
+ * The data or context handed in cannot be read (a bad profile, table or `asOf`; a repeated id).
+ * A subclass of `EvaluationError`, so code catching that still catches it.
+ */
+export class DataError extends EvaluationError {}
 
-const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError };
+const CLASSES = { ParseError, TypeCheckError, DefinitionError, EvaluationError, DataError };
 
 /**
  * A segcore error raised on the JavaScript side (a limit checked before a value crosses, a
@@ -45,11 +50,11 @@ export function segcoreError(Cls, code, message) {
 }
 
 /**
- * `limit_exceeded` for data (profile values, events, FX quotes: an `EvaluationError`) or for a
+ * `limit_exceeded` for data (profile values, events, FX quotes: a `DataError`) or for a
  * definition or schema (`DefinitionError`), as the core classifies it.
  */
 export function limitExceeded(message, definition = false) {
-  return segcoreError(definition ? DefinitionError : EvaluationError, 'limit_exceeded', message);
+  return segcoreError(definition ? DefinitionError : DataError, 'limit_exceeded', message);
 }
 const MARKER = '\u0001segcore';
 

@@ -7,7 +7,7 @@
 
 /** A JSON-like value a profile attribute or event property may hold. `Date`s become instants,
  * `bigint`s exact integers. Money is `{ amount: "19.99", currency: "EUR" }`. A value nests at most
- * 100 lists/objects (deeper: `EvaluationError` with code `limit_exceeded`, checked before it
+ * 100 lists/objects (deeper: `DataError` with code `limit_exceeded`, checked before it
  * crosses). Getters, Proxies and lazy objects are read once each, and may themselves call segcore. */
 export type AttributeValue =
   | string
@@ -32,7 +32,7 @@ export interface ProfileEvent {
 export interface ProfileData {
   id: string | number;
   attributes?: Record<string, AttributeValue> | null;
-  /** At most 100,000 events (more: `EvaluationError` with code `limit_exceeded`). */
+  /** At most 100,000 events (more: `DataError` with code `limit_exceeded`). */
   events?: ProfileEvent[] | null;
 }
 
@@ -46,7 +46,7 @@ export type FxRates = Record<string, string | number>;
 export interface EvaluateOptions {
   /**
    * The evaluation instant: a `Date` or an RFC 3339 string with an offset. An Invalid Date, or one
-   * no RFC 3339 timestamp can spell (outside years 0000-9999), is `EvaluationError` with code
+   * no RFC 3339 timestamp can spell (outside years 0000-9999), is `DataError` with code
    * `invalid_context`.
    */
   asOf: Date | string;
@@ -443,8 +443,13 @@ export declare class ParseError extends SegmentError {}
 export declare class TypeCheckError extends SegmentError {}
 /** The definition document is invalid. */
 export declare class DefinitionError extends SegmentError {}
-/** Evaluation failed for this profile or context. */
+/** Evaluation failed for this profile or context (`fx_rate_missing`, `numeric_overflow`, …). */
 export declare class EvaluationError extends SegmentError {}
+/**
+ * The data or context handed in cannot be read (`invalid_profile`, `invalid_context`,
+ * `duplicate_profile_id`, `limit_exceeded` on a value). A subclass of `EvaluationError`.
+ */
+export declare class DataError extends EvaluationError {}
 
 /** Package version. */
 export declare const version: string;
@@ -473,6 +478,7 @@ export interface Api<R extends Runtime> {
   TypeCheckError: typeof TypeCheckError;
   DefinitionError: typeof DefinitionError;
   EvaluationError: typeof EvaluationError;
+  DataError: typeof DataError;
   version: string;
   languageVersion: string;
   __segcore_test_trap: typeof __segcore_test_trap;

@@ -27,6 +27,7 @@ export const {
   TypeCheckError,
   DefinitionError,
   EvaluationError,
+  DataError,
   version,
   languageVersion,
   __segcore_test_trap,

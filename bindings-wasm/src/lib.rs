@@ -235,19 +235,18 @@ impl WasmSegment {
         segment(Definition::from_json(&from_js(definition, "the definition")?), schema)
     }
 
-    /// A bare rule with metadata.
+    /// A bare rule with metadata (what is not given: the core's defaults, `Definition::for_rule`).
     #[wasm_bindgen(js_name = compileRule)]
     pub fn compile_rule(
         rule: String,
-        id: String,
-        version: String,
-        timezone: String,
-        currency: String,
+        id: Option<String>,
+        version: Option<String>,
+        timezone: Option<String>,
+        currency: Option<String>,
         schema: JsValue,
     ) -> WResult<WasmSegment> {
-        let mut def = Definition::new(id, version, rule);
-        def.timezone = timezone;
-        def.currency = currency;
+        let def =
+            Definition::for_rule(rule, id.as_deref(), version.as_deref(), timezone.as_deref(), currency.as_deref());
         segment(Ok(def), schema)
     }
 

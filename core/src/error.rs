@@ -432,13 +432,19 @@ impl Error {
 /// Where an error was raised: while compiling definitions or while evaluating a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Loading or compiling definitions: the error kind picks the class.
+    /// Loading or compiling definitions.
     Compile,
-    /// Evaluating profiles: every error is [`ErrorClass::Evaluation`].
+    /// Evaluating profiles: bad data or context is [`ErrorClass::Data`], the rest mostly
+    /// [`ErrorClass::Evaluation`] (see [`ErrorKind::class`]).
     Evaluate,
 }
 
-/// The exception class every binding maps an error to, so Python, Node and WASM agree on it.
+/// The exception class every binding maps an error to, so Python, Node and WASM agree on it
+/// (SPEC §18, "Error classes").
+///
+/// The class is decided per kind ([`ErrorKind::class`]); the few kinds that can be found in rule
+/// text and in a definition document alike (a bad timestamp, currency, version or zone, a size
+/// limit) take the class of the input they were found in.
 ///
 /// ```
 /// use segcore::{ErrorClass, Phase, Segment};
@@ -447,15 +453,21 @@ pub enum Phase {
 /// assert_eq!(ErrorClass::Parse.name(), "ParseError");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorClass {
     /// The rule text is not valid syntax.
     Parse,
     /// The rule does not type-check, or segment references are wrong.
     TypeCheck,
-    /// The definition document (metadata, YAML/JSON shape, files) is invalid.
+    /// The definition document (metadata, YAML/JSON shape, schema, files) is invalid.
     Definition,
-    /// Evaluation failed for this profile or context.
+    /// Evaluation failed for this profile or context (a missing FX quote, an overflow).
     Evaluation,
+    /// The data or the context handed in cannot be read: a malformed profile, table, frame or
+    /// `as_of`, a repeated id. A subclass of `EvaluationError` in the bindings.
+    Data,
+    /// A bug in segcore (`internal`): the bindings' base class `SegmentError`.
+    Internal,
 }
 
 impl ErrorClass {
@@ -466,23 +478,69 @@ impl ErrorClass {
             ErrorClass::TypeCheck => "TypeCheckError",
             ErrorClass::Definition => "DefinitionError",
             ErrorClass::Evaluation => "EvaluationError",
+            ErrorClass::Data => "DataError",
+            ErrorClass::Internal => "SegmentError",
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The class of an error of this kind. `in_rule` says whether it was found in rule text
+    /// (it has a rule position) rather than in a definition document; `phase` whether it was
+    /// raised while compiling definitions or while evaluating profiles. Every kind is listed: a
+    /// new kind must be given its class here.
+    ///
+    /// ```
+    /// use segcore::{ErrorClass, ErrorKind, Phase};
+    /// // `2026-13-01T00:00:00Z` in a rule is a type error; in `effective_from` a definition error.
+    /// assert_eq!(ErrorKind::InvalidTimestamp.class(true, Phase::Compile), ErrorClass::TypeCheck);
+    /// assert_eq!(ErrorKind::InvalidTimestamp.class(false, Phase::Compile), ErrorClass::Definition);
+    /// assert_eq!(ErrorKind::InvalidProfile.class(false, Phase::Evaluate), ErrorClass::Data);
+    /// ```
+    pub fn class(self, in_rule: bool, phase: Phase) -> ErrorClass {
+        use ErrorClass as C;
+        use ErrorKind::*;
+        let compiling = phase == Phase::Compile;
+        match self {
+            // Reading the rule text.
+            SyntaxError | InvalidEscape | NumberOutOfRange => C::Parse,
+            // Meaning of the rule text and of segment references.
+            UnknownFunction | Arity | UnknownField | UnknownEvent | InvalidDate | RegexInvalid | RegexUnsupported
+            | RegexTooLarge | UnknownSegment | SegmentCycle | DuplicateSegment => C::TypeCheck,
+            // Documents and files.
+            InvalidDefinition | UnknownDefinitionField | InvalidSchema | Io => C::Definition,
+            // Rule text or a definition's field (`effective_from`, `currency`, `version`, `timezone`).
+            // (Outside rule text at evaluation time: a value handed in, e.g. a bad FX currency.)
+            InvalidTimestamp | InvalidTimezone | InvalidCurrency | InvalidSemver => match (in_rule, compiling) {
+                (true, _) => C::TypeCheck,
+                (false, true) => C::Definition,
+                (false, false) => C::Data,
+            },
+            // A rule nested too deep is unreadable text (at its position); a document, schema or
+            // rule field over a size limit is a bad document (compiling), a value bad data.
+            LimitExceeded if in_rule => C::Parse,
+            LimitExceeded if compiling => C::Definition,
+            LimitExceeded => C::Data,
+            // Found by the type checker, or by an operation on values at evaluation time.
+            TypeMismatch if compiling => C::TypeCheck,
+            TypeMismatch => C::Evaluation,
+            // A construct the SQL dialect cannot express: a property of the rule.
+            SqlUnsupported => C::TypeCheck,
+            // Evaluation of good data.
+            FxRateMissing | NumericOverflow | SegmentResultMissing => C::Evaluation,
+            // The input handed in.
+            InvalidProfile | InvalidContext | DuplicateProfileId => C::Data,
+            Internal => C::Internal,
         }
     }
 }
 
 impl Error {
-    /// The binding exception class of this error, raised during `phase`.
+    /// The binding exception class of this error, raised during `phase`: the class of its first
+    /// diagnostic's kind (see [`ErrorKind::class`]).
     pub fn class(&self, phase: Phase) -> ErrorClass {
-        use ErrorKind as K;
         let first = self.first();
-        match (phase, first.kind) {
-            (Phase::Evaluate, _) => ErrorClass::Evaluation,
-            (_, K::SyntaxError | K::InvalidEscape | K::NumberOutOfRange) => ErrorClass::Parse,
-            (_, K::LimitExceeded) if first.span.is_some() => ErrorClass::Parse,
-            (_, K::SegmentCycle | K::DuplicateSegment | K::UnknownSegment) => ErrorClass::TypeCheck,
-            _ if first.span.is_none() => ErrorClass::Definition,
-            _ => ErrorClass::TypeCheck,
-        }
+        first.kind.class(first.span.is_some(), phase)
     }
 }
 

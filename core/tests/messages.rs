@@ -61,3 +61,46 @@ fn explain_shows_the_fx_quote_a_comparison_used() {
     let p = Profile::from_json_str(r#"{"id": "u1", "attributes": {"spend": "450 USD"}}"#).unwrap();
     assert_eq!(seg.explain(&p, &cx).unwrap().root.note, None);
 }
+
+/// The exception class is decided per kind (SPEC §18, "Error classes"); the kinds found in rule
+/// text and in definition fields alike take the class of where they were found.
+#[test]
+fn error_classes_follow_the_kind_and_where_it_was_found() {
+    use segcore::{ErrorClass as C, EvalContext, Phase, Profile};
+    let class = |def: Definition| Segment::compile(def, None).unwrap_err().class(Phase::Compile);
+    let rule = |text: &str| class(Definition::new("a", "1.0.0", text));
+
+    assert_eq!(rule("age >="), C::Parse);
+    assert_eq!(rule("nope(age)"), C::TypeCheck);
+    // A bad timestamp literal in the rule is a type error; in `effective_from` a definition error.
+    assert_eq!(rule(r#"signup after timestamp("2026-13-01T00:00:00Z")"#), C::TypeCheck);
+    let yaml = "id: a\nversion: 1.0.0\nrule: age > 1\neffective_from: 2026-13-01T00:00:00Z\n";
+    let err = Definition::from_yaml_str(yaml).unwrap_err();
+    assert_eq!(err.first().kind, segcore::ErrorKind::InvalidTimestamp);
+    assert_eq!(err.class(Phase::Compile), C::Definition);
+    // A currency code: in the rule a type error, as the definition's base currency a definition error.
+    assert_eq!(rule("spend > 5 XYZ"), C::TypeCheck);
+    let mut def = Definition::new("a", "1.0.0", "age > 1");
+    def.currency = "ABC".into();
+    assert_eq!(class(def), C::Definition);
+    // A rule nested too deep is unreadable text; a rule field over the size limit, like any
+    // document over its limit, is a bad definition.
+    let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
+    let err = Segment::compile(Definition::new("a", "1.0.0", deep), None).unwrap_err();
+    assert_eq!(err.first().kind, segcore::ErrorKind::LimitExceeded);
+    assert_eq!(err.class(Phase::Compile), C::Parse);
+    let long = format!("a{}", " or a".repeat(20_000));
+    let err = Segment::compile(Definition::new("a", "1.0.0", long), None).unwrap_err();
+    assert_eq!(err.first().kind, segcore::ErrorKind::LimitExceeded);
+    assert_eq!(err.class(Phase::Compile), C::Definition);
+
+    // Evaluation: bad data is `Data`, good data that cannot be evaluated is `Evaluation`.
+    let seg = Segment::compile(Definition::new("a", "1.0.0", "spend > 5 EUR"), None).unwrap();
+    let cx = EvalContext::new(0);
+    let p = Profile::from_json_str(r#"{"id":"u","attributes":{"spend":{"amount":"9","currency":"USD"}}}"#).unwrap();
+    assert_eq!(seg.evaluate(&p, &cx).unwrap_err().class(Phase::Evaluate), C::Evaluation);
+    let bad = Profile::from_json_str(r#"{"id":"u","events":[{"name":"x","at":"yesterday"}]}"#).unwrap_err();
+    assert_eq!(bad.first().kind, segcore::ErrorKind::InvalidProfile);
+    assert_eq!(bad.class(Phase::Evaluate), C::Data);
+    assert_eq!(bad.class(Phase::Compile), C::Data);
+}

@@ -170,11 +170,11 @@ export function hardeningTests(segcore) {
       const ok = { id: 'u', attributes: { tags: deepValue(kind, 100, 1) } };
       equal(seg.evaluate(ok, { asOf: AS_OF }), true, `${kind} x100 as a plain object`);
       const bad = { id: 'u', attributes: { tags: deepValue(kind, 101, 1) } };
-      throwsCode(segcore, () => seg.evaluate(bad, { asOf: AS_OF }), 'limit_exceeded', segcore.EvaluationError);
-      throwsCode(segcore, () => new Profile(bad), 'limit_exceeded', segcore.EvaluationError);
+      throwsCode(segcore, () => seg.evaluate(bad, { asOf: AS_OF }), 'limit_exceeded', segcore.DataError);
+      throwsCode(segcore, () => new Profile(bad), 'limit_exceeded', segcore.DataError);
       const huge = { id: 'u', attributes: { tags: deepValue(kind, 100_000, 1) } };
-      throwsCode(segcore, () => seg.evaluate(huge, { asOf: AS_OF }), 'limit_exceeded', segcore.EvaluationError);
-      throwsCode(segcore, () => new Profile(huge), 'limit_exceeded', segcore.EvaluationError);
+      throwsCode(segcore, () => seg.evaluate(huge, { asOf: AS_OF }), 'limit_exceeded', segcore.DataError);
+      throwsCode(segcore, () => new Profile(huge), 'limit_exceeded', segcore.DataError);
       const prop = { id: 'u', events: [{ name: 'e', at: AS_OF, properties: { p: deepValue(kind, 100_000, 1) } }] };
       throwsCode(segcore, () => compile('count(e where p = 1) >= 0').evaluate(prop, { asOf: AS_OF }), 'limit_exceeded');
       throwsCode(segcore, () => new Profile(prop), 'limit_exceeded');
@@ -184,9 +184,9 @@ export function hardeningTests(segcore) {
   t('deep FX tables, segment results, schemas and definitions are limit_exceeded', () => {
     const seg = compile('age >= 18');
     const deep = deepValue('object', 100_000, '1.1');
-    throwsCode(segcore, () => seg.evaluate(plain, { asOf: AS_OF, fx: { 'EUR/USD': deep } }), 'limit_exceeded', segcore.EvaluationError);
-    throwsCode(segcore, () => new Context({ asOf: AS_OF, fx: { 'EUR/USD': deep } }), 'limit_exceeded', segcore.EvaluationError);
-    throwsCode(segcore, () => seg.evaluate(plain, { asOf: AS_OF, segments: { s: deep } }), 'limit_exceeded', segcore.EvaluationError);
+    throwsCode(segcore, () => seg.evaluate(plain, { asOf: AS_OF, fx: { 'EUR/USD': deep } }), 'limit_exceeded', segcore.DataError);
+    throwsCode(segcore, () => new Context({ asOf: AS_OF, fx: { 'EUR/USD': deep } }), 'limit_exceeded', segcore.DataError);
+    throwsCode(segcore, () => seg.evaluate(plain, { asOf: AS_OF, segments: { s: deep } }), 'limit_exceeded', segcore.DataError);
     const schema = { attributes: { age: deepValue('list', 100_000, 'int') } };
     throwsCode(segcore, () => compile('age >= 18', { schema }), 'limit_exceeded', segcore.DefinitionError);
     throwsCode(segcore, () => Segment.fromObject({ id: 'a', version: '1.0.0', rule: 'age > 1' }, { schema }), 'limit_exceeded', segcore.DefinitionError);
@@ -206,10 +206,10 @@ export function hardeningTests(segcore) {
     for (const n of [100_001, 1_000_000]) {
       const p = { id: 'big', attributes: { age: 30 }, events: events(n) };
       const started = Date.now();
-      throwsCode(segcore, () => new Profile(p), 'limit_exceeded', segcore.EvaluationError);
-      throwsCode(segcore, () => seg.evaluate(p, { asOf: AS_OF }), 'limit_exceeded', segcore.EvaluationError);
+      throwsCode(segcore, () => new Profile(p), 'limit_exceeded', segcore.DataError);
+      throwsCode(segcore, () => seg.evaluate(p, { asOf: AS_OF }), 'limit_exceeded', segcore.DataError);
       // Even when the rule reads no events: the limit is the profile's.
-      throwsCode(segcore, () => attrsOnly.evaluate(p, { asOf: AS_OF }), 'limit_exceeded', segcore.EvaluationError);
+      throwsCode(segcore, () => attrsOnly.evaluate(p, { asOf: AS_OF }), 'limit_exceeded', segcore.DataError);
       const ms = Date.now() - started;
       if (ms > 5_000) fail(`refusing ${n} events took ${ms} ms`);
     }
@@ -223,14 +223,42 @@ export function hardeningTests(segcore) {
   t('asOf: an Invalid Date or one out of range is invalid_context', () => {
     const seg = compile('count(purchase within 30d) >= 0');
     for (const asOf of [new Date(NaN), new Date(8.64e15), new Date(-8.64e15), new Date(Date.UTC(10000, 0, 1)), '10000-01-01T00:00:00Z', 'yesterday']) {
-      const e = throwsCode(segcore, () => seg.outcome(plain, { asOf }), 'invalid_context', segcore.EvaluationError);
+      const e = throwsCode(segcore, () => seg.outcome(plain, { asOf }), 'invalid_context', segcore.DataError);
       if (!/asOf|as_of/.test(e.message)) fail(`the message must name asOf: ${e.message}`);
-      throwsCode(segcore, () => new Context({ asOf }), 'invalid_context', segcore.EvaluationError);
+      throwsCode(segcore, () => new Context({ asOf }), 'invalid_context', segcore.DataError);
     }
     // The edges of the range are fine.
     equal(seg.outcome(plain, { asOf: new Date(Date.UTC(9999, 11, 30)) }), 'true', 'year 9999');
     equal(seg.outcome(plain, { asOf: new Date(Date.UTC(1970, 0, 1)) }), 'true', '1970');
     equal(new Context({ asOf: new Date(Date.UTC(2026, 2, 15, 12)) }).asOf, AS_OF, 'Context.asOf');
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Reshape issue, new-user item: an integer beyond Number.isSafeInteger in a plain object.
+
+  t('numbers between 2^53 and 2^63 are refused (JS may have rounded them); BigInt is exact', () => {
+    const seg = compile('account = 12345678901234567');
+    // The literal below is already 12345678901234568 in JS: read as a float it would compare
+    // unequal without a word. Refused, with the way out in the message.
+    for (const where of [
+      (n) => ({ id: 'u', attributes: { account: n } }),
+      (n) => ({ id: 'u', events: [{ name: 'e', at: AS_OF, properties: { n } }], attributes: { account: n } }),
+    ]) {
+      let caught;
+      try {
+        seg.evaluate(where(12345678901234567), { asOf: AS_OF });
+      } catch (e) {
+        caught = e;
+      }
+      if (!(caught instanceof TypeError) || !/BigInt/.test(caught.message)) {
+        fail(`expected a TypeError naming BigInt, got ${caught?.constructor?.name}: ${caught?.message}`);
+      }
+    }
+    equal(seg.evaluate({ id: 'u', attributes: { account: 12345678901234567n } }, { asOf: AS_OF }), true, 'BigInt');
+    equal(seg.evaluate(Profile.fromJSON('{"id":"u","attributes":{"account":12345678901234567}}'), { asOf: AS_OF }), true, 'fromJSON');
+    // Safe integers and numbers beyond 2^63 (no 64-bit integer meant) are read as before.
+    equal(compile('n = 9007199254740991').evaluate({ id: 'u', attributes: { n: 9007199254740991 } }, { asOf: AS_OF }), true, '2^53 - 1');
+    equal(compile('n > 10000000000000000000.5').evaluate({ id: 'u', attributes: { n: 1e20 } }, { asOf: AS_OF }), true, '1e20');
   });
 
   return tests;

@@ -202,12 +202,41 @@ impl<'a> Reader<'a> {
 }
 
 fn number_json(f: f64) -> TResult<serde_json::Value> {
+    js_number(f).map(serde_json::Value::Number).map_err(type_error)
+}
+
+/// How a JavaScript number becomes data, on every JS route (the tape, and the Node binding's
+/// conversion of FX tables and segment results): a safe integer (|n| ≤ 2^53 − 1) is an integer,
+/// any other finite number a float — except an integer-valued number between 2^53 and 2^63,
+/// which is refused: JS has already rounded it if it was meant as a 64-bit integer (an id, a
+/// counter), and reading it as a float would compare unequal to the exact value without a word.
+/// A `BigInt`, or the profile as JSON text (`Profile.fromJSON`), carries such integers exactly.
+/// NaN and ±Infinity are refused: segcore data has neither. The error is the message of the
+/// `TypeError` the bindings raise.
+///
+/// ```
+/// use segcore::tape::js_number;
+/// assert_eq!(js_number(3.0).unwrap(), serde_json::Number::from(3));
+/// assert_eq!(js_number(2.5).unwrap().as_f64(), Some(2.5));
+/// assert!(js_number(9_007_199_254_740_994.0).unwrap_err().contains("BigInt"));
+/// assert_eq!(js_number(1e20).unwrap().as_f64(), Some(1e20)); // beyond any 64-bit integer
+/// assert!(js_number(f64::NAN).is_err());
+/// ```
+pub fn js_number(f: f64) -> Result<serde_json::Number, String> {
+    /// 2^63: integer-valued numbers from here on cannot be segcore integers at all.
+    const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
     if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-        return Ok(serde_json::Value::from(f as i64));
+        return Ok(serde_json::Number::from(f as i64));
+    }
+    if f.fract() == 0.0 && f.abs() <= I64_LIMIT {
+        return Err(format!(
+            "{f} is an integer beyond 2^53, which a JS number cannot hold exactly (it may already be rounded): \
+             pass a BigInt (e.g. {}n), or the profile as JSON text with Profile.fromJSON",
+            f as i64
+        ));
     }
     serde_json::Number::from_f64(f)
-        .map(serde_json::Value::Number)
-        .ok_or_else(|| type_error(format!("{f} is not a finite number; segcore data has no NaN or Infinity")))
+        .ok_or_else(|| format!("{f} is not a finite number; segcore data has no NaN or Infinity"))
 }
 
 /// A `Date`'s time value (ms) as microseconds; an invalid date is a `TypeError`.
@@ -261,9 +290,9 @@ pub fn read_projection(bytes: &[u8], spec: &Projection, named: bool) -> TResult<
         let at = match r.u8()? {
             5 => crate::profile::parse_event_time(r.str()?),
             6 => Ok(date_micros(r.f64()?)?),
-            _ => Err("event has no string `at`".to_string()),
+            _ => Err(crate::profile::EventProblem::NoAt),
         }
-        .map_err(|m| TapeError::Profile(crate::profile::event_error(p.id(), index as usize, &m)))?;
+        .map_err(|m| TapeError::Profile(m.at(p.id(), index as usize)))?;
         let mut properties = crate::profile::Properties::new();
         for prop in props {
             if let Some(v) = r.value()? {
@@ -353,8 +382,11 @@ mod tests {
         let read = |f: f64| read_projection(&W::default().text(5, "u").u32(1).num(f).u32(0).0, &spec, false);
         assert_eq!(read(3.0).unwrap().1, [Value::Int(3)]);
         assert_eq!(read(2.5).unwrap().1, [Value::Float(2.5)]);
-        // 2^53 + 2 is not a safe integer: it stays a float.
-        assert_eq!(read(9_007_199_254_740_994.0).unwrap().1, [Value::Float(9_007_199_254_740_994.0)]);
+        // 2^53 + 2 is not a safe integer: maybe a rounded 64-bit id, so refused (a BigInt carries it).
+        assert!(matches!(read(9_007_199_254_740_994.0), Err(TapeError::Type(m)) if m.contains("BigInt")));
+        assert!(matches!(read(-9_007_199_254_740_994.0), Err(TapeError::Type(_))));
+        // Beyond 2^63 no 64-bit integer is meant: a float.
+        assert_eq!(read(1e20).unwrap().1, [Value::Float(1e20)]);
         assert!(matches!(read(f64::NAN), Err(TapeError::Type(m)) if m.contains("not a finite number")));
         assert!(matches!(read(f64::INFINITY), Err(TapeError::Type(_))));
     }

@@ -127,6 +127,39 @@ fn find_rule(text: &str, json: bool) -> Option<(u32, u32, u32)> {
 }
 
 impl Definition {
+    /// The id `compile(rule)` gives a bare rule in every binding (it is part of the definition
+    /// hash, so the default is decided here, once).
+    pub const RULE_ID: &'static str = "rule";
+    /// The version `compile(rule)` gives a bare rule in every binding.
+    pub const RULE_VERSION: &'static str = "1.0.0";
+
+    /// The definition of a bare rule, as every binding's `compile(rule, …)` builds it: the
+    /// metadata given, [`Definition::RULE_ID`], [`Definition::RULE_VERSION`], UTC and USD for
+    /// the rest. Same rule and options, same definition hash, in every runtime.
+    ///
+    /// ```
+    /// use segcore::Definition;
+    /// let d = Definition::for_rule("age >= 18", None, None, Some("Europe/Paris"), None);
+    /// assert_eq!((d.id.as_str(), d.version.as_str()), ("rule", "1.0.0"));
+    /// assert_eq!((d.timezone.as_str(), d.currency.as_str()), ("Europe/Paris", "USD"));
+    /// ```
+    pub fn for_rule(
+        rule: impl Into<String>,
+        id: Option<&str>,
+        version: Option<&str>,
+        timezone: Option<&str>,
+        currency: Option<&str>,
+    ) -> Definition {
+        let mut def = Definition::new(id.unwrap_or(Self::RULE_ID), version.unwrap_or(Self::RULE_VERSION), rule);
+        if let Some(tz) = timezone {
+            def.timezone = tz.to_string();
+        }
+        if let Some(c) = currency {
+            def.currency = c.to_string();
+        }
+        def
+    }
+
     /// A definition with defaults for everything but id, version and rule.
     pub fn new(id: impl Into<String>, version: impl Into<String>, rule: impl Into<String>) -> Definition {
         Definition {
