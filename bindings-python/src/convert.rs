@@ -13,6 +13,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use segcore::binding::EventProblem;
 use segcore::limits::MAX_VALUE_DEPTH;
 use segcore::{ErrorKind, Profile, Value};
 
@@ -121,7 +122,7 @@ fn enter(depth: usize, walk: Walk) -> Conv<()> {
     if depth >= MAX_VALUE_DEPTH {
         return Err(Bad::new(
             ErrorKind::LimitExceeded,
-            format!("the {} is nested more than {MAX_VALUE_DEPTH} levels deep (lists/objects; SPEC §19)", walk.what),
+            format!("the {} is nested more than {MAX_VALUE_DEPTH} levels deep", walk.what),
         ));
     }
     Ok(())
@@ -331,13 +332,13 @@ fn invalid(message: String) -> Bad {
 }
 
 /// An event's `at`: RFC 3339 text or an aware datetime.
-pub fn event_time(at: Option<&Bound<'_, PyAny>>) -> Conv<Result<i64, String>> {
+pub fn event_time(at: Option<&Bound<'_, PyAny>>) -> Conv<Result<i64, EventProblem>> {
     Ok(match at {
         Some(a) if a.is_instance_of::<PyString>() => {
             segcore::binding::parse_event_time(&a.cast::<PyString>().map_err(PyErr::from)?.to_cow()?)
         }
         Some(a) if is_datetime(a)? => segcore::binding::parse_event_time(&aware_isoformat(a)?),
-        _ => Err("event has no string `at`".to_string()),
+        _ => Err(EventProblem::NoAt),
     })
 }
 
@@ -378,9 +379,9 @@ pub fn profile(obj: &Bound<'_, PyAny>) -> Conv<Profile> {
             return Err(invalid(format!("profile `{id}`: `events` must be a list")));
         };
         for (i, e) in events.iter().enumerate() {
-            let event_err = |m: &str| Bad::Core(segcore::binding::event_error(&id, i, m));
+            let event_err = |problem: EventProblem| Bad::Core(problem.at(&id, i));
             let Some(fields) = entries(e)? else {
-                return Err(event_err("an event must be an object with `name`, `at`, `properties`"));
+                return Err(event_err(EventProblem::NotAnObject));
             };
             let (mut name, mut at, mut props) = (None, None, None);
             for (k, v) in fields {
@@ -392,13 +393,13 @@ pub fn profile(obj: &Bound<'_, PyAny>) -> Conv<Profile> {
                 }
             }
             let Some(name) = name.as_ref().and_then(|n| n.cast::<PyString>().ok()) else {
-                return Err(event_err("event has no string `name`"));
+                return Err(event_err(EventProblem::NoName));
             };
             let name = name.to_cow()?;
-            let at = event_time(at.as_ref())?.map_err(|m| event_err(&m))?;
+            let at = event_time(at.as_ref())?.map_err(event_err)?;
             let mut properties = segcore::binding::Properties::new();
             if let Some(pr) = props.filter(|p| !p.is_none()) {
-                let Some(pr) = entries(&pr)? else { return Err(event_err("event `properties` must be an object")) };
+                let Some(pr) = entries(&pr)? else { return Err(event_err(EventProblem::BadProperties)) };
                 for (k, v) in pr {
                     let value =
                         to_value(&v).map_err(|e| e.at(|| format!("profile `{id}`, event {i}, property `{k}`")))?;

@@ -155,7 +155,7 @@ pub(crate) fn convert_slots<'a>(
     };
     let Ok(events) = events.cast::<PyList>() else { return full() };
     let (k_name, k_at, k_props) = (intern!(py, "name"), intern!(py, "at"), intern!(py, "properties"));
-    let invalid = |i: usize, msg: String| Bad::Core(segcore::binding::event_error(&id, i, &msg));
+    let invalid = |i: usize, problem: segcore::binding::EventProblem| Bad::Core(problem.at(&id, i));
     for (i, e) in events.iter().enumerate() {
         let Ok(ed) = e.cast::<PyDict>() else { return full() };
         let Some(name_obj) = ed.get_item(k_name)? else { return full() };

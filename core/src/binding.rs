@@ -18,7 +18,7 @@ pub use crate::explain::html_escape;
 pub use crate::ir::Layout;
 pub use crate::ops::bucket;
 pub use crate::printer::print as print_rule;
-pub use crate::profile::{event_error, parse_event, parse_event_time, EventGroup, Properties};
+pub use crate::profile::{parse_event, parse_event_time, EventGroup, EventProblem, Properties};
 pub use crate::projection::Projection;
 pub use crate::semver::Version;
 pub use crate::time::{format_timestamp, parse_instant, resolve_local, resolve_local_json, to_timestamp, Resolution};

@@ -198,7 +198,7 @@ impl Profile {
                             ),
                         ));
                     }
-                    let (name, at, props) = parse_event(e).map_err(|m| event_error(p.id(), i, &m))?;
+                    let (name, at, props) = parse_event(e).map_err(|m| m.at(p.id(), i))?;
                     p.push_event(name, at, props)?;
                 }
             }
@@ -209,22 +209,55 @@ impl Profile {
     }
 }
 
-/// The error for event `index` (its position in the profile's list) of profile `id`: every route
-/// that reads events (this parser, and the bindings' read-set conversions) reports it the same way.
+/// What is wrong with one event, before it is known whose event it is: every route that reads
+/// events (this parser, the tape, the bindings' own conversions) names the problem with this type,
+/// then places it with [`EventProblem::at`], so the messages are the same everywhere.
 ///
 /// ```
-/// let e = segcore::binding::event_error("u1", 3, "event has no string `at`");
+/// use segcore::binding::EventProblem;
+/// let e = EventProblem::NoAt.at("u1", 3);
+/// assert_eq!(e.first().kind, segcore::ErrorKind::InvalidProfile);
 /// assert_eq!(e.first().message, "profile `u1`, event 3: event has no string `at`");
 /// ```
-pub fn event_error(id: &str, index: usize, message: &str) -> Error {
-    invalid(&format!("profile `{id}`, event {index}: {message}"))
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventProblem {
+    /// The event is not an object.
+    NotAnObject,
+    /// No string `name`.
+    NoName,
+    /// No `at`, or one that is neither text nor a timestamp value.
+    NoAt,
+    /// An `at` text that is not RFC 3339 with an offset (the text).
+    BadAt(String),
+    /// `properties` that is not an object.
+    BadProperties,
+}
+
+impl EventProblem {
+    /// The problem's message, without the profile and event it was found in.
+    pub fn message(&self) -> String {
+        match self {
+            EventProblem::NotAnObject => "an event must be an object with `name`, `at`, `properties`".into(),
+            EventProblem::NoName => "event has no string `name`".into(),
+            EventProblem::NoAt => "event has no string `at`".into(),
+            EventProblem::BadAt(text) => format!("event `at` {text:?} is not an RFC 3339 timestamp with an offset"),
+            EventProblem::BadProperties => "event `properties` must be an object".into(),
+        }
+    }
+
+    /// The problem as the `invalid_profile` error of event `index` (its position in the
+    /// profile's list) of profile `id`.
+    pub fn at(&self, id: &str, index: usize) -> Error {
+        invalid(&format!("profile `{id}`, event {index}: {}", self.message()))
+    }
 }
 
 /// Parses one event object into (name, at, properties).
-pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), String> {
-    let obj = e.as_object().ok_or("an event must be an object with `name`, `at`, `properties`")?;
-    let name = obj.get("name").and_then(|n| n.as_str()).ok_or("event has no string `name`")?;
-    let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or("event has no string `at`")?;
+pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), EventProblem> {
+    let obj = e.as_object().ok_or(EventProblem::NotAnObject)?;
+    let name = obj.get("name").and_then(|n| n.as_str()).ok_or(EventProblem::NoName)?;
+    let at_text = obj.get("at").and_then(|n| n.as_str()).ok_or(EventProblem::NoAt)?;
     let at = parse_event_time(at_text)?;
     let mut props = BTreeMap::new();
     match obj.get("properties") {
@@ -234,15 +267,14 @@ pub fn parse_event(e: &serde_json::Value) -> Result<(&str, i64, Properties), Str
                 props.insert(k.as_str().into(), Value::from_json(v));
             }
         }
-        Some(_) => return Err("event `properties` must be an object".into()),
+        Some(_) => return Err(EventProblem::BadProperties),
     }
     Ok((name, at, props))
 }
 
-/// Parses an event's `at`: RFC 3339 with an offset (the message names the problem otherwise).
-pub fn parse_event_time(text: &str) -> Result<i64, String> {
-    crate::time::parse_instant(text)
-        .ok_or_else(|| format!("event `at` {text:?} is not an RFC 3339 timestamp with an offset"))
+/// Parses an event's `at`: RFC 3339 with an offset.
+pub fn parse_event_time(text: &str) -> Result<i64, EventProblem> {
+    crate::time::parse_instant(text).ok_or_else(|| EventProblem::BadAt(text.to_string()))
 }
 
 fn invalid(msg: &str) -> Error {
