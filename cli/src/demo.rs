@@ -165,6 +165,8 @@ pub fn run(dir: &Path, n: usize) -> CliResult<()> {
         out: dir.join("memberships.jsonl"),
         format: None,
         input_format: None,
+        keep_going: false,
+        errors: None,
         columns: crate::ColumnArgs {
             id_column: "id".into(),
             entity_column: "entity_id".into(),

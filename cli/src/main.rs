@@ -148,6 +148,15 @@ pub struct EvalArgs {
     /// Input format of profiles and events (default: from extensions).
     #[arg(long, value_parser = ["jsonl", "csv"])]
     pub input_format: Option<String>,
+    /// On an evaluation error (a missing FX quote, an overflow) go on with the other profiles:
+    /// the failed profile × segment pairs get no membership row, the first errors are printed,
+    /// and the exit status is 1. Without it, the first error stops the run with no output.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// With --keep-going: write every error as a JSON line (entity_id, segment_id, row, kind,
+    /// message) to this file.
+    #[arg(long, value_name = "FILE", requires = "keep_going")]
+    pub errors: Option<PathBuf>,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -377,6 +386,12 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     inputs.extend(args.schema.as_deref().map(|p| ("--schema", p)));
     inputs.extend(segments.iter().map(|p| ("--segments", p.as_path())));
     output::ensure_not_an_input(&args.out, &inputs)?;
+    if let Some(errors) = &args.errors {
+        output::ensure_not_an_input(errors, &inputs)?;
+        if errors == &args.out {
+            return Err(error(ErrorKind::Io, "--errors and --out must be different files"));
+        }
+    }
     let schema = load_schema(args.schema.as_deref())?;
     let registry = load_registry(&args.segments, schema.as_ref())?;
     let mut cx = EvalContext::parse(&args.as_of).map_err(|e| core_error("--as-of", &e))?;
@@ -398,11 +413,14 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
     errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
-    let run = run::evaluate_all(registry.program(), &profiles, &cx)?;
+    let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
     let eval_time = t1.elapsed();
     let t2 = Instant::now();
     run::write_memberships(&args.out, out_format, &run)?;
-    let rows = profiles.len() * registry.len();
+    if let Some(path) = &args.errors {
+        run::write_errors(path, &run)?;
+    }
+    let rows = profiles.len() * registry.len() - run.errors().len();
     out::report("\n")?;
     run::print_summary(&run, profiles.len())?;
     reportln!(
@@ -413,7 +431,8 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         rows as f64 / eval_time.as_secs_f64().max(1e-9),
         args.out.display(),
         t2.elapsed().as_secs_f64()
-    )
+    )?;
+    run::report_errors(&run, args.errors.as_deref())
 }
 
 #[allow(clippy::too_many_arguments)]

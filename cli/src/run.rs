@@ -41,14 +41,20 @@ impl Progress {
 }
 
 /// Evaluates every segment for every profile: the core's batch driver, with a progress bar.
-pub fn evaluate_all(program: &Program, profiles: &[Profile], cx: &EvalContext) -> CliResult<Memberships> {
+/// `keep_going`: failures are recorded in the result rather than ending the run.
+pub fn evaluate_all(
+    program: &Program,
+    profiles: &[Profile],
+    cx: &EvalContext,
+    keep_going: bool,
+) -> CliResult<Memberships> {
     let progress = std::sync::Mutex::new(Progress::new("evaluating", program.len() * profiles.len()));
     let update = |done: usize, _total: usize| {
         if let Ok(mut p) = progress.lock() {
             p.update(done);
         }
     };
-    let opts = BatchOptions { progress: Some(&update), ..BatchOptions::default() };
+    let opts = BatchOptions { progress: Some(&update), keep_going, ..BatchOptions::default() };
     // Ids are unique already: `segcore::ingest` refused a repeated id, naming both lines.
     let bound: Vec<_> = profiles.iter().map(|p| program.bind(p)).collect();
     let result = batch::evaluate_bound(program, &bound, cx, &opts);
@@ -110,6 +116,46 @@ pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliR
     out.commit()
 }
 
+/// Writes the failures of a `--keep-going` run as JSON lines: `entity_id`, `segment_id`, `row`
+/// (0-based, in the profiles input), `kind`, `message`.
+pub fn write_errors(path: &Path, run: &Memberships) -> CliResult<()> {
+    let mut out = OutputFile::create(path)?;
+    let ids: Vec<&str> = run.entity_ids().collect();
+    for e in run.errors() {
+        let d = e.error.first();
+        let line = serde_json::json!({
+            "entity_id": ids[e.row],
+            "segment_id": run.segments()[e.segment].id,
+            "row": e.row,
+            "kind": d.kind.as_str(),
+            "message": d.message,
+        });
+        writeln!(out.writer, "{line}").map_err(|err| crate::output::io_error(path, format!("cannot write: {err}")))?;
+    }
+    out.commit()
+}
+
+/// After a `--keep-going` run with failures: the first few on stderr, where the rest went, and
+/// exit status 1 (the membership file lacks the failed rows).
+pub fn report_errors(run: &Memberships, file: Option<&Path>) -> CliResult<()> {
+    const SHOWN: usize = 10;
+    let errors = run.errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errln!("");
+    for e in errors.iter().take(SHOWN) {
+        errln!("{}", e.error.first());
+    }
+    let more = errors.len().saturating_sub(SHOWN);
+    let rest = match (more, file) {
+        (0, _) => String::new(),
+        (n, Some(f)) => format!(" ({n} more not shown; all in {})", f.display()),
+        (n, None) => format!(" ({n} more not shown; --errors FILE writes them all)"),
+    };
+    Err(format!("{} profile × segment evaluations failed and have no membership row{rest}", errors.len()))
+}
+
 /// Prints the summary table (report lines: dropped if stdout is closed).
 pub fn print_summary(run: &Memberships, profiles: usize) -> CliResult<()> {
     let rows = run.segments();
@@ -123,6 +169,7 @@ pub fn print_summary(run: &Memberships, profiles: usize) -> CliResult<()> {
         "time",
         "profiles/s"
     )?;
+    let failures = !run.errors().is_empty();
     for s in rows {
         let share = if profiles == 0 { 0.0 } else { s.members as f64 * 100.0 / profiles as f64 };
         let secs = s.time.as_secs_f64();
@@ -136,6 +183,9 @@ pub fn print_summary(run: &Memberships, profiles: usize) -> CliResult<()> {
             secs * 1000.0,
             human(rate)
         )?;
+        if failures && s.failed > 0 {
+            reportln!("{:<width$}  {:>9} failed (no row written)", "", s.failed)?;
+        }
     }
     Ok(())
 }

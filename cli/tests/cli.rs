@@ -306,3 +306,74 @@ fn fmt_check_says_whether_the_rule_or_only_the_metadata_layout_differs() {
     assert!(t.contains("would reformat b.yaml: the rule"), "{t}");
     assert!(t.contains("2 file(s) are not formatted") && t.contains("metadata is written in canonical order"), "{t}");
 }
+
+#[test]
+fn keep_going_writes_every_row_that_evaluates_and_lists_the_failures() {
+    let dir = tmp("keep-going");
+    write(&dir, "segs/rich.yaml", "id: rich\nversion: 1.0.0\nrule: wealth > 100 USD\n");
+    write(&dir, "segs/rich_adults.yaml", "id: rich_adults\nversion: 1.0.0\nrule: in_segment(\"rich\") and age >= 18\n");
+    write(&dir, "segs/adults.yaml", "id: adults\nversion: 1.0.0\nrule: age >= 18\n");
+    // `b` holds GBP and the FX table has no GBP/USD quote.
+    write(
+        &dir,
+        "p.jsonl",
+        concat!(
+            "{\"id\":\"a\",\"attributes\":{\"age\":30,\"wealth\":{\"amount\":\"500\",\"currency\":\"EUR\"}}}\n",
+            "{\"id\":\"b\",\"attributes\":{\"age\":40,\"wealth\":{\"amount\":\"500\",\"currency\":\"GBP\"}}}\n",
+            "{\"id\":\"c\",\"attributes\":{\"age\":10,\"wealth\":{\"amount\":\"5\",\"currency\":\"USD\"}}}\n",
+        ),
+    );
+    write(&dir, "fx.json", "{\"EUR/USD\": \"1.10\"}");
+    let base =
+        ["eval", "--segments", "segs", "--profiles", "p.jsonl", "--fx", "fx.json", "--as-of", "2026-03-15T00:00:00Z"];
+
+    // Default: the first error stops the run, and nothing is written.
+    let out = segcore(&[&base[..], &["--out", "m.csv"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("error[fx_rate_missing]"), "{}", text(&out));
+    assert!(!dir.join("m.csv").exists());
+
+    // --keep-going: 3 profiles × 3 segments = 9 cells; b fails in `rich` (no GBP/USD quote) and
+    // so in `rich_adults` (which reads it): 7 rows, exit status 1, the errors listed.
+    let out = segcore(&[&base[..], &["--out", "m.csv", "--keep-going", "--errors", "errors.jsonl"]].concat(), &dir);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("2 profile × segment evaluations failed and have no membership row"), "{t}");
+    assert!(t.contains("error[fx_rate_missing]"), "{t}");
+    let rows = std::fs::read_to_string(dir.join("m.csv")).unwrap();
+    let cells: Vec<(&str, &str, &str)> = rows
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0], f[1], f[6])
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("a", "adults", "true"),
+            ("a", "rich", "true"),
+            ("a", "rich_adults", "true"),
+            ("b", "adults", "true"),
+            ("c", "adults", "false"),
+            ("c", "rich", "false"),
+            ("c", "rich_adults", "false"),
+        ]
+    );
+    let errors: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("errors.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2);
+    assert_eq!((errors[0]["entity_id"].as_str(), errors[0]["segment_id"].as_str()), (Some("b"), Some("rich")));
+    assert_eq!(errors[0]["kind"], "fx_rate_missing");
+    assert_eq!(errors[0]["row"], 1);
+    assert_eq!((errors[1]["entity_id"].as_str(), errors[1]["segment_id"].as_str()), (Some("b"), Some("rich_adults")));
+    assert_eq!(errors[1]["kind"], "segment_result_missing");
+
+    // --errors without --keep-going is a usage error.
+    let out = segcore(&[&base[..], &["--out", "m2.csv", "--errors", "e.jsonl"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

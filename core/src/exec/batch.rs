@@ -22,6 +22,22 @@ pub struct BatchOptions<'a> {
     pub threads: usize,
     /// Called after each segment with (rows evaluated so far, rows in all), for progress bars.
     pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// On an evaluation error (a missing FX quote, an overflow), record it and go on rather than
+    /// stop at the first: the failed (profile, segment) cell gets no membership row, a segment
+    /// reading it with `in_segment` fails for that profile too, and [`Memberships::errors`] lists
+    /// every failure in row order. Off by default: one error fails the batch.
+    pub keep_going: bool,
+}
+
+/// An evaluation that failed in a batch run with [`BatchOptions::keep_going`].
+#[derive(Debug, Clone)]
+pub struct CellError {
+    /// The profile's row.
+    pub row: usize,
+    /// The segment, as an index into [`Memberships::segments`].
+    pub segment: usize,
+    /// What went wrong, placed at the row, entity and segment.
+    pub error: Error,
 }
 
 /// Per-segment facts of a batch run, in [`Program::segments`] order (by id).
@@ -35,8 +51,10 @@ pub struct SegmentRun {
     pub definition_hash: String,
     /// Rows whose outcome is TRUE.
     pub members: usize,
-    /// Rows whose outcome is UNKNOWN; the rest are FALSE.
+    /// Rows whose outcome is UNKNOWN; the rest are FALSE, or failed.
     pub unknown: usize,
+    /// Rows whose evaluation failed ([`BatchOptions::keep_going`]; otherwise always 0).
+    pub failed: usize,
     /// Time spent evaluating this segment over every row.
     pub time: Duration,
 }
@@ -91,6 +109,10 @@ pub struct Memberships {
     segments: Vec<SegmentRun>,
     /// `outcomes[segment][row]`, segments in [`Program::segments`] order.
     outcomes: Vec<Vec<Outcome>>,
+    /// `failed[segment][row]` (empty for a segment with no failure): the cell has no outcome.
+    failed: Vec<Vec<bool>>,
+    /// Every failure, in row order then segment order (with `keep_going`).
+    errors: Vec<CellError>,
 }
 
 impl Memberships {
@@ -114,25 +136,37 @@ impl Memberships {
     pub fn segments(&self) -> &[SegmentRun] {
         &self.segments
     }
-    /// The outcomes of segment `k` (index into [`Memberships::segments`]), one per row.
+    /// The outcomes of segment `k` (index into [`Memberships::segments`]), one per row (a
+    /// failed cell, see [`Memberships::failed`], reads UNKNOWN here).
     pub fn outcomes(&self, k: usize) -> &[Outcome] {
         &self.outcomes[k]
     }
-    /// The membership table: profiles in input order, each with its segments by id.
+    /// Whether the evaluation of segment `k` failed for `row` ([`BatchOptions::keep_going`]).
+    pub fn failed(&self, k: usize, row: usize) -> bool {
+        self.failed[k].get(row).copied().unwrap_or(false)
+    }
+    /// The failures of a [`BatchOptions::keep_going`] run, in row order then segment order.
+    pub fn errors(&self) -> &[CellError] {
+        &self.errors
+    }
+    /// The membership table: profiles in input order, each with its segments by id; a failed
+    /// cell has no row.
     pub fn rows(&self) -> impl Iterator<Item = MembershipRow<'_>> {
         self.entity_ids.iter().enumerate().flat_map(move |(row, id)| {
-            self.segments.iter().zip(&self.outcomes).map(move |(s, column)| {
-                let outcome = column[row];
-                MembershipRow {
-                    entity_id: id,
-                    segment_id: &s.id,
-                    version: &s.version,
-                    definition_hash: &s.definition_hash,
-                    as_of: self.as_of,
-                    member: outcome.is_member(),
-                    outcome,
-                }
-            })
+            self.segments.iter().zip(&self.outcomes).enumerate().filter(move |(k, _)| !self.failed(*k, row)).map(
+                move |(_, (s, column))| {
+                    let outcome = column[row];
+                    MembershipRow {
+                        entity_id: id,
+                        segment_id: &s.id,
+                        version: &s.version,
+                        definition_hash: &s.definition_hash,
+                        as_of: self.as_of,
+                        member: outcome.is_member(),
+                        outcome,
+                    }
+                },
+            )
         })
     }
 }
@@ -185,21 +219,17 @@ pub fn evaluate_bound(
         n => n,
     };
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); segments.len()];
+    let mut failed: Vec<Vec<bool>> = vec![Vec::new(); segments.len()];
+    let mut errors: Vec<CellError> = Vec::new();
     let mut runs: Vec<Option<SegmentRun>> = vec![None; segments.len()];
     for (done, &k) in program.order().iter().enumerate() {
         let seg = &segments[k];
         let deps = program.dependencies(k);
         let start = Stopwatch::start();
-        let column = {
-            let earlier = &outcomes;
+        let cells = {
+            let (earlier, earlier_failed) = (&outcomes, &failed);
             let one = |row: usize, b: &Bound| -> Result<Outcome, Error> {
-                let lookup = |id: &str| {
-                    deps.iter()
-                        .find(|&&d| segments[d].id() == id)
-                        .map(|&d| earlier[d][row].is_member())
-                        .or_else(|| cx.segments.get(id).copied())
-                };
-                seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(|e| {
+                let place = |e: Error| {
                     e.at_data(DataLocation {
                         source: Some("profiles".into()),
                         row: Some(row as u64),
@@ -207,29 +237,70 @@ pub fn evaluate_bound(
                         segment: Some(seg.id().to_string()),
                         ..Default::default()
                     })
-                })
+                };
+                // A referenced segment that failed for this profile leaves this one undecided.
+                if let Some(&d) = deps.iter().find(|&&d| earlier_failed[d].get(row).copied().unwrap_or(false)) {
+                    let message = format!(
+                        "`{}` reads in_segment(\"{}\"), whose evaluation failed for this profile",
+                        seg.id(),
+                        segments[d].id()
+                    );
+                    return Err(place(Error::new(ErrorKind::SegmentResultMissing, message)));
+                }
+                let lookup = |id: &str| {
+                    deps.iter()
+                        .find(|&&d| segments[d].id() == id)
+                        .map(|&d| earlier[d][row].is_member())
+                        .or_else(|| cx.segments.get(id).copied())
+                };
+                seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(place)
             };
-            parallel_rows(rows, threads, &one)?
+            if opts.keep_going {
+                parallel_rows(rows, threads, &|row, b| Ok(one(row, b)))?
+            } else {
+                parallel_rows(rows, threads, &one)?.into_iter().map(Ok).collect()
+            }
         };
         let time = start.elapsed();
+        let mut column = Vec::with_capacity(cells.len());
+        let mut mask = Vec::new();
+        for (row, cell) in cells.into_iter().enumerate() {
+            match cell {
+                Ok(o) => column.push(o),
+                Err(error) => {
+                    if mask.is_empty() {
+                        mask = vec![false; rows.len()];
+                    }
+                    mask[row] = true;
+                    errors.push(CellError { row, segment: k, error });
+                    column.push(Outcome::Unknown);
+                }
+            }
+        }
+        let n_failed = mask.iter().filter(|f| **f).count();
         runs[k] = Some(SegmentRun {
             id: seg.id().to_string(),
             version: seg.version().to_string(),
             definition_hash: seg.definition_hash().to_string(),
             members: column.iter().filter(|o| o.is_member()).count(),
-            unknown: column.iter().filter(|o| **o == Outcome::Unknown).count(),
+            unknown: column.iter().filter(|o| **o == Outcome::Unknown).count() - n_failed,
+            failed: n_failed,
             time,
         });
         outcomes[k] = column;
+        failed[k] = mask;
         if let Some(progress) = opts.progress {
             progress((done + 1) * rows.len(), segments.len() * rows.len());
         }
     }
+    errors.sort_by_key(|e| (e.row, e.segment));
     Ok(Memberships {
         as_of: cx.as_of,
         entity_ids: rows.iter().map(|b| b.profile().id().into()).collect(),
         segments: runs.into_iter().flatten().collect(),
         outcomes,
+        failed,
+        errors,
     })
 }
 
