@@ -4,6 +4,13 @@
 Every runner writes target/conformance/<runtime>.json ({"runtime", "passed", "total", "failed"}).
 A runtime without a report is shown as NOT RUN and counted as a failure of the matrix, never as a
 pass. Runtimes whose binding does not exist yet are listed as planned, with the issue that adds them.
+
+The bad-input matrix (tests/hostile) has a row per runtime from target/conformance/hostile-<runtime>.json.
+A case whose `runtimes` leave a runtime out (tables: no JavaScript entry point) is not counted
+there, neither passed nor failed; a report whose total is not the number of cases that apply to
+its runtime is a failure (a case went missing). Below the rows: how many error cases gave the same
+message in every runtime that ran them, and the ones that did not (informational, not a failure:
+the JavaScript bindings check some limits before crossing into the module, in their own words).
 Exit status: 0 only if every implemented runtime passed every case.
 """
 import json
@@ -30,6 +37,49 @@ HOSTILE_RUNTIMES = [
     ("wasm-node", "WASM in Node"),
     ("wasm-chromium", "WASM in Chromium"),
 ]
+
+# The family a runtime matches in a case's `runtimes` besides its own name (tests/js/hostile-core.mjs).
+HOSTILE_FAMILY = {"wasm-node": "wasm", "wasm-chromium": "wasm"}
+
+
+def hostile_applies(case: dict, stem: str) -> bool:
+    """Whether a tests/hostile case applies to this runtime (its `runtimes`, absent meaning all)."""
+    runtimes = case.get("runtimes")
+    return runtimes is None or stem in runtimes or HOSTILE_FAMILY.get(stem) in runtimes
+
+
+def short(text: str, n: int = 110) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+def hostile_messages(hostile: list, reports: dict) -> None:
+    """Prints how many error cases gave the same message in every runtime that ran them, and the
+    messages of the ones that differ, grouped by message."""
+    names = dict(HOSTILE_RUNTIMES)
+    with_messages = {stem: r["messages"] for stem, r in reports.items() if isinstance(r.get("messages"), dict)}
+    without = [names[stem] for stem in reports if stem not in with_messages]
+    errors = [c for c in hostile if isinstance(c.get("expect"), str)]
+    same, differ = 0, []
+    for case in errors:
+        seen = {stem: m[case["name"]] for stem, m in with_messages.items() if case["name"] in m}
+        if len(set(seen.values())) <= 1:
+            same += 1
+        else:
+            differ.append((case["name"], seen))
+    print()
+    print("Error messages: %d of %d error cases have the same message in every runtime that ran them%s" % (
+        same, len(errors), " (%d differ; informational)" % len(differ) if differ else ""))
+    if without:
+        print("  (no messages recorded by: %s)" % ", ".join(without))
+    for name, seen in differ:
+        print("  %s:" % name)
+        groups = {}
+        for stem, message in seen.items():
+            groups.setdefault(message, []).append(names[stem])
+        for message, runtimes in groups.items():
+            print("    %-28s %s" % (", ".join(runtimes) + ":", short(message)))
+
 
 SQL_RUNTIMES = [
     ("sql-duckdb", "SQL in DuckDB"),
@@ -87,17 +137,25 @@ def main() -> int:
     hostile = json.loads((ROOT / "tests" / "hostile" / "cases.json").read_text())["cases"]
     print()
     print("Bad-input matrix (tests/hostile, %d inputs)" % len(hostile))
+    hostile_reports = {}
     for stem, name in HOSTILE_RUNTIMES:
         report = REPORTS / ("hostile-" + stem + ".json")
+        applicable = sum(1 for c in hostile if hostile_applies(c, stem))
+        left_out = len(hostile) - applicable
+        note = " (%d not applicable)" % left_out if left_out else ""
         if not report.exists():
             ok = False
-            print("%-18s %12s  %s" % (name, "-", "NOT RUN (counts as failure)"))
+            print("%-18s %12s  %s%s" % (name, "-", "NOT RUN (counts as failure)", note))
             continue
         r = json.loads(report.read_text())
+        hostile_reports[stem] = r
         status = "ok" if r["passed"] == r["total"] and not r.get("failures") else "FAILED"
+        if r["total"] != applicable:
+            status = "FAILED (%d cases apply, the report has %d)" % (applicable, r["total"])
         if status != "ok":
             ok = False
-        print("%-18s %12s  %s" % (name, "%d/%d" % (r["passed"], r["total"]), status))
+        print("%-18s %12s  %s%s" % (name, "%d/%d" % (r["passed"], r["total"]), status, note))
+    hostile_messages(hostile, hostile_reports)
     print()
     print("conformance: %d passed, %d failed" % (passed_all, failed_all))
     return 0 if ok else 1

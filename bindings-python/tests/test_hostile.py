@@ -3,7 +3,9 @@ expected error kind (or membership) on every Python entry point that can take it
 crashes (no segfault, no ``PanicException``, no ``RecursionError``), and the module still
 evaluates the ``sanity`` segment afterwards.
 
-One pytest case per entry of ``cases.json``. Entry points per input:
+One pytest case per entry of ``cases.json``. An error must have the expected ``kind`` and be of
+the expected class (``type(e).__name__`` is the case's ``class``: ``ParseError``, ``DataError``, …,
+SPEC §18). Entry points per input:
 
 - ``rule``: ``Segment.from_dict`` (base definition with the rule) and ``segcore.compile``.
 - ``definition_yaml``: ``Segment.from_yaml`` and ``Registry.from_definitions([text])``.
@@ -19,9 +21,13 @@ One pytest case per entry of ``cases.json``. Entry points per input:
   which are then run through the text entry point only).
 - ``fx``: ``evaluate(..., fx=)`` and ``Context(as_of, fx=)``; ``schema``: ``Segment.from_dict`` and
   ``compile`` with ``schema=``; ``as_of``: ``evaluate(..., as_of=)`` and ``Context(as_of)``.
+- ``table``: ``Segment.evaluate_batch`` on ``pyarrow.table`` frames built from the columns (strings
+  stay strings, ``at`` an RFC 3339 string column, ``null`` a null); the first row's membership.
 
-Writes ``target/conformance/hostile-python.json`` (``{"runtime", "passed", "total", "failures"}``)
-when the module finishes; cases deselected in a partial run are reported as failures ("not run").
+Writes ``target/conformance/hostile-python.json`` (``{"runtime", "passed", "total", "failures",
+"messages"}``: ``messages`` holds the message of the error each case raised, on the first entry
+point that raised one) when the module finishes; cases deselected in a partial run are reported as failures
+("not run").
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ BASE = DOC["base"]
 ARROW_MAX_DEPTH = 1_000
 
 _results: Dict[str, Any] = {}
+_messages: Dict[str, str] = {}
 
 
 def text(t: Any) -> str:
@@ -89,13 +96,13 @@ def definition(rule: Any = None) -> Dict[str, Any]:
     return d
 
 
-def outcome(call: Callable[[], Any]) -> Tuple[str, Any]:
-    """``("member", bool)``, ``("error", kind)`` for a segcore error, or ``("crash", …)`` for any
-    other exception (a ``PanicException`` is a ``BaseException``)."""
+def outcome(call: Callable[[], Any]) -> Tuple[Any, ...]:
+    """``("member", bool)``, ``("error", kind, class name, message)`` for a segcore error, or
+    ``("crash", …)`` for any other exception (a ``PanicException`` is a ``BaseException``)."""
     try:
         return ("member", bool(call()))
     except segcore.SegmentError as e:
-        return ("error", e.kind)
+        return ("error", e.kind, type(e).__name__, getattr(e, "message", str(e)))
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: B036 - a PanicException or RecursionError is the failure
@@ -125,6 +132,20 @@ def _arrow_batch(case: Dict[str, Any], rule: str) -> Callable[[], Any]:
         ev = p["events"][path[1]]
         events = pa.table({"entity_id": [p["id"]], "name": [ev["name"]], "at": [ev["at"]], path[-1]: column})
     return lambda: seg.evaluate_batch(profiles, events, as_of=BASE["as_of"]).to_pylist()[0]
+
+
+def _table_batch(case: Dict[str, Any], rule: Any) -> Callable[[], Any]:
+    """A ``table`` case through ``evaluate_batch``: pyarrow tables built from the columns (the
+    types pyarrow infers: strings, int64, float64, nulls), the first profile row's membership."""
+    import pyarrow as pa
+
+    def call() -> Any:
+        profiles = pa.table(case["profiles"])
+        events = pa.table(case["events"]) if "events" in case else None
+        seg = segcore.Segment.from_dict(definition(rule))
+        return seg.evaluate_batch(profiles, events, as_of=BASE["as_of"]).to_pylist()[0]
+
+    return call
 
 
 def paths(case: Dict[str, Any]) -> List[Tuple[str, Callable[[], Any]]]:
@@ -189,6 +210,8 @@ def paths(case: Dict[str, Any]) -> List[Tuple[str, Callable[[], Any]]]:
             ("evaluate(as_of=)", lambda: seg().evaluate(profile, as_of=t)),
             ("Context(as_of)", lambda: seg().evaluate(profile, segcore.Context(t))),
         ]
+    if kind == "table":
+        return [("evaluate_batch(pyarrow)", _table_batch(case, rule))]
     raise AssertionError("unknown input %r" % kind)
 
 
@@ -204,16 +227,21 @@ def _report():
     failures += [{"name": c["name"], "error": "not run"} for c in CASES if c["name"] not in _results]
     passed = sum(1 for r in _results.values() if r is True)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({"runtime": "python", "passed": passed, "total": len(CASES), "failures": failures},
-                                 indent=1) + "\n", encoding="utf-8")
+    REPORT.write_text(json.dumps({"runtime": "python", "passed": passed, "total": len(CASES), "failures": failures,
+                                  "messages": _messages}, indent=1) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_hostile_input(case):
     expect = case["expect"]
-    want = ("member", expect["member"]) if isinstance(expect, dict) else ("error", expect)
+    want = ("member", expect["member"]) if isinstance(expect, dict) else ("error", expect, case["class"])
     got = {name: outcome(call) for name, call in paths(case)}
-    wrong = {name: g for name, g in got.items() if g != want}
+    for g in got.values():
+        if g[0] == "error":
+            _messages[case["name"]] = g[3]
+            break
+    # The message is recorded, not compared: kind and class are the contract.
+    wrong = {name: g for name, g in got.items() if g[:3] != want}
     still_works = outcome(sanity) == ("member", True)
     if wrong or not still_works:
         _results[case["name"]] = {

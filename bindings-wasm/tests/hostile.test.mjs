@@ -25,8 +25,11 @@ test('bad-input matrix (WASM in Node)', async () => {
 
 test('bad-input matrix (WASM in Chromium)', async () => {
   const server = await serveRepo();
-  const browser = await launchChromium();
+  let browser;
   try {
+    // Launched inside the `try`: when Chromium cannot start, the server is still closed (an open
+    // server would keep the test process alive after the failure).
+    browser = await launchChromium();
     const page = await browser.newPage();
     const errors = collectPageErrors(page);
     await page.goto(`${server.url}/bindings-wasm/tests/blank.html`);
@@ -41,7 +44,7 @@ test('bad-input matrix (WASM in Chromium)', async () => {
     assert.deepEqual(errors, [], 'the page logged errors');
     check(result, 'WASM in Chromium');
   } finally {
-    await browser.close();
+    await browser?.close();
     await server.close();
   }
 });

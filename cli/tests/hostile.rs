@@ -1,9 +1,12 @@
 //! The bad-input matrix (`tests/hostile/cases.json`, README there), CLI row: every case that has a
 //! CLI entry point is written to files and run through the real `segcore` binary — `check` for
-//! rules, definitions and schemas, `eval` for profiles, FX tables and `as_of` (and for every
-//! `{"member": …}` expectation). The error kind is read from the first `error[kind]` on stderr;
-//! errors must exit non-zero (never 101, a panic). After each case the `sanity` definition and
-//! profile are evaluated and must be members. Writes `target/conformance/hostile-cli.json`.
+//! rules, definitions and schemas, `eval` for profiles, FX tables, `as_of` and tables (and for
+//! every `{"member": …}` expectation); a table is written as `profiles.csv` (and `events.csv`) and
+//! run with `eval --profiles profiles.csv --events events.csv`. The error kind is read from the
+//! first `error[kind]` on stderr (the CLI has no error classes: a case's `class` is not checked
+//! here); errors must exit non-zero (never 101, a panic). After each case the `sanity` definition
+//! and profile are evaluated and must be members. Writes `target/conformance/hostile-cli.json`,
+//! with the message of every error (the first diagnostic's, without its location prefix).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -105,6 +108,61 @@ fn first_kind(stderr: &str) -> Option<String> {
     Some(stderr[start..end].to_string())
 }
 
+/// The message of the first diagnostic on stderr: the line `error[kind] <origin>: <place>:
+/// <message>` without the kind, the origin (`segs/h.json:1:5`, `--as-of`) and the data place
+/// (`p.csv:3`, `profiles row 2, column `age``, `... (id `p1`)`), each present or not.
+fn first_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("error[")?;
+    let line = stderr[start..].lines().next()?;
+    let rest = &line[line.find(']')? + 1..];
+    if let Some(message) = rest.strip_prefix(": ") {
+        return Some(message.to_string());
+    }
+    // ` <origin or place>: ` — neither contains `: `.
+    let (_, mut message) = rest.split_once(": ")?;
+    // A data place after an origin: `<source>:<line>` or `<source> row <n>`, then `, column ...`
+    // and ` (id ...)`.
+    if let Some((head, tail)) = message.split_once(": ") {
+        let place = head.split([',', ' ']).next().unwrap_or("");
+        let is_line =
+            place.rsplit_once(':').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if is_line || head.contains(" row ") || head.starts_with("profile (id ") {
+            message = tail;
+        }
+    }
+    Some(message.to_string())
+}
+
+/// A column-oriented table (`{"column": [values…]}`) as CSV text: strings as they are (quoted
+/// when they must be), numbers in their JSON spelling, `null` as an empty cell (absent).
+fn csv_table(table: &Value) -> String {
+    let cell = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) if s.contains([',', '"', '\n', '\r']) => format!("\"{}\"", s.replace('"', "\"\"")),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let columns = table.as_object().unwrap();
+    let rows = columns.values().map(|c| c.as_array().unwrap().len()).max().unwrap_or(0);
+    let mut out = columns.keys().map(|k| cell(&Value::String(k.clone()))).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for r in 0..rows {
+        out.push_str(&columns.values().map(|c| cell(c.get(r).unwrap_or(&Value::Null))).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The id of a table's first profile row: the entity whose membership a `table` case expects.
+fn first_id(case: &Value) -> String {
+    let profiles = case["profiles"].as_object().unwrap();
+    match profiles.get("id").and_then(|c| c.get(0)) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// The `member` of the row for `entity` in an eval output (JSONL).
 fn member(out_file: &Path, entity: &str) -> Option<bool> {
     let text = std::fs::read_to_string(out_file).ok()?;
@@ -142,8 +200,15 @@ impl Files {
     }
 }
 
-/// Runs one case; `Ok(())` or a description of what went wrong.
-fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
+/// Runs one case: `Ok(())` or a description of what went wrong, and the message of the error
+/// the CLI printed, if any.
+fn run_case(case: &Value, base: &Value, dir: PathBuf) -> (Result<(), String>, Option<String>) {
+    let mut message = None;
+    let result = run_case_in(case, base, dir, &mut message);
+    (result, message)
+}
+
+fn run_case_in(case: &Value, base: &Value, dir: PathBuf, message: &mut Option<String>) -> Result<(), String> {
     let files = Files::new(dir);
     let input = case["input"].as_str().unwrap();
     let expect = &case["expect"];
@@ -154,6 +219,7 @@ fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
     let mut profile = base["profile"].to_string();
     let mut as_of = base["as_of"].as_str().unwrap().to_string();
     let mut extra: Vec<String> = Vec::new();
+    let mut profiles_file = "p.jsonl";
     match input {
         "rule" => definition["rule"] = Value::String(template(&case["text"])),
         "definition_yaml" | "definition_json" => {}
@@ -171,6 +237,14 @@ fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
             extra.extend(["--schema".into(), "schema.json".into()]);
         }
         "as_of" => as_of = template(&case["text"]),
+        "table" => {
+            files.write("profiles.csv", &csv_table(&case["profiles"]));
+            profiles_file = "profiles.csv";
+            if let Some(events) = case.get("events") {
+                files.write("events.csv", &csv_table(events));
+                extra.extend(["--events".into(), "events.csv".into()]);
+            }
+        }
         other => return Err(format!("unknown input {other}")),
     }
     match input {
@@ -181,10 +255,10 @@ fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
     assert!(!profile.contains('\n'), "a JSONL profile is one line");
     files.write("p.jsonl", &format!("{profile}\n"));
 
-    let data_input = matches!(input, "profile" | "profile_json" | "fx" | "as_of");
+    let data_input = matches!(input, "profile" | "profile_json" | "fx" | "as_of" | "table");
     let evaluate = data_input || expect.get("member").is_some();
     let mut args: Vec<String> = if evaluate {
-        ["eval", "--segments", "segs", "--profiles", "p.jsonl", "--as-of", &as_of, "--out", "out.jsonl"]
+        ["eval", "--segments", "segs", "--profiles", profiles_file, "--as-of", &as_of, "--out", "out.jsonl"]
             .map(String::from)
             .to_vec()
     } else {
@@ -195,6 +269,7 @@ fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
     let out = run(&argv, &files.dir)?;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let code = out.status.code();
+    *message = first_message(&stderr);
     let got = || format!("exit {code:?}, stderr: {}", short(&stderr));
     if code == Some(101) || stderr.contains("panicked") || code.is_none() {
         return Err(format!("crashed: {}", got()));
@@ -215,8 +290,11 @@ fn run_case(case: &Value, base: &Value, dir: PathBuf) -> Result<(), String> {
             if code != Some(0) {
                 return Err(format!("expected member={want}, got an error: {}", got()));
             }
-            let id = base["profile"]["id"].as_str().unwrap();
-            match member(&files.dir.join("out.jsonl"), id) {
+            let id = match input {
+                "table" => first_id(case),
+                _ => base["profile"]["id"].as_str().unwrap().to_string(),
+            };
+            match member(&files.dir.join("out.jsonl"), &id) {
                 Some(m) if m == want => {}
                 m => return Err(format!("expected member={want}, got {m:?}")),
             }
@@ -270,13 +348,15 @@ fn hostile_inputs_are_refused_with_the_expected_kind() {
                             | "fx"
                             | "schema"
                             | "as_of"
+                            | "table"
                     )
                 )
         })
         .collect();
     // Two workers: the cases are independent processes.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<(String, Result<(), String>)> = std::thread::scope(|s| {
+    type Outcome = (String, Result<(), String>, Option<String>);
+    let results: Vec<Outcome> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..2)
             .map(|w| {
                 let (next, applicable, cases, work) = (&next, &applicable, &cases, &work);
@@ -286,7 +366,7 @@ fn hostile_inputs_are_refused_with_the_expected_kind() {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(case) = applicable.get(i) else { break };
                         let name = case["name"].as_str().unwrap().to_string();
-                        let mut result = run_case(case, &cases["base"], work.join(&name));
+                        let (mut result, message) = run_case(case, &cases["base"], work.join(&name));
                         if let Err(e) = sanity(&cases["sanity"], work.join(format!("sanity-{w}"))) {
                             result = Err(match result {
                                 Ok(()) => e,
@@ -294,24 +374,27 @@ fn hostile_inputs_are_refused_with_the_expected_kind() {
                             });
                         }
                         let _ = std::fs::remove_dir_all(work.join(&name));
-                        out.push((i, name, result));
+                        out.push((i, name, result, message));
                     }
                     out
                 })
             })
             .collect();
         let mut all: Vec<_> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
-        all.sort_by_key(|(i, _, _)| *i);
-        all.into_iter().map(|(_, n, r)| (n, r)).collect()
+        all.sort_by_key(|(i, _, _, _)| *i);
+        all.into_iter().map(|(_, n, r, m)| (n, r, m)).collect()
     });
     let _ = std::fs::remove_dir_all(&work);
     let failures: Vec<Value> =
-        results.iter().filter_map(|(name, r)| r.as_ref().err().map(|e| json!({"name": name, "error": e}))).collect();
+        results.iter().filter_map(|(name, r, _)| r.as_ref().err().map(|e| json!({"name": name, "error": e}))).collect();
+    let messages: serde_json::Map<String, Value> =
+        results.iter().filter_map(|(name, _, m)| m.as_ref().map(|m| (name.clone(), json!(m)))).collect();
     let report = json!({
         "runtime": "cli",
         "passed": results.len() - failures.len(),
         "total": results.len(),
         "failures": failures,
+        "messages": messages,
     });
     let out_dir = root().join("target/conformance");
     std::fs::create_dir_all(&out_dir).unwrap();

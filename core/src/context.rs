@@ -50,7 +50,7 @@ impl FxRates {
         let v = crate::document::parse_json(
             text,
             ErrorKind::InvalidContext,
-            "FX rates",
+            "the FX table",
             crate::document::DuplicateKeys::Refuse,
         )?;
         FxRates::from_json(&v)

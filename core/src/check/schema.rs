@@ -58,13 +58,13 @@ impl Schema {
 
     /// Parses a schema from JSON text.
     pub fn from_json_str(text: &str) -> Result<Schema, Error> {
-        let v = document::parse_json(text, ErrorKind::InvalidSchema, "schema", DuplicateKeys::Refuse)?;
+        let v = document::parse_json(text, ErrorKind::InvalidSchema, "the schema", DuplicateKeys::Refuse)?;
         Schema::from_json(&v)
     }
 
     /// Parses a schema from YAML or JSON text (JSON is YAML).
     pub fn from_yaml_str(text: &str) -> Result<Schema, Error> {
-        let v = document::parse_yaml(text, ErrorKind::InvalidSchema, "schema", DuplicateKeys::Refuse)?;
+        let v = document::parse_yaml(text, ErrorKind::InvalidSchema, "the schema", DuplicateKeys::Refuse)?;
         Schema::from_json(&v)
     }
 

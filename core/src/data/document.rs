@@ -37,12 +37,12 @@ pub enum DuplicateKeys {
 /// ```
 /// use segcore::binding::{parse_json, DuplicateKeys};
 /// use segcore::ErrorKind;
-/// let v = parse_json(r#"{"a": [1, 2]}"#, ErrorKind::InvalidContext, "FX rates", DuplicateKeys::Refuse).unwrap();
+/// let v = parse_json(r#"{"a": [1, 2]}"#, ErrorKind::InvalidContext, "the FX table", DuplicateKeys::Refuse).unwrap();
 /// assert_eq!(v["a"][1], 2);
 /// let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-/// let e = parse_json(&deep, ErrorKind::InvalidContext, "FX rates", DuplicateKeys::Refuse).unwrap_err();
+/// let e = parse_json(&deep, ErrorKind::InvalidContext, "the FX table", DuplicateKeys::Refuse).unwrap_err();
 /// assert_eq!(e.first().kind, ErrorKind::LimitExceeded);
-/// let e = parse_json(r#"{"a": 1, "a": 2}"#, ErrorKind::InvalidContext, "FX rates", DuplicateKeys::Refuse).unwrap_err();
+/// let e = parse_json(r#"{"a": 1, "a": 2}"#, ErrorKind::InvalidContext, "the FX table", DuplicateKeys::Refuse).unwrap_err();
 /// assert_eq!(e.first().kind, ErrorKind::InvalidContext);
 /// ```
 pub fn parse_json(text: &str, kind: ErrorKind, what: &str, dups: DuplicateKeys) -> Result<serde_json::Value, Error> {
@@ -131,11 +131,9 @@ fn check_depth(depth: usize, what: &str) -> Result<(), Error> {
     if depth > MAX_DOCUMENT_DEPTH {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
-            format!(
-                "{what} nests deeper than {} levels (values nest at most {} lists or objects)",
-                MAX_DOCUMENT_DEPTH,
-                limits::MAX_VALUE_DEPTH
-            ),
+            // The same words as `check_value_depth`, which every runtime uses: a text nesting past
+            // MAX_DOCUMENT_DEPTH holds a value past MAX_VALUE_DEPTH whatever its envelope.
+            format!("{what} is nested more than {} levels deep", limits::MAX_VALUE_DEPTH),
         ));
     }
     Ok(())
@@ -377,7 +375,7 @@ mod tests {
             // Refused by the scan: parsing these took minutes (BENCHMARKS.md, hostile input).
             let e = yaml(&text).unwrap_err();
             assert_eq!(e.first().kind, ErrorKind::LimitExceeded, "{}", e.first().message);
-            assert!(e.first().message.contains("nests deeper than"), "{}", e.first().message);
+            assert!(e.first().message.contains("is nested more than 100 levels deep"), "{}", e.first().message);
         }
     }
 

@@ -353,8 +353,8 @@ pub fn read_events(
                         return Err(at_line(ErrorKind::InvalidProfile, source, line, msg));
                     }
                 };
-                let (name, at, properties) =
-                    crate::profile::parse_event(&v).map_err(|m| at_line(ErrorKind::InvalidProfile, source, line, m))?;
+                let (name, at, properties) = crate::profile::parse_event(&v)
+                    .map_err(|m| at_line(ErrorKind::InvalidProfile, source, line, m.message()))?;
                 out.push(EventRow { entity, name: name.to_string(), at, properties, source: shared.clone(), line });
                 Ok(ControlFlow::Continue(()))
             })?;
@@ -377,13 +377,8 @@ pub fn read_events(
                 let rec = rec.map_err(|e| csv_error(source, &e))?;
                 let line = csv_line(&rec);
                 let at_text = rec.get(iat).unwrap_or("");
-                let at = crate::time::parse_instant(at_text).ok_or_else(|| {
-                    let msg = format!(
-                        "`{}` {at_text:?} is not an RFC 3339 timestamp with an offset (like 2026-03-01T10:00:00Z)",
-                        cols.at
-                    );
-                    at_line(ErrorKind::InvalidProfile, source, line, msg)
-                })?;
+                let at = crate::time::parse_instant(at_text)
+                    .ok_or_else(|| at_line(ErrorKind::InvalidProfile, source, line, bad_at(&cols.at, Some(at_text))))?;
                 let mut properties = BTreeMap::new();
                 for (j, h) in headers.iter().enumerate() {
                     if j != ie && j != iname && j != iat {
@@ -526,6 +521,15 @@ pub fn read_profiles(
         Ok(ControlFlow::Continue(()))
     })?;
     Ok(table)
+}
+
+/// The message for an event time that is not an instant, the same for files and frames:
+/// `text` is the cell's text, `None` for a null (an empty CSV cell is the text "").
+pub(crate) fn bad_at(column: &str, text: Option<&str>) -> String {
+    match text {
+        Some(t) => format!("`{column}` {t:?} is not an RFC 3339 timestamp with an offset (like 2026-03-01T10:00:00Z)"),
+        None => format!("`{column}` is null: every event needs its time (RFC 3339 with an offset)"),
+    }
 }
 
 #[cfg(test)]

@@ -466,9 +466,6 @@ fn profiles_from<'a>(
         }
     }
     let Some(events) = events else { return Ok(out) };
-    if read.events.is_empty() {
-        return Ok(out);
-    }
     // Integer entity ids match the profile whose id is that integer's text.
     let by_int: HashMap<i64, usize> = out
         .iter()
@@ -493,21 +490,6 @@ fn profiles_from<'a>(
             })
         };
         let (ie, iname, iat) = (col(&cols.entity_id)?, col(&cols.name)?, col(&cols.at)?);
-        let entity_cx = Col { frame: "events", name: &cols.entity_id };
-        let entity_rows: Vec<Option<usize>> = if batch.column(ie).data_type().is_integer() {
-            column_values(batch.column(ie), &cols.entity_id, "events")
-                .map_err(|e| offset(e, start))?
-                .iter()
-                .map(|v| match v {
-                    Value::Int(n) => by_int.get(n).copied(),
-                    _ => None,
-                })
-                .collect()
-        } else {
-            let ids = StrColumn::new(batch.column(ie), entity_cx)?;
-            (0..batch.num_rows()).map(|r| ids.get(r).and_then(|s| by_text.get(s).copied())).collect()
-        };
-        let names = StrColumn::new(batch.column(iname), Col { frame: "events", name: &cols.name })?;
         let at_col = batch.column(iat);
         let at_cx = Col { frame: "events", name: &cols.at };
         let ats: Vec<Option<i64>> = match at_col.data_type() {
@@ -537,6 +519,34 @@ fn profiles_from<'a>(
                 (0..batch.num_rows()).map(|r| texts.get(r).and_then(crate::time::parse_instant)).collect()
             }
         };
+        // The table's shape and every row's `at` are checked whether or not a segment reads
+        // events, as the CSV reader does: a table is refused for the same faults on every route.
+        if let Some(row) = ats.iter().position(Option::is_none) {
+            let text = match at_col.data_type() {
+                DataType::Timestamp(..) => None,
+                _ => StrColumn::new(at_col, at_cx)?.get(row).map(str::to_string),
+            };
+            return Err(at_cx.invalid(start + row, crate::ingest::bad_at(&cols.at, text.as_deref())));
+        }
+        if read.events.is_empty() {
+            start += batch.num_rows();
+            continue;
+        }
+        let entity_cx = Col { frame: "events", name: &cols.entity_id };
+        let entity_rows: Vec<Option<usize>> = if batch.column(ie).data_type().is_integer() {
+            column_values(batch.column(ie), &cols.entity_id, "events")
+                .map_err(|e| offset(e, start))?
+                .iter()
+                .map(|v| match v {
+                    Value::Int(n) => by_int.get(n).copied(),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            let ids = StrColumn::new(batch.column(ie), entity_cx)?;
+            (0..batch.num_rows()).map(|r| ids.get(r).and_then(|s| by_text.get(s).copied())).collect()
+        };
+        let names = StrColumn::new(batch.column(iname), Col { frame: "events", name: &cols.name })?;
         // Only property columns some segment reads.
         let wanted: Vec<(usize, Arc<str>)> = schema
             .fields()
