@@ -154,7 +154,7 @@ fn column(u: &mut Unstructured, kind: Kind, first_row: usize, rows: usize) -> AR
                     let zone: Option<Arc<str>> = Some("UTC".into());
                     let mut b = TimestampMicrosecondBuilder::new().with_timezone_opt(zone.clone());
                     for _ in 0..rows {
-                        if u.ratio(1, 60)? {
+                        if u.ratio(1, 500)? {
                             b.append_null();
                         } else {
                             b.append_value(
@@ -296,9 +296,21 @@ fn build(data: &[u8]) -> AResult<Option<(Vec<RecordBatch>, Vec<RecordBatch>)>> {
     let Some(profiles) = table(&mut u, &pcols, rows)? else { return Ok(None) };
     // Events in long form: entity id, name, at, then property columns some segment reads.
     let props: Vec<String> = read.event_properties.values().flatten().cloned().chain(["other".to_string()]).collect();
-    let at_kind = *u.choose(&[Kind::TsUtc, Kind::TsUtc, Kind::Str, Kind::TsNaive, Kind::Int, Kind::Float])?;
+    // Names the registry reads (else no event would reach a segment) and mostly valid times.
+    let at_kind = *u.choose(&[
+        Kind::At,
+        Kind::At,
+        Kind::At,
+        Kind::At,
+        Kind::TsUtc,
+        Kind::Str,
+        Kind::TsNaive,
+        Kind::Int,
+        Kind::Float,
+    ])?;
+    let name_kind = if u.ratio(1, 8)? { Kind::Str } else { Kind::EventName };
     let mut ecols =
-        vec![("entity_id".to_string(), id_kind), ("name".to_string(), Kind::Str), ("at".to_string(), at_kind)];
+        vec![("entity_id".to_string(), id_kind), ("name".to_string(), name_kind), ("at".to_string(), at_kind)];
     for _ in 0..u.int_in_range(0..=3)? {
         ecols.push((u.choose(&props)?.clone(), kind(&mut u)?));
     }
@@ -346,7 +358,7 @@ mod tests {
     /// and tables that are refused (a harness that returns early on most inputs fuzzes nothing).
     #[test]
     fn random_inputs_reach_evaluation_and_refusal() {
-        let (mut read, mut refused, mut evaluated_rows) = (0, 0, 0);
+        let (mut read, mut refused, mut evaluated_rows, mut events) = (0, 0, 0, 0);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..400 {
             let bytes: Vec<u8> = (0..400)
@@ -363,6 +375,7 @@ mod tests {
                 Ok(ps) => {
                     read += 1;
                     evaluated_rows += ps.len();
+                    events += ps.iter().map(segcore::Profile::event_count).sum::<usize>();
                 }
                 Err(e) => {
                     refused += 1;
@@ -374,8 +387,9 @@ mod tests {
             super::arrow(&bytes);
         }
         assert!(
-            read > 20 && refused > 20 && evaluated_rows > 100,
-            "read {read}, refused {refused}, rows {evaluated_rows}"
+            // Events must reach the profiles too (their names are ones the registry reads).
+            read > 20 && refused > 20 && evaluated_rows > 100 && events > 100,
+            "read {read}, refused {refused}, rows {evaluated_rows}, events {events}"
         );
     }
 }
