@@ -1,6 +1,6 @@
-//! Arrow data (pandas, pyarrow, polars) imported through the Arrow C stream interface. Reading the
-//! record batches into profiles (`segcore::ingest_arrow`) and evaluating them
-//! (`segcore::batch`) happen in the core, without the GIL.
+//! Arrow data (pandas, pyarrow, polars) imported through the Arrow C stream interface. Evaluating
+//! the record batches (`segcore::columnar`, the core's columnar engine) happens in the core,
+//! without the GIL.
 
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatch;
@@ -63,10 +63,7 @@ pub fn evaluate_frames(
     let (id, entity_id, name, at) = columns;
     let cols = segcore::ingest::Columns { id, entity_id, name, at };
     let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
-        let profiles = segcore::ingest_arrow::profiles_from_batches(&pb, eb.as_deref(), &cols, &program.read_set())?;
-        // Ids are unique already: the Arrow reader refused a repeat, naming its rows and column.
-        let bound: Vec<_> = profiles.iter().map(|p| program.bind(p)).collect();
-        let m = segcore::batch::evaluate_bound(program, &bound, cx, &Default::default())?;
+        let m = segcore::columnar::evaluate(program, &pb, eb.as_deref(), &cols, cx, &Default::default())?;
         Ok((0..program.len()).map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect()).collect())
     });
     result.map_err(|e| crate::errors::py_err(py, &e, segcore::Phase::Evaluate))

@@ -56,6 +56,8 @@ pub use data::ingest;
 pub use data::ingest_arrow;
 pub use data::tape;
 pub use exec::batch;
+#[cfg(feature = "arrow")]
+pub use exec::columnar;
 pub use syntax::ast;
 
 pub use bind::Bound;

@@ -323,7 +323,7 @@ pub fn to_base(m: &Money, sem: &Semantics) -> R<Decimal> {
     m.amount.checked_mul(rate).ok_or_else(overflow)
 }
 
-fn cmp_i64_f64(i: i64, f: f64) -> Ordering {
+pub(crate) fn cmp_i64_f64(i: i64, f: f64) -> Ordering {
     if f >= 9_223_372_036_854_775_808.0 {
         return Ordering::Less;
     }

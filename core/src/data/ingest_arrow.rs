@@ -30,7 +30,7 @@ struct Location {
 
 /// A segcore error (`kind`) and where it was found (frame, row, column).
 #[derive(Debug)]
-struct BatchError {
+pub(crate) struct BatchError {
     error: Error,
     at: Location,
 }
@@ -46,7 +46,7 @@ impl BatchError {
     }
 }
 
-type R<T> = Result<T, BatchError>;
+pub(crate) type R<T> = Result<T, BatchError>;
 
 /// Which frame a column belongs to, and its name, for error locations.
 #[derive(Clone, Copy)]
@@ -80,7 +80,7 @@ impl BatchError {
 }
 
 /// Timestamps the core can represent (jiff's range, years -9999..=9999), in microseconds.
-fn checked_micros(v: i64, unit: &TimeUnit) -> Option<i64> {
+pub(crate) fn checked_micros(v: i64, unit: &TimeUnit) -> Option<i64> {
     let micros = match unit {
         TimeUnit::Second => v.checked_mul(1_000_000)?,
         TimeUnit::Millisecond => v.checked_mul(1_000)?,
@@ -140,7 +140,7 @@ fn type_depth(ty: &DataType) -> usize {
 /// Every value of an Arrow column as core values (nulls as `Value::Null`). A column whose type
 /// nests more than [`MAX_VALUE_DEPTH`] lists/structs is refused before any row is read, whatever
 /// its rows hold (SPEC §19).
-fn column_values(col: &ArrayRef, name: &str, frame: &'static str) -> R<Vec<Value>> {
+pub(crate) fn column_values(col: &ArrayRef, name: &str, frame: &'static str) -> R<Vec<Value>> {
     let cx = Col { frame, name };
     if type_depth(col.data_type()) > MAX_VALUE_DEPTH {
         return Err(cx.err(
@@ -410,6 +410,16 @@ pub fn profiles_from_batches(
     cols: &crate::ingest::Columns,
     read: &crate::ReadSet,
 ) -> Result<Vec<Profile>, Error> {
+    Ok(profiles_counted(profiles, events, cols, read)?.0)
+}
+
+/// [`profiles_from_batches`], and how many events had an entity id no profile has (ignored).
+pub(crate) fn profiles_counted(
+    profiles: &[RecordBatch],
+    events: Option<&[RecordBatch]>,
+    cols: &crate::ingest::Columns,
+    read: &crate::ReadSet,
+) -> Result<(Vec<Profile>, usize), Error> {
     profiles_from(profiles, events, cols, read).map_err(BatchError::into_error)
 }
 
@@ -418,7 +428,7 @@ fn profiles_from<'a>(
     events: Option<&[RecordBatch]>,
     cols: &'a crate::ingest::Columns,
     read: &crate::ReadSet,
-) -> R<Vec<Profile>> {
+) -> R<(Vec<Profile>, usize)> {
     let id_column = cols.id.as_str();
     let mut out: Vec<Profile> = Vec::new();
     let id_cx = Col { frame: "profiles", name: id_column };
@@ -465,7 +475,8 @@ fn profiles_from<'a>(
             });
         }
     }
-    let Some(events) = events else { return Ok(out) };
+    let Some(events) = events else { return Ok((out, 0)) };
+    let mut unmatched = 0usize;
     // Integer entity ids match the profile whose id is that integer's text.
     let by_int: HashMap<i64, usize> = out
         .iter()
@@ -563,7 +574,10 @@ fn profiles_from<'a>(
             .collect::<R<_>>()?;
         for row in 0..batch.num_rows() {
             // Events of entities without a profile row are ignored, like a left join.
-            let Some(p) = entity_rows.get(row).copied().flatten() else { continue };
+            let Some(p) = entity_rows.get(row).copied().flatten() else {
+                unmatched += 1;
+                continue;
+            };
             let Some(name) = names.get(row) else { continue };
             let Some(name) = read.events.get(name) else { continue };
             let at = ats.get(row).copied().flatten().ok_or_else(|| {
@@ -598,7 +612,7 @@ fn profiles_from<'a>(
     for p in &mut out {
         p.finish();
     }
-    Ok(out)
+    Ok((out, unmatched))
 }
 
 /// A row of one record batch as a row of the whole frame.

@@ -34,14 +34,17 @@ impl EventGroup {
     /// Index range of events with `start <= at` and `at <= end` (or `< end`).
     #[inline]
     pub fn range(&self, start: i64, end: i64, end_inclusive: bool) -> std::ops::Range<usize> {
-        let lo = self.ats.partition_point(|&t| t < start);
-        let hi = if end_inclusive {
-            self.ats.partition_point(|&t| t <= end)
-        } else {
-            self.ats.partition_point(|&t| t < end)
-        };
-        lo..hi.max(lo)
+        range_of(&self.ats, start, end, end_inclusive)
     }
+}
+
+/// Index range of the ascending instants `ats` with `start <= at` and `at <= end` (or `< end`):
+/// two binary searches (the interpreter's event groups and the columnar engine's runs).
+#[inline]
+pub(crate) fn range_of(ats: &[i64], start: i64, end: i64, end_inclusive: bool) -> std::ops::Range<usize> {
+    let lo = ats.partition_point(|&t| t < start);
+    let hi = if end_inclusive { ats.partition_point(|&t| t <= end) } else { ats.partition_point(|&t| t < end) };
+    lo..hi.max(lo)
 }
 
 /// An entity ready for evaluation.

@@ -29,6 +29,16 @@ pub struct BatchOptions<'a> {
     pub keep_going: bool,
 }
 
+impl BatchOptions<'_> {
+    /// The worker threads to use: `threads`, or every core (at most 16) for 0.
+    pub(crate) fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
+            n => n,
+        }
+    }
+}
+
 /// An evaluation that failed in a batch run with [`BatchOptions::keep_going`].
 #[derive(Debug, Clone)]
 pub struct CellError {
@@ -57,6 +67,22 @@ pub struct SegmentRun {
     pub failed: usize,
     /// Time spent evaluating this segment over every row.
     pub time: Duration,
+}
+
+impl SegmentRun {
+    /// The facts of a segment's outcome column (`failed`: the failure mask, empty for none).
+    pub(crate) fn new(seg: &crate::Segment, column: &[Outcome], failed: &[bool], time: Duration) -> SegmentRun {
+        let n_failed = failed.iter().filter(|f| **f).count();
+        SegmentRun {
+            id: seg.id().to_string(),
+            version: seg.version().to_string(),
+            definition_hash: seg.definition_hash().to_string(),
+            members: column.iter().filter(|o| o.is_member()).count(),
+            unknown: column.iter().filter(|o| **o == Outcome::Unknown).count() - n_failed,
+            failed: n_failed,
+            time,
+        }
+    }
 }
 
 /// One row of the membership table: one profile in one segment. The same columns, in this
@@ -105,7 +131,7 @@ impl MembershipRow<'_> {
 #[derive(Debug, Clone)]
 pub struct Memberships {
     as_of: i64,
-    entity_ids: Vec<Box<str>>,
+    entity_ids: EntityIds,
     segments: Vec<SegmentRun>,
     /// `outcomes[segment][row]`, segments in [`Program::segments`] order.
     outcomes: Vec<Vec<Outcome>>,
@@ -113,9 +139,72 @@ pub struct Memberships {
     failed: Vec<Vec<bool>>,
     /// Every failure, in row order then segment order (with `keep_going`).
     errors: Vec<CellError>,
+    /// Events whose entity is not in the profiles table (Arrow input), ignored.
+    unmatched_events: usize,
+    /// Which engine computed the table.
+    engine: Engine,
+}
+
+/// Which engine computed a [`Memberships`] table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The batch driver: profiles one by one through the interpreter.
+    Rows,
+    /// The columnar engine over Arrow columns ([`crate::columnar`] with feature `arrow`).
+    Columnar,
+}
+
+/// Entity ids in row order; integer ids (Arrow input) become text only when asked for.
+#[derive(Debug, Clone)]
+pub(crate) enum EntityIds {
+    Text(Vec<Box<str>>),
+    Int(Vec<i64>, std::sync::OnceLock<Vec<Box<str>>>),
+}
+
+impl EntityIds {
+    fn text(&self) -> &[Box<str>] {
+        match self {
+            EntityIds::Text(v) => v,
+            EntityIds::Int(v, text) => text.get_or_init(|| v.iter().map(|i| i.to_string().into()).collect()),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            EntityIds::Text(v) => v.len(),
+            EntityIds::Int(v, _) => v.len(),
+        }
+    }
 }
 
 impl Memberships {
+    pub(crate) fn from_parts(
+        as_of: i64,
+        entity_ids: EntityIds,
+        segments: Vec<SegmentRun>,
+        outcomes: Vec<Vec<Outcome>>,
+        failed: Vec<Vec<bool>>,
+        errors: Vec<CellError>,
+        unmatched_events: usize,
+    ) -> Memberships {
+        Memberships {
+            as_of,
+            entity_ids,
+            segments,
+            outcomes,
+            failed,
+            errors,
+            unmatched_events,
+            engine: Engine::Columnar,
+        }
+    }
+    /// Which engine computed the table: Arrow input the columnar engine declines (a column type
+    /// it does not read natively, a table the row path refuses) goes through the batch driver.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+    pub(crate) fn set_unmatched_events(&mut self, n: usize) {
+        self.unmatched_events = n;
+    }
     /// The evaluation instant.
     pub fn as_of(&self) -> i64 {
         self.as_of
@@ -124,13 +213,18 @@ impl Memberships {
     pub fn len(&self) -> usize {
         self.entity_ids.len()
     }
+    /// Events of the input whose entity id is no profile of the table: ignored (as in a left
+    /// join) and counted here, so a caller can warn. Counted by the Arrow readers; 0 otherwise.
+    pub fn unmatched_events(&self) -> usize {
+        self.unmatched_events
+    }
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.entity_ids.is_empty()
+        self.entity_ids.len() == 0
     }
     /// Entity ids in input order.
     pub fn entity_ids(&self) -> impl Iterator<Item = &str> {
-        self.entity_ids.iter().map(|s| &**s)
+        self.entity_ids.text().iter().map(|s| &**s)
     }
     /// Per-segment facts, by segment id.
     pub fn segments(&self) -> &[SegmentRun] {
@@ -152,7 +246,7 @@ impl Memberships {
     /// The membership table: profiles in input order, each with its segments by id; a failed
     /// cell has no row.
     pub fn rows(&self) -> impl Iterator<Item = MembershipRow<'_>> {
-        self.entity_ids.iter().enumerate().flat_map(move |(row, id)| {
+        self.entity_ids.text().iter().enumerate().flat_map(move |(row, id)| {
             self.segments.iter().zip(&self.outcomes).enumerate().filter(move |(k, _)| !self.failed(*k, row)).map(
                 move |(_, (s, column))| {
                     let outcome = column[row];
@@ -214,47 +308,17 @@ pub fn evaluate_bound(
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
     let segments = program.segments();
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
-        n => n,
-    };
+    let threads = opts.thread_count();
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); segments.len()];
     let mut failed: Vec<Vec<bool>> = vec![Vec::new(); segments.len()];
     let mut errors: Vec<CellError> = Vec::new();
     let mut runs: Vec<Option<SegmentRun>> = vec![None; segments.len()];
     for (done, &k) in program.order().iter().enumerate() {
         let seg = &segments[k];
-        let deps = program.dependencies(k);
         let start = Stopwatch::start();
         let cells = {
             let (earlier, earlier_failed) = (&outcomes, &failed);
-            let one = |row: usize, b: &Bound| -> Result<Outcome, Error> {
-                let place = |e: Error| {
-                    e.at_data(DataLocation {
-                        source: Some("profiles".into()),
-                        row: Some(row as u64),
-                        entity: Some(b.profile().id().to_string()),
-                        segment: Some(seg.id().to_string()),
-                        ..Default::default()
-                    })
-                };
-                // A referenced segment that failed for this profile leaves this one undecided.
-                if let Some(&d) = deps.iter().find(|&&d| earlier_failed[d].get(row).copied().unwrap_or(false)) {
-                    let message = format!(
-                        "`{}` reads in_segment(\"{}\"), whose evaluation failed for this profile",
-                        seg.id(),
-                        segments[d].id()
-                    );
-                    return Err(place(Error::new(ErrorKind::SegmentResultMissing, message)));
-                }
-                let lookup = |id: &str| {
-                    deps.iter()
-                        .find(|&&d| segments[d].id() == id)
-                        .map(|&d| earlier[d][row].is_member())
-                        .or_else(|| cx.segments.get(id).copied())
-                };
-                seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(place)
-            };
+            let one = |row: usize, b: &Bound| cell(program, k, row, b, earlier, earlier_failed, cx);
             if opts.keep_going {
                 parallel_rows(rows, threads, &|row, b| Ok(one(row, b)))?
             } else {
@@ -277,16 +341,7 @@ pub fn evaluate_bound(
                 }
             }
         }
-        let n_failed = mask.iter().filter(|f| **f).count();
-        runs[k] = Some(SegmentRun {
-            id: seg.id().to_string(),
-            version: seg.version().to_string(),
-            definition_hash: seg.definition_hash().to_string(),
-            members: column.iter().filter(|o| o.is_member()).count(),
-            unknown: column.iter().filter(|o| **o == Outcome::Unknown).count() - n_failed,
-            failed: n_failed,
-            time,
-        });
+        runs[k] = Some(SegmentRun::new(seg, &column, &mask, time));
         outcomes[k] = column;
         failed[k] = mask;
         if let Some(progress) = opts.progress {
@@ -296,12 +351,56 @@ pub fn evaluate_bound(
     errors.sort_by_key(|e| (e.row, e.segment));
     Ok(Memberships {
         as_of: cx.as_of,
-        entity_ids: rows.iter().map(|b| b.profile().id().into()).collect(),
+        entity_ids: EntityIds::Text(rows.iter().map(|b| b.profile().id().into()).collect()),
         segments: runs.into_iter().flatten().collect(),
         outcomes,
         failed,
         errors,
+        unmatched_events: 0,
+        engine: Engine::Rows,
     })
+}
+
+/// One cell of the membership table: segment `k` for the profile of `row`, given the outcomes
+/// (and failures) of the segments evaluated before it, placed at row, entity and segment. The
+/// batch driver evaluates every cell this way; the columnar engine asks it for the exact error of
+/// a cell its kernels found failing.
+pub(crate) fn cell(
+    program: &Program,
+    k: usize,
+    row: usize,
+    b: &Bound,
+    earlier: &[Vec<Outcome>],
+    earlier_failed: &[Vec<bool>],
+    cx: &EvalContext,
+) -> Result<Outcome, Error> {
+    let segments = program.segments();
+    let (seg, deps) = (&segments[k], program.dependencies(k));
+    let place = |e: Error| {
+        e.at_data(DataLocation {
+            source: Some("profiles".into()),
+            row: Some(row as u64),
+            entity: Some(b.profile().id().to_string()),
+            segment: Some(seg.id().to_string()),
+            ..Default::default()
+        })
+    };
+    // A referenced segment that failed for this profile leaves this one undecided.
+    if let Some(&d) = deps.iter().find(|&&d| earlier_failed[d].get(row).copied().unwrap_or(false)) {
+        let message = format!(
+            "`{}` reads in_segment(\"{}\"), whose evaluation failed for this profile",
+            seg.id(),
+            segments[d].id()
+        );
+        return Err(place(Error::new(ErrorKind::SegmentResultMissing, message)));
+    }
+    let lookup = |id: &str| {
+        deps.iter()
+            .find(|&&d| segments[d].id() == id)
+            .map(|&d| earlier[d][row].is_member())
+            .or_else(|| cx.segments.get(id).copied())
+    };
+    seg.evaluate_bound_with(b, cx.as_of, &cx.fx, &lookup).map_err(place)
 }
 
 /// `f` over every row, in contiguous chunks on up to `threads` threads, results in row order.
@@ -312,9 +411,26 @@ fn parallel_rows<T: Sync, U: Send, F: Fn(usize, &T) -> Result<U, Error> + Sync>(
     threads: usize,
     f: &F,
 ) -> Result<Vec<U>, Error> {
-    let run = |start: usize, part: &[T]| -> Result<Vec<U>, Error> {
-        let go = || part.iter().enumerate().map(|(i, r)| f(start + i, r)).collect::<Result<Vec<U>, Error>>();
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(go)).unwrap_or_else(|payload| {
+    let parts = parallel_ranges(rows.len(), threads, 1024, &|range: std::ops::Range<usize>| {
+        let start = range.start;
+        rows[range].iter().enumerate().map(|(i, r)| f(start + i, r)).collect::<Result<Vec<U>, Error>>()
+    })?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// `f` over `0..n` split into contiguous ranges on up to `threads` threads (one range below
+/// `min_rows` rows, and in WASM), results in range order; the first error in range order is
+/// returned. A panic is the error `internal` at its range's first row (a bug, never bad input).
+/// The batch driver and the columnar engine both split their rows this way.
+pub(crate) fn parallel_ranges<U: Send>(
+    n: usize,
+    threads: usize,
+    min_rows: usize,
+    f: &(dyn Fn(std::ops::Range<usize>) -> Result<U, Error> + Sync),
+) -> Result<Vec<U>, Error> {
+    let run = |range: std::ops::Range<usize>| -> Result<U, Error> {
+        let start = range.start;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(range))).unwrap_or_else(|payload| {
             let what = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -326,17 +442,16 @@ fn parallel_rows<T: Sync, U: Send, F: Fn(usize, &T) -> Result<U, Error> + Sync>(
         })
     };
     // Threads cost more than they save on small tables (and do not exist in WASM).
-    if threads <= 1 || rows.len() < 1024 || cfg!(target_family = "wasm") {
-        return run(0, rows);
+    if threads <= 1 || n < min_rows || cfg!(target_family = "wasm") {
+        return Ok(vec![run(0..n)?]);
     }
-    let chunk = rows.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<U>, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
+    let chunk = n.div_ceil(threads);
+    let parts: Vec<Result<U, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|s| {
                 let run = &run;
-                scope.spawn(move || run(c * chunk, part))
+                scope.spawn(move || run(s..(s + chunk).min(n)))
             })
             .collect();
         // `run` catches panics, so a join never fails; if one did, it is still no input's fault.
@@ -345,28 +460,24 @@ fn parallel_rows<T: Sync, U: Send, F: Fn(usize, &T) -> Result<U, Error> + Sync>(
             .map(|h| h.join().unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "evaluation thread failed"))))
             .collect()
     });
-    let mut out = Vec::with_capacity(rows.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    parts.into_iter().collect()
 }
 
 /// Elapsed time for the per-segment statistics (never read by evaluation). WASM has no clock
 /// without JavaScript's help, so it reports zero there.
-struct Stopwatch {
+pub(crate) struct Stopwatch {
     #[cfg(not(target_family = "wasm"))]
     start: std::time::Instant,
 }
 
 impl Stopwatch {
-    fn start() -> Stopwatch {
+    pub(crate) fn start() -> Stopwatch {
         Stopwatch {
             #[cfg(not(target_family = "wasm"))]
             start: std::time::Instant::now(),
         }
     }
-    fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         #[cfg(not(target_family = "wasm"))]
         return self.start.elapsed();
         #[cfg(target_family = "wasm")]

@@ -189,7 +189,7 @@ fn simple<'a>(n: &'a Node, cx: &Ctx<'a>) -> Option<&'a Value> {
     }
 }
 
-fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
+pub(crate) fn walk<'v>(mut v: &'v Value, rest: &[PathSeg]) -> &'v Value {
     for seg in rest {
         v = match (seg, v) {
             (PathSeg::Key(k), Value::Object(m)) => match m.get(k.as_str()) {
@@ -312,19 +312,41 @@ fn call<'a>(f: Func, args: &'a [Node], cx: &Ctx<'a>) -> R<Cow<'a, Value>> {
 /// The selected events' index range in their group (window and `as_of` applied, not the filter).
 fn selected_range<'a>(agg: &Agg, cx: &Ctx<'a>) -> R<Option<(&'a crate::profile::EventGroup, std::ops::Range<usize>)>> {
     let Some(group) = event_group(agg, cx) else { return Ok(None) };
-    let range = match &agg.within {
-        None => group.range(i64::MIN, cx.as_of, true),
+    Ok(Some((group, window_range(&group.ats, agg.within.as_ref(), cx.as_of, cx.sem.tz)?)))
+}
+
+/// The index range of the ascending instants `ats` an aggregate selects: those in its window at
+/// `as_of`, never after `as_of` (every event up to `as_of` without a window). The interpreter
+/// and the columnar engine both call this.
+pub(crate) fn window_range(
+    ats: &[i64],
+    within: Option<&crate::ast::Window>,
+    as_of: i64,
+    tz: &jiff::tz::TimeZone,
+) -> R<std::ops::Range<usize>> {
+    let (start, end, inclusive) = window_limits(within, as_of, tz)?;
+    Ok(crate::profile::range_of(ats, start, end, inclusive))
+}
+
+/// `(start, end, end inclusive?)` of the instants an aggregate selects at `as_of` (see
+/// [`window_range`]); computed once per batch by the columnar engine.
+pub(crate) fn window_limits(
+    within: Option<&crate::ast::Window>,
+    as_of: i64,
+    tz: &jiff::tz::TimeZone,
+) -> R<(i64, i64, bool)> {
+    Ok(match within {
+        None => (i64::MIN, as_of, true),
         Some(w) => {
             let (start, end, inclusive) =
-                time::window_bounds(w, cx.as_of, cx.sem.tz).ok_or_else(|| ops::out_of_range("window"))?;
-            if inclusive || end > cx.as_of {
-                group.range(start, end.min(cx.as_of), true)
+                time::window_bounds(w, as_of, tz).ok_or_else(|| ops::out_of_range("window"))?;
+            if inclusive || end > as_of {
+                (start, end.min(as_of), true)
             } else {
-                group.range(start, end, false)
+                (start, end, false)
             }
         }
-    };
-    Ok(Some((group, range)))
+    })
 }
 
 /// Calls `f` for each selected event in time order until it returns `false`.

@@ -3,5 +3,7 @@
 
 pub mod batch;
 pub(crate) mod bind;
+#[cfg(feature = "arrow")]
+pub mod columnar;
 pub(crate) mod eval;
 pub(crate) mod explain;

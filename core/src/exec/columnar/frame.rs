@@ -1,0 +1,561 @@
+//! The columnar engine's view of a table: the attribute columns a program reads, typed once from
+//! Arrow (no `Value` per cell for the common types), the profile ids, and each read event name's
+//! events grouped by profile row into time-sorted runs (CSR offsets), so a windowed count is two
+//! binary searches per row.
+//!
+//! [`Frame::build`] accepts what it can read exactly and returns `None` for anything else — an
+//! Arrow type it does not type natively in a place where that matters, an id problem, a bad
+//! `at`, a profile over the event limit: the caller then takes the row path
+//! (`ingest_arrow::profiles_from_batches`), which reads or refuses the table with its error. So
+//! the engine never has a second copy of the reader's error messages, and an input it declines
+//! is still answered exactly.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
+use arrow_schema::DataType;
+
+use crate::ingest::Columns;
+use crate::ingest_arrow::{checked_micros, column_values};
+use crate::value::Value;
+use crate::ReadSet;
+
+type Fast<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// A column of values over some rows: typed when every value has one type, `Values` otherwise.
+/// `None` is null (a missing value reads as null too, SPEC §6).
+#[derive(Debug, Clone)]
+pub(crate) enum Col<'c> {
+    /// Every row is null (a column the table does not have).
+    Null(usize),
+    Int(Cow<'c, [Option<i64>]>),
+    /// Finite floats (NaN and ±∞ were read as null, as `value::float_value` does).
+    Float(Cow<'c, [Option<f64>]>),
+    Bool(Cow<'c, [Option<bool>]>),
+    Str(Cow<'c, [Option<&'c str>]>),
+    /// Instants, microseconds since the epoch.
+    Ts(Cow<'c, [Option<i64>]>),
+    /// Anything else, as the row path reads it (`ingest_arrow::column_values`).
+    Values(Cow<'c, [Value]>),
+    /// One value for every row.
+    Const(Cow<'c, Value>, usize),
+}
+
+impl<'c> Col<'c> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Col::Null(n) | Col::Const(_, n) => *n,
+            Col::Int(v) | Col::Ts(v) => v.len(),
+            Col::Float(v) => v.len(),
+            Col::Bool(v) => v.len(),
+            Col::Str(v) => v.len(),
+            Col::Values(v) => v.len(),
+        }
+    }
+
+    /// The value at `i`, as the row path would hold it.
+    pub(crate) fn value(&self, i: usize) -> Cow<'_, Value> {
+        let owned = |v: Option<Value>| Cow::Owned(v.unwrap_or(Value::Null));
+        match self {
+            Col::Null(_) => Cow::Owned(Value::Null),
+            Col::Int(v) => owned(v[i].map(Value::Int)),
+            Col::Float(v) => owned(v[i].map(Value::Float)),
+            Col::Bool(v) => owned(v[i].map(Value::Bool)),
+            Col::Str(v) => owned(v[i].map(|s| Value::Str(s.into()))),
+            Col::Ts(v) => owned(v[i].map(Value::Timestamp)),
+            Col::Values(v) => Cow::Borrowed(&v[i]),
+            Col::Const(v, _) => Cow::Borrowed(&**v),
+        }
+    }
+
+    /// Whether the value at `i` is null.
+    pub(crate) fn is_null(&self, i: usize) -> bool {
+        match self {
+            Col::Null(_) => true,
+            Col::Int(v) | Col::Ts(v) => v[i].is_none(),
+            Col::Float(v) => v[i].is_none(),
+            Col::Bool(v) => v[i].is_none(),
+            Col::Str(v) => v[i].is_none(),
+            Col::Values(v) => v[i].is_null(),
+            Col::Const(v, _) => v.is_null(),
+        }
+    }
+
+    /// Rows `range` of this column, borrowed.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Col<'_> {
+        let n = range.len();
+        match self {
+            Col::Null(_) => Col::Null(n),
+            Col::Int(v) => Col::Int(Cow::Borrowed(&v[range])),
+            Col::Float(v) => Col::Float(Cow::Borrowed(&v[range])),
+            Col::Bool(v) => Col::Bool(Cow::Borrowed(&v[range])),
+            Col::Str(v) => {
+                let s: &[Option<&str>] = &v[range];
+                Col::Str(Cow::Borrowed(s))
+            }
+            Col::Ts(v) => Col::Ts(Cow::Borrowed(&v[range])),
+            Col::Values(v) => Col::Values(Cow::Borrowed(&v[range])),
+            Col::Const(v, _) => Col::Const(Cow::Borrowed(&**v), n),
+        }
+    }
+
+    fn into_values(self) -> Vec<Value> {
+        (0..self.len()).map(|i| self.value(i).into_owned()).collect()
+    }
+
+    fn same_kind(&self, other: &Col<'_>) -> bool {
+        let kind = |c: &Col<'_>| match c {
+            Col::Null(_) => 0,
+            Col::Int(_) => 1,
+            Col::Float(_) => 2,
+            Col::Bool(_) => 3,
+            Col::Str(_) => 4,
+            Col::Ts(_) => 5,
+            Col::Values(_) => 6,
+            Col::Const(..) => 7,
+        };
+        kind(self) == kind(other)
+    }
+}
+
+/// Profile ids, in row order.
+#[derive(Debug)]
+pub(crate) enum Ids<'a> {
+    Int(Vec<i64>),
+    Str(Vec<&'a str>),
+}
+
+impl Ids<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Ids::Int(v) => v.len(),
+            Ids::Str(v) => v.len(),
+        }
+    }
+}
+
+/// The events of one name, grouped by profile row: row `r`'s instants are
+/// `ats[offsets[r]..offsets[r + 1]]`, ascending.
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    pub offsets: Vec<u32>,
+    pub ats: Vec<i64>,
+}
+
+impl Runs {
+    /// Row `r`'s instants, ascending.
+    #[inline]
+    pub(crate) fn of(&self, r: usize) -> &[i64] {
+        &self.ats[self.offsets[r] as usize..self.offsets[r + 1] as usize]
+    }
+}
+
+/// A profiles table (and its events) ready for the columnar kernels.
+#[derive(Debug)]
+pub(crate) struct Frame<'a> {
+    pub n: usize,
+    pub ids: Ids<'a>,
+    attrs: BTreeMap<String, Col<'a>>,
+    events: BTreeMap<String, Runs>,
+    /// Events whose entity is not a profile of the table (ignored, as in a left join).
+    pub unmatched_events: usize,
+}
+
+impl<'a> Frame<'a> {
+    /// The column of a top-level attribute (all null when the table lacks it).
+    pub(crate) fn attribute(&self, name: &str) -> Option<&Col<'a>> {
+        self.attrs.get(name)
+    }
+
+    /// The runs of an event name the program reads.
+    pub(crate) fn events(&self, name: &str) -> Option<&Runs> {
+        self.events.get(name)
+    }
+
+    /// Reads what `read` names from the tables, or `None` when the row path must (see the module
+    /// documentation).
+    pub(crate) fn build(
+        profiles: &'a [RecordBatch],
+        events: Option<&'a [RecordBatch]>,
+        cols: &Columns,
+        read: &ReadSet,
+    ) -> Option<Frame<'a>> {
+        if read.attributes.contains(&cols.id) {
+            return None;
+        }
+        let ids = read_ids(profiles, &cols.id)?;
+        let n = ids.len();
+        let mut attrs = BTreeMap::new();
+        for name in &read.attributes {
+            let mut pieces = Vec::with_capacity(profiles.len());
+            for batch in profiles {
+                let schema = batch.schema();
+                let mut at = schema.fields().iter().enumerate().filter(|(_, f)| f.name() == name).map(|(i, _)| i);
+                let piece = match (at.next(), at.next()) {
+                    (None, _) => Col::Null(batch.num_rows()),
+                    (Some(i), None) => piece(batch.column(i), name)?,
+                    // A name twice in one schema: the row path decides which one counts.
+                    (Some(_), Some(_)) => return None,
+                };
+                pieces.push(piece);
+            }
+            attrs.insert(name.clone(), concat(pieces, n));
+        }
+        let (events, unmatched_events) = match events {
+            Some(batches) => read_events(batches, cols, read, &ids)?,
+            None => (BTreeMap::new(), 0),
+        };
+        Some(Frame { n, ids, attrs, events, unmatched_events })
+    }
+}
+
+fn read_ids<'a>(profiles: &'a [RecordBatch], column: &str) -> Option<Ids<'a>> {
+    let mut ints: Vec<i64> = Vec::new();
+    let mut strs: Vec<&'a str> = Vec::new();
+    for batch in profiles {
+        let col = batch.column(batch.schema().index_of(column).ok()?);
+        if col.null_count() > 0 {
+            return None;
+        }
+        match col.data_type() {
+            DataType::Int8 => ints.extend(col.as_primitive::<Int8Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::Int16 => ints.extend(col.as_primitive::<Int16Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::Int32 => ints.extend(col.as_primitive::<Int32Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::Int64 => ints.extend_from_slice(col.as_primitive::<Int64Type>().values()),
+            DataType::UInt8 => ints.extend(col.as_primitive::<UInt8Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::UInt16 => ints.extend(col.as_primitive::<UInt16Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::UInt32 => ints.extend(col.as_primitive::<UInt32Type>().values().iter().map(|&v| i64::from(v))),
+            DataType::Utf8 => strs.extend(col.as_string::<i32>().iter().map(|s| s.unwrap_or_default())),
+            DataType::LargeUtf8 => strs.extend(col.as_string::<i64>().iter().map(|s| s.unwrap_or_default())),
+            DataType::Utf8View => strs.extend(col.as_string_view().iter().map(|s| s.unwrap_or_default())),
+            _ => return None,
+        }
+    }
+    // Ids of two kinds in one table: the row path compares them as text.
+    let ids = match (ints.is_empty(), strs.is_empty()) {
+        (_, true) => Ids::Int(ints),
+        (true, false) => Ids::Str(strs),
+        (false, false) => return None,
+    };
+    // Repeated ids are refused by the row path, which names both rows.
+    let unique = match &ids {
+        Ids::Int(v) => {
+            v.windows(2).all(|w| w[0] < w[1]) || {
+                let mut seen: HashSet<i64, foldhash::fast::FixedState> = HashSet::default();
+                v.iter().all(|id| seen.insert(*id))
+            }
+        }
+        Ids::Str(v) => {
+            let mut seen: HashSet<&str, foldhash::fast::FixedState> = HashSet::default();
+            v.iter().all(|id| seen.insert(id))
+        }
+    };
+    unique.then_some(ids)
+}
+
+/// One record batch's column, typed; `None` when the row path would refuse it.
+fn piece<'a>(col: &'a ArrayRef, name: &str) -> Option<Col<'a>> {
+    fn prim<T: ArrowPrimitiveType, X>(
+        a: &PrimitiveArray<T>,
+        f: impl Fn(T::Native) -> Option<X>,
+    ) -> Option<Vec<Option<X>>> {
+        let mut out = Vec::with_capacity(a.len());
+        match a.nulls() {
+            None => {
+                for &v in a.values().iter() {
+                    out.push(Some(f(v)?));
+                }
+            }
+            Some(nulls) => {
+                for (i, &v) in a.values().iter().enumerate() {
+                    out.push(if nulls.is_null(i) { None } else { Some(f(v)?) });
+                }
+            }
+        }
+        Some(out)
+    }
+    let int = |v: Vec<Option<i64>>| Some(Col::Int(Cow::Owned(v)));
+    let float = |f: f64| Some(if f.is_finite() { Some(if f == 0.0 { 0.0 } else { f }) } else { None });
+    match col.data_type() {
+        DataType::Int8 => int(prim(col.as_primitive::<Int8Type>(), |v| Some(i64::from(v)))?),
+        DataType::Int16 => int(prim(col.as_primitive::<Int16Type>(), |v| Some(i64::from(v)))?),
+        DataType::Int32 => int(prim(col.as_primitive::<Int32Type>(), |v| Some(i64::from(v)))?),
+        DataType::Int64 => int(prim(col.as_primitive::<Int64Type>(), Some)?),
+        DataType::UInt8 => int(prim(col.as_primitive::<UInt8Type>(), |v| Some(i64::from(v)))?),
+        DataType::UInt16 => int(prim(col.as_primitive::<UInt16Type>(), |v| Some(i64::from(v)))?),
+        DataType::UInt32 => int(prim(col.as_primitive::<UInt32Type>(), |v| Some(i64::from(v)))?),
+        DataType::Float32 | DataType::Float64 => {
+            // NaN and ±∞ are null, -0.0 is 0.0, as `value::float_value` reads them.
+            let v: Vec<Option<f64>> = match col.data_type() {
+                DataType::Float32 => prim(col.as_primitive::<Float32Type>(), |v| float(f64::from(v)))?,
+                _ => prim(col.as_primitive::<Float64Type>(), float)?,
+            }
+            .into_iter()
+            .map(Option::flatten)
+            .collect();
+            Some(Col::Float(Cow::Owned(v)))
+        }
+        DataType::Boolean => Some(Col::Bool(Cow::Owned(col.as_boolean().iter().collect()))),
+        DataType::Utf8 => Some(Col::Str(Cow::Owned(col.as_string::<i32>().iter().collect()))),
+        DataType::LargeUtf8 => Some(Col::Str(Cow::Owned(col.as_string::<i64>().iter().collect()))),
+        DataType::Utf8View => Some(Col::Str(Cow::Owned(col.as_string_view().iter().collect()))),
+        DataType::Timestamp(unit, Some(_)) => {
+            let v = match unit {
+                arrow_schema::TimeUnit::Second => {
+                    prim(col.as_primitive::<TimestampSecondType>(), |v| checked_micros(v, unit))
+                }
+                arrow_schema::TimeUnit::Millisecond => {
+                    prim(col.as_primitive::<TimestampMillisecondType>(), |v| checked_micros(v, unit))
+                }
+                arrow_schema::TimeUnit::Microsecond => {
+                    prim(col.as_primitive::<TimestampMicrosecondType>(), |v| checked_micros(v, unit))
+                }
+                arrow_schema::TimeUnit::Nanosecond => {
+                    prim(col.as_primitive::<TimestampNanosecondType>(), |v| checked_micros(v, unit))
+                }
+            }?;
+            Some(Col::Ts(Cow::Owned(v)))
+        }
+        DataType::Null => Some(Col::Null(col.len())),
+        // Everything else as the row path reads it, refused where it refuses.
+        _ => column_values(col, name, "profiles").ok().map(|v| Col::Values(Cow::Owned(v))),
+    }
+}
+
+/// The pieces of one column over the record batches, as one column.
+fn concat(mut pieces: Vec<Col<'_>>, n: usize) -> Col<'_> {
+    if pieces.len() == 1 {
+        return pieces.pop().unwrap_or(Col::Null(n));
+    }
+    if pieces.iter().all(|p| matches!(p, Col::Null(_))) {
+        return Col::Null(n);
+    }
+    let typed = pieces.iter().find(|p| !matches!(p, Col::Null(_))).cloned();
+    let one_kind = typed.as_ref().is_some_and(|t| pieces.iter().all(|p| matches!(p, Col::Null(_)) || p.same_kind(t)));
+    macro_rules! join {
+        ($variant:ident) => {{
+            let mut out = Vec::with_capacity(n);
+            for p in pieces {
+                match p {
+                    Col::$variant(v) => out.extend_from_slice(&v),
+                    other => out.extend(std::iter::repeat_n(None, other.len())),
+                }
+            }
+            Col::$variant(Cow::Owned(out))
+        }};
+    }
+    match typed {
+        Some(Col::Int(_)) if one_kind => join!(Int),
+        Some(Col::Float(_)) if one_kind => join!(Float),
+        Some(Col::Bool(_)) if one_kind => join!(Bool),
+        Some(Col::Str(_)) if one_kind => join!(Str),
+        Some(Col::Ts(_)) if one_kind => join!(Ts),
+        _ => Col::Values(Cow::Owned(pieces.into_iter().flat_map(Col::into_values).collect())),
+    }
+}
+
+/// A profile row by entity id, matched as the row path matches (an integer entity id matches the
+/// profile whose id is that integer's text).
+enum RowIndex<'a> {
+    /// Integer ids `first, first + 1, …` in row order.
+    Dense(i64, usize),
+    Int(Fast<i64, u32>),
+    Str(Fast<&'a str, u32>),
+}
+
+impl RowIndex<'_> {
+    fn new<'a>(ids: &Ids<'a>) -> RowIndex<'a> {
+        match ids {
+            Ids::Int(v) => {
+                let dense =
+                    v.first().is_some_and(|&f| v.iter().enumerate().all(|(i, &x)| Some(x) == f.checked_add(i as i64)));
+                if dense {
+                    RowIndex::Dense(v[0], v.len())
+                } else {
+                    RowIndex::Int(v.iter().enumerate().map(|(i, &x)| (x, i as u32)).collect())
+                }
+            }
+            Ids::Str(v) => RowIndex::Str(v.iter().enumerate().map(|(i, &s)| (s, i as u32)).collect()),
+        }
+    }
+    #[inline]
+    fn int(&self, k: i64) -> Option<u32> {
+        match self {
+            RowIndex::Dense(first, n) => {
+                let i = k.checked_sub(*first)?;
+                (i >= 0 && (i as u64) < *n as u64).then_some(i as u32)
+            }
+            RowIndex::Int(m) => m.get(&k).copied(),
+            RowIndex::Str(m) => m.get(k.to_string().as_str()).copied(),
+        }
+    }
+    #[inline]
+    fn text(&self, s: &str) -> Option<u32> {
+        match self {
+            RowIndex::Str(m) => m.get(s).copied(),
+            _ => {
+                let k: i64 = s.parse().ok()?;
+                if k.to_string() != s {
+                    return None;
+                }
+                self.int(k)
+            }
+        }
+    }
+}
+
+/// A string column read in place, or its dictionary.
+enum Texts<'a> {
+    Plain(Vec<Option<&'a str>>),
+    /// Dictionary values, then each row's key (`None`: null row).
+    Dict(Vec<Option<&'a str>>, Vec<Option<usize>>),
+}
+
+fn texts(col: &ArrayRef) -> Option<Texts<'_>> {
+    Some(match col.data_type() {
+        DataType::Utf8 => Texts::Plain(col.as_string::<i32>().iter().collect()),
+        DataType::LargeUtf8 => Texts::Plain(col.as_string::<i64>().iter().collect()),
+        DataType::Utf8View => Texts::Plain(col.as_string_view().iter().collect()),
+        DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+            let d = col.as_any_dictionary();
+            let values = match texts(d.values())? {
+                Texts::Plain(v) => v,
+                Texts::Dict(..) => return None,
+            };
+            if values.is_empty() {
+                return Some(Texts::Dict(values, vec![None; col.len()]));
+            }
+            let keys = d.normalized_keys();
+            let nulls = col.logical_nulls();
+            let keys = keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| if nulls.as_ref().is_some_and(|n| n.is_null(i)) { None } else { Some(k) })
+                .collect();
+            Texts::Dict(values, keys)
+        }
+        _ => return None,
+    })
+}
+
+impl Texts<'_> {
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Texts::Plain(v) => v[i],
+            Texts::Dict(values, keys) => keys[i].and_then(|k| values.get(k).copied().flatten()),
+        }
+    }
+}
+
+type EventTables = (BTreeMap<String, Runs>, usize);
+
+fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Ids<'_>) -> Option<EventTables> {
+    let index = (!read.events.is_empty()).then(|| RowIndex::new(ids));
+    let names: Vec<&String> = read.events.iter().collect();
+    let mut pairs: Vec<Vec<(u32, i64)>> = vec![Vec::new(); names.len()];
+    let mut unmatched = 0usize;
+    for batch in batches {
+        let schema = batch.schema();
+        let (ie, iname, iat) = (
+            schema.index_of(&cols.entity_id).ok()?,
+            schema.index_of(&cols.name).ok()?,
+            schema.index_of(&cols.at).ok()?,
+        );
+        let ats = instants(batch.column(iat))?;
+        let Some(index) = &index else { continue };
+        let entity = batch.column(ie);
+        let rows: Vec<Option<u32>> = if entity.data_type().is_integer() {
+            match piece(entity, &cols.entity_id)? {
+                Col::Int(v) => v.iter().map(|k| k.and_then(|k| index.int(k))).collect(),
+                _ => return None,
+            }
+        } else {
+            let t = texts(entity)?;
+            (0..batch.num_rows()).map(|r| t.get(r).and_then(|s| index.text(s))).collect()
+        };
+        let name_col = texts(batch.column(iname))?;
+        // The slot of each distinct name once, not a string comparison per event.
+        let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
+        let slots: Vec<Option<usize>> = match &name_col {
+            Texts::Plain(v) => {
+                let mut last: Option<(&str, Option<usize>)> = None;
+                v.iter()
+                    .map(|s| {
+                        let s = (*s)?;
+                        match last {
+                            Some((l, slot)) if l == s => slot,
+                            _ => {
+                                let slot = slot_of(s);
+                                last = Some((s, slot));
+                                slot
+                            }
+                        }
+                    })
+                    .collect()
+            }
+            Texts::Dict(values, keys) => {
+                let value_slots: Vec<Option<usize>> = values.iter().map(|v| v.and_then(slot_of)).collect();
+                keys.iter().map(|k| k.and_then(|k| value_slots[k])).collect()
+            }
+        };
+        for ((row, slot), at) in rows.into_iter().zip(slots).zip(ats) {
+            let Some(row) = row else {
+                unmatched += 1;
+                continue;
+            };
+            if let Some(slot) = slot {
+                pairs[slot].push((row, at));
+            }
+        }
+    }
+    let n = ids.len();
+    let mut per_row = vec![0u32; n];
+    let mut runs = BTreeMap::new();
+    for (name, pairs) in names.into_iter().zip(pairs) {
+        let mut offsets = vec![0u32; n + 1];
+        for &(row, _) in &pairs {
+            offsets[row as usize + 1] += 1;
+            per_row[row as usize] += 1;
+        }
+        for r in 0..n {
+            offsets[r + 1] += offsets[r];
+        }
+        let mut fill = offsets.clone();
+        let mut ats = vec![0i64; pairs.len()];
+        for (row, at) in pairs {
+            let slot = &mut fill[row as usize];
+            ats[*slot as usize] = at;
+            *slot += 1;
+        }
+        for r in 0..n {
+            let run = &mut ats[offsets[r] as usize..offsets[r + 1] as usize];
+            if run.windows(2).any(|w| w[0] > w[1]) {
+                run.sort_unstable();
+            }
+        }
+        runs.insert(name.clone(), Runs { offsets, ats });
+    }
+    // A profile over the event limit: the row path names it.
+    if per_row.iter().any(|&c| c as usize > crate::limits::MAX_EVENTS_PER_PROFILE) {
+        return None;
+    }
+    Some((runs, unmatched))
+}
+
+/// Every row's `at`; `None` if one is missing or unreadable (the row path says which).
+fn instants(col: &ArrayRef) -> Option<Vec<i64>> {
+    match col.data_type() {
+        DataType::Timestamp(_, Some(_)) => match piece(col, "at")? {
+            Col::Ts(v) => v.iter().copied().collect(),
+            _ => None,
+        },
+        DataType::Timestamp(_, None) => None,
+        _ => {
+            let t = texts(col)?;
+            (0..col.len()).map(|r| t.get(r).and_then(crate::time::parse_instant)).collect()
+        }
+    }
+}

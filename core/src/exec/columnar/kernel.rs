@@ -1,0 +1,396 @@
+//! The columnar kernels: one IR node over a range of rows at once. Three-valued results are
+//! bytes (FALSE 0, UNKNOWN 1, TRUE 2, so `and` is a minimum and `or` a maximum); values are
+//! [`Col`]umns. Every result carries which rows *failed* (the interpreter would have returned an
+//! error there): the driver asks the interpreter for the exact error of such a row.
+//!
+//! `live` says which rows still matter: `and`/`or` narrow it as operands decide rows, as the
+//! interpreter's short circuit does, so an operand that fails on a row an earlier operand already
+//! decided is no failure, and the interpreter fallback runs only where needed.
+//!
+//! Nodes without a kernel ([`has_kernel`]) run through the interpreter row by row, on the
+//! profiles the row path builds — never an approximation.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use super::frame::{Col, Frame};
+use crate::ast::AggFn;
+use crate::context::EvalContext;
+use crate::eval;
+use crate::ir::{CmpOp, Kind, Node};
+use crate::ops;
+use crate::profile::Profile;
+use crate::program::{Outcome, Program};
+use crate::segment::Segment;
+use crate::value::Value;
+
+pub(crate) const F: u8 = 0;
+pub(crate) const U: u8 = 1;
+pub(crate) const T: u8 = 2;
+
+/// Per-row failure flags; `None` when no row failed.
+pub(crate) type Fails = Option<Vec<bool>>;
+
+/// A three-valued column.
+pub(crate) struct Tri {
+    pub v: Vec<u8>,
+    pub err: Fails,
+}
+
+/// A value column.
+pub(crate) struct Vals<'c> {
+    pub col: Col<'c>,
+    pub err: Fails,
+}
+
+/// Whether a node has a kernel of its own (its children may still not).
+pub(crate) fn has_kernel(n: &Node) -> bool {
+    match &n.kind {
+        Kind::Const(_) | Kind::Attr { .. } | Kind::AsOf | Kind::InSegment(_) => true,
+        Kind::Not(_) | Kind::And(_) | Kind::Or(_) | Kind::Cmp(..) => true,
+        Kind::InStrings { .. } | Kind::IsNull { .. } | Kind::Within { .. } => true,
+        Kind::Agg(agg) => agg.filter.is_none() && matches!(agg.func, AggFn::Count | AggFn::Exists),
+        _ => false,
+    }
+}
+
+/// Whether evaluating `n` needs the row path's profiles (some node in it has no kernel).
+pub(crate) fn needs_rows(n: &Node) -> bool {
+    !has_kernel(n) || n.children().into_iter().any(needs_rows)
+}
+
+fn or_fails(a: Fails, b: Fails) -> Fails {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(mut a), Some(b)) => {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+            Some(a)
+        }
+    }
+}
+
+#[inline]
+fn tri_of(b: Option<bool>) -> u8 {
+    match b {
+        Some(true) => T,
+        Some(false) => F,
+        None => U,
+    }
+}
+
+/// Everything a kernel reads: one segment over rows `rows` of a frame.
+pub(crate) struct Env<'c, 'a> {
+    pub frame: &'c Frame<'a>,
+    pub program: &'c Program,
+    pub seg: &'c Segment,
+    /// The segments `seg` references (indexes into the program).
+    pub deps: &'c [usize],
+    pub cx: &'c EvalContext,
+    /// Outcomes of the segments evaluated before this one, by program index, every row.
+    pub results: &'c [Vec<Outcome>],
+    /// The row path's profiles, when some node needs the interpreter.
+    pub profiles: Option<&'c [Profile]>,
+    pub rows: Range<usize>,
+}
+
+impl<'c> Env<'c, '_> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn is_live(live: Option<&[bool]>, i: usize) -> bool {
+        live.is_none_or(|l| l[i])
+    }
+
+    /// A node as a condition.
+    pub(crate) fn tri(&self, n: &'c Node, live: Option<&[bool]>) -> Tri {
+        match &n.kind {
+            Kind::And(xs) => self.and_or(xs, live, true),
+            Kind::Or(xs) => self.and_or(xs, live, false),
+            Kind::Not(x) => {
+                let mut t = self.tri(x, live);
+                t.v.iter_mut().for_each(|v| *v = T - *v);
+                t
+            }
+            Kind::Cmp(op, l, r) => self.cmp(*op, l, r, live),
+            Kind::InStrings { x, set, negated } => {
+                let x = self.vals(x, live);
+                let mut v: Vec<u8> = match &x.col {
+                    Col::Str(s) => s
+                        .iter()
+                        .map(|s| match s {
+                            Some(s) => tri_of(Some(set.iter().any(|t| **t == **s))),
+                            None => tri_of(set.is_empty().then_some(false)),
+                        })
+                        .collect(),
+                    col => (0..self.len()).map(|i| tri_of(ops::in_strings(&col.value(i), set))).collect(),
+                };
+                if *negated {
+                    v.iter_mut().for_each(|v| *v = T - *v);
+                }
+                Tri { v, err: x.err }
+            }
+            Kind::IsNull { x, negated } => {
+                let x = self.vals(x, live);
+                let v = (0..self.len()).map(|i| if x.col.is_null(i) != *negated { T } else { F }).collect();
+                Tri { v, err: x.err }
+            }
+            Kind::Within { x, window } => {
+                let x = self.vals(x, live);
+                let tz = self.seg.timezone();
+                let bounds = crate::time::window_bounds(window, self.cx.as_of, tz);
+                let mut err = x.err;
+                let mut v = vec![U; self.len()];
+                for (i, out) in v.iter_mut().enumerate() {
+                    let t = match &x.col {
+                        Col::Ts(ts) => ts[i],
+                        col => ops::instant_of(&col.value(i), tz),
+                    };
+                    let Some(t) = t else { continue };
+                    match bounds {
+                        Some(b) => *out = tri_of(Some(crate::time::in_bounds(t, b, self.cx.as_of))),
+                        None if Self::is_live(live, i) => err.get_or_insert_with(|| vec![false; self.len()])[i] = true,
+                        None => {}
+                    }
+                }
+                Tri { v, err }
+            }
+            Kind::InSegment(id) => {
+                let segments = self.program.segments();
+                if let Some(&d) = self.deps.iter().find(|&&d| segments[d].id() == &**id) {
+                    let v = self.results[d][self.rows.clone()].iter().map(|o| tri_of(Some(o.is_member()))).collect();
+                    return Tri { v, err: None };
+                }
+                match self.cx.segments.get(&**id) {
+                    Some(&b) => Tri { v: vec![tri_of(Some(b)); self.len()], err: None },
+                    None => Tri { v: vec![U; self.len()], err: Some(vec![true; self.len()]) },
+                }
+            }
+            Kind::Agg(agg) if agg.func == AggFn::Exists && has_kernel(n) => {
+                let (counts, err) = self.count(agg, live);
+                Tri { v: counts.iter().map(|&c| tri_of(Some(c > 0))).collect(), err }
+            }
+            _ if !has_kernel(n) => self.fallback_tri(n, live),
+            // A value used as a condition: TRUE/FALSE for booleans, UNKNOWN for anything else.
+            _ => {
+                let x = self.vals(n, live);
+                let v = match &x.col {
+                    Col::Bool(b) => b.iter().map(|b| tri_of(*b)).collect(),
+                    col => (0..self.len())
+                        .map(|i| match &*col.value(i) {
+                            Value::Bool(b) => tri_of(Some(*b)),
+                            _ => U,
+                        })
+                        .collect(),
+                };
+                Tri { v, err: x.err }
+            }
+        }
+    }
+
+    /// A node as a value.
+    pub(crate) fn vals(&self, n: &'c Node, live: Option<&[bool]>) -> Vals<'c> {
+        let len = self.len();
+        let ok = |col: Col<'c>| Vals { col, err: None };
+        match &n.kind {
+            Kind::Const(v) => ok(Col::Const(Cow::Borrowed(v), len)),
+            Kind::AsOf => ok(Col::Const(Cow::Owned(Value::Timestamp(self.cx.as_of)), len)),
+            Kind::Attr { name, rest, .. } => {
+                let Some(col) = self.frame.attribute(name) else { return ok(Col::Null(len)) };
+                let col = col.slice(self.rows.clone());
+                if rest.is_empty() {
+                    return ok(col);
+                }
+                match col {
+                    Col::Values(v) => {
+                        ok(Col::Values(Cow::Owned(v.iter().map(|v| eval::walk(v, rest).clone()).collect())))
+                    }
+                    // A path into a scalar is null (SPEC §5).
+                    _ => ok(Col::Null(len)),
+                }
+            }
+            Kind::Agg(agg) if agg.func == AggFn::Count && has_kernel(n) => {
+                let (counts, err) = self.count(agg, live);
+                Vals { col: Col::Int(Cow::Owned(counts.into_iter().map(|c| Some(c as i64)).collect())), err }
+            }
+            _ if !has_kernel(n) => self.fallback_vals(n, live),
+            // A condition used as a value: a boolean, or null for UNKNOWN.
+            _ => {
+                let t = self.tri(n, live);
+                let col = t.v.iter().map(|&v| if v == U { None } else { Some(v == T) }).collect();
+                Vals { col: Col::Bool(Cow::Owned(col)), err: t.err }
+            }
+        }
+    }
+
+    fn and_or(&self, xs: &'c [Node], live: Option<&[bool]>, and: bool) -> Tri {
+        let len = self.len();
+        let (decides, start) = if and { (F, T) } else { (T, F) };
+        let mut acc = vec![start; len];
+        let mut alive: Vec<bool> = live.map_or_else(|| vec![true; len], <[bool]>::to_vec);
+        let mut err: Fails = None;
+        for x in xs {
+            let t = self.tri(x, Some(&alive));
+            for i in 0..len {
+                if !alive[i] {
+                    continue;
+                }
+                if t.err.as_ref().is_some_and(|e| e[i]) {
+                    err.get_or_insert_with(|| vec![false; len])[i] = true;
+                    alive[i] = false;
+                    continue;
+                }
+                let v = t.v[i];
+                acc[i] = if and { acc[i].min(v) } else { acc[i].max(v) };
+                if v == decides {
+                    alive[i] = false;
+                }
+            }
+        }
+        Tri { v: acc, err }
+    }
+
+    fn cmp(&self, op: CmpOp, l: &'c Node, r: &'c Node, live: Option<&[bool]>) -> Tri {
+        let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
+        let a = self.vals(l, live);
+        let b = self.vals(r, live);
+        let mut err = or_fails(a.err, b.err);
+        let len = self.len();
+        let res = |o: Option<Ordering>| tri_of(ops::cmp_result(op, o));
+        macro_rules! against_const {
+            ($xs:expr, $f:expr) => {
+                $xs.iter().map(|x| res(x.map($f))).collect()
+            };
+        }
+        let v: Vec<u8> = match (&a.col, &b.col) {
+            (Col::Int(x), Col::Const(c, _)) if matches!(**c, Value::Int(_)) => {
+                let Value::Int(c) = **c else { unreachable!() };
+                against_const!(x, |x: i64| x.cmp(&c))
+            }
+            (Col::Const(c, _), Col::Int(x)) if matches!(**c, Value::Int(_)) => {
+                let Value::Int(c) = **c else { unreachable!() };
+                against_const!(x, |x: i64| c.cmp(&x))
+            }
+            (Col::Int(x), Col::Int(y)) => {
+                x.iter().zip(y.iter()).map(|(x, y)| res(x.zip(*y).map(|(x, y)| x.cmp(&y)))).collect()
+            }
+            (Col::Int(x), Col::Const(c, _)) if matches!(**c, Value::Float(_)) => {
+                let Value::Float(c) = **c else { unreachable!() };
+                against_const!(x, |x: i64| ops::cmp_i64_f64(x, c))
+            }
+            (Col::Float(x), Col::Const(c, _)) if matches!(**c, Value::Int(_)) => {
+                let Value::Int(c) = **c else { unreachable!() };
+                against_const!(x, |x: f64| ops::cmp_i64_f64(c, x).reverse())
+            }
+            (Col::Float(x), Col::Const(c, _)) if matches!(**c, Value::Float(_)) => {
+                let Value::Float(c) = **c else { unreachable!() };
+                x.iter().map(|x| res(x.and_then(|x| x.partial_cmp(&c)))).collect()
+            }
+            (Col::Str(x), Col::Const(c, _)) if matches!(**c, Value::Str(_)) => {
+                let Value::Str(c) = &**c else { unreachable!() };
+                let c = c.as_bytes();
+                against_const!(x, |x: &str| x.as_bytes().cmp(c))
+            }
+            (Col::Ts(x), Col::Const(c, _)) if matches!(**c, Value::Timestamp(_)) => {
+                let Value::Timestamp(c) = **c else { unreachable!() };
+                against_const!(x, |x: i64| x.cmp(&c))
+            }
+            (a, b) => {
+                let sem = self.sem();
+                let mut v = vec![U; len];
+                for (i, out) in v.iter_mut().enumerate() {
+                    if !Self::is_live(live, i) {
+                        continue;
+                    }
+                    match ops::compare(&a.value(i), &b.value(i), ordering, &sem) {
+                        Ok(o) => *out = res(o),
+                        Err(_) => err.get_or_insert_with(|| vec![false; len])[i] = true,
+                    }
+                }
+                v
+            }
+        };
+        Tri { v, err }
+    }
+
+    fn sem(&self) -> ops::Semantics<'c> {
+        ops::Semantics { tz: self.seg.timezone(), currency: self.seg.currency(), fx: &self.cx.fx }
+    }
+
+    /// `count(e [within W])` per row: two binary searches in each row's run.
+    fn count(&self, agg: &crate::ir::Agg, live: Option<&[bool]>) -> (Vec<u32>, Fails) {
+        let len = self.len();
+        let Some(runs) = self.frame.events(&agg.event) else { return (vec![0; len], None) };
+        let mut counts = vec![0u32; len];
+        match eval::window_limits(agg.within.as_ref(), self.cx.as_of, self.seg.timezone()) {
+            Ok((start, end, inclusive)) => {
+                for (i, c) in counts.iter_mut().enumerate() {
+                    let ats = runs.of(self.rows.start + i);
+                    if !ats.is_empty() {
+                        *c = crate::profile::range_of(ats, start, end, inclusive).len() as u32;
+                    }
+                }
+                (counts, None)
+            }
+            // A window outside the representable range fails where the interpreter looks at it:
+            // rows that have events of this name.
+            Err(_) => {
+                let err =
+                    (0..len).map(|i| Self::is_live(live, i) && !runs.of(self.rows.start + i).is_empty()).collect();
+                (counts, Some(err))
+            }
+        }
+    }
+
+    /// The interpreter's `eval_bool` row by row (rows that are not live are left UNKNOWN).
+    fn fallback_tri(&self, n: &'c Node, live: Option<&[bool]>) -> Tri {
+        let len = self.len();
+        let mut v = vec![U; len];
+        let mut err: Fails = None;
+        for (i, out) in v.iter_mut().enumerate() {
+            if !Self::is_live(live, i) {
+                continue;
+            }
+            match self.interpret(i, |cx| eval::eval_bool(n, cx).map(tri_of)) {
+                Some(t) => *out = t,
+                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Tri { v, err }
+    }
+
+    /// The interpreter's `eval` row by row (rows that are not live are left null).
+    fn fallback_vals(&self, n: &'c Node, live: Option<&[bool]>) -> Vals<'c> {
+        let len = self.len();
+        let mut col = vec![Value::Null; len];
+        let mut err: Fails = None;
+        for (i, out) in col.iter_mut().enumerate() {
+            if !Self::is_live(live, i) {
+                continue;
+            }
+            match self.interpret(i, |cx| eval::eval(n, cx).map(Cow::into_owned)) {
+                Some(v) => *out = v,
+                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Vals { col: Col::Values(Cow::Owned(col)), err }
+    }
+
+    /// Runs `f` with the interpreter's context for row `i` of the range; `None` on an error
+    /// (or when the profiles are missing, which `needs_rows` rules out).
+    fn interpret<X>(&self, i: usize, f: impl FnOnce(&eval::Ctx<'_>) -> ops::R<X>) -> Option<X> {
+        let row = self.rows.start + i;
+        let profile = self.profiles?.get(row)?;
+        let segments = self.program.segments();
+        let lookup = |id: &str| {
+            self.deps
+                .iter()
+                .find(|&&d| segments[d].id() == id)
+                .map(|&d| self.results[d][row].is_member())
+                .or_else(|| self.cx.segments.get(id).copied())
+        };
+        let cx = self.seg.ctx(profile, self.cx.as_of, &self.cx.fx, &lookup);
+        f(&cx).ok()
+    }
+}
