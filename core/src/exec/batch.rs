@@ -156,6 +156,7 @@ pub enum Engine {
 
 /// Entity ids in row order; integer ids (Arrow input) become text only when asked for.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "arrow"), allow(dead_code))]
 pub(crate) enum EntityIds {
     Text(Vec<Box<str>>),
     Int(Vec<i64>, std::sync::OnceLock<Vec<Box<str>>>),

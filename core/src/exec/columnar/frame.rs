@@ -137,19 +137,34 @@ impl Ids<'_> {
     }
 }
 
-/// The events of one name, grouped by profile row: row `r`'s instants are
-/// `ats[offsets[r]..offsets[r + 1]]`, ascending.
+/// Per-row counts by window `(start, end, end inclusive?)`.
+type CountCache = BTreeMap<(i64, i64, bool), std::sync::Arc<Vec<u32>>>;
+
+/// The events of one name that belong to a profile of the table, in table order: each one's
+/// profile row and instant. Windowed counts are one pass over them, computed once per window for
+/// every row and shared by every node (and thread) that asks.
 #[derive(Debug, Default)]
-pub(crate) struct Runs {
-    pub offsets: Vec<u32>,
+pub(crate) struct Events {
+    pub rows: Vec<u32>,
     pub ats: Vec<i64>,
+    counts: std::sync::Mutex<CountCache>,
 }
 
-impl Runs {
-    /// Row `r`'s instants, ascending.
-    #[inline]
-    pub(crate) fn of(&self, r: usize) -> &[i64] {
-        &self.ats[self.offsets[r] as usize..self.offsets[r + 1] as usize]
+impl Events {
+    /// Per profile row (of `n`), how many of its events have `start <= at <= end` (`< end`
+    /// when not `inclusive`): the length of `profile::range_of` over its sorted instants.
+    pub(crate) fn counts(&self, n: usize, start: i64, end: i64, inclusive: bool) -> std::sync::Arc<Vec<u32>> {
+        // A poisoned lock only means another thread panicked (caught and reported as `internal`).
+        let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = cache.entry((start, end, inclusive)).or_insert_with(|| {
+            let mut c = vec![0u32; n];
+            for (&row, &at) in self.rows.iter().zip(&self.ats) {
+                let inside = at >= start && if inclusive { at <= end } else { at < end };
+                c[row as usize] += u32::from(inside);
+            }
+            std::sync::Arc::new(c)
+        });
+        std::sync::Arc::clone(counts)
     }
 }
 
@@ -159,7 +174,7 @@ pub(crate) struct Frame<'a> {
     pub n: usize,
     pub ids: Ids<'a>,
     attrs: BTreeMap<String, Col<'a>>,
-    events: BTreeMap<String, Runs>,
+    events: BTreeMap<String, Events>,
     /// Events whose entity is not a profile of the table (ignored, as in a left join).
     pub unmatched_events: usize,
 }
@@ -170,8 +185,8 @@ impl<'a> Frame<'a> {
         self.attrs.get(name)
     }
 
-    /// The runs of an event name the program reads.
-    pub(crate) fn events(&self, name: &str) -> Option<&Runs> {
+    /// The events of a name the program reads.
+    pub(crate) fn events(&self, name: &str) -> Option<&Events> {
         self.events.get(name)
     }
 
@@ -407,23 +422,25 @@ impl RowIndex<'_> {
     }
 }
 
-/// A string column read in place, or its dictionary.
+/// A string column read in place (no copy per row), or a dictionary of strings.
 enum Texts<'a> {
-    Plain(Vec<Option<&'a str>>),
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
     /// Dictionary values, then each row's key (`None`: null row).
     Dict(Vec<Option<&'a str>>, Vec<Option<usize>>),
 }
 
 fn texts(col: &ArrayRef) -> Option<Texts<'_>> {
     Some(match col.data_type() {
-        DataType::Utf8 => Texts::Plain(col.as_string::<i32>().iter().collect()),
-        DataType::LargeUtf8 => Texts::Plain(col.as_string::<i64>().iter().collect()),
-        DataType::Utf8View => Texts::Plain(col.as_string_view().iter().collect()),
+        DataType::Utf8 => Texts::Utf8(col.as_string::<i32>()),
+        DataType::LargeUtf8 => Texts::Large(col.as_string::<i64>()),
+        DataType::Utf8View => Texts::View(col.as_string_view()),
         DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
             let d = col.as_any_dictionary();
             let values = match texts(d.values())? {
-                Texts::Plain(v) => v,
                 Texts::Dict(..) => return None,
+                t => (0..d.values().len()).map(|i| t.get(i)).collect::<Vec<_>>(),
             };
             if values.is_empty() {
                 return Some(Texts::Dict(values, vec![None; col.len()]));
@@ -441,21 +458,51 @@ fn texts(col: &ArrayRef) -> Option<Texts<'_>> {
     })
 }
 
-impl Texts<'_> {
-    fn get(&self, i: usize) -> Option<&str> {
+impl<'a> Texts<'a> {
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a str> {
         match self {
-            Texts::Plain(v) => v[i],
+            Texts::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Texts::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Texts::View(a) => (!a.is_null(i)).then(|| a.value(i)),
             Texts::Dict(values, keys) => keys[i].and_then(|k| values.get(k).copied().flatten()),
         }
     }
 }
 
-type EventTables = (BTreeMap<String, Runs>, usize);
+/// An events table's entity column: integers in place, or text.
+enum Entities<'a> {
+    Int(&'a [i64], Option<&'a arrow_buffer::NullBuffer>),
+    Ints(Vec<Option<i64>>),
+    Text(Texts<'a>),
+}
+
+impl Entities<'_> {
+    #[inline]
+    fn row(&self, i: usize, index: &RowIndex<'_>) -> Option<u32> {
+        match self {
+            Entities::Int(v, nulls) => {
+                if nulls.is_some_and(|n| n.is_null(i)) {
+                    return None;
+                }
+                index.int(v[i])
+            }
+            Entities::Ints(v) => v[i].and_then(|k| index.int(k)),
+            Entities::Text(t) => t.get(i).and_then(|s| index.text(s)),
+        }
+    }
+}
+
+type EventTables = (BTreeMap<String, Events>, usize);
+
+/// Per read event name, the profile rows and instants of its events in table order; and how
+/// many events had no profile.
+type Matched = (Vec<(Vec<u32>, Vec<i64>)>, usize);
 
 fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Ids<'_>) -> Option<EventTables> {
     let index = (!read.events.is_empty()).then(|| RowIndex::new(ids));
     let names: Vec<&String> = read.events.iter().collect();
-    let mut pairs: Vec<Vec<(u32, i64)>> = vec![Vec::new(); names.len()];
+    let mut pairs: Vec<(Vec<u32>, Vec<i64>)> = vec![(Vec::new(), Vec::new()); names.len()];
     let mut unmatched = 0usize;
     for batch in batches {
         let schema = batch.schema();
@@ -464,98 +511,118 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
             schema.index_of(&cols.name).ok()?,
             schema.index_of(&cols.at).ok()?,
         );
+        // Every `at` is checked whether or not a segment reads events, as the row path does.
         let ats = instants(batch.column(iat))?;
         let Some(index) = &index else { continue };
         let entity = batch.column(ie);
-        let rows: Vec<Option<u32>> = if entity.data_type().is_integer() {
-            match piece(entity, &cols.entity_id)? {
-                Col::Int(v) => v.iter().map(|k| k.and_then(|k| index.int(k))).collect(),
-                _ => return None,
+        let entities = match entity.data_type() {
+            DataType::Int64 => {
+                let a = entity.as_primitive::<Int64Type>();
+                Entities::Int(a.values(), a.nulls())
             }
-        } else {
-            let t = texts(entity)?;
-            (0..batch.num_rows()).map(|r| t.get(r).and_then(|s| index.text(s))).collect()
+            t if t.is_integer() => match piece(entity, &cols.entity_id)? {
+                Col::Int(v) => Entities::Ints(v.into_owned()),
+                _ => return None,
+            },
+            _ => Entities::Text(texts(entity)?),
         };
         let name_col = texts(batch.column(iname))?;
-        // The slot of each distinct name once, not a string comparison per event.
         let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
-        let slots: Vec<Option<usize>> = match &name_col {
-            Texts::Plain(v) => {
-                let mut last: Option<(&str, Option<usize>)> = None;
-                v.iter()
-                    .map(|s| {
-                        let s = (*s)?;
-                        match last {
-                            Some((l, slot)) if l == s => slot,
-                            _ => {
-                                let slot = slot_of(s);
-                                last = Some((s, slot));
-                                slot
-                            }
-                        }
-                    })
-                    .collect()
-            }
-            Texts::Dict(values, keys) => {
-                let value_slots: Vec<Option<usize>> = values.iter().map(|v| v.and_then(slot_of)).collect();
-                keys.iter().map(|k| k.and_then(|k| value_slots[k])).collect()
-            }
+        let dict_slots: Option<Vec<Option<usize>>> = match &name_col {
+            Texts::Dict(values, _) => Some(values.iter().map(|v| v.and_then(slot_of)).collect()),
+            _ => None,
         };
-        for ((row, slot), at) in rows.into_iter().zip(slots).zip(ats) {
-            let Some(row) = row else {
-                unmatched += 1;
-                continue;
-            };
-            if let Some(slot) = slot {
-                pairs[slot].push((row, at));
+        // Both cores over halves of the table; the halves are joined in order, so each run keeps
+        // the table's order of events with equal `at`.
+        let parts =
+            crate::batch::parallel_ranges(batch.num_rows(), 2, 1 << 16, &|range| -> Result<Matched, crate::Error> {
+                let guess = range.len() / names.len().max(1);
+                let mut out: Vec<(Vec<u32>, Vec<i64>)> =
+                    vec![(Vec::with_capacity(guess), Vec::with_capacity(guess)); names.len()];
+                let mut missing = 0usize;
+                let mut last: Option<(&str, Option<usize>)> = None;
+                for i in range {
+                    let Some(row) = entities.row(i, index) else {
+                        missing += 1;
+                        continue;
+                    };
+                    let slot = match (&name_col, &dict_slots) {
+                        (Texts::Dict(_, keys), Some(slots)) => keys[i].and_then(|k| slots[k]),
+                        _ => match name_col.get(i) {
+                            None => None,
+                            Some(s) => match last {
+                                Some((l, slot)) if l == s => slot,
+                                _ => {
+                                    let slot = slot_of(s);
+                                    last = Some((s, slot));
+                                    slot
+                                }
+                            },
+                        },
+                    };
+                    if let Some(slot) = slot {
+                        out[slot].0.push(row);
+                        out[slot].1.push(ats[i]);
+                    }
+                }
+                Ok((out, missing))
+            })
+            .ok()?;
+        for (part, missing) in parts {
+            unmatched += missing;
+            for (all, mut p) in pairs.iter_mut().zip(part) {
+                if all.0.is_empty() {
+                    *all = p;
+                } else {
+                    all.0.append(&mut p.0);
+                    all.1.append(&mut p.1);
+                }
             }
         }
-    }
-    let n = ids.len();
-    let mut per_row = vec![0u32; n];
-    let mut runs = BTreeMap::new();
-    for (name, pairs) in names.into_iter().zip(pairs) {
-        let mut offsets = vec![0u32; n + 1];
-        for &(row, _) in &pairs {
-            offsets[row as usize + 1] += 1;
-            per_row[row as usize] += 1;
-        }
-        for r in 0..n {
-            offsets[r + 1] += offsets[r];
-        }
-        let mut fill = offsets.clone();
-        let mut ats = vec![0i64; pairs.len()];
-        for (row, at) in pairs {
-            let slot = &mut fill[row as usize];
-            ats[*slot as usize] = at;
-            *slot += 1;
-        }
-        for r in 0..n {
-            let run = &mut ats[offsets[r] as usize..offsets[r + 1] as usize];
-            if run.windows(2).any(|w| w[0] > w[1]) {
-                run.sort_unstable();
-            }
-        }
-        runs.insert(name.clone(), Runs { offsets, ats });
     }
     // A profile over the event limit: the row path names it.
+    let mut per_row = vec![0u32; ids.len()];
+    for (rows, _) in &pairs {
+        rows.iter().for_each(|&r| per_row[r as usize] += 1);
+    }
     if per_row.iter().any(|&c| c as usize > crate::limits::MAX_EVENTS_PER_PROFILE) {
         return None;
     }
-    Some((runs, unmatched))
+    let events = names
+        .into_iter()
+        .zip(pairs)
+        .map(|(name, (rows, ats))| (name.clone(), Events { rows, ats, ..Default::default() }))
+        .collect();
+    Some((events, unmatched))
 }
 
-/// Every row's `at`; `None` if one is missing or unreadable (the row path says which).
-fn instants(col: &ArrayRef) -> Option<Vec<i64>> {
+/// Every row's `at` in microseconds; `None` if one is missing or unreadable (the row path says
+/// which). Microsecond timestamps are read in place: their range is checked by their extremes.
+fn instants(col: &ArrayRef) -> Option<Cow<'_, [i64]>> {
+    if col.null_count() > 0 {
+        return None;
+    }
     match col.data_type() {
+        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some(_)) => {
+            let v = col.as_primitive::<TimestampMicrosecondType>().values();
+            let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let unit = arrow_schema::TimeUnit::Microsecond;
+            if !v.is_empty() && (checked_micros(lo, &unit).is_none() || checked_micros(hi, &unit).is_none()) {
+                return None;
+            }
+            Some(Cow::Borrowed(&v[..]))
+        }
         DataType::Timestamp(_, Some(_)) => match piece(col, "at")? {
-            Col::Ts(v) => v.iter().copied().collect(),
+            Col::Ts(v) => v.iter().copied().collect::<Option<Vec<i64>>>().map(Cow::Owned),
             _ => None,
         },
         DataType::Timestamp(_, None) => None,
         _ => {
             let t = texts(col)?;
-            (0..col.len()).map(|r| t.get(r).and_then(crate::time::parse_instant)).collect()
+            (0..col.len())
+                .map(|r| t.get(r).and_then(crate::time::parse_instant))
+                .collect::<Option<Vec<i64>>>()
+                .map(Cow::Owned)
         }
     }
 }

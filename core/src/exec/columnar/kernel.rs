@@ -318,27 +318,21 @@ impl<'c> Env<'c, '_> {
         ops::Semantics { tz: self.seg.timezone(), currency: self.seg.currency(), fx: &self.cx.fx }
     }
 
-    /// `count(e [within W])` per row: two binary searches in each row's run.
+    /// `count(e [within W])` per row: one pass over the name's events for the whole table,
+    /// shared by every node and thread that counts the same window.
     fn count(&self, agg: &crate::ir::Agg, live: Option<&[bool]>) -> (Vec<u32>, Fails) {
         let len = self.len();
-        let Some(runs) = self.frame.events(&agg.event) else { return (vec![0; len], None) };
-        let mut counts = vec![0u32; len];
+        let Some(events) = self.frame.events(&agg.event) else { return (vec![0; len], None) };
         match eval::window_limits(agg.within.as_ref(), self.cx.as_of, self.seg.timezone()) {
             Ok((start, end, inclusive)) => {
-                for (i, c) in counts.iter_mut().enumerate() {
-                    let ats = runs.of(self.rows.start + i);
-                    if !ats.is_empty() {
-                        *c = crate::profile::range_of(ats, start, end, inclusive).len() as u32;
-                    }
-                }
-                (counts, None)
+                (events.counts(self.frame.n, start, end, inclusive)[self.rows.clone()].to_vec(), None)
             }
             // A window outside the representable range fails where the interpreter looks at it:
             // rows that have events of this name.
             Err(_) => {
-                let err =
-                    (0..len).map(|i| Self::is_live(live, i) && !runs.of(self.rows.start + i).is_empty()).collect();
-                (counts, Some(err))
+                let any = events.counts(self.frame.n, i64::MIN, i64::MAX, true);
+                let err = (0..len).map(|i| Self::is_live(live, i) && any[self.rows.start + i] > 0).collect();
+                (vec![0; len], Some(err))
             }
         }
     }
