@@ -1,7 +1,7 @@
 //! The columnar engine's view of a table: the attribute columns a program reads, typed once from
-//! Arrow (no `Value` per cell for the common types), the profile ids, and each read event name's
-//! events grouped by profile row into time-sorted runs (CSR offsets), so a windowed count is two
-//! binary searches per row.
+//! Arrow (read in place where the Arrow layout is already the engine's: 64-bit integers,
+//! microsecond timestamps, finite floats, UTF-8 and view strings; no `Value` per cell for the
+//! common types), the profile ids, and each read event name's events matched to profile rows.
 //!
 //! [`Frame::build`] accepts what it can read exactly and returns `None` for anything else — an
 //! Arrow type it does not type natively in a place where that matters, an id problem, a bad
@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
 use crate::ingest::Columns;
@@ -25,19 +26,173 @@ use crate::ReadSet;
 
 type Fast<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// Fixed-width values in place (or converted once), with Arrow's validity bitmap.
+#[derive(Debug, Clone)]
+pub(crate) struct Prim<'c, T: Clone> {
+    pub v: Cow<'c, [T]>,
+    pub nulls: Option<NullBuffer>,
+}
+
+impl<T: Copy> Prim<'_, T> {
+    fn owned(v: Vec<Option<T>>, zero: T) -> Prim<'static, T> {
+        let nulls =
+            v.iter().any(Option::is_none).then(|| NullBuffer::from(v.iter().map(Option::is_some).collect::<Vec<_>>()));
+        Prim { v: Cow::Owned(v.into_iter().map(|x| x.unwrap_or(zero)).collect()), nulls }
+    }
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<T> {
+        match &self.nulls {
+            Some(n) if n.is_null(i) => None,
+            _ => Some(self.v[i]),
+        }
+    }
+    fn slice(&self, range: std::ops::Range<usize>) -> Prim<'_, T> {
+        Prim { nulls: self.nulls.as_ref().map(|n| n.slice(range.start, range.len())), v: Cow::Borrowed(&self.v[range]) }
+    }
+    /// `f` of each value, `null` for null rows: a tight loop when there are no nulls.
+    #[inline]
+    pub(crate) fn map<X: Copy>(&self, null: X, f: impl Fn(T) -> X) -> Vec<X> {
+        match &self.nulls {
+            None => self.v.iter().map(|&x| f(x)).collect(),
+            Some(n) => self.v.iter().zip(n.iter()).map(|(&x, valid)| if valid { f(x) } else { null }).collect(),
+        }
+    }
+}
+
+/// Strings in place (a sliced Arrow array shares its buffers), or one `&str` per row.
+#[derive(Debug, Clone)]
+pub(crate) enum Strs<'c> {
+    Utf8(arrow_array::StringArray),
+    View(arrow_array::StringViewArray),
+    Rows(Cow<'c, [Option<&'c str>]>),
+}
+
+impl Strs<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Strs::Utf8(a) => a.len(),
+            Strs::View(a) => a.len(),
+            Strs::Rows(v) => v.len(),
+        }
+    }
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Strs::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strs::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Strs::Rows(v) => v[i],
+        }
+    }
+    fn slice(&self, range: std::ops::Range<usize>) -> Strs<'_> {
+        match self {
+            Strs::Utf8(a) => Strs::Utf8(a.slice(range.start, range.len())),
+            Strs::View(a) => Strs::View(a.slice(range.start, range.len())),
+            Strs::Rows(v) => {
+                let s: &[Option<&str>] = &v[range];
+                Strs::Rows(Cow::Borrowed(s))
+            }
+        }
+    }
+    /// `f` of each string, `null` for null rows, with one loop per layout.
+    #[inline]
+    pub(crate) fn map<X: Copy>(&self, null: X, f: impl Fn(&[u8]) -> X) -> Vec<X> {
+        match self {
+            Strs::Utf8(a) => match a.nulls() {
+                None => {
+                    let (offsets, data) = (a.value_offsets(), a.value_data());
+                    offsets.windows(2).map(|w| f(&data[w[0] as usize..w[1] as usize])).collect()
+                }
+                Some(_) => (0..a.len()).map(|i| if a.is_null(i) { null } else { f(a.value(i).as_bytes()) }).collect(),
+            },
+            Strs::View(a) => (0..a.len()).map(|i| if a.is_null(i) { null } else { f(a.value(i).as_bytes()) }).collect(),
+            Strs::Rows(v) => v.iter().map(|s| s.map_or(null, |s| f(s.as_bytes()))).collect(),
+        }
+    }
+}
+
+/// Up to 8 bytes as an integer (little-endian, zero-padded), with their length: two short
+/// strings are equal exactly when these are.
+#[inline]
+fn short_key(b: &[u8]) -> Option<(u64, usize)> {
+    if b.len() > 8 {
+        return None;
+    }
+    let mut k = 0u64;
+    for (i, &c) in b.iter().enumerate() {
+        k |= u64::from(c) << (8 * i);
+    }
+    Some((k, b.len()))
+}
+
+impl Strs<'_> {
+    /// For each row: `yes` if the string equals one of `set`, `no` if not, `null` for null.
+    /// Plain UTF-8 arrays and sets of short strings (country codes, plan names) are compared as
+    /// integers read straight from the array's data, without a comparison call per row.
+    pub(crate) fn in_set(&self, set: &[&[u8]], yes: u8, no: u8, null: u8) -> Vec<u8> {
+        let keys: Option<Vec<(u64, usize)>> = set.iter().map(|t| short_key(t)).collect();
+        if let (Strs::Utf8(a), Some(keys), None) = (self, &keys, self.nulls()) {
+            let (offsets, data) = (a.value_offsets(), a.value_data());
+            return offsets
+                .windows(2)
+                .map(|w| {
+                    let (s, e) = (w[0] as usize, w[1] as usize);
+                    let len = e.wrapping_sub(s);
+                    let key = match data.get(s..s + 8) {
+                        // Eight bytes from the row's start, masked to its length.
+                        Some(c) if len <= 8 => {
+                            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                            Some((if len == 8 { v } else { v & ((1u64 << (8 * len)) - 1) }, len))
+                        }
+                        _ => data.get(s..e).and_then(short_key),
+                    };
+                    match key {
+                        Some(k) if keys.contains(&k) => yes,
+                        Some(_) => no,
+                        None if set.iter().any(|t| data.get(s..e).is_some_and(|b| same_bytes(t, b))) => yes,
+                        None => no,
+                    }
+                })
+                .collect();
+        }
+        self.map(null, |b| if set.iter().any(|t| same_bytes(t, b)) { yes } else { no })
+    }
+
+    fn nulls(&self) -> Option<&NullBuffer> {
+        match self {
+            Strs::Utf8(a) => a.nulls(),
+            Strs::View(a) => a.nulls(),
+            // Rows hold their nulls themselves.
+            Strs::Rows(_) => None,
+        }
+    }
+}
+
+/// Byte equality without a library call for short strings (country codes, plan names: most of
+/// what rules compare), where a call costs more than the comparison.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        return a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    }
+    a == b
+}
+
 /// A column of values over some rows: typed when every value has one type, `Values` otherwise.
-/// `None` is null (a missing value reads as null too, SPEC §6).
+/// A null (or missing) value reads as null (SPEC §6).
 #[derive(Debug, Clone)]
 pub(crate) enum Col<'c> {
     /// Every row is null (a column the table does not have).
     Null(usize),
-    Int(Cow<'c, [Option<i64>]>),
-    /// Finite floats (NaN and ±∞ were read as null, as `value::float_value` does).
-    Float(Cow<'c, [Option<f64>]>),
+    Int(Prim<'c, i64>),
+    /// Finite floats, never -0.0 (read as `value::float_value` reads them).
+    Float(Prim<'c, f64>),
     Bool(Cow<'c, [Option<bool>]>),
-    Str(Cow<'c, [Option<&'c str>]>),
+    Str(Strs<'c>),
     /// Instants, microseconds since the epoch.
-    Ts(Cow<'c, [Option<i64>]>),
+    Ts(Prim<'c, i64>),
     /// Anything else, as the row path reads it (`ingest_arrow::column_values`).
     Values(Cow<'c, [Value]>),
     /// One value for every row.
@@ -48,8 +203,8 @@ impl<'c> Col<'c> {
     pub(crate) fn len(&self) -> usize {
         match self {
             Col::Null(n) | Col::Const(_, n) => *n,
-            Col::Int(v) | Col::Ts(v) => v.len(),
-            Col::Float(v) => v.len(),
+            Col::Int(v) | Col::Ts(v) => v.v.len(),
+            Col::Float(v) => v.v.len(),
             Col::Bool(v) => v.len(),
             Col::Str(v) => v.len(),
             Col::Values(v) => v.len(),
@@ -61,11 +216,11 @@ impl<'c> Col<'c> {
         let owned = |v: Option<Value>| Cow::Owned(v.unwrap_or(Value::Null));
         match self {
             Col::Null(_) => Cow::Owned(Value::Null),
-            Col::Int(v) => owned(v[i].map(Value::Int)),
-            Col::Float(v) => owned(v[i].map(Value::Float)),
+            Col::Int(v) => owned(v.get(i).map(Value::Int)),
+            Col::Float(v) => owned(v.get(i).map(Value::Float)),
             Col::Bool(v) => owned(v[i].map(Value::Bool)),
-            Col::Str(v) => owned(v[i].map(|s| Value::Str(s.into()))),
-            Col::Ts(v) => owned(v[i].map(Value::Timestamp)),
+            Col::Str(v) => owned(v.get(i).map(|s| Value::Str(s.into()))),
+            Col::Ts(v) => owned(v.get(i).map(Value::Timestamp)),
             Col::Values(v) => Cow::Borrowed(&v[i]),
             Col::Const(v, _) => Cow::Borrowed(&**v),
         }
@@ -75,10 +230,10 @@ impl<'c> Col<'c> {
     pub(crate) fn is_null(&self, i: usize) -> bool {
         match self {
             Col::Null(_) => true,
-            Col::Int(v) | Col::Ts(v) => v[i].is_none(),
-            Col::Float(v) => v[i].is_none(),
+            Col::Int(v) | Col::Ts(v) => v.get(i).is_none(),
+            Col::Float(v) => v.get(i).is_none(),
             Col::Bool(v) => v[i].is_none(),
-            Col::Str(v) => v[i].is_none(),
+            Col::Str(v) => v.get(i).is_none(),
             Col::Values(v) => v[i].is_null(),
             Col::Const(v, _) => v.is_null(),
         }
@@ -89,14 +244,11 @@ impl<'c> Col<'c> {
         let n = range.len();
         match self {
             Col::Null(_) => Col::Null(n),
-            Col::Int(v) => Col::Int(Cow::Borrowed(&v[range])),
-            Col::Float(v) => Col::Float(Cow::Borrowed(&v[range])),
+            Col::Int(v) => Col::Int(v.slice(range)),
+            Col::Float(v) => Col::Float(v.slice(range)),
             Col::Bool(v) => Col::Bool(Cow::Borrowed(&v[range])),
-            Col::Str(v) => {
-                let s: &[Option<&str>] = &v[range];
-                Col::Str(Cow::Borrowed(s))
-            }
-            Col::Ts(v) => Col::Ts(Cow::Borrowed(&v[range])),
+            Col::Str(v) => Col::Str(v.slice(range)),
+            Col::Ts(v) => Col::Ts(v.slice(range)),
             Col::Values(v) => Col::Values(Cow::Borrowed(&v[range])),
             Col::Const(v, _) => Col::Const(Cow::Borrowed(&**v), n),
         }
@@ -104,20 +256,6 @@ impl<'c> Col<'c> {
 
     fn into_values(self) -> Vec<Value> {
         (0..self.len()).map(|i| self.value(i).into_owned()).collect()
-    }
-
-    fn same_kind(&self, other: &Col<'_>) -> bool {
-        let kind = |c: &Col<'_>| match c {
-            Col::Null(_) => 0,
-            Col::Int(_) => 1,
-            Col::Float(_) => 2,
-            Col::Bool(_) => 3,
-            Col::Str(_) => 4,
-            Col::Ts(_) => 5,
-            Col::Values(_) => 6,
-            Col::Const(..) => 7,
-        };
-        kind(self) == kind(other)
     }
 }
 
@@ -157,12 +295,23 @@ impl Events {
         // A poisoned lock only means another thread panicked (caught and reported as `internal`).
         let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let counts = cache.entry((start, end, inclusive)).or_insert_with(|| {
-            let mut c = vec![0u32; n];
-            for (&row, &at) in self.rows.iter().zip(&self.ats) {
-                let inside = at >= start && if inclusive { at <= end } else { at < end };
-                c[row as usize] += u32::from(inside);
+            let count = |range: std::ops::Range<usize>| {
+                let mut c = vec![0u32; n];
+                for (&row, &at) in self.rows[range.clone()].iter().zip(&self.ats[range]) {
+                    let inside = at >= start && if inclusive { at <= end } else { at < end };
+                    c[row as usize] += u32::from(inside);
+                }
+                c
+            };
+            // Two halves on two cores, then summed: counts do not depend on order.
+            let parts = crate::batch::parallel_ranges(self.rows.len(), 2, 1 << 20, &|r| Ok(count(r)))
+                .unwrap_or_else(|_| vec![count(0..self.rows.len())]);
+            let mut parts = parts.into_iter();
+            let mut total = parts.next().unwrap_or_else(|| vec![0; n]);
+            for p in parts {
+                total.iter_mut().zip(p).for_each(|(t, x)| *t += x);
             }
-            std::sync::Arc::new(c)
+            std::sync::Arc::new(total)
         });
         std::sync::Arc::clone(counts)
     }
@@ -273,66 +422,71 @@ fn read_ids<'a>(profiles: &'a [RecordBatch], column: &str) -> Option<Ids<'a>> {
 
 /// One record batch's column, typed; `None` when the row path would refuse it.
 fn piece<'a>(col: &'a ArrayRef, name: &str) -> Option<Col<'a>> {
-    fn prim<T: ArrowPrimitiveType, X>(
+    fn prim<T: ArrowPrimitiveType, X: Copy>(
         a: &PrimitiveArray<T>,
+        zero: X,
         f: impl Fn(T::Native) -> Option<X>,
-    ) -> Option<Vec<Option<X>>> {
+    ) -> Option<Prim<'static, X>> {
         let mut out = Vec::with_capacity(a.len());
-        match a.nulls() {
-            None => {
-                for &v in a.values().iter() {
-                    out.push(Some(f(v)?));
-                }
-            }
-            Some(nulls) => {
-                for (i, &v) in a.values().iter().enumerate() {
-                    out.push(if nulls.is_null(i) { None } else { Some(f(v)?) });
-                }
-            }
+        for (i, &v) in a.values().iter().enumerate() {
+            out.push(if a.is_null(i) { zero } else { f(v)? });
         }
-        Some(out)
+        Some(Prim { v: Cow::Owned(out), nulls: a.nulls().cloned() })
     }
-    let int = |v: Vec<Option<i64>>| Some(Col::Int(Cow::Owned(v)));
-    let float = |f: f64| Some(if f.is_finite() { Some(if f == 0.0 { 0.0 } else { f }) } else { None });
+    let widen = |p: Option<Prim<'static, i64>>| p.map(Col::Int);
     match col.data_type() {
-        DataType::Int8 => int(prim(col.as_primitive::<Int8Type>(), |v| Some(i64::from(v)))?),
-        DataType::Int16 => int(prim(col.as_primitive::<Int16Type>(), |v| Some(i64::from(v)))?),
-        DataType::Int32 => int(prim(col.as_primitive::<Int32Type>(), |v| Some(i64::from(v)))?),
-        DataType::Int64 => int(prim(col.as_primitive::<Int64Type>(), Some)?),
-        DataType::UInt8 => int(prim(col.as_primitive::<UInt8Type>(), |v| Some(i64::from(v)))?),
-        DataType::UInt16 => int(prim(col.as_primitive::<UInt16Type>(), |v| Some(i64::from(v)))?),
-        DataType::UInt32 => int(prim(col.as_primitive::<UInt32Type>(), |v| Some(i64::from(v)))?),
+        DataType::Int8 => widen(prim(col.as_primitive::<Int8Type>(), 0, |v| Some(i64::from(v)))),
+        DataType::Int16 => widen(prim(col.as_primitive::<Int16Type>(), 0, |v| Some(i64::from(v)))),
+        DataType::Int32 => widen(prim(col.as_primitive::<Int32Type>(), 0, |v| Some(i64::from(v)))),
+        DataType::Int64 => {
+            let a = col.as_primitive::<Int64Type>();
+            Some(Col::Int(Prim { v: Cow::Borrowed(&a.values()[..]), nulls: a.nulls().cloned() }))
+        }
+        DataType::UInt8 => widen(prim(col.as_primitive::<UInt8Type>(), 0, |v| Some(i64::from(v)))),
+        DataType::UInt16 => widen(prim(col.as_primitive::<UInt16Type>(), 0, |v| Some(i64::from(v)))),
+        DataType::UInt32 => widen(prim(col.as_primitive::<UInt32Type>(), 0, |v| Some(i64::from(v)))),
         DataType::Float32 | DataType::Float64 => {
             // NaN and ±∞ are null, -0.0 is 0.0, as `value::float_value` reads them.
             let v: Vec<Option<f64>> = match col.data_type() {
-                DataType::Float32 => prim(col.as_primitive::<Float32Type>(), |v| float(f64::from(v)))?,
-                _ => prim(col.as_primitive::<Float64Type>(), float)?,
-            }
-            .into_iter()
-            .map(Option::flatten)
-            .collect();
-            Some(Col::Float(Cow::Owned(v)))
+                DataType::Float32 => col.as_primitive::<Float32Type>().iter().map(|v| v.map(f64::from)).collect(),
+                _ => {
+                    let a = col.as_primitive::<Float64Type>();
+                    if a.values().iter().all(|f| f.is_finite() && (*f != 0.0 || f.is_sign_positive())) {
+                        return Some(Col::Float(Prim { v: Cow::Borrowed(&a.values()[..]), nulls: a.nulls().cloned() }));
+                    }
+                    a.iter().collect()
+                }
+            };
+            let v =
+                v.into_iter().map(|f| f.filter(|f| f.is_finite()).map(|f| if f == 0.0 { 0.0 } else { f })).collect();
+            Some(Col::Float(Prim::owned(v, 0.0)))
         }
         DataType::Boolean => Some(Col::Bool(Cow::Owned(col.as_boolean().iter().collect()))),
-        DataType::Utf8 => Some(Col::Str(Cow::Owned(col.as_string::<i32>().iter().collect()))),
-        DataType::LargeUtf8 => Some(Col::Str(Cow::Owned(col.as_string::<i64>().iter().collect()))),
-        DataType::Utf8View => Some(Col::Str(Cow::Owned(col.as_string_view().iter().collect()))),
+        DataType::Utf8 => Some(Col::Str(Strs::Utf8(col.as_string::<i32>().clone()))),
+        DataType::LargeUtf8 => Some(Col::Str(Strs::Rows(Cow::Owned(col.as_string::<i64>().iter().collect())))),
+        DataType::Utf8View => Some(Col::Str(Strs::View(col.as_string_view().clone()))),
         DataType::Timestamp(unit, Some(_)) => {
-            let v = match unit {
-                arrow_schema::TimeUnit::Second => {
-                    prim(col.as_primitive::<TimestampSecondType>(), |v| checked_micros(v, unit))
-                }
-                arrow_schema::TimeUnit::Millisecond => {
-                    prim(col.as_primitive::<TimestampMillisecondType>(), |v| checked_micros(v, unit))
-                }
+            let checked = |v: i64| checked_micros(v, unit);
+            let p = match unit {
                 arrow_schema::TimeUnit::Microsecond => {
-                    prim(col.as_primitive::<TimestampMicrosecondType>(), |v| checked_micros(v, unit))
+                    let a = col.as_primitive::<TimestampMicrosecondType>();
+                    // In range iff the extremes are (the representable range is an interval).
+                    let valid = |i: usize| !a.is_null(i);
+                    let (lo, hi) = (0..a.len())
+                        .filter(|&i| valid(i))
+                        .fold((i64::MAX, i64::MIN), |(lo, hi), i| (lo.min(a.value(i)), hi.max(a.value(i))));
+                    if lo <= hi && (checked(lo).is_none() || checked(hi).is_none()) {
+                        return None;
+                    }
+                    Prim { v: Cow::Borrowed(&a.values()[..]), nulls: a.nulls().cloned() }
                 }
-                arrow_schema::TimeUnit::Nanosecond => {
-                    prim(col.as_primitive::<TimestampNanosecondType>(), |v| checked_micros(v, unit))
+                arrow_schema::TimeUnit::Second => prim(col.as_primitive::<TimestampSecondType>(), 0, checked)?,
+                arrow_schema::TimeUnit::Millisecond => {
+                    prim(col.as_primitive::<TimestampMillisecondType>(), 0, checked)?
                 }
-            }?;
-            Some(Col::Ts(Cow::Owned(v)))
+                arrow_schema::TimeUnit::Nanosecond => prim(col.as_primitive::<TimestampNanosecondType>(), 0, checked)?,
+            };
+            Some(Col::Ts(p))
         }
         DataType::Null => Some(Col::Null(col.len())),
         // Everything else as the row path reads it, refused where it refuses.
@@ -348,27 +502,51 @@ fn concat(mut pieces: Vec<Col<'_>>, n: usize) -> Col<'_> {
     if pieces.iter().all(|p| matches!(p, Col::Null(_))) {
         return Col::Null(n);
     }
-    let typed = pieces.iter().find(|p| !matches!(p, Col::Null(_))).cloned();
-    let one_kind = typed.as_ref().is_some_and(|t| pieces.iter().all(|p| matches!(p, Col::Null(_)) || p.same_kind(t)));
-    macro_rules! join {
-        ($variant:ident) => {{
-            let mut out = Vec::with_capacity(n);
-            for p in pieces {
-                match p {
-                    Col::$variant(v) => out.extend_from_slice(&v),
-                    other => out.extend(std::iter::repeat_n(None, other.len())),
+    let kind = |c: &Col<'_>| match c {
+        Col::Null(_) => 0,
+        Col::Int(_) => 1,
+        Col::Float(_) => 2,
+        Col::Ts(_) => 3,
+        Col::Str(_) => 4,
+        _ => 5,
+    };
+    let kinds: std::collections::BTreeSet<u8> = pieces.iter().map(kind).filter(|k| *k != 0).collect();
+    let one = if kinds.len() == 1 { kinds.first().copied() } else { None };
+    match one {
+        Some(1) => {
+            Col::Int(Prim::owned(pieces.iter().flat_map(|p| (0..p.len()).map(move |i| int_at(p, i))).collect(), 0))
+        }
+        Some(2) => Col::Float(Prim::owned(
+            pieces
+                .iter()
+                .flat_map(|p| (0..p.len()).map(move |i| if let Col::Float(f) = p { f.get(i) } else { None }))
+                .collect(),
+            0.0,
+        )),
+        Some(3) => Col::Ts(Prim::owned(
+            pieces
+                .iter()
+                .flat_map(|p| (0..p.len()).map(move |i| if let Col::Ts(t) = p { t.get(i) } else { None }))
+                .collect(),
+            0,
+        )),
+        Some(4) => {
+            let mut b = arrow_array::builder::StringBuilder::new();
+            for p in &pieces {
+                for i in 0..p.len() {
+                    b.append_option(if let Col::Str(s) = p { s.get(i) } else { None });
                 }
             }
-            Col::$variant(Cow::Owned(out))
-        }};
-    }
-    match typed {
-        Some(Col::Int(_)) if one_kind => join!(Int),
-        Some(Col::Float(_)) if one_kind => join!(Float),
-        Some(Col::Bool(_)) if one_kind => join!(Bool),
-        Some(Col::Str(_)) if one_kind => join!(Str),
-        Some(Col::Ts(_)) if one_kind => join!(Ts),
+            Col::Str(Strs::Utf8(b.finish()))
+        }
         _ => Col::Values(Cow::Owned(pieces.into_iter().flat_map(Col::into_values).collect())),
+    }
+}
+
+fn int_at(p: &Col<'_>, i: usize) -> Option<i64> {
+    match p {
+        Col::Int(v) => v.get(i),
+        _ => None,
     }
 }
 
@@ -459,6 +637,20 @@ fn texts(col: &ArrayRef) -> Option<Texts<'_>> {
 }
 
 impl<'a> Texts<'a> {
+    /// Row `i`'s bytes; plain UTF-8 arrays read straight from their offsets.
+    #[inline]
+    fn bytes(&self, i: usize) -> Option<&'a [u8]> {
+        match self {
+            Texts::Utf8(a) => {
+                if a.is_null(i) {
+                    return None;
+                }
+                let o = a.value_offsets();
+                a.value_data().get(o[i] as usize..o[i + 1] as usize)
+            }
+            t => t.get(i).map(str::as_bytes),
+        }
+    }
     #[inline]
     fn get(&self, i: usize) -> Option<&'a str> {
         match self {
@@ -521,13 +713,14 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                 Entities::Int(a.values(), a.nulls())
             }
             t if t.is_integer() => match piece(entity, &cols.entity_id)? {
-                Col::Int(v) => Entities::Ints(v.into_owned()),
+                Col::Int(v) => Entities::Ints((0..v.v.len()).map(|i| v.get(i)).collect()),
                 _ => return None,
             },
             _ => Entities::Text(texts(entity)?),
         };
         let name_col = texts(batch.column(iname))?;
         let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
+        let name_bytes: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
         let dict_slots: Option<Vec<Option<usize>>> = match &name_col {
             Texts::Dict(values, _) => Some(values.iter().map(|v| v.and_then(slot_of)).collect()),
             _ => None,
@@ -540,7 +733,6 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                 let mut out: Vec<(Vec<u32>, Vec<i64>)> =
                     vec![(Vec::with_capacity(guess), Vec::with_capacity(guess)); names.len()];
                 let mut missing = 0usize;
-                let mut last: Option<(&str, Option<usize>)> = None;
                 for i in range {
                     let Some(row) = entities.row(i, index) else {
                         missing += 1;
@@ -548,17 +740,7 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                     };
                     let slot = match (&name_col, &dict_slots) {
                         (Texts::Dict(_, keys), Some(slots)) => keys[i].and_then(|k| slots[k]),
-                        _ => match name_col.get(i) {
-                            None => None,
-                            Some(s) => match last {
-                                Some((l, slot)) if l == s => slot,
-                                _ => {
-                                    let slot = slot_of(s);
-                                    last = Some((s, slot));
-                                    slot
-                                }
-                            },
-                        },
+                        _ => name_col.bytes(i).and_then(|s| name_bytes.iter().position(|n| same_bytes(n, s))),
                     };
                     if let Some(slot) = slot {
                         out[slot].0.push(row);
@@ -613,7 +795,7 @@ fn instants(col: &ArrayRef) -> Option<Cow<'_, [i64]>> {
             Some(Cow::Borrowed(&v[..]))
         }
         DataType::Timestamp(_, Some(_)) => match piece(col, "at")? {
-            Col::Ts(v) => v.iter().copied().collect::<Option<Vec<i64>>>().map(Cow::Owned),
+            Col::Ts(v) => (0..v.v.len()).map(|i| v.get(i)).collect::<Option<Vec<i64>>>().map(Cow::Owned),
             _ => None,
         },
         DataType::Timestamp(_, None) => None,

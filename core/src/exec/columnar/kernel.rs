@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use super::frame::{Col, Frame};
+use super::frame::{Col, Frame, Prim};
 use crate::ast::AggFn;
 use crate::context::EvalContext;
 use crate::eval;
@@ -117,13 +117,10 @@ impl<'c> Env<'c, '_> {
             Kind::InStrings { x, set, negated } => {
                 let x = self.vals(x, live);
                 let mut v: Vec<u8> = match &x.col {
-                    Col::Str(s) => s
-                        .iter()
-                        .map(|s| match s {
-                            Some(s) => tri_of(Some(set.iter().any(|t| **t == **s))),
-                            None => tri_of(set.is_empty().then_some(false)),
-                        })
-                        .collect(),
+                    Col::Str(s) => {
+                        let set: Vec<&[u8]> = set.iter().map(|t| t.as_bytes()).collect();
+                        s.in_set(&set, T, F, tri_of(set.is_empty().then_some(false)))
+                    }
                     col => (0..self.len()).map(|i| tri_of(ops::in_strings(&col.value(i), set))).collect(),
                 };
                 if *negated {
@@ -144,7 +141,7 @@ impl<'c> Env<'c, '_> {
                 let mut v = vec![U; self.len()];
                 for (i, out) in v.iter_mut().enumerate() {
                     let t = match &x.col {
-                        Col::Ts(ts) => ts[i],
+                        Col::Ts(ts) => ts.get(i),
                         col => ops::instant_of(&col.value(i), tz),
                     };
                     let Some(t) = t else { continue };
@@ -212,7 +209,8 @@ impl<'c> Env<'c, '_> {
             }
             Kind::Agg(agg) if agg.func == AggFn::Count && has_kernel(n) => {
                 let (counts, err) = self.count(agg, live);
-                Vals { col: Col::Int(Cow::Owned(counts.into_iter().map(|c| Some(c as i64)).collect())), err }
+                let v = counts.into_iter().map(i64::from).collect();
+                Vals { col: Col::Int(Prim { v: Cow::Owned(v), nulls: None }), err }
             }
             _ if !has_kernel(n) => self.fallback_vals(n, live),
             // A condition used as a value: a boolean, or null for UNKNOWN.
@@ -232,21 +230,27 @@ impl<'c> Env<'c, '_> {
         let mut err: Fails = None;
         for x in xs {
             let t = self.tri(x, Some(&alive));
-            for i in 0..len {
-                if !alive[i] {
-                    continue;
-                }
-                if t.err.as_ref().is_some_and(|e| e[i]) {
-                    err.get_or_insert_with(|| vec![false; len])[i] = true;
-                    alive[i] = false;
-                    continue;
-                }
-                let v = t.v[i];
-                acc[i] = if and { acc[i].min(v) } else { acc[i].max(v) };
-                if v == decides {
-                    alive[i] = false;
+            match &t.err {
+                // No row failed: every row takes the operand (a decided row stays decided, since
+                // FALSE is the minimum and TRUE the maximum), in a loop the compiler vectorises.
+                None if and => acc.iter_mut().zip(&t.v).for_each(|(a, v)| *a = (*a).min(*v)),
+                None => acc.iter_mut().zip(&t.v).for_each(|(a, v)| *a = (*a).max(*v)),
+                Some(e) => {
+                    for i in 0..len {
+                        if !alive[i] {
+                            continue;
+                        }
+                        if e[i] {
+                            err.get_or_insert_with(|| vec![false; len])[i] = true;
+                            alive[i] = false;
+                            continue;
+                        }
+                        acc[i] = if and { acc[i].min(t.v[i]) } else { acc[i].max(t.v[i]) };
+                    }
                 }
             }
+            // Rows the operand decided are not looked at again (the interpreter stops there).
+            alive.iter_mut().zip(&acc).for_each(|(l, a)| *l &= *a != decides);
         }
         Tri { v: acc, err }
     }
@@ -258,43 +262,43 @@ impl<'c> Env<'c, '_> {
         let mut err = or_fails(a.err, b.err);
         let len = self.len();
         let res = |o: Option<Ordering>| tri_of(ops::cmp_result(op, o));
-        macro_rules! against_const {
-            ($xs:expr, $f:expr) => {
-                $xs.iter().map(|x| res(x.map($f))).collect()
-            };
-        }
         let v: Vec<u8> = match (&a.col, &b.col) {
             (Col::Int(x), Col::Const(c, _)) if matches!(**c, Value::Int(_)) => {
                 let Value::Int(c) = **c else { unreachable!() };
-                against_const!(x, |x: i64| x.cmp(&c))
+                x.map(U, |x| res(Some(x.cmp(&c))))
             }
             (Col::Const(c, _), Col::Int(x)) if matches!(**c, Value::Int(_)) => {
                 let Value::Int(c) = **c else { unreachable!() };
-                against_const!(x, |x: i64| c.cmp(&x))
+                x.map(U, |x| res(Some(c.cmp(&x))))
             }
             (Col::Int(x), Col::Int(y)) => {
-                x.iter().zip(y.iter()).map(|(x, y)| res(x.zip(*y).map(|(x, y)| x.cmp(&y)))).collect()
+                (0..len).map(|i| res(x.get(i).zip(y.get(i)).map(|(x, y)| x.cmp(&y)))).collect()
             }
             (Col::Int(x), Col::Const(c, _)) if matches!(**c, Value::Float(_)) => {
                 let Value::Float(c) = **c else { unreachable!() };
-                against_const!(x, |x: i64| ops::cmp_i64_f64(x, c))
+                x.map(U, |x| res(Some(ops::cmp_i64_f64(x, c))))
             }
             (Col::Float(x), Col::Const(c, _)) if matches!(**c, Value::Int(_)) => {
                 let Value::Int(c) = **c else { unreachable!() };
-                against_const!(x, |x: f64| ops::cmp_i64_f64(c, x).reverse())
+                x.map(U, |x| res(Some(ops::cmp_i64_f64(c, x).reverse())))
             }
             (Col::Float(x), Col::Const(c, _)) if matches!(**c, Value::Float(_)) => {
                 let Value::Float(c) = **c else { unreachable!() };
-                x.iter().map(|x| res(x.and_then(|x| x.partial_cmp(&c)))).collect()
+                x.map(U, |x| res(x.partial_cmp(&c)))
             }
             (Col::Str(x), Col::Const(c, _)) if matches!(**c, Value::Str(_)) => {
                 let Value::Str(c) = &**c else { unreachable!() };
                 let c = c.as_bytes();
-                against_const!(x, |x: &str| x.as_bytes().cmp(c))
+                if ordering {
+                    x.map(U, |x| res(Some(x.cmp(c))))
+                } else {
+                    // Equality needs no ordering: `=` is TRUE exactly when the bytes are equal.
+                    x.in_set(&[c], res(Some(Ordering::Equal)), res(Some(Ordering::Less)), U)
+                }
             }
             (Col::Ts(x), Col::Const(c, _)) if matches!(**c, Value::Timestamp(_)) => {
                 let Value::Timestamp(c) = **c else { unreachable!() };
-                against_const!(x, |x: i64| x.cmp(&c))
+                x.map(U, |x| res(Some(x.cmp(&c))))
             }
             (a, b) => {
                 let sem = self.sem();
