@@ -111,6 +111,20 @@ def main() -> int:
         passed_all += r["passed"]
         failed_all += r["total"] - r["passed"] + (cases - r["total"] if r["total"] < cases else 0)
         print("%-18s %12s  %s" % (name, "%d/%d" % (r["passed"], r["total"]), status))
+    # The columnar engine (Arrow tables in, core/tests/columnar.rs) runs every evaluation case
+    # whose profile has an exact Arrow form, as a batch of one.
+    report = REPORTS / "rust-columnar.json"
+    if not report.exists():
+        ok = False
+        print("%-18s %12s  %s" % ("Rust columnar", "-", "NOT RUN (counts as failure)"))
+    else:
+        r = json.loads(report.read_text())
+        status = "ok" if r["passed"] == r["total"] and not r["failures"] else "FAILED"
+        if status != "ok":
+            ok = False
+        print("%-18s %12s  %s (evaluation cases as Arrow tables; %d of %d have no exact Arrow form)" % (
+            "Rust columnar", "%d/%d" % (r["passed"], r["total"]), status, len(r["not_arrow"]),
+            r["total"] + len(r["not_arrow"])))
     # Generated SQL runs the cases it can express (typed columns; see SPEC §21) and must agree
     # with the interpreter on every one of them.
     for stem, name in SQL_RUNTIMES:
