@@ -33,6 +33,8 @@ pub fn core_error(origin: &str, e: &segcore::Error) -> String {
 pub enum Format {
     Jsonl,
     Csv,
+    /// Apache Parquet: read into Arrow record batches for the columnar engine.
+    Parquet,
 }
 
 impl Format {
@@ -44,8 +46,9 @@ impl Format {
         match name.as_deref() {
             Some("jsonl") | Some("ndjson") | Some("json") => Ok(Format::Jsonl),
             Some("csv") => Ok(Format::Csv),
+            Some("parquet") | Some("pq") => Ok(Format::Parquet),
             other => Err(format!(
-                "{}: cannot tell the format ({}); use a .jsonl or .csv file or pass --format",
+                "{}: cannot tell the format ({}); use a .jsonl, .csv or .parquet file or pass --format",
                 path.display(),
                 other.unwrap_or("no extension")
             )),
@@ -89,7 +92,9 @@ pub fn data_error(e: segcore::Error) -> String {
 
 fn text_format(format: Format) -> TextFormat {
     match format {
-        Format::Jsonl => TextFormat::Jsonl,
+        // Parquet never reaches the text readers (eval reads it as Arrow); as JSONL it would be
+        // refused on its first byte.
+        Format::Jsonl | Format::Parquet => TextFormat::Jsonl,
         Format::Csv => TextFormat::Csv,
     }
 }

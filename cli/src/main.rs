@@ -6,6 +6,7 @@ mod demo;
 mod format;
 mod io;
 mod output;
+mod parquet_io;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -113,6 +114,9 @@ enum Command {
         /// Number of profiles to generate.
         #[arg(long, default_value_t = 100_000)]
         profiles: usize,
+        /// Format of the generated data and of the membership table.
+        #[arg(long, value_enum, default_value = "parquet")]
+        format: demo::DataFormat,
     },
 }
 
@@ -285,7 +289,7 @@ fn main() -> ExitCode {
             )
         }
         Command::Sql(args) => sql_command(&args),
-        Command::Demo { out, profiles } => demo::run(&out, profiles),
+        Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -399,33 +403,62 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     let out_format = Format::detect(&args.out, args.format.as_deref())?;
     let t0 = Instant::now();
     let cols = args.columns.columns();
-    let events = match &args.events {
-        Some(p) => io::read_events(p, Format::detect(p, args.input_format.as_deref())?, &cols)?,
-        None => Vec::new(),
+    let profiles_format = Format::detect(&args.profiles, args.input_format.as_deref())?;
+    let events_format = match &args.events {
+        Some(p) => Some(Format::detect(p, args.input_format.as_deref())?),
+        None => None,
     };
-    let profiles = io::read_profiles(
-        &args.profiles,
-        Format::detect(&args.profiles, args.input_format.as_deref())?,
-        events,
-        &cols,
-    )?;
-    // Counted on the profiles: events embedded in profile lines count too.
-    let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
-    errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
-    let t1 = Instant::now();
-    let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
-    let eval_time = t1.elapsed();
+    let (run, n_profiles, eval_time) = if profiles_format == Format::Parquet || events_format == Some(Format::Parquet) {
+        if events_format.is_some_and(|f| f != profiles_format) {
+            return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
+        }
+        // Only the columns the segments read are decoded.
+        let read = registry.program().read_set();
+        let mut wanted = read.attributes.clone();
+        wanted.insert(cols.id.clone());
+        let profiles = parquet_io::read(&args.profiles, Some(&wanted))?;
+        let events = match &args.events {
+            Some(p) => {
+                let mut wanted: std::collections::BTreeSet<String> =
+                    read.event_properties.values().flatten().cloned().collect();
+                wanted.extend([cols.entity_id.clone(), cols.name.clone(), cols.at.clone()]);
+                Some(parquet_io::read(p, Some(&wanted))?)
+            }
+            None => None,
+        };
+        let n_profiles: usize = profiles.iter().map(|b| b.num_rows()).sum();
+        let n_events: usize = events.iter().flatten().map(|b| b.num_rows()).sum();
+        errln!("  loaded {n_profiles} profiles and {n_events} events in {:.1}s", t0.elapsed().as_secs_f64());
+        let t1 = Instant::now();
+        let run = run::evaluate_arrow(registry.program(), &profiles, events.as_deref(), &cols, &cx, args.keep_going)?;
+        if run.unmatched_events() > 0 {
+            errln!("  note: {} events name an entity with no profile row; they were ignored", run.unmatched_events());
+        }
+        (run, n_profiles, t1.elapsed())
+    } else {
+        let events = match (&args.events, events_format) {
+            (Some(p), Some(f)) => io::read_events(p, f, &cols)?,
+            _ => Vec::new(),
+        };
+        let profiles = io::read_profiles(&args.profiles, profiles_format, events, &cols)?;
+        // Counted on the profiles: events embedded in profile lines count too.
+        let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
+        errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
+        let t1 = Instant::now();
+        let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
+        (run, profiles.len(), t1.elapsed())
+    };
     let t2 = Instant::now();
     run::write_memberships(&args.out, out_format, &run)?;
     if let Some(path) = &args.errors {
         run::write_errors(path, &run)?;
     }
-    let rows = profiles.len() * registry.len() - run.errors().len();
+    let rows = n_profiles * registry.len() - run.errors().len();
     out::report("\n")?;
-    run::print_summary(&run, profiles.len())?;
+    run::print_summary(&run, n_profiles)?;
     reportln!(
         "\n{} profiles × {} segments evaluated in {:.2}s ({:.0} profile-segments/s); {rows} rows written to {} in {:.1}s",
-        profiles.len(),
+        n_profiles,
         registry.len(),
         eval_time.as_secs_f64(),
         rows as f64 / eval_time.as_secs_f64().max(1e-9),
@@ -464,6 +497,17 @@ fn explain(
         (Some(path), _, _) => {
             let text = io::read_document(path, ErrorKind::InvalidProfile)?;
             segcore::Profile::from_json_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?
+        }
+        (None, Some(path), Some(id)) if Format::detect(path, None)? == Format::Parquet => {
+            // The tables as Arrow, read by the core's Arrow reader; then the one profile.
+            let profiles = parquet_io::read(path, None)?;
+            let events = events.map(|e| parquet_io::read(e, None)).transpose()?;
+            let read = registry.program().read_set();
+            let all = segcore::ingest_arrow::profiles_from_batches(&profiles, events.as_deref(), cols, &read)
+                .map_err(|e| core_error(&path.display().to_string(), &e))?;
+            all.into_iter().find(|p| p.id() == id).ok_or_else(|| {
+                error(ErrorKind::InvalidProfile, format!("{}: no profile with id `{id}`", path.display()))
+            })?
         }
         (None, Some(path), Some(id)) => {
             let mut p = io::find_profile(path, Format::detect(path, None)?, id, cols)?.ok_or_else(|| {

@@ -65,9 +65,37 @@ pub fn evaluate_all(
     result.map_err(|e| e.first().to_string())
 }
 
+/// Evaluates every segment over Arrow record batches (Parquet input): the core's columnar
+/// engine, with the same progress bar and failure handling as [`evaluate_all`].
+pub fn evaluate_arrow(
+    program: &Program,
+    profiles: &[arrow_array::RecordBatch],
+    events: Option<&[arrow_array::RecordBatch]>,
+    cols: &segcore::ingest::Columns,
+    cx: &EvalContext,
+    keep_going: bool,
+) -> CliResult<Memberships> {
+    let rows: usize = profiles.iter().map(arrow_array::RecordBatch::num_rows).sum();
+    let progress = std::sync::Mutex::new(Progress::new("evaluating", program.len() * rows));
+    let update = |done: usize, _total: usize| {
+        if let Ok(mut p) = progress.lock() {
+            p.update(done);
+        }
+    };
+    let opts = BatchOptions { progress: Some(&update), keep_going, ..BatchOptions::default() };
+    let result = segcore::columnar::evaluate(program, profiles, events, cols, cx, &opts);
+    if let Ok(p) = progress.lock() {
+        p.finish();
+    }
+    result.map_err(|e| e.first().to_string())
+}
+
 /// Writes the membership table (`MembershipRow::COLUMNS`), one row per profile and segment,
 /// profiles in input order and segments by id.
 pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliResult<()> {
+    if format == Format::Parquet {
+        return crate::parquet_io::write_memberships(path, run);
+    }
     let mut out = OutputFile::create(path)?;
     let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
     let as_of = segcore::binding::format_timestamp(run.as_of());
@@ -112,6 +140,7 @@ pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliR
                 out.writer.write_all(line.as_bytes()).map_err(|e| err(&e))?;
             }
         }
+        Format::Parquet => {}
     }
     out.commit()
 }

@@ -197,7 +197,7 @@ fn hash_is_the_sha256_of_the_canonical_json() {
 #[test]
 fn demo_bundled_definitions_are_formatted_and_type_check() {
     let dir = tmp("demo");
-    let out = segcore(&["demo", "--out", "d", "--profiles", "500"], &dir);
+    let out = segcore(&["demo", "--out", "d", "--profiles", "500", "--format", "jsonl"], &dir);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("high_value") && t.contains("share"), "{t}");
@@ -210,6 +210,85 @@ fn demo_bundled_definitions_are_formatted_and_type_check() {
         "{}",
         text(&segcore(&["fmt", "--check", "d/segments"], &dir))
     );
+}
+
+#[test]
+fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byte() {
+    let dir = tmp("demo-parquet");
+    // The same generated data in both formats (one generator, two writers).
+    let out = segcore(&["demo", "--out", "j", "--profiles", "3000", "--format", "jsonl"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = segcore(&["demo", "--out", "p", "--profiles", "3000"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dir.join("p/memberships.parquet").is_file() && dir.join("p/profiles.parquet").is_file());
+    assert!(text(&out).contains("profiles.parquet"), "{}", text(&out));
+    // Parquet in, JSONL out: exactly the row path's membership file.
+    let common = [
+        "--segments",
+        "p/segments",
+        "--schema",
+        "p/schema.yaml",
+        "--as-of",
+        "2026-03-15T12:00:00Z",
+        "--fx",
+        "p/fx.json",
+    ];
+    let args = [
+        &["eval"][..],
+        &common,
+        &["--profiles", "p/profiles.parquet", "--events", "p/events.parquet", "--out", "m.jsonl"],
+    ]
+    .concat();
+    let out = segcore(&args, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let want = std::fs::read_to_string(dir.join("j/memberships.jsonl")).unwrap();
+    let got = std::fs::read_to_string(dir.join("m.jsonl")).unwrap();
+    assert_eq!(got.lines().count(), 3000 * 11);
+    assert!(got == want, "Parquet input gave other memberships than JSONL input");
+    // One Parquet input and one JSONL input is refused, saying so.
+    let args = [
+        &["eval"][..],
+        &common,
+        &["--profiles", "p/profiles.parquet", "--events", "j/events.jsonl", "--out", "x.jsonl"],
+    ]
+    .concat();
+    let out = segcore(&args, &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("must both be Parquet"), "{}", text(&out));
+    // explain reads the Parquet tables too.
+    let args = [
+        &["explain"][..],
+        &common,
+        &[
+            "--segment",
+            "high_value",
+            "--profiles",
+            "p/profiles.parquet",
+            "--events",
+            "p/events.parquet",
+            "--entity",
+            "u000042",
+        ],
+    ]
+    .concat();
+    let out = segcore(&args, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let args = [
+        &["explain"][..],
+        &common,
+        &[
+            "--segment",
+            "high_value",
+            "--profiles",
+            "j/profiles.jsonl",
+            "--events",
+            "j/events.jsonl",
+            "--entity",
+            "u000042",
+        ],
+    ]
+    .concat();
+    assert_eq!(text(&out), text(&segcore(&args, &dir)));
 }
 
 #[test]
