@@ -86,6 +86,21 @@ fn profiles_batch(rng: &mut Rng, first: usize, n: usize) -> RecordBatch {
     }
     let country: Vec<Option<&str>> =
         (0..n).map(|_| if null(rng) { None } else { Some(*rng.pick(&COUNTRIES)) }).collect();
+    let app: Vec<Option<&str>> = (0..n)
+        .map(|_| if null(rng) { None } else { Some(*rng.pick(&["2.3.0", "2.3.0-beta", "10.1.0", "bad", ""])) })
+        .collect();
+    let mut emb = arrow_array::builder::ListBuilder::new(arrow_array::builder::Float64Builder::new());
+    for _ in 0..n {
+        if null(rng) {
+            emb.append(false);
+            continue;
+        }
+        for _ in 0..rng.below(3) {
+            let x = *rng.pick(&[0.0, 0.5, 1.0, -1.0, 2.5]);
+            emb.values().append_value(x);
+        }
+        emb.append(true);
+    }
     let cols: Vec<(&str, ArrayRef)> = vec![
         ("id", Arc::new(StringArray::from(ids))),
         ("age", Arc::new(Int64Array::from(age))),
@@ -96,6 +111,8 @@ fn profiles_batch(rng: &mut Rng, first: usize, n: usize) -> RecordBatch {
         ("balance", Arc::new(Decimal128Array::from(balance).with_precision_and_scale(12, 2).unwrap())),
         ("plan", Arc::new(plan.finish())),
         ("country", Arc::new(StringArray::from(country))),
+        ("app", Arc::new(StringArray::from(app))),
+        ("emb", Arc::new(emb.finish())),
     ];
     // Some batches lack a column: their rows read it as missing.
     let cols: Vec<(&str, ArrayRef)> = cols.into_iter().filter(|(name, _)| *name == "id" || !rng.chance(5)).collect();
@@ -129,6 +146,44 @@ fn events_batch(rng: &mut Rng, profiles: usize, n: usize) -> RecordBatch {
 
 fn atom(rng: &mut Rng) -> String {
     let n = rng.below(100);
+    if rng.chance(35) {
+        return rng
+            .pick(&[
+                "bucket(id, \"s\") < 50",
+                "semver(app) >= \"2.3.0\"",
+                "semver(app) is null",
+                "cosine_similarity(emb, [1.0, 0.5]) > 0.5",
+                "euclidean_distance(emb, [0, 1]) < 1.5",
+                "abs(score) > 1",
+                "round(score, 1) >= 10",
+                "-age < -20",
+                "country contains \"U\"",
+                "plan starts_with \"p\"",
+                "country not ends_with \"S\"",
+                "age in [18, 30, null]",
+                "age not in [0, 17]",
+                "hour(signup_at) >= 12",
+                "day_of_week(signup_at) = 1",
+                "start_of_week(signup_at) < as_of",
+                "start_of_month(signup_at) >= \"2026-01-01T00:00:00Z\"",
+                "coalesce(score, age, 1) > 5",
+                "upper(country) = \"US\"",
+                "fold(plan) = \"pro\"",
+                "length(country) = 2",
+                "length(emb) > 1",
+                "timestamp(country) is null",
+                "date(signup_at) < \"2026-02-01\"",
+                "id = \"u3\"",
+                "id starts_with \"u1\"",
+                "balance * 2 > 100",
+                "age / 0 is null",
+                "age - 1 between 10 and 40",
+                "birthday within 30d",
+                "signup_at + 1d > as_of",
+                "as_of - signup_at > 30d",
+            ])
+            .to_string();
+    }
     match rng.below(30) {
         0 => format!("age >= {}", rng.below(70)),
         1 => format!("age = {}", rng.pick(&["18", "30", "null", "30.0", "17.5"])),

@@ -14,11 +14,11 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use super::frame::{Col, Frame, Prim};
+use super::frame::{Col, Frame, Ids, Prim, Strs};
 use crate::ast::AggFn;
 use crate::context::EvalContext;
 use crate::eval;
-use crate::ir::{CmpOp, Kind, Node};
+use crate::ir::{CmpOp, Func, Kind, Node};
 use crate::ops;
 use crate::profile::Profile;
 use crate::program::{Outcome, Program};
@@ -50,14 +50,27 @@ pub(crate) fn has_kernel(n: &Node) -> bool {
         Kind::Const(_) | Kind::Attr { .. } | Kind::AsOf | Kind::InSegment(_) => true,
         Kind::Not(_) | Kind::And(_) | Kind::Or(_) | Kind::Cmp(..) => true,
         Kind::InStrings { .. } | Kind::IsNull { .. } | Kind::Within { .. } => true,
+        // Scalar operations: the value operations (`ops`) row by row over columns.
+        Kind::EntityId | Kind::Arith(..) | Kind::Neg(_) | Kind::Call(..) | Kind::Bucket { .. } | Kind::Coerce(_) => {
+            true
+        }
+        Kind::Between { .. } | Kind::StrPred { .. } | Kind::Matches { .. } | Kind::In { .. } => true,
         Kind::Agg(agg) => agg.filter.is_none() && matches!(agg.func, AggFn::Count | AggFn::Exists),
-        _ => false,
+        // Event scope (`where` filters), filtered or property aggregates, fields of first/last.
+        Kind::Prop(_) | Kind::EventAt | Kind::EventGet { .. } => false,
     }
 }
 
 /// Whether evaluating `n` needs the row path's profiles (some node in it has no kernel).
 pub(crate) fn needs_rows(n: &Node) -> bool {
     !has_kernel(n) || n.children().into_iter().any(needs_rows)
+}
+
+fn negate_if(mut t: Tri, negated: bool) -> Tri {
+    if negated {
+        t.v.iter_mut().for_each(|v| *v = T - *v);
+    }
+    t
 }
 
 fn or_fails(a: Fails, b: Fails) -> Fails {
@@ -164,6 +177,47 @@ impl<'c> Env<'c, '_> {
                     None => Tri { v: vec![U; self.len()], err: Some(vec![true; self.len()]) },
                 }
             }
+            Kind::Between { x, lo, hi, negated } => {
+                let (x, lo, hi) = (self.vals(x, live), self.vals(lo, live), self.vals(hi, live));
+                let sem = self.sem();
+                let err = or_fails(or_fails(x.err, lo.err), hi.err);
+                let t = self.per_row_tri(live, err, |i| {
+                    ops::between(&x.col.value(i), &lo.col.value(i), &hi.col.value(i), &sem)
+                });
+                negate_if(t, *negated)
+            }
+            Kind::StrPred { op, s, t, negated } => {
+                let (a, b) = (self.vals(s, live), self.vals(t, live));
+                let err = or_fails(a.err, b.err);
+                let t = self.per_row_tri(live, err, |i| Ok(ops::str_pred(*op, &a.col.value(i), &b.col.value(i))));
+                negate_if(t, *negated)
+            }
+            Kind::Matches { x, slot, negated, .. } => {
+                let x = self.vals(x, live);
+                // The compiler validated every pattern and gave it its slot.
+                let re = self.seg.regexes().get(*slot as usize);
+                let hit = |s: &str| tri_of(re.map(|re| re.is_match(s)));
+                let v = match &x.col {
+                    Col::Str(strs) => strs.map(U, |b| std::str::from_utf8(b).map_or(U, hit)),
+                    col => (0..self.len())
+                        .map(|i| match &*col.value(i) {
+                            Value::Str(s) => hit(s),
+                            _ => U,
+                        })
+                        .collect(),
+                };
+                negate_if(Tri { v, err: x.err }, *negated)
+            }
+            Kind::In { x, list, negated } => {
+                let (x, l) = (self.vals(x, live), self.vals(list, live));
+                let sem = self.sem();
+                let err = or_fails(x.err, l.err);
+                let t = self.per_row_tri(live, err, |i| match &*l.col.value(i) {
+                    Value::List(items) => ops::in_list(&x.col.value(i), items, &sem),
+                    _ => Ok(None),
+                });
+                negate_if(t, *negated)
+            }
             Kind::Agg(agg) if agg.func == AggFn::Exists && has_kernel(n) => {
                 let (counts, err) = self.count(agg, live);
                 Tri { v: counts.iter().map(|&c| tri_of(Some(c > 0))).collect(), err }
@@ -212,6 +266,35 @@ impl<'c> Env<'c, '_> {
                 let v = counts.into_iter().map(i64::from).collect();
                 Vals { col: Col::Int(Prim { v: Cow::Owned(v), nulls: None }), err }
             }
+            Kind::EntityId => ok(match &self.frame.ids {
+                Ids::Str(v) => {
+                    Col::Str(Strs::Rows(Cow::Owned(v[self.rows.clone()].iter().map(|s| Some(*s)).collect())))
+                }
+                // An integer id is its text, as the row path's profiles hold it.
+                Ids::Int(v) => Col::Values(Cow::Owned(
+                    v[self.rows.clone()].iter().map(|i| Value::Str(i.to_string().into())).collect(),
+                )),
+            }),
+            Kind::Arith(op, l, r) => {
+                let (a, b) = (self.vals(l, live), self.vals(r, live));
+                let sem = self.sem();
+                let err = or_fails(a.err, b.err);
+                self.per_row_vals(live, err, |i| ops::arith(*op, &a.col.value(i), &b.col.value(i), &sem))
+            }
+            Kind::Neg(x) => {
+                let x = self.vals(x, live);
+                self.per_row_vals(live, x.err, |i| ops::negate(&x.col.value(i)))
+            }
+            Kind::Bucket { x, salt } => {
+                let x = self.vals(x, live);
+                self.per_row_vals(live, x.err, |i| Ok(ops::bucket_value(&x.col.value(i), salt)))
+            }
+            Kind::Coerce(x) => {
+                let x = self.vals(x, live);
+                let tz = self.seg.timezone();
+                self.per_row_vals(live, x.err, |i| Ok(ops::coerce(x.col.value(i), n.ty, tz).into_owned()))
+            }
+            Kind::Call(f, args) => self.call(*f, args, live),
             _ if !has_kernel(n) => self.fallback_vals(n, live),
             // A condition used as a value: a boolean, or null for UNKNOWN.
             _ => {
@@ -337,6 +420,100 @@ impl<'c> Env<'c, '_> {
                 let any = events.counts(self.frame.n, i64::MIN, i64::MAX, true);
                 let err = (0..len).map(|i| Self::is_live(live, i) && any[self.rows.start + i] > 0).collect();
                 (vec![0; len], Some(err))
+            }
+        }
+    }
+
+    /// `f` for each live row, failing rows flagged (with `err`, the children's failures).
+    fn per_row_vals(&self, live: Option<&[bool]>, mut err: Fails, f: impl Fn(usize) -> ops::R<Value>) -> Vals<'c> {
+        let len = self.len();
+        let mut col = vec![Value::Null; len];
+        for (i, out) in col.iter_mut().enumerate() {
+            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
+                continue;
+            }
+            match f(i) {
+                Ok(v) => *out = v,
+                Err(_) => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Vals { col: Col::Values(Cow::Owned(col)), err }
+    }
+
+    /// `f` for each live row as a condition, failing rows flagged.
+    fn per_row_tri(&self, live: Option<&[bool]>, mut err: Fails, f: impl Fn(usize) -> ops::R<Option<bool>>) -> Tri {
+        let len = self.len();
+        let mut v = vec![U; len];
+        for (i, out) in v.iter_mut().enumerate() {
+            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
+                continue;
+            }
+            match f(i) {
+                Ok(t) => *out = tri_of(t),
+                Err(_) => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Tri { v, err }
+    }
+
+    /// A built-in function, with the interpreter's order of evaluation: `coalesce` stops at the
+    /// first non-null argument, the vector functions read their second argument only when the
+    /// first is a list.
+    fn call(&self, f: Func, args: &'c [Node], live: Option<&[bool]>) -> Vals<'c> {
+        let len = self.len();
+        let sem = self.sem();
+        match f {
+            Func::Coalesce => {
+                let mut out = vec![Value::Null; len];
+                let mut pending: Vec<bool> = (0..len).map(|i| Self::is_live(live, i)).collect();
+                let mut err: Fails = None;
+                for a in args {
+                    let v = self.vals(a, Some(&pending));
+                    for i in 0..len {
+                        if !pending[i] {
+                            continue;
+                        }
+                        if v.err.as_ref().is_some_and(|e| e[i]) {
+                            err.get_or_insert_with(|| vec![false; len])[i] = true;
+                            pending[i] = false;
+                        } else if !v.col.is_null(i) {
+                            out[i] = v.col.value(i).into_owned();
+                            pending[i] = false;
+                        }
+                    }
+                }
+                Vals { col: Col::Values(Cow::Owned(out)), err }
+            }
+            Func::CosineSimilarity | Func::EuclideanDistance => {
+                let a = self.vals(&args[0], live);
+                let lists: Vec<bool> = (0..len)
+                    .map(|i| {
+                        Self::is_live(live, i)
+                            && !a.err.as_ref().is_some_and(|e| e[i])
+                            && matches!(&*a.col.value(i), Value::List(_))
+                    })
+                    .collect();
+                let b = self.vals(&args[1], Some(&lists));
+                let err = or_fails(a.err, b.err.map(|e| e.iter().zip(&lists).map(|(e, l)| *e && *l).collect()));
+                self.per_row_vals(live, err, |i| {
+                    Ok(if lists[i] { ops::vector(f, &a.col.value(i), &b.col.value(i)) } else { Value::Null })
+                })
+            }
+            Func::Semver => {
+                let x = self.vals(&args[0], live);
+                self.per_row_vals(live, x.err, |i| match x.col.value(i) {
+                    v if matches!(*v, Value::Semver(_)) => Ok(v.into_owned()),
+                    v => ops::apply(f, &v, 0, self.cx.as_of, &sem),
+                })
+            }
+            _ => {
+                let x = self.vals(&args[0], live);
+                // `round`'s digits are a constant (the compiler checks it).
+                let digits = match args.get(1).map(|n| &n.kind) {
+                    Some(Kind::Const(Value::Int(n))) => (*n).clamp(0, 12) as u32,
+                    _ => 0,
+                };
+                self.per_row_vals(live, x.err, |i| ops::apply(f, &x.col.value(i), digits, self.cx.as_of, &sem))
             }
         }
     }
