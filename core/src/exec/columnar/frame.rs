@@ -11,7 +11,7 @@
 //! is still answered exactly.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -285,10 +285,62 @@ type CountCache = BTreeMap<(i64, i64, bool), std::sync::Arc<Vec<u32>>>;
 pub(crate) struct Events {
     pub rows: Vec<u32>,
     pub ats: Vec<i64>,
+    /// Each event's row in the events tables (where its properties are).
+    pub idx: Vec<u32>,
     counts: std::sync::Mutex<CountCache>,
+    runs: std::sync::OnceLock<Runs>,
+}
+
+/// The events of one name grouped by profile row, each row's in time order (ties in table
+/// order, as the row path's stable sort leaves them): row `r`'s events are
+/// `order[offsets[r]..offsets[r + 1]]` (indexes into [`Events`]), their instants `ats` likewise.
+#[derive(Debug)]
+pub(crate) struct Runs {
+    pub offsets: Vec<u32>,
+    pub order: Vec<u32>,
+    pub ats: Vec<i64>,
+}
+
+impl Runs {
+    /// Row `r`'s events and their instants, in time order.
+    #[inline]
+    pub(crate) fn of(&self, r: usize) -> (&[u32], &[i64]) {
+        let range = self.offsets[r] as usize..self.offsets[r + 1] as usize;
+        (&self.order[range.clone()], &self.ats[range])
+    }
 }
 
 impl Events {
+    /// The events grouped by profile row in time order, built once on first use (only
+    /// aggregates whose result depends on the order or on properties need them).
+    pub(crate) fn runs(&self, n: usize) -> &Runs {
+        self.runs.get_or_init(|| {
+            let mut offsets = vec![0u32; n + 1];
+            for &r in &self.rows {
+                offsets[r as usize + 1] += 1;
+            }
+            for r in 0..n {
+                offsets[r + 1] += offsets[r];
+            }
+            // A counting sort by row keeps the table's order within a row ...
+            let mut fill: Vec<u32> = offsets[..n].to_vec();
+            let mut order = vec![0u32; self.rows.len()];
+            for (e, &r) in self.rows.iter().enumerate() {
+                order[fill[r as usize] as usize] = e as u32;
+                fill[r as usize] += 1;
+            }
+            // ... and a stable sort by time within each row keeps it among equal instants.
+            for r in 0..n {
+                let run = &mut order[offsets[r] as usize..offsets[r + 1] as usize];
+                if run.windows(2).any(|w| self.ats[w[0] as usize] > self.ats[w[1] as usize]) {
+                    run.sort_by_key(|&e| self.ats[e as usize]);
+                }
+            }
+            let ats = order.iter().map(|&e| self.ats[e as usize]).collect();
+            Runs { offsets, order, ats }
+        })
+    }
+
     /// Per profile row (of `n`), how many of its events have `start <= at <= end` (`< end`
     /// when not `inclusive`): the length of `profile::range_of` over its sorted instants.
     pub(crate) fn counts(&self, n: usize, start: i64, end: i64, inclusive: bool) -> std::sync::Arc<Vec<u32>> {
@@ -324,6 +376,8 @@ pub(crate) struct Frame<'a> {
     pub ids: Ids<'a>,
     attrs: BTreeMap<String, Col<'a>>,
     events: BTreeMap<String, Events>,
+    /// Event property columns some aggregate reads, over every event row of the tables.
+    props: BTreeMap<String, Vec<Value>>,
     /// Events whose entity is not a profile of the table (ignored, as in a left join).
     pub unmatched_events: usize,
 }
@@ -332,6 +386,12 @@ impl<'a> Frame<'a> {
     /// The column of a top-level attribute (all null when the table lacks it).
     pub(crate) fn attribute(&self, name: &str) -> Option<&Col<'a>> {
         self.attrs.get(name)
+    }
+
+    /// A property of the event at row `e` of the events tables (null when absent).
+    pub(crate) fn property(&self, name: &str, e: u32) -> &Value {
+        static NULL: Value = Value::Null;
+        self.props.get(name).and_then(|c| c.get(e as usize)).unwrap_or(&NULL)
     }
 
     /// The events of a name the program reads.
@@ -368,11 +428,11 @@ impl<'a> Frame<'a> {
             }
             attrs.insert(name.clone(), concat(pieces, n));
         }
-        let (events, unmatched_events) = match events {
+        let (events, props, unmatched_events) = match events {
             Some(batches) => read_events(batches, cols, read, &ids)?,
-            None => (BTreeMap::new(), 0),
+            None => (BTreeMap::new(), BTreeMap::new(), 0),
         };
-        Some(Frame { n, ids, attrs, events, unmatched_events })
+        Some(Frame { n, ids, attrs, events, props, unmatched_events })
     }
 }
 
@@ -685,17 +745,31 @@ impl Entities<'_> {
     }
 }
 
-type EventTables = (BTreeMap<String, Events>, usize);
+/// The events of each read name, the property columns read (over every event row of the
+/// tables), and how many events had no profile.
+type EventTables = (BTreeMap<String, Events>, BTreeMap<String, Vec<Value>>, usize);
 
-/// Per read event name, the profile rows and instants of its events in table order; and how
-/// many events had no profile.
-type Matched = (Vec<(Vec<u32>, Vec<i64>)>, usize);
+/// Per read event name, the profile rows, instants and event rows (over the whole table) of its
+/// events in table order; and how many events had no profile.
+type Matched = (Vec<Picked>, usize);
+
+#[derive(Debug, Default, Clone)]
+struct Picked {
+    rows: Vec<u32>,
+    ats: Vec<i64>,
+    idx: Vec<u32>,
+}
 
 fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Ids<'_>) -> Option<EventTables> {
     let index = (!read.events.is_empty()).then(|| RowIndex::new(ids));
     let names: Vec<&String> = read.events.iter().collect();
-    let mut pairs: Vec<(Vec<u32>, Vec<i64>)> = vec![(Vec::new(), Vec::new()); names.len()];
+    let mut pairs: Vec<Picked> = vec![Picked::default(); names.len()];
     let mut unmatched = 0usize;
+    // Property columns some aggregate reads, as the row path reads them (so they are refused
+    // where it refuses them), over every event row.
+    let wanted: BTreeSet<&String> = read.event_properties.values().flatten().collect();
+    let mut props: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut start = 0usize;
     for batch in batches {
         let schema = batch.schema();
         let (ie, iname, iat) = (
@@ -706,6 +780,22 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
         // Every `at` is checked whether or not a segment reads events, as the row path does.
         let ats = instants(batch.column(iat))?;
         let Some(index) = &index else { continue };
+        for name in &wanted {
+            let mut found = schema.fields().iter().enumerate().filter(|(_, f)| f.name() == *name).map(|(i, _)| i);
+            let at = match (found.next(), found.next()) {
+                // A name twice in one schema (or a property named like a key column): the row
+                // path decides.
+                (Some(_), Some(_)) => return None,
+                (Some(i), None) if [ie, iname, iat].contains(&i) => return None,
+                (at, _) => at,
+            };
+            let column = props.entry((*name).clone()).or_insert_with(|| vec![Value::Null; start]);
+            match at {
+                Some(i) => column.extend(column_values(batch.column(i), name, "events").ok()?),
+                None => column.resize(start + batch.num_rows(), Value::Null),
+            }
+        }
+        let first = u32::try_from(start).ok()?;
         let entity = batch.column(ie);
         let entities = match entity.data_type() {
             DataType::Int64 => {
@@ -730,8 +820,12 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
         let parts =
             crate::batch::parallel_ranges(batch.num_rows(), 2, 1 << 16, &|range| -> Result<Matched, crate::Error> {
                 let guess = range.len() / names.len().max(1);
-                let mut out: Vec<(Vec<u32>, Vec<i64>)> =
-                    vec![(Vec::with_capacity(guess), Vec::with_capacity(guess)); names.len()];
+                let picked = || Picked {
+                    rows: Vec::with_capacity(guess),
+                    ats: Vec::with_capacity(guess),
+                    idx: Vec::with_capacity(guess),
+                };
+                let mut out: Vec<Picked> = (0..names.len()).map(|_| picked()).collect();
                 let mut missing = 0usize;
                 for i in range {
                     let Some(row) = entities.row(i, index) else {
@@ -743,8 +837,9 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                         _ => name_col.bytes(i).and_then(|s| name_bytes.iter().position(|n| same_bytes(n, s))),
                     };
                     if let Some(slot) = slot {
-                        out[slot].0.push(row);
-                        out[slot].1.push(ats[i]);
+                        out[slot].rows.push(row);
+                        out[slot].ats.push(ats[i]);
+                        out[slot].idx.push(first + i as u32);
                     }
                 }
                 Ok((out, missing))
@@ -753,19 +848,21 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
         for (part, missing) in parts {
             unmatched += missing;
             for (all, mut p) in pairs.iter_mut().zip(part) {
-                if all.0.is_empty() {
+                if all.rows.is_empty() {
                     *all = p;
                 } else {
-                    all.0.append(&mut p.0);
-                    all.1.append(&mut p.1);
+                    all.rows.append(&mut p.rows);
+                    all.ats.append(&mut p.ats);
+                    all.idx.append(&mut p.idx);
                 }
             }
         }
+        start += batch.num_rows();
     }
     // A profile over the event limit: the row path names it.
     let mut per_row = vec![0u32; ids.len()];
-    for (rows, _) in &pairs {
-        rows.iter().for_each(|&r| per_row[r as usize] += 1);
+    for p in &pairs {
+        p.rows.iter().for_each(|&r| per_row[r as usize] += 1);
     }
     if per_row.iter().any(|&c| c as usize > crate::limits::MAX_EVENTS_PER_PROFILE) {
         return None;
@@ -773,9 +870,9 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
     let events = names
         .into_iter()
         .zip(pairs)
-        .map(|(name, (rows, ats))| (name.clone(), Events { rows, ats, ..Default::default() }))
+        .map(|(name, p)| (name.clone(), Events { rows: p.rows, ats: p.ats, idx: p.idx, ..Default::default() }))
         .collect();
-    Some((events, unmatched))
+    Some((events, props, unmatched))
 }
 
 /// Every row's `at` in microseconds; `None` if one is missing or unreadable (the row path says

@@ -55,9 +55,11 @@ pub(crate) fn has_kernel(n: &Node) -> bool {
             true
         }
         Kind::Between { .. } | Kind::StrPred { .. } | Kind::Matches { .. } | Kind::In { .. } => true,
-        Kind::Agg(agg) => agg.filter.is_none() && matches!(agg.func, AggFn::Count | AggFn::Exists),
-        // Event scope (`where` filters), filtered or property aggregates, fields of first/last.
-        Kind::Prop(_) | Kind::EventAt | Kind::EventGet { .. } => false,
+        // Aggregates and first/last fields without a `where` filter: per row over its events in
+        // time order.
+        Kind::Agg(agg) | Kind::EventGet { agg, .. } => agg.filter.is_none(),
+        // Event scope (inside `where` filters).
+        Kind::Prop(_) | Kind::EventAt => false,
     }
 }
 
@@ -295,6 +297,8 @@ impl<'c> Env<'c, '_> {
                 self.per_row_vals(live, x.err, |i| Ok(ops::coerce(x.col.value(i), n.ty, tz).into_owned()))
             }
             Kind::Call(f, args) => self.call(*f, args, live),
+            Kind::Agg(agg) if has_kernel(n) && agg.func != AggFn::Exists => self.aggregate(agg, None, n.ty, live),
+            Kind::EventGet { agg, path } if has_kernel(n) => self.aggregate(agg, Some(path), n.ty, live),
             _ if !has_kernel(n) => self.fallback_vals(n, live),
             // A condition used as a value: a boolean, or null for UNKNOWN.
             _ => {
@@ -422,6 +426,95 @@ impl<'c> Env<'c, '_> {
                 (vec![0; len], Some(err))
             }
         }
+    }
+
+    /// An aggregate without a `where` filter (or, with `field`, a field of its `first`/`last`
+    /// event), row by row over each row's events in time order, through the same value
+    /// operations as the interpreter: `ops::Sum` (stopping where it does), `ops::extreme`,
+    /// `ops::distinct_count`, `ops::typed`.
+    fn aggregate(
+        &self,
+        agg: &'c crate::ir::Agg,
+        field: Option<&'c [crate::ast::PathSeg]>,
+        ty: crate::ir::Ty,
+        live: Option<&[bool]>,
+    ) -> Vals<'c> {
+        let Some(events) = self.frame.events(&agg.event) else {
+            // No events of this name anywhere: every row aggregates nothing.
+            return self.per_row_vals(live, None, |_| self.fold_events(agg, field, ty, &[], &[]));
+        };
+        let runs = events.runs(self.frame.n);
+        let limits = eval::window_limits(agg.within.as_ref(), self.cx.as_of, self.seg.timezone());
+        let first = self.rows.start;
+        self.per_row_vals(live, None, |i| {
+            let (order, ats) = runs.of(first + i);
+            // A row without events of this name selects nothing, whatever the window.
+            if order.is_empty() {
+                return self.fold_events(agg, field, ty, &[], &[]);
+            }
+            let (start, end, inclusive) = limits.clone()?;
+            let range = crate::profile::range_of(ats, start, end, inclusive);
+            let picked: Vec<u32> = order[range.clone()].iter().map(|&e| events.idx[e as usize]).collect();
+            self.fold_events(agg, field, ty, &picked, &ats[range])
+        })
+    }
+
+    /// The interpreter's `aggregate` (or first/last field) over the selected events of one row:
+    /// `events` are their rows in the events tables, `ats` their instants, in time order.
+    fn fold_events(
+        &self,
+        agg: &crate::ir::Agg,
+        field: Option<&[crate::ast::PathSeg]>,
+        ty: crate::ir::Ty,
+        events: &[u32],
+        ats: &[i64],
+    ) -> ops::R<Value> {
+        use crate::ast::PathSeg;
+        let tz = self.seg.timezone();
+        let sem = self.sem();
+        let prop = |e: u32, path: &[PathSeg]| -> &Value {
+            static NULL: Value = Value::Null;
+            match path.first() {
+                Some(PathSeg::Key(first)) => eval::walk(self.frame.property(first, e), &path[1..]),
+                _ => &NULL,
+            }
+        };
+        if let Some(path) = field {
+            let pick =
+                if agg.func == AggFn::First { events.first().zip(ats.first()) } else { events.last().zip(ats.last()) };
+            return Ok(match pick {
+                None => Value::Null,
+                Some((_, &at)) if path.len() == 1 && path[0] == PathSeg::Key("at".into()) => Value::Timestamp(at),
+                Some((&e, _)) => ops::typed(prop(e, path), ty, tz).into_owned(),
+            });
+        }
+        Ok(match agg.func {
+            AggFn::Count => Value::Int(events.len() as i64),
+            AggFn::Exists => Value::Bool(!events.is_empty()),
+            AggFn::First => ats.first().map_or(Value::Null, |&t| Value::Timestamp(t)),
+            AggFn::Last => ats.last().map_or(Value::Null, |&t| Value::Timestamp(t)),
+            AggFn::Sum | AggFn::Avg => {
+                let mut sum = ops::Sum::default();
+                for &e in events {
+                    if !sum.push(&ops::typed(prop(e, &agg.path), agg.prop_ty, tz))? {
+                        break;
+                    }
+                }
+                sum.finish(agg.func, agg.money_zero, &sem)?
+            }
+            _ => {
+                let values: Vec<Cow<'_, Value>> = events
+                    .iter()
+                    .map(|&e| ops::typed(prop(e, &agg.path), agg.prop_ty, tz))
+                    .filter(|v| !v.is_null())
+                    .collect();
+                match agg.func {
+                    AggFn::Min | AggFn::Max => ops::extreme(agg.func, &values, &sem)?.cloned().unwrap_or(Value::Null),
+                    AggFn::DistinctCount => Value::Int(ops::distinct_count(values.iter().map(|v| &**v))),
+                    _ => Value::Null,
+                }
+            }
+        })
     }
 
     /// `f` for each live row, failing rows flagged (with `err`, the children's failures).
