@@ -178,6 +178,7 @@ impl EntityIds {
 }
 
 impl Memberships {
+    #[cfg(feature = "arrow")]
     pub(crate) fn from_parts(
         as_of: i64,
         entity_ids: EntityIds,
@@ -203,6 +204,7 @@ impl Memberships {
     pub fn engine(&self) -> Engine {
         self.engine
     }
+    #[cfg(feature = "arrow")]
     pub(crate) fn set_unmatched_events(&mut self, n: usize) {
         self.unmatched_events = n;
     }
