@@ -325,6 +325,7 @@ pub fn arrow(data: &[u8]) {
     let reg = fixtures::registry();
     let cx = fixtures::context();
     let read = reg.read_set();
+    columnar_matches_row_path(&profiles, &events);
     match segcore::ingest_arrow::profiles_from_batches(&profiles, Some(&events), &Columns::default(), &read) {
         Ok(ps) => match evaluate(reg.program(), &ps, cx, &BatchOptions { threads: 1, ..Default::default() }) {
             Ok(m) => {
@@ -348,6 +349,37 @@ pub fn arrow(data: &[u8]) {
             crate::check_error(&e, Phase::Evaluate);
             let at = e.first().data.as_deref().expect("an ingestion error is placed in the data");
             assert!(matches!(at.source.as_deref(), Some("profiles" | "events")), "{at:?}");
+        }
+    }
+}
+
+/// The columnar engine over the same record batches gives the row path's membership table cell
+/// by cell (outcome, failure, error kind), or its error word for word.
+fn columnar_matches_row_path(profiles: &[arrow_array::RecordBatch], events: &[arrow_array::RecordBatch]) {
+    let reg = fixtures::registry();
+    let cx = fixtures::context();
+    let cols = Columns::default();
+    for keep_going in [false, true] {
+        let opts = BatchOptions { threads: 1, keep_going, ..Default::default() };
+        let rows = segcore::ingest_arrow::profiles_from_batches(profiles, Some(events), &cols, &reg.read_set())
+            .and_then(|ps| evaluate(reg.program(), &ps, cx, &opts));
+        let columnar = segcore::columnar::evaluate(reg.program(), profiles, Some(events), &cols, cx, &opts);
+        match (rows, columnar) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.len(), b.len());
+                for k in 0..reg.program().len() {
+                    assert_eq!(a.outcomes(k), b.outcomes(k), "segment {k}");
+                    for row in 0..a.len() {
+                        assert_eq!(a.failed(k, row), b.failed(k, row), "segment {k}, row {row}");
+                    }
+                }
+                let kinds = |m: &segcore::batch::Memberships| {
+                    m.errors().iter().map(|e| (e.row, e.segment, e.error.kind())).collect::<Vec<_>>()
+                };
+                assert_eq!(kinds(&a), kinds(&b));
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("row path {:?}, columnar {:?}", a.err(), b.err()),
         }
     }
 }
