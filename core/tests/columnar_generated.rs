@@ -181,6 +181,15 @@ fn atom(rng: &mut Rng) -> String {
                 "birthday within 30d",
                 "signup_at + 1d > as_of",
                 "as_of - signup_at > 30d",
+                "first(purchase).at < as_of - 7d",
+                "last(login).at within 30d",
+                "first(purchase) is not null",
+                "last(refund within 14d) is null",
+                "first(refund).at before \"2026-03-01T00:00:00Z\"",
+                "max(purchase.amount within 60d) >= 250",
+                "avg(purchase.amount) > 20",
+                "distinct_count(purchase.amount) >= 2",
+                "min(login.amount within 30d) < 10",
             ])
             .to_string();
     }

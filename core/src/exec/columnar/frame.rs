@@ -132,6 +132,30 @@ impl Strs<'_> {
         let keys: Option<Vec<(u64, usize)>> = set.iter().map(|t| short_key(t)).collect();
         if let (Strs::Utf8(a), Some(keys), None) = (self, &keys, self.nulls()) {
             let (offsets, data) = (a.value_offsets(), a.value_data());
+            // Every member of one length L (country codes, one plan name): a row of another
+            // length is `no` at once, one of length L is one masked load and a few compares.
+            if let Some(&(_, l)) = keys.first().filter(|_| keys.iter().all(|k| k.1 == keys[0].1)) {
+                let mask = if l == 8 { u64::MAX } else { (1u64 << (8 * l)) - 1 };
+                let wanted: Vec<u64> = keys.iter().map(|k| k.0).collect();
+                return offsets
+                    .windows(2)
+                    .map(|w| {
+                        let s = w[0] as usize;
+                        if (w[1] as usize).wrapping_sub(s) != l {
+                            return no;
+                        }
+                        let v = match data.get(s..s + 8) {
+                            Some(c) => u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) & mask,
+                            None => data.get(s..s + l).and_then(short_key).map_or(u64::MAX, |k| k.0),
+                        };
+                        if wanted.contains(&v) {
+                            yes
+                        } else {
+                            no
+                        }
+                    })
+                    .collect();
+            }
             return offsets
                 .windows(2)
                 .map(|w| {
@@ -811,6 +835,9 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
         let name_col = texts(batch.column(iname))?;
         let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
         let name_bytes: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+        let short_names: Option<Vec<(u64, usize)>> = name_bytes.iter().map(|n| short_key(n)).collect();
+        // Event rows in the tables are kept only when some aggregate reads a property.
+        let need_idx = !wanted.is_empty();
         let dict_slots: Option<Vec<Option<usize>>> = match &name_col {
             Texts::Dict(values, _) => Some(values.iter().map(|v| v.and_then(slot_of)).collect()),
             _ => None,
@@ -832,14 +859,30 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                         missing += 1;
                         continue;
                     };
-                    let slot = match (&name_col, &dict_slots) {
-                        (Texts::Dict(_, keys), Some(slots)) => keys[i].and_then(|k| slots[k]),
+                    let slot = match (&name_col, &dict_slots, &short_names) {
+                        (Texts::Dict(_, keys), Some(slots), _) => keys[i].and_then(|k| slots[k]),
+                        // Plain names, all read names short: a masked load and integer compares.
+                        (Texts::Utf8(a), _, Some(short)) if a.nulls().is_none() => {
+                            let (o, data) = (a.value_offsets(), a.value_data());
+                            let (s, len) = (o[i] as usize, (o[i + 1] - o[i]) as usize);
+                            let v = match data.get(s..s + 8) {
+                                Some(c) => Some(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+                                None => data.get(s..s + len).and_then(short_key).map(|k| k.0),
+                            };
+                            v.and_then(|v| {
+                                short.iter().position(|&(k, l)| {
+                                    l == len && (if l == 8 { v } else { v & ((1u64 << (8 * l)) - 1) }) == k
+                                })
+                            })
+                        }
                         _ => name_col.bytes(i).and_then(|s| name_bytes.iter().position(|n| same_bytes(n, s))),
                     };
                     if let Some(slot) = slot {
                         out[slot].rows.push(row);
                         out[slot].ats.push(ats[i]);
-                        out[slot].idx.push(first + i as u32);
+                        if need_idx {
+                            out[slot].idx.push(first + i as u32);
+                        }
                     }
                 }
                 Ok((out, missing))

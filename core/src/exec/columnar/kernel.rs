@@ -454,7 +454,10 @@ impl<'c> Env<'c, '_> {
             }
             let (start, end, inclusive) = limits.clone()?;
             let range = crate::profile::range_of(ats, start, end, inclusive);
-            let picked: Vec<u32> = order[range.clone()].iter().map(|&e| events.idx[e as usize]).collect();
+            // Rows in the events tables, for properties (kept only when some property is read;
+            // without, the positions stand in and no property is looked up).
+            let picked: Vec<u32> =
+                order[range.clone()].iter().map(|&e| events.idx.get(e as usize).copied().unwrap_or(e)).collect();
             self.fold_events(agg, field, ty, &picked, &ats[range])
         })
     }
