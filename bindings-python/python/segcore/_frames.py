@@ -41,7 +41,8 @@ def _column(values: bytes, outcome: bool) -> Any:
     codes = pa.Array.from_buffers(pa.uint8(), len(values), [None, pa.py_buffer(values)])
     if outcome:
         return pc.take(pa.array(_OUTCOMES), codes)
-    return pc.equal(codes, 1)
+    # A uint8 scalar: comparing with a Python int would cast every code to int64 first.
+    return pc.equal(codes, pa.scalar(1, type=pa.uint8()))
 
 
 def _series(like: Any, name: str, values: bytes, outcome: bool) -> Any:
