@@ -292,6 +292,9 @@ fn values_of(col: &ArrayRef, cx: Col<'_>, depth: usize, wanted: Option<&[bool]>)
             nested("struct")?;
             let a = col.as_struct();
             let present: Vec<bool> = (0..n).map(|i| !skip(i)).collect();
+            if let Some(money) = money_struct(a, &present) {
+                return Ok(money);
+            }
             let children: Vec<Vec<Value>> =
                 a.columns().iter().map(|c| values_of(c, cx, depth + 1, Some(&present))).collect::<R<_>>()?;
             for (i, here) in present.iter().enumerate() {
@@ -341,6 +344,49 @@ fn values_of(col: &ArrayRef, cx: Col<'_>, depth: usize, wanted: Option<&[bool]>)
         }
     }
     Ok(out)
+}
+
+/// A `{amount, currency}` struct of two UTF-8 columns (how money is usually stored) read
+/// without a map per row: the values `Value::from_object` gives for the same fields — money
+/// where the amount parses and the currency is an ISO 4217 code, else the object. `None` for
+/// any other struct (the general path reads it).
+fn money_struct(a: &arrow_array::StructArray, present: &[bool]) -> Option<Vec<Value>> {
+    let fields = a.fields();
+    if fields.len() != 2 {
+        return None;
+    }
+    let child = |name: &str| {
+        let i = fields.iter().position(|f| f.name() == name)?;
+        match a.column(i).data_type() {
+            DataType::Utf8 => Some(a.column(i).as_string::<i32>()),
+            _ => None,
+        }
+    };
+    let (amount, currency) = (child("amount")?, child("currency")?);
+    fn text(c: &arrow_array::StringArray, i: usize) -> Option<&str> {
+        (!c.is_null(i)).then(|| c.value(i))
+    }
+    Some(
+        present
+            .iter()
+            .enumerate()
+            .map(|(i, here)| {
+                if !here {
+                    return Value::Null;
+                }
+                let (am, cur) = (text(amount, i), text(currency, i));
+                let parsed = am.and_then(crate::value::parse_decimal).zip(cur.and_then(crate::value::Currency::parse));
+                match parsed {
+                    Some((amount, currency)) => Value::Money(crate::value::Money { amount, currency }),
+                    None => {
+                        let field = |t: Option<&str>| t.map_or(Value::Null, |t| Value::Str(t.into()));
+                        let map = BTreeMap::from([("amount".into(), field(am)), ("currency".into(), field(cur))]);
+                        Value::from_object(map)
+                    }
+                }
+            })
+            .collect(),
+    )
 }
 
 fn text_column(col: &ArrayRef, cx: Col<'_>) -> R<Vec<Option<String>>> {
