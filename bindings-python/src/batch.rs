@@ -49,7 +49,8 @@ pub fn read_frames(
 }
 
 /// The outcome codes (0 false, 1 true, 2 unknown) of every segment of `program` (by id) over a
-/// profiles frame and an optional events frame, read and evaluated by the core without the GIL.
+/// profiles frame and an optional events frame, read and evaluated by the core without the GIL,
+/// and how many events named an entity the profiles frame lacks (ignored; Python warns).
 /// `columns`: the profiles' id column, then the events' entity id, name and time columns.
 pub fn evaluate_frames(
     py: Python<'_>,
@@ -58,13 +59,14 @@ pub fn evaluate_frames(
     events: Option<&Bound<'_, PyAny>>,
     cx: &segcore::EvalContext,
     columns: (String, String, String, String),
-) -> PyResult<Vec<Vec<u8>>> {
+) -> PyResult<(Vec<Vec<u8>>, usize)> {
     let (pb, eb) = read_frames(profiles, events)?;
     let (id, entity_id, name, at) = columns;
     let cols = segcore::ingest::Columns { id, entity_id, name, at };
-    let result = py.detach(|| -> Result<Vec<Vec<u8>>, segcore::Error> {
+    let result = py.detach(|| -> Result<(Vec<Vec<u8>>, usize), segcore::Error> {
         let m = segcore::columnar::evaluate(program, &pb, eb.as_deref(), &cols, cx, &Default::default())?;
-        Ok((0..program.len()).map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect()).collect())
+        let codes = (0..program.len()).map(|k| m.outcomes(k).iter().copied().map(segcore::Outcome::code).collect());
+        Ok((codes.collect(), m.unmatched_events()))
     });
     result.map_err(|e| crate::errors::py_err(py, &e, segcore::Phase::Evaluate))
 }

@@ -188,7 +188,9 @@ impl Registry {
         })
     }
 
-    /// Outcomes of every segment over Arrow streams: (ids, one bytes per segment with a byte per row).
+    /// Outcomes of every segment over Arrow streams: (ids, one bytes per segment with a byte per
+    /// row, the number of events whose entity is not in the profiles frame).
+    #[allow(clippy::type_complexity)]
     fn _evaluate_arrow<'py>(
         &self,
         py: Python<'py>,
@@ -196,13 +198,15 @@ impl Registry {
         events: Option<&Bound<'py, PyAny>>,
         context: &Bound<'py, ContextHandle>,
         columns: (String, String, String, String),
-    ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>)> {
+    ) -> PyResult<(Vec<String>, Vec<Bound<'py, pyo3::types::PyBytes>>, usize)> {
         guard(|| {
             let reg = &self.inner;
-            let codes = batch::evaluate_frames(py, reg.program(), profiles, events, &context.get().inner, columns)?;
+            let (codes, unmatched) =
+                batch::evaluate_frames(py, reg.program(), profiles, events, &context.get().inner, columns)?;
             Ok((
                 reg.segments().iter().map(|s| s.id().to_string()).collect(),
                 codes.iter().map(|c| pyo3::types::PyBytes::new(py, c)).collect(),
+                unmatched,
             ))
         })
     }

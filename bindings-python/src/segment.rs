@@ -209,7 +209,8 @@ impl Segment {
         })
     }
 
-    /// Outcomes over Arrow streams, one byte per profile row: 0 false, 1 true, 2 unknown.
+    /// Outcomes over Arrow streams, one byte per profile row (0 false, 1 true, 2 unknown), and
+    /// the number of events whose entity is not in the profiles frame.
     fn _evaluate_arrow<'py>(
         &self,
         py: Python<'py>,
@@ -217,11 +218,12 @@ impl Segment {
         events: Option<&Bound<'py, PyAny>>,
         context: &Bound<'py, ContextHandle>,
         columns: (String, String, String, String),
-    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    ) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, usize)> {
         guard(|| {
             let program = self.inner.program();
-            let mut codes = batch::evaluate_frames(py, &program, profiles, events, &context.get().inner, columns)?;
-            Ok(pyo3::types::PyBytes::new(py, &codes.pop().unwrap_or_default()))
+            let (mut codes, unmatched) =
+                batch::evaluate_frames(py, &program, profiles, events, &context.get().inner, columns)?;
+            Ok((pyo3::types::PyBytes::new(py, &codes.pop().unwrap_or_default()), unmatched))
         })
     }
 

@@ -203,3 +203,24 @@ def test_frames_may_name_their_columns_otherwise():
     assert info.value.kind == "invalid_profile" and info.value.frame == "events"
     assert "needs the columns entity_id, name, at (missing `entity_id`" in str(info.value)
     assert "entity_column=" in str(info.value)
+
+
+def test_events_of_unknown_entities_are_ignored_and_counted_in_a_warning():
+    profiles = pa.table({"id": ["a", "b"], "country": ["US", "US"]})
+    at = pa.array([AS_OF - timedelta(days=1)] * 3, type=pa.timestamp("us", tz="UTC"))
+    events = pa.table({"entity_id": ["a", "zz", "a"], "name": ["purchase"] * 3, "at": at})
+    seg = segcore.compile('count(purchase within 90d) >= 2')
+    with pytest.warns(UserWarning, match=r"^1 event row\(s\) name an entity that is not in the profiles frame"):
+        got = seg.evaluate_batch(profiles, events, as_of=AS_OF)
+    assert got.to_pylist() == [True, False]
+    reg = segcore.Registry.from_definitions([{"id": "x", "version": "1.0.0", "rule": "exists(purchase)"}])
+    with pytest.warns(UserWarning, match="1 event row"):
+        frame = reg.evaluate_batch(profiles, events, as_of=AS_OF)
+    assert frame.column("x").to_pylist() == [True, False]
+    import warnings as w
+
+    import pyarrow.compute as pc
+
+    with w.catch_warnings():
+        w.simplefilter("error")  # every entity known: no warning
+        seg.evaluate_batch(profiles, events.filter(pc.equal(events.column("entity_id"), "a")), as_of=AS_OF)

@@ -249,6 +249,10 @@ class Segment:
         strings "true"/"false"/"unknown". Data crosses through the Arrow C stream interface and is
         evaluated in Rust without the GIL. Timestamp columns must carry a time zone.
 
+        Events whose entity id is not in the profiles frame are ignored (as in a left join) and
+        counted in a ``UserWarning``. The core's columnar engine evaluates the frames; its answers
+        are the row-by-row interpreter's, cell for cell.
+
         Ids must be unique: two rows with the same id raise :class:`DataError` with
         ``kind == "duplicate_profile_id"`` naming the id and both rows. A value the core cannot
         represent (a date or timestamp outside years -9999..9999, a decimal of more than 28

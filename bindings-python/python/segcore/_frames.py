@@ -4,6 +4,7 @@ Only input detection and output wrapping live here. Reading the columns, buildin
 every evaluation happen in the Rust core, without the GIL and without a Python object per row.
 """
 
+import warnings
 from typing import Any, Optional, Tuple
 
 _OUTCOMES = ("false", "true", "unknown")
@@ -67,8 +68,17 @@ def evaluate_batch(target: Any, profiles: Any, events: Any, context: Any, column
     """Backs ``Segment.evaluate_batch`` and ``Registry.evaluate_batch``; ``columns`` names the
     profiles' id column and the events' entity id, name and time columns."""
     result = target._evaluate_arrow(_stream(profiles, "profiles"), _stream(events, "events"), context, columns)
-    if isinstance(result, bytes):
-        return _series(profiles, getattr(target, "id", "member"), result, outcome)
+    *result, unmatched = result
+    if unmatched:
+        # Like a left join, and like every other route: ignored, but never silently.
+        warnings.warn(
+            "%d event row(s) name an entity that is not in the profiles frame (column %r); they were ignored"
+            % (unmatched, columns[1]),
+            UserWarning,
+            stacklevel=2,  # the caller of evaluate_batch (the Rust method adds no Python frame)
+        )
+    if len(result) == 1:
+        return _series(profiles, getattr(target, "id", "member"), result[0], outcome)
     ids, per_segment = result  # type: Tuple[list, list]
     library = _library(profiles)
     if library == "polars":
