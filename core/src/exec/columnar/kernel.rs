@@ -55,12 +55,28 @@ pub(crate) fn has_kernel(n: &Node) -> bool {
             true
         }
         Kind::Between { .. } | Kind::StrPred { .. } | Kind::Matches { .. } | Kind::In { .. } => true,
-        // Aggregates and first/last fields without a `where` filter: per row over its events in
-        // time order.
-        Kind::Agg(agg) | Kind::EventGet { agg, .. } => agg.filter.is_none(),
-        // Event scope (inside `where` filters).
-        Kind::Prop(_) | Kind::EventAt => false,
+        // Aggregates and first/last fields: per row over its events in time order; a `where`
+        // filter is evaluated over the candidate events at once (event scope, below) when every
+        // node of it has a kernel there.
+        Kind::Agg(agg) | Kind::EventGet { agg, .. } => agg.filter.as_ref().is_none_or(scope_ok),
+        // The current event's properties and time (only inside `where`, in event scope).
+        Kind::Prop(_) | Kind::EventAt => true,
     }
+}
+
+/// Whether a `where` filter can be evaluated in event scope: every node has a kernel and none
+/// is an aggregate (the interpreter's row fallback cannot stand in for one event).
+fn scope_ok(n: &Node) -> bool {
+    !matches!(n.kind, Kind::Agg(_) | Kind::EventGet { .. }) && has_kernel(n) && n.children().into_iter().all(scope_ok)
+}
+
+/// The events a `where` filter looks at, for the rows of an aggregate: each candidate's profile
+/// row (absolute), time and row in the events tables.
+#[derive(Default)]
+pub(crate) struct Scope {
+    rows: Vec<usize>,
+    ats: Vec<i64>,
+    idx: Vec<u32>,
 }
 
 /// Whether evaluating `n` needs the row path's profiles (some node in it has no kernel).
@@ -107,11 +123,22 @@ pub(crate) struct Env<'c, 'a> {
     /// The row path's profiles, when some node needs the interpreter.
     pub profiles: Option<&'c [Profile]>,
     pub rows: Range<usize>,
+    /// In a `where` filter: the candidate events, which are then the "rows" of every kernel.
+    pub scope: Option<&'c Scope>,
 }
 
 impl<'c> Env<'c, '_> {
     fn len(&self) -> usize {
-        self.rows.len()
+        self.scope.map_or(self.rows.len(), |s| s.rows.len())
+    }
+
+    /// The profile row of each row of this evaluation: the range, or in event scope the row of
+    /// each candidate event.
+    fn profile_rows(&self) -> Vec<usize> {
+        match self.scope {
+            Some(s) => s.rows.clone(),
+            None => self.rows.clone().collect(),
+        }
     }
 
     fn is_live(live: Option<&[bool]>, i: usize) -> bool {
@@ -171,7 +198,14 @@ impl<'c> Env<'c, '_> {
             Kind::InSegment(id) => {
                 let segments = self.program.segments();
                 if let Some(&d) = self.deps.iter().find(|&&d| segments[d].id() == &**id) {
-                    let v = self.results[d][self.rows.clone()].iter().map(|o| tri_of(Some(o.is_member()))).collect();
+                    let v = match self.scope {
+                        Some(_) => {
+                            self.profile_rows().iter().map(|&r| tri_of(Some(self.results[d][r].is_member()))).collect()
+                        }
+                        None => {
+                            self.results[d][self.rows.clone()].iter().map(|o| tri_of(Some(o.is_member()))).collect()
+                        }
+                    };
                     return Tri { v, err: None };
                 }
                 match self.cx.segments.get(&**id) {
@@ -220,7 +254,7 @@ impl<'c> Env<'c, '_> {
                 });
                 negate_if(t, *negated)
             }
-            Kind::Agg(agg) if agg.func == AggFn::Exists && has_kernel(n) => {
+            Kind::Agg(agg) if agg.func == AggFn::Exists && agg.filter.is_none() => {
                 let (counts, err) = self.count(agg, live);
                 Tri { v: counts.iter().map(|&c| tri_of(Some(c > 0))).collect(), err }
             }
@@ -249,6 +283,41 @@ impl<'c> Env<'c, '_> {
         match &n.kind {
             Kind::Const(v) => ok(Col::Const(Cow::Borrowed(v), len)),
             Kind::AsOf => ok(Col::Const(Cow::Owned(Value::Timestamp(self.cx.as_of)), len)),
+            Kind::Attr { name, rest, .. } if self.scope.is_some() => {
+                // The profile's attribute, for each candidate event of the filter.
+                let Some(col) = self.frame.attribute(name) else { return ok(Col::Null(len)) };
+                let v = self.profile_rows().iter().map(|&r| eval::walk(&col.value(r), rest).clone()).collect();
+                ok(Col::Values(Cow::Owned(v)))
+            }
+            Kind::Prop(path) => {
+                let Some(scope) = self.scope else { return ok(Col::Null(len)) };
+                let v = scope
+                    .idx
+                    .iter()
+                    .map(|&e| match path.first() {
+                        Some(crate::ast::PathSeg::Key(first)) => {
+                            eval::walk(self.frame.property(first, e), &path[1..]).clone()
+                        }
+                        _ => Value::Null,
+                    })
+                    .collect();
+                ok(Col::Values(Cow::Owned(v)))
+            }
+            Kind::EventAt => match self.scope {
+                Some(scope) => ok(Col::Ts(Prim { v: Cow::Owned(scope.ats.clone()), nulls: None })),
+                None => ok(Col::Null(len)),
+            },
+            Kind::EntityId if self.scope.is_some() => {
+                let v = self
+                    .profile_rows()
+                    .iter()
+                    .map(|&r| match &self.frame.ids {
+                        Ids::Str(v) => Value::Str(v[r].into()),
+                        Ids::Int(v) => Value::Str(v[r].to_string().into()),
+                    })
+                    .collect();
+                ok(Col::Values(Cow::Owned(v)))
+            }
             Kind::Attr { name, rest, .. } => {
                 let Some(col) = self.frame.attribute(name) else { return ok(Col::Null(len)) };
                 let col = col.slice(self.rows.clone());
@@ -263,7 +332,7 @@ impl<'c> Env<'c, '_> {
                     _ => ok(Col::Null(len)),
                 }
             }
-            Kind::Agg(agg) if agg.func == AggFn::Count && has_kernel(n) => {
+            Kind::Agg(agg) if agg.func == AggFn::Count && agg.filter.is_none() => {
                 let (counts, err) = self.count(agg, live);
                 let v = counts.into_iter().map(i64::from).collect();
                 Vals { col: Col::Int(Prim { v: Cow::Owned(v), nulls: None }), err }
@@ -297,7 +366,9 @@ impl<'c> Env<'c, '_> {
                 self.per_row_vals(live, x.err, |i| Ok(ops::coerce(x.col.value(i), n.ty, tz).into_owned()))
             }
             Kind::Call(f, args) => self.call(*f, args, live),
-            Kind::Agg(agg) if has_kernel(n) && agg.func != AggFn::Exists => self.aggregate(agg, None, n.ty, live),
+            Kind::Agg(agg) if has_kernel(n) && (agg.func != AggFn::Exists || agg.filter.is_some()) => {
+                self.aggregate(agg, None, n.ty, live)
+            }
             Kind::EventGet { agg, path } if has_kernel(n) => self.aggregate(agg, Some(path), n.ty, live),
             _ if !has_kernel(n) => self.fallback_vals(n, live),
             // A condition used as a value: a boolean, or null for UNKNOWN.
@@ -446,6 +517,9 @@ impl<'c> Env<'c, '_> {
         let runs = events.runs(self.frame.n);
         let limits = eval::window_limits(agg.within.as_ref(), self.cx.as_of, self.seg.timezone());
         let first = self.rows.start;
+        if let Some(filter) = &agg.filter {
+            return self.filtered(agg, filter, field, ty, live, events, runs, limits);
+        }
         self.per_row_vals(live, None, |i| {
             let (order, ats) = runs.of(first + i);
             // A row without events of this name selects nothing, whatever the window.
@@ -459,6 +533,86 @@ impl<'c> Env<'c, '_> {
             let picked: Vec<u32> =
                 order[range.clone()].iter().map(|&e| events.idx.get(e as usize).copied().unwrap_or(e)).collect();
             self.fold_events(agg, field, ty, &picked, &ats[range])
+        })
+    }
+
+    /// An aggregate with a `where` filter: the filter over every candidate event of the live rows
+    /// at once (event scope), then each row replays its events in time order as the
+    /// interpreter's `for_each_event` does — a failing filter fails the row unless the aggregate
+    /// stopped before it (`exists` and `first` at the first match, `sum`/`avg` once the sum is
+    /// null), events that do not pass are skipped — and folds the ones that pass.
+    #[allow(clippy::too_many_arguments)]
+    fn filtered(
+        &self,
+        agg: &'c crate::ir::Agg,
+        filter: &'c Node,
+        field: Option<&'c [crate::ast::PathSeg]>,
+        ty: crate::ir::Ty,
+        live: Option<&[bool]>,
+        events: &super::frame::Events,
+        runs: &super::frame::Runs,
+        limits: ops::R<(i64, i64, bool)>,
+    ) -> Vals<'c> {
+        let len = self.len();
+        let mut scope = Scope::default();
+        let mut spans = vec![(0usize, 0usize); len];
+        let mut fails: Fails = None;
+        for (i, span) in spans.iter_mut().enumerate() {
+            if !Self::is_live(live, i) {
+                continue;
+            }
+            let row = self.rows.start + i;
+            let (order, ats) = runs.of(row);
+            if order.is_empty() {
+                continue;
+            }
+            let Ok((start, end, inclusive)) = limits else {
+                fails.get_or_insert_with(|| vec![false; len])[i] = true;
+                continue;
+            };
+            let at = scope.rows.len();
+            for k in crate::profile::range_of(ats, start, end, inclusive) {
+                scope.rows.push(row);
+                scope.ats.push(ats[k]);
+                scope.idx.push(events.idx.get(order[k] as usize).copied().unwrap_or(order[k]));
+            }
+            *span = (at, scope.rows.len());
+        }
+        let sub = Env { scope: Some(&scope), rows: self.rows.clone(), ..*self };
+        let t = sub.tri(filter, None);
+        let failed = |c: usize| t.err.as_ref().is_some_and(|e| e[c]);
+        let stops_at_first =
+            matches!(agg.func, AggFn::Exists | AggFn::First) && field.is_none_or(|_| agg.func == AggFn::First);
+        let tz = self.seg.timezone();
+        self.per_row_vals(live, fails, |i| {
+            let (s, e) = spans[i];
+            let (mut picked, mut ats) = (Vec::new(), Vec::new());
+            let mut sum = ops::Sum::default();
+            for c in s..e {
+                if failed(c) {
+                    return Err(crate::ops::Fault::new(crate::ErrorKind::Internal, "the filter failed"));
+                }
+                if t.v[c] != T {
+                    continue;
+                }
+                picked.push(scope.idx[c]);
+                ats.push(scope.ats[c]);
+                if stops_at_first {
+                    break;
+                }
+                if matches!(agg.func, AggFn::Sum | AggFn::Avg) && field.is_none() {
+                    let prop = match agg.path.first() {
+                        Some(crate::ast::PathSeg::Key(k)) => {
+                            eval::walk(self.frame.property(k, scope.idx[c]), &agg.path[1..])
+                        }
+                        _ => &Value::Null,
+                    };
+                    if !sum.push(&ops::typed(prop, agg.prop_ty, tz))? {
+                        break;
+                    }
+                }
+            }
+            self.fold_events(agg, field, ty, &picked, &ats)
         })
     }
 

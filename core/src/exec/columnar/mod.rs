@@ -114,6 +114,7 @@ pub fn evaluate(
                 results: &outcomes,
                 profiles: profiles_ref,
                 rows: range,
+                scope: None,
             };
             let live: Option<Vec<bool>> = dep_failed.as_ref().map(|m| m.iter().map(|f| !f).collect());
             run_chunks(n, threads, &|range: std::ops::Range<usize>| {
