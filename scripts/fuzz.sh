@@ -97,6 +97,16 @@ for t in $targets; do
             cpu="$(awk -v t="$tick" '{print int(($14 + $15) / t)}' "/proc/$pid/stat" 2>/dev/null || echo 0)"
             if [ "${cpu:-0}" -ge "$seconds" ]; then
                 kill -INT "$pid" 2>/dev/null
+                # libFuzzer prints its final stats and exits. Once (2026-12-04, `arrow`) it hung
+                # in futex_wait after printing them: give it 30 s, then end it; the stats are in.
+                for _ in $(seq 30); do
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 1
+                done
+                if kill -0 "$pid" 2>/dev/null && grep -q '^stat::number_of_executed_units' "$log"; then
+                    echo "    (the fuzzer hung after printing its final stats; ended with SIGKILL)"
+                    kill -KILL "$pid" 2>/dev/null
+                fi
                 break
             fi
             sleep 10
@@ -104,8 +114,10 @@ for t in $targets; do
     fi
     wait "$pid"
     rc=$?
-    # An interrupted run (the CPU budget reached) exits 72 without having found anything.
-    if [ -n "${FUZZ_CPU:-}" ] && [ "$rc" -eq 72 ] && ! grep -q 'Test unit written to' "$log"; then
+    # An interrupted run (the CPU budget reached) exits 72 without having found anything; one that
+    # hung after its final stats was killed (137).
+    if [ -n "${FUZZ_CPU:-}" ] && { [ "$rc" -eq 72 ] || [ "$rc" -eq 137 ]; } && ! grep -q 'Test unit written to' "$log" \
+        && grep -q '^stat::number_of_executed_units' "$log"; then
         rc=0
     fi
     set -e
