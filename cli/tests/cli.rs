@@ -292,6 +292,45 @@ fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byt
 }
 
 #[test]
+fn hostile_parquet_inputs_are_clear_errors_not_crashes() {
+    let dir = tmp("parquet-hostile");
+    let out = segcore(&["demo", "--out", "p", "--profiles", "200"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let good = std::fs::read(dir.join("p/profiles.parquet")).unwrap();
+    // Garbage, an empty file, and a real file cut in half.
+    std::fs::write(dir.join("garbage.parquet"), b"PAR1 this is not a parquet file at all").unwrap();
+    std::fs::write(dir.join("empty.parquet"), b"").unwrap();
+    std::fs::write(dir.join("cut.parquet"), &good[..good.len() / 2]).unwrap();
+    // Events whose `at` column is missing: the Arrow reader's message.
+    std::fs::copy(dir.join("p/profiles.parquet"), dir.join("as_events.parquet")).unwrap();
+    let common = [
+        "--segments",
+        "p/segments",
+        "--schema",
+        "p/schema.yaml",
+        "--as-of",
+        "2026-03-15T12:00:00Z",
+        "--fx",
+        "p/fx.json",
+    ];
+    for (profiles, events, says) in [
+        ("garbage.parquet", "p/events.parquet", "garbage.parquet"),
+        ("empty.parquet", "p/events.parquet", "empty.parquet"),
+        ("cut.parquet", "p/events.parquet", "cut.parquet"),
+        ("p/profiles.parquet", "as_events.parquet", "the events frame needs the columns"),
+    ] {
+        let args =
+            [&["eval"][..], &common, &["--profiles", profiles, "--events", events, "--out", "m.parquet"]].concat();
+        let out = segcore(&args, &dir);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{profiles}: {t}");
+        assert!(t.contains(says), "{profiles}: {t}");
+        assert!(!t.contains("panicked"), "{profiles}: {t}");
+        assert!(!dir.join("m.parquet").exists(), "{profiles}: no output on failure");
+    }
+}
+
+#[test]
 fn sql_writes_a_query_and_refuses_what_a_dialect_cannot_express() {
     let dir = tmp("sql");
     write(&dir, "segs/adults.yaml", "id: adults\nversion: 1.0.0\nrule: age >= 18\n");
