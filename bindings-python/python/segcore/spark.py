@@ -23,26 +23,26 @@ segcore never guesses a time zone.
 
 How it runs, and why
 --------------------
-1. The events (only the event names read) are grouped by entity in the JVM:
-   ``groupBy(entity_id).agg(collect_list(struct(name, at, <properties>)))``, one row per entity
-   with its events as an array (sorted by ``seq`` when there is one).
-2. That is left-joined to the profiles on the id (profiles without events keep an empty list).
-3. ``mapInArrow`` hands the joined rows to Python in Arrow record batches of
-   ``spark.sql.execution.arrow.maxRecordsPerBatch`` profiles. Per batch the event lists are
-   flattened back to the long form with Arrow compute (no Python object per row) and the whole
-   batch is evaluated by one ``Registry.evaluate_batch`` call, which reads the Arrow buffers
-   in Rust and evaluates on all cores without the GIL. The registry is compiled once per
-   Python worker (cached by the definitions' content).
+1. The profiles (the read attributes) and the events (only the event names read, only the read
+   properties) are projected into one union, keyed by the entity id as text, and hash-partitioned
+   on that key into ``partitions`` partitions: every row of an entity (its profile, its events,
+   a second profile with the same id) lands in the same partition. One shuffle, no sort, no
+   grouping in the JVM.
+2. ``mapInArrow`` hands each partition to Python as Arrow record batches; they are split back
+   into a profiles table and a long, unsorted events table (Arrow compute, no Python object per
+   row) and evaluated by one ``Registry.evaluate_batch`` call, i.e. the core's columnar engine,
+   which reads the Arrow buffers in Rust and evaluates on all cores without the GIL. The registry
+   is compiled once per Python worker (cached by the definitions' content).
+3. Python returns ``(entity, segment index, outcome code)``; segment id, version, hash and the
+   outcome text are attached in the JVM from literals, so no repeated string crosses per row.
 
-A cogroup (``profiles.groupBy(id).cogroup(events.groupBy(entity_id)).applyInArrow(...)`` or
-``applyInPandas``) would be just as correct, but Spark calls the Python function once per
-entity with two tiny Arrow tables: the per-call and per-group serialization overhead dominates
-and the Rust core never sees a batch to parallelize over. ``groupBy(...).applyInArrow`` over a
-union has the same problem. The aggregate + join + ``mapInArrow`` plan keeps grouping in the
-JVM (where Spark is fast) and crosses into Python once per 10,000 profiles.
+An earlier version grouped each entity's events in the JVM (``collect_list`` + a join) and
+flattened them again in Python: the grouping dominated the time and ran out of heap at 100,000
+profiles with 2 GB. A cogroup (``groupBy(id).cogroup(...).applyInArrow``) calls Python once per
+entity with two tiny tables, and the core never sees a batch to parallelize over.
 
-Memory: one joined row holds all the (read) events of an entity; the core refuses profiles with
-more than 100,000 events anyway.
+Memory: a partition's profiles and events are held at once in its Python worker (about the Arrow
+size of its rows, plus the engine's working set); raise ``partitions`` for large inputs.
 
 Errors raised while evaluating (e.g. ``fx_rate_missing`` for a currency without an FX quote)
 fail the Spark job when an action runs; Spark re-raises them on the driver as
@@ -65,11 +65,18 @@ __all__ = ["evaluate", "OUTPUT_COLUMNS"]
 OUTPUT_COLUMNS: Tuple[str, ...] = ("entity_id", "segment_id", "version", "definition_hash", "as_of", "member")
 """The membership columns (``outcome`` follows them when ``outcome=True``), as in the generated SQL."""
 
-_ID = "__segcore_id"
-_EVENTS = "__segcore_events"
-# How many profiles rows share this row's id: more than one is duplicate_profile_id (SPEC §19).
-_ROWS = "__segcore_rows"
-# Output batches are cut at about this many rows (segments × profiles of an input batch).
+# The id of a profiles row and the entity of an events row share one column: the partitioning key.
+_KEY = "__segcore_key"
+# 0 for a profiles row, 1 for an events row of the union the executors receive.
+_KIND = "__segcore_kind"
+# Column prefixes of the two sides in the union (an attribute and a property may share a name).
+_P = "__p_"
+_E = "__e_"
+_SEG = "__segcore_segment"
+_CODE = "__segcore_code"
+# Outcome codes on the wire from Python to the JVM (strings are attached there, from literals).
+_OUTCOMES = ("false", "true", "unknown")
+# Output batches are cut at about this many rows (segments × profiles of a partition).
 _OUTPUT_ROWS = 1 << 16
 
 
@@ -200,11 +207,11 @@ def _value_column(F: Any, columns: Dict[str, str], name: str, frame: str) -> Opt
     """The column holding `name` (money may be split into `<name>_amount`/`<name>_currency`),
     or None when the frame has neither (the value is then missing for every row)."""
     if name in columns:
-        return F.col("`%s`" % columns[name]).alias(name)
+        return F.col("`%s`" % columns[name])
     amount, currency = name + "_amount", name + "_currency"
     if amount in columns and currency in columns:
         a, c = F.col("`%s`" % amount), F.col("`%s`" % currency)
-        return F.when(a.isNotNull(), F.struct(a.alias("amount"), c.alias("currency"))).alias(name)
+        return F.when(a.isNotNull(), F.struct(a.alias("amount"), c.alias("currency")))
     if amount in columns or currency in columns:
         raise _kinded(ValueError(
             "the %s frame has only one of `%s` and `%s`: a split money column needs both" % (frame, amount, currency)
@@ -222,6 +229,7 @@ def evaluate(
     id_column: str = "id",
     outcome: bool = False,
     schema: Optional[Mapping[str, Any]] = None,
+    partitions: Optional[int] = None,
 ) -> Any:
     """Membership of every profile in every segment, evaluated by the Rust core on the executors.
 
@@ -240,6 +248,9 @@ def evaluate(
     :param schema: the schema to compile a list of definitions with. A Registry carries its
         own (``Registry.schema``); the executors recompile the definitions from
         ``registry[id].definition`` with it.
+    :param partitions: how many partitions the profiles and events are hashed into by entity
+        (default ``spark.sql.shuffle.partitions``). Each partition's profiles and events are
+        evaluated in one call and must fit in a Python worker's memory: raise it for large data.
     :returns: a lazy ``pyspark.sql.DataFrame`` with the columns ``entity_id`` (STRING),
         ``segment_id``, ``version``, ``definition_hash`` (STRING), ``as_of`` (TIMESTAMP),
         ``member`` (BOOLEAN) [, ``outcome`` (STRING)]: one row per profile and segment.
@@ -272,25 +283,27 @@ def evaluate(
     payload, reg = _payload(registry, schema)
     attributes, events_read = _read_set(reg)
 
+    if partitions is None:
+        partitions = int(profiles_df.sparkSession.conf.get("spark.sql.shuffle.partitions") or "200")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise _kinded(ValueError("partitions must be a positive integer, not %r" % (partitions,)), "invalid_context")
+
     pcols = _column_lookup(profiles_df.columns)
     if id_column not in pcols:
         raise _kinded(ValueError(
             "the profiles frame has no `%s` column (pass id_column=...); it has %s" % (id_column, profiles_df.columns)
         ), "invalid_profile")
-    selected = [F.col("`%s`" % id_column).cast("string").alias(_ID)]
+    selected = [F.col("`%s`" % id_column).cast("string").alias(_KEY), F.lit(0).cast("byte").alias(_KIND)]
+    profile_columns: List[str] = []
     for name in attributes:
-        if name == id_column:
-            continue
-        c = _value_column(F, pcols, name, "profiles")
+        c = F.col("`%s`" % id_column) if name == id_column else _value_column(F, pcols, name, "profiles")
         if c is not None:
-            selected.append(c)
-    # Counted with the rows themselves (a window over the id), so a repeated id fails the job that
-    # computes membership — in whichever partitions its rows land — instead of a separate pass.
-    from pyspark.sql import Window
+            selected.append(c.alias(_P + name))
+            profile_columns.append(name)
+    union = profiles_df.select(*selected)
 
-    joined = profiles_df.select(*selected).withColumn(_ROWS, F.count(F.lit(1)).over(Window.partitionBy(_ID)))
-
-    has_events = False
+    event_columns: List[str] = []
+    has_seq = False
     if events_df is not None and events_read:
         ecols = _column_lookup(events_df.columns)
         missing = [c for c in ("entity_id", "name", "at") if c not in ecols]
@@ -300,57 +313,47 @@ def evaluate(
                 % (", ".join(missing), events_df.columns)
             ), "invalid_profile")
         props = sorted({p for ps in events_read.values() for p in ps} - {"entity_id", "name", "at", "seq"})
-        fields = [F.col("name").alias("name"), F.col("at").alias("at")]
+        fields = [F.col("entity_id").cast("string").alias(_KEY), F.lit(1).cast("byte").alias(_KIND),
+                  F.col("name").alias(_E + "name"), F.col("at").alias(_E + "at")]
+        event_columns = ["name", "at"]
         for p in props:
             c = _value_column(F, ecols, p, "events")
             if c is not None:
-                fields.append(c)
+                fields.append(c.alias(_E + p))
+                event_columns.append(p)
         has_seq = "seq" in ecols
         if has_seq:
-            fields.append(F.col("seq").alias("seq"))
-        grouped = (
-            events_df.where(F.col("name").isin(list(events_read)))
-            .select(F.col("entity_id").cast("string").alias("__segcore_entity"), F.struct(*fields).alias("e"))
-            .groupBy("__segcore_entity")
-            .agg(F.collect_list("e").alias(_EVENTS))
-        )
-        if has_seq:
-            # Ties on `at` keep the `seq` order (the core sorts by `at`, stably).
-            grouped = grouped.withColumn(
-                _EVENTS,
-                F.array_sort(
-                    F.col(_EVENTS),
-                    lambda l, r: F.when(l["seq"] < r["seq"], -1).when(l["seq"] > r["seq"], 1).otherwise(0),
-                ),
-            )
-        joined = joined.join(grouped, joined[_ID] == grouped["__segcore_entity"], "left").drop("__segcore_entity")
-        has_events = True
+            fields.append(F.col("seq").alias(_E + "seq"))
+        events_part = events_df.where(F.col("name").isin(list(events_read))).select(*fields)
+        union = union.unionByName(events_part, allowMissingColumns=True)
+    # Every row of an entity (its profile, its events, a duplicate profile) lands in one
+    # partition; the executors evaluate each partition's long tables in one call.
+    union = union.repartition(partitions, F.col(_KEY))
 
     ids = reg.ids
-    versions = [reg[i].version for i in ids]
-    hashes = [reg[i].definition_hash for i in ids]
     out_fields = [
-        T.StructField("entity_id", T.StringType(), True),
-        T.StructField("segment_id", T.StringType(), False),
-        T.StructField("version", T.StringType(), False),
-        T.StructField("definition_hash", T.StringType(), False),
-        T.StructField("member", T.BooleanType(), False),
+        T.StructField(_KEY, T.StringType(), True),
+        T.StructField(_SEG, T.ShortType(), False) if len(ids) < 32768 else T.StructField(_SEG, T.IntegerType(), False),
+        T.StructField(_CODE, T.ByteType(), False),
     ]
-    if outcome:
-        out_fields.append(T.StructField("outcome", T.StringType(), False))
+    fn = _batch_function(payload, as_of_text, fx_quotes, ids, profile_columns, event_columns, has_seq)
+    result = union.mapInArrow(fn, T.StructType(out_fields))
 
-    fn = _batch_function(payload, as_of_text, fx_quotes, ids, versions, hashes, has_events, outcome)
-    result = joined.mapInArrow(fn, T.StructType(out_fields))
+    def pick(values: Sequence[str], index: Any) -> Any:
+        # A literal array indexed per row: the strings are not shipped from Python per row.
+        return F.element_at(F.array(*[F.lit(v) for v in values]), index + 1)
+
+    seg = F.col(_SEG).cast("int")
     columns = [
-        F.col("entity_id"),
-        F.col("segment_id"),
-        F.col("version"),
-        F.col("definition_hash"),
+        F.col(_KEY).alias("entity_id"),
+        pick(ids, seg).alias("segment_id"),
+        pick([reg[i].version for i in ids], seg).alias("version"),
+        pick([reg[i].definition_hash for i in ids], seg).alias("definition_hash"),
         F.lit(_as_of_datetime(as_of_text)).cast("timestamp").alias("as_of"),
-        F.col("member"),
+        (F.col(_CODE) == 1).alias("member"),
     ]
     if outcome:
-        columns.append(F.col("outcome"))
+        columns.append(pick(list(_OUTCOMES), F.col(_CODE).cast("int")).alias("outcome"))
     return result.select(*columns)
 
 
@@ -363,30 +366,30 @@ def _batch_function(
     as_of: str,
     fx: Dict[str, str],
     ids: List[str],
-    versions: List[str],
-    hashes: List[str],
-    has_events: bool,
-    outcome: bool,
+    profile_columns: List[str],
+    event_columns: List[str],
+    has_seq: bool,
 ) -> Any:
     """The ``mapInArrow`` function (a closure over plain data: it pickles small)."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        return _evaluate_batches(batches, payload, as_of, fx, ids, versions, hashes, has_events, outcome)
+        return _evaluate_partition(batches, payload, as_of, fx, ids, profile_columns, event_columns, has_seq)
 
     return run
 
 
-def _evaluate_batches(
+def _evaluate_partition(
     batches: Iterator[Any],
     payload: str,
     as_of: str,
     fx: Dict[str, str],
     ids: List[str],
-    versions: List[str],
-    hashes: List[str],
-    has_events: bool,
-    outcome: bool,
+    profile_columns: List[str],
+    event_columns: List[str],
+    has_seq: bool,
 ) -> Iterator[Any]:
+    import warnings
+
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -396,60 +399,60 @@ def _evaluate_batches(
                       "internal")
     context = segcore.Context(as_of, fx=fx or None)
     k = len(ids)
-    fields = [
-        pa.field("entity_id", pa.string()),
-        pa.field("segment_id", pa.string(), False),
-        pa.field("version", pa.string(), False),
-        pa.field("definition_hash", pa.string(), False),
-        pa.field("member", pa.bool_(), False),
-    ]
-    if outcome:
-        fields.append(pa.field("outcome", pa.string(), False))
-    out_schema = pa.schema(fields)
+    seg_type = pa.int16() if k < 32768 else pa.int32()
+    out_schema = pa.schema([pa.field(_KEY, pa.string()), pa.field(_SEG, seg_type, False),
+                            pa.field(_CODE, pa.int8(), False)])
 
-    for batch in batches:
-        n = batch.num_rows
-        if n == 0 or k == 0:
-            continue
-        names = batch.schema.names
-        entity_ids = batch.column(names.index(_ID))
-        rows = batch.column(names.index(_ROWS))
-        if pc.max(rows).as_py() > 1:
-            at = pc.index(pc.greater(rows, 1), True).as_py()
-            raise _kinded(ValueError(
-                "error[duplicate_profile_id]: profile id `%s` appears in %d rows of the profiles frame"
-                % (entity_ids[at].as_py(), rows[at].as_py())
-            ), "duplicate_profile_id")
-        keep = [i for i, name in enumerate(names) if name not in (_EVENTS, _ROWS)]
-        profiles = pa.Table.from_arrays([batch.column(i) for i in keep], [names[i] for i in keep])
-        events = None
-        if has_events:
-            # Back to the long form: one row per event, its entity's id alongside.
-            lists = batch.column(names.index(_EVENTS))
-            flat = pc.list_flatten(lists)
-            if len(flat):
-                parents = pc.list_parent_indices(lists)
-                struct_type = flat.type
-                events = pa.Table.from_arrays(
-                    [pc.take(entity_ids, parents)] + [flat.field(i) for i in range(struct_type.num_fields)],
-                    ["entity_id"] + [struct_type.field(i).name for i in range(struct_type.num_fields)],
-                )
-        # One call per batch: Arrow buffers are read in Rust, evaluated on all cores.
-        table = reg.evaluate_batch(profiles, events, context=context, id_column=_ID, outcome=True)
-        if not pa.types.is_string(entity_ids.type):
-            entity_ids = entity_ids.cast(pa.string())
-        # Long form, segment-major, cut into output batches of about _OUTPUT_ROWS rows.
-        per_batch = max(1, _OUTPUT_ROWS // n)
-        for start in range(0, k, per_batch):
-            segs = range(start, min(k, start + per_batch))
-            outcomes = pa.concat_arrays([table.column(ids[s]).combine_chunks() for s in segs])
-            arrays = [
-                pa.concat_arrays([entity_ids] * len(segs)),
-                pa.concat_arrays([pa.repeat(pa.scalar(ids[s], pa.string()), n) for s in segs]),
-                pa.concat_arrays([pa.repeat(pa.scalar(versions[s], pa.string()), n) for s in segs]),
-                pa.concat_arrays([pa.repeat(pa.scalar(hashes[s], pa.string()), n) for s in segs]),
-                pc.equal(outcomes, "true"),
-            ]
-            if outcome:
-                arrays.append(outcomes)
-            yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+    # The whole partition: every row of its entities is here (hash partitioning by the key).
+    received = list(batches)
+    if not received or k == 0:
+        return
+    union = pa.Table.from_batches(received)
+    del received
+    kind = union.column(_KIND)
+    profiles = union.filter(pc.equal(kind, 0))
+    n = profiles.num_rows
+    if n == 0:
+        return
+    profiles = pa.Table.from_arrays([profiles.column(_KEY)] + [profiles.column(_P + c) for c in profile_columns],
+                                    [_KEY] + profile_columns)
+    events = None
+    if event_columns:
+        rows = union.filter(pc.equal(kind, 1))
+        if rows.num_rows:
+            if has_seq:
+                # The core orders an entity's events by `at`, stably: ties keep this (seq) order.
+                rows = rows.take(pc.sort_indices(rows.column(_E + "seq")))
+            events = pa.Table.from_arrays([rows.column(_KEY)] + [rows.column(_E + c) for c in event_columns],
+                                          ["entity_id"] + event_columns)
+    del union
+    try:
+        with warnings.catch_warnings():
+            # Events of entities without a profile are ignored, as documented; not a warning per partition.
+            warnings.simplefilter("ignore", UserWarning)
+            table = reg.evaluate_batch(profiles, events, context=context, id_column=_KEY, outcome=True)
+    except segcore.SegmentError as e:
+        if getattr(e, "kind", None) == "duplicate_profile_id":
+            counts = pc.value_counts(profiles.column(_KEY))
+            repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+            if len(repeated):
+                raise _kinded(ValueError(
+                    "error[duplicate_profile_id]: profile id `%s` appears in %d rows of the profiles frame"
+                    % (repeated.field("values")[0].as_py(), repeated.field("counts")[0].as_py())
+                ), "duplicate_profile_id") from e
+        raise
+    keys = profiles.column(_KEY).combine_chunks()
+    codes = pa.array(_OUTCOMES)
+    # Long form, segment-major, cut into output batches of about _OUTPUT_ROWS rows.
+    per_batch = max(1, _OUTPUT_ROWS // n)
+    for start in range(0, k, per_batch):
+        segs = range(start, min(k, start + per_batch))
+        outcomes = pa.concat_arrays([table.column(ids[s]).combine_chunks() for s in segs])
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.concat_arrays([keys] * len(segs)),
+                pa.concat_arrays([pa.repeat(pa.scalar(s, seg_type), n) for s in segs]),
+                pc.index_in(outcomes, value_set=codes).cast(pa.int8()),
+            ],
+            schema=out_schema,
+        )
