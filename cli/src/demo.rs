@@ -473,6 +473,7 @@ pub fn run(dir: &Path, n: usize, format: DataFormat) -> CliResult<()> {
         input_format: None,
         keep_going: false,
         errors: None,
+        chunk_rows: 262_144,
         columns: crate::ColumnArgs {
             id_column: "id".into(),
             entity_column: "entity_id".into(),

@@ -161,6 +161,11 @@ pub struct EvalArgs {
     /// message) to this file.
     #[arg(long, value_name = "FILE", requires = "keep_going")]
     pub errors: Option<PathBuf>,
+    /// Parquet input: evaluate this many profiles at a time, writing each chunk's rows before
+    /// reading the next, so a profiles file larger than memory can be evaluated (the events
+    /// file is held whole, only the columns read). Same output whatever the size.
+    #[arg(long, default_value_t = 262_144, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_rows: u64,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -408,15 +413,16 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         Some(p) => Some(Format::detect(p, args.input_format.as_deref())?),
         None => None,
     };
+    // The output is written as the evaluation goes (chunk by chunk for Parquet input) and only
+    // committed when the run succeeds.
+    let mut out_file = output::OutputFile::create(&args.out)?;
+    let mut writer = run::MembershipWriter::new(&mut out_file, &args.out, out_format)?;
     let (run, n_profiles, eval_time) = if profiles_format == Format::Parquet || events_format == Some(Format::Parquet) {
         if events_format.is_some_and(|f| f != profiles_format) {
             return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
         }
         // Only the columns the segments read are decoded.
         let read = registry.program().read_set();
-        let mut wanted = read.attributes.clone();
-        wanted.insert(cols.id.clone());
-        let profiles = parquet_io::read(&args.profiles, Some(&wanted))?;
         let events = match &args.events {
             Some(p) => {
                 let mut wanted: std::collections::BTreeSet<String> =
@@ -426,13 +432,25 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
             }
             None => None,
         };
-        let n_profiles: usize = profiles.iter().map(|b| b.num_rows()).sum();
         let n_events: usize = events.iter().flatten().map(|b| b.num_rows()).sum();
-        errln!("  loaded {n_profiles} profiles and {n_events} events in {:.1}s", t0.elapsed().as_secs_f64());
+        errln!(
+            "  loaded {n_events} events in {:.1}s; profiles are read as they are evaluated",
+            t0.elapsed().as_secs_f64()
+        );
         let t1 = Instant::now();
-        let run = run::evaluate_arrow(registry.program(), &profiles, events.as_deref(), &cols, &cx, args.keep_going)?;
-        if run.unmatched_events() > 0 {
-            errln!("  note: {} events name an entity with no profile row; they were ignored", run.unmatched_events());
+        let chunk_rows = usize::try_from(args.chunk_rows).unwrap_or(usize::MAX);
+        let (run, n_profiles) = run::evaluate_parquet(
+            registry.program(),
+            &args.profiles,
+            events.as_deref(),
+            &cols,
+            &cx,
+            args.keep_going,
+            chunk_rows,
+            &mut writer,
+        )?;
+        if run.unmatched_events > 0 {
+            errln!("  note: {} events name an entity with no profile row; they were ignored", run.unmatched_events);
         }
         (run, n_profiles, t1.elapsed())
     } else {
@@ -446,14 +464,17 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
         let t1 = Instant::now();
         let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
-        (run, profiles.len(), t1.elapsed())
+        let eval_time = t1.elapsed();
+        writer.write(&run)?;
+        (run::Summary::of(&run), profiles.len(), eval_time)
     };
     let t2 = Instant::now();
-    run::write_memberships(&args.out, out_format, &run)?;
+    writer.finish()?;
+    out_file.commit()?;
     if let Some(path) = &args.errors {
         run::write_errors(path, &run)?;
     }
-    let rows = n_profiles * registry.len() - run.errors().len();
+    let rows = n_profiles * registry.len() - run.errors.len();
     out::report("\n")?;
     run::print_summary(&run, n_profiles)?;
     reportln!(

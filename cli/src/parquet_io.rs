@@ -28,9 +28,19 @@ const BATCH_ROWS: usize = 65_536;
 /// The record batches of a Parquet file, with only the top-level columns in `wanted` (all when
 /// `None`).
 pub fn read(path: &Path, wanted: Option<&BTreeSet<String>>) -> CliResult<Vec<RecordBatch>> {
-    let fail = |e: &dyn std::fmt::Display| error(ErrorKind::InvalidProfile, format!("{}: {e}", path.display()));
+    reader(path, wanted)?.collect::<Result<Vec<_>, _>>().map_err(|e| e.first().to_string())
+}
+
+/// The record batches of a Parquet file as they are decoded (one batch of [`BATCH_ROWS`] rows in
+/// memory at a time), with only the top-level columns in `wanted` (all when `None`).
+pub fn reader(
+    path: &Path,
+    wanted: Option<&BTreeSet<String>>,
+) -> CliResult<impl Iterator<Item = Result<RecordBatch, segcore::Error>>> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = File::open(path).map_err(|e| crate::output::io_error(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| fail(&e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| error(ErrorKind::InvalidProfile, fail(&e)))?;
     let roots: Vec<usize> = builder
         .schema()
         .fields()
@@ -40,8 +50,13 @@ pub fn read(path: &Path, wanted: Option<&BTreeSet<String>>) -> CliResult<Vec<Rec
         .map(|(i, _)| i)
         .collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| fail(&e))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| error(ErrorKind::InvalidProfile, fail(&e)))?;
+    let shown = path.display().to_string();
+    Ok(reader.map(move |b| b.map_err(|e| segcore::Error::new(ErrorKind::InvalidProfile, format!("{shown}: {e}")))))
 }
 
 /// Writes record batches as a Parquet file (Snappy), atomically.
@@ -57,44 +72,65 @@ pub fn write(path: &Path, schema: Arc<Schema>, batches: impl IntoIterator<Item =
     out.commit()
 }
 
-/// The membership table (`MembershipRow::COLUMNS`) as Parquet: `as_of` a UTC timestamp,
-/// `member` a boolean, segment ids, versions, hashes and outcomes dictionary-encoded.
-pub fn write_memberships(path: &Path, run: &Memberships) -> CliResult<()> {
-    let schema = membership_schema();
-    let batch_schema = Arc::clone(&schema);
-    let mut rows = run.rows().peekable();
-    let batches = std::iter::from_fn(move || {
-        rows.peek()?;
-        let mut e = StringBuilder::new();
-        let (mut s, mut v, mut h, mut o) = (
-            StringDictionaryBuilder::<Int32Type>::new(),
-            StringDictionaryBuilder::<Int32Type>::new(),
-            StringDictionaryBuilder::<Int32Type>::new(),
-            StringDictionaryBuilder::<Int32Type>::new(),
-        );
-        let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-        let mut m = BooleanBuilder::new();
-        for r in rows.by_ref().take(BATCH_ROWS) {
-            e.append_value(r.entity_id);
-            s.append_value(r.segment_id);
-            v.append_value(r.version);
-            h.append_value(r.definition_hash);
-            t.append_value(r.as_of);
-            m.append_value(r.member);
-            o.append_value(r.outcome.as_str());
+/// The membership table (`MembershipRow::COLUMNS`) as Parquet, chunk after chunk: `as_of` a
+/// UTC timestamp, `member` a boolean, segment ids, versions, hashes and outcomes
+/// dictionary-encoded.
+pub struct MembershipSink<'w> {
+    writer: ArrowWriter<&'w mut std::io::BufWriter<File>>,
+    schema: Arc<Schema>,
+    path: &'w Path,
+}
+
+impl<'w> MembershipSink<'w> {
+    pub fn new(out: &'w mut std::io::BufWriter<File>, path: &'w Path) -> CliResult<MembershipSink<'w>> {
+        let schema = membership_schema();
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props))
+            .map_err(|e| crate::output::io_error(path, format!("cannot write: {e}")))?;
+        Ok(MembershipSink { writer, schema, path })
+    }
+
+    pub fn write(&mut self, run: &Memberships) -> CliResult<()> {
+        let mut rows = run.rows().peekable();
+        while rows.peek().is_some() {
+            let mut e = StringBuilder::new();
+            let (mut s, mut v, mut h, mut o) = (
+                StringDictionaryBuilder::<Int32Type>::new(),
+                StringDictionaryBuilder::<Int32Type>::new(),
+                StringDictionaryBuilder::<Int32Type>::new(),
+                StringDictionaryBuilder::<Int32Type>::new(),
+            );
+            let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+            let mut m = BooleanBuilder::new();
+            for r in rows.by_ref().take(BATCH_ROWS) {
+                e.append_value(r.entity_id);
+                s.append_value(r.segment_id);
+                v.append_value(r.version);
+                h.append_value(r.definition_hash);
+                t.append_value(r.as_of);
+                m.append_value(r.member);
+                o.append_value(r.outcome.as_str());
+            }
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(e.finish()),
+                Arc::new(s.finish()),
+                Arc::new(v.finish()),
+                Arc::new(h.finish()),
+                Arc::new(t.finish()),
+                Arc::new(m.finish()),
+                Arc::new(o.finish()),
+            ];
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
+                .map_err(|e| crate::output::io_error(self.path, format!("cannot write: {e}")))?;
+            self.writer.write(&batch).map_err(|e| crate::output::io_error(self.path, format!("cannot write: {e}")))?;
         }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(e.finish()),
-            Arc::new(s.finish()),
-            Arc::new(v.finish()),
-            Arc::new(h.finish()),
-            Arc::new(t.finish()),
-            Arc::new(m.finish()),
-            Arc::new(o.finish()),
-        ];
-        RecordBatch::try_new(Arc::clone(&batch_schema), columns).ok()
-    });
-    write(path, schema, batches)
+        Ok(())
+    }
+
+    pub fn finish(self) -> CliResult<()> {
+        self.writer.close().map_err(|e| crate::output::io_error(self.path, format!("cannot write: {e}")))?;
+        Ok(())
+    }
 }
 
 fn membership_schema() -> Arc<Schema> {

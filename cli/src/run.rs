@@ -65,17 +65,46 @@ pub fn evaluate_all(
     result.map_err(|e| e.first().to_string())
 }
 
-/// Evaluates every segment over Arrow record batches (Parquet input): the core's columnar
-/// engine, with the same progress bar and failure handling as [`evaluate_all`].
-pub fn evaluate_arrow(
+/// What a run adds up to, whether the table was evaluated whole or in chunks: per segment
+/// counts and time, every failure (with its profile's id), ignored events.
+pub struct Summary {
+    pub segments: Vec<batch::SegmentRun>,
+    pub errors: Vec<(String, batch::CellError)>,
+    pub unmatched_events: usize,
+}
+
+impl Summary {
+    pub fn of(run: &Memberships) -> Summary {
+        let ids: Vec<&str> = if run.errors().is_empty() { Vec::new() } else { run.entity_ids().collect() };
+        Summary {
+            segments: run.segments().to_vec(),
+            errors: run.errors().iter().map(|e| (ids[e.row].to_string(), e.clone())).collect(),
+            unmatched_events: run.unmatched_events(),
+        }
+    }
+}
+
+/// Evaluates Parquet tables with the core's columnar engine, `chunk_rows` profiles at a time
+/// (`segcore::columnar::evaluate_chunked`): the profiles file is read once for its ids, then
+/// streamed; the events (only the columns read) are held whole. Each chunk's membership rows are
+/// written as soon as it is evaluated, so the whole table never has to be in memory.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_parquet(
     program: &Program,
-    profiles: &[arrow_array::RecordBatch],
+    profiles: &Path,
     events: Option<&[arrow_array::RecordBatch]>,
     cols: &segcore::ingest::Columns,
     cx: &EvalContext,
     keep_going: bool,
-) -> CliResult<Memberships> {
-    let rows: usize = profiles.iter().map(arrow_array::RecordBatch::num_rows).sum();
+    chunk_rows: usize,
+    out: &mut MembershipWriter<'_>,
+) -> CliResult<(Summary, usize)> {
+    let read = program.read_set();
+    let ids = crate::parquet_io::read(profiles, Some(&std::iter::once(cols.id.clone()).collect()))?;
+    let rows: usize = ids.iter().map(arrow_array::RecordBatch::num_rows).sum();
+    let mut wanted = read.attributes.clone();
+    wanted.insert(cols.id.clone());
+    let mut stream = crate::parquet_io::reader(profiles, Some(&wanted))?;
     let progress = std::sync::Mutex::new(Progress::new("evaluating", program.len() * rows));
     let update = |done: usize, _total: usize| {
         if let Ok(mut p) = progress.lock() {
@@ -83,78 +112,119 @@ pub fn evaluate_arrow(
         }
     };
     let opts = BatchOptions { progress: Some(&update), keep_going, ..BatchOptions::default() };
-    let result = segcore::columnar::evaluate(program, profiles, events, cols, cx, &opts);
+    let mut failed_write: Option<String> = None;
+    let mut sink = |_first: usize, m: &Memberships| -> Result<(), segcore::Error> {
+        out.write(m).map_err(|e| {
+            failed_write = Some(e);
+            segcore::Error::new(segcore::ErrorKind::Io, "writing the output failed")
+        })
+    };
+    let result =
+        segcore::columnar::evaluate_chunked(program, &ids, &mut stream, events, cols, cx, &opts, chunk_rows, &mut sink);
     if let Ok(p) = progress.lock() {
         p.finish();
     }
-    result.map_err(|e| e.first().to_string())
+    if let Some(e) = failed_write {
+        return Err(e);
+    }
+    let run = result.map_err(|e| e.first().to_string())?;
+    let summary = Summary { segments: run.segments, errors: run.errors, unmatched_events: run.unmatched_events };
+    Ok((summary, run.profiles))
 }
 
-/// Writes the membership table (`MembershipRow::COLUMNS`), one row per profile and segment,
-/// profiles in input order and segments by id.
-pub fn write_memberships(path: &Path, format: Format, run: &Memberships) -> CliResult<()> {
-    if format == Format::Parquet {
-        return crate::parquet_io::write_memberships(path, run);
-    }
-    let mut out = OutputFile::create(path)?;
-    let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
-    let as_of = segcore::binding::format_timestamp(run.as_of());
-    let member = |b: bool| if b { "true" } else { "false" };
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out.writer);
-            w.write_record(MembershipRow::COLUMNS).map_err(|e| err(&e))?;
-            for r in run.rows() {
-                w.write_record([
-                    r.entity_id,
-                    r.segment_id,
-                    r.version,
-                    r.definition_hash,
-                    &as_of,
-                    member(r.member),
-                    r.outcome.as_str(),
-                ])
-                .map_err(|e| err(&e))?;
+/// The membership table (`MembershipRow::COLUMNS`) being written, one row per profile and
+/// segment, profiles in input order and segments by id; chunk after chunk.
+pub enum MembershipWriter<'w> {
+    Csv(csv::Writer<&'w mut std::io::BufWriter<std::fs::File>>, &'w Path),
+    Jsonl(&'w mut std::io::BufWriter<std::fs::File>, &'w Path),
+    Parquet(crate::parquet_io::MembershipSink<'w>),
+}
+
+impl<'w> MembershipWriter<'w> {
+    pub fn new(out: &'w mut OutputFile, path: &'w Path, format: Format) -> CliResult<MembershipWriter<'w>> {
+        let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
+        Ok(match format {
+            Format::Parquet => {
+                MembershipWriter::Parquet(crate::parquet_io::MembershipSink::new(&mut out.writer, path)?)
             }
-            w.flush().map_err(|e| err(&e))?;
-        }
-        Format::Jsonl => {
-            let mut line = String::new();
-            for r in run.rows() {
-                line.clear();
-                line.push_str("{\"entity_id\":");
-                segcore::binding::write_str(&mut line, r.entity_id);
-                line.push_str(",\"segment_id\":");
-                segcore::binding::write_str(&mut line, r.segment_id);
-                line.push_str(",\"version\":");
-                segcore::binding::write_str(&mut line, r.version);
-                line.push_str(",\"definition_hash\":\"");
-                line.push_str(r.definition_hash);
-                line.push_str("\",\"as_of\":");
-                segcore::binding::write_str(&mut line, &as_of);
-                line.push_str(",\"member\":");
-                line.push_str(member(r.member));
-                line.push_str(",\"outcome\":\"");
-                line.push_str(r.outcome.as_str());
-                line.push_str("\"}\n");
-                out.writer.write_all(line.as_bytes()).map_err(|e| err(&e))?;
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(&mut out.writer);
+                w.write_record(MembershipRow::COLUMNS).map_err(|e| err(&e))?;
+                MembershipWriter::Csv(w, path)
+            }
+            Format::Jsonl => MembershipWriter::Jsonl(&mut out.writer, path),
+        })
+    }
+
+    pub fn write(&mut self, run: &Memberships) -> CliResult<()> {
+        let as_of = segcore::binding::format_timestamp(run.as_of());
+        let member = |b: bool| if b { "true" } else { "false" };
+        match self {
+            MembershipWriter::Parquet(w) => w.write(run),
+            MembershipWriter::Csv(w, path) => {
+                let err = |e: &dyn std::fmt::Display| crate::output::io_error(path, format!("cannot write: {e}"));
+                for r in run.rows() {
+                    w.write_record([
+                        r.entity_id,
+                        r.segment_id,
+                        r.version,
+                        r.definition_hash,
+                        &as_of,
+                        member(r.member),
+                        r.outcome.as_str(),
+                    ])
+                    .map_err(|e| err(&e))?;
+                }
+                Ok(())
+            }
+            MembershipWriter::Jsonl(w, path) => {
+                let mut line = String::new();
+                for r in run.rows() {
+                    line.clear();
+                    line.push_str("{\"entity_id\":");
+                    segcore::binding::write_str(&mut line, r.entity_id);
+                    line.push_str(",\"segment_id\":");
+                    segcore::binding::write_str(&mut line, r.segment_id);
+                    line.push_str(",\"version\":");
+                    segcore::binding::write_str(&mut line, r.version);
+                    line.push_str(",\"definition_hash\":\"");
+                    line.push_str(r.definition_hash);
+                    line.push_str("\",\"as_of\":");
+                    segcore::binding::write_str(&mut line, &as_of);
+                    line.push_str(",\"member\":");
+                    line.push_str(member(r.member));
+                    line.push_str(",\"outcome\":\"");
+                    line.push_str(r.outcome.as_str());
+                    line.push_str("\"}\n");
+                    w.write_all(line.as_bytes())
+                        .map_err(|e| crate::output::io_error(path, format!("cannot write: {e}")))?;
+                }
+                Ok(())
             }
         }
-        Format::Parquet => {}
     }
-    out.commit()
+
+    /// Flushes what is buffered (Parquet: the footer); then commit the file.
+    pub fn finish(self) -> CliResult<()> {
+        match self {
+            MembershipWriter::Parquet(w) => w.finish(),
+            MembershipWriter::Csv(mut w, path) => {
+                w.flush().map_err(|e| crate::output::io_error(path, format!("cannot write: {e}")))
+            }
+            MembershipWriter::Jsonl(..) => Ok(()),
+        }
+    }
 }
 
 /// Writes the failures of a `--keep-going` run as JSON lines: `entity_id`, `segment_id`, `row`
 /// (0-based, in the profiles input), `kind`, `message`.
-pub fn write_errors(path: &Path, run: &Memberships) -> CliResult<()> {
+pub fn write_errors(path: &Path, run: &Summary) -> CliResult<()> {
     let mut out = OutputFile::create(path)?;
-    let ids: Vec<&str> = run.entity_ids().collect();
-    for e in run.errors() {
+    for (id, e) in &run.errors {
         let d = e.error.first();
         let line = serde_json::json!({
-            "entity_id": ids[e.row],
-            "segment_id": run.segments()[e.segment].id,
+            "entity_id": id,
+            "segment_id": run.segments[e.segment].id,
             "row": e.row,
             "kind": d.kind.as_str(),
             "message": d.message,
@@ -166,14 +236,14 @@ pub fn write_errors(path: &Path, run: &Memberships) -> CliResult<()> {
 
 /// After a `--keep-going` run with failures: the first few on stderr, where the rest went, and
 /// exit status 1 (the membership file lacks the failed rows).
-pub fn report_errors(run: &Memberships, file: Option<&Path>) -> CliResult<()> {
+pub fn report_errors(run: &Summary, file: Option<&Path>) -> CliResult<()> {
     const SHOWN: usize = 10;
-    let errors = run.errors();
+    let errors = &run.errors;
     if errors.is_empty() {
         return Ok(());
     }
     errln!("");
-    for e in errors.iter().take(SHOWN) {
+    for (_, e) in errors.iter().take(SHOWN) {
         errln!("{}", e.error.first());
     }
     let more = errors.len().saturating_sub(SHOWN);
@@ -186,8 +256,8 @@ pub fn report_errors(run: &Memberships, file: Option<&Path>) -> CliResult<()> {
 }
 
 /// Prints the summary table (report lines: dropped if stdout is closed).
-pub fn print_summary(run: &Memberships, profiles: usize) -> CliResult<()> {
-    let rows = run.segments();
+pub fn print_summary(run: &Summary, profiles: usize) -> CliResult<()> {
+    let rows = &run.segments;
     let width = rows.iter().map(|s| s.id.len()).max().unwrap_or(7).max(7);
     reportln!(
         "{:<width$}  {:>9}  {:>7}  {:>8}  {:>10}  {:>12}",
@@ -198,7 +268,7 @@ pub fn print_summary(run: &Memberships, profiles: usize) -> CliResult<()> {
         "time",
         "profiles/s"
     )?;
-    let failures = !run.errors().is_empty();
+    let failures = !run.errors.is_empty();
     for s in rows {
         let share = if profiles == 0 { 0.0 } else { s.members as f64 * 100.0 / profiles as f64 };
         let secs = s.time.as_secs_f64();

@@ -245,6 +245,45 @@ fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byt
     let got = std::fs::read_to_string(dir.join("m.jsonl")).unwrap();
     assert_eq!(got.lines().count(), 3000 * 11);
     assert!(got == want, "Parquet input gave other memberships than JSONL input");
+    // Evaluated 701 profiles at a time (5 chunks, the last one short): the same file.
+    let chunked: Vec<&str> = args.iter().map(|a| if *a == "m.jsonl" { "c.jsonl" } else { a }).collect();
+    let out = segcore(&[&chunked[..], &["--chunk-rows", "701"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(std::fs::read_to_string(dir.join("c.jsonl")).unwrap() == want, "chunks changed the memberships");
+    // Failures in chunks: with an empty FX table (no quote the demo data needs), the errors
+    // (rows numbered in the whole file), the rows written and the first error without
+    // --keep-going are the same whole or in chunks.
+    write(&dir, "fx-short.json", "{}");
+    let failing = |extra: &[&str], out: &str| {
+        let args = [
+            &["eval", "--segments", "p/segments", "--schema", "p/schema.yaml", "--as-of", "2026-03-15T12:00:00Z"][..],
+            &["--fx", "fx-short.json", "--profiles", "p/profiles.parquet", "--events", "p/events.parquet"],
+            &["--out", out],
+            extra,
+        ]
+        .concat();
+        segcore(&args, &dir)
+    };
+    let whole = failing(&["--keep-going", "--errors", "e-whole.jsonl"], "k-whole.jsonl");
+    let chunked = failing(&["--keep-going", "--errors", "e-chunks.jsonl", "--chunk-rows", "333"], "k-chunks.jsonl");
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole));
+    let errors = std::fs::read_to_string(dir.join("e-whole.jsonl")).unwrap();
+    assert!(errors.lines().count() > 10, "{errors}");
+    assert!(errors.lines().any(|l| l.contains("fx_rate_missing")), "{errors}");
+    assert_eq!(errors, std::fs::read_to_string(dir.join("e-chunks.jsonl")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("k-whole.jsonl")).unwrap(),
+        std::fs::read_to_string(dir.join("k-chunks.jsonl")).unwrap()
+    );
+    let errors_shown =
+        |o: &Output| text(o).lines().filter(|l| l.contains("error[")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(errors_shown(&whole), errors_shown(&chunked));
+    let whole = failing(&[], "f-whole.jsonl");
+    let chunked = failing(&["--chunk-rows", "333"], "f-chunks.jsonl");
+    assert_eq!(chunked.status.code(), Some(1));
+    assert!(text(&whole).contains("error[fx_rate_missing]"), "{}", text(&whole));
+    assert_eq!(errors_shown(&whole), errors_shown(&chunked));
+    assert!(!dir.join("f-chunks.jsonl").exists() && !dir.join("f-whole.jsonl").exists());
     // One Parquet input and one JSONL input is refused, saying so.
     let args = [
         &["eval"][..],

@@ -409,6 +409,20 @@ impl Error {
     pub fn with_origin(self, origin: &str) -> Error {
         Error { diagnostics: self.diagnostics.into_iter().map(|d| d.with_origin(origin)).collect() }
     }
+    /// Adds `by` to every profile row a diagnostic names (not to an events row): the rows of a
+    /// chunk of a larger profiles table, placed in the whole table.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn shift_profile_rows(self, by: usize) -> Error {
+        let shift = |mut d: Diagnostic| {
+            if let Some(at) = d.data.as_mut() {
+                if at.source.as_deref() != Some("events") {
+                    at.row = at.row.map(|r| r + by as u64);
+                }
+            }
+            d
+        };
+        Error { diagnostics: self.diagnostics.into_iter().map(shift).collect() }
+    }
     /// Places every diagnostic in the data: fields of `at` fill the ones a diagnostic does not
     /// have yet (an inner, more precise position wins).
     pub fn at_data(self, at: DataLocation) -> Error {

@@ -270,11 +270,48 @@ fn cell(m: &Memberships, k: usize, row: usize) -> Result<&'static str, String> {
     Ok(m.outcomes(k)[row].as_str())
 }
 
+/// Every cell of [`columnar::evaluate_chunked`] over the table in chunks of `chunk` rows (outcome,
+/// or error kind and text), the unmatched events and the summed members per segment.
+type Chunked = (Vec<Vec<Result<String, String>>>, usize, Vec<usize>);
+
+fn chunked(
+    program: &segcore::Program,
+    profiles: &[RecordBatch],
+    events: Option<&[RecordBatch]>,
+    cx: &EvalContext,
+    opts: &BatchOptions,
+    chunk: usize,
+) -> Result<Chunked, String> {
+    let cols = Columns::default();
+    let ids: Vec<RecordBatch> =
+        profiles.iter().map(|b| b.project(&[b.schema().index_of("id").unwrap()]).unwrap()).collect();
+    let mut stream = profiles.iter().cloned().map(Ok);
+    let mut cells: Vec<Vec<Result<String, String>>> = vec![Vec::new(); program.len()];
+    let mut rows_seen = 0;
+    let run =
+        columnar::evaluate_chunked(program, &ids, &mut stream, events, &cols, cx, opts, chunk, &mut |first, m| {
+            assert_eq!(first, rows_seen, "chunks arrive in order");
+            rows_seen += m.len();
+            for (k, column) in cells.iter_mut().enumerate() {
+                for row in 0..m.len() {
+                    column.push(cell(m, k, row).map(str::to_string));
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    // A failed cell's error, as the whole-table run words it (rows numbered in the whole table).
+    for (_, e) in &run.errors {
+        cells[e.segment][e.row] = Err(format!("{}", e.error));
+    }
+    Ok((cells, run.unmatched_events, run.segments.iter().map(|s| s.members).collect()))
+}
+
 #[test]
 fn generated_rules_over_generated_tables_match_the_row_path() {
     let mut rng = Rng(0x005E_C04E);
     let (tables, rules_per_table) = (250, 404);
-    let (mut pairs, mut cells, mut columnar_runs) = (0usize, 0usize, 0usize);
+    let (mut pairs, mut cells, mut columnar_runs, mut chunked_runs) = (0usize, 0usize, 0usize, 0usize);
     let cols = Columns::default();
     let keep_going = BatchOptions { keep_going: true, ..Default::default() };
     for t in 0..tables {
@@ -338,8 +375,33 @@ fn generated_rules_over_generated_tables_match_the_row_path() {
                     cells += 1;
                 }
             }
+            // In chunks of a random size: the same cells, errors (rows in the whole table),
+            // unmatched events and counts.
+            if pairs % 4 == 0 {
+                let size = 1 + rng.below(rows.len() as u64 + 2) as usize;
+                let (cells, unmatched, members) = chunked(program, &profiles, events, &cx, &keep_going, size).unwrap();
+                for (k, column) in cells.iter().enumerate() {
+                    assert_eq!(column.len(), rows.len());
+                    for (row, c) in column.iter().enumerate() {
+                        let whole = match got.errors().iter().find(|e| e.row == row && e.segment == k) {
+                            Some(e) => Err(format!("{}", e.error)),
+                            None => Ok(got.outcomes(k)[row].as_str().to_string()),
+                        };
+                        assert_eq!(c, &whole, "chunks of {size}: segment {k} row {row}");
+                    }
+                }
+                assert_eq!(unmatched, got.unmatched_events(), "chunks of {size}");
+                assert_eq!(members, got.segments().iter().map(|s| s.members).collect::<Vec<_>>());
+                chunked_runs += 1;
+            }
             let want = batch::evaluate(program, &rows, &cx, &BatchOptions::default()).map(|_| ());
             let got = columnar::evaluate(program, &profiles, events, &cols, &cx, &BatchOptions::default()).map(|_| ());
+            if pairs % 4 == 0 {
+                let size = 1 + rng.below(rows.len() as u64 + 2) as usize;
+                let whole = got.as_ref().map(|_| ()).map_err(|e| e.to_string());
+                let chunks = chunked(program, &profiles, events, &cx, &BatchOptions::default(), size).map(|_| ());
+                assert_eq!(whole, chunks, "chunks of {size}: the first error");
+            }
             assert_eq!(
                 want.map_err(|e| e.to_string()),
                 got.map_err(|e| e.to_string()),
@@ -348,6 +410,8 @@ fn generated_rules_over_generated_tables_match_the_row_path() {
             );
         }
     }
-    println!("columnar vs row path: {pairs} rule/table pairs, {cells} cells identical, {columnar_runs} run columnar");
+    println!(
+        "columnar vs row path: {pairs} rule/table pairs, {cells} cells identical, {columnar_runs} run columnar, {chunked_runs} also in chunks"
+    );
     assert!(pairs >= 100_000 && columnar_runs * 10 >= pairs * 9, "{pairs} pairs, {columnar_runs} columnar");
 }

@@ -401,7 +401,7 @@ pub(crate) struct Frame<'a> {
     attrs: BTreeMap<String, Col<'a>>,
     events: BTreeMap<String, Events>,
     /// Event property columns some aggregate reads, over every event row of the tables.
-    props: BTreeMap<String, Vec<Value>>,
+    props: std::sync::Arc<Props>,
     /// Events whose entity is not a profile of the table (ignored, as in a left join).
     pub unmatched_events: usize,
 }
@@ -430,6 +430,7 @@ impl<'a> Frame<'a> {
         events: Option<&'a [RecordBatch]>,
         cols: &Columns,
         read: &ReadSet,
+        route: Option<&Route>,
     ) -> Option<Frame<'a>> {
         if read.attributes.contains(&cols.id) {
             return None;
@@ -453,8 +454,8 @@ impl<'a> Frame<'a> {
             attrs.insert(name.clone(), concat(pieces, n));
         }
         let (events, props, unmatched_events) = match events {
-            Some(batches) => read_events(batches, cols, read, &ids)?,
-            None => (BTreeMap::new(), BTreeMap::new(), 0),
+            Some(batches) => read_events(batches, cols, read, &ids, route)?,
+            None => (BTreeMap::new(), Default::default(), 0),
         };
         Some(Frame { n, ids, attrs, events, props, unmatched_events })
     }
@@ -771,7 +772,51 @@ impl Entities<'_> {
 
 /// The events of each read name, the property columns read (over every event row of the
 /// tables), and how many events had no profile.
-type EventTables = (BTreeMap<String, Events>, BTreeMap<String, Vec<Value>>, usize);
+type EventTables = (BTreeMap<String, Events>, std::sync::Arc<Props>, usize);
+
+/// Event property columns some aggregate reads, as the row path reads them (so they are refused
+/// where it refuses them), over every event row of the tables.
+pub(crate) type Props = BTreeMap<String, Vec<Value>>;
+
+/// [`Props`] of every events batch.
+fn read_props(batches: &[RecordBatch], cols: &Columns, read: &ReadSet) -> Option<Props> {
+    let wanted: BTreeSet<&String> = read.event_properties.values().flatten().collect();
+    let mut props = Props::new();
+    let mut start = 0;
+    for batch in batches {
+        read_batch_props(batch, cols, &wanted, start, &mut props)?;
+        start += batch.num_rows();
+    }
+    Some(props)
+}
+
+/// Appends one events batch (its first row is row `start` of the tables) to `props`.
+fn read_batch_props(
+    batch: &RecordBatch,
+    cols: &Columns,
+    wanted: &BTreeSet<&String>,
+    start: usize,
+    props: &mut Props,
+) -> Option<()> {
+    let schema = batch.schema();
+    let keys = [&cols.entity_id, &cols.name, &cols.at].map(|c| schema.index_of(c).ok());
+    for name in wanted {
+        let mut found = schema.fields().iter().enumerate().filter(|(_, f)| f.name() == *name).map(|(i, _)| i);
+        let at = match (found.next(), found.next()) {
+            // A name twice in one schema (or a property named like a key column): the row
+            // path decides.
+            (Some(_), Some(_)) => return None,
+            (Some(i), None) if keys.contains(&Some(i)) => return None,
+            (at, _) => at,
+        };
+        let column = props.entry((*name).clone()).or_insert_with(|| vec![Value::Null; start]);
+        match at {
+            Some(i) => column.extend(column_values(batch.column(i), name, "events").ok()?),
+            None => column.resize(start + batch.num_rows(), Value::Null),
+        }
+    }
+    Some(())
+}
 
 /// Per read event name, the profile rows, instants and event rows (over the whole table) of its
 /// events in table order; and how many events had no profile.
@@ -784,53 +829,103 @@ struct Picked {
     idx: Vec<u32>,
 }
 
-fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Ids<'_>) -> Option<EventTables> {
-    let index = (!read.events.is_empty()).then(|| RowIndex::new(ids));
+/// Each event's profile row in a table of every profile (`u32::MAX`: no such profile), computed
+/// once for events evaluated against that table in chunks of profile rows
+/// ([`super::evaluate_chunked`]); a chunk's frame keeps the events whose row falls in its range.
+pub(crate) struct Route {
+    /// Per events batch, per event row.
+    rows: Vec<Vec<u32>>,
+    /// How many events match no profile of the whole table.
+    pub unmatched: usize,
+    /// The property columns read, converted once for every chunk.
+    props: std::sync::Arc<Props>,
+    /// The chunk's first row and row count, set per chunk.
+    pub first: usize,
+    pub len: usize,
+}
+
+impl Route {
+    /// Routes every event to its profile row in `ids` (all the profiles' id columns, in row
+    /// order); `None` when an id or entity column is not read natively (then the whole table
+    /// must be evaluated at once, on the engine's usual path).
+    pub(crate) fn new(ids: &[RecordBatch], events: &[RecordBatch], cols: &Columns, read: &ReadSet) -> Option<Route> {
+        let ids = read_ids(ids, &cols.id)?;
+        u32::try_from(ids.len()).ok().filter(|&n| n < u32::MAX)?;
+        let index = RowIndex::new(&ids);
+        let mut rows = Vec::with_capacity(events.len());
+        let mut unmatched = 0;
+        // Events are matched (and counted) only when a segment reads some, as in one frame.
+        let events = if read.events.is_empty() { &[] } else { events };
+        for batch in events {
+            let entities = entities(batch, cols)?;
+            let r: Vec<u32> = (0..batch.num_rows()).map(|i| entities.row(i, &index).unwrap_or(u32::MAX)).collect();
+            unmatched += r.iter().filter(|&&x| x == u32::MAX).count();
+            rows.push(r);
+        }
+        let props = std::sync::Arc::new(read_props(events, cols, read)?);
+        Some(Route { rows, unmatched, props, first: 0, len: 0 })
+    }
+
+    /// The chunk row of row `i` of events batch `b`, if its profile is in the chunk.
+    #[inline]
+    fn row(&self, b: usize, i: usize) -> Option<u32> {
+        let r = (*self.rows.get(b)?.get(i)? as usize).checked_sub(self.first)?;
+        (r < self.len).then_some(r as u32)
+    }
+}
+
+/// An events batch's entity column, read natively.
+fn entities<'a>(batch: &'a RecordBatch, cols: &Columns) -> Option<Entities<'a>> {
+    let entity = batch.column(batch.schema().index_of(&cols.entity_id).ok()?);
+    Some(match entity.data_type() {
+        DataType::Int64 => {
+            let a = entity.as_primitive::<Int64Type>();
+            Entities::Int(a.values(), a.nulls())
+        }
+        t if t.is_integer() => match piece(entity, &cols.entity_id)? {
+            Col::Int(v) => Entities::Ints((0..v.v.len()).map(|i| v.get(i)).collect()),
+            _ => return None,
+        },
+        _ => Entities::Text(texts(entity)?),
+    })
+}
+
+fn read_events(
+    batches: &[RecordBatch],
+    cols: &Columns,
+    read: &ReadSet,
+    ids: &Ids<'_>,
+    route: Option<&Route>,
+) -> Option<EventTables> {
+    // With a route, events are not looked up by id: their rows are known.
+    let index = (!read.events.is_empty() && route.is_none()).then(|| RowIndex::new(ids));
     let names: Vec<&String> = read.events.iter().collect();
     let mut pairs: Vec<Picked> = vec![Picked::default(); names.len()];
     let mut unmatched = 0usize;
     // Property columns some aggregate reads, as the row path reads them (so they are refused
     // where it refuses them), over every event row.
     let wanted: BTreeSet<&String> = read.event_properties.values().flatten().collect();
-    let mut props: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut props = Props::new();
     let mut start = 0usize;
-    for batch in batches {
+    for (b, batch) in batches.iter().enumerate() {
         let schema = batch.schema();
-        let (ie, iname, iat) = (
+        let (_entity, iname, iat) = (
             schema.index_of(&cols.entity_id).ok()?,
             schema.index_of(&cols.name).ok()?,
             schema.index_of(&cols.at).ok()?,
         );
         // Every `at` is checked whether or not a segment reads events, as the row path does.
         let ats = instants(batch.column(iat))?;
-        let Some(index) = &index else { continue };
-        for name in &wanted {
-            let mut found = schema.fields().iter().enumerate().filter(|(_, f)| f.name() == *name).map(|(i, _)| i);
-            let at = match (found.next(), found.next()) {
-                // A name twice in one schema (or a property named like a key column): the row
-                // path decides.
-                (Some(_), Some(_)) => return None,
-                (Some(i), None) if [ie, iname, iat].contains(&i) => return None,
-                (at, _) => at,
-            };
-            let column = props.entry((*name).clone()).or_insert_with(|| vec![Value::Null; start]);
-            match at {
-                Some(i) => column.extend(column_values(batch.column(i), name, "events").ok()?),
-                None => column.resize(start + batch.num_rows(), Value::Null),
-            }
+        if read.events.is_empty() {
+            continue;
+        }
+        if route.is_none() {
+            read_batch_props(batch, cols, &wanted, start, &mut props)?;
         }
         let first = u32::try_from(start).ok()?;
-        let entity = batch.column(ie);
-        let entities = match entity.data_type() {
-            DataType::Int64 => {
-                let a = entity.as_primitive::<Int64Type>();
-                Entities::Int(a.values(), a.nulls())
-            }
-            t if t.is_integer() => match piece(entity, &cols.entity_id)? {
-                Col::Int(v) => Entities::Ints((0..v.v.len()).map(|i| v.get(i)).collect()),
-                _ => return None,
-            },
-            _ => Entities::Text(texts(entity)?),
+        let entities = match route {
+            Some(_) => None,
+            None => Some(entities(batch, cols)?),
         };
         let name_col = texts(batch.column(iname))?;
         let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
@@ -855,7 +950,12 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
                 let mut out: Vec<Picked> = (0..names.len()).map(|_| picked()).collect();
                 let mut missing = 0usize;
                 for i in range {
-                    let Some(row) = entities.row(i, index) else {
+                    let row = match (&entities, &index, route) {
+                        (Some(e), Some(index), _) => e.row(i, index),
+                        (_, _, Some(route)) => route.row(b, i),
+                        _ => None,
+                    };
+                    let Some(row) = row else {
                         missing += 1;
                         continue;
                     };
@@ -915,6 +1015,10 @@ fn read_events(batches: &[RecordBatch], cols: &Columns, read: &ReadSet, ids: &Id
         .zip(pairs)
         .map(|(name, p)| (name.clone(), Events { rows: p.rows, ats: p.ats, idx: p.idx, ..Default::default() }))
         .collect();
+    let props = match route {
+        Some(r) => std::sync::Arc::clone(&r.props),
+        None => std::sync::Arc::new(props),
+    };
     Some((events, props, unmatched))
 }
 

@@ -29,7 +29,7 @@ use crate::ingest::Columns;
 use crate::profile::Profile;
 use crate::program::{Outcome, Program};
 
-use frame::{Frame, Ids};
+use frame::{Frame, Ids, Route};
 use kernel::{Env, F, T};
 
 /// Evaluates every segment of `program` for every profile of an Arrow profiles table (one row
@@ -61,6 +61,20 @@ pub fn evaluate(
     cx: &EvalContext,
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
+    evaluate_routed(program, profiles, events, cols, cx, opts, None)
+}
+
+/// [`evaluate`] with the events' profile rows known in advance (`route`, for a chunk of a larger
+/// profiles table); the row path and failing cells still read `events` whole.
+fn evaluate_routed(
+    program: &Program,
+    profiles: &[RecordBatch],
+    events: Option<&[RecordBatch]>,
+    cols: &Columns,
+    cx: &EvalContext,
+    opts: &BatchOptions,
+    route: Option<&Route>,
+) -> Result<Memberships, Error> {
     let read = program.read_set();
     let row_path = || -> Result<Memberships, Error> {
         let (rows, unmatched) = crate::ingest_arrow::profiles_counted(profiles, events, cols, &read)?;
@@ -70,7 +84,7 @@ pub fn evaluate(
         m.set_unmatched_events(unmatched);
         Ok(m)
     };
-    let Some(frame) = Frame::build(profiles, events, cols, &read) else { return row_path() };
+    let Some(frame) = Frame::build(profiles, events, cols, &read, route) else { return row_path() };
     // The row path's profiles, read once: up front when a node needs the interpreter (so a
     // table it refuses is refused before anything is evaluated, as on the row path), else only
     // to explain a failing cell.
@@ -182,6 +196,206 @@ pub fn evaluate(
     };
     let runs = runs.into_iter().flatten().collect();
     Ok(Memberships::from_parts(cx.as_of, ids, runs, outcomes, failed, errors, frame.unmatched_events))
+}
+
+/// What the chunks of an [`evaluate_chunked`] run add up to (the membership rows went to its
+/// sink, chunk by chunk).
+#[derive(Debug, Default)]
+pub struct ChunkedRun {
+    /// Profiles evaluated.
+    pub profiles: usize,
+    /// Chunks the profiles were evaluated in (1 when the table went whole).
+    pub chunks: usize,
+    /// Per segment (in [`Program::segments`] order): members, unknown and failed rows over
+    /// every chunk, and the time spent.
+    pub segments: Vec<batch::SegmentRun>,
+    /// Every failure (with [`BatchOptions::keep_going`]), rows counted in the whole table, with
+    /// the profile's id.
+    pub errors: Vec<(String, CellError)>,
+    /// Events whose entity is not in the profiles table (ignored).
+    pub unmatched_events: usize,
+}
+
+/// Evaluates a profiles table `chunk_rows` profiles at a time, so that it never has to be in
+/// memory at once: `ids` is every profile's id column (a first, cheap pass over the table),
+/// `profiles` yields the table's record batches again in the same order (the attribute
+/// columns; a reader over a file), and `events` are held whole (only the columns read). Each
+/// event is matched to its profile row once; each chunk is then evaluated by [`evaluate`]'s
+/// engine and handed to `sink` with its first row, in order. The rows the sink receives, the
+/// failures and the errors are exactly [`evaluate`]'s over the whole table, rows numbered in
+/// the whole table. Without [`BatchOptions::keep_going`] the error returned is the one the
+/// whole-table run returns (found once every chunk is evaluated): the chunks the sink has
+/// received by then must be thrown away, as the CLI does by never committing its output file.
+///
+/// Memory: the ids, the events (as given, plus 4 bytes per event and the property values read)
+/// and one chunk of profiles with its results, rather than the whole profiles table.
+///
+/// When the ids or the events' entity column are not read natively (ids of mixed types, a
+/// repeated id, nulls), the table is read whole and evaluated at once, so that its errors are
+/// [`evaluate`]'s word for word.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Int64Array, RecordBatch};
+/// use segcore::{columnar, ingest::Columns, Definition, EvalContext, Registry};
+///
+/// let reg = Registry::from_definitions(vec![Definition::new("adults", "1.0.0", "age >= 18")], None).unwrap();
+/// let table = RecordBatch::try_from_iter([
+///     ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])) as _),
+///     ("age", Arc::new(Int64Array::from(vec![30, 12, 40, 18, 2])) as _),
+/// ]).unwrap();
+/// let ids = [table.project(&[0]).unwrap()];
+/// let mut stream = std::iter::once(Ok(table.clone()));
+/// let cx = EvalContext::parse("2026-03-15T00:00:00Z").unwrap();
+/// let mut members = Vec::new();
+/// let run = columnar::evaluate_chunked(reg.program(), &ids, &mut stream, None, &Columns::default(), &cx,
+///     &Default::default(), 2, &mut |first, m| {
+///         members.extend(m.outcomes(0).iter().enumerate().filter(|(_, o)| o.is_member()).map(|(r, _)| first + r));
+///         Ok(())
+///     }).unwrap();
+/// assert_eq!((run.profiles, run.chunks, run.segments[0].members), (5, 3, 3));
+/// assert_eq!(members, [0, 2, 3]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_chunked(
+    program: &Program,
+    ids: &[RecordBatch],
+    profiles: &mut dyn Iterator<Item = Result<RecordBatch, Error>>,
+    events: Option<&[RecordBatch]>,
+    cols: &Columns,
+    cx: &EvalContext,
+    opts: &BatchOptions,
+    chunk_rows: usize,
+    sink: &mut dyn FnMut(usize, &Memberships) -> Result<(), Error>,
+) -> Result<ChunkedRun, Error> {
+    let total: usize = ids.iter().map(RecordBatch::num_rows).sum();
+    let k = program.segments().len();
+    let Some(mut route) = Route::new(ids, events.unwrap_or(&[]), cols, &program.read_set()) else {
+        let all = profiles.collect::<Result<Vec<_>, Error>>()?;
+        let m = evaluate(program, &all, events, cols, cx, opts)?;
+        sink(0, &m)?;
+        let ids: Vec<&str> = m.entity_ids().collect();
+        let errors = m.errors().iter().map(|e| (ids[e.row].to_string(), e.clone())).collect();
+        return Ok(ChunkedRun {
+            profiles: m.len(),
+            chunks: 1,
+            segments: m.segments().to_vec(),
+            errors,
+            unmatched_events: m.unmatched_events(),
+        });
+    };
+    let chunk_rows = chunk_rows.max(1);
+    let mut run = ChunkedRun { unmatched_events: route.unmatched, ..Default::default() };
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut held = 0usize;
+    let mut done = false;
+    while !done || held > 0 {
+        // Take batches until a chunk is full (the last batch is cut, without a copy).
+        while !done && held < chunk_rows {
+            match profiles.next() {
+                Some(b) => {
+                    let b = b?;
+                    held += b.num_rows();
+                    pending.push(b);
+                }
+                None => done = true,
+            }
+        }
+        if held == 0 {
+            break;
+        }
+        let take = held.min(chunk_rows);
+        let mut chunk = Vec::new();
+        let mut rest = Vec::new();
+        let mut got = 0usize;
+        for b in pending.drain(..) {
+            let n = b.num_rows();
+            if got + n <= take {
+                got += n;
+                chunk.push(b);
+            } else if got < take {
+                let cut = take - got;
+                got = take;
+                chunk.push(b.slice(0, cut));
+                rest.push(b.slice(cut, n - cut));
+            } else {
+                rest.push(b);
+            }
+        }
+        pending = rest;
+        held -= take;
+        let first = run.profiles;
+        if first + take > total {
+            return Err(Error::new(
+                ErrorKind::InvalidProfile,
+                format!(
+                    "the profiles have more rows than their id column ({total}): the two passes read different tables"
+                ),
+            ));
+        }
+        route.first = first;
+        route.len = take;
+        let progress = opts.progress.map(|p| move |d: usize, _: usize| p(first * k + d, total * k));
+        // Failures are collected over every chunk: without keep_going the one returned is then
+        // the whole table's first (first segment in dependency order, then first row), not the
+        // first chunk's.
+        let chunk_opts = BatchOptions {
+            progress: progress.as_ref().map(|p| p as &(dyn Fn(usize, usize) + Sync)),
+            keep_going: true,
+            ..*opts
+        };
+        let m = evaluate_routed(program, &chunk, events, cols, cx, &chunk_opts, Some(&route))
+            .map_err(|e| e.shift_profile_rows(first))?;
+        sink(first, &m)?;
+        if !m.errors().is_empty() {
+            let ids: Vec<&str> = m.entity_ids().collect();
+            run.errors.extend(m.errors().iter().map(|e| {
+                let cell = CellError {
+                    row: first + e.row,
+                    segment: e.segment,
+                    error: e.error.clone().shift_profile_rows(first),
+                };
+                (ids[e.row].to_string(), cell)
+            }));
+        }
+        if run.segments.is_empty() {
+            run.segments = m.segments().to_vec();
+        } else {
+            for (all, s) in run.segments.iter_mut().zip(m.segments()) {
+                all.members += s.members;
+                all.unknown += s.unknown;
+                all.failed += s.failed;
+                all.time += s.time;
+            }
+        }
+        run.profiles += take;
+        run.chunks += 1;
+    }
+    if run.profiles != total {
+        return Err(Error::new(
+            ErrorKind::InvalidProfile,
+            format!(
+                "the profiles have {} rows and their id column {total}: the two passes read different tables",
+                run.profiles
+            ),
+        ));
+    }
+    if !opts.keep_going {
+        let position: Vec<usize> = {
+            let mut p = vec![0; k];
+            program.order().iter().enumerate().for_each(|(i, &s)| p[s] = i);
+            p
+        };
+        if let Some((_, e)) = run.errors.iter().min_by_key(|(_, e)| (position[e.segment], e.row)) {
+            return Err(e.error.clone());
+        }
+    }
+    if run.segments.is_empty() {
+        // No profile at all: the segments' facts are still listed, all zero.
+        let m = evaluate(program, &[], None, cols, cx, opts)?;
+        run.segments = m.segments().to_vec();
+    }
+    Ok(run)
 }
 
 type Chunk = (Vec<u8>, Option<Vec<bool>>);
