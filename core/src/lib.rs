@@ -38,6 +38,7 @@ mod exec;
 pub mod ir;
 pub mod limits;
 pub(crate) mod ops;
+mod parallel;
 mod registry;
 #[cfg(feature = "sql")]
 pub mod sql;

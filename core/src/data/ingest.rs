@@ -127,6 +127,83 @@ pub fn for_each_line(
     }
 }
 
+/// Whole lines gathered before they are parsed on every core (bytes, about).
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// A block of lines: the text, and each line's number and byte range in it.
+#[derive(Default)]
+struct Block {
+    text: String,
+    lines: Vec<(u64, usize, usize)>,
+}
+
+impl Block {
+    /// Parses the block's lines on up to `threads` threads, then hands the results to `sink` in
+    /// line order; the first parse error in line order ends it, after every line before it
+    /// reached the sink, exactly as when each line is parsed as it is read.
+    fn drain<T: Send>(
+        &mut self,
+        threads: usize,
+        parse: &(dyn Fn(u64, &str) -> Result<T, Error> + Sync),
+        sink: &mut dyn FnMut(T, u64) -> Result<ControlFlow<()>, Error>,
+    ) -> Result<ControlFlow<()>, Error> {
+        let (text, lines) = (&self.text, &self.lines);
+        let parts = crate::parallel::parallel_ranges(lines.len(), threads, 64, &|r| {
+            let mut out = Vec::with_capacity(r.len());
+            for &(line, a, b) in &lines[r] {
+                match parse(line, &text[a..b]) {
+                    Ok(t) => out.push((t, line)),
+                    Err(e) => return Ok((out, Some(e))),
+                }
+            }
+            Ok((out, None))
+        })?;
+        self.text.clear();
+        self.lines.clear();
+        for (parsed, error) in parts {
+            for (t, line) in parsed {
+                if sink(t, line)?.is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+            if let Some(e) = error {
+                return Err(e);
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// [`for_each_line`] with each line parsed by `parse` on every core: lines are gathered into
+/// blocks of about 4 MiB and parsed in contiguous ranges, `sink` receives the results in line
+/// order, and the error returned is the first in line order (a parse error, an error of `sink`,
+/// or a line that cannot be read) — the same one a line-by-line read returns.
+fn for_each_parsed_line<T: Send>(
+    reader: impl Read,
+    source: &str,
+    limit: usize,
+    parse: &(dyn Fn(u64, &str) -> Result<T, Error> + Sync),
+    mut sink: impl FnMut(T, u64) -> Result<ControlFlow<()>, Error>,
+) -> Result<(), Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    let mut block = Block::default();
+    let read = for_each_line(reader, source, limit, |line, text| {
+        let start = block.text.len();
+        block.text.push_str(text);
+        block.lines.push((line, start, block.text.len()));
+        if block.text.len() < BLOCK_BYTES {
+            return Ok(ControlFlow::Continue(()));
+        }
+        block.drain(threads, parse, &mut sink)
+    });
+    // The lines read before a line that cannot be read come first: their error, or a sink that
+    // stopped there, wins over the read error.
+    match block.drain(threads, parse, &mut sink)? {
+        ControlFlow::Break(()) => Ok(()),
+        ControlFlow::Continue(()) => read,
+    }
+}
+
 /// What [`CsvGuard`] found in the bytes under the CSV parser.
 #[derive(Debug)]
 enum CsvProblem {
@@ -329,7 +406,7 @@ pub fn read_events(
     let mut out = Vec::new();
     match format {
         TextFormat::Jsonl => {
-            for_each_line(reader, source, MAX_RECORD_BYTES, |line, text| {
+            let parse = |line: u64, text: &str| -> Result<EventRow, Error> {
                 // Nesting scanned before parsing, the last of repeated keys kept (as for
                 // profiles); property values at most 100 levels deep.
                 let v = crate::document::parse_json(
@@ -355,7 +432,10 @@ pub fn read_events(
                 };
                 let (name, at, properties) = crate::profile::parse_event(&v)
                     .map_err(|m| at_line(ErrorKind::InvalidProfile, source, line, m.message()))?;
-                out.push(EventRow { entity, name: name.to_string(), at, properties, source: shared.clone(), line });
+                Ok(EventRow { entity, name: name.to_string(), at, properties, source: shared.clone(), line })
+            };
+            for_each_parsed_line(reader, source, MAX_RECORD_BYTES, &parse, |event, _| {
+                out.push(event);
                 Ok(ControlFlow::Continue(()))
             })?;
         }
@@ -474,10 +554,13 @@ pub fn for_each_profile(
     mut f: impl FnMut(Profile, u64) -> Result<ControlFlow<()>, Error>,
 ) -> Result<(), Error> {
     match format {
-        TextFormat::Jsonl => for_each_line(reader, source, MAX_RECORD_BYTES, |line, text| {
-            let p = Profile::from_json_str(text).map_err(|e| located(source, line, &e))?;
-            f(p, line)
-        }),
+        TextFormat::Jsonl => for_each_parsed_line(
+            reader,
+            source,
+            MAX_RECORD_BYTES,
+            &|line, text| Profile::from_json_str(text).map_err(|e| located(source, line, &e)),
+            f,
+        ),
         TextFormat::Csv => {
             let mut rdr = csv_reader(reader);
             let headers = rdr.headers().map_err(|e| csv_error(source, &e))?.clone();
@@ -555,6 +638,73 @@ mod tests {
         assert!(e.to_string().starts_with("error[limit_exceeded] f:2: the line is longer than"), "{e}");
         assert_eq!(e.first().data.as_deref().unwrap().line, Some(2));
         assert!(lines("abcde", 4).unwrap_err().to_string().starts_with("error[limit_exceeded] f:1: "));
+    }
+
+    /// 60,000 event lines (≈ 5 MB: more than one parse block), with `bad` lines replaced.
+    fn events_jsonl(bad: &[(u64, &str)]) -> String {
+        (1..=60_000u64)
+            .map(|n| match bad.iter().find(|(l, _)| *l == n) {
+                Some((_, text)) => format!("{text}\n"),
+                None => format!(
+                    "{{\"entity_id\":\"u{}\",\"name\":\"purchase\",\"at\":\"2026-03-01T00:00:00Z\",\"properties\":{{\"n\":{n}}}}}\n",
+                    n % 97
+                ),
+            })
+            .collect()
+    }
+
+    fn read_jsonl_events(input: &str, limit: usize) -> Result<Vec<EventRow>, Error> {
+        let mut out = Vec::new();
+        for_each_parsed_line(
+            input.as_bytes(),
+            "e.jsonl",
+            limit,
+            &|line, text| {
+                let v: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| at_line(ErrorKind::InvalidProfile, "e.jsonl", line, e))?;
+                let (name, at, properties) = crate::profile::parse_event(&v)
+                    .map_err(|m| at_line(ErrorKind::InvalidProfile, "e.jsonl", line, m.message()))?;
+                let entity = v["entity_id"].as_str().unwrap_or_default().to_string();
+                Ok(EventRow { entity, name: name.to_string(), at, properties, source: "e.jsonl".into(), line })
+            },
+            |e, _| {
+                out.push(e);
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn lines_parsed_on_every_core_keep_their_order_and_the_first_error() {
+        let all = read_events(events_jsonl(&[]).as_bytes(), TextFormat::Jsonl, "e.jsonl", &Columns::default()).unwrap();
+        assert_eq!(all.len(), 60_000);
+        assert!(all
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.line == i as u64 + 1 && e.entity == format!("u{}", (i + 1) % 97)));
+        // A bad line late in the input, and a later unreadable one: the first in line order.
+        let long = "x".repeat(200);
+        let e = read_jsonl_events(&events_jsonl(&[(45_000, "{"), (50_000, &long)]), 150).unwrap_err();
+        assert!(e.to_string().starts_with("error[invalid_profile] e.jsonl:45000:"), "{e}");
+        let e = read_jsonl_events(&events_jsonl(&[(52_000, "{"), (50_000, &long)]), 150).unwrap_err();
+        assert!(e.to_string().starts_with("error[limit_exceeded] e.jsonl:50000:"), "{e}");
+        // Two bad lines in one block, parsed by different threads: the earlier one.
+        let e = read_jsonl_events(&events_jsonl(&[(59_990, "{"), (31_000, "[")]), 150).unwrap_err();
+        assert!(e.to_string().starts_with("error[invalid_profile] e.jsonl:31000:"), "{e}");
+        // The sink's own error (a repeated profile id at line 3) comes before a later bad line.
+        let mut profiles: String = (1..=60_000).map(|n| format!("{{\"id\":\"p{n}\",\"attributes\":{{}}}}\n")).collect();
+        profiles = profiles.replacen("\"p3\"", "\"p1\"", 1) + "{\n";
+        let e = read_profiles(profiles.as_bytes(), TextFormat::Jsonl, "p.jsonl", &Columns::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DuplicateProfileId, "{e}");
+        // A sink that stops (finding one profile) stops before a later bad line.
+        let mut seen = 0;
+        for_each_profile(profiles.as_bytes(), TextFormat::Jsonl, "p.jsonl", &Columns::default(), |p, line| {
+            seen += 1;
+            Ok(if p.id() == "p40000" && line == 40_000 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })
+        .unwrap();
+        assert_eq!(seen, 40_000);
     }
 
     fn guard(input: &str, limit: usize) -> Result<(), String> {

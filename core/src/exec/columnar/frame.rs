@@ -380,7 +380,7 @@ impl Events {
                 c
             };
             // Two halves on two cores, then summed: counts do not depend on order.
-            let parts = crate::batch::parallel_ranges(self.rows.len(), 2, 1 << 20, &|r| Ok(count(r)))
+            let parts = crate::parallel::parallel_ranges(self.rows.len(), 2, 1 << 20, &|r| Ok(count(r)))
                 .unwrap_or_else(|_| vec![count(0..self.rows.len())]);
             let mut parts = parts.into_iter();
             let mut total = parts.next().unwrap_or_else(|| vec![0; n]);
@@ -940,7 +940,7 @@ fn read_events(
         // Both cores over halves of the table; the halves are joined in order, so each run keeps
         // the table's order of events with equal `at`.
         let parts =
-            crate::batch::parallel_ranges(batch.num_rows(), 2, 1 << 16, &|range| -> Result<Matched, crate::Error> {
+            crate::parallel::parallel_ranges(batch.num_rows(), 2, 1 << 16, &|range| -> Result<Matched, crate::Error> {
                 let guess = range.len() / names.len().max(1);
                 let picked = || Picked {
                     rows: Vec::with_capacity(guess),

@@ -403,7 +403,7 @@ type Chunk = (Vec<u8>, Option<Vec<bool>>);
 /// `f` over contiguous row ranges on up to `threads` threads, joined in row order.
 fn run_chunks(n: usize, threads: usize, f: &(dyn Fn(std::ops::Range<usize>) -> Chunk + Sync)) -> Result<Chunk, Error> {
     // Below 16,384 rows threads cost more than they save.
-    let parts = batch::parallel_ranges(n, threads, 16_384, &|range| Ok(f(range)))?;
+    let parts = crate::parallel::parallel_ranges(n, threads, 16_384, &|range| Ok(f(range)))?;
     let mut v = Vec::with_capacity(n);
     let mut err: Option<Vec<bool>> = None;
     for (pv, pe) in parts {
