@@ -381,6 +381,72 @@ fn columnar_matches_row_path(profiles: &[arrow_array::RecordBatch], events: &[ar
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
             (a, b) => panic!("row path {:?}, columnar {:?}", a.err(), b.err()),
         }
+        chunks_match_the_whole_table(profiles, events, &opts);
+    }
+}
+
+/// The columnar engine in chunks of 1–4 profiles gives the whole table's cells and errors (rows
+/// numbered in the whole table); without keep_going the same error — word for word when it is an
+/// evaluation error, of the same kind when the table has unreadable values (a chunk names the
+/// first of its own).
+fn chunks_match_the_whole_table(
+    profiles: &[arrow_array::RecordBatch],
+    events: &[arrow_array::RecordBatch],
+    opts: &BatchOptions,
+) {
+    let reg = fixtures::registry();
+    let cx = fixtures::context();
+    let cols = Columns::default();
+    let whole = segcore::columnar::evaluate(reg.program(), profiles, Some(events), &cols, cx, opts);
+    let n: usize = profiles.iter().map(|b| b.num_rows()).sum();
+    let ids: Vec<arrow_array::RecordBatch> = profiles
+        .iter()
+        .map(|b| match b.schema().index_of("id") {
+            Ok(i) => b.project(&[i]).expect("a column of the batch"),
+            Err(_) => b.project(&[]).expect("no column"),
+        })
+        .collect();
+    let mut stream = profiles.iter().cloned().map(Ok);
+    let mut cells: Vec<Vec<(segcore::Outcome, bool)>> = vec![Vec::new(); reg.program().len()];
+    let chunk = 1 + n % 4;
+    let chunked = segcore::columnar::evaluate_chunked(
+        reg.program(),
+        &ids,
+        &mut stream,
+        Some(events),
+        &cols,
+        cx,
+        opts,
+        chunk,
+        &mut |first, m| {
+            assert_eq!(first, cells[0].len(), "chunks in order");
+            for (k, column) in cells.iter_mut().enumerate() {
+                column.extend((0..m.len()).map(|row| (m.outcomes(k)[row], m.failed(k, row))));
+            }
+            Ok(())
+        },
+    );
+    match (whole, chunked) {
+        (Ok(w), Ok(c)) => {
+            assert_eq!(c.profiles, w.len());
+            for (k, column) in cells.iter().enumerate() {
+                let want: Vec<_> = (0..w.len()).map(|row| (w.outcomes(k)[row], w.failed(k, row))).collect();
+                assert_eq!(column, &want, "segment {k} in chunks of {chunk}");
+            }
+            let want: Vec<_> = w.errors().iter().map(|e| (e.row, e.segment, e.error.to_string())).collect();
+            let got: Vec<_> = c.errors.iter().map(|(_, e)| (e.row, e.segment, e.error.to_string())).collect();
+            assert_eq!(got, want, "chunks of {chunk}");
+            assert_eq!(c.unmatched_events, w.unmatched_events());
+        }
+        (Err(a), Err(b)) => {
+            let cell = a.first().data.as_deref().is_some_and(|d| d.segment.is_some());
+            if cell {
+                assert_eq!(a.to_string(), b.to_string(), "chunks of {chunk}");
+            } else {
+                assert_eq!(a.kind(), b.kind(), "chunks of {chunk}: {a} / {b}");
+            }
+        }
+        (a, b) => panic!("whole {:?}, chunks of {chunk} {:?}", a.err(), b.err()),
     }
 }
 

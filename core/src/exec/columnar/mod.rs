@@ -226,6 +226,9 @@ pub struct ChunkedRun {
 /// the whole table. Without [`BatchOptions::keep_going`] the error returned is the one the
 /// whole-table run returns (found once every chunk is evaluated): the chunks the sink has
 /// received by then must be thrown away, as the CLI does by never committing its output file.
+/// A table with unreadable values is refused with the error of the first chunk that reaches
+/// one: the same kind, but when there are several such values it may name another one than
+/// the whole-table run (which reads every profile column before the events).
 ///
 /// Memory: the ids, the events (as given, plus 4 bytes per event and the property values read)
 /// and one chunk of profiles with its results, rather than the whole profiles table.
@@ -270,7 +273,10 @@ pub fn evaluate_chunked(
 ) -> Result<ChunkedRun, Error> {
     let total: usize = ids.iter().map(RecordBatch::num_rows).sum();
     let k = program.segments().len();
-    let Some(mut route) = Route::new(ids, events.unwrap_or(&[]), cols, &program.read_set()) else {
+    // No profile (nothing to chunk; the events are still checked), or ids/entities that are not
+    // read natively: the table goes whole.
+    let route = if total == 0 { None } else { Route::new(ids, events.unwrap_or(&[]), cols, &program.read_set()) };
+    let Some(mut route) = route else {
         let all = profiles.collect::<Result<Vec<_>, Error>>()?;
         let m = evaluate(program, &all, events, cols, cx, opts)?;
         sink(0, &m)?;
@@ -389,11 +395,6 @@ pub fn evaluate_chunked(
         if let Some((_, e)) = run.errors.iter().min_by_key(|(_, e)| (position[e.segment], e.row)) {
             return Err(e.error.clone());
         }
-    }
-    if run.segments.is_empty() {
-        // No profile at all: the segments' facts are still listed, all zero.
-        let m = evaluate(program, &[], None, cols, cx, opts)?;
-        run.segments = m.segments().to_vec();
     }
     Ok(run)
 }
