@@ -7,9 +7,11 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::StringBuilder;
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
@@ -17,6 +19,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use segcore::batch::{MembershipRow, Memberships};
 use segcore::ErrorKind;
+use segcore::Outcome;
 
 use crate::io::{error, CliResult};
 use crate::output::OutputFile;
@@ -91,40 +94,55 @@ impl<'w> MembershipSink<'w> {
     }
 
     pub fn write(&mut self, run: &Memberships) -> CliResult<()> {
-        let mut rows = run.rows().peekable();
-        while rows.peek().is_some() {
+        let fail = |e: &dyn std::fmt::Display| crate::output::io_error(self.path, format!("cannot write: {e}"));
+        // Segment ids, versions and hashes are dictionaries whose keys are the segment's index,
+        // outcomes one of three: no string is hashed or copied per row.
+        let segments = run.segments();
+        let strings = |f: fn(&segcore::batch::SegmentRun) -> &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(segments.iter().map(f)))
+        };
+        let (ids, versions, hashes) = (strings(|s| &s.id), strings(|s| &s.version), strings(|s| &s.definition_hash));
+        let outcomes: ArrayRef = Arc::new(StringArray::from_iter_values(
+            [Outcome::False, Outcome::True, Outcome::Unknown].map(Outcome::as_str),
+        ));
+        let code = |o: Outcome| match o {
+            Outcome::False => 0,
+            Outcome::True => 1,
+            Outcome::Unknown => 2,
+        };
+        let dict = |keys: Vec<i32>, values: &ArrayRef| -> Result<ArrayRef, arrow_schema::ArrowError> {
+            Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::clone(values))?))
+        };
+        let columns: Vec<&[Outcome]> = (0..segments.len()).map(|k| run.outcomes(k)).collect();
+        let as_of = run.as_of();
+        let mut cells = run.entity_ids().enumerate().flat_map(|(row, id)| {
+            columns.iter().enumerate().filter(move |(k, _)| !run.failed(*k, row)).map(move |(k, c)| (id, k, c[row]))
+        });
+        loop {
             let mut e = StringBuilder::new();
-            let (mut s, mut v, mut h, mut o) = (
-                StringDictionaryBuilder::<Int32Type>::new(),
-                StringDictionaryBuilder::<Int32Type>::new(),
-                StringDictionaryBuilder::<Int32Type>::new(),
-                StringDictionaryBuilder::<Int32Type>::new(),
-            );
-            let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-            let mut m = BooleanBuilder::new();
-            for r in rows.by_ref().take(BATCH_ROWS) {
-                e.append_value(r.entity_id);
-                s.append_value(r.segment_id);
-                v.append_value(r.version);
-                h.append_value(r.definition_hash);
-                t.append_value(r.as_of);
-                m.append_value(r.member);
-                o.append_value(r.outcome.as_str());
+            let (mut keys, mut codes, mut members) = (Vec::new(), Vec::new(), Vec::new());
+            for (id, k, o) in cells.by_ref().take(BATCH_ROWS) {
+                e.append_value(id);
+                keys.push(k as i32);
+                codes.push(code(o));
+                members.push(o.is_member());
             }
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let n = keys.len();
             let columns: Vec<ArrayRef> = vec![
                 Arc::new(e.finish()),
-                Arc::new(s.finish()),
-                Arc::new(v.finish()),
-                Arc::new(h.finish()),
-                Arc::new(t.finish()),
-                Arc::new(m.finish()),
-                Arc::new(o.finish()),
+                dict(keys.clone(), &ids).map_err(|e| fail(&e))?,
+                dict(keys.clone(), &versions).map_err(|e| fail(&e))?,
+                dict(keys, &hashes).map_err(|e| fail(&e))?,
+                Arc::new(TimestampMicrosecondArray::from(vec![as_of; n]).with_timezone("UTC")),
+                Arc::new(BooleanArray::from(members)),
+                dict(codes, &outcomes).map_err(|e| fail(&e))?,
             ];
-            let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
-                .map_err(|e| crate::output::io_error(self.path, format!("cannot write: {e}")))?;
-            self.writer.write(&batch).map_err(|e| crate::output::io_error(self.path, format!("cannot write: {e}")))?;
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| fail(&e))?;
+            self.writer.write(&batch).map_err(|e| fail(&e))?;
         }
-        Ok(())
     }
 
     pub fn finish(self) -> CliResult<()> {

@@ -358,7 +358,13 @@ impl<'c> Env<'c, '_> {
             }
             Kind::Bucket { x, salt } => {
                 let x = self.vals(x, live);
-                self.per_row_vals(live, x.err, |i| Ok(ops::bucket_value(&x.col.value(i), salt)))
+                match &x.col {
+                    // Text ids hashed where they lie (no `Value` per row).
+                    Col::Str(strs) => self.per_row_vals(live, x.err.clone(), |i| {
+                        Ok(strs.get(i).map_or(Value::Null, |s| Value::Decimal(ops::bucket(salt, s))))
+                    }),
+                    _ => self.per_row_vals(live, x.err, |i| Ok(ops::bucket_value(&x.col.value(i), salt))),
+                }
             }
             Kind::Coerce(x) => {
                 let x = self.vals(x, live);
@@ -751,6 +757,9 @@ impl<'c> Env<'c, '_> {
             }
             Func::Semver => {
                 let x = self.vals(&args[0], live);
+                if let Some(v) = self.per_distinct_str(&x, live, |v| ops::apply(f, v, 0, self.cx.as_of, &sem)) {
+                    return v;
+                }
                 self.per_row_vals(live, x.err, |i| match x.col.value(i) {
                     v if matches!(*v, Value::Semver(_)) => Ok(v.into_owned()),
                     v => ops::apply(f, &v, 0, self.cx.as_of, &sem),
@@ -763,9 +772,45 @@ impl<'c> Env<'c, '_> {
                     Some(Kind::Const(Value::Int(n))) => (*n).clamp(0, 12) as u32,
                     _ => 0,
                 };
-                self.per_row_vals(live, x.err, |i| ops::apply(f, &x.col.value(i), digits, self.cx.as_of, &sem))
+                let apply = |v: &Value| ops::apply(f, v, digits, self.cx.as_of, &sem);
+                if let Some(v) = self.per_distinct_str(&x, live, apply) {
+                    return v;
+                }
+                self.per_row_vals(live, x.err, |i| apply(&x.col.value(i)))
             }
         }
+    }
+
+    /// `f` over a string column, computed once per distinct string (`f` is a pure function of
+    /// its argument within one kernel call: version strings, country codes repeat); `None` when
+    /// the column is not strings.
+    fn per_distinct_str(
+        &self,
+        x: &Vals<'c>,
+        live: Option<&[bool]>,
+        f: impl Fn(&Value) -> ops::R<Value>,
+    ) -> Option<Vals<'c>> {
+        let Col::Str(strs) = &x.col else { return None };
+        let len = self.len();
+        let mut memo: std::collections::HashMap<&str, Option<Value>, foldhash::fast::FixedState> =
+            std::collections::HashMap::default();
+        let null = f(&Value::Null).ok();
+        let mut col = vec![Value::Null; len];
+        let mut err = x.err.clone();
+        for (i, out) in col.iter_mut().enumerate() {
+            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
+                continue;
+            }
+            let r = match strs.get(i) {
+                Some(s) => &*memo.entry(s).or_insert_with(|| f(&Value::Str(s.into())).ok()),
+                None => &null,
+            };
+            match r {
+                Some(v) => *out = v.clone(),
+                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Some(Vals { col: Col::Values(Cow::Owned(col)), err })
     }
 
     /// The interpreter's `eval_bool` row by row (rows that are not live are left UNKNOWN).
