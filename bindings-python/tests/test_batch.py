@@ -89,7 +89,16 @@ def _polars():
     return pl.DataFrame(PROFILES), pl.DataFrame(EVENTS)
 
 
-@pytest.mark.parametrize("make", [_pandas, _arrow, _polars], ids=["pandas", "pyarrow", "polars"])
+def _readers():
+    """Streams of record batches (profiles in 1,000-row batches; events shuffled, 777 a batch)."""
+    profiles = pa.Table.from_pylist(PROFILES)
+    events = pa.Table.from_pylist(random.Random(7).sample(EVENTS, len(EVENTS)))
+    return (pa.RecordBatchReader.from_batches(profiles.schema, profiles.to_batches(max_chunksize=1000)),
+            pa.RecordBatchReader.from_batches(events.schema, events.to_batches(max_chunksize=777)))
+
+
+@pytest.mark.parametrize("make", [_pandas, _arrow, _polars, _readers],
+                         ids=["pandas", "pyarrow", "polars", "pyarrow-reader"])
 def test_registry_batch_matches_row_by_row(registry, expected, make):
     profiles, events = make()
     frame = registry.evaluate_batch(profiles, events, as_of=AS_OF, outcome=True)
