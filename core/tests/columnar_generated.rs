@@ -415,3 +415,107 @@ fn generated_rules_over_generated_tables_match_the_row_path() {
     );
     assert!(pairs >= 100_000 && columnar_runs * 10 >= pairs * 9, "{pairs} pairs, {columnar_runs} columnar");
 }
+
+/// Calendar functions are computed once per local day (or hour) per distinct period, with the
+/// zone's offset looked up once per UTC hour: instants every 7 minutes over six days around DST
+/// transitions (New York both ways, Berlin, Lord Howe's half-hour shift) and in zones whose
+/// midnight is not on a UTC hour (Kolkata +05:30, Kathmandu +05:45), and St. John's, whose
+/// fall-back at 04:30 UTC makes one local hour key hold two different true hours if the offset
+/// were taken as constant over that UTC hour, must give the row path's outcome for every rule
+/// and row.
+#[test]
+fn calendar_functions_around_transitions_match_the_row_path() {
+    const MINUTE: i64 = 60_000_000;
+    // UTC instants near transitions (the windows reach ±3 days around each).
+    let centers = [
+        "2026-03-08T07:00:00Z", // New York, spring forward
+        "2025-11-02T06:00:00Z", // New York, fall back
+        "2026-03-29T01:00:00Z", // Berlin
+        "2026-04-05T15:00:00Z", // Lord Howe, +11 -> +10:30
+        "2025-10-05T15:30:00Z", // Lord Howe, +10:30 -> +11
+        "2025-11-02T04:30:00Z", // St. John's, -02:30 -> -03:30 in the middle of a UTC hour
+    ];
+    let mut instants: Vec<i64> = Vec::new();
+    for c in centers {
+        let c = segcore::parse_as_of(c).unwrap();
+        instants.extend((-3 * 24 * 60 / 7..=3 * 24 * 60 / 7).map(|k| c + k * 7 * MINUTE));
+    }
+    let n = instants.len();
+    let ids: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
+    let profiles = RecordBatch::try_from_iter([
+        ("id", Arc::new(StringArray::from(ids)) as ArrayRef),
+        ("signup_at", Arc::new(TimestampMicrosecondArray::from(instants).with_timezone("UTC")) as ArrayRef),
+    ])
+    .unwrap();
+    let mut rules: Vec<String> = Vec::new();
+    for day in ["2025-10-02", "2025-10-05", "2025-10-06", "2025-11-01", "2025-11-02", "2025-11-03", "2026-03-07"] {
+        rules.push(format!("date(signup_at) = \"{day}\""));
+    }
+    for day in ["2026-03-08", "2026-03-09", "2026-03-28", "2026-03-29", "2026-03-30", "2026-04-05", "2026-04-06"] {
+        rules.push(format!("date(signup_at) = \"{day}\""));
+    }
+    rules.extend(
+        [0, 6, 7, 8, 14, 15, 16, 21, 22, 23, 130, 131, 132, 133, 134, 160, 161, 162]
+            .map(|k| format!("days_since(signup_at) >= {k}")),
+    );
+    rules.extend([-23, -22, -21, -20].map(|k| format!("days_since(signup_at) <= {k}")));
+    rules.extend((0..24).map(|h| format!("hour(signup_at) = {h}")));
+    rules.extend((1..=7).map(|d| format!("day_of_week(signup_at) = {d}")));
+    rules.extend([
+        "start_of_day(signup_at) > signup_at - 1h".to_string(),
+        "start_of_day(signup_at) > signup_at - 30m".to_string(),
+        "start_of_week(signup_at) > signup_at - 2d".to_string(),
+        "start_of_month(signup_at) > signup_at - 5d".to_string(),
+    ]);
+    let cx = EvalContext::parse("2026-03-15T12:00:00Z").unwrap();
+    let cols = Columns::default();
+    let opts = BatchOptions { keep_going: true, ..Default::default() };
+    // Typed (the column read as instants) and untyped (coerced row by row): both must agree.
+    let typed = segcore::Schema::from_json_str(r#"{"attributes": {"signup_at": "timestamp"}}"#).unwrap();
+    let mut varied = 0;
+    let zones = [
+        "America/New_York",
+        "Europe/Berlin",
+        "Australia/Lord_Howe",
+        "America/St_Johns",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "UTC",
+    ];
+    for zone in zones {
+        let defs: Vec<Definition> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut d = Definition::new(format!("s{i:03}"), "1.0.0", r.clone());
+                d.timezone = zone.into();
+                d
+            })
+            .collect();
+        for schema in [Some(&typed), None] {
+            let reg = Registry::from_definitions(defs.clone(), schema).unwrap();
+            let program = reg.program();
+            let rows =
+                ingest_arrow::profiles_from_batches(std::slice::from_ref(&profiles), None, &cols, &program.read_set())
+                    .unwrap();
+            let want = batch::evaluate(program, &rows, &cx, &opts).unwrap();
+            let got = columnar::evaluate(program, std::slice::from_ref(&profiles), None, &cols, &cx, &opts).unwrap();
+            assert_eq!(got.engine(), batch::Engine::Columnar);
+            for k in 0..program.len() {
+                let differ = (0..n).find(|&r| got.outcomes(k)[r] != want.outcomes(k)[r]);
+                assert!(
+                    differ.is_none(),
+                    "{zone} ({}): {} at row {differ:?} (instant {:?})",
+                    if schema.is_some() { "typed" } else { "untyped" },
+                    program.segments()[k].definition().rule,
+                    differ.map(|r| rows[r].attribute("signup_at"))
+                );
+                let members = want.outcomes(k).iter().filter(|o| o.is_member()).count();
+                varied += usize::from(members > 0 && members < n);
+            }
+        }
+    }
+    // Most rules split the rows (the comparison is not between two constant columns).
+    let pairs = rules.len() * zones.len() * 2;
+    assert!(varied > pairs * 2 / 3, "{varied} of {pairs} rule/zone pairs split the rows");
+}

@@ -368,6 +368,11 @@ impl<'c> Env<'c, '_> {
             }
             Kind::Coerce(x) => {
                 let x = self.vals(x, live);
+                // Instants read as instants are themselves (`ops::coerce`): the typed column
+                // stays typed for the kernels above it.
+                if n.ty == crate::ir::Ty::Timestamp && matches!(x.col, Col::Ts(_)) {
+                    return x;
+                }
                 let tz = self.seg.timezone();
                 self.per_row_vals(live, x.err, |i| Ok(ops::coerce(x.col.value(i), n.ty, tz).into_owned()))
             }
@@ -776,9 +781,81 @@ impl<'c> Env<'c, '_> {
                 if let Some(v) = self.per_distinct_str(&x, live, apply) {
                     return v;
                 }
+                // Calendar functions of instants depend only on the local day (the local hour
+                // for `hour`): computed once per distinct one.
+                let period = match f {
+                    Func::DaysSince
+                    | Func::DayOfWeek
+                    | Func::Date
+                    | Func::StartOfDay
+                    | Func::StartOfWeek
+                    | Func::StartOfMonth => Some(86_400_000_000),
+                    Func::Hour => Some(3_600_000_000),
+                    _ => None,
+                };
+                if let Some(v) = period.and_then(|p| self.per_local_period(&x, live, p, sem.tz, apply)) {
+                    return v;
+                }
                 self.per_row_vals(live, x.err, |i| apply(&x.col.value(i)))
             }
         }
+    }
+
+    /// `f` over a timestamp column whose result depends only on the local period (day or hour,
+    /// `period` µs) of each instant in `tz`, computed once per distinct period; `None` when the
+    /// column is not timestamps. A row's local period is its instant plus the zone's offset,
+    /// looked up once per UTC hour; an hour with a transition inside is computed row by row.
+    fn per_local_period(
+        &self,
+        x: &Vals<'c>,
+        live: Option<&[bool]>,
+        period: i64,
+        tz: &jiff::tz::TimeZone,
+        f: impl Fn(&Value) -> ops::R<Value>,
+    ) -> Option<Vals<'c>> {
+        const HOUR: i64 = 3_600_000_000;
+        let Col::Ts(ts) = &x.col else { return None };
+        let len = self.len();
+        let mut offsets: std::collections::HashMap<i64, Option<i64>, foldhash::fast::FixedState> =
+            std::collections::HashMap::default();
+        let mut memo: std::collections::HashMap<i64, Option<Value>, foldhash::fast::FixedState> =
+            std::collections::HashMap::default();
+        let constant_offset = |hour: i64| -> Option<i64> {
+            let start = hour.checked_mul(HOUR)?;
+            let end = start.checked_add(HOUR)?;
+            let at = jiff::Timestamp::from_microsecond(start).ok()?;
+            jiff::Timestamp::from_microsecond(end).ok()?;
+            match tz.following(at).next() {
+                Some(t) if t.timestamp().as_microsecond() < end => None,
+                _ => Some(i64::from(tz.to_offset(at).seconds()) * 1_000_000),
+            }
+        };
+        let null = f(&Value::Null).ok();
+        let mut col = vec![Value::Null; len];
+        let mut err = x.err.clone();
+        for (i, out) in col.iter_mut().enumerate() {
+            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
+                continue;
+            }
+            let r = match ts.get(i) {
+                None => null.clone(),
+                Some(t) => {
+                    let offset =
+                        *offsets.entry(t.div_euclid(HOUR)).or_insert_with(|| constant_offset(t.div_euclid(HOUR)));
+                    match offset.and_then(|o| t.checked_add(o)) {
+                        Some(local) => {
+                            memo.entry(local.div_euclid(period)).or_insert_with(|| f(&Value::Timestamp(t)).ok()).clone()
+                        }
+                        None => f(&Value::Timestamp(t)).ok(),
+                    }
+                }
+            };
+            match r {
+                Some(v) => *out = v,
+                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
+            }
+        }
+        Some(Vals { col: Col::Values(Cow::Owned(col)), err })
     }
 
     /// `f` over a string column, computed once per distinct string (`f` is a pure function of
