@@ -435,7 +435,8 @@ impl<'a> Frame<'a> {
         if read.attributes.contains(&cols.id) {
             return None;
         }
-        let ids = read_ids(profiles, &cols.id)?;
+        // A chunk's ids were checked for repeats over the whole table already.
+        let ids = read_ids(profiles, &cols.id, route.is_none())?;
         let n = ids.len();
         let mut attrs = BTreeMap::new();
         for name in &read.attributes {
@@ -461,7 +462,9 @@ impl<'a> Frame<'a> {
     }
 }
 
-fn read_ids<'a>(profiles: &'a [RecordBatch], column: &str) -> Option<Ids<'a>> {
+/// The id column of the profiles; `None` (the row path then names the problem) for nulls, ids
+/// of two kinds, or — when `check_repeats` — a repeated id.
+fn read_ids<'a>(profiles: &'a [RecordBatch], column: &str, check_repeats: bool) -> Option<Ids<'a>> {
     let mut ints: Vec<i64> = Vec::new();
     let mut strs: Vec<&'a str> = Vec::new();
     for batch in profiles {
@@ -490,6 +493,9 @@ fn read_ids<'a>(profiles: &'a [RecordBatch], column: &str) -> Option<Ids<'a>> {
         (false, false) => return None,
     };
     // Repeated ids are refused by the row path, which names both rows.
+    if !check_repeats {
+        return Some(ids);
+    }
     let unique = match &ids {
         Ids::Int(v) => {
             v.windows(2).all(|w| w[0] < w[1]) || {
@@ -849,13 +855,13 @@ impl Route {
     /// order); `None` when an id or entity column is not read natively (then the whole table
     /// must be evaluated at once, on the engine's usual path).
     pub(crate) fn new(ids: &[RecordBatch], events: &[RecordBatch], cols: &Columns, read: &ReadSet) -> Option<Route> {
-        let ids = read_ids(ids, &cols.id)?;
+        let ids = read_ids(ids, &cols.id, true)?;
         u32::try_from(ids.len()).ok().filter(|&n| n < u32::MAX)?;
-        let index = RowIndex::new(&ids);
         let mut rows = Vec::with_capacity(events.len());
         let mut unmatched = 0;
         // Events are matched (and counted) only when a segment reads some, as in one frame.
         let events = if read.events.is_empty() { &[] } else { events };
+        let index = if events.is_empty() { RowIndex::Dense(0, 0) } else { RowIndex::new(&ids) };
         for batch in events {
             let entities = entities(batch, cols)?;
             let r: Vec<u32> = (0..batch.num_rows()).map(|i| entities.row(i, &index).unwrap_or(u32::MAX)).collect();

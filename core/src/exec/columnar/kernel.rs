@@ -754,7 +754,21 @@ impl<'c> Env<'c, '_> {
                             && matches!(&*a.col.value(i), Value::List(_))
                     })
                     .collect();
-                let b = self.vals(&args[1], Some(&lists));
+                let mut b = self.vals(&args[1], Some(&lists));
+                // A literal vector's decimals read as floats once, not once per row: `ops::vector`
+                // reads every element through `as_f64`, which gives a float itself unchanged.
+                if let Col::Const(v, n) = &b.col {
+                    if let Value::List(items) = &**v {
+                        let floats = items
+                            .iter()
+                            .map(|x| match x {
+                                Value::Decimal(_) => ops::as_f64(x).map_or_else(|| x.clone(), Value::Float),
+                                _ => x.clone(),
+                            })
+                            .collect();
+                        b.col = Col::Const(Cow::Owned(Value::List(floats)), *n);
+                    }
+                }
                 let err = or_fails(a.err, b.err.map(|e| e.iter().zip(&lists).map(|(e, l)| *e && *l).collect()));
                 self.per_row_vals(live, err, |i| {
                     Ok(if lists[i] { ops::vector(f, &a.col.value(i), &b.col.value(i)) } else { Value::Null })
