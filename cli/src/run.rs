@@ -2,9 +2,8 @@
 //! profile, segment by segment in dependency order (so each segment's time is measured), spread
 //! over the machine's cores, with deterministic output order.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use segcore::batch::{self, BatchOptions, MembershipRow, Memberships};
 use segcore::{EvalContext, Profile, Program};
@@ -12,31 +11,30 @@ use segcore::{EvalContext, Profile, Program};
 use crate::io::{CliResult, Format};
 use crate::output::OutputFile;
 
-/// A progress line on stderr, only when stderr is a terminal.
-pub struct Progress {
-    enabled: bool,
-    total: usize,
-    label: String,
-    last: Instant,
-}
+/// The evaluation's progress bar on stderr: profile × segment evaluations done, time spent and
+/// left. indicatif draws nothing when stderr is not a terminal (pipes, CI logs).
+pub struct Progress(indicatif::ProgressBar);
 
 impl Progress {
     pub fn new(label: &str, total: usize) -> Progress {
-        Progress { enabled: std::io::stderr().is_terminal(), total, label: label.into(), last: Instant::now() }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total as u64),
+            indicatif::ProgressDrawTarget::stderr_with_hz(10),
+        );
+        let style = indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:25}] {percent:>3}% ({human_pos}/{human_len} profile × segment, {elapsed}, {eta} left)",
+        )
+        .map(|s| s.progress_chars("#>-"))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(label.to_string());
+        Progress(bar)
     }
-    pub fn update(&mut self, done: usize) {
-        if !self.enabled || self.last.elapsed() < Duration::from_millis(100) && done < self.total {
-            return;
-        }
-        self.last = Instant::now();
-        let pct = (done * 100).checked_div(self.total).unwrap_or(100).min(100);
-        let bar = "#".repeat(pct / 4) + &"-".repeat(25 - pct / 4);
-        let _ = write!(std::io::stderr(), "\r{} [{bar}] {pct:>3}% ({done}/{})", self.label, self.total);
+    pub fn update(&self, done: usize) {
+        self.0.set_position(done as u64);
     }
     pub fn finish(&self) {
-        if self.enabled {
-            let _ = writeln!(std::io::stderr());
-        }
+        self.0.finish();
     }
 }
 
@@ -48,19 +46,13 @@ pub fn evaluate_all(
     cx: &EvalContext,
     keep_going: bool,
 ) -> CliResult<Memberships> {
-    let progress = std::sync::Mutex::new(Progress::new("evaluating", program.len() * profiles.len()));
-    let update = |done: usize, _total: usize| {
-        if let Ok(mut p) = progress.lock() {
-            p.update(done);
-        }
-    };
+    let progress = Progress::new("evaluating", program.len() * profiles.len());
+    let update = |done: usize, _total: usize| progress.update(done);
     let opts = BatchOptions { progress: Some(&update), keep_going, ..BatchOptions::default() };
     // Ids are unique already: `segcore::ingest` refused a repeated id, naming both lines.
     let bound: Vec<_> = profiles.iter().map(|p| program.bind(p)).collect();
     let result = batch::evaluate_bound(program, &bound, cx, &opts);
-    if let Ok(p) = progress.lock() {
-        p.finish();
-    }
+    progress.finish();
     // The core's message names the row and entity, its location the definition file and line.
     result.map_err(|e| e.first().to_string())
 }
@@ -105,12 +97,8 @@ pub fn evaluate_parquet(
     let mut wanted = read.attributes.clone();
     wanted.insert(cols.id.clone());
     let mut stream = crate::parquet_io::reader(profiles, Some(&wanted))?;
-    let progress = std::sync::Mutex::new(Progress::new("evaluating", program.len() * rows));
-    let update = |done: usize, _total: usize| {
-        if let Ok(mut p) = progress.lock() {
-            p.update(done);
-        }
-    };
+    let progress = Progress::new("evaluating", program.len() * rows);
+    let update = |done: usize, _total: usize| progress.update(done);
     let opts = BatchOptions { progress: Some(&update), keep_going, ..BatchOptions::default() };
     let mut failed_write: Option<String> = None;
     let mut sink = |_first: usize, m: &Memberships| -> Result<(), segcore::Error> {
@@ -121,9 +109,7 @@ pub fn evaluate_parquet(
     };
     let result =
         segcore::columnar::evaluate_chunked(program, &ids, &mut stream, events, cols, cx, &opts, chunk_rows, &mut sink);
-    if let Ok(p) = progress.lock() {
-        p.finish();
-    }
+    progress.finish();
     if let Some(e) = failed_write {
         return Err(e);
     }
