@@ -758,6 +758,9 @@ enum Entities<'a> {
     Int(&'a [i64], Option<&'a arrow_buffer::NullBuffer>),
     Ints(Vec<Option<i64>>),
     Text(Texts<'a>),
+    /// Rows known in advance ([`Route`]): each event's row in the whole table, kept when it
+    /// falls in the chunk `first..first + len`.
+    Routed(&'a [u32], usize, usize),
 }
 
 impl Entities<'_> {
@@ -772,6 +775,10 @@ impl Entities<'_> {
             }
             Entities::Ints(v) => v[i].and_then(|k| index.int(k)),
             Entities::Text(t) => t.get(i).and_then(|s| index.text(s)),
+            Entities::Routed(rows, first, len) => {
+                let r = (*rows.get(i)? as usize).checked_sub(*first)?;
+                (r < *len).then_some(r as u32)
+            }
         }
     }
 }
@@ -871,13 +878,6 @@ impl Route {
         let props = std::sync::Arc::new(read_props(events, cols, read)?);
         Some(Route { rows, unmatched, props, first: 0, len: 0 })
     }
-
-    /// The chunk row of row `i` of events batch `b`, if its profile is in the chunk.
-    #[inline]
-    fn row(&self, b: usize, i: usize) -> Option<u32> {
-        let r = (*self.rows.get(b)?.get(i)? as usize).checked_sub(self.first)?;
-        (r < self.len).then_some(r as u32)
-    }
 }
 
 /// An events batch's entity column, read natively.
@@ -904,7 +904,8 @@ fn read_events(
     route: Option<&Route>,
 ) -> Option<EventTables> {
     // With a route, events are not looked up by id: their rows are known.
-    let index = (!read.events.is_empty() && route.is_none()).then(|| RowIndex::new(ids));
+    let index = if read.events.is_empty() || route.is_some() { RowIndex::Dense(0, 0) } else { RowIndex::new(ids) };
+    let index = &index;
     let names: Vec<&String> = read.events.iter().collect();
     let mut pairs: Vec<Picked> = vec![Picked::default(); names.len()];
     let mut unmatched = 0usize;
@@ -930,8 +931,8 @@ fn read_events(
         }
         let first = u32::try_from(start).ok()?;
         let entities = match route {
-            Some(_) => None,
-            None => Some(entities(batch, cols)?),
+            Some(r) => Entities::Routed(r.rows.get(b).map_or(&[][..], Vec::as_slice), r.first, r.len),
+            None => entities(batch, cols)?,
         };
         let name_col = texts(batch.column(iname))?;
         let slot_of = |s: &str| names.iter().position(|n| n.as_str() == s);
@@ -956,12 +957,7 @@ fn read_events(
                 let mut out: Vec<Picked> = (0..names.len()).map(|_| picked()).collect();
                 let mut missing = 0usize;
                 for i in range {
-                    let row = match (&entities, &index, route) {
-                        (Some(e), Some(index), _) => e.row(i, index),
-                        (_, _, Some(route)) => route.row(b, i),
-                        _ => None,
-                    };
-                    let Some(row) = row else {
+                    let Some(row) = entities.row(i, index) else {
                         missing += 1;
                         continue;
                     };
