@@ -212,6 +212,11 @@ fn demo_bundled_definitions_are_formatted_and_type_check() {
     );
 }
 
+/// The arguments that evaluate a demo folder `p/` (its segments, schema, as_of and FX table);
+/// the FX table comes last.
+const DEMO_EVAL: [&str; 8] =
+    ["--segments", "p/segments", "--schema", "p/schema.yaml", "--as-of", "2026-03-15T12:00:00Z", "--fx", "p/fx.json"];
+
 #[test]
 fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byte() {
     let dir = tmp("demo-parquet");
@@ -223,16 +228,7 @@ fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byt
     assert!(dir.join("p/memberships.parquet").is_file() && dir.join("p/profiles.parquet").is_file());
     assert!(text(&out).contains("profiles.parquet"), "{}", text(&out));
     // Parquet in, JSONL out: exactly the row path's membership file.
-    let common = [
-        "--segments",
-        "p/segments",
-        "--schema",
-        "p/schema.yaml",
-        "--as-of",
-        "2026-03-15T12:00:00Z",
-        "--fx",
-        "p/fx.json",
-    ];
+    let common = DEMO_EVAL;
     let args = [
         &["eval"][..],
         &common,
@@ -256,7 +252,8 @@ fn demo_parquet_through_the_columnar_engine_gives_the_jsonl_answers_byte_for_byt
     write(&dir, "fx-short.json", "{}");
     let failing = |extra: &[&str], out: &str| {
         let args = [
-            &["eval", "--segments", "p/segments", "--schema", "p/schema.yaml", "--as-of", "2026-03-15T12:00:00Z"][..],
+            &["eval"][..],
+            &DEMO_EVAL[..6],
             &["--fx", "fx-short.json", "--profiles", "p/profiles.parquet", "--events", "p/events.parquet"],
             &["--out", out],
             extra,
@@ -342,16 +339,7 @@ fn hostile_parquet_inputs_are_clear_errors_not_crashes() {
     std::fs::write(dir.join("cut.parquet"), &good[..good.len() / 2]).unwrap();
     // Events whose `at` column is missing: the Arrow reader's message.
     std::fs::copy(dir.join("p/profiles.parquet"), dir.join("as_events.parquet")).unwrap();
-    let common = [
-        "--segments",
-        "p/segments",
-        "--schema",
-        "p/schema.yaml",
-        "--as-of",
-        "2026-03-15T12:00:00Z",
-        "--fx",
-        "p/fx.json",
-    ];
+    let common = DEMO_EVAL;
     for (profiles, events, says) in [
         ("garbage.parquet", "p/events.parquet", "garbage.parquet"),
         ("empty.parquet", "p/events.parquet", "empty.parquet"),

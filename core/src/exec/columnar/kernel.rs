@@ -686,7 +686,13 @@ impl<'c> Env<'c, '_> {
     }
 
     /// `f` for each live row, failing rows flagged (with `err`, the children's failures).
-    fn per_row_vals(&self, live: Option<&[bool]>, mut err: Fails, f: impl Fn(usize) -> ops::R<Value>) -> Vals<'c> {
+    fn per_row_vals(&self, live: Option<&[bool]>, err: Fails, f: impl Fn(usize) -> ops::R<Value>) -> Vals<'c> {
+        self.fill(live, err, |i| f(i).ok())
+    }
+
+    /// `f` for each live row not failed yet; `None` flags the row as failing. `f` may keep
+    /// state (a memo of values already computed).
+    fn fill(&self, live: Option<&[bool]>, mut err: Fails, mut f: impl FnMut(usize) -> Option<Value>) -> Vals<'c> {
         let len = self.len();
         let mut col = vec![Value::Null; len];
         for (i, out) in col.iter_mut().enumerate() {
@@ -694,8 +700,8 @@ impl<'c> Env<'c, '_> {
                 continue;
             }
             match f(i) {
-                Ok(v) => *out = v,
-                Err(_) => err.get_or_insert_with(|| vec![false; len])[i] = true,
+                Some(v) => *out = v,
+                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
             }
         }
         Vals { col: Col::Values(Cow::Owned(col)), err }
@@ -829,7 +835,6 @@ impl<'c> Env<'c, '_> {
     ) -> Option<Vals<'c>> {
         const HOUR: i64 = 3_600_000_000;
         let Col::Ts(ts) = &x.col else { return None };
-        let len = self.len();
         let mut offsets: std::collections::HashMap<i64, Option<i64>, foldhash::fast::FixedState> =
             std::collections::HashMap::default();
         let mut memo: std::collections::HashMap<i64, Option<Value>, foldhash::fast::FixedState> =
@@ -845,31 +850,18 @@ impl<'c> Env<'c, '_> {
             }
         };
         let null = f(&Value::Null).ok();
-        let mut col = vec![Value::Null; len];
-        let mut err = x.err.clone();
-        for (i, out) in col.iter_mut().enumerate() {
-            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
-                continue;
-            }
-            let r = match ts.get(i) {
-                None => null.clone(),
-                Some(t) => {
-                    let offset =
-                        *offsets.entry(t.div_euclid(HOUR)).or_insert_with(|| constant_offset(t.div_euclid(HOUR)));
-                    match offset.and_then(|o| t.checked_add(o)) {
-                        Some(local) => {
-                            memo.entry(local.div_euclid(period)).or_insert_with(|| f(&Value::Timestamp(t)).ok()).clone()
-                        }
-                        None => f(&Value::Timestamp(t)).ok(),
+        Some(self.fill(live, x.err.clone(), |i| match ts.get(i) {
+            None => null.clone(),
+            Some(t) => {
+                let offset = *offsets.entry(t.div_euclid(HOUR)).or_insert_with(|| constant_offset(t.div_euclid(HOUR)));
+                match offset.and_then(|o| t.checked_add(o)) {
+                    Some(local) => {
+                        memo.entry(local.div_euclid(period)).or_insert_with(|| f(&Value::Timestamp(t)).ok()).clone()
                     }
+                    None => f(&Value::Timestamp(t)).ok(),
                 }
-            };
-            match r {
-                Some(v) => *out = v,
-                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
             }
-        }
-        Some(Vals { col: Col::Values(Cow::Owned(col)), err })
+        }))
     }
 
     /// `f` over a string column, computed once per distinct string (`f` is a pure function of
@@ -882,26 +874,13 @@ impl<'c> Env<'c, '_> {
         f: impl Fn(&Value) -> ops::R<Value>,
     ) -> Option<Vals<'c>> {
         let Col::Str(strs) = &x.col else { return None };
-        let len = self.len();
         let mut memo: std::collections::HashMap<&str, Option<Value>, foldhash::fast::FixedState> =
             std::collections::HashMap::default();
         let null = f(&Value::Null).ok();
-        let mut col = vec![Value::Null; len];
-        let mut err = x.err.clone();
-        for (i, out) in col.iter_mut().enumerate() {
-            if !Self::is_live(live, i) || err.as_ref().is_some_and(|e| e[i]) {
-                continue;
-            }
-            let r = match strs.get(i) {
-                Some(s) => &*memo.entry(s).or_insert_with(|| f(&Value::Str(s.into())).ok()),
-                None => &null,
-            };
-            match r {
-                Some(v) => *out = v.clone(),
-                None => err.get_or_insert_with(|| vec![false; len])[i] = true,
-            }
-        }
-        Some(Vals { col: Col::Values(Cow::Owned(col)), err })
+        Some(self.fill(live, x.err.clone(), |i| match strs.get(i) {
+            Some(s) => memo.entry(s).or_insert_with(|| f(&Value::Str(s.into())).ok()).clone(),
+            None => null.clone(),
+        }))
     }
 
     /// The interpreter's `eval_bool` row by row (rows that are not live are left UNKNOWN).
