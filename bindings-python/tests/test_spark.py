@@ -292,6 +292,10 @@ def test_evaluate_argument_errors(spark: Any, data: Dict[str, Any]) -> None:
     with pytest.raises(TypeError, match="pyspark.sql.DataFrame") as e:
         segcore.spark.evaluate([], None, reg, sql_dataset.AS_OF)
     assert e.value.kind == "invalid_profile"
+    for bad in (0, -3, True, 2.5, "4"):
+        with pytest.raises(ValueError, match="partitions must be a positive integer") as e:
+            segcore.spark.evaluate(data["profiles"], data["events"], reg, sql_dataset.AS_OF, partitions=bad)
+        assert e.value.kind == "invalid_context"
 
 
 # ---------------------------------------------------------------------------------------------
