@@ -50,6 +50,79 @@ enum Got {
     Error(&'static str, segcore::Error),
     Canonical(String, String),
     Format(String),
+    /// `next_change`: (instant µs, outcome, cause) or none.
+    Next(Option<(i64, String, String)>),
+    /// `timeline`: the outcome at `from` and each change.
+    Timeline(String, Vec<(i64, String, String)>),
+}
+
+fn change_of(c: &segcore::temporal::Change) -> (i64, String, String) {
+    (c.at, c.outcome.as_str().to_string(), c.cause.kind.as_str().to_string())
+}
+
+/// A `next_change` or `timeline` case (SPEC §22).
+fn run_over_time(
+    query: &str,
+    case: &J,
+    registry: Option<&Registry>,
+    segment: Option<&Segment>,
+    profile: &Profile,
+    mut cx: EvalContext,
+) -> Result<Got, String> {
+    let target = case.get("target").and_then(J::as_str);
+    let got = match query {
+        "next_change" => {
+            let horizon = match case.get("horizon").and_then(J::as_str) {
+                Some(h) => match segcore::temporal::parse_horizon(h) {
+                    Ok(h) => Some(h),
+                    Err(e) => return Ok(Got::Error("evaluate", e)),
+                },
+                None => None,
+            };
+            let r = match (registry, segment) {
+                (Some(reg), _) => {
+                    reg.program().next_change(target.ok_or("registry case needs `target`")?, profile, &cx, horizon)
+                }
+                (_, Some(seg)) => seg.next_change(profile, &cx, horizon),
+                _ => unreachable!(),
+            };
+            r.map(|c| Got::Next(c.as_ref().map(change_of)))
+        }
+        "timeline" => {
+            let instant = |k: &str| {
+                case.get(k)
+                    .and_then(J::as_str)
+                    .and_then(segcore::binding::parse_instant)
+                    .ok_or(format!("timeline case needs `{k}` (RFC 3339)"))
+            };
+            let (from, to) = (instant("from")?, instant("to")?);
+            cx.as_of = from;
+            let r = match (registry, segment) {
+                (Some(reg), _) => {
+                    reg.program().timeline(target.ok_or("registry case needs `target`")?, profile, from, to, &cx)
+                }
+                (_, Some(seg)) => seg.timeline(profile, from, to, &cx),
+                _ => unreachable!(),
+            };
+            r.map(|t| Got::Timeline(t.outcome.as_str().to_string(), t.changes.iter().map(change_of).collect()))
+        }
+        q => return Err(format!("unknown query `{q}`")),
+    };
+    Ok(got.unwrap_or_else(|e| Got::Error("evaluate", e)))
+}
+
+fn expected_change(j: &J) -> Result<(i64, String, String), String> {
+    let at = j
+        .get("at")
+        .and_then(J::as_str)
+        .and_then(segcore::binding::parse_instant)
+        .ok_or("expected change needs `at`")?;
+    let s = |k: &str| j.get(k).and_then(J::as_str).map(str::to_string).ok_or(format!("expected change needs `{k}`"));
+    Ok((at, s("outcome")?, s("cause")?))
+}
+
+fn show_change(c: &(i64, String, String)) -> String {
+    format!("{} {} ({})", segcore::binding::format_timestamp(c.0), c.1, c.2)
 }
 
 fn run(case: &J) -> Result<Got, String> {
@@ -112,7 +185,11 @@ fn run(case: &J) -> Result<Got, String> {
         Ok(p) => p,
         Err(e) => return Ok(Got::Error("evaluate", e)),
     };
-    let as_of = case.get("as_of").and_then(J::as_str).ok_or("evaluation case needs `as_of`")?;
+    let query = case.get("query").and_then(J::as_str);
+    let as_of = match query {
+        Some("timeline") => case.get("from").and_then(J::as_str).ok_or("timeline case needs `from`")?,
+        _ => case.get("as_of").and_then(J::as_str).ok_or("evaluation case needs `as_of`")?,
+    };
     let mut cx = EvalContext::parse(as_of).map_err(|e| e.to_string())?;
     if let Some(fx) = case.get("fx") {
         cx = cx.with_fx(FxRates::from_json(fx).map_err(|e| e.to_string())?);
@@ -121,6 +198,9 @@ fn run(case: &J) -> Result<Got, String> {
         for (k, v) in segs {
             cx = cx.with_segment(k.clone(), v.as_bool().ok_or("`segments` values must be booleans")?);
         }
+    }
+    if let Some(q) = query {
+        return run_over_time(q, case, registry.as_ref(), segment.as_ref(), &profile, cx);
     }
     let r = match (&registry, &segment) {
         (Some(reg), _) => {
@@ -157,6 +237,11 @@ fn check(case: &J) -> Result<(), String> {
         Got::Error(p, e) => format!("{p} error {}", e.to_string().replace('\n', "\n      ")),
         Got::Canonical(c, _) => format!("canonical {c}"),
         Got::Format(f) => format!("format {f:?}"),
+        Got::Next(None) => "no next change".to_string(),
+        Got::Next(Some(c)) => format!("next change {}", show_change(c)),
+        Got::Timeline(o, cs) => {
+            format!("timeline {o} then [{}]", cs.iter().map(show_change).collect::<Vec<_>>().join(", "))
+        }
     };
     if let Some(err) = expect.get("error") {
         let kind = err.get("kind").and_then(J::as_str).unwrap_or("");
@@ -197,6 +282,30 @@ fn check(case: &J) -> Result<(), String> {
         return match &got {
             Got::Format(f) if f == want => Ok(()),
             g => Err(format!("expected format {want:?}, got {}", describe(g))),
+        };
+    }
+    if let Some(want) = expect.get("next_change") {
+        let want = if want.is_null() { None } else { Some(expected_change(want)?) };
+        return match &got {
+            Got::Next(c) if *c == want => Ok(()),
+            g => Err(format!(
+                "expected {}, got {}",
+                want.as_ref().map_or("no next change".to_string(), |c| format!("next change {}", show_change(c))),
+                describe(g)
+            )),
+        };
+    }
+    if let Some(want) = expect.get("timeline") {
+        let outcome = want.get("outcome").and_then(J::as_str).ok_or("timeline expectation needs `outcome`")?;
+        let changes = want.get("changes").and_then(J::as_array).ok_or("timeline expectation needs `changes`")?;
+        let changes = changes.iter().map(expected_change).collect::<Result<Vec<_>, _>>()?;
+        return match &got {
+            Got::Timeline(o, cs) if o == outcome && *cs == changes => Ok(()),
+            g => Err(format!(
+                "expected timeline {outcome} then [{}], got {}",
+                changes.iter().map(show_change).collect::<Vec<_>>().join(", "),
+                describe(g)
+            )),
         };
     }
     let want_outcome = expect.get("outcome").and_then(J::as_str);

@@ -111,6 +111,10 @@ pub enum ErrorKind {
     InvalidContext,
     /// A construct the chosen SQL dialect cannot express exactly (`segcore sql`).
     SqlUnsupported,
+    /// A rule whose outcome depends on `as_of` in a way `next_change`/`timeline` cannot place in
+    /// time (SPEC §22), or a lone definition with `in_segment` (its references change only in a
+    /// registry).
+    NextChangeUnsupported,
     /// A file or folder that cannot be read (missing, not a regular file, not UTF-8).
     Io,
     /// Two input rows (profiles) carry the same id: every route refuses rather than guessing
@@ -155,6 +159,7 @@ impl ErrorKind {
             InvalidSchema => "invalid_schema",
             InvalidContext => "invalid_context",
             SqlUnsupported => "sql_unsupported",
+            NextChangeUnsupported => "next_change_unsupported",
             Io => "io",
             DuplicateProfileId => "duplicate_profile_id",
             Internal => "internal",
@@ -539,7 +544,7 @@ impl ErrorKind {
             TypeMismatch if compiling => C::TypeCheck,
             TypeMismatch => C::Evaluation,
             // A construct the SQL dialect cannot express: a property of the rule.
-            SqlUnsupported => C::TypeCheck,
+            SqlUnsupported | NextChangeUnsupported => C::TypeCheck,
             // Evaluation of good data.
             FxRateMissing | NumericOverflow | SegmentResultMissing => C::Evaluation,
             // The input handed in.

@@ -35,3 +35,6 @@ pub const MAX_VALUE_DEPTH: usize = 100;
 pub const MAX_RECORD_BYTES: usize = 32 << 20;
 /// Diagnostics of one severity reported per rule; the rest are counted in one more.
 pub const MAX_DIAGNOSTICS: usize = 100;
+/// Instants one `next_change` or `timeline` query may evaluate (SPEC §22): an `hour(as_of)` rule
+/// over the longest span needs under 900,000.
+pub const MAX_TIME_STEPS: usize = 2_000_000;

@@ -52,7 +52,7 @@ fn attribute<'a>(name: &str, slot: u32, cx: &Ctx<'a>) -> &'a Value {
 
 /// The events of one name: by slot when bound, by name otherwise.
 #[inline(always)]
-fn event_group<'a>(agg: &Agg, cx: &Ctx<'a>) -> Option<&'a crate::profile::EventGroup> {
+pub(crate) fn event_group<'a>(agg: &Agg, cx: &Ctx<'a>) -> Option<&'a crate::profile::EventGroup> {
     match cx.bound {
         Some(b) => b.events.get(agg.event_slot as usize).copied().flatten(),
         None => cx.profile.events(&agg.event),

@@ -7,3 +7,4 @@ pub(crate) mod bind;
 pub mod columnar;
 pub(crate) mod eval;
 pub(crate) mod explain;
+pub mod temporal;
