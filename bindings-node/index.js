@@ -67,6 +67,8 @@ module.exports = createApi({
   segmentEvalTape: (seg, cx, tape, len) => native.segmentEvalTape(seg, cx, tape.u8, tape.base, len),
   segmentEvalHandle: native.segmentEvalHandle,
   segmentExplain: native.segmentExplain,
+  segmentNextChange: native.segmentNextChange,
+  segmentTimeline: native.segmentTimeline,
   segmentToSql: native.segmentToSql,
   segmentEvalMany: native.segmentEvalMany,
 
@@ -78,6 +80,8 @@ module.exports = createApi({
   registryEvalHandle: (reg, p, cx) => native.registryEvalHandle(reg, p, cx),
   registryEvalOne: native.registryEvalOne,
   registryExplain: native.registryExplain,
+  registryNextChange: native.registryNextChange,
+  registryTimeline: native.registryTimeline,
   registryToSql: native.registryToSql,
   registryEvalMany: native.registryEvalMany,
 

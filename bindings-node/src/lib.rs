@@ -297,6 +297,36 @@ pub fn segment_explain(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef)
     })
 }
 
+/// The horizon text of `nextChange` (`"90d"`), or the default.
+fn horizon(text: Option<String>) -> Result<Option<i64>> {
+    text.map(|h| segcore::temporal::parse_horizon(&h)).transpose().map_err(eval_err)
+}
+
+/// The next change of a profile handle's outcome (SPEC §22), or null.
+#[napi]
+pub fn segment_next_change(
+    env: Env,
+    seg: SegmentRef,
+    p: ProfileRef,
+    cx: ContextRef,
+    horizon: Option<String>,
+) -> Result<JsUnknown> {
+    guard(|| {
+        let c = seg.next_change(&p, &cx, self::horizon(horizon)?).map_err(eval_err)?;
+        json_to_js(&env, &c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
+    })
+}
+
+/// The timeline of a profile handle's outcome from the context's instant to `to`.
+#[napi]
+pub fn segment_timeline(env: Env, seg: SegmentRef, p: ProfileRef, cx: ContextRef, to: String) -> Result<JsUnknown> {
+    guard(|| {
+        let to = segcore::parse_as_of(&to).map_err(eval_err)?;
+        let t = seg.timeline(&p, cx.as_of, to, &cx).map_err(eval_err)?;
+        json_to_js(&env, &segcore::binding::timeline_json(seg.id(), &t))
+    })
+}
+
 /// One profile of a batch: a handle (evaluated by name), or a stretch of the batch's tape — a
 /// projection (evaluated through the slot layout) or a whole object (an unusual shape, for the
 /// core's parser). Tapes are decoded on the thread pool.
@@ -550,6 +580,37 @@ pub fn registry_explain(env: Env, reg: RegistryRef, id: String, p: ProfileRef, c
     guard(|| {
         let ex = reg.inner.explain(&id, &p, &cx).map_err(eval_err)?;
         explanation(&env, &ex)
+    })
+}
+
+#[napi]
+pub fn registry_next_change(
+    env: Env,
+    reg: RegistryRef,
+    id: String,
+    p: ProfileRef,
+    cx: ContextRef,
+    horizon: Option<String>,
+) -> Result<JsUnknown> {
+    guard(|| {
+        let c = reg.inner.program().next_change(&id, &p, &cx, self::horizon(horizon)?).map_err(eval_err)?;
+        json_to_js(&env, &c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
+    })
+}
+
+#[napi]
+pub fn registry_timeline(
+    env: Env,
+    reg: RegistryRef,
+    id: String,
+    p: ProfileRef,
+    cx: ContextRef,
+    to: String,
+) -> Result<JsUnknown> {
+    guard(|| {
+        let to = segcore::parse_as_of(&to).map_err(eval_err)?;
+        let t = reg.inner.program().timeline(&id, &p, cx.as_of, to, &cx).map_err(eval_err)?;
+        json_to_js(&env, &segcore::binding::timeline_json(&id, &t))
     })
 }
 

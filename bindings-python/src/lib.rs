@@ -10,6 +10,7 @@ mod profile;
 mod registry;
 mod segment;
 mod sql;
+mod temporal;
 
 // `errors::guard` turns a Rust panic at any entry point into `SegmentError(kind="internal")`;
 // with `panic = "abort"` it could not, and a bug would kill the interpreter instead.
@@ -116,6 +117,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SqlQuery>()?;
     m.add_class::<ProfileHandle>()?;
     m.add_class::<ContextHandle>()?;
+    m.add_class::<temporal::Change>()?;
+    m.add_class::<temporal::Timeline>()?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;

@@ -270,6 +270,55 @@ impl Registry {
         })
     }
 
+    /// The next change of segment `id`'s outcome after `as_of` (its references evaluated in this
+    /// registry; SPEC §22), or None within `horizon` (`"90d"` or a timedelta; default 3660 days).
+    #[pyo3(signature = (id, profile, as_of=None, *, horizon=None, fx=None, context=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn next_change(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        horizon: Option<&Bound<'_, PyAny>>,
+        fx: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, ContextHandle>>,
+    ) -> PyResult<Option<crate::temporal::Change>> {
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, None, context)?;
+            let horizon = crate::temporal::horizon(py, horizon)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .program()
+                .next_change(id, p.profile(), &cx, horizon)
+                .map(|c| c.map(|inner| crate::temporal::Change { inner }))
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+
+    /// Segment `id`'s outcome over [start, end), its references evaluated in this registry.
+    #[pyo3(signature = (id, profile, start, end, *, fx=None))]
+    fn timeline(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        profile: &Bound<'_, PyAny>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<crate::temporal::Timeline> {
+        guard(|| {
+            let cx = context(py, start, fx, None)?;
+            let to = crate::context::as_of(py, end)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .program()
+                .timeline(id, p.profile(), cx.as_of, to, &cx)
+                .map(|inner| crate::temporal::Timeline { inner, segment: id.to_string() })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+
     /// Explains one segment for a profile.
     #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
     fn explain(

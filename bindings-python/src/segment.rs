@@ -158,6 +158,55 @@ impl Segment {
         guard(|| Ok(self.outcome_of(py, profile, as_of, fx, segments, context)?.as_str()))
     }
 
+    /// The next change of the outcome after `as_of` if no new data arrives (SPEC §22): a
+    /// `Change` (instant exact to the microsecond, new outcome, cause), or None within `horizon`
+    /// (`"90d"` or a timedelta; default 3660 days).
+    #[pyo3(signature = (profile, as_of=None, *, horizon=None, fx=None, segments=None, context=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn next_change(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        as_of: Option<&Bound<'_, PyAny>>,
+        horizon: Option<&Bound<'_, PyAny>>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+        context: Option<&Bound<'_, ContextHandle>>,
+    ) -> PyResult<Option<crate::temporal::Change>> {
+        guard(|| {
+            let cx = resolve_context(py, as_of, fx, segments, context)?;
+            let horizon = crate::temporal::horizon(py, horizon)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .next_change(p.profile(), &cx, horizon)
+                .map(|c| c.map(|inner| crate::temporal::Change { inner }))
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+
+    /// The outcome over [start, end): the outcome at `start` and every change, with causes
+    /// (SPEC §22). `start`/`end`: aware datetimes or RFC 3339 text.
+    #[pyo3(signature = (profile, start, end, *, fx=None, segments=None))]
+    fn timeline(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        fx: Option<&Bound<'_, PyAny>>,
+        segments: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<crate::temporal::Timeline> {
+        guard(|| {
+            let cx = context(py, start, fx, segments)?;
+            let to = crate::context::as_of(py, end)?;
+            let p = convert(py, profile, &self.keys, true)?;
+            self.inner
+                .timeline(p.profile(), cx.as_of, to, &cx)
+                .map(|inner| crate::temporal::Timeline { inner, segment: self.inner.id().to_string() })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+
     /// Every sub-expression with its value for this profile.
     #[pyo3(signature = (profile, as_of=None, *, fx=None, segments=None, context=None))]
     fn explain(

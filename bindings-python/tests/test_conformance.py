@@ -13,6 +13,7 @@ One test function on purpose: parametrizing 1,400+ cases would flood the output.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -37,6 +38,8 @@ class CaseProblem(Exception):
 #   ("error", "compile" | "evaluate", SegmentError)
 #   ("canonical", canonical_json, definition_hash)
 #   ("format", text)
+#   ("next", None | (at datetime, outcome, cause))
+#   ("timeline", outcome at from, [(at, outcome, cause), ...])
 Got = Tuple[Any, ...]
 
 _OUTCOMES = ("true", "false", "unknown")
@@ -67,6 +70,10 @@ def _describe(got: Got) -> str:
         return "canonical %s" % got[1]
     if tag == "format":
         return "format %r" % (got[1],)
+    if tag == "next":
+        return "no next change" if got[1] is None else "next change " + _show_change(got[1])
+    if tag == "timeline":
+        return "timeline %s then [%s]" % (got[1], ", ".join(_show_change(c) for c in got[2]))
     return repr(got)
 
 
@@ -171,6 +178,9 @@ def _run(case: Dict[str, Any]) -> Got:
     if "profile" not in case:
         raise CaseProblem("evaluation case needs `profile`")
     profile = case["profile"]
+    query = case.get("query")
+    if query is not None:
+        return _run_over_time(query, case, seg, registry, profile)
     as_of = case.get("as_of")
     if not isinstance(as_of, str):
         raise CaseProblem("evaluation case needs `as_of`")
@@ -186,6 +196,61 @@ def _run(case: Dict[str, Any]) -> Got:
             return ("error", "evaluate", e)
         return ("outcome", _check_outcome_value(outcome, "Registry.evaluate_one"))
     return _evaluate_single(seg, case, profile, as_of, fx)
+
+
+def _instant(text: Any) -> datetime:
+    if not isinstance(text, str):
+        raise CaseProblem("expected an RFC 3339 instant, got %r" % (text,))
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _change_of(c: Any) -> Tuple[datetime, str, str]:
+    if not isinstance(c, segcore.Change):
+        raise CaseProblem("expected a segcore.Change, got %r" % (c,))
+    return (c.at, c.outcome, c.cause)
+
+
+def _run_over_time(query: Any, case: Dict[str, Any], seg: Any, registry: Any, profile: Any) -> Got:
+    """A ``next_change`` or ``timeline`` case (SPEC §22)."""
+    fx = case.get("fx")
+    target = case.get("target")
+    if registry is not None and not isinstance(target, str):
+        raise CaseProblem("registry case needs `target`")
+    try:
+        if query == "next_change":
+            as_of = case.get("as_of")
+            if not isinstance(as_of, str):
+                raise CaseProblem("next_change case needs `as_of`")
+            horizon = case.get("horizon")
+            if registry is not None:
+                c = registry.next_change(target, profile, as_of, horizon=horizon, fx=fx)
+            else:
+                c = seg.next_change(profile, as_of, horizon=horizon, fx=fx, segments=case.get("segments"))
+            return ("next", None if c is None else _change_of(c))
+        if query == "timeline":
+            start, end = case.get("from"), case.get("to")
+            if not isinstance(start, str) or not isinstance(end, str):
+                raise CaseProblem("timeline case needs `from` and `to`")
+            if registry is not None:
+                t = registry.timeline(target, profile, start, end, fx=fx)
+            else:
+                t = seg.timeline(profile, start, end, fx=fx, segments=case.get("segments"))
+            if not isinstance(t, segcore.Timeline):
+                raise CaseProblem("timeline() returned %r, not a segcore.Timeline" % (t,))
+            return ("timeline", t.outcome, [_change_of(c) for c in t.changes])
+    except segcore.SegmentError as e:
+        return ("error", "evaluate", e)
+    raise CaseProblem("unknown query %r" % (query,))
+
+
+def _expected_change(j: Any) -> Tuple[datetime, str, str]:
+    if not isinstance(j, dict):
+        raise CaseProblem("expected change must be an object")
+    return (_instant(j.get("at")), j.get("outcome"), j.get("cause"))
+
+
+def _show_change(c: Tuple[datetime, str, str]) -> str:
+    return "%s %s (%s)" % (c[0].isoformat(), c[1], c[2])
 
 
 def _diagnostic_matches(d: Any, kind: str, line: Optional[int], column: Optional[int]) -> bool:
@@ -240,6 +305,21 @@ def _check(case: Dict[str, Any]) -> None:
         if got[0] == "format" and got[1] == want:
             return
         raise CaseProblem("expected format %r, got %s" % (want, _describe(got)))
+
+    if "next_change" in expect:
+        want = None if expect["next_change"] is None else _expected_change(expect["next_change"])
+        if got[0] == "next" and got[1] == want:
+            return
+        raise CaseProblem("expected %s, got %s" % (
+            "no next change" if want is None else "next change " + _show_change(want), _describe(got)))
+
+    if "timeline" in expect:
+        w = expect["timeline"] if isinstance(expect["timeline"], dict) else {}
+        changes = [_expected_change(c) for c in (w.get("changes") or [])]
+        if got[0] == "timeline" and got[1] == w.get("outcome") and got[2] == changes:
+            return
+        raise CaseProblem("expected timeline %s then [%s], got %s" % (
+            w.get("outcome"), ", ".join(_show_change(c) for c in changes), _describe(got)))
 
     want_outcome = expect.get("outcome") if isinstance(expect.get("outcome"), str) else None
     want_member = expect.get("member") if isinstance(expect.get("member"), bool) else None

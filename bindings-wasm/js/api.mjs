@@ -198,6 +198,33 @@ export function createApi(backend) {
     return newContext(options);
   }
 
+  /** An instant option (`to` of a timeline): a Date or an RFC 3339 string with an offset. */
+  function instantText(v, name) {
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) throw new TypeError(`${name} is an invalid Date`);
+      return v.toISOString();
+    }
+    if (typeof v === 'string') return v;
+    throw new TypeError(`${name} must be a Date or an RFC 3339 string with an offset`);
+  }
+
+  /** `horizon` of `nextChange`: a duration text such as '90d' (default 3660 days). */
+  function horizonArg(options) {
+    const h = options instanceof Context || options == null ? undefined : options.horizon;
+    if (h == null) return undefined;
+    if (typeof h !== 'string') throw new TypeError("horizon must be a duration text such as '90d'");
+    return h;
+  }
+
+  /** The context at `from` and the `to` text of `timeline`. */
+  function spanArgs(options) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('options must be an object { from, to, fx?, segments? }');
+    }
+    const cx = newContext({ asOf: options.from, fx: options.fx, segments: options.segments });
+    return { cx, to: instantText(options.to, 'to') };
+  }
+
   /** The context and table names of `toSql`. */
   function sqlArgs(options) {
     if (options === null || typeof options !== 'object') {
@@ -517,6 +544,21 @@ export function createApi(backend) {
       const cx = moduleContext(options);
       return new Explanation(withProfile(this._n, this._project, profile, (seg, p) => backend.segmentExplain(seg, p, cx)));
     }
+    /**
+     * The first instant after `options.asOf` at which the outcome changes if no new data arrives,
+     * exact to the microsecond, with the new outcome and its cause (SPEC §22); null when none
+     * within `options.horizon` (a duration text, default '3660d').
+     */
+    nextChange(profile, options) {
+      const cx = moduleContext(options);
+      const horizon = horizonArg(options);
+      return withProfile(this._n, this._project, profile, (seg, p) => backend.segmentNextChange(seg, p, cx, horizon));
+    }
+    /** The outcome at `options.from` and every change before `options.to`, with causes (SPEC §22). */
+    timeline(profile, options) {
+      const { cx, to } = spanArgs(options);
+      return withProfile(this._n, this._project, profile, (seg, p) => backend.segmentTimeline(seg, p, cx, to));
+    }
     /** This segment's membership query in `dialect` (SPEC §21). */
     toSql(dialect, options) {
       const { cx, tables } = sqlArgs(options);
@@ -654,6 +696,19 @@ export function createApi(backend) {
       return new Explanation(
         withProfile(this._n, this._project, profile, (reg, p) => backend.registryExplain(reg, String(id), p, cx)),
       );
+    }
+    /** Segment `id`'s next change (see Segment#nextChange); its references change with it. */
+    nextChange(id, profile, options) {
+      const cx = moduleContext(options);
+      const horizon = horizonArg(options);
+      return withProfile(this._n, this._project, profile, (reg, p) =>
+        backend.registryNextChange(reg, String(id), p, cx, horizon),
+      );
+    }
+    /** Segment `id`'s timeline (see Segment#timeline), its references evaluated here. */
+    timeline(id, profile, options) {
+      const { cx, to } = spanArgs(options);
+      return withProfile(this._n, this._project, profile, (reg, p) => backend.registryTimeline(reg, String(id), p, cx, to));
     }
     /** One query computing every segment's membership in `dialect` (SPEC §21). */
     toSql(dialect, options) {

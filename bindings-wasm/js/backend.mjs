@@ -140,6 +140,8 @@ export function wasmApi(module, first = instantiate(module)) {
     segmentEvalTape: (seg, cx, tape, len) => seg.evalTape(cx, tape.base, len),
     segmentEvalHandle: (seg, p, cx) => seg.evalHandle(p, cx),
     segmentExplain: (seg, p, cx) => seg.explain(p, cx),
+    segmentNextChange: (seg, p, cx, horizon) => seg.nextChange(p, cx, horizon),
+    segmentTimeline: (seg, p, cx, to) => seg.timeline(p, cx, to),
 
     registryFromDefinitions: (defs, schema) => glue.WasmRegistry.fromDefinitions(defs, schema),
     registryInfo: (reg) => reg.info(),
@@ -156,6 +158,8 @@ export function wasmApi(module, first = instantiate(module)) {
     },
     registryEvalOne: (reg, id, p, cx) => reg.evalOne(id, p, cx),
     registryExplain: (reg, id, p, cx) => reg.explain(id, p, cx),
+    registryNextChange: (reg, id, p, cx, horizon) => reg.nextChange(id, p, cx, horizon),
+    registryTimeline: (reg, id, p, cx, to) => reg.timeline(id, p, cx, to),
 
     resolveLocalTime: (local, zone) => glue.resolveLocalTime(local, zone),
     formatRule: (rule) => glue.formatRule(rule),

@@ -189,6 +189,11 @@ fn explanation(ex: &segcore::Explanation) -> WResult<JsValue> {
     to_js(&serde_json::json!({ "json": ex.to_json(), "text": ex.to_string(), "html": ex.to_html() }))
 }
 
+/// The horizon text of `nextChange` (`"90d"`), or the default.
+fn horizon(text: Option<String>) -> WResult<Option<i64>> {
+    text.map(|h| segcore::temporal::parse_horizon(&h)).transpose().map_err(eval_err)
+}
+
 /// A projected profile bound to the layout its values were read for.
 fn bind_parts<'p>(layout: &Arc<segcore::binding::Layout>, p: &'p Profile, values: &'p [Value]) -> WResult<Bound<'p>> {
     Bound::with_attributes(layout, p, values.iter().collect()).ok_or_else(|| type_error("internal: layout mismatch"))
@@ -279,6 +284,20 @@ impl WasmSegment {
     pub fn explain(&self, p: &WasmProfile, cx: &WasmContext) -> WResult<JsValue> {
         explanation(&self.inner.explain(&p.inner, &cx.inner).map_err(eval_err)?)
     }
+
+    /// The next change of a profile's outcome (SPEC §22), or null.
+    #[wasm_bindgen(js_name = nextChange)]
+    pub fn next_change(&self, p: &WasmProfile, cx: &WasmContext, horizon: Option<String>) -> WResult<JsValue> {
+        let c = self.inner.next_change(&p.inner, &cx.inner, self::horizon(horizon)?).map_err(eval_err)?;
+        to_js(&c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
+    }
+
+    /// The timeline of a profile's outcome from the context's instant to `to`.
+    pub fn timeline(&self, p: &WasmProfile, cx: &WasmContext, to: String) -> WResult<JsValue> {
+        let to = segcore::parse_as_of(&to).map_err(eval_err)?;
+        let t = self.inner.timeline(&p.inner, cx.inner.as_of, to, &cx.inner).map_err(eval_err)?;
+        to_js(&segcore::binding::timeline_json(self.inner.id(), &t))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +363,24 @@ impl WasmRegistry {
 
     pub fn explain(&self, id: &str, p: &WasmProfile, cx: &WasmContext) -> WResult<JsValue> {
         explanation(&self.inner.explain(id, &p.inner, &cx.inner).map_err(eval_err)?)
+    }
+
+    #[wasm_bindgen(js_name = nextChange)]
+    pub fn next_change(
+        &self,
+        id: &str,
+        p: &WasmProfile,
+        cx: &WasmContext,
+        horizon: Option<String>,
+    ) -> WResult<JsValue> {
+        let c = self.inner.program().next_change(id, &p.inner, &cx.inner, self::horizon(horizon)?).map_err(eval_err)?;
+        to_js(&c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
+    }
+
+    pub fn timeline(&self, id: &str, p: &WasmProfile, cx: &WasmContext, to: String) -> WResult<JsValue> {
+        let to = segcore::parse_as_of(&to).map_err(eval_err)?;
+        let t = self.inner.program().timeline(id, &p.inner, cx.inner.as_of, to, &cx.inner).map_err(eval_err)?;
+        to_js(&segcore::binding::timeline_json(id, &t))
     }
 }
 

@@ -64,3 +64,45 @@ pub fn registry_info(reg: &Registry, spec: &Projection) -> serde_json::Value {
         .collect();
     serde_json::json!({ "ids": ids, "segments": infos, "spec": spec.to_json() })
 }
+
+/// A change of outcome (SPEC §22) as the JavaScript bindings return it: `at` (RFC 3339, exact to
+/// the microsecond), `previous`, `outcome`, `member`, `transition` (`entered`/`exited`/null),
+/// `cause`, `causeSegment`, `causeEvent`, `causeEventAt`.
+///
+/// ```
+/// use segcore::{binding::change_json, Definition, EvalContext, Profile, Segment};
+/// let seg = Segment::compile(Definition::new("a", "1.0.0", "exists(purchase within 30d)"), None).unwrap();
+/// let p = Profile::from_json_str(r#"{"id": "u1", "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z"}]}"#).unwrap();
+/// let c = seg.next_change(&p, &EvalContext::parse("2026-03-15T00:00:00Z").unwrap(), None).unwrap().unwrap();
+/// assert_eq!(change_json(&c)["at"], "2026-03-31T10:00:00.000001Z");
+/// assert_eq!(change_json(&c)["transition"], "exited");
+/// ```
+pub fn change_json(c: &crate::temporal::Change) -> serde_json::Value {
+    use crate::time::format_timestamp as ts;
+    serde_json::json!({
+        "at": ts(c.at),
+        "previous": c.previous.as_str(),
+        "outcome": c.outcome.as_str(),
+        "member": c.outcome.is_member(),
+        "transition": c.transition(),
+        "cause": c.cause.kind.as_str(),
+        "causeSegment": c.cause.segment,
+        "causeEvent": c.cause.event.as_ref().map(|e| e.0.as_str()),
+        "causeEventAt": c.cause.event.as_ref().map(|e| ts(e.1)),
+    })
+}
+
+/// A timeline (SPEC §22) as the JavaScript bindings return it: `segment`, `from`, `to`,
+/// `outcome` (at `from`), `changes` (see [`change_json`]) and the membership `intervals`
+/// (`[{from, to}]`).
+pub fn timeline_json(segment: &str, t: &crate::temporal::Timeline) -> serde_json::Value {
+    use crate::time::format_timestamp as ts;
+    serde_json::json!({
+        "segment": segment,
+        "from": ts(t.from),
+        "to": ts(t.to),
+        "outcome": t.outcome.as_str(),
+        "changes": t.changes.iter().map(change_json).collect::<Vec<_>>(),
+        "intervals": t.member_intervals().into_iter().map(|(a, b)| serde_json::json!({"from": ts(a), "to": ts(b)})).collect::<Vec<_>>(),
+    })
+}

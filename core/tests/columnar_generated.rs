@@ -18,26 +18,8 @@ use segcore::batch::{self, BatchOptions, Memberships};
 use segcore::ingest::Columns;
 use segcore::{columnar, ingest_arrow, Definition, EvalContext, Registry};
 
-/// splitmix64: a seeded, dependency-free generator (the test must be reproducible).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-}
+mod common;
+use common::Rng;
 
 const AS_OF: i64 = 1_773_576_000_000_000; // 2026-03-15T12:00:00Z
 const DAY: i64 = 86_400_000_000;

@@ -63,6 +63,10 @@ function describe(got) {
       return `canonical ${got[1]}`;
     case 'format':
       return `format ${JSON.stringify(got[1])}`;
+    case 'next':
+      return got[1] === null ? 'no next change' : `next change ${showChange(got[1])}`;
+    case 'timeline':
+      return `timeline ${got[1]} then [${got[2].map(showChange).join(', ')}]`;
     default:
       return String(got);
   }
@@ -128,8 +132,54 @@ function evaluateSingle(seg, profile, options) {
   return ['outcome', o.value];
 }
 
+/** Microseconds since the epoch of an RFC 3339 instant (a BigInt), or null. */
+function instantMicros(text) {
+  const m = typeof text === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text) : null;
+  if (!m) return null;
+  const ms = Date.parse(m[1] + m[3]);
+  if (Number.isNaN(ms)) return null;
+  return BigInt(ms) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+/** A change as [micros, outcome, cause]; `where` names the call for a CaseProblem. */
+function changeOf(c, where) {
+  const at = instantMicros(get(c, 'at'));
+  if (!isObject(c) || at === null) throw new CaseProblem(`${where} returned ${describeValue(c)}, not a change`);
+  return [at, get(c, 'outcome'), get(c, 'cause')];
+}
+
+function showChange(c) {
+  return `${new Date(Number(c[0] / 1000n)).toISOString().slice(0, 19)}+${c[0] % 1000000n}us ${c[1]} (${c[2]})`;
+}
+
+/** A `next_change` or `timeline` case (SPEC §22) on one profile input. */
+function overTime(query, target, seg, registry, profile, c) {
+  const fx = get(c, 'fx');
+  const segments = get(c, 'segments');
+  const base = { fx: fx == null ? fx : toPlain(fx), segments: segments == null ? segments : toPlain(segments) };
+  if (query === 'next_change') {
+    const options = { ...base, asOf: get(c, 'as_of'), horizon: get(c, 'horizon') };
+    const r = attempt(() =>
+      registry ? registry.nextChange(target, profile, options) : seg.nextChange(profile, options),
+    );
+    if (r.err) return ['error', 'evaluate', r.err];
+    return ['next', r.value === null ? null : changeOf(r.value, 'nextChange')];
+  }
+  if (query === 'timeline') {
+    const options = { ...base, from: get(c, 'from'), to: get(c, 'to') };
+    const r = attempt(() => (registry ? registry.timeline(target, profile, options) : seg.timeline(profile, options)));
+    if (r.err) return ['error', 'evaluate', r.err];
+    const t = r.value;
+    if (!isObject(t) || !Array.isArray(t.changes)) throw new CaseProblem(`timeline returned ${describeValue(t)}`);
+    return ['timeline', t.outcome, t.changes.map((x) => changeOf(x, 'timeline'))];
+  }
+  throw new CaseProblem(`unknown query ${describeValue(query)}`);
+}
+
 /** Evaluates the built segment or registry for one profile input (a Profile or a plain object). */
 function evaluateWith(target, seg, registry, profile, c) {
+  const query = get(c, 'query');
+  if (query !== undefined) return overTime(query, target, seg, registry, profile, c);
   const asOf = get(c, 'as_of');
   const fx = get(c, 'fx');
   if (registry) {
@@ -144,6 +194,7 @@ function evaluateWith(target, seg, registry, profile, c) {
 
 function sameResult(a, b) {
   if (a[0] === 'outcome' && b[0] === 'outcome') return a[1] === b[1];
+  if ((a[0] === 'next' || a[0] === 'timeline') && a[0] === b[0]) return describe(a) === describe(b);
   if (a[0] === 'error' && b[0] === 'error') return a[1] === b[1] && a[2].code === b[2].code;
   return false;
 }
@@ -194,7 +245,9 @@ function run(c, stats) {
   if (isObject(error) && get(error, 'phase') === 'compile') return ['outcome', 'compiled'];
 
   if (!has(c, 'profile')) throw new CaseProblem('evaluation case needs `profile`');
-  if (typeof get(c, 'as_of') !== 'string') throw new CaseProblem('evaluation case needs `as_of`');
+  if (get(c, 'query') !== 'timeline' && typeof get(c, 'as_of') !== 'string') {
+    throw new CaseProblem('evaluation case needs `as_of`');
+  }
   let target;
   if (registry) {
     target = get(c, 'target');
@@ -294,6 +347,22 @@ function check(c, stats) {
     const want = expect.format;
     if (got[0] === 'format' && got[1] === want) return;
     throw new CaseProblem(`expected format ${describeValue(want)}, got ${describe(got)}`);
+  }
+
+  if (has(expect, 'next_change')) {
+    const w = expect.next_change;
+    const want = w === null ? null : changeOf(w, 'the case');
+    const wanted = ['next', want];
+    if (got[0] === 'next' && describe(got) === describe(wanted)) return;
+    throw new CaseProblem(`expected ${describe(wanted)}, got ${describe(got)}`);
+  }
+
+  if (has(expect, 'timeline')) {
+    const w = isObject(expect.timeline) ? expect.timeline : {};
+    const changes = Array.isArray(get(w, 'changes')) ? w.changes.map((x) => changeOf(x, 'the case')) : [];
+    const wanted = ['timeline', get(w, 'outcome'), changes];
+    if (got[0] === 'timeline' && describe(got) === describe(wanted)) return;
+    throw new CaseProblem(`expected ${describe(wanted)}, got ${describe(got)}`);
   }
 
   const wantOutcome = typeof get(expect, 'outcome') === 'string' ? expect.outcome : null;

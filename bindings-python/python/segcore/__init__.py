@@ -11,6 +11,7 @@ True
 
 from ._native import (
     LANGUAGE_VERSION,
+    Change,
     Context,
     Profile,
     DataError,
@@ -23,6 +24,7 @@ from ._native import (
     Segment,
     SegmentError,
     SqlQuery,
+    Timeline,
     TypeCheckError,
     __version__,
     check,
@@ -32,6 +34,7 @@ from ._native import (
 
 __all__ = [
     "LANGUAGE_VERSION",
+    "Change",
     "Context",
     "Profile",
     "DataError",
@@ -44,6 +47,7 @@ __all__ = [
     "Segment",
     "SegmentError",
     "SqlQuery",
+    "Timeline",
     "TypeCheckError",
     "__version__",
     "check",

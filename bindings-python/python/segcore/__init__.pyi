@@ -1,6 +1,6 @@
 """Type stubs for segcore: canonical segment definitions, one evaluator (the Rust core)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from os import PathLike
 from typing import Any, Literal, Mapping, Optional, Sequence, Union
@@ -23,6 +23,10 @@ profile may hold at most 100,000 events.
 Fx = Mapping[str, Union[str, float, int, Decimal]]
 """FX quotes: ``{"EUR/USD": "1.0842"}`` means 1 EUR = 1.0842 USD."""
 Outcome = Literal["true", "false", "unknown"]
+Cause = Literal["effective", "reference", "event", "window", "calendar"]
+"""Why a membership changed at an instant (SPEC §22), in priority order."""
+Horizon = Union[str, timedelta]
+"""How far ``next_change`` looks: a duration text like ``"90d"`` or a ``timedelta`` (≤ 36600 days)."""
 Dialect = Literal["duckdb", "postgres", "spark", "bigquery", "snowflake"]
 """SQL dialects ``to_sql`` generates (SPEC §21)."""
 
@@ -146,6 +150,56 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]: ...
     def _repr_html_(self) -> str: ...
 
+class Change:
+    """One change of a segment's outcome (SPEC §22): from ``at`` on, the outcome is ``outcome``."""
+    @property
+    def at(self) -> datetime:
+        """The instant, an aware UTC datetime exact to the microsecond."""
+    @property
+    def at_text(self) -> str:
+        """The instant as RFC 3339 text, e.g. ``2026-03-31T10:00:00.000001Z``."""
+    @property
+    def previous(self) -> Outcome: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def member(self) -> bool: ...
+    @property
+    def transition(self) -> Optional[Literal["entered", "exited"]]:
+        """``None`` for a change between "false" and "unknown" (membership stays out)."""
+    @property
+    def cause(self) -> Cause: ...
+    @property
+    def cause_segment(self) -> Optional[str]:
+        """For ``cause == "reference"``: the referenced segment."""
+    @property
+    def cause_event(self) -> Optional[str]:
+        """For ``event`` and ``window`` causes tied to an event: its name."""
+    @property
+    def cause_event_at(self) -> Optional[datetime]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class Timeline:
+    """A segment's outcome over [start, end): the outcome at ``start`` and every change."""
+    @property
+    def segment(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def outcome(self) -> Outcome:
+        """The outcome at ``start``."""
+    @property
+    def changes(self) -> list[Change]: ...
+    @property
+    def intervals(self) -> list[tuple[datetime, datetime]]:
+        """Maximal ``(entered, left)`` membership intervals within [start, end)."""
+    def to_pandas(self) -> Any:
+        """The changes as a pandas DataFrame (``at``, ``previous``, ``outcome``, ``member``,
+        ``transition``, ``cause``, ``cause_segment``, ``cause_event``, ``cause_event_at``)."""
+    def __len__(self) -> int: ...
+
 class Segment:
     """A compiled definition."""
 
@@ -215,6 +269,35 @@ class Segment:
         context: Optional[Context] = None,
     ) -> Outcome:
         """The three-valued result: "true", "false" or "unknown" (data missing)."""
+    def next_change(
+        self,
+        profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
+        *,
+        horizon: Optional[Horizon] = None,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+        context: Optional[Context] = None,
+    ) -> Optional[Change]:
+        """The first instant after ``as_of`` at which the outcome changes if no new data arrives,
+        exact to the microsecond, or ``None`` within ``horizon`` (default 3660 days). SPEC §22.
+
+        >>> seg = segcore.compile("exists(purchase within 30d)")
+        >>> p = {"id": "u1", "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z"}]}
+        >>> c = seg.next_change(p, "2026-03-15T00:00:00Z")
+        >>> (c.at_text, c.outcome, c.cause)
+        ('2026-03-31T10:00:00.000001Z', 'false', 'window')
+        """
+    def timeline(
+        self,
+        profile: ProfileLike,
+        start: AsOf,
+        end: AsOf,
+        *,
+        fx: Optional[Fx] = None,
+        segments: Optional[Mapping[str, bool]] = None,
+    ) -> Timeline:
+        """The outcome at ``start`` and every change before ``end``, with causes. SPEC §22."""
     def explain(
         self,
         profile: ProfileLike,
@@ -303,6 +386,20 @@ class Registry:
         fx: Optional[Fx] = None,
         context: Optional[Context] = None,
     ) -> dict[str, Outcome]: ...
+    def next_change(
+        self,
+        id: str,
+        profile: ProfileLike,
+        as_of: Optional[Union[AsOf, Context]] = None,
+        *,
+        horizon: Optional[Horizon] = None,
+        fx: Optional[Fx] = None,
+        context: Optional[Context] = None,
+    ) -> Optional[Change]:
+        """Segment ``id``'s next change; referenced segments change with it (cause "reference")."""
+    def timeline(
+        self, id: str, profile: ProfileLike, start: AsOf, end: AsOf, *, fx: Optional[Fx] = None
+    ) -> Timeline: ...
     def evaluate_one(
         self,
         id: str,

@@ -165,7 +165,8 @@ pub fn parse_horizon(text: &str) -> Result<i64, Error> {
     check_span(micros).map_err(|_| bad())
 }
 
-fn check_span(micros: i64) -> Result<i64, Error> {
+/// `micros` as a horizon or timeline span: positive and at most [`MAX_SPAN`], else `invalid_context`.
+pub fn check_span(micros: i64) -> Result<i64, Error> {
     if micros <= 0 || micros > MAX_SPAN {
         return Err(Error::new(
             ErrorKind::InvalidContext,
