@@ -550,3 +550,57 @@ test('toSql: the same query the Python wheel and the CLI generate, with typed co
   assert.throws(() => tagged.toSql('oracle', { asOf: '2026-03-15T00:00:00Z' }), /unknown SQL dialect/);
   assert.throws(() => tagged.toSql('duckdb', {}), /asOf is required/);
 });
+
+test('nextChange and timeline (SPEC §22): shapes, horizon, references and bad options', () => {
+  const p = { id: 'u1', events: [{ name: 'purchase', at: '2026-03-01T10:00:00Z' }] };
+  const seg = compile('exists(purchase within 30d)', { id: 'recent' });
+  // at + 30d is inside (inclusive): the purchase leaves 1 µs later, a string keeps the µs.
+  assert.deepEqual(seg.nextChange(p, { asOf: new Date('2026-03-15T00:00:00Z') }), {
+    at: '2026-03-31T10:00:00.000001Z',
+    previous: 'true',
+    outcome: 'false',
+    member: false,
+    transition: 'exited',
+    cause: 'window',
+    causeSegment: null,
+    causeEvent: 'purchase',
+    causeEventAt: '2026-03-01T10:00:00Z',
+  });
+  const dayBefore = { asOf: '2026-03-30T10:00:00.000001Z' };
+  assert.equal(seg.nextChange(new Profile(p), { ...dayBefore, horizon: '1d' }).at, '2026-03-31T10:00:00.000001Z');
+  assert.equal(seg.nextChange(p, { ...dayBefore, horizon: '23h' }), null);
+  const t = seg.timeline(p, { from: '2026-02-01T00:00:00Z', to: new Date('2026-05-01T00:00:00Z') });
+  assert.equal(t.segment, 'recent');
+  assert.equal(t.outcome, 'false');
+  assert.deepEqual(t.changes.map((c) => [c.at, c.transition, c.cause]), [
+    ['2026-03-01T10:00:00Z', 'entered', 'event'],
+    ['2026-03-31T10:00:00.000001Z', 'exited', 'window'],
+  ]);
+  assert.deepEqual(t.intervals, [{ from: '2026-03-01T10:00:00Z', to: '2026-03-31T10:00:00.000001Z' }]);
+
+  const reg = Registry.fromDefinitions([
+    { id: 'recent', version: '1.0.0', rule: 'exists(purchase within 30d)' },
+    { id: 'vip', version: '1.0.0', rule: 'in_segment("recent")' },
+  ]);
+  const c = reg.nextChange('vip', p, { asOf: '2026-03-15T00:00:00Z' });
+  assert.deepEqual([c.cause, c.causeSegment], ['reference', 'recent']);
+  assert.throws(
+    () => reg.get('vip').nextChange(p, { asOf: '2026-03-15T00:00:00Z', segments: { recent: true } }),
+    (e) => e instanceof segcore.TypeCheckError && e.code === 'next_change_unsupported',
+  );
+
+  for (const horizon of ['0d', '36601d', 'ninety days']) {
+    assert.throws(
+      () => seg.nextChange(p, { asOf: '2026-03-15T00:00:00Z', horizon }),
+      (e) => e instanceof segcore.DataError && e.code === 'invalid_context',
+      horizon,
+    );
+  }
+  assert.throws(() => seg.nextChange(p, { asOf: '2026-03-15T00:00:00Z', horizon: 90 }), TypeError);
+  assert.throws(
+    () => seg.timeline(p, { from: '2026-03-10T00:00:00Z', to: '2026-03-01T00:00:00Z' }),
+    (e) => e.code === 'invalid_context',
+  );
+  assert.throws(() => seg.timeline(p, { from: '2026-03-10T00:00:00Z', to: 5 }), TypeError);
+  assert.throws(() => seg.timeline(p, null), TypeError);
+});

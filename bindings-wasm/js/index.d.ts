@@ -238,6 +238,51 @@ export interface ProfileClass<R extends Runtime> extends Function {
 }
 
 /** What every `Segment` has. */
+/** Why an outcome changed at an instant (SPEC §22), in priority order. */
+export type Cause = 'effective' | 'reference' | 'event' | 'window' | 'calendar';
+
+/** `nextChange` options: the evaluation instant and how far to look. */
+export interface NextChangeOptions extends EvaluateOptions {
+  /** A duration text such as `'90d'` or `'12h'`; default `'3660d'`, at most `'36600d'`. */
+  horizon?: string;
+}
+
+/** `timeline` options: the span [from, to) and the context's FX and referenced results. */
+export interface TimelineOptions {
+  from: Date | string;
+  to: Date | string;
+  fx?: FxRates;
+  segments?: Record<string, boolean>;
+}
+
+/** One change of outcome (SPEC §22): from `at` on, the outcome is `outcome`. */
+export interface Change {
+  /** RFC 3339 UTC, exact to the microsecond (`2026-03-31T10:00:00.000001Z`). */
+  at: string;
+  previous: Outcome;
+  outcome: Outcome;
+  member: boolean;
+  /** `null` for a change between 'false' and 'unknown'. */
+  transition: 'entered' | 'exited' | null;
+  cause: Cause;
+  /** For `reference`: the referenced segment. */
+  causeSegment: string | null;
+  /** For `event` and event-tied `window` causes: the event's name and time. */
+  causeEvent: string | null;
+  causeEventAt: string | null;
+}
+
+/** A segment's outcome over [from, to): the outcome at `from` and every change. */
+export interface Timeline {
+  segment: string;
+  from: string;
+  to: string;
+  outcome: Outcome;
+  changes: Change[];
+  /** Maximal membership intervals within [from, to). */
+  intervals: { from: string; to: string }[];
+}
+
 export interface SegmentMembers {
   readonly id: string;
   readonly version: string;
@@ -253,6 +298,13 @@ export interface SegmentMembers {
   /** The three-valued outcome. */
   outcome(profile: ProfileInput, options: EvaluateContext): Outcome;
   explain(profile: ProfileInput, options: EvaluateContext): Explanation;
+  /**
+   * The first instant after `options.asOf` at which the outcome changes if no new data arrives,
+   * exact to the microsecond; `null` when none within the horizon (SPEC §22).
+   */
+  nextChange(profile: ProfileInput, options: NextChangeOptions): Change | null;
+  /** The outcome at `options.from` and every change before `options.to`, with causes. */
+  timeline(profile: ProfileInput, options: TimelineOptions): Timeline;
   /**
    * Membership of many profiles: in Node evaluated on the libuv thread pool; in WebAssembly in
    * slices that yield to the event loop (a page stays responsive).
@@ -350,6 +402,10 @@ export interface RegistryMembers<R extends Runtime> {
   members(profile: ProfileInput, options: EvaluateContext): string[];
   evaluateOne(id: string, profile: ProfileInput, options: EvaluateContext): Outcome;
   explain(id: string, profile: ProfileInput, options: EvaluateContext): Explanation;
+  /** Segment `id`'s next change; its references change with it (cause 'reference'). */
+  nextChange(id: string, profile: ProfileInput, options: NextChangeOptions): Change | null;
+  /** Segment `id`'s timeline, its references evaluated in this registry. */
+  timeline(id: string, profile: ProfileInput, options: TimelineOptions): Timeline;
   evaluateMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Array<Record<string, boolean>>>;
 }
 

@@ -6,6 +6,7 @@ mod demo;
 mod format;
 mod io;
 mod output;
+mod over_time;
 mod parquet_io;
 mod run;
 
@@ -98,6 +99,46 @@ enum Command {
         json: bool,
         #[command(flatten)]
         columns: ColumnArgs,
+    },
+    /// The next instant each profile's outcome changes if no new data arrives, exact to the
+    /// microsecond, with the new outcome and its cause (SPEC §22).
+    ///
+    /// One profile (--profile) prints a line per segment; a table (--profiles), or --json,
+    /// prints JSON lines: entity_id, segment_id, version, definition_hash, as_of, outcome,
+    /// next_change ({at, previous, outcome, member, transition, cause, …} or null).
+    NextChange {
+        #[command(flatten)]
+        input: over_time::Input,
+        /// Evaluation instant, RFC 3339 with offset.
+        #[arg(long)]
+        as_of: String,
+        /// How far to look: a duration such as 90d or 12h (default 3660d, at most 36600d).
+        #[arg(long)]
+        horizon: Option<String>,
+        /// JSON lines even for one profile.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every change of outcome over [--from, --to) with its cause (SPEC §22); for a table,
+    /// --plot writes an SVG of members over time per segment.
+    ///
+    /// JSON lines, one per change: entity_id, segment_id, at, previous, outcome, member,
+    /// transition (entered/exited/null), cause, causeSegment, causeEvent, causeEventAt.
+    Timeline {
+        #[command(flatten)]
+        input: over_time::Input,
+        /// First instant (inclusive), RFC 3339 with offset.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive), RFC 3339 with offset.
+        #[arg(long)]
+        to: String,
+        /// Write a chart of members over time per segment to this SVG file.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// JSON lines even for one profile.
+        #[arg(long)]
+        json: bool,
     },
     /// Generate the SQL that computes the membership table of every segment in a registry.
     ///
@@ -292,6 +333,12 @@ fn main() -> ExitCode {
                 json,
                 &columns.columns(),
             )
+        }
+        Command::NextChange { input, as_of, horizon, json } => {
+            over_time::next_change(&input, &as_of, horizon.as_deref(), json)
+        }
+        Command::Timeline { input, from, to, plot, json } => {
+            over_time::timeline(&input, &from, &to, plot.as_deref(), json)
         }
         Command::Sql(args) => sql_command(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),

@@ -522,3 +522,140 @@ fn keep_going_writes_every_row_that_evaluates_and_lists_the_failures() {
     let out = segcore(&[&base[..], &["--out", "m2.csv", "--errors", "e.jsonl"]].concat(), &dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn next_change_and_timeline_say_when_membership_changes_and_why() {
+    let dir = tmp("over-time");
+    write(&dir, "segs/recent.yaml", "id: recent\nversion: 1.0.0\nrule: exists(purchase within 30d)\n");
+    write(&dir, "segs/vip.yaml", "id: vip\nversion: 2.0.0\nrule: in_segment(\"recent\") and age >= 18\n");
+    let one = write(
+        &dir,
+        "u1.json",
+        r#"{"id": "u1", "attributes": {"age": 30}, "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z"}]}"#,
+    );
+    write(
+        &dir,
+        "profiles.jsonl",
+        "{\"id\": \"u1\", \"attributes\": {\"age\": 30}}\n{\"id\": \"u2\", \"attributes\": {\"age\": 12}}\n",
+    );
+    write(
+        &dir,
+        "events.jsonl",
+        "{\"entity_id\": \"u1\", \"name\": \"purchase\", \"at\": \"2026-03-01T10:00:00Z\"}\n\
+         {\"entity_id\": \"u2\", \"name\": \"purchase\", \"at\": \"2026-04-10T00:00:00Z\"}\n",
+    );
+
+    // One profile: a line per segment. The purchase leaves the 30-day window 1 µs after
+    // 03-31T10:00Z (SPEC §9 inclusive bound), and vip follows through its reference.
+    let o = segcore(
+        &["next-change", "--segments", "segs", "--profile", one.to_str().unwrap(), "--as-of", "2026-03-15T00:00:00Z"],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "recent: true until 2026-03-31T10:00:00.000001Z, then false (window: purchase at 2026-03-01T10:00:00Z)\n\
+         vip: true until 2026-03-31T10:00:00.000001Z, then false (reference: segment recent)\n"
+    );
+
+    // A table: JSON lines per profile × segment; u2's purchase (04-10) makes it recent, not vip (age 12).
+    let base = ["--segments", "segs", "--profiles", "profiles.jsonl", "--events", "events.jsonl"];
+    let o = segcore(
+        &[&["next-change"][..], &base, &["--as-of", "2026-03-15T00:00:00Z", "--segment", "recent"]].concat(),
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["entity_id"], "u2");
+    assert_eq!(rows[1]["outcome"], "false");
+    assert_eq!(rows[1]["next_change"]["at"], "2026-04-10T00:00:00Z");
+    assert_eq!(rows[1]["next_change"]["cause"], "event");
+    assert_eq!(rows[1]["next_change"]["transition"], "entered");
+
+    // Timeline over a table with a plot: u1 enters and exits, u2 enters; vip only for u1.
+    let o = segcore(
+        &[
+            &["timeline"][..],
+            &base,
+            &["--from", "2026-02-01T00:00:00Z", "--to", "2026-05-01T00:00:00Z", "--out", "tl.jsonl", "--plot", "m.svg"],
+        ]
+        .concat(),
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("tl.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+            (s("entity_id"), s("segment_id"), s("at"), s("transition"))
+        })
+        .collect();
+    let want = [
+        ("u1", "recent", "2026-03-01T10:00:00Z", "entered"),
+        ("u1", "recent", "2026-03-31T10:00:00.000001Z", "exited"),
+        ("u1", "vip", "2026-03-01T10:00:00Z", "entered"),
+        ("u1", "vip", "2026-03-31T10:00:00.000001Z", "exited"),
+        ("u2", "recent", "2026-04-10T00:00:00Z", "entered"),
+    ];
+    assert_eq!(got, want.map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into())));
+    let svg = std::fs::read_to_string(dir.join("m.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains(">recent (1)</text>") && svg.contains(">vip (0)</text>"), "{svg}");
+
+    // Bad input: an unknown segment, a bad horizon, an unordered span.
+    let o = segcore(
+        &[
+            "next-change",
+            "--segments",
+            "segs",
+            "--profile",
+            "u1.json",
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--segment",
+            "nope",
+        ],
+        &dir,
+    );
+    assert!(!o.status.success() && text(&o).contains("no segment `nope`"), "{}", text(&o));
+    let o = segcore(
+        &[
+            "next-change",
+            "--segments",
+            "segs",
+            "--profile",
+            "u1.json",
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--horizon",
+            "0d",
+        ],
+        &dir,
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("invalid_context") && text(&o).contains("--horizon"),
+        "{}",
+        text(&o)
+    );
+    let o = segcore(
+        &[
+            "timeline",
+            "--segments",
+            "segs",
+            "--profile",
+            "u1.json",
+            "--from",
+            "2026-03-15T00:00:00Z",
+            "--to",
+            "2026-03-01T00:00:00Z",
+        ],
+        &dir,
+    );
+    assert!(!o.status.success() && text(&o).contains("`from` before `to`"), "{}", text(&o));
+}

@@ -15,6 +15,12 @@ const outcome: wasm.Outcome = wasm.compile('age > 1').outcome(new wasm.Profile(p
 const tree: wasm.TraceNode = seg.explain(profile, { asOf: new Date() }).trace;
 const registry = wasm.Registry.fromDefinitions([{ id: 'a', version: '1.0.0', rule: 'age > 1' }, 'id: b\nversion: 1.0.0\nrule: in_segment("a")']);
 const members: string[] = registry.members(profile, { asOf: new Date() });
+const next: wasm.Change | null = seg.nextChange(profile, { asOf: new Date(), horizon: '90d' });
+const cause: wasm.Cause | undefined = next?.cause;
+const timeline: wasm.Timeline = registry.timeline('b', profile, { from: '2026-03-01T00:00:00Z', to: new Date() });
+const spans: { from: string; to: string }[] = timeline.intervals;
+// @ts-expect-error a horizon is a duration text, not a number
+seg.nextChange(profile, { asOf: new Date(), horizon: 90 });
 const diagnostics: wasm.Diagnostic[] = wasm.check(['id: x\nversion: 1.0.0\nrule: age >']);
 async function batch(): Promise<boolean[]> {
   return seg.evaluateMany([profile, new wasm.Profile(profile)], { asOf: new Date() });

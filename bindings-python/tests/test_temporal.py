@@ -1,0 +1,98 @@
+"""Membership over time from Python (SPEC §22): the objects next_change and timeline return, and
+their arguments. The instants are worked out by hand from SPEC §22; the conformance suite covers
+the semantics case by case."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import segcore
+
+UTC = timezone.utc
+PROFILE = {"id": "u1", "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z"}]}
+RECENT = "exists(purchase within 30d)"
+
+
+def test_next_change_is_a_typed_change_exact_to_the_microsecond() -> None:
+    c = segcore.compile(RECENT).next_change(PROFILE, datetime(2026, 3, 15, tzinfo=UTC))
+    assert isinstance(c, segcore.Change)
+    # at + 30d is still inside (inclusive): the purchase leaves one microsecond later.
+    assert c.at == datetime(2026, 3, 31, 10, 0, 0, 1, tzinfo=UTC)
+    assert c.at_text == "2026-03-31T10:00:00.000001Z"
+    assert (c.previous, c.outcome, c.member, c.transition) == ("true", "false", False, "exited")
+    assert (c.cause, c.cause_event, c.cause_segment) == ("window", "purchase", None)
+    assert c.cause_event_at == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert c.to_dict()["transition"] == "exited"
+    assert repr(c) == "<Change 2026-03-31T10:00:00.000001Z true -> false (window)>"
+
+
+def test_horizon_as_text_or_timedelta_is_inclusive() -> None:
+    seg = segcore.compile(RECENT)
+    as_of = "2026-03-30T10:00:00.000001Z"  # exactly one day before the change
+    assert seg.next_change(PROFILE, as_of, horizon="1d") is not None
+    assert seg.next_change(PROFILE, as_of, horizon=timedelta(days=1)) is not None
+    assert seg.next_change(PROFILE, as_of, horizon=timedelta(days=1) - timedelta(microseconds=1)) is None
+    assert seg.next_change(PROFILE, as_of, horizon="23h") is None
+
+
+@pytest.mark.parametrize("horizon", ["0d", "-1d", "36601d", "ninety days", "90", timedelta(0), timedelta(days=-1)])
+def test_bad_horizon_is_invalid_context(horizon: object) -> None:
+    with pytest.raises(segcore.DataError) as e:
+        segcore.compile(RECENT).next_change(PROFILE, "2026-03-15T00:00:00Z", horizon=horizon)
+    assert e.value.kind == "invalid_context"
+
+
+def test_horizon_of_the_wrong_type_is_a_type_error() -> None:
+    with pytest.raises(TypeError) as e:
+        segcore.compile(RECENT).next_change(PROFILE, "2026-03-15T00:00:00Z", horizon=90)
+    assert getattr(e.value, "kind", None) == "invalid_context"
+
+
+def test_timeline_changes_intervals_and_dataframe() -> None:
+    t = segcore.compile(RECENT, id="recent").timeline(PROFILE, "2026-02-01T00:00:00Z", datetime(2026, 5, 1, tzinfo=UTC))
+    assert isinstance(t, segcore.Timeline)
+    assert (t.segment, t.outcome, len(t)) == ("recent", "false", 2)
+    assert [(c.at_text, c.outcome, c.cause) for c in t.changes] == [
+        ("2026-03-01T10:00:00Z", "true", "event"),
+        ("2026-03-31T10:00:00.000001Z", "false", "window"),
+    ]
+    assert t.intervals == [(datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 31, 10, 0, 0, 1, tzinfo=UTC))]
+    df = t.to_pandas()
+    assert list(df.columns) == [
+        "at", "previous", "outcome", "member", "transition", "cause", "cause_segment", "cause_event", "cause_event_at",
+    ]
+    assert list(df["transition"]) == ["entered", "exited"]
+
+
+def test_membership_interval_open_at_the_end_is_closed_by_end() -> None:
+    t = segcore.compile(RECENT).timeline(PROFILE, "2026-03-10T00:00:00Z", "2026-03-20T00:00:00Z")
+    assert t.changes == []
+    assert t.intervals == [(datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC))]
+
+
+def test_registry_reference_cause_names_the_segment() -> None:
+    reg = segcore.Registry.from_definitions([
+        {"id": "recent", "version": "1.0.0", "rule": RECENT},
+        {"id": "vip", "version": "1.0.0", "rule": 'in_segment("recent")'},
+    ])
+    c = reg.next_change("vip", PROFILE, "2026-03-15T00:00:00Z")
+    assert (c.cause, c.cause_segment, c.outcome) == ("reference", "recent", "false")
+    assert reg.timeline("vip", PROFILE, "2026-02-01T00:00:00Z", "2026-05-01T00:00:00Z").changes[0].cause == "reference"
+    with pytest.raises(segcore.TypeCheckError) as e:
+        reg["vip"].next_change(PROFILE, "2026-03-15T00:00:00Z", segments={"recent": True})
+    assert e.value.kind == "next_change_unsupported"
+    with pytest.raises(segcore.SegmentError) as e:
+        reg.next_change("nope", PROFILE, "2026-03-15T00:00:00Z")
+    assert e.value.kind == "unknown_segment"
+
+
+def test_timeline_span_must_be_ordered_and_aware() -> None:
+    seg = segcore.compile(RECENT)
+    with pytest.raises(segcore.DataError) as e:
+        seg.timeline(PROFILE, "2026-03-10T00:00:00Z", "2026-03-01T00:00:00Z")
+    assert e.value.kind == "invalid_context"
+    with pytest.raises(ValueError) as e:  # as for as_of: a naive datetime is never guessed
+        seg.timeline(PROFILE, "2026-03-01T00:00:00Z", datetime(2026, 3, 10))
+    assert "naive" in str(e.value)
