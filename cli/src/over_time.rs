@@ -229,9 +229,12 @@ fn describe_change(c: &Change) -> String {
     s
 }
 
+/// Members at `from`, then (instant, members from then on) at every instant the count changes.
+type Steps = (i64, Vec<(i64, i64)>);
+
 /// Members per segment as a step function over [from, to): the members at `from`, then +1 at
 /// each `entered`, −1 at each `exited`.
-pub fn member_counts(timelines: &[Timeline]) -> (i64, Vec<(i64, i64)>) {
+pub fn member_counts(timelines: &[Timeline]) -> Steps {
     let start = timelines.iter().filter(|t| t.outcome.is_member()).count() as i64;
     let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
     for t in timelines {
@@ -260,7 +263,7 @@ const PALETTE: [&str; 12] = [
 /// A line chart of members over time per segment (plain SVG: no plotting dependency).
 fn members_svg(all: &BTreeMap<&str, Vec<Timeline>>, from: i64, to: i64) -> String {
     let (w, h, left, right, top, bottom) = (900.0, 420.0, 70.0, 190.0, 30.0, 50.0);
-    let series: Vec<(&str, (i64, Vec<(i64, i64)>))> = all.iter().map(|(id, ts)| (*id, member_counts(ts))).collect();
+    let series: Vec<(&str, Steps)> = all.iter().map(|(id, ts)| (*id, member_counts(ts))).collect();
     let max = series
         .iter()
         .flat_map(|(_, (s, steps))| std::iter::once(*s).chain(steps.iter().map(|x| x.1)))
