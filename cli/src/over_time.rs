@@ -51,7 +51,36 @@ struct Loaded {
     fx: segcore::FxRates,
 }
 
+/// Refuses an output path that names one of the inputs, before anything is read.
+fn guard_outputs(input: &Input, outputs: &[Option<&Path>]) -> CliResult<()> {
+    let segments = crate::output::segment_files(&input.segments);
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    for (flag, p) in [
+        ("--profile", &input.profile),
+        ("--profiles", &input.profiles),
+        ("--events", &input.events),
+        ("--fx", &input.fx),
+        ("--schema", &input.schema),
+    ] {
+        inputs.extend(p.as_deref().map(|p| (flag, p)));
+    }
+    inputs.extend(segments.iter().map(|p| ("--segments", p.as_path())));
+    for out in outputs.iter().flatten() {
+        crate::output::ensure_not_an_input(out, &inputs)?;
+    }
+    Ok(())
+}
+
+/// Writes `text` to `path` the way every CLI output is written: complete, or not at all.
+fn write_file(path: &Path, text: &str) -> CliResult<()> {
+    use std::io::Write as _;
+    let mut file = crate::output::OutputFile::create(path)?;
+    file.writer.write_all(text.as_bytes()).map_err(|e| file.error(format!("cannot write: {e}")))?;
+    file.commit()
+}
+
 fn load(input: &Input) -> CliResult<Loaded> {
+    guard_outputs(input, &[input.out.as_deref()])?;
     let schema = crate::load_schema(input.schema.as_deref())?;
     let registry = crate::load_registry(&input.segments, schema.as_ref())?;
     let ids: Vec<String> = registry.segments().iter().map(|s| s.id().to_string()).collect();
@@ -109,7 +138,7 @@ impl Lines {
     }
     fn finish(self) -> CliResult<()> {
         match &self.path {
-            Some(p) => std::fs::write(p, self.text).map_err(|e| error(ErrorKind::Io, format!("{}: {e}", p.display()))),
+            Some(p) => write_file(p, &self.text),
             None => Ok(()),
         }
     }
@@ -179,6 +208,7 @@ fn describe(id: &str, now: &str, next: Option<&Change>) -> String {
 
 /// `segcore timeline`.
 pub fn timeline(input: &Input, from: &str, to: &str, plot: Option<&Path>, json: bool) -> CliResult<()> {
+    guard_outputs(input, &[plot])?;
     let l = load(input)?;
     let cx = EvalContext::parse(from).map_err(|e| core_error("--from", &e))?.with_fx(l.fx.clone());
     let to = segcore::parse_as_of(to).map_err(|e| core_error("--to", &e))?;
@@ -210,7 +240,7 @@ pub fn timeline(input: &Input, from: &str, to: &str, plot: Option<&Path>, json: 
     out.finish()?;
     if let Some(path) = plot {
         let svg = members_svg(&all, cx.as_of, to);
-        std::fs::write(path, svg).map_err(|e| error(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+        write_file(path, &svg)?;
         reportln!("wrote {} (members over time, {} segment(s))", path.display(), all.len())?;
     }
     Ok(())

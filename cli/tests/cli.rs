@@ -658,4 +658,15 @@ fn next_change_and_timeline_say_when_membership_changes_and_why() {
         &dir,
     );
     assert!(!o.status.success() && text(&o).contains("`from` before `to`"), "{}", text(&o));
+    let o = segcore(
+        &[
+            &["timeline"][..],
+            &base,
+            &["--from", "2026-02-01T00:00:00Z", "--to", "2026-05-01T00:00:00Z", "--plot", "events.jsonl"],
+        ]
+        .concat(),
+        &dir,
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(dir.join("events.jsonl")).unwrap().contains("\"u2\""), "an input was overwritten");
 }

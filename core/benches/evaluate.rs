@@ -122,5 +122,22 @@ fn bench_throughput(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_compile, bench_single, bench_throughput);
+/// `next_change` (SPEC §22) on the 200-event profile: when R2's count and high_value's sum stop
+/// qualifying if no purchase arrives.
+fn bench_next_change(c: &mut Criterion) {
+    let cx = context();
+    let p = profile(1);
+    let r2 = segment(R2);
+    let hv = Segment::compile(Definition::from_yaml_str(DEMO[2]).unwrap(), None).unwrap();
+    let (a, b2) = (r2.next_change(&p, &cx, None).unwrap(), hv.next_change(&p, &cx, None).unwrap());
+    assert!(a.is_some_and(|c| !c.outcome.is_member()) && b2.is_some_and(|c| !c.outcome.is_member()));
+    let mut g = c.benchmark_group("next_change");
+    g.bench_function("r2_count_90d_over_200_events", |b| b.iter(|| r2.next_change(black_box(&p), &cx, None).unwrap()));
+    g.bench_function("high_value_sum_money_90d_over_200_events", |b| {
+        b.iter(|| hv.next_change(black_box(&p), &cx, None).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_compile, bench_single, bench_throughput, bench_next_change);
 criterion_main!(benches);

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use jiff::ToSpan;
 
-use crate::ast::Window;
+use crate::ast::{AggFn, Window};
 use crate::bind::Bound;
 use crate::context::{EvalContext, FxRates};
 use crate::error::{Error, ErrorKind};
@@ -571,6 +571,11 @@ impl Analyzer<'_, '_> {
                 Form::Fixed
             }
             Kind::Cmp(op, l, r) => {
+                if let Some((agg, k, op)) = count_threshold(*op, l, r) {
+                    if self.count_crossing(agg, op, k, cx) {
+                        return Ok(Form::Fixed);
+                    }
+                }
                 let (a, b) = (self.node(l, cx)?, self.node(r, cx)?);
                 self.compare(*op, (a, l), (b, r), n, cx)?;
                 Form::Fixed
@@ -608,6 +613,8 @@ impl Analyzer<'_, '_> {
                 _ => Form::Fixed,
             },
             Kind::Call(f, args) => self.call(*f, args, n, cx)?,
+            // `exists(e within D)` is `count(e within D) >= 1`.
+            Kind::Agg(agg) if agg.func == AggFn::Exists && self.count_crossing(agg, CmpOp::Ge, 1, cx) => Form::Fixed,
             Kind::Agg(agg) | Kind::EventGet { agg, .. } => {
                 self.aggregate(agg, cx)?;
                 Form::Fixed
@@ -972,6 +979,68 @@ impl Analyzer<'_, '_> {
         })
     }
 
+    /// `count(e [within D]) op k` without a filter: the count moves by one at each arrival and
+    /// each exit, so the comparison flips where the running count first crosses `k` — found by
+    /// walking arrivals and exits in time order, without evaluating the steps in between (a
+    /// 200-event profile otherwise stops at every exit). False when the shape does not apply.
+    fn count_crossing(&mut self, agg: &Agg, op: CmpOp, k: i64, cx: &Ctx<'_>) -> bool {
+        let len = match &agg.within {
+            _ if agg.filter.is_some() => return false,
+            None => None,
+            Some(Window::Last(n, u)) => match n.checked_mul(time::unit_micros(*u)) {
+                Some(len) => Some(len),
+                None => return false,
+            },
+            Some(_) => return false,
+        };
+        let Some(group) = eval::event_group(agg, cx) else { return true };
+        let ats = &group.ats;
+        let t0 = cx.as_of;
+        let first = len.map_or(0, |d| ats.partition_point(|&a| a < t0.saturating_sub(d)));
+        let mut arrive = ats.partition_point(|&a| a <= t0);
+        let mut leave = first;
+        let mut count = (arrive - first) as i64;
+        let before = holds(op, (count - k) as i128);
+        let slot = agg.event_slot;
+        // Event i leaves the window 1 µs after at + D (SPEC §9: both ends inclusive).
+        let exit_of = |i: usize| len.and_then(|d| ats.get(i)?.checked_add(d)?.checked_add(1));
+        loop {
+            let next_arrival = ats.get(arrive).copied();
+            // An event not yet arrived leaves after it arrives: only arrived ones are pending exits.
+            let next_exit = if leave < arrive { exit_of(leave) } else { None };
+            let t = match (next_arrival, next_exit) {
+                (Some(a), Some(e)) => a.min(e),
+                (Some(a), None) => a,
+                (None, Some(e)) => e,
+                (None, None) => return true,
+            };
+            let (mut arrived, mut exited) = (None, false);
+            while ats.get(arrive) == Some(&t) {
+                arrived.get_or_insert(arrive);
+                arrive += 1;
+                count += 1;
+            }
+            while leave < arrive && exit_of(leave) == Some(t) {
+                leave += 1;
+                count -= 1;
+                exited = true;
+            }
+            if arrived.is_none() && !exited {
+                return false; // no progress (cannot happen): leave it to the general analysis
+            }
+            if holds(op, (count - k) as i128) != before {
+                if let Some(i) = arrived {
+                    self.acc.push(CauseKind::Event, t, Some(EvRef { slot, at: t, index: i }));
+                }
+                if exited {
+                    let i = leave - 1;
+                    self.acc.push(CauseKind::Window, t, Some(EvRef { slot, at: ats[i], index: i }));
+                }
+                return true;
+            }
+        }
+    }
+
     /// An aggregate's candidates: each event of its name comes into existence at its `at`, enters
     /// and leaves its window, and — when the filter reads time — passes or stops passing it.
     fn aggregate<'c>(&mut self, agg: &'c Agg, cx: &Ctx<'c>) -> R<()> {
@@ -1007,6 +1076,16 @@ impl Analyzer<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// `count(e …) op k` or `k op count(e …)` with an integer literal `k`: (the aggregate, k, the
+/// operator with the count on the left).
+fn count_threshold<'n>(op: CmpOp, l: &'n Node, r: &'n Node) -> Option<(&'n Agg, i64, CmpOp)> {
+    match (&l.kind, &r.kind) {
+        (Kind::Agg(agg), Kind::Const(Value::Int(k))) if agg.func == AggFn::Count => Some((agg, *k, op)),
+        (Kind::Const(Value::Int(k)), Kind::Agg(agg)) if agg.func == AggFn::Count => Some((agg, *k, flip(op))),
+        _ => None,
     }
 }
 
