@@ -319,6 +319,42 @@ impl Registry {
         })
     }
 
+    /// The timelines of many profiles over [start, end), on every core: one `Timeline` per
+    /// profile and segment (`ids`, default every segment), profile by profile.
+    #[pyo3(signature = (profiles, start, end, *, ids=None, fx=None))]
+    fn timelines(
+        &self,
+        py: Python<'_>,
+        profiles: &Bound<'_, PyAny>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        ids: Option<Vec<String>>,
+        fx: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<crate::temporal::Timeline>> {
+        guard(|| {
+            let cx = context(py, start, fx, None)?;
+            let to = crate::context::as_of(py, end)?;
+            let ids = ids.unwrap_or_else(|| self.inner.segments().iter().map(|s| s.id().to_string()).collect());
+            let targets: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut owned = Vec::new();
+            for item in profiles.try_iter()? {
+                let item = item?;
+                owned.push(convert(py, &item, &self.keys, true)?.profile().clone());
+            }
+            let all = py
+                .detach(|| self.inner.program().timelines(&targets, &owned, cx.as_of, to, &cx))
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+            Ok(all
+                .into_iter()
+                .flat_map(|row| {
+                    row.into_iter()
+                        .zip(&ids)
+                        .map(|(inner, id)| crate::temporal::Timeline { inner, segment: id.clone() })
+                })
+                .collect())
+        })
+    }
+
     /// Explains one segment for a profile.
     #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
     fn explain(

@@ -219,3 +219,18 @@ impl Timeline {
         })
     }
 }
+
+/// Members over time of one segment's timelines: the count at the start, then
+/// `(instant, count from then on)` wherever it changes (the core's `member_counts`).
+#[pyfunction]
+pub(crate) fn _member_counts<'py>(
+    py: Python<'py>,
+    timelines: Vec<PyRef<'py, Timeline>>,
+) -> PyResult<(i64, Vec<(Bound<'py, PyAny>, i64)>)> {
+    guard(|| {
+        let owned: Vec<temporal::Timeline> = timelines.iter().map(|t| t.inner.clone()).collect();
+        let (start, steps) = temporal::member_counts(&owned);
+        let steps = steps.into_iter().map(|(at, n)| Ok((datetime_of(py, at)?, n))).collect::<PyResult<Vec<_>>>()?;
+        Ok((start, steps))
+    })
+}

@@ -96,3 +96,52 @@ def test_timeline_span_must_be_ordered_and_aware() -> None:
     with pytest.raises(ValueError) as e:  # as for as_of: a naive datetime is never guessed
         seg.timeline(PROFILE, "2026-03-01T00:00:00Z", datetime(2026, 3, 10))
     assert "naive" in str(e.value)
+
+
+def test_dataset_timelines_members_over_time_and_plot() -> None:
+    reg = segcore.Registry.from_definitions([
+        {"id": "recent", "version": "1.0.0", "rule": RECENT},
+        {"id": "adult", "version": "1.0.0", "rule": "age >= 18"},
+    ])
+    ps = [
+        {"id": "u1", "attributes": {"age": 30}, "events": [{"name": "purchase", "at": "2026-03-01T10:00:00Z"}]},
+        {"id": "u2", "attributes": {"age": 12}, "events": [{"name": "purchase", "at": "2026-03-20T00:00:00Z"}]},
+        segcore.Profile({"id": "u3", "attributes": {"age": 40}}),
+    ]
+    ts = reg.timelines(ps, "2026-02-01T00:00:00Z", "2026-05-01T00:00:00Z")
+    # Profile by profile, segments in id order (adult, recent).
+    assert [(t.segment, t.outcome, len(t)) for t in ts] == [
+        ("adult", "true", 0), ("recent", "false", 2),
+        ("adult", "false", 0), ("recent", "false", 2),
+        ("adult", "true", 0), ("recent", "false", 0),
+    ]
+    df = segcore.members_over_time(ts)
+    got = [(r.segment, r.at.isoformat(), r.members) for r in df.itertuples()]
+    assert got == [
+        ("adult", "2026-02-01T00:00:00+00:00", 2),
+        ("recent", "2026-02-01T00:00:00+00:00", 0),
+        ("recent", "2026-03-01T10:00:00+00:00", 1),
+        ("recent", "2026-03-20T00:00:00+00:00", 2),
+        ("recent", "2026-03-31T10:00:00.000001+00:00", 1),
+        ("recent", "2026-04-19T00:00:00.000001+00:00", 0),
+    ]
+    assert reg.timelines(ps, "2026-02-01T00:00:00Z", "2026-05-01T00:00:00Z", ids=["recent"])[0].segment == "recent"
+    with pytest.raises(segcore.SegmentError) as e:
+        reg.timelines(ps, "2026-02-01T00:00:00Z", "2026-05-01T00:00:00Z", ids=["nope"])
+    assert e.value.kind == "unknown_segment"
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = segcore.plot_members(ts)
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["adult", "recent"]
+    with pytest.raises(TypeError):
+        segcore.members_over_time(["not a timeline"])
+
+
+def test_time_docstrings() -> None:
+    import doctest
+
+    import segcore._time
+
+    assert doctest.testmod(segcore._time).failed == 0

@@ -215,10 +215,12 @@ pub fn timeline(input: &Input, from: &str, to: &str, plot: Option<&Path>, json: 
     let program = l.registry.program();
     let human = !json && input.out.is_none() && l.profiles.len() == 1;
     let mut out = Lines { path: input.out.clone(), text: String::new() };
+    let targets: Vec<&str> = l.targets.iter().map(String::as_str).collect();
+    // Every profile's timelines, on every core; then written in input order.
+    let timelines = program.timelines(&targets, &l.profiles, cx.as_of, to, &cx).map_err(|e| e.to_string())?;
     let mut all: BTreeMap<&str, Vec<Timeline>> = BTreeMap::new();
-    for p in &l.profiles {
-        for id in &l.targets {
-            let t = program.timeline(id, p, cx.as_of, to, &cx).map_err(|e| located(p.id(), id, &e))?;
+    for (p, row) in l.profiles.iter().zip(timelines) {
+        for (id, t) in targets.iter().zip(row) {
             if human {
                 productln!("{id}: {} at {}", t.outcome.as_str(), format_timestamp(t.from))?;
                 for c in &t.changes {
@@ -228,12 +230,12 @@ pub fn timeline(input: &Input, from: &str, to: &str, plot: Option<&Path>, json: 
                 for c in &t.changes {
                     let mut row = change_json(c);
                     row["entity_id"] = p.id().into();
-                    row["segment_id"] = id.as_str().into();
+                    row["segment_id"] = (*id).into();
                     out.push(row)?;
                 }
             }
             if plot.is_some() {
-                all.entry(id.as_str()).or_default().push(t);
+                all.entry(id).or_default().push(t);
             }
         }
     }
@@ -262,28 +264,6 @@ fn describe_change(c: &Change) -> String {
 /// Members at `from`, then (instant, members from then on) at every instant the count changes.
 type Steps = (i64, Vec<(i64, i64)>);
 
-/// Members per segment as a step function over [from, to): the members at `from`, then +1 at
-/// each `entered`, −1 at each `exited`.
-pub fn member_counts(timelines: &[Timeline]) -> Steps {
-    let start = timelines.iter().filter(|t| t.outcome.is_member()).count() as i64;
-    let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
-    for t in timelines {
-        for c in &t.changes {
-            match c.transition() {
-                Some("entered") => *deltas.entry(c.at).or_default() += 1,
-                Some("exited") => *deltas.entry(c.at).or_default() -= 1,
-                _ => {}
-            }
-        }
-    }
-    let mut n = start;
-    let steps = deltas.into_iter().filter(|(_, d)| *d != 0).map(|(at, d)| {
-        n += d;
-        (at, n)
-    });
-    (start, steps.collect())
-}
-
 /// Twelve distinguishable colours (ColorBrewer's Paired, reordered); a thirteenth segment dashes.
 const PALETTE: [&str; 12] = [
     "#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99", "#b2df8a", "#fdbf6f",
@@ -293,7 +273,7 @@ const PALETTE: [&str; 12] = [
 /// A line chart of members over time per segment (plain SVG: no plotting dependency).
 fn members_svg(all: &BTreeMap<&str, Vec<Timeline>>, from: i64, to: i64) -> String {
     let (w, h, left, right, top, bottom) = (900.0, 420.0, 70.0, 190.0, 30.0, 50.0);
-    let series: Vec<(&str, Steps)> = all.iter().map(|(id, ts)| (*id, member_counts(ts))).collect();
+    let series: Vec<(&str, Steps)> = all.iter().map(|(id, ts)| (*id, segcore::temporal::member_counts(ts))).collect();
     let max = series
         .iter()
         .flat_map(|(_, (s, steps))| std::iter::once(*s).chain(steps.iter().map(|x| x.1)))

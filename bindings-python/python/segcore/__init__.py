@@ -31,6 +31,7 @@ from ._native import (
     compile,
     format_rule,
 )
+from ._time import members_over_time, plot_members
 
 __all__ = [
     "LANGUAGE_VERSION",
@@ -53,4 +54,6 @@ __all__ = [
     "check",
     "compile",
     "format_rule",
+    "members_over_time",
+    "plot_members",
 ]

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 from os import PathLike
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union
 
 __version__: str
 LANGUAGE_VERSION: str
@@ -400,6 +400,17 @@ class Registry:
     def timeline(
         self, id: str, profile: ProfileLike, start: AsOf, end: AsOf, *, fx: Optional[Fx] = None
     ) -> Timeline: ...
+    def timelines(
+        self,
+        profiles: Iterable[ProfileLike],
+        start: AsOf,
+        end: AsOf,
+        *,
+        ids: Optional[Sequence[str]] = None,
+        fx: Optional[Fx] = None,
+    ) -> list[Timeline]:
+        """Every profile's timeline of each segment (``ids``, default all) over [start, end), on
+        every core; profile by profile, segments in ``ids`` order."""
     def evaluate_one(
         self,
         id: str,
@@ -494,3 +505,10 @@ def check(
     >>> [d.kind for d in segcore.check([{"id": "a", "version": "1.0.0", "rule": "age >="}])]
     ['syntax_error']
     """
+
+def members_over_time(timelines: Iterable[Timeline]) -> Any:
+    """Members per segment as a step function: a pandas DataFrame (``segment``, ``at``,
+    ``members``), one row at the start and one wherever the count changes."""
+
+def plot_members(timelines: Iterable[Timeline], ax: Optional[Any] = None, title: str = "members over time") -> Any:
+    """Draws members over time per segment with matplotlib; returns the Axes."""

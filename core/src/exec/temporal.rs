@@ -235,6 +235,73 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The timelines of `targets` (segment ids) for every profile over `[from, to)`, on every
+    /// core: `out[p][k]` is profile `p`'s timeline of `targets[k]`. The first error (in profile
+    /// order) is the result, naming the profile and segment.
+    pub fn timelines(
+        &self,
+        targets: &[&str],
+        profiles: &[Profile],
+        from: i64,
+        to: i64,
+        cx: &EvalContext,
+    ) -> Result<Vec<Vec<Timeline>>, Error> {
+        for id in targets {
+            if self.position(id).is_none() {
+                return Err(Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{id}`")));
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+        let parts = crate::parallel::parallel_ranges(profiles.len(), threads, 64, &|range| {
+            let mut out = Vec::with_capacity(range.len());
+            for p in &profiles[range] {
+                let mut row = Vec::with_capacity(targets.len());
+                for id in targets {
+                    row.push(self.timeline(id, p, from, to, cx).map_err(|e| {
+                        let d = e.first();
+                        Error::new(d.kind, format!("profile `{}`, segment `{id}`: {}", p.id(), d.message))
+                    })?);
+                }
+                out.push(row);
+            }
+            Ok(out)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+/// Members over `[from, to)` from the timelines of one segment over many profiles: the count at
+/// `from`, then `(instant, count from then on)` wherever entries and exits change it.
+///
+/// ```
+/// use segcore::temporal::member_counts;
+/// assert_eq!(member_counts(&[]), (0, vec![]));
+/// ```
+pub fn member_counts(timelines: &[Timeline]) -> (i64, Vec<(i64, i64)>) {
+    let start = timelines.iter().filter(|t| t.outcome.is_member()).count() as i64;
+    let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
+    for t in timelines {
+        for c in &t.changes {
+            match c.transition() {
+                Some("entered") => *deltas.entry(c.at).or_default() += 1,
+                Some("exited") => *deltas.entry(c.at).or_default() -= 1,
+                _ => {}
+            }
+        }
+    }
+    let mut n = start;
+    let steps = deltas
+        .into_iter()
+        .filter(|(_, d)| *d != 0)
+        .map(|(at, d)| {
+            n += d;
+            (at, n)
+        })
+        .collect();
+    (start, steps)
+}
+
 /// One question about one profile: a lone segment, or a target in a program.
 struct Query<'a> {
     segments: &'a [Segment],
