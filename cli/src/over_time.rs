@@ -144,10 +144,6 @@ impl Lines {
     }
 }
 
-fn located(entity: &str, segment: &str, e: &segcore::Error) -> String {
-    format!("{entity} × {segment}: {}", e.to_string().replace('\n', "\n  "))
-}
-
 /// `segcore next-change`.
 pub fn next_change(input: &Input, as_of: &str, horizon: Option<&str>, json: bool) -> CliResult<()> {
     let l = load(input)?;
@@ -156,11 +152,12 @@ pub fn next_change(input: &Input, as_of: &str, horizon: Option<&str>, json: bool
     let program = l.registry.program();
     let human = !json && input.out.is_none() && l.profiles.len() == 1;
     let mut out = Lines { path: input.out.clone(), text: String::new() };
-    for p in &l.profiles {
-        for id in &l.targets {
+    let targets: Vec<&str> = l.targets.iter().map(String::as_str).collect();
+    // Every profile's answers, on every core; then written in input order.
+    let answers = program.next_changes(&targets, &l.profiles, &cx, horizon).map_err(|e| e.to_string())?;
+    for (p, row) in l.profiles.iter().zip(answers) {
+        for (id, (now, next)) in targets.iter().zip(row) {
             let seg = l.registry.get(id).ok_or("internal: target vanished")?;
-            let now = l.registry.evaluate_one(id, p, &cx).map_err(|e| located(p.id(), id, &e))?;
-            let next = program.next_change(id, p, &cx, horizon).map_err(|e| located(p.id(), id, &e))?;
             if human {
                 productln!("{}", describe(id, now.as_str(), next.as_ref()))?;
                 continue;

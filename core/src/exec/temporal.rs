@@ -271,6 +271,53 @@ impl Program {
     }
 }
 
+impl Program {
+    /// For every profile, each of `targets`' outcome at `cx.as_of` and its next change within
+    /// `horizon` (see [`Program::next_change`]), on every core: `out[p][k]` is profile `p`'s
+    /// answer for `targets[k]`. The first error (in profile order) is the result, naming the
+    /// profile and segment.
+    pub fn next_changes(
+        &self,
+        targets: &[&str],
+        profiles: &[Profile],
+        cx: &EvalContext,
+        horizon: Option<i64>,
+    ) -> Result<Vec<Vec<(Outcome, Option<Change>)>>, Error> {
+        let horizon = check_span(horizon.unwrap_or(DEFAULT_HORIZON))?;
+        for id in targets {
+            if self.position(id).is_none() {
+                return Err(Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{id}`")));
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+        let parts = crate::parallel::parallel_ranges(profiles.len(), threads, 64, &|range| {
+            let mut out = Vec::with_capacity(range.len());
+            for p in &profiles[range] {
+                let mut row = Vec::with_capacity(targets.len());
+                for id in targets {
+                    let answer = Query::program(self, id, p, cx).and_then(|q| {
+                        let start = q.outcomes(cx.as_of)?;
+                        let now = start[q.target].unwrap_or(Outcome::Unknown);
+                        let mut found = None;
+                        q.search(cx.as_of, start, cx.as_of.saturating_add(horizon), &mut |c| {
+                            found = Some(c);
+                            false
+                        })?;
+                        Ok((now, found))
+                    });
+                    row.push(answer.map_err(|e| {
+                        let d = e.first();
+                        Error::new(d.kind, format!("profile `{}`, segment `{id}`: {}", p.id(), d.message))
+                    })?);
+                }
+                out.push(row);
+            }
+            Ok(out)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
 /// Members over `[from, to)` from the timelines of one segment over many profiles: the count at
 /// `from`, then `(instant, count from then on)` wherever entries and exits change it.
 ///
