@@ -282,7 +282,7 @@ impl Program {
         profiles: &[Profile],
         cx: &EvalContext,
         horizon: Option<i64>,
-    ) -> Result<Vec<Vec<(Outcome, Option<Change>)>>, Error> {
+    ) -> Result<Vec<Vec<Answer>>, Error> {
         let horizon = check_span(horizon.unwrap_or(DEFAULT_HORIZON))?;
         for id in targets {
             if self.position(id).is_none() {
@@ -317,6 +317,9 @@ impl Program {
         Ok(parts.into_iter().flatten().collect())
     }
 }
+
+/// A profile's outcome at `as_of` and its next change (see [`Program::next_changes`]).
+pub type Answer = (Outcome, Option<Change>);
 
 /// Members over `[from, to)` from the timelines of one segment over many profiles: the count at
 /// `from`, then `(instant, count from then on)` wherever entries and exits change it.
