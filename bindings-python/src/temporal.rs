@@ -226,10 +226,7 @@ type Counts<'py> = (i64, Vec<(Bound<'py, PyAny>, i64)>);
 /// Members over time of one segment's timelines: the count at the start, then
 /// `(instant, count from then on)` wherever it changes (the core's `member_counts`).
 #[pyfunction]
-pub(crate) fn _member_counts<'py>(
-    py: Python<'py>,
-    timelines: Vec<PyRef<'py, Timeline>>,
-) -> PyResult<Counts<'py>> {
+pub(crate) fn _member_counts<'py>(py: Python<'py>, timelines: Vec<PyRef<'py, Timeline>>) -> PyResult<Counts<'py>> {
     guard(|| {
         let owned: Vec<temporal::Timeline> = timelines.iter().map(|t| t.inner.clone()).collect();
         let (start, steps) = temporal::member_counts(&owned);
