@@ -513,12 +513,75 @@ impl<'a> Query<'a> {
                 }
             }
         }
-        for kind in [CauseKind::Event, CauseKind::Window] {
+        // The analysis may skip an aggregate's arrivals and exits that cannot flip its node (a
+        // count threshold's walk); SPEC §22 names them all, so they are looked up here.
+        let (arrived, exited) = self.aggregate_edges(seg, t);
+        for (kind, found) in [(CauseKind::Event, arrived), (CauseKind::Window, exited)] {
+            let mut best: Hit = found;
             if let Some(c) = acc.best[kind as usize].filter(|c| c.at == t) {
-                return Ok(Cause { kind, segment: None, event: c.event.map(|e| (acc.name(e).to_string(), e.at)) });
+                let named = c.event.map(|e| (acc.name(e).to_string(), e.at, e.index));
+                best = match (best, named) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if best.is_none() {
+                    return Ok(Cause { kind, segment: None, event: None });
+                }
+            }
+            if let Some((name, at, _)) = best {
+                return Ok(Cause { kind, segment: None, event: Some((name, at)) });
             }
         }
         Ok(plain(CauseKind::Calendar))
+    }
+
+    /// The least event (name, `at`, index) of a name `seg` aggregates that arrives at `t`, and the
+    /// least whose window (of an aggregate over it) starts or stops containing it at `t`.
+    fn aggregate_edges(&self, seg: &Segment, t: i64) -> (Hit, Hit) {
+        struct Aggs<'n>(Vec<&'n Agg>);
+        impl<'n> Aggs<'n> {
+            fn collect(&mut self, n: &'n Node) {
+                if let Kind::Agg(agg) | Kind::EventGet { agg, .. } = &n.kind {
+                    self.0.push(agg);
+                    if let Some(f) = &agg.filter {
+                        self.collect(f);
+                    }
+                }
+                for c in n.children() {
+                    self.collect(c);
+                }
+            }
+        }
+        let mut aggs = Aggs(Vec::new());
+        aggs.collect(seg.ir());
+        let profile = self.bound.profile();
+        let tz = seg.timezone();
+        let (mut arrived, mut exited): (Hit, Hit) = (None, None);
+        let keep = |slot: &mut Hit, c: (String, i64, usize)| {
+            if slot.as_ref().is_none_or(|s| c < *s) {
+                *slot = Some(c);
+            }
+        };
+        for agg in aggs.0 {
+            let Some(group) = profile.events(&agg.event) else { continue };
+            let ats = &group.ats;
+            let i = ats.partition_point(|&a| a < t);
+            if ats.get(i) == Some(&t) {
+                keep(&mut arrived, (agg.event.to_string(), t, i));
+            }
+            if let Some(w) = &agg.within {
+                for k in 0..2 {
+                    let b = |x: i64| window_exits(w, x, tz)[k];
+                    let j = ats.partition_point(|&a| b(a).is_some_and(|e| e < t));
+                    if let Some(&a) = ats.get(j) {
+                        if b(a) == Some(t) {
+                            keep(&mut exited, (agg.event.to_string(), a, j));
+                        }
+                    }
+                }
+            }
+        }
+        (arrived, exited)
     }
 
     /// The earliest candidate instant after `t0` of each cause class.
@@ -568,6 +631,9 @@ impl<'a> Query<'a> {
         Ok(())
     }
 }
+
+/// An event a cause may name: (name, `at`, index in its group), ordered as SPEC §22 breaks ties.
+type Hit = Option<(String, i64, usize)>;
 
 /// An event named in a cause: its name's slot in the layout, its `at`, its index in its group.
 #[derive(Debug, Clone, Copy)]
