@@ -942,11 +942,13 @@ impl Analyzer<'_, '_> {
     /// `local_day(as_of) + offset op c`: changes only at the midnights starting days c − offset
     /// and c − offset + 1.
     fn day_crossing(&mut self, op: CmpOp, offset: i64, c: i64, cx: &Ctx<'_>) {
-        for k in [c - offset, c - offset + 1] {
-            let here = k + offset - c;
-            if holds(op, here as i128) == holds(op, (here - 1) as i128) {
+        // On day c − offset the difference becomes 0, on the next day 1.
+        let first = c as i128 - offset as i128;
+        for (k, here) in [(first, 0i128), (first + 1, 1)] {
+            if holds(op, here) == holds(op, here - 1) {
                 continue;
             }
+            let Ok(k) = i64::try_from(k) else { continue };
             if let Some(t) = date_of_epoch_day(k).and_then(|d| time::start_of_date(d, cx.sem.tz)) {
                 self.acc.push(CauseKind::Calendar, t, None);
             }
@@ -1041,27 +1043,27 @@ impl Analyzer<'_, '_> {
                 Form::Fixed
             }
             (Form::Affine { v0, slope, dur }, Form::Fixed) => match (op, fixed(r).as_deref(), dur) {
-                (ArithOp::Add, Some(Value::Duration(d)), _) => Form::Affine { v0: v0 + *d as i128, slope, dur },
-                (ArithOp::Sub, Some(Value::Duration(d)), _) => Form::Affine { v0: v0 - *d as i128, slope, dur },
+                (ArithOp::Add, Some(Value::Duration(d)), _) => affine(v0.checked_add(*d as i128), Some(slope), dur, n)?,
+                (ArithOp::Sub, Some(Value::Duration(d)), _) => affine(v0.checked_sub(*d as i128), Some(slope), dur, n)?,
                 (ArithOp::Sub, Some(Value::Timestamp(t)), false) => {
-                    Form::Affine { v0: v0 - *t as i128, slope, dur: true }
+                    affine(v0.checked_sub(*t as i128), Some(slope), true, n)?
                 }
                 (ArithOp::Mul, Some(Value::Int(k)), true) => scale(v0, slope, *k, n)?,
                 _ => Form::Fixed,
             },
             (Form::Fixed, Form::Affine { v0, slope, dur }) => match (op, fixed(l).as_deref(), dur) {
-                (ArithOp::Add, Some(Value::Duration(d)), _) => Form::Affine { v0: *d as i128 + v0, slope, dur },
+                (ArithOp::Add, Some(Value::Duration(d)), _) => affine(v0.checked_add(*d as i128), Some(slope), dur, n)?,
                 (ArithOp::Add, Some(Value::Timestamp(t)), true) => {
-                    Form::Affine { v0: *t as i128 + v0, slope, dur: false }
+                    affine(v0.checked_add(*t as i128), Some(slope), false, n)?
                 }
                 (ArithOp::Sub, Some(Value::Timestamp(t)), false) => {
-                    Form::Affine { v0: *t as i128 - v0, slope: -slope, dur: true }
+                    affine((*t as i128).checked_sub(v0), Some(-slope), true, n)?
                 }
                 (ArithOp::Sub, Some(Value::Timestamp(t)), true) => {
-                    Form::Affine { v0: *t as i128 - v0, slope: -slope, dur: false }
+                    affine((*t as i128).checked_sub(v0), Some(-slope), false, n)?
                 }
                 (ArithOp::Sub, Some(Value::Duration(d)), true) => {
-                    Form::Affine { v0: *d as i128 - v0, slope: -slope, dur: true }
+                    affine((*d as i128).checked_sub(v0), Some(-slope), true, n)?
                 }
                 (ArithOp::Mul, Some(Value::Int(k)), true) => scale(v0, slope, *k, n)?,
                 _ => Form::Fixed,
@@ -1069,13 +1071,13 @@ impl Analyzer<'_, '_> {
             (Form::Affine { v0: a0, slope: sa, dur: da }, Form::Affine { v0: b0, slope: sb, dur: db }) => {
                 match (op, da, db) {
                     (ArithOp::Add, false, true) | (ArithOp::Add, true, false) => {
-                        Form::Affine { v0: a0 + b0, slope: sa + sb, dur: false }
+                        affine(a0.checked_add(b0), sa.checked_add(sb), false, n)?
                     }
-                    (ArithOp::Add, true, true) => Form::Affine { v0: a0 + b0, slope: sa + sb, dur: true },
+                    (ArithOp::Add, true, true) => affine(a0.checked_add(b0), sa.checked_add(sb), true, n)?,
                     (ArithOp::Sub, false, false) | (ArithOp::Sub, true, true) => {
-                        Form::Affine { v0: a0 - b0, slope: sa - sb, dur: true }
+                        affine(a0.checked_sub(b0), sa.checked_sub(sb), true, n)?
                     }
-                    (ArithOp::Sub, false, true) => Form::Affine { v0: a0 - b0, slope: sa - sb, dur: false },
+                    (ArithOp::Sub, false, true) => affine(a0.checked_sub(b0), sa.checked_sub(sb), false, n)?,
                     _ => Form::Fixed,
                 }
             }
@@ -1183,7 +1185,7 @@ impl Analyzer<'_, '_> {
         let mut arrive = ats.partition_point(|&a| a <= t0);
         let mut leave = first;
         let mut count = (arrive - first) as i64;
-        let before = holds(op, (count - k) as i128);
+        let before = holds(op, count as i128 - k as i128);
         let slot = agg.event_slot;
         // Event i leaves the window 1 µs after at + D (SPEC §9: both ends inclusive).
         let exit_of = |i: usize| len.and_then(|d| ats.get(i)?.checked_add(d)?.checked_add(1));
@@ -1211,7 +1213,7 @@ impl Analyzer<'_, '_> {
             if arrived.is_none() && !exited {
                 return false; // no progress (cannot happen): leave it to the general analysis
             }
-            if holds(op, (count - k) as i128) != before {
+            if holds(op, count as i128 - k as i128) != before {
                 if let Some(i) = arrived {
                     self.acc.push(CauseKind::Event, t, Some(EvRef { slot, at: t, index: i }));
                 }
@@ -1278,9 +1280,19 @@ fn days(offset: Option<i64>) -> Form {
 
 fn scale(v0: i128, slope: i128, k: i64, n: &Node) -> R<Form> {
     let k = k as i128;
-    match (v0.checked_mul(k), slope.checked_mul(k)) {
-        (Some(v0), Some(slope)) => Ok(Form::Affine { v0, slope, dur: true }),
-        _ => Err(unsupported(n, "a duration scaled beyond range")),
+    affine(v0.checked_mul(k), slope.checked_mul(k), true, n)
+}
+
+/// An affine form, kept far inside i128 so solving a crossing cannot overflow: a value past
+/// 2^80 µs or a rate past 2^40 is beyond every instant the interpreter can reach anyway.
+fn affine(v0: Option<i128>, slope: Option<i128>, dur: bool, n: &Node) -> R<Form> {
+    const MAX_VALUE: i128 = 1 << 80;
+    const MAX_SLOPE: i128 = 1 << 40;
+    match (v0, slope) {
+        (Some(v0), Some(slope)) if v0.abs() <= MAX_VALUE && slope.abs() <= MAX_SLOPE => {
+            Ok(Form::Affine { v0, slope, dur })
+        }
+        _ => Err(unsupported(n, "an instant or duration that moves with as_of, beyond range")),
     }
 }
 
@@ -1327,7 +1339,9 @@ fn div_floor(a: i128, b: i128) -> i128 {
 }
 
 fn date_of_epoch_day(k: i64) -> Option<Date> {
-    jiff::civil::date(1970, 1, 1).checked_add(k.days()).ok()
+    // `k.days()` panics outside jiff's span range; a day number from data may be anything.
+    let span = jiff::Span::new().try_days(k).ok()?;
+    jiff::civil::date(1970, 1, 1).checked_add(span).ok()
 }
 
 /// Whether a window ends at `as_of` (so an instant enters it when `as_of` reaches it).
@@ -1409,4 +1423,44 @@ fn reads_time(n: &Node) -> bool {
     let mut f = Finder(false);
     crate::ir::Visitor::visit(&mut f, n);
     f.0
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Definition, EvalContext, Profile, Segment};
+
+    /// Extreme literals and data reach the analysis' arithmetic (i128 crossings, day numbers,
+    /// count thresholds): a debug build panics on any overflow, so each must come back as a
+    /// value — an answer or an error.
+    #[test]
+    fn extreme_values_never_panic() {
+        let p = Profile::from_json_str(
+            r#"{"id": "u1", "attributes": {"signup_at": "2026-03-01T00:00:00Z", "k": 9223372036854775807},
+                "events": [{"name": "purchase", "at": "2026-03-01T00:00:00Z"}]}"#,
+        )
+        .unwrap();
+        let rules = [
+            "count(purchase) >= -9223372036854775808",
+            "count(purchase within 7d) < 9223372036854775807",
+            "days_since(signup_at) >= 9223372036854775807",
+            "days_since(signup_at) < -9223372036854775807",
+            "days_since(signup_at) + 9223372036854775807 > 0",
+            "(as_of - timestamp(signup_at)) * 3037000499 * 3037000499 > 1d",
+            "(as_of - timestamp(signup_at)) * k > 1d",
+            "as_of + 1000000w > timestamp(signup_at)",
+            "as_of - (as_of - timestamp(signup_at)) * 1099511627776 within 1d",
+            "date(as_of) >= date(\"9999-12-31\")",
+            "hour(as_of + 5000000w) = 3",
+        ];
+        for rule in rules {
+            let seg = Segment::compile(Definition::new("x", "1.0.0", rule), None).unwrap();
+            for as_of in ["2026-03-02T00:00:00Z", "9999-12-30T00:00:00Z", "0001-01-02T00:00:00Z"] {
+                let cx = EvalContext::parse(as_of).unwrap();
+                let _ = seg.next_change(&p, &cx, None);
+                let _ = seg.next_change(&p, &cx, Some(super::MAX_SPAN));
+            }
+            let cx = EvalContext::parse("2026-03-02T00:00:00Z").unwrap();
+            let _ = seg.timeline(&p, cx.as_of, cx.as_of + super::MAX_SPAN, &cx);
+        }
+    }
 }
