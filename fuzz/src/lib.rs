@@ -199,6 +199,26 @@ fn evaluate_segment(seg: &Segment, p: &Profile, cx: &EvalContext) {
     }
 }
 
+/// `next_change` over a week (SPEC §22) holds to its definition wherever the interpreter can be
+/// asked: the change is after `as_of` and within the horizon, its outcome is the outcome there,
+/// and 1 µs before it the outcome is still the one at `as_of`.
+fn check_next_change(seg: &Segment, p: &Profile, cx: &EvalContext) {
+    const WEEK: i64 = 7 * 86_400_000_000;
+    let at = |t: i64| seg.evaluate(p, &EvalContext { as_of: t, ..cx.clone() });
+    match seg.next_change(p, cx, Some(WEEK)) {
+        Ok(Some(c)) => {
+            let rule = &seg.definition().rule;
+            assert!(c.at > cx.as_of && c.at <= cx.as_of + WEEK, "next change outside (as_of, as_of + 7d] for {rule:?}");
+            if let (Ok(now), Ok(then), Ok(before)) = (at(cx.as_of), at(c.at), at(c.at - 1)) {
+                assert!(then == c.outcome && now == c.previous, "next change outcome disagrees with evaluate for {rule:?}");
+                assert!(before == now, "the outcome changed before the reported next change for {rule:?}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => check_error(&e, Phase::Evaluate),
+    }
+}
+
 /// Everything a compiled segment offers: canonical form, the formatted rule compiling to the same
 /// definition, evaluation on every fixed profile, explain, SQL in every dialect.
 fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
@@ -226,6 +246,7 @@ fn exercise_segment(seg: &Segment, schema: Option<&Schema>, cx: &EvalContext) {
     let _ = Projection::new(seg.layout(), seg.read_set()).to_json();
     for p in profiles() {
         evaluate_segment(seg, p, cx);
+        check_next_change(seg, p, cx);
     }
     sql_everywhere(|o| segcore::sql::to_sql(&seg.program(), o), cx);
 }
