@@ -210,7 +210,10 @@ fn check_next_change(seg: &Segment, p: &Profile, cx: &EvalContext) {
             let rule = &seg.definition().rule;
             assert!(c.at > cx.as_of && c.at <= cx.as_of + WEEK, "next change outside (as_of, as_of + 7d] for {rule:?}");
             if let (Ok(now), Ok(then), Ok(before)) = (at(cx.as_of), at(c.at), at(c.at - 1)) {
-                assert!(then == c.outcome && now == c.previous, "next change outcome disagrees with evaluate for {rule:?}");
+                assert!(
+                    then == c.outcome && now == c.previous,
+                    "next change outcome disagrees with evaluate for {rule:?}"
+                );
                 assert!(before == now, "the outcome changed before the reported next change for {rule:?}");
             }
         }
