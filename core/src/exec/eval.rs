@@ -517,6 +517,19 @@ impl Program {
         cx: &EvalContext,
         only: Option<&BTreeSet<usize>>,
     ) -> Result<Vec<Option<Outcome>>, Error> {
+        self.evaluate_bound_at(bound, cx.as_of, &cx.fx, &cx.segments, only)
+    }
+
+    /// [`Program::evaluate_bound`] at `as_of` with the context's parts borrowed (a search over
+    /// instants evaluates at many without building a context for each).
+    pub(crate) fn evaluate_bound_at(
+        &self,
+        bound: &Bound,
+        as_of: i64,
+        fx: &FxRates,
+        given: &std::collections::BTreeMap<String, bool>,
+        only: Option<&BTreeSet<usize>>,
+    ) -> Result<Vec<Option<Outcome>>, Error> {
         let segments = self.segments();
         let mut results: Vec<Option<Outcome>> = vec![None; segments.len()];
         for &i in self.order() {
@@ -524,12 +537,9 @@ impl Program {
                 continue;
             }
             let lookup = |id: &str| {
-                self.position(id)
-                    .and_then(|j| results[j])
-                    .map(Outcome::is_member)
-                    .or_else(|| cx.segments.get(id).copied())
+                self.position(id).and_then(|j| results[j]).map(Outcome::is_member).or_else(|| given.get(id).copied())
             };
-            let outcome = segments[i].evaluate_bound_with(bound, cx.as_of, &cx.fx, &lookup)?;
+            let outcome = segments[i].evaluate_bound_with(bound, as_of, fx, &lookup)?;
             results[i] = Some(outcome);
         }
         Ok(results)

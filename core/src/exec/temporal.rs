@@ -198,8 +198,7 @@ impl Segment {
         horizon: Option<i64>,
     ) -> Result<Option<Change>, Error> {
         let horizon = check_span(horizon.unwrap_or(DEFAULT_HORIZON))?;
-        let q = Query::lone(self, profile, cx);
-        q.next_change(cx.as_of, horizon)
+        Ok(Query::lone(self, profile, cx).next_change(cx.as_of, horizon)?.1)
     }
 
     /// The timeline of this segment's outcome for `profile` over `[from, to)` (SPEC §22).
@@ -219,7 +218,7 @@ impl Program {
         horizon: Option<i64>,
     ) -> Result<Option<Change>, Error> {
         let horizon = check_span(horizon.unwrap_or(DEFAULT_HORIZON))?;
-        Query::program(self, target, profile, cx)?.next_change(cx.as_of, horizon)
+        Ok(Query::program(self, target, profile, cx)?.next_change(cx.as_of, horizon)?.1)
     }
 
     /// The timeline of segment `target`'s outcome over `[from, to)`.
@@ -247,31 +246,9 @@ impl Program {
         to: i64,
         cx: &EvalContext,
     ) -> Result<Vec<Vec<Timeline>>, Error> {
-        for id in targets {
-            if self.position(id).is_none() {
-                return Err(Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{id}`")));
-            }
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
-        let parts = crate::parallel::parallel_ranges(profiles.len(), threads, 64, &|range| {
-            let mut out = Vec::with_capacity(range.len());
-            for p in &profiles[range] {
-                let mut row = Vec::with_capacity(targets.len());
-                for id in targets {
-                    row.push(self.timeline(id, p, from, to, cx).map_err(|e| {
-                        let d = e.first();
-                        Error::new(d.kind, format!("profile `{}`, segment `{id}`: {}", p.id(), d.message))
-                    })?);
-                }
-                out.push(row);
-            }
-            Ok(out)
-        })?;
-        Ok(parts.into_iter().flatten().collect())
+        self.per_profile(targets, profiles, &|id, p| self.timeline(id, p, from, to, cx))
     }
-}
 
-impl Program {
     /// For every profile, each of `targets`' outcome at `cx.as_of` and its next change within
     /// `horizon` (see [`Program::next_change`]), on every core: `out[p][k]` is profile `p`'s
     /// answer for `targets[k]`. The first error (in profile order) is the result, naming the
@@ -284,6 +261,16 @@ impl Program {
         horizon: Option<i64>,
     ) -> Result<Vec<Vec<Answer>>, Error> {
         let horizon = check_span(horizon.unwrap_or(DEFAULT_HORIZON))?;
+        self.per_profile(targets, profiles, &|id, p| Query::program(self, id, p, cx)?.next_change(cx.as_of, horizon))
+    }
+
+    /// `f(target, profile)` for every profile × target, profiles split over the cores.
+    fn per_profile<T: Send>(
+        &self,
+        targets: &[&str],
+        profiles: &[Profile],
+        f: &(dyn Fn(&str, &Profile) -> Result<T, Error> + Sync),
+    ) -> Result<Vec<Vec<T>>, Error> {
         for id in targets {
             if self.position(id).is_none() {
                 return Err(Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{id}`")));
@@ -295,17 +282,7 @@ impl Program {
             for p in &profiles[range] {
                 let mut row = Vec::with_capacity(targets.len());
                 for id in targets {
-                    let answer = Query::program(self, id, p, cx).and_then(|q| {
-                        let start = q.outcomes(cx.as_of)?;
-                        let now = start[q.target].unwrap_or(Outcome::Unknown);
-                        let mut found = None;
-                        q.search(cx.as_of, start, cx.as_of.saturating_add(horizon), &mut |c| {
-                            found = Some(c);
-                            false
-                        })?;
-                        Ok((now, found))
-                    });
-                    row.push(answer.map_err(|e| {
+                    row.push(f(id, p).map_err(|e| {
                         let d = e.first();
                         Error::new(d.kind, format!("profile `{}`, segment `{id}`: {}", p.id(), d.message))
                     })?);
@@ -355,8 +332,8 @@ pub fn member_counts(timelines: &[Timeline]) -> (i64, Vec<(i64, i64)>) {
 /// One question about one profile: a lone segment, or a target in a program.
 struct Query<'a> {
     segments: &'a [Segment],
-    /// Evaluation order of the target and what it references (dependencies first).
-    order: Vec<usize>,
+    /// In a program: the target and what it references.
+    closure: BTreeSet<usize>,
     target: usize,
     program: Option<&'a Program>,
     bound: Bound<'a>,
@@ -368,7 +345,7 @@ impl<'a> Query<'a> {
     fn lone(seg: &'a Segment, profile: &'a Profile, cx: &'a EvalContext) -> Query<'a> {
         Query {
             segments: std::slice::from_ref(seg),
-            order: vec![0],
+            closure: BTreeSet::new(),
             target: 0,
             program: None,
             bound: seg.bind(profile),
@@ -381,11 +358,9 @@ impl<'a> Query<'a> {
         let t = p
             .position(target)
             .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{target}`")))?;
-        let closure = p.closure(t);
-        let order = p.order().iter().copied().filter(|i| closure.contains(i)).collect();
         Ok(Query {
             segments: p.segments(),
-            order,
+            closure: p.closure(t),
             target: t,
             program: Some(p),
             bound: p.bind(profile),
@@ -396,29 +371,26 @@ impl<'a> Query<'a> {
 
     /// Outcomes at `t` of the target and what it references, by index.
     fn outcomes(&self, t: i64) -> Result<Vec<Option<Outcome>>, Error> {
-        let mut results: Vec<Option<Outcome>> = vec![None; self.segments.len()];
-        for &i in &self.order {
-            let lookup = |id: &str| {
-                self.program
-                    .and_then(|p| p.position(id))
-                    .and_then(|j| results[j])
-                    .map(Outcome::is_member)
-                    .or_else(|| self.given.get(id).copied())
-            };
-            results[i] = Some(self.segments[i].evaluate_bound_with(&self.bound, t, self.fx, &lookup)?);
+        match self.program {
+            Some(p) => p.evaluate_bound_at(&self.bound, t, self.fx, self.given, Some(&self.closure)),
+            None => {
+                let lookup = |id: &str| self.given.get(id).copied();
+                Ok(vec![Some(self.segments[0].evaluate_bound_with(&self.bound, t, self.fx, &lookup)?)])
+            }
         }
-        Ok(results)
     }
 
-    fn next_change(&self, as_of: i64, horizon: i64) -> Result<Option<Change>, Error> {
+    /// The outcome at `as_of` and the first change within `horizon`.
+    fn next_change(&self, as_of: i64, horizon: i64) -> Result<Answer, Error> {
         let until = as_of.saturating_add(horizon);
         let start = self.outcomes(as_of)?;
+        let now = start[self.target].unwrap_or(Outcome::Unknown);
         let mut found = None;
         self.search(as_of, start, until, &mut |c| {
             found = Some(c);
             false
         })?;
-        Ok(found)
+        Ok((now, found))
     }
 
     fn timeline(&self, from: i64, to: i64) -> Result<Timeline, Error> {
