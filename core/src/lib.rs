@@ -59,6 +59,7 @@ pub use data::tape;
 pub use exec::batch;
 #[cfg(feature = "arrow")]
 pub use exec::columnar;
+pub use exec::stream;
 pub use exec::temporal;
 pub use syntax::ast;
 

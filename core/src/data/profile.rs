@@ -122,6 +122,48 @@ impl Profile {
         Ok(())
     }
 
+    /// Adds an event in time order, after the events with the same `at` (a stream's arrival
+    /// order), keeping the profile ready for evaluation without [`Profile::finish`].
+    pub(crate) fn insert_event(&mut self, name: &str, at: i64, properties: Properties) -> Result<(), Error> {
+        self.push_event(name, at, properties)?;
+        let group = self.events.get_mut(name).expect("the group was just pushed to");
+        let n = group.ats.len();
+        let pos = group.ats[..n - 1].partition_point(|&t| t <= at);
+        if pos < n - 1 {
+            group.ats[pos..].rotate_right(1);
+            group.events[pos..].rotate_right(1);
+        }
+        Ok(())
+    }
+
+    /// Forgets the events named `name` with `at` before `before`; returns how many.
+    pub(crate) fn drop_events_before(&mut self, name: &str, before: i64) -> usize {
+        let Some(group) = self.events.get_mut(name) else { return 0 };
+        let k = group.ats.partition_point(|&t| t < before);
+        if k > 0 {
+            group.ats.drain(..k);
+            group.events.drain(..k);
+            self.event_count -= k;
+        }
+        k
+    }
+
+    /// Event groups by name, sorted by name.
+    pub(crate) fn event_groups(&self) -> Vec<(&str, &EventGroup)> {
+        let mut groups: Vec<(&str, &EventGroup)> = self.events.iter().map(|(k, g)| (&**k, g)).collect();
+        groups.sort_unstable_by_key(|(k, _)| *k);
+        groups
+    }
+
+    /// The earliest event's name and `at` (ties: the least name by code point).
+    pub(crate) fn earliest_event(&self) -> Option<(&str, i64)> {
+        self.event_groups()
+            .into_iter()
+            .filter_map(|(k, g)| g.ats.first().map(|&at| (at, k)))
+            .min()
+            .map(|(at, k)| (k, at))
+    }
+
     /// Sorts every event group by time (stable: ties keep insertion order).
     pub fn finish(&mut self) {
         for group in self.events.values_mut() {

@@ -7,4 +7,5 @@ pub(crate) mod bind;
 pub mod columnar;
 pub(crate) mod eval;
 pub(crate) mod explain;
+pub mod stream;
 pub mod temporal;

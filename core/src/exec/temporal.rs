@@ -54,6 +54,9 @@ pub enum CauseKind {
     Window,
     /// A local day, week, month or hour boundary (a calendar function of `as_of`).
     Calendar,
+    /// A stream only (SPEC §23): a set of definitions took effect, or an initial profile started
+    /// to exist at the stream's start.
+    Definition,
 }
 
 impl CauseKind {
@@ -65,6 +68,7 @@ impl CauseKind {
             CauseKind::Event => "event",
             CauseKind::Window => "window",
             CauseKind::Calendar => "calendar",
+            CauseKind::Definition => "definition",
         }
     }
 }
@@ -298,6 +302,35 @@ impl Program {
 /// A profile's outcome at `as_of` and its next change (see [`Program::next_changes`]).
 pub type Answer = (Outcome, Option<Change>);
 
+/// No results of segments given from outside: a program evaluates its own references.
+static NO_GIVEN: BTreeMap<String, bool> = BTreeMap::new();
+
+impl Program {
+    /// The timeline of segment `target` (an index) over `[from, to)` (the stream's query).
+    pub(crate) fn timeline_with(
+        &self,
+        target: usize,
+        profile: &Profile,
+        from: i64,
+        to: i64,
+        fx: &FxRates,
+    ) -> Result<Timeline, Error> {
+        Query::at(self, target, profile, fx, &NO_GIVEN).timeline(from, to)
+    }
+
+    /// Segment `target`'s outcome at `as_of` and its next change within `horizon` µs.
+    pub(crate) fn next_change_with(
+        &self,
+        target: usize,
+        profile: &Profile,
+        as_of: i64,
+        fx: &FxRates,
+        horizon: i64,
+    ) -> Result<Answer, Error> {
+        Query::at(self, target, profile, fx, &NO_GIVEN).next_change(as_of, horizon)
+    }
+}
+
 /// Members over `[from, to)` from the timelines of one segment over many profiles: the count at
 /// `from`, then `(instant, count from then on)` wherever entries and exits change it.
 ///
@@ -358,15 +391,25 @@ impl<'a> Query<'a> {
         let t = p
             .position(target)
             .ok_or_else(|| Error::new(ErrorKind::UnknownSegment, format!("the registry has no segment `{target}`")))?;
-        Ok(Query {
+        Ok(Query::at(p, t, profile, &cx.fx, &cx.segments))
+    }
+
+    fn at(
+        p: &'a Program,
+        t: usize,
+        profile: &'a Profile,
+        fx: &'a FxRates,
+        given: &'a BTreeMap<String, bool>,
+    ) -> Query<'a> {
+        Query {
             segments: p.segments(),
             closure: p.closure(t),
             target: t,
             program: Some(p),
             bound: p.bind(profile),
-            fx: &cx.fx,
-            given: &cx.segments,
-        })
+            fx,
+            given,
+        }
     }
 
     /// Outcomes at `t` of the target and what it references, by index.
