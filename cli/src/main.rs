@@ -9,6 +9,7 @@ mod output;
 mod over_time;
 mod parquet_io;
 mod run;
+mod stream_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,6 +140,17 @@ enum Command {
         /// JSON lines even for one profile.
         #[arg(long)]
         json: bool,
+    },
+    /// Consume an events stream into a membership log (SPEC §23): exact transitions as the
+    /// watermark advances, late events corrected, rejects in dead-letter.jsonl; resumable.
+    Stream(stream_cmd::StreamArgs),
+    /// Membership at an instant, reconstructed from a membership log (SPEC §23).
+    Members(stream_cmd::MembersArgs),
+    /// A membership log's committed records as JSON lines (emits, retractions, commits).
+    Transitions {
+        /// The membership-log folder.
+        #[arg(long)]
+        log: PathBuf,
     },
     /// Generate the SQL that computes the membership table of every segment in a registry.
     ///
@@ -340,6 +352,9 @@ fn main() -> ExitCode {
         Command::Timeline { input, from, to, plot, json } => {
             over_time::timeline(&input, &from, &to, plot.as_deref(), json)
         }
+        Command::Stream(args) => stream_cmd::stream(&args),
+        Command::Members(args) => stream_cmd::members(&args),
+        Command::Transitions { log } => stream_cmd::transitions(&log),
         Command::Sql(args) => sql_command(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };

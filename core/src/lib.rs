@@ -42,6 +42,8 @@ mod parallel;
 mod registry;
 #[cfg(feature = "sql")]
 pub mod sql;
+#[cfg(feature = "log")]
+pub mod store;
 mod syntax;
 
 pub(crate) use check::{compile, schema};

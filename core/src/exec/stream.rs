@@ -395,6 +395,11 @@ impl Stream {
         &self.defs
     }
 
+    /// The definition hashes of the set in force last (sorted by segment id).
+    pub fn current_hashes(&self) -> Vec<&str> {
+        self.epochs.last().map_or_else(Vec::new, |e| e.defs.iter().map(|d| d.hash.as_str()).collect())
+    }
+
     /// The records produced since the last call.
     pub fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.out)

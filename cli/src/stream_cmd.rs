@@ -1,0 +1,281 @@
+//! `segcore stream`, `segcore members` and `segcore transitions` (SPEC §23): events in, a
+//! membership log out, and membership at any instant read back from it. The driver is the
+//! core's `segcore::store::StreamStore`; this file reads lines and prints summaries.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use segcore::binding::format_timestamp;
+use segcore::store::{self, LogRecord, StoreConfig, StreamStore};
+use segcore::stream::StreamConfig;
+use segcore::{parse_as_of, ErrorKind, Profile};
+
+use crate::io::{core_error, error, CliResult};
+
+/// The longest input record (SPEC §19).
+const MAX_RECORD: u64 = 32 << 20;
+
+#[derive(clap::Args)]
+pub struct StreamArgs {
+    /// Registry folder of definitions.
+    #[arg(long)]
+    pub segments: PathBuf,
+    /// Events as JSON lines ({"id", "name", "at", "properties"}, or {"watermark": T}); `-` reads
+    /// standard input.
+    #[arg(long)]
+    pub events: PathBuf,
+    /// The membership-log folder (created if missing; resumed from its last commit if not).
+    #[arg(long)]
+    pub log: PathBuf,
+    /// Entity schema.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// FX quotes JSON ({"EUR/USD": "1.08"}).
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// Initial profiles (JSON lines with attributes, and events if any), existing from --start.
+    #[arg(long, requires = "start")]
+    pub profiles: Option<PathBuf>,
+    /// The stream's start (RFC 3339); default: the first event's `at` minus the lateness.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Allowed lateness: later events are applied with corrections (default 1h).
+    #[arg(long, default_value = "1h")]
+    pub lateness: String,
+    /// Events further than this after the watermark are rejected (default 7d).
+    #[arg(long, default_value = "7d")]
+    pub max_future: String,
+    /// Move the watermark to the greatest `at` seen minus this delay after every event (without
+    /// it, only {"watermark": T} records move it).
+    #[arg(long)]
+    pub watermark_delay: Option<String>,
+    /// When the definitions differ from the log's: the instant the new ones take effect
+    /// (default: 1 µs after the log's watermark).
+    #[arg(long)]
+    pub effective: Option<String>,
+    /// Commit (fsync the log, replace the snapshot) every N input records, and at the end.
+    #[arg(long, default_value_t = 100_000)]
+    pub commit_every: u64,
+}
+
+/// `0`, or a duration like `90d` (units w d h m s).
+fn duration(flag: &str, text: &str) -> CliResult<i64> {
+    if text.trim().trim_end_matches(|c: char| "wdhms".contains(c)).bytes().all(|b| b == b'0') && !text.trim().is_empty()
+    {
+        return Ok(0);
+    }
+    segcore::temporal::parse_horizon(text)
+        .map_err(|_| error(ErrorKind::InvalidContext, format!("{flag}: a duration like 1h or 7d, got `{text}`")))
+}
+
+fn instant(flag: &str, text: &str) -> CliResult<i64> {
+    parse_as_of(text).map_err(|e| core_error(flag, &e))
+}
+
+pub fn stream(a: &StreamArgs) -> CliResult<()> {
+    let schema = crate::load_schema(a.schema.as_deref())?;
+    let registry = crate::load_registry(&a.segments, schema.as_ref())?;
+    let fx = crate::load_fx(a.fx.as_deref())?;
+    let config = StoreConfig {
+        stream: StreamConfig {
+            lateness: duration("--lateness", &a.lateness)?,
+            max_future: duration("--max-future", &a.max_future)?,
+        },
+        start: a.start.as_deref().map(|t| instant("--start", t)).transpose()?,
+        watermark_delay: a.watermark_delay.as_deref().map(|d| duration("--watermark-delay", d)).transpose()?,
+        effective: a.effective.as_deref().map(|t| instant("--effective", t)).transpose()?,
+    };
+    let log_name = a.log.display().to_string();
+    let (mut store, resume) = StreamStore::open(&a.log, registry, fx, config).map_err(|e| core_error(&log_name, &e))?;
+    if let Some(d) = &resume.damage {
+        errln!(
+            "segcore: {log_name}: the log was damaged at byte {} ({}); {} byte(s) after the last good record were cut",
+            d.offset,
+            d.problem,
+            d.bytes
+        );
+    }
+    if resume.restored {
+        errln!(
+            "segcore: {log_name}: resuming after input record {} (watermark {}){}",
+            resume.consumed,
+            store.stream().map_or_else(String::new, |s| format_timestamp(s.watermark())),
+            if resume.cut > 0 {
+                format!("; {} uncommitted byte(s) cut, to be produced again", resume.cut)
+            } else {
+                String::new()
+            }
+        );
+        if resume.new_definitions {
+            errln!(
+                "segcore: {log_name}: the definitions changed; the new set takes effect as `definition` transitions"
+            );
+        }
+    }
+    if let Some(path) = &a.profiles {
+        if resume.restored {
+            errln!("segcore: --profiles ignored: the log's snapshot has the initial profiles");
+        } else {
+            let text = crate::io::read_document(path, ErrorKind::InvalidProfile)?;
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let origin = format!("{}:{}", path.display(), n + 1);
+                let p = Profile::from_json_str(line).map_err(|e| core_error(&origin, &e))?;
+                store.add_profile(p).map_err(|e| core_error(&origin, &e))?;
+            }
+        }
+    }
+    let (reader, size): (Box<dyn Read>, Option<u64>) = if a.events == Path::new("-") {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let f =
+            std::fs::File::open(&a.events).map_err(|e| error(ErrorKind::Io, format!("{}: {e}", a.events.display())))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), size)
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(size, indicatif::ProgressDrawTarget::stderr_with_hz(10));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "streaming [{bar:25}] {percent:>3}% ({binary_bytes}/{binary_total_bytes}, {elapsed}, {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("#>-"));
+    }
+    let events_name = a.events.display().to_string();
+    let mut input = BufReader::with_capacity(1 << 20, reader);
+    let mut line = Vec::new();
+    let (mut position, mut read) = (0u64, 0u64);
+    let clock = std::time::Instant::now();
+    loop {
+        line.clear();
+        let n = (&mut input)
+            .take(MAX_RECORD + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| error(ErrorKind::Io, format!("{events_name}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if n as u64 > MAX_RECORD && line.last() != Some(&b'\n') {
+            // Skip the rest of the oversized record; it reaches the dead letters as malformed.
+            let mut rest = 0;
+            loop {
+                let buf = input.fill_buf().map_err(|e| error(ErrorKind::Io, format!("{events_name}: {e}")))?;
+                if buf.is_empty() {
+                    break;
+                }
+                let (k, done) = match buf.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (buf.len(), false),
+                };
+                input.consume(k);
+                rest += k;
+                if done {
+                    break;
+                }
+            }
+            read += rest as u64;
+            line.clear();
+            line.extend_from_slice(b"{\"record\": \"longer than 32 MiB\"}");
+        }
+        position += 1;
+        if position <= resume.consumed {
+            continue;
+        }
+        store.push_line(&line).map_err(|e| core_error(&format!("{events_name}:{position}"), &e))?;
+        if position % a.commit_every.max(1) == 0 {
+            store.commit().map_err(|e| core_error(&log_name, &e))?;
+        }
+        if position % 4096 == 0 {
+            bar.set_position(read);
+        }
+    }
+    store.commit().map_err(|e| core_error(&log_name, &e))?;
+    bar.finish_and_clear();
+    let s = store.stats();
+    let watermark = store.stream().map_or_else(|| "none".to_string(), |st| format_timestamp(st.watermark()));
+    errln!(
+        "segcore: {} record(s) read ({} already in the log) in {:.2?}: {} event(s) applied ({} late), {} too late, \
+         {} too far ahead, {} malformed, {} stale watermark(s); {} transition(s) emitted, {} retracted; watermark {watermark}; \
+         {} dead letter(s)",
+        position,
+        resume.consumed.min(position),
+        clock.elapsed(),
+        s.events,
+        s.late,
+        s.too_late,
+        s.future,
+        store.malformed(),
+        s.stale_watermarks,
+        s.emitted,
+        s.retracted,
+        store.dead_letters()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct MembersArgs {
+    /// The membership-log folder.
+    #[arg(long)]
+    pub log: PathBuf,
+    /// The instant (RFC 3339), at most the log's committed watermark.
+    #[arg(long)]
+    pub at: String,
+    /// Only this segment (repeatable).
+    #[arg(long = "segment", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Print a count per segment instead of the members.
+    #[arg(long)]
+    pub count: bool,
+}
+
+/// Members at an instant: `segment_id<TAB>entity_id` lines (sorted), or counts.
+pub fn members(a: &MembersArgs) -> CliResult<()> {
+    let at = instant("--at", &a.at)?;
+    let name = a.log.display().to_string();
+    let m = store::membership_at(&a.log, at).map_err(|e| core_error(&name, &e))?;
+    if let Some(d) = &m.damage {
+        errln!("segcore: {name}: read up to byte {} ({}; {} byte(s) after it ignored)", d.offset, d.problem, d.bytes);
+    }
+    for id in &a.only {
+        if !m.segments.iter().any(|(s, _)| s == id) {
+            return Err(error(ErrorKind::UnknownSegment, format!("{name}: no segment `{id}` in the log")));
+        }
+    }
+    for (seg, members) in &m.segments {
+        if !a.only.is_empty() && !a.only.contains(seg) {
+            continue;
+        }
+        if a.count {
+            productln!("{seg}\t{}", members.len())?;
+        } else {
+            for e in members {
+                productln!("{seg}\t{e}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every committed record as a JSON line: `{"op": "emit" | "retract", …transition}` and
+/// `{"op": "commit", "watermark", "consumed"}`.
+pub fn transitions(log: &Path) -> CliResult<()> {
+    let name = log.display().to_string();
+    let c = store::read_log(log).map_err(|e| core_error(&name, &e))?;
+    for r in &c.records {
+        let v = match r {
+            LogRecord::Definition(_) => continue,
+            LogRecord::Emit(t) | LogRecord::Retract(t) => {
+                let mut v = t.to_json();
+                v["op"] = if matches!(r, LogRecord::Emit(_)) { "emit" } else { "retract" }.into();
+                v
+            }
+            LogRecord::Commit { watermark, consumed } => {
+                serde_json::json!({"op": "commit", "watermark": format_timestamp(*watermark), "consumed": consumed})
+            }
+        };
+        productln!("{v}")?;
+    }
+    if let Some(d) = &c.damage {
+        errln!("segcore: {name}: read up to byte {} ({}; {} byte(s) after it ignored)", d.offset, d.problem, d.bytes);
+    }
+    Ok(())
+}
