@@ -40,7 +40,7 @@ use crate::ir::{Kind, Node, Visitor};
 use crate::profile::{Profile, Properties};
 use crate::registry::Registry;
 use crate::schema::Schema;
-use crate::temporal::{Cause, CauseKind, DEFAULT_HORIZON, MAX_SPAN};
+use crate::temporal::{Cause, CauseKind, MAX_SPAN};
 use crate::time;
 use crate::value::Value;
 
@@ -232,6 +232,17 @@ struct Epoch {
     registry: Registry,
     /// Parallel to the program's segments.
     defs: Vec<Arc<DefinitionInfo>>,
+    /// Parallel to the program's segments: each one's index in the stream's segment table.
+    slots: Vec<u32>,
+    /// Per event name, the segments (table indexes) whose evaluation reads it, references included.
+    readers: HashMap<Box<str>, Vec<u32>>,
+}
+
+impl Epoch {
+    /// The program position of table segment `g`, if this set has it.
+    fn local(&self, g: u32) -> Option<usize> {
+        self.slots.iter().position(|&x| x == g)
+    }
 }
 
 struct Entity {
@@ -241,11 +252,11 @@ struct Entity {
     exists_from: i64,
     /// Came with the initial profiles.
     initial: bool,
-    /// Transitions are emitted through this instant.
-    done: i64,
-    /// Nothing changes before this instant (`i64::MAX`: nothing scheduled).
-    timer: i64,
-    /// Emitted transitions that a late event could still retract, by (`at`, segment).
+    /// Per table segment: transitions are emitted through this instant (`i64::MIN`: none yet).
+    done: Vec<i64>,
+    /// Per table segment: nothing changes before this instant (`i64::MAX`: nothing scheduled).
+    timer: Vec<i64>,
+    /// Emitted transitions that a late event could still retract.
     history: Vec<Transition>,
     /// The earliest event's name and `at` (ties: least name), kept or not: the cause of the
     /// entity's first transitions.
@@ -258,11 +269,15 @@ pub struct Stream {
     fx: FxRates,
     epochs: Vec<Epoch>,
     defs: Vec<Arc<DefinitionInfo>>,
+    /// Every segment id any set of definitions had, in order of first appearance: timers and
+    /// progress are kept per entity and per entry.
+    table: Vec<String>,
     start: i64,
     watermark: i64,
     entities: Vec<Entity>,
     index: HashMap<Arc<str>, u32>,
-    timers: BTreeSet<(i64, u32)>,
+    /// (instant, entity, table segment).
+    timers: BTreeSet<(i64, u32, u32)>,
     /// Per event name, how far back a definition in force reads (`None`: every event).
     retention: BTreeMap<String, Option<i64>>,
     out: Vec<Record>,
@@ -283,6 +298,7 @@ impl Stream {
             fx,
             epochs: Vec::new(),
             defs: Vec::new(),
+            table: Vec::new(),
             start,
             watermark: start,
             entities: Vec::new(),
@@ -305,6 +321,7 @@ impl Stream {
             registry.program().next_change_with(k, &probe, from, &self.fx, DAY)?;
         }
         let mut defs = Vec::new();
+        let mut slots = Vec::new();
         for seg in registry.segments() {
             let info = Arc::new(DefinitionInfo {
                 index: self.defs.len() as u32,
@@ -316,6 +333,25 @@ impl Stream {
             self.defs.push(Arc::clone(&info));
             self.out.push(Record::Definition(Arc::clone(&info)));
             defs.push(info);
+            let g = match self.table.iter().position(|t| t == seg.id()) {
+                Some(g) => g,
+                None => {
+                    self.table.push(seg.id().to_string());
+                    self.table.len() - 1
+                }
+            };
+            slots.push(g as u32);
+        }
+        let mut readers: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let program = registry.program();
+        for (k, &g) in slots.iter().enumerate() {
+            let mut names = BTreeSet::new();
+            for &j in program.closure_ref(k) {
+                names.extend(program.segments()[j].read_set().events.iter().cloned());
+            }
+            for n in names {
+                readers.entry(n.into()).or_default().push(g);
+            }
         }
         for seg in registry.segments() {
             for (name, back) in retention(seg.ir()) {
@@ -326,8 +362,27 @@ impl Stream {
                 };
             }
         }
-        self.epochs.push(Epoch { start, registry, defs });
+        let n = self.table.len();
+        for e in &mut self.entities {
+            e.done.resize(n, i64::MIN);
+            e.timer.resize(n, i64::MAX);
+        }
+        self.epochs.push(Epoch { start, registry, defs, slots, readers });
         Ok(())
+    }
+
+    fn new_entity(&self, id: Arc<str>, profile: Profile, exists_from: i64, initial: bool) -> Entity {
+        let n = self.table.len();
+        Entity {
+            id,
+            profile,
+            exists_from,
+            initial,
+            done: vec![i64::MIN; n],
+            timer: vec![i64::MAX; n],
+            history: Vec::new(),
+            first: None,
+        }
     }
 
     /// Adds an initial profile (attributes, and events if any) before any event or watermark: it
@@ -350,18 +405,13 @@ impl Stream {
         let exists_from = first.as_ref().map_or(self.start, |(_, a)| (*a).min(self.start));
         let id: Arc<str> = profile.id().into();
         let i = self.entities.len() as u32;
-        self.entities.push(Entity {
-            id: Arc::clone(&id),
-            profile,
-            exists_from,
-            initial: true,
-            done: exists_from - 1,
-            timer: exists_from,
-            history: Vec::new(),
-            first,
-        });
+        let mut e = self.new_entity(Arc::clone(&id), profile, exists_from, true);
+        e.first = first;
+        self.entities.push(e);
         self.index.insert(id, i);
-        self.timers.insert((exists_from, i));
+        for g in 0..self.table.len() as u32 {
+            self.set_timer(i, g, exists_from);
+        }
         Ok(())
     }
 
@@ -436,16 +486,8 @@ impl Stream {
             None => {
                 let id: Arc<str> = entity.into();
                 let i = self.entities.len() as u32;
-                self.entities.push(Entity {
-                    id: Arc::clone(&id),
-                    profile: Profile::new(entity),
-                    exists_from: i64::MAX,
-                    initial: false,
-                    done: w,
-                    timer: i64::MAX,
-                    history: Vec::new(),
-                    first: None,
-                });
+                let e = self.new_entity(Arc::clone(&id), Profile::new(entity), i64::MAX, false);
+                self.entities.push(e);
                 self.index.insert(id, i);
                 i
             }
@@ -455,13 +497,24 @@ impl Stream {
         if keep {
             e.profile.insert_event(name, at, properties)?;
         }
+        let earlier = at < e.exists_from;
         e.exists_from = e.exists_from.min(at);
         if e.first.as_ref().is_none_or(|(n, t)| (at, name) < (*t, &**n)) {
             e.first = Some((name.into(), at));
         }
         self.stats.events += 1;
         if at > w {
-            self.set_timer(i, self.entities[i as usize].timer.min(at));
+            // Only the segments that read the event can change at `at` (all of them, when the
+            // entity starts to exist there).
+            let gs: Vec<u32> = if earlier {
+                (0..self.table.len() as u32).collect()
+            } else {
+                self.epoch_at(at).readers.get(name).cloned().unwrap_or_default()
+            };
+            for g in gs {
+                let t = self.entities[i as usize].timer[g as usize].min(at);
+                self.set_timer(i, g, t);
+            }
             return Ok(Push::OnTime);
         }
         self.stats.late += 1;
@@ -482,27 +535,35 @@ impl Stream {
         for s in switches {
             for i in 0..self.entities.len() as u32 {
                 if self.entities[i as usize].exists_from < s {
-                    self.set_timer(i, self.entities[i as usize].timer.min(s));
+                    for g in 0..self.table.len() as u32 {
+                        let t = self.entities[i as usize].timer[g as usize].min(s);
+                        self.set_timer(i, g, t);
+                    }
                 }
             }
         }
         let mut batch = Vec::new();
-        while let Some(&(t, i)) = self.timers.first() {
+        let mut touched = Vec::new();
+        while let Some(&(t, i, g)) = self.timers.first() {
             if t > watermark {
                 break;
             }
             self.timers.pop_first();
-            let e = &self.entities[i as usize];
-            let lo = (e.done + 1).max(e.exists_from);
-            let found = if lo <= watermark { self.transitions_in(i, lo, watermark)? } else { Vec::new() };
+            self.entities[i as usize].timer[g as usize] = i64::MAX;
+            let (found, next) = self.catch_up(i, g, watermark)?;
             let e = &mut self.entities[i as usize];
-            e.done = watermark;
+            e.done[g as usize] = watermark;
             e.history.extend(found.iter().cloned());
-            e.timer = i64::MAX;
             batch.extend(found);
-            self.schedule(i, watermark)?;
+            self.set_timer(i, g, next);
+            touched.push(i);
         }
         self.watermark = watermark;
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched {
+            self.prune(i);
+        }
         batch.sort_by(|a, b| (a.at, &*a.entity, &a.definition.segment).cmp(&(b.at, &*b.entity, &b.definition.segment)));
         self.stats.emitted += batch.len() as u64;
         self.out.extend(batch.into_iter().map(Record::Emit));
@@ -530,37 +591,71 @@ impl Stream {
         self.watermark.saturating_sub(self.config.lateness).saturating_sub(back).saturating_sub(DAY)
     }
 
-    fn set_timer(&mut self, i: u32, t: i64) {
-        let e = &mut self.entities[i as usize];
-        if e.timer != i64::MAX {
-            self.timers.remove(&(e.timer, i));
+    fn set_timer(&mut self, i: u32, g: u32, t: i64) {
+        let old = std::mem::replace(&mut self.entities[i as usize].timer[g as usize], t);
+        if old != i64::MAX {
+            self.timers.remove(&(old, i, g));
         }
-        e.timer = t;
         if t != i64::MAX {
-            self.timers.insert((t, i));
+            self.timers.insert((t, i, g));
         }
     }
 
-    /// After entity `i` is done through `w`: its next possible change, and what it can forget.
-    fn schedule(&mut self, i: u32, w: i64) -> Result<(), Error> {
-        self.prune(i);
+    /// Segment `g`'s transitions of entity `i` after what was emitted, through `w`, and the
+    /// instant before which it cannot change again.
+    fn catch_up(&self, i: u32, g: u32, w: i64) -> Result<(Vec<Transition>, i64), Error> {
         let e = &self.entities[i as usize];
-        let mut next = i64::MAX;
-        if e.exists_from > w {
-            next = e.exists_from;
-        } else {
-            let epoch = self.epoch_at(w + 1);
-            let horizon = DEFAULT_HORIZON;
-            for k in 0..epoch.registry.segments().len() {
-                let (_, change) = epoch.registry.program().next_change_with(k, &e.profile, w, &self.fx, horizon)?;
-                next = next.min(change.map_or(w.saturating_add(horizon), |c| c.at));
-            }
-            if let Some(later) = self.epochs.iter().map(|x| x.start).find(|&s| s > w) {
-                next = next.min(later);
-            }
+        let lo = e.done[g as usize].saturating_add(1).max(e.exists_from);
+        if lo > w {
+            return Ok((Vec::new(), self.next_timer(i, g, w)?));
         }
-        self.set_timer(i, next);
-        Ok(())
+        // One walk from the last emitted instant, when no set of definitions starts in between
+        // and the entity existed before it: changes up to `w`, and where to look next.
+        let x = self.epoch_index(lo - 1);
+        let same = self.epoch_index(w.saturating_add(1)) == x && lo > e.exists_from;
+        if let (true, Some(k)) = (same, self.epochs[x].local(g)) {
+            let epoch = &self.epochs[x];
+            let (changes, next) = epoch
+                .registry
+                .program()
+                .changes_until(k, &e.profile, lo - 1, w, &self.fx)
+                .map_err(|er| named(er, e, &self.table[g as usize]))?;
+            let def = &epoch.defs[k];
+            let found = changes
+                .into_iter()
+                .filter_map(|c| {
+                    let kind = match c.transition()? {
+                        "entered" => TransitionKind::Entered,
+                        _ => TransitionKind::Exited,
+                    };
+                    Some(Transition::new(Arc::clone(&e.id), Arc::clone(def), c.at, kind, c.cause))
+                })
+                .collect();
+            let later = self.epochs.get(x + 1).map_or(i64::MAX, |n| n.start);
+            return Ok((found, next.unwrap_or(i64::MAX).min(later)));
+        }
+        Ok((self.transitions_in(i, g, lo, w)?, self.next_timer(i, g, w)?))
+    }
+
+    /// An instant after `w` before which segment `g` of entity `i` cannot change: the first
+    /// instant the §22 analysis would look at (not necessarily a change; the timer looks again
+    /// there), so a wake-up costs one evaluation, never a search to the horizon.
+    fn next_timer(&self, i: u32, g: u32, w: i64) -> Result<i64, Error> {
+        let e = &self.entities[i as usize];
+        if e.exists_from > w {
+            return Ok(e.exists_from);
+        }
+        let x = self.epoch_index(w.saturating_add(1));
+        let mut next = self.epochs.get(x + 1).map_or(i64::MAX, |n| n.start);
+        if let Some(k) = self.epochs[x].local(g) {
+            let (_, candidate) = self.epochs[x]
+                .registry
+                .program()
+                .changes_until(k, &e.profile, w, w, &self.fx)
+                .map_err(|er| named(er, e, &self.table[g as usize]))?;
+            next = next.min(candidate.unwrap_or(i64::MAX));
+        }
+        Ok(next)
     }
 
     fn prune(&mut self, i: u32) {
@@ -574,9 +669,12 @@ impl Stream {
         }
     }
 
+    fn epoch_index(&self, t: i64) -> usize {
+        self.epochs.partition_point(|e| e.start <= t).saturating_sub(1)
+    }
+
     fn epoch_at(&self, t: i64) -> &Epoch {
-        let k = self.epochs.partition_point(|e| e.start <= t);
-        &self.epochs[k.saturating_sub(1)]
+        &self.epochs[self.epoch_index(t)]
     }
 
     /// A late event at `at` arrived for entity `i`: recompute `[at, W]`, retract what is no
@@ -584,7 +682,12 @@ impl Stream {
     fn correct(&mut self, i: u32, at: i64) -> Result<(), Error> {
         let w = self.watermark;
         let lo = at.max(self.entities[i as usize].exists_from);
-        let fresh = self.transitions_in(i, lo, w)?;
+        let mut fresh = Vec::new();
+        let mut timers = Vec::new();
+        for g in 0..self.table.len() as u32 {
+            fresh.extend(self.transitions_in(i, g, lo, w)?);
+            timers.push(self.next_timer(i, g, w)?);
+        }
         let e = &mut self.entities[i as usize];
         let (old, kept): (Vec<Transition>, Vec<Transition>) = e.history.drain(..).partition(|t| t.at >= lo);
         e.history = kept;
@@ -593,7 +696,7 @@ impl Stream {
         let mut retract: Vec<Transition> = old.into_iter().filter(|t| !new_ids.contains(&t.id)).collect();
         let mut emit: Vec<Transition> = fresh.iter().filter(|t| !old_ids.contains(&t.id)).cloned().collect();
         e.history.extend(fresh);
-        e.done = w;
+        e.done.iter_mut().for_each(|d| *d = w);
         let key = |t: &Transition| (t.at, t.definition.segment.clone());
         retract.sort_by_key(key);
         emit.sort_by_key(key);
@@ -601,12 +704,18 @@ impl Stream {
         self.stats.emitted += emit.len() as u64;
         self.out.extend(retract.into_iter().map(Record::Retract));
         self.out.extend(emit.into_iter().map(Record::Emit));
-        self.schedule(i, w)
+        for (g, t) in timers.into_iter().enumerate() {
+            self.set_timer(i, g as u32, t);
+        }
+        self.prune(i);
+        Ok(())
     }
 
-    /// Entity `i`'s transitions at instants in `[lo, hi]` (SPEC §23), in (`at`, segment) order.
-    fn transitions_in(&self, i: u32, lo: i64, hi: i64) -> Result<Vec<Transition>, Error> {
+    /// Entity `i`'s transitions of table segment `g` at instants in `[lo, hi]` (SPEC §23), in
+    /// time order.
+    fn transitions_in(&self, i: u32, g: u32, lo: i64, hi: i64) -> Result<Vec<Transition>, Error> {
         let e = &self.entities[i as usize];
+        let id = &self.table[g as usize];
         let mut out = Vec::new();
         let lo = lo.max(e.exists_from);
         for (x, epoch) in self.epochs.iter().enumerate() {
@@ -618,51 +727,48 @@ impl Stream {
             let prev = x.checked_sub(1).map(|p| &self.epochs[p]);
             let begins = x0 == e.exists_from;
             let switches = prev.is_some() && x0 == epoch.start;
-            let program = epoch.registry.program();
-            for (k, seg) in epoch.registry.segments().iter().enumerate() {
-                let def = &epoch.defs[k];
-                let mut push = |at: i64, member: bool, cause: Cause| {
-                    let kind = if member { TransitionKind::Entered } else { TransitionKind::Exited };
-                    out.push(Transition::new(Arc::clone(&e.id), Arc::clone(def), at, kind, cause));
-                };
-                for (a, b) in spans(x0, x1) {
-                    if a == x0 && (begins || switches) {
-                        let before = if begins { false } else { self.member_before(prev, seg.id(), e, a)? };
-                        let tl = program
-                            .timeline_with(k, &e.profile, a, b + 1, &self.fx)
-                            .map_err(|er| named(er, e, seg.id()))?;
-                        if tl.outcome.is_member() != before {
-                            push(a, tl.outcome.is_member(), self.start_cause(e, begins));
-                        }
-                        for c in tl.changes.into_iter().filter(|c| c.transition().is_some()) {
-                            push(c.at, c.outcome.is_member(), c.cause);
-                        }
-                    } else {
-                        let tl = program
-                            .timeline_with(k, &e.profile, a - 1, b + 1, &self.fx)
-                            .map_err(|er| named(er, e, seg.id()))?;
-                        for c in tl.changes.into_iter().filter(|c| c.transition().is_some()) {
-                            push(c.at, c.outcome.is_member(), c.cause);
+            let Some(k) = epoch.local(g) else {
+                // The new set removed the segment: its members exit where it takes effect.
+                if let (Some(p), true, false) = (prev, switches, begins) {
+                    if let Some(pk) = p.local(g) {
+                        if self.member_before(Some(p), id, e, x0)? {
+                            out.push(Transition::new(
+                                Arc::clone(&e.id),
+                                Arc::clone(&p.defs[pk]),
+                                x0,
+                                TransitionKind::Exited,
+                                Cause { kind: CauseKind::Definition, segment: None, event: None },
+                            ));
                         }
                     }
                 }
-            }
-            // Segments the new set removed: their members exit where it takes effect.
-            if let (Some(p), true, false) = (prev, switches, begins) {
-                for (k, seg) in p.registry.segments().iter().enumerate() {
-                    if epoch.registry.get(seg.id()).is_none() && self.member_before(Some(p), seg.id(), e, x0)? {
-                        out.push(Transition::new(
-                            Arc::clone(&e.id),
-                            Arc::clone(&p.defs[k]),
-                            x0,
-                            TransitionKind::Exited,
-                            Cause { kind: CauseKind::Definition, segment: None, event: None },
-                        ));
+                continue;
+            };
+            let program = epoch.registry.program();
+            let def = &epoch.defs[k];
+            let mut push = |at: i64, member: bool, cause: Cause| {
+                let kind = if member { TransitionKind::Entered } else { TransitionKind::Exited };
+                out.push(Transition::new(Arc::clone(&e.id), Arc::clone(def), at, kind, cause));
+            };
+            for (a, b) in spans(x0, x1) {
+                if a == x0 && (begins || switches) {
+                    let before = if begins { false } else { self.member_before(prev, id, e, a)? };
+                    let tl = program.timeline_with(k, &e.profile, a, b + 1, &self.fx).map_err(|er| named(er, e, id))?;
+                    if tl.outcome.is_member() != before {
+                        push(a, tl.outcome.is_member(), self.start_cause(e, begins));
+                    }
+                    for c in tl.changes.into_iter().filter(|c| c.transition().is_some()) {
+                        push(c.at, c.outcome.is_member(), c.cause);
+                    }
+                } else {
+                    let tl =
+                        program.timeline_with(k, &e.profile, a - 1, b + 1, &self.fx).map_err(|er| named(er, e, id))?;
+                    for c in tl.changes.into_iter().filter(|c| c.transition().is_some()) {
+                        push(c.at, c.outcome.is_member(), c.cause);
                     }
                 }
             }
         }
-        out.sort_by(|a, b| (a.at, &a.definition.segment).cmp(&(b.at, &b.definition.segment)));
         Ok(out)
     }
 
@@ -857,29 +963,29 @@ impl Stream {
             }
             profile.finish();
             let ident: Arc<str> = id.into();
-            s.entities.push(Entity {
-                id: Arc::clone(&ident),
-                profile,
-                exists_from: int(&e["exists_from"], "exists_from")?,
-                initial: e["initial"].as_bool().unwrap_or(false),
-                first: match (e["first"][0].as_str(), e["first"][1].as_str().and_then(|t| t.parse().ok())) {
-                    (Some(n), Some(at)) => Some((n.into(), at)),
-                    _ => None,
-                },
-                done: watermark,
-                timer: i64::MAX,
-                history: Vec::new(),
-            });
+            let mut ent = s.new_entity(Arc::clone(&ident), profile, int(&e["exists_from"], "exists_from")?, false);
+            ent.initial = e["initial"].as_bool().unwrap_or(false);
+            ent.first = match (e["first"][0].as_str(), e["first"][1].as_str().and_then(|t| t.parse().ok())) {
+                (Some(n), Some(at)) => Some((n.into(), at)),
+                _ => None,
+            };
+            ent.done.iter_mut().for_each(|d| *d = watermark);
+            s.entities.push(ent);
             s.index.insert(ident, i as u32);
         }
         for i in 0..s.entities.len() as u32 {
             let e = &s.entities[i as usize];
             let lo = watermark.saturating_sub(s.config.lateness).max(e.exists_from);
-            if lo <= watermark {
-                let h = s.transitions_in(i, lo, watermark)?;
-                s.entities[i as usize].history = h;
+            let mut history = Vec::new();
+            for g in 0..s.table.len() as u32 {
+                if lo <= watermark {
+                    history.extend(s.transitions_in(i, g, lo, watermark)?);
+                }
+                let t = s.next_timer(i, g, watermark)?;
+                s.set_timer(i, g, t);
             }
-            s.schedule(i, watermark)?;
+            s.entities[i as usize].history = history;
+            s.prune(i);
         }
         let st: Vec<u64> =
             snapshot["stats"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();

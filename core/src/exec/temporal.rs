@@ -304,6 +304,8 @@ pub type Answer = (Outcome, Option<Change>);
 
 /// No results of segments given from outside: a program evaluates its own references.
 static NO_GIVEN: BTreeMap<String, bool> = BTreeMap::new();
+/// A lone segment's query evaluates itself only.
+static NO_CLOSURE: BTreeSet<usize> = BTreeSet::new();
 
 impl Program {
     /// The timeline of segment `target` (an index) over `[from, to)` (the stream's query).
@@ -316,6 +318,27 @@ impl Program {
         fx: &FxRates,
     ) -> Result<Timeline, Error> {
         Query::at(self, target, profile, fx, &NO_GIVEN).timeline(from, to)
+    }
+
+    /// Segment `target`'s changes in `(from, w]`, and an instant after `w` before which it cannot
+    /// change (the first instant the analysis would look at; `None`: it never changes without new
+    /// data) — a stream's catch-up and next timer in one walk.
+    pub(crate) fn changes_until(
+        &self,
+        target: usize,
+        profile: &Profile,
+        from: i64,
+        w: i64,
+        fx: &FxRates,
+    ) -> Result<(Vec<Change>, Option<i64>), Error> {
+        let q = Query::at(self, target, profile, fx, &NO_GIVEN);
+        let start = q.outcomes(from)?;
+        let mut changes = Vec::new();
+        let next = q.search(from, start, w, &mut |c| {
+            changes.push(c);
+            true
+        })?;
+        Ok((changes, next))
     }
 
     /// Segment `target`'s outcome at `as_of` and its next change within `horizon` µs.
@@ -366,7 +389,7 @@ pub fn member_counts(timelines: &[Timeline]) -> (i64, Vec<(i64, i64)>) {
 struct Query<'a> {
     segments: &'a [Segment],
     /// In a program: the target and what it references.
-    closure: BTreeSet<usize>,
+    closure: &'a BTreeSet<usize>,
     target: usize,
     program: Option<&'a Program>,
     bound: Bound<'a>,
@@ -378,7 +401,7 @@ impl<'a> Query<'a> {
     fn lone(seg: &'a Segment, profile: &'a Profile, cx: &'a EvalContext) -> Query<'a> {
         Query {
             segments: std::slice::from_ref(seg),
-            closure: BTreeSet::new(),
+            closure: &NO_CLOSURE,
             target: 0,
             program: None,
             bound: seg.bind(profile),
@@ -403,7 +426,7 @@ impl<'a> Query<'a> {
     ) -> Query<'a> {
         Query {
             segments: p.segments(),
-            closure: p.closure(t),
+            closure: p.closure_ref(t),
             target: t,
             program: Some(p),
             bound: p.bind(profile),
@@ -415,7 +438,7 @@ impl<'a> Query<'a> {
     /// Outcomes at `t` of the target and what it references, by index.
     fn outcomes(&self, t: i64) -> Result<Vec<Option<Outcome>>, Error> {
         match self.program {
-            Some(p) => p.evaluate_bound_at(&self.bound, t, self.fx, self.given, Some(&self.closure)),
+            Some(p) => p.evaluate_bound_at(&self.bound, t, self.fx, self.given, Some(self.closure)),
             None => {
                 let lookup = |id: &str| self.given.get(id).copied();
                 Ok(vec![Some(self.segments[0].evaluate_bound_with(&self.bound, t, self.fx, &lookup)?)])
@@ -459,22 +482,23 @@ impl<'a> Query<'a> {
     }
 
     /// Walks the candidate instants after `t0` up to `until` (inclusive), calling `on_change`
-    /// for every change of the target's outcome until it returns false.
+    /// for every change of the target's outcome until it returns false. Returns the first
+    /// candidate after `until` when the walk got there: nothing changes before it.
     fn search(
         &self,
         t0: i64,
         start: Vec<Option<Outcome>>,
         until: i64,
         on_change: &mut dyn FnMut(Change) -> bool,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<i64>, Error> {
         let mut t = t0;
         let mut results = start;
         let mut steps = 0usize;
         loop {
             let acc = self.candidates(t, &results)?;
-            let Some(next) = acc.earliest() else { return Ok(()) };
+            let Some(next) = acc.earliest() else { return Ok(None) };
             if next > until {
-                return Ok(());
+                return Ok(Some(next));
             }
             steps += 1;
             if steps > crate::limits::MAX_TIME_STEPS {
@@ -494,7 +518,7 @@ impl<'a> Query<'a> {
                 let cause = self.cause(next, &acc, &now)?;
                 let go_on = on_change(Change { at: next, previous: before, outcome: after, cause });
                 if !go_on {
-                    return Ok(());
+                    return Ok(None);
                 }
             }
             t = next;

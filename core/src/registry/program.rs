@@ -75,6 +75,8 @@ pub struct Program {
     order: Vec<usize>,
     /// For each segment, the indexes of the segments it references.
     deps: Vec<Vec<usize>>,
+    /// For each segment, itself and everything it references (what one segment's evaluation runs).
+    closures: Vec<BTreeSet<usize>>,
     layout: Arc<Layout>,
 }
 
@@ -89,7 +91,8 @@ impl Program {
             .map(|s| s.read_set().segments.iter().filter_map(|id| index.get(id).copied()).collect())
             .collect();
         let order = topo_order(&segments, &deps)?;
-        Ok(Program { segments, index, order, deps, layout })
+        let closures = (0..segments.len()).map(|t| closure_of(&deps, t)).collect();
+        Ok(Program { segments, index, order, deps, closures, layout })
     }
 
     /// Segments sorted by id.
@@ -124,14 +127,12 @@ impl Program {
 
     /// Segment `target` and everything it references, directly or not.
     pub fn closure(&self, target: usize) -> BTreeSet<usize> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![target];
-        while let Some(i) = stack.pop() {
-            if seen.insert(i) {
-                stack.extend(&self.deps[i]);
-            }
-        }
-        seen
+        self.closures[target].clone()
+    }
+
+    /// [`Program::closure`], borrowed (computed once, with the program).
+    pub(crate) fn closure_ref(&self, target: usize) -> &BTreeSet<usize> {
+        &self.closures[target]
     }
 
     /// The slot layout every segment reads through.
@@ -187,6 +188,7 @@ impl Segment {
             index,
             order: vec![0],
             deps: vec![vec![]],
+            closures: vec![BTreeSet::from([0])],
             layout: Arc::clone(self.layout()),
         }
     }
@@ -244,4 +246,15 @@ fn topo_order(segments: &[Segment], deps: &[Vec<usize>]) -> Result<Vec<usize>, E
     } else {
         Err(Error::from_diagnostics(diags))
     }
+}
+
+fn closure_of(deps: &[Vec<usize>], target: usize) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![target];
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            stack.extend(&deps[i]);
+        }
+    }
+    seen
 }

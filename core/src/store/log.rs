@@ -422,8 +422,10 @@ pub fn membership_at(dir: &Path, at: i64) -> Result<Membership, Error> {
     Ok(Membership { at, watermark, segments, damage })
 }
 
-/// The appending side: one file, records framed and buffered, fsynced at commits.
-pub(crate) struct LogWriter {
+/// The appending side of a log: records framed and buffered, fsynced at commits. A
+/// [`crate::store::StreamStore`] owns one; other producers of transitions (a consumer
+/// materialising a topic into a folder, a benchmark) can write one directly.
+pub struct LogWriter {
     path: PathBuf,
     file: File,
     buf: Vec<u8>,
@@ -435,6 +437,15 @@ pub(crate) struct LogWriter {
 impl LogWriter {
     /// Opens (or creates) the log, cut back to `keep` bytes when given (the last snapshot's
     /// commit), else to the end of its last good record.
+    /// A new, empty log in `dir` (created if missing); an existing log there is refused.
+    pub fn create(dir: &Path) -> Result<LogWriter, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, "cannot create the log folder", e))?;
+        if std::fs::metadata(dir.join(LOG_FILE)).is_ok_and(|m| m.len() > 0) {
+            return Err(Error::new(ErrorKind::Io, format!("{}: a log is there already", dir.join(LOG_FILE).display())));
+        }
+        Ok(LogWriter::open(dir, None)?.0)
+    }
+
     pub(crate) fn open(dir: &Path, keep: Option<u64>) -> Result<(LogWriter, Option<Damage>), Error> {
         let path = dir.join(LOG_FILE);
         let mut file = OpenOptions::new()
@@ -480,12 +491,13 @@ impl LogWriter {
         Ok((LogWriter { path, file, buf: Vec::with_capacity(1 << 16), scratch: Vec::new(), len }, damage))
     }
 
-    /// Bytes written so far (file and buffer).
-    pub(crate) fn len(&self) -> u64 {
+    /// Bytes written so far (file and buffer), the header included.
+    pub fn bytes(&self) -> u64 {
         self.len
     }
 
-    pub(crate) fn append(&mut self, r: &Record) -> Result<(), Error> {
+    /// Appends one record (buffered; durable at the next [`LogWriter::commit`]).
+    pub fn append(&mut self, r: &Record) -> Result<(), Error> {
         self.scratch.clear();
         encode(r, &mut self.scratch);
         let before = self.buf.len();
@@ -504,7 +516,7 @@ impl LogWriter {
     }
 
     /// Appends a commit record and makes everything durable; returns the log's length.
-    pub(crate) fn commit(&mut self, watermark: i64, consumed: u64) -> Result<u64, Error> {
+    pub fn commit(&mut self, watermark: i64, consumed: u64) -> Result<u64, Error> {
         self.scratch.clear();
         encode_commit(watermark, consumed, &mut self.scratch);
         let before = self.buf.len();

@@ -29,7 +29,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use log::{membership_at, read_log, Damage, LogContents, LogRecord, Membership, LOG_FILE, MAGIC};
+pub use log::{membership_at, read_log, Damage, LogContents, LogRecord, LogWriter, Membership, LOG_FILE, MAGIC};
 
 use crate::context::FxRates;
 use crate::error::{Error, ErrorKind};
@@ -37,7 +37,7 @@ use crate::profile::parse_event;
 use crate::registry::Registry;
 use crate::stream::{Push, Stream, StreamConfig, StreamStats};
 use crate::time;
-use log::{io, LogWriter};
+use log::io;
 
 /// The snapshot's file name.
 pub const STATE_FILE: &str = "state.json";
@@ -304,7 +304,7 @@ impl StreamStore {
     pub fn commit(&mut self) -> Result<(), Error> {
         self.drain()?;
         let Some(stream) = self.stream.as_ref() else { return Ok(()) };
-        if self.last_commit == (self.consumed, self.log.len()) {
+        if self.last_commit == (self.consumed, self.log.bytes()) {
             return Ok(());
         }
         let log_len = self.log.commit(stream.watermark(), self.consumed)?;
