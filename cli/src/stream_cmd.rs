@@ -262,7 +262,7 @@ pub fn transitions(log: &Path) -> CliResult<()> {
     let c = store::read_log(log).map_err(|e| core_error(&name, &e))?;
     for r in &c.records {
         let v = match r {
-            LogRecord::Definition(_) => continue,
+            LogRecord::Definition(_) | LogRecord::Entity => continue,
             LogRecord::Emit(t) | LogRecord::Retract(t) => {
                 let mut v = t.to_json();
                 v["op"] = if matches!(r, LogRecord::Emit(_)) { "emit" } else { "retract" }.into();

@@ -33,10 +33,17 @@ impl Rng {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
     let (entities, events, transitions) = if quick { (500, 20_000, 200_000) } else { (10_000, 1_000_000, 10_000_000) };
-    stateful(entities, events);
-    replay(transitions);
+    // `-- stateful` or `-- replay` runs one half (for profiling).
+    let only = |what: &str| !args.iter().any(|a| a == "stateful" || a == "replay") || args.iter().any(|a| a == what);
+    if only("stateful") {
+        stateful(entities, events);
+    }
+    if only("replay") {
+        replay(transitions);
+    }
 }
 
 fn stateful(entities: usize, events: usize) {

@@ -9,10 +9,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use common::Rng;
+use segcore::store::{membership_at, LogWriter};
 use segcore::stream::{Push, Record, Stream, StreamConfig, Transition, TransitionKind};
 use segcore::{parse_as_of, EvalContext, FxRates, Profile, Registry, Schema, Value};
 
@@ -131,6 +132,15 @@ fn the_stream_gives_the_batch_membership_at_every_instant() {
         p.finish();
     }
 
+    // The same records through the membership log: replay must give the same memberships.
+    let dir = std::env::temp_dir().join(format!("segcore-stream-snapshot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut log = LogWriter::create(&dir).unwrap();
+    for r in &records {
+        log.append(r).unwrap();
+    }
+    log.commit(end, evs.len() as u64).unwrap();
+
     // Live transitions (SPEC §23): emitted and not retracted later.
     let mut live: HashMap<[u8; 16], Transition> = HashMap::new();
     let (mut emitted, mut retracted) = (0, 0);
@@ -177,6 +187,12 @@ fn the_stream_gives_the_batch_membership_at_every_instant() {
             }
         };
         let cx = EvalContext::new(t).with_fx(fx.clone());
+        let replayed = membership_at(&dir, t).unwrap();
+        let mut from_log: BTreeSet<(String, String)> = BTreeSet::new();
+        for (seg, ids) in replayed.segments {
+            from_log.extend(ids.into_iter().map(|e| (seg.clone(), e)));
+        }
+        let mut from_batch: BTreeSet<(String, String)> = BTreeSet::new();
         for (i, p) in oracle.iter().enumerate() {
             let here = exists[i].is_some_and(|x| x <= t);
             let batch: Vec<(&str, bool)> = if here {
@@ -191,6 +207,9 @@ fn the_stream_gives_the_batch_membership_at_every_instant() {
                     .is_some_and(|(_, kind)| *kind == TransitionKind::Entered);
                 checked += 1;
                 members += want as usize;
+                if want {
+                    from_batch.insert((seg.to_string(), id(i)));
+                }
                 if got != want && problems.len() < 10 {
                     problems.push(format!(
                         "{} {seg} at {}: stream {got}, batch {want}",
@@ -200,9 +219,17 @@ fn the_stream_gives_the_batch_membership_at_every_instant() {
                 }
             }
         }
+        if from_log != from_batch && problems.len() < 10 {
+            let diff: Vec<_> = from_log.symmetric_difference(&from_batch).take(5).collect();
+            problems.push(format!(
+                "log replay at {}: differs from batch in {diff:?}",
+                segcore::binding::format_timestamp(t)
+            ));
+        }
     }
+    let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "stream = snapshot: {} events ({late} late, {rejected} rejected), {entities} entities, {emitted} emitted, \
+        "stream = snapshot (records and log replay): {} events ({late} late, {rejected} rejected), {entities} entities, {emitted} emitted, \
          {retracted} retracted in {streamed:.2?}, {} instants × {} segments: {checked} memberships ({members} members) compared, \
          {} retained events at the end",
         evs.len(),

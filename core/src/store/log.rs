@@ -21,8 +21,12 @@ const DEFINITION: u8 = 1;
 const TRANSITION: u8 = 2;
 const RETRACT: u8 = 3;
 const COMMIT: u8 = 4;
+const ENTITY: u8 = 5;
 /// No record is this long; a length past it is damage, not a record to allocate for.
 const MAX_RECORD: u32 = 1 << 24;
+
+/// Replay's maps: keys are ids and entity ids from our own log, so a fast fixed hash.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 pub(crate) fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {what}: {e}", path.display()))
@@ -37,6 +41,8 @@ pub enum LogRecord {
     Emit(Transition),
     /// A retraction of an earlier transition.
     Retract(Transition),
+    /// An entry of the entity dictionary (transitions name entities by index).
+    Entity,
     /// A commit: the watermark and the number of input records consumed.
     Commit {
         /// The stream's watermark at the commit.
@@ -90,7 +96,7 @@ fn cause_code(k: CauseKind) -> u8 {
     }
 }
 
-fn encode_transition(b: &mut Vec<u8>, tag: u8, t: &Transition) {
+fn encode_transition(b: &mut Vec<u8>, tag: u8, t: &Transition, entity: u32) {
     b.push(tag);
     b.extend_from_slice(&t.definition.index.to_le_bytes());
     b.push((t.kind == TransitionKind::Entered) as u8);
@@ -99,7 +105,7 @@ fn encode_transition(b: &mut Vec<u8>, tag: u8, t: &Transition) {
     if tag == TRANSITION {
         b.push(cause_code(t.cause.kind));
     }
-    put_str(b, &t.entity);
+    b.extend_from_slice(&entity.to_le_bytes());
     if tag == TRANSITION {
         put_str(b, t.cause.segment.as_deref().unwrap_or(""));
         let (name, at) = t.cause.event.as_ref().map_or(("", 0), |(n, at)| (n.as_str(), *at));
@@ -115,8 +121,8 @@ pub(crate) fn frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// A stream record's payload.
-pub(crate) fn encode(r: &Record, b: &mut Vec<u8>) {
+/// A stream record's payload; transitions name their entity by its dictionary index.
+fn encode(r: &Record, entity: u32, b: &mut Vec<u8>) {
     match r {
         Record::Definition(d) => {
             b.push(DEFINITION);
@@ -126,12 +132,18 @@ pub(crate) fn encode(r: &Record, b: &mut Vec<u8>) {
             put_str(b, &d.hash);
             b.extend_from_slice(&d.effective_from.to_le_bytes());
         }
-        Record::Emit(t) => encode_transition(b, TRANSITION, t),
-        Record::Retract(t) => encode_transition(b, RETRACT, t),
+        Record::Emit(t) => encode_transition(b, TRANSITION, t, entity),
+        Record::Retract(t) => encode_transition(b, RETRACT, t, entity),
     }
 }
 
-pub(crate) fn encode_commit(watermark: i64, consumed: u64, b: &mut Vec<u8>) {
+fn encode_entity(index: u32, id: &str, b: &mut Vec<u8>) {
+    b.push(ENTITY);
+    b.extend_from_slice(&index.to_le_bytes());
+    put_str(b, id);
+}
+
+fn encode_commit(watermark: i64, consumed: u64, b: &mut Vec<u8>) {
     b.push(COMMIT);
     b.extend_from_slice(&watermark.to_le_bytes());
     b.extend_from_slice(&consumed.to_le_bytes());
@@ -178,15 +190,15 @@ fn cause_kind(c: u8) -> Option<CauseKind> {
 }
 
 /// A transition or retraction, reading only what membership needs (no cause).
-struct Lean<'a> {
+struct Lean {
     def: u32,
     entered: bool,
     at: i64,
     id: [u8; 16],
-    entity: &'a str,
+    entity: u32,
 }
 
-fn lean<'a>(c: &mut Cursor<'a>, tag: u8) -> Option<Lean<'a>> {
+fn lean(c: &mut Cursor<'_>, tag: u8) -> Option<Lean> {
     let def = c.u32()?;
     let entered = c.u8()? == 1;
     let at = c.i64()?;
@@ -194,11 +206,12 @@ fn lean<'a>(c: &mut Cursor<'a>, tag: u8) -> Option<Lean<'a>> {
     if tag == TRANSITION {
         c.u8()?;
     }
-    let entity = c.str()?;
+    let entity = c.u32()?;
     Some(Lean { def, entered, at, id, entity })
 }
 
-fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>) -> Option<LogRecord> {
+/// A record, with the dictionaries of definitions and entities read so far (grown here).
+fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>, entities: &mut Vec<Arc<str>>) -> Option<LogRecord> {
     let mut c = Cursor { b: payload, at: 0 };
     let tag = c.u8()?;
     let rec = match tag {
@@ -217,6 +230,13 @@ fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>) -> Option<LogReco
             defs.push(Arc::clone(&info));
             LogRecord::Definition(info)
         }
+        ENTITY => {
+            if c.u32()? as usize != entities.len() {
+                return None;
+            }
+            entities.push(c.str()?.into());
+            LogRecord::Entity
+        }
         TRANSITION | RETRACT => {
             let l = lean(&mut Cursor { b: payload, at: 1 }, tag)?;
             let def = Arc::clone(defs.get(l.def as usize)?);
@@ -224,7 +244,7 @@ fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>) -> Option<LogReco
             if tag == TRANSITION {
                 c.at = 1 + 4 + 1 + 8 + 16;
                 cause.kind = cause_kind(c.u8()?)?;
-                c.str()?;
+                c.u32()?;
                 let seg = c.str()?;
                 let name = c.str()?;
                 let at = c.i64()?;
@@ -232,7 +252,8 @@ fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>) -> Option<LogReco
                 cause.event = (!name.is_empty()).then(|| (name.to_string(), at));
             }
             let kind = if l.entered { TransitionKind::Entered } else { TransitionKind::Exited };
-            let t = Transition { id: l.id, entity: l.entity.into(), definition: def, at: l.at, kind, cause };
+            let entity = Arc::clone(entities.get(l.entity as usize)?);
+            let t = Transition { id: l.id, entity, definition: def, at: l.at, kind, cause };
             if tag == TRANSITION {
                 LogRecord::Emit(t)
             } else {
@@ -245,52 +266,88 @@ fn decode(payload: &[u8], defs: &mut Vec<Arc<DefinitionInfo>>) -> Option<LogReco
     Some(rec)
 }
 
-/// Walks the framed records of `bytes` (after the header): `f(offset, payload)` for each good
-/// one; the damage where the walk stopped, if anywhere before the end.
-fn walk<'b>(bytes: &'b [u8], mut f: impl FnMut(usize, &'b [u8]) -> bool) -> Option<Damage> {
-    let mut at = MAGIC.len();
+/// Walks the framed records of the log file at `path`, reading it in chunks (a log can be
+/// larger than memory): `f(offset, payload)` for each good record until it returns false. The
+/// result is where the walk stopped early, if it did: damage (a truncated or oversized record, a
+/// checksum mismatch when `verify`, a payload `f` refused). A file that is not a log is `io`.
+fn walk_file(path: &Path, verify: bool, mut f: impl FnMut(usize, &[u8]) -> bool) -> Result<Option<Damage>, Error> {
+    let mut file = File::open(path).map_err(|e| io(path, "cannot read the log", e))?;
+    let size = file.metadata().map_err(|e| io(path, "cannot read the log", e))?.len() as usize;
+    let mut r = Chunks { buf: vec![0; 8 << 20], start: 0, filled: 0, base: 0 };
+    if !r.fill(&mut file, path, MAGIC.len())? || &r.buf[..MAGIC.len()] != MAGIC {
+        return Err(Error::new(ErrorKind::Io, format!("{}: not a segcore membership log", path.display())));
+    }
+    r.start = MAGIC.len();
     let damage = |at: usize, problem: &str| {
-        Some(Damage { offset: at as u64, bytes: (bytes.len() - at) as u64, problem: problem.to_string() })
+        Ok(Some(Damage { offset: at as u64, bytes: size.saturating_sub(at) as u64, problem: problem.to_string() }))
     };
-    while at < bytes.len() {
-        let Some(head) = bytes.get(at..at + 8) else { return damage(at, "a truncated record header") };
+    loop {
+        if !r.fill(&mut file, path, 8)? {
+            return if r.filled == r.start { Ok(None) } else { damage(r.base + r.start, "a truncated record header") };
+        }
+        let head = &r.buf[r.start..r.start + 8];
         let len = u32::from_le_bytes(head[..4].try_into().unwrap_or_default());
         let crc = u32::from_le_bytes(head[4..].try_into().unwrap_or_default());
         if len > MAX_RECORD {
-            return damage(at, "a record length past any record's");
+            return damage(r.base + r.start, "a record length past any record's");
         }
-        let Some(payload) = bytes.get(at + 8..at + 8 + len as usize) else {
-            return damage(at, "a truncated record");
-        };
-        if crc32c::crc32c(payload) != crc {
+        if !r.fill(&mut file, path, 8 + len as usize)? {
+            return damage(r.base + r.start, "a truncated record");
+        }
+        let at = r.base + r.start;
+        let payload = &r.buf[r.start + 8..r.start + 8 + len as usize];
+        if verify && crc32c::crc32c(payload) != crc {
             return damage(at, "a checksum mismatch");
         }
         if !f(at, payload) {
             return damage(at, "a record that does not decode");
         }
-        at += 8 + len as usize;
+        r.start += 8 + len as usize;
     }
-    None
 }
 
-fn read_all(path: &Path) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| io(path, "cannot read the log", e))?;
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(Error::new(ErrorKind::Io, format!("{}: not a segcore membership log", path.display())));
+/// A reusable read buffer: `buf[start..filled]` are unread bytes, `base` the file offset of
+/// `buf[0]`.
+struct Chunks {
+    buf: Vec<u8>,
+    start: usize,
+    filled: usize,
+    base: usize,
+}
+
+impl Chunks {
+    /// Makes `need` unread bytes available; false at the end of the file before that.
+    fn fill(&mut self, file: &mut File, path: &Path, need: usize) -> Result<bool, Error> {
+        if self.filled - self.start >= need {
+            return Ok(true);
+        }
+        self.buf.copy_within(self.start..self.filled, 0);
+        self.base += self.start;
+        self.filled -= self.start;
+        self.start = 0;
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        while self.filled < need {
+            let n = file.read(&mut self.buf[self.filled..]).map_err(|e| io(path, "cannot read the log", e))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            self.filled += n;
+        }
+        Ok(true)
     }
-    Ok(bytes)
 }
 
 /// Reads a log folder's records through the last commit, reporting a damaged tail.
 pub fn read_log(dir: &Path) -> Result<LogContents, Error> {
     let path = dir.join(LOG_FILE);
-    let bytes = read_all(&path)?;
     let mut out = LogContents::default();
     let mut defs = Vec::new();
+    let mut entities = Vec::new();
     let mut pending = Vec::new();
     out.committed_len = MAGIC.len() as u64;
-    out.damage = walk(&bytes, |offset, payload| match decode(payload, &mut defs) {
+    out.damage = walk_file(&path, true, |offset, payload| match decode(payload, &mut defs, &mut entities) {
         Some(LogRecord::Commit { watermark, consumed }) => {
             out.records.append(&mut pending);
             out.records.push(LogRecord::Commit { watermark, consumed });
@@ -303,7 +360,7 @@ pub fn read_log(dir: &Path) -> Result<LogContents, Error> {
             true
         }
         None => false,
-    });
+    })?;
     out.uncommitted = pending.len();
     Ok(out)
 }
@@ -329,14 +386,18 @@ pub struct Membership {
 /// needs — the log's bytes are borrowed, not copied per record.
 pub fn membership_at(dir: &Path, at: i64) -> Result<Membership, Error> {
     let path = dir.join(LOG_FILE);
-    let bytes = read_all(&path)?;
     // Pass 1: definitions, the last commit, and where each retracted id was last retracted.
     let mut segments: Vec<Box<str>> = Vec::new();
-    let mut retracted: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut entities: Vec<Box<str>> = Vec::new();
+    let mut retracted: FastMap<[u8; 16], usize> = FastMap::default();
     let mut commit: Option<(usize, i64)> = None;
-    let damage = walk(&bytes, |offset, p| {
+    let damage = walk_file(&path, true, |offset, p| {
         let mut c = Cursor { b: p, at: 1 };
         match p.first() {
+            Some(&ENTITY) => match (c.u32(), c.str()) {
+                (Some(i), Some(id)) if i as usize == entities.len() => entities.push(id.into()),
+                _ => return false,
+            },
             Some(&DEFINITION) => {
                 c.u32();
                 match c.str() {
@@ -358,7 +419,7 @@ pub fn membership_at(dir: &Path, at: i64) -> Result<Membership, Error> {
             _ => return false,
         }
         true
-    });
+    })?;
     let Some((end, watermark)) = commit else {
         return Err(Error::new(ErrorKind::InvalidContext, format!("{}: nothing committed yet", path.display())));
     };
@@ -372,48 +433,43 @@ pub fn membership_at(dir: &Path, at: i64) -> Result<Membership, Error> {
             ),
         ));
     }
-    // Pass 2: per (segment, entity), the live transition with the greatest `at` ≤ the instant.
-    let mut latest: HashMap<(u32, &str), (i64, bool)> = HashMap::new();
-    let mut def_segment: Vec<u32> = Vec::new();
+    // Segment ids by definition index (several versions of one segment share an id).
     let mut names: Vec<Box<str>> = Vec::new();
-    walk(&bytes, |offset, p| {
+    let def_segment: Vec<usize> = segments
+        .iter()
+        .map(|s| {
+            names.iter().position(|n| n == s).unwrap_or_else(|| {
+                names.push(s.clone());
+                names.len() - 1
+            })
+        })
+        .collect();
+    // Pass 2 (checked already): per (segment, entity), the live transition with the greatest
+    // `at` ≤ the instant, in a table indexed by the log's entity dictionary.
+    let mut latest: Vec<Vec<(i64, bool)>> = vec![vec![(i64::MIN, false); entities.len()]; names.len()];
+    walk_file(&path, false, |offset, p| {
         if offset > end {
             return false;
         }
-        match p.first() {
-            Some(&DEFINITION) => {
-                let s = &segments[def_segment.len()];
-                let k = names.iter().position(|n| n == s).unwrap_or_else(|| {
-                    names.push(s.clone());
-                    names.len() - 1
-                });
-                def_segment.push(k as u32);
+        if p.first() == Some(&TRANSITION) {
+            let Some(l) = lean(&mut Cursor { b: p, at: 1 }, TRANSITION) else { return false };
+            if l.at > at || retracted.get(&l.id).is_some_and(|&r| r > offset) {
+                return true;
             }
-            Some(&TRANSITION) => {
-                let Some(l) = lean(&mut Cursor { b: p, at: 1 }, TRANSITION) else { return false };
-                if l.at > at || retracted.get(&l.id).is_some_and(|&r| r > offset) {
-                    return true;
-                }
-                let Some(&seg) = def_segment.get(l.def as usize) else { return false };
-                let e = latest.entry((seg, l.entity)).or_insert((i64::MIN, false));
-                if l.at >= e.0 {
-                    *e = (l.at, l.entered);
-                }
+            let Some(&seg) = def_segment.get(l.def as usize) else { return false };
+            let Some(slot) = latest[seg].get_mut(l.entity as usize) else { return false };
+            if l.at >= slot.0 {
+                *slot = (l.at, l.entered);
             }
-            _ => {}
         }
         true
-    });
-    let mut per: Vec<Vec<String>> = vec![Vec::new(); names.len()];
-    for ((seg, entity), (_, entered)) in latest {
-        if entered {
-            per[seg as usize].push(entity.to_string());
-        }
-    }
+    })?;
     let mut segments: Vec<(String, Vec<String>)> = names
-        .into_iter()
-        .zip(per)
-        .map(|(n, mut m)| {
+        .iter()
+        .zip(&latest)
+        .map(|(n, row)| {
+            let mut m: Vec<String> =
+                row.iter().enumerate().filter(|(_, x)| x.1).map(|(e, _)| entities[e].to_string()).collect();
             m.sort_unstable();
             (n.to_string(), m)
         })
@@ -432,6 +488,8 @@ pub struct LogWriter {
     scratch: Vec<u8>,
     /// Bytes in the file plus the buffer.
     len: u64,
+    /// The entity dictionary so far: each id gets an index the first time a record names it.
+    entities: FastMap<Arc<str>, u32>,
 }
 
 impl LogWriter {
@@ -457,17 +515,28 @@ impl LogWriter {
             .map_err(|e| io(&path, "cannot open the log", e))?;
         let size = file.metadata().map_err(|e| io(&path, "cannot read the log", e))?.len();
         let mut damage = None;
+        let mut entities = FastMap::default();
         let len = if size == 0 {
             file.write_all(MAGIC).map_err(|e| io(&path, "cannot write the log", e))?;
             file.sync_all().map_err(|e| io(&path, "cannot sync the log", e))?;
             MAGIC.len() as u64
         } else {
-            let bytes = read_all(&path)?;
             let mut good = MAGIC.len() as u64;
-            damage = walk(&bytes, |offset, p| {
+            let mut names: Vec<(usize, Arc<str>)> = Vec::new();
+            damage = walk_file(&path, true, |offset, p| {
                 good = (offset + 8 + p.len()) as u64;
+                if p.first() == Some(&ENTITY) {
+                    let mut c = Cursor { b: p, at: 5 };
+                    match c.str() {
+                        Some(id) => names.push((offset, id.into())),
+                        None => return false,
+                    }
+                }
                 true
-            });
+            })?;
+            let cut = keep.unwrap_or(good) as usize;
+            entities =
+                names.into_iter().filter(|(o, _)| *o < cut).enumerate().map(|(i, (_, id))| (id, i as u32)).collect();
             match keep {
                 Some(k) if k > good => {
                     return Err(Error::new(
@@ -488,7 +557,7 @@ impl LogWriter {
             file.sync_all().map_err(|e| io(&path, "cannot sync the log", e))?;
         }
         file.seek(SeekFrom::Start(len)).map_err(|e| io(&path, "cannot seek in the log", e))?;
-        Ok((LogWriter { path, file, buf: Vec::with_capacity(1 << 16), scratch: Vec::new(), len }, damage))
+        Ok((LogWriter { path, file, buf: Vec::with_capacity(1 << 16), scratch: Vec::new(), len, entities }, damage))
     }
 
     /// Bytes written so far (file and buffer), the header included.
@@ -498,8 +567,27 @@ impl LogWriter {
 
     /// Appends one record (buffered; durable at the next [`LogWriter::commit`]).
     pub fn append(&mut self, r: &Record) -> Result<(), Error> {
+        let entity = match r {
+            Record::Emit(t) | Record::Retract(t) => match self.entities.get(&t.entity) {
+                Some(&i) => i,
+                None => {
+                    let i = self.entities.len() as u32;
+                    self.entities.insert(Arc::clone(&t.entity), i);
+                    self.scratch.clear();
+                    encode_entity(i, &t.entity, &mut self.scratch);
+                    self.put()?;
+                    i
+                }
+            },
+            Record::Definition(_) => 0,
+        };
         self.scratch.clear();
-        encode(r, &mut self.scratch);
+        encode(r, entity, &mut self.scratch);
+        self.put()
+    }
+
+    /// Frames the scratch payload into the buffer.
+    fn put(&mut self) -> Result<(), Error> {
         let before = self.buf.len();
         frame(&mut self.buf, &self.scratch);
         self.len += (self.buf.len() - before) as u64;
@@ -519,9 +607,7 @@ impl LogWriter {
     pub fn commit(&mut self, watermark: i64, consumed: u64) -> Result<u64, Error> {
         self.scratch.clear();
         encode_commit(watermark, consumed, &mut self.scratch);
-        let before = self.buf.len();
-        frame(&mut self.buf, &self.scratch);
-        self.len += (self.buf.len() - before) as u64;
+        self.put()?;
         self.flush()?;
         self.file.sync_data().map_err(|e| io(&self.path, "cannot sync the log", e))?;
         Ok(self.len)
