@@ -24,7 +24,16 @@ step "format and lint"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "Rust: unit, property, CLI and conformance tests"
+# The Kafka tests start a real Apache Kafka broker (4.x, KRaft) from its Maven Central jars.
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    step "installing Java 17 and Maven (the Kafka test broker)"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless maven >/dev/null
+fi
+step "resolving the Apache Kafka broker's jars (scripts/kafka-test-broker.sh install apache)"
+KAFKA_BROKER_IMPL=apache bash scripts/kafka-test-broker.sh install apache
+
+step "Rust: unit, property, CLI (file and Kafka stream routes) and conformance tests"
 cargo test --workspace
 
 step "Fuzzing: replay fuzz/regressions, then every cargo-fuzz target for 30 s with a fixed seed (FUZZING.md; long runs by hand: scripts/fuzz.sh 3600)"

@@ -22,8 +22,24 @@ pub struct StreamArgs {
     pub segments: PathBuf,
     /// Events as JSON lines ({"id", "name", "at", "properties"}, or {"watermark": T}); `-` reads
     /// standard input.
+    #[arg(long, required_unless_present = "kafka")]
+    pub events: Option<PathBuf>,
+    /// Consume events from and produce transitions to Kafka at these brokers (host:port,…)
+    /// instead of --events; the folder given with --log keeps the state.
+    #[arg(long, conflicts_with = "events", requires_all = ["events_topic", "transitions_topic"])]
+    pub kafka: Option<String>,
+    /// With --kafka: the topic events are read from (one message per event or watermark).
     #[arg(long)]
-    pub events: PathBuf,
+    pub events_topic: Option<String>,
+    /// With --kafka: the topic transitions are written to, keyed by entity id.
+    #[arg(long)]
+    pub transitions_topic: Option<String>,
+    /// With --kafka: the consumer group its offsets are committed under.
+    #[arg(long, default_value = "segcore")]
+    pub group: String,
+    /// With --kafka: stop once no event has arrived for this long (default: run until stopped).
+    #[arg(long)]
+    pub idle_exit: Option<String>,
     /// The membership-log folder (created if missing; resumed from its last commit if not).
     #[arg(long)]
     pub log: PathBuf,
@@ -86,6 +102,9 @@ pub fn stream(a: &StreamArgs) -> CliResult<()> {
         effective: a.effective.as_deref().map(|t| instant("--effective", t)).transpose()?,
     };
     let log_name = a.log.display().to_string();
+    if let Some(brokers) = &a.kafka {
+        return kafka(a, brokers, registry, fx, config);
+    }
     let (mut store, resume) = StreamStore::open(&a.log, registry, fx, config).map_err(|e| core_error(&log_name, &e))?;
     if let Some(d) = &resume.damage {
         errln!(
@@ -124,11 +143,11 @@ pub fn stream(a: &StreamArgs) -> CliResult<()> {
             }
         }
     }
-    let (reader, size): (Box<dyn Read>, Option<u64>) = if a.events == Path::new("-") {
+    let events = a.events.as_deref().ok_or("internal: --events or --kafka")?;
+    let (reader, size): (Box<dyn Read>, Option<u64>) = if events == Path::new("-") {
         (Box::new(std::io::stdin().lock()), None)
     } else {
-        let f =
-            std::fs::File::open(&a.events).map_err(|e| error(ErrorKind::Io, format!("{}: {e}", a.events.display())))?;
+        let f = std::fs::File::open(events).map_err(|e| error(ErrorKind::Io, format!("{}: {e}", events.display())))?;
         let size = f.metadata().ok().map(|m| m.len());
         (Box::new(f), size)
     };
@@ -138,7 +157,7 @@ pub fn stream(a: &StreamArgs) -> CliResult<()> {
     ) {
         bar.set_style(style.progress_chars("#>-"));
     }
-    let events_name = a.events.display().to_string();
+    let events_name = events.display().to_string();
     let mut input = BufReader::with_capacity(1 << 20, reader);
     let mut line = Vec::new();
     let (mut position, mut read) = (0u64, 0u64);
@@ -277,5 +296,67 @@ pub fn transitions(log: &Path) -> CliResult<()> {
     if let Some(d) = &c.damage {
         errln!("segcore: {name}: read up to byte {} ({}; {} byte(s) after it ignored)", d.offset, d.problem, d.bytes);
     }
+    Ok(())
+}
+
+/// `segcore stream --kafka`: the core's Kafka route, with a summary line per commit on stderr.
+fn kafka(
+    a: &StreamArgs,
+    brokers: &str,
+    registry: segcore::Registry,
+    fx: segcore::FxRates,
+    config: StoreConfig,
+) -> CliResult<()> {
+    if a.profiles.is_some() {
+        return Err(error(ErrorKind::InvalidContext, "--profiles is not supported with --kafka yet"));
+    }
+    let idle_exit = match a.idle_exit.as_deref() {
+        Some(d) => Some(std::time::Duration::from_micros(duration("--idle-exit", d)?.max(0) as u64)),
+        None => None,
+    };
+    let options = store::kafka::KafkaOptions {
+        brokers: brokers.to_string(),
+        events_topic: a.events_topic.clone().unwrap_or_default(),
+        transitions_topic: a.transitions_topic.clone().unwrap_or_default(),
+        group: a.group.clone(),
+        commit_every: a.commit_every,
+        idle_exit,
+    };
+    let log_name = a.log.display().to_string();
+    let clock = std::time::Instant::now();
+    let mut first = true;
+    let run = store::kafka::run(&a.log, registry, fx, config, &options, &mut |store, run| {
+        if first && run.resume.restored {
+            errln!(
+                "segcore: {log_name}: resumed from its snapshot ({} input record(s) done{})",
+                run.resume.consumed,
+                if run.resume.cut > 0 {
+                    format!(", {} uncommitted byte(s) cut", run.resume.cut)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        first = false;
+        let s = store.stats();
+        let w = store.stream().map_or_else(|| "none".to_string(), |st| format_timestamp(st.watermark()));
+        errln!(
+            "segcore: committed: {} event message(s) this run, {} transition message(s) produced, {} late, \
+             {} dead letter(s); watermark {w}",
+            run.consumed,
+            run.produced,
+            s.late,
+            store.dead_letters()
+        );
+    })
+    .map_err(|e| core_error(&log_name, &e))?;
+    errln!(
+        "segcore: stopped after {:.2?}: {} event message(s) consumed, {} transition message(s) produced, \
+         {} poll error(s) waited out",
+        clock.elapsed(),
+        run.consumed,
+        run.produced,
+        run.poll_errors
+    );
     Ok(())
 }

@@ -23,6 +23,8 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod log;
 
 use std::fs::{File, OpenOptions};
@@ -91,7 +93,14 @@ pub struct StreamStore {
     /// Input consumed and log length at the last commit: a commit with nothing new writes
     /// nothing, so a restart after the final commit leaves the log as it was.
     last_commit: (u64, u64),
+    /// Where the source is, saved with each commit (a Kafka route's offsets).
+    source: serde_json::Value,
+    /// Also receives every record appended to the log (a Kafka route's producer).
+    sink: Option<Sink>,
 }
+
+/// A receiver of the records a stream emits, besides the log.
+pub type Sink = Box<dyn FnMut(&crate::stream::Record) -> Result<(), Error> + Send>;
 
 impl StreamStore {
     /// Opens `dir` (created if missing): a fresh log, or the last commit of an existing one — its
@@ -144,6 +153,8 @@ impl StreamStore {
             dead_letters: 0,
             malformed: 0,
             last_commit: (0, 0),
+            source: serde_json::Value::Null,
+            sink: None,
         };
         match state {
             Some(s) => {
@@ -156,6 +167,7 @@ impl StreamStore {
                 store.max_at = s["max_at"].as_str().and_then(|t| t.parse().ok()).unwrap_or(i64::MIN);
                 store.dead_letters = num(&s, "dead_letters").unwrap_or(0);
                 store.malformed = num(&s, "malformed").unwrap_or(0);
+                store.source = s["source"].clone();
                 let ours: Vec<&str> = registry.segments().iter().map(|x| x.definition_hash()).collect();
                 if stream.current_hashes() != ours {
                     let at = config.effective.unwrap_or(stream.watermark() + 1);
@@ -185,6 +197,31 @@ impl StreamStore {
             Some(s) => s.add_profile(profile),
             None => Err(Error::new(ErrorKind::InvalidContext, "initial profiles need the stream's start")),
         }
+    }
+
+    /// Sends every record appended from now on to `sink` as well.
+    pub fn set_sink(&mut self, sink: Sink) {
+        self.sink = Some(sink);
+    }
+
+    /// The source position saved with the last commit (`null` if none).
+    pub fn source(&self) -> &serde_json::Value {
+        &self.source
+    }
+
+    /// The source position to save with the next commit.
+    pub fn set_source(&mut self, position: serde_json::Value) {
+        self.source = position;
+    }
+
+    /// Applies one message (a Kafka record's value): an empty one is malformed, not skipped.
+    pub fn push_message(&mut self, payload: &[u8]) -> Result<(), Error> {
+        if payload.iter().all(u8::is_ascii_whitespace) {
+            let position = self.consumed;
+            self.consumed += 1;
+            return self.dead_letter(position, "malformed", "an empty message", "");
+        }
+        self.push_line(payload)
     }
 
     /// The stream (once it has started).
@@ -279,6 +316,9 @@ impl StreamStore {
         if let Some(s) = self.stream.as_mut() {
             for r in s.take_records() {
                 self.log.append(&r)?;
+                if let Some(sink) = self.sink.as_mut() {
+                    sink(&r)?;
+                }
             }
         }
         Ok(())
@@ -319,6 +359,7 @@ impl StreamStore {
             "dead_letters": self.dead_letters,
             "malformed": self.malformed,
             "max_at": self.max_at.to_string(),
+            "source": self.source,
             "stream": stream.snapshot()?,
         });
         let tmp = self.dir.join("state.json.tmp");
