@@ -39,7 +39,7 @@ cargo test --workspace
 step "Fuzzing: replay fuzz/regressions, then every cargo-fuzz target for 30 s with a fixed seed (FUZZING.md; long runs by hand: scripts/fuzz.sh 3600)"
 FUZZ_SEED=1 scripts/fuzz.sh 30
 
-step "Python: build the wheel with maturin, install it in a fresh venv, run pytest (incl. SQL in DuckDB, PostgreSQL, Spark)"
+step "Python: build the wheel with maturin, install it in a fresh venv, run pytest (incl. SQL in DuckDB, PostgreSQL, Spark; scenario 2 on Kafka)"
 if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends python3-venv python3-pip
@@ -52,10 +52,12 @@ fi
 venv=target/py-venv
 python3 -m venv --clear "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pandas<3" pyarrow polars \
-    duckdb pytz "psycopg[binary]" sqlglot "pyspark==4.3.0" matplotlib
+    duckdb pytz "psycopg[binary]" sqlglot "pyspark==4.3.0" matplotlib "confluent-kafka==2.16.1"
 rm -rf target/wheels
 "$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl
+# Scenario 2 (test_scenario2_kafka.py) runs the Node service of examples/scenario2 (kafkajs).
+(cd examples/scenario2 && npm install --no-audit --no-fund --silent)
 # Spark tests must run here, never skip (a skipped runtime is not a passing one).
 SEGCORE_REQUIRE_SPARK=1 "$venv/bin/python" -m pytest bindings-python/tests -q -p no:cacheprovider
 

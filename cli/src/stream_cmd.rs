@@ -135,10 +135,8 @@ pub fn stream(a: &StreamArgs) -> CliResult<()> {
         if resume.restored {
             errln!("segcore: --profiles ignored: the log's snapshot has the initial profiles");
         } else {
-            let text = crate::io::read_document(path, ErrorKind::InvalidProfile)?;
-            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let origin = format!("{}:{}", path.display(), n + 1);
-                let p = Profile::from_json_str(line).map_err(|e| core_error(&origin, &e))?;
+            for p in read_profiles(path)? {
+                let origin = format!("{}: profile `{}`", path.display(), p.id());
                 store.add_profile(p).map_err(|e| core_error(&origin, &e))?;
             }
         }
@@ -307,9 +305,10 @@ fn kafka(
     fx: segcore::FxRates,
     config: StoreConfig,
 ) -> CliResult<()> {
-    if a.profiles.is_some() {
-        return Err(error(ErrorKind::InvalidContext, "--profiles is not supported with --kafka yet"));
-    }
+    let profiles = match &a.profiles {
+        Some(path) => read_profiles(path)?,
+        None => Vec::new(),
+    };
     let idle_exit = match a.idle_exit.as_deref() {
         Some(d) => Some(std::time::Duration::from_micros(duration("--idle-exit", d)?.max(0) as u64)),
         None => None,
@@ -325,7 +324,7 @@ fn kafka(
     let log_name = a.log.display().to_string();
     let clock = std::time::Instant::now();
     let mut first = true;
-    let run = store::kafka::run(&a.log, registry, fx, config, &options, &mut |store, run| {
+    let run = store::kafka::run(&a.log, registry, fx, config, profiles, &options, &mut |store, run| {
         if first && run.resume.restored {
             errln!(
                 "segcore: {log_name}: resumed from its snapshot ({} input record(s) done{})",
@@ -359,4 +358,15 @@ fn kafka(
         run.poll_errors
     );
     Ok(())
+}
+
+/// Initial profiles: one JSON profile per line.
+fn read_profiles(path: &Path) -> CliResult<Vec<Profile>> {
+    let text = crate::io::read_document(path, ErrorKind::InvalidProfile)?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let origin = format!("{}:{}", path.display(), n + 1);
+        out.push(Profile::from_json_str(line).map_err(|e| core_error(&origin, &e))?);
+    }
+    Ok(out)
 }

@@ -99,15 +99,23 @@ pub fn message_value(r: &Record) -> Option<(String, Vec<u8>)> {
 
 /// Runs a stream from `options.events_topic` to `options.transitions_topic`, with its state in
 /// `dir` (see the module documentation). `progress` is called after every commit.
+/// `profiles` are the initial profiles (SPEC §23) of a new state folder (they need
+/// `config.start`); a resumed one has them in its snapshot already.
 pub fn run(
     dir: &Path,
     registry: Registry,
     fx: FxRates,
     config: StoreConfig,
+    profiles: Vec<crate::Profile>,
     options: &KafkaOptions,
     progress: &mut dyn FnMut(&StreamStore, &KafkaRun),
 ) -> Result<KafkaRun, Error> {
     let (mut store, resume) = StreamStore::open(dir, registry, fx, config)?;
+    if !resume.restored {
+        for p in profiles {
+            store.add_profile(p)?;
+        }
+    }
     let mut run = KafkaRun { resume, ..KafkaRun::default() };
 
     let delivery = Delivery { failed: AtomicU64::new(0), last: std::sync::Mutex::new(None) };
