@@ -270,3 +270,69 @@ fn bad_records_go_to_the_dead_letters_and_the_stream_goes_on() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("error[invalid_context]"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn changed_definitions_take_effect_on_restart_as_definition_transitions() {
+    let dir = tmp("swap");
+    let segs = dir.join("segments");
+    std::fs::create_dir_all(&segs).unwrap();
+    let def =
+        |version: &str, window: &str| format!("id: seen\nversion: {version}\nrule: exists(login within {window})\n");
+    std::fs::write(segs.join("seen.yaml"), def("1.0.0", "7d")).unwrap();
+    let ev = dir.join("events.jsonl");
+    std::fs::write(
+        &ev,
+        "{\"id\": \"u1\", \"name\": \"login\", \"at\": \"2026-03-01T10:00:00Z\"}\n\
+         {\"id\": \"u2\", \"name\": \"login\", \"at\": \"2026-03-02T20:00:00Z\"}\n\
+         {\"watermark\": \"2026-03-03T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let log = dir.join("log");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["stream", "--segments", segs.to_str().unwrap(), "--events", ev.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(["--log", log.to_str().unwrap()].iter().map(|s| s.to_string()));
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run_with = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = run(&refs);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    run_with(&[]);
+    // Version 2 narrows the window to one day, from 2026-03-03T06:00Z; more events follow.
+    std::fs::write(segs.join("seen.yaml"), def("2.0.0", "1d")).unwrap();
+    let mut more = std::fs::read_to_string(&ev).unwrap();
+    more.push_str("{\"watermark\": \"2026-03-05T00:00:00Z\"}\n");
+    std::fs::write(&ev, more).unwrap();
+    let err = run_with(&["--effective", "2026-03-03T06:00:00Z"]);
+    assert!(err.contains("the definitions changed"), "{err}");
+    let o = run(&["transitions", "--log", log.to_str().unwrap()]);
+    let lines: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"emit\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {} {} {} {}", v["entity_id"], v["version"], v["kind"], v["at"], v["cause"]["kind"])
+                .replace('"', "")
+        })
+        .collect();
+    // At 06:00 on the 3rd u1's login is 44 h old (out of 1d: exits, by definition), u2's 10 h
+    // (stays); u2 leaves 1 µs after 2026-03-03T20:00 under version 2.
+    assert_eq!(
+        lines,
+        [
+            "u1 1.0.0 entered 2026-03-01T10:00:00Z event",
+            "u2 1.0.0 entered 2026-03-02T20:00:00Z event",
+            "u1 2.0.0 exited 2026-03-03T06:00:00Z definition",
+            "u2 2.0.0 exited 2026-03-03T20:00:00.000001Z window",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
