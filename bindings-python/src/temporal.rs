@@ -234,3 +234,43 @@ pub(crate) fn _member_counts<'py>(py: Python<'py>, timelines: Vec<PyRef<'py, Tim
         Ok((start, steps))
     })
 }
+
+/// Membership at an instant from a membership-log folder (SPEC §23): `(watermark, {segment:
+/// [entity, …]})`, ids sorted. The replay is the core's `store::membership_at`.
+#[pyfunction]
+pub(crate) fn _log_members<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    at: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    guard(|| {
+        let at = crate::context::as_of(py, at)?;
+        let m = py.detach(|| segcore::store::membership_at(&path, at)).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        let out = PyDict::new(py);
+        for (segment, members) in &m.segments {
+            out.set_item(segment, PyList::new(py, members)?)?;
+        }
+        Ok((datetime_of(py, m.watermark)?, out))
+    })
+}
+
+/// A membership log's committed transitions and retractions, as the CLI's `segcore transitions`
+/// prints them (JSON text per record: the shapes are the core's `Transition::to_json`).
+#[pyfunction]
+pub(crate) fn _log_records(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Vec<String>> {
+    guard(|| {
+        let c = py.detach(|| segcore::store::read_log(&path)).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        let mut out = Vec::new();
+        for r in &c.records {
+            let (op, t) = match r {
+                segcore::store::LogRecord::Emit(t) => ("emit", t),
+                segcore::store::LogRecord::Retract(t) => ("retract", t),
+                _ => continue,
+            };
+            let mut v = t.to_json();
+            v["op"] = op.into();
+            out.push(v.to_string());
+        }
+        Ok(out)
+    })
+}

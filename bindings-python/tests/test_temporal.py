@@ -145,3 +145,43 @@ def test_time_docstrings() -> None:
     import segcore._time
 
     assert doctest.testmod(segcore._time).failed == 0
+
+
+def test_a_membership_log_reads_in_python(tmp_path) -> None:
+    """A log written by `segcore stream` (SPEC §23), read with segcore.log_members and
+    segcore.log_transitions; the expectations are worked out from the events by hand."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    exe = root / "target" / "debug" / "segcore"
+    if not exe.exists():
+        subprocess.run(["cargo", "build", "-q", "-p", "segcore-cli"], cwd=root, check=True)
+    segs = tmp_path / "segments"
+    segs.mkdir()
+    (segs / "seen.yaml").write_text("id: seen\nversion: 1.0.0\nrule: exists(login within 1d)\n")
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"id": "u1", "name": "login", "at": "2026-03-01T10:00:00Z"}\n'
+        '{"id": "u2", "name": "login", "at": "2026-03-01T12:00:00Z"}\n'
+        '{"watermark": "2026-03-03T00:00:00Z"}\n'
+    )
+    log = tmp_path / "log"
+    subprocess.run(
+        [str(exe), "stream", "--segments", str(segs), "--events", str(events), "--log", str(log)],
+        check=True, capture_output=True,
+    )
+    assert segcore.log_members(log, "2026-03-01T11:00:00Z") == {"seen": ["u1"]}
+    assert segcore.log_members(str(log), datetime(2026, 3, 2, 11, tzinfo=UTC)) == {"seen": ["u2"]}
+    assert segcore.log_members(log, "2026-03-02T12:00:00.000001Z") == {"seen": []}
+    with pytest.raises(segcore.DataError) as e:
+        segcore.log_members(log, "2026-03-03T00:00:00.000001Z")
+    assert e.value.kind == "invalid_context"
+    df = segcore.log_transitions(log)
+    assert list(df["kind"]) == ["entered", "entered", "exited", "exited"]
+    assert list(df["entity_id"]) == ["u1", "u2", "u1", "u2"]
+    assert list(df["cause"]) == ["event", "event", "window", "window"]
+    assert df["at"].iloc[2] == datetime(2026, 3, 2, 10, 0, 0, 1, tzinfo=UTC)
+    assert set(df["op"]) == {"emit"} and df["transition_id"].str.len().eq(32).all()
+    with pytest.raises(segcore.DefinitionError):
+        segcore.log_members(tmp_path / "nowhere", "2026-03-01T00:00:00Z")

@@ -31,7 +31,7 @@ from ._native import (
     compile,
     format_rule,
 )
-from ._time import members_over_time, plot_members
+from ._time import log_members, log_transitions, members_over_time, plot_members
 
 __all__ = [
     "LANGUAGE_VERSION",
@@ -54,6 +54,8 @@ __all__ = [
     "check",
     "compile",
     "format_rule",
+    "log_members",
+    "log_transitions",
     "members_over_time",
     "plot_members",
 ]

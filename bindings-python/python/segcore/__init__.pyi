@@ -506,6 +506,14 @@ def check(
     ['syntax_error']
     """
 
+def log_members(path: Union[str, PathLike[str]], at: Union[str, datetime]) -> dict[str, list[str]]:
+    """Membership at an instant from a membership-log folder (SPEC §23): {segment: [entity, …]}."""
+    ...
+
+def log_transitions(path: Union[str, PathLike[str]]) -> Any:
+    """A membership log's committed transitions and retractions as a pandas DataFrame."""
+    ...
+
 def members_over_time(timelines: Iterable[Timeline]) -> Any:
     """Members per segment as a step function: a pandas DataFrame (``segment``, ``at``,
     ``members``), one row at the start and one wherever the count changes."""

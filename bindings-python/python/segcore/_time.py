@@ -1,11 +1,12 @@
-"""Members over time for a dataset (SPEC §22): the counts come from the core
-(``_native._member_counts``); this module only shapes them as a DataFrame and draws them."""
+"""Members over time for a dataset (SPEC §22) and from a membership log (SPEC §23): the counts
+and the replay come from the core (``_native``); this module only shapes them as DataFrames and
+draws them."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-from ._native import Timeline, _member_counts
+from ._native import Timeline, _log_members, _log_records, _member_counts
 
 
 def _by_segment(timelines: Iterable[Timeline]) -> Dict[str, List[Timeline]]:
@@ -59,3 +60,43 @@ def plot_members(timelines: Iterable[Timeline], ax: Optional[Any] = None, title:
     if groups:
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return ax
+
+
+def log_members(path: Any, at: Any) -> Dict[str, List[str]]:
+    """Membership at an instant from a membership-log folder written by ``segcore stream``
+    (SPEC §23): ``{segment: [entity, …]}``, ids sorted. ``at`` (an aware datetime or RFC 3339
+    text) must not be after the log's committed watermark.
+
+    >>> import segcore, tempfile, subprocess  # doctest: +SKIP
+    >>> segcore.log_members("members/", "2026-03-20T00:00:00Z")  # doctest: +SKIP
+    {'high_value': ['u17', 'u42'], 'returning_users': ['u3']}
+    """
+    _, members = _log_members(path, at)
+    return members
+
+
+def log_transitions(path: Any) -> Any:
+    """A membership log's committed records as a pandas DataFrame, one row per transition or
+    retraction in log order: ``op`` (``emit``/``retract``), ``transition_id``, ``entity_id``,
+    ``segment_id``, ``version``, ``definition_hash``, ``at`` (aware datetime, microseconds
+    exact), ``kind`` (``entered``/``exited``), ``cause``, ``cause_segment``, ``cause_event``."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for text in _log_records(path):
+        r = json.loads(text)
+        cause = r["cause"]
+        rows.append(
+            (
+                r["op"], r["transition_id"], r["entity_id"], r["segment_id"], r["version"],
+                r["definition_hash"], r["at"], r["kind"], cause["kind"], cause.get("segment"),
+                (cause.get("event") or {}).get("name"),
+            )
+        )
+    columns = ["op", "transition_id", "entity_id", "segment_id", "version", "definition_hash", "at", "kind",
+               "cause", "cause_segment", "cause_event"]
+    df = pd.DataFrame(rows, columns=columns)
+    df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601")
+    return df
