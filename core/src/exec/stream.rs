@@ -854,6 +854,15 @@ impl Stream {
     /// definitions, watermark, counters and every entity's retained events. [`Stream::restore`]
     /// rebuilds an equal stream from it.
     pub fn snapshot(&self) -> Result<serde_json::Value, Error> {
+        let mut text = Vec::new();
+        self.write_snapshot(&mut text)?;
+        serde_json::from_slice(&text).map_err(|e| Error::new(ErrorKind::Internal, format!("stream snapshot: {e}")))
+    }
+
+    /// [`Stream::snapshot`] as JSON text appended to `out`, written entity by entity (a commit
+    /// writes it for every entity: no tree of the whole state is built).
+    pub fn write_snapshot(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        let json = |out: &mut Vec<u8>, v: &dyn erased::Json| v.put(out);
         let epochs: Vec<serde_json::Value> = self
             .epochs
             .iter()
@@ -864,35 +873,8 @@ impl Stream {
                 serde_json::json!({"start": e.start.to_string(), "definitions": defs, "hashes": hashes})
             })
             .collect();
-        let mut entities = Vec::with_capacity(self.entities.len());
-        for e in &self.entities {
-            let mut events = Vec::new();
-            for (name, group) in e.profile.event_groups() {
-                for ev in &group.events {
-                    let mut props = serde_json::Map::new();
-                    for (k, v) in &ev.properties {
-                        props.insert(k.to_string(), snapshot_value(v)?);
-                    }
-                    events.push(serde_json::json!([name, ev.at.to_string(), props]));
-                }
-            }
-            let mut attrs = serde_json::Map::new();
-            for name in e.profile.attribute_names() {
-                if let Some(v) = e.profile.attribute(name) {
-                    attrs.insert(name.to_string(), snapshot_value(v)?);
-                }
-            }
-            entities.push(serde_json::json!({
-                "id": &*e.id,
-                "exists_from": e.exists_from.to_string(),
-                "initial": e.initial,
-                "first": e.first.as_ref().map(|(n, at)| serde_json::json!([&**n, at.to_string()])),
-                "attributes": attrs,
-                "events": events,
-            }));
-        }
         let s = &self.stats;
-        Ok(serde_json::json!({
+        let head = serde_json::json!({
             "format": 1,
             "start": self.start.to_string(),
             "watermark": self.watermark.to_string(),
@@ -900,8 +882,64 @@ impl Stream {
             "max_future": self.config.max_future.to_string(),
             "epochs": epochs,
             "stats": [s.events, s.late, s.too_late, s.future, s.stale_watermarks, s.emitted, s.retracted],
-            "entities": entities,
-        }))
+        })
+        .to_string();
+        // The head object without its closing brace, then the entities.
+        out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        out.extend_from_slice(b",\"entities\":[");
+        for (k, e) in self.entities.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"id\":");
+            json(out, &&*e.id);
+            out.extend_from_slice(b",\"exists_from\":");
+            json(out, &e.exists_from.to_string());
+            out.extend_from_slice(if e.initial { b",\"initial\":true" } else { b",\"initial\":false" });
+            out.extend_from_slice(b",\"first\":");
+            match &e.first {
+                Some((n, at)) => json(out, &serde_json::json!([&**n, at.to_string()])),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"attributes\":{");
+            for (j, name) in e.profile.attribute_names().into_iter().enumerate() {
+                if let Some(v) = e.profile.attribute(name) {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    json(out, &name);
+                    out.push(b':');
+                    json(out, &snapshot_value(v)?);
+                }
+            }
+            out.extend_from_slice(b"},\"events\":[");
+            let mut first = true;
+            for (name, group) in e.profile.event_groups() {
+                for ev in &group.events {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    out.push(b'[');
+                    json(out, &name);
+                    out.extend_from_slice(b",\"");
+                    out.extend_from_slice(ev.at.to_string().as_bytes());
+                    out.extend_from_slice(b"\",{");
+                    for (j, (key, v)) in ev.properties.iter().enumerate() {
+                        if j > 0 {
+                            out.push(b',');
+                        }
+                        json(out, &&**key);
+                        out.push(b':');
+                        json(out, &snapshot_value(v)?);
+                    }
+                    out.extend_from_slice(b"}]");
+                }
+            }
+            out.extend_from_slice(b"]}");
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
     }
 
     /// Rebuilds a stream from [`Stream::snapshot`]'s JSON, compiling its definitions against
@@ -1048,4 +1086,16 @@ fn unsnap(v: &Value) -> Error {
         ErrorKind::InvalidContext,
         format!("a stream snapshot holds JSON data values; a {} cannot be written", v.type_name()),
     )
+}
+
+/// Writing one serialisable value as JSON text (serde_json cannot fail on these types).
+mod erased {
+    pub(super) trait Json {
+        fn put(&self, out: &mut Vec<u8>);
+    }
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn put(&self, out: &mut Vec<u8>) {
+            let _ = serde_json::to_writer(&mut *out, self);
+        }
+    }
 }

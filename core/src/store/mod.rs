@@ -351,7 +351,7 @@ impl StreamStore {
         self.last_commit = (self.consumed, log_len);
         let dead_path = self.dir.join(DEAD_LETTER_FILE);
         self.dead.sync_data().map_err(|e| io(&dead_path, "cannot sync the dead-letter file", e))?;
-        let state = serde_json::json!({
+        let head = serde_json::json!({
             "format": 1,
             "consumed": self.consumed,
             "log_len": log_len,
@@ -360,12 +360,18 @@ impl StreamStore {
             "malformed": self.malformed,
             "max_at": self.max_at.to_string(),
             "source": self.source,
-            "stream": stream.snapshot()?,
-        });
+        })
+        .to_string();
+        // The stream's part is written entity by entity into the same text.
+        let mut state = Vec::with_capacity(head.len() + (1 << 16));
+        state.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        state.extend_from_slice(b",\"stream\":");
+        stream.write_snapshot(&mut state)?;
+        state.push(b'}');
         let tmp = self.dir.join("state.json.tmp");
         let path = self.dir.join(STATE_FILE);
         let mut f = File::create(&tmp).map_err(|e| io(&tmp, "cannot write the snapshot", e))?;
-        f.write_all(state.to_string().as_bytes()).map_err(|e| io(&tmp, "cannot write the snapshot", e))?;
+        f.write_all(&state).map_err(|e| io(&tmp, "cannot write the snapshot", e))?;
         f.sync_all().map_err(|e| io(&tmp, "cannot sync the snapshot", e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, "cannot replace the snapshot", e))?;
         if let Ok(d) = File::open(&self.dir) {
