@@ -262,13 +262,11 @@ pub(crate) fn _log_records(py: Python<'_>, path: std::path::PathBuf) -> PyResult
         let c = py.detach(|| segcore::store::read_log(&path)).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
         let mut out = Vec::new();
         for r in &c.records {
-            let (op, t) = match r {
-                segcore::store::LogRecord::Emit(t) => ("emit", t),
-                segcore::store::LogRecord::Retract(t) => ("retract", t),
+            let v = match r {
+                segcore::store::LogRecord::Emit(t) => t.record_json(false),
+                segcore::store::LogRecord::Retract(t) => t.record_json(true),
                 _ => continue,
             };
-            let mut v = t.to_json();
-            v["op"] = op.into();
             out.push(v.to_string());
         }
         Ok(out)

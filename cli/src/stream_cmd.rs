@@ -2,7 +2,7 @@
 //! membership log out, and membership at any instant read back from it. The driver is the
 //! core's `segcore::store::StreamStore`; this file reads lines and prints summaries.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use segcore::binding::format_timestamp;
@@ -11,9 +11,6 @@ use segcore::stream::StreamConfig;
 use segcore::{parse_as_of, ErrorKind, Profile};
 
 use crate::io::{core_error, error, CliResult};
-
-/// The longest input record (SPEC §19).
-const MAX_RECORD: u64 = 32 << 20;
 
 #[derive(clap::Args)]
 pub struct StreamArgs {
@@ -74,14 +71,9 @@ pub struct StreamArgs {
     pub commit_every: u64,
 }
 
-/// `0`, or a duration like `90d` (units w d h m s).
+/// A duration like `90d` or `0s` (the core's `temporal::parse_duration`).
 fn duration(flag: &str, text: &str) -> CliResult<i64> {
-    if text.trim().trim_end_matches(|c: char| "wdhms".contains(c)).bytes().all(|b| b == b'0') && !text.trim().is_empty()
-    {
-        return Ok(0);
-    }
-    segcore::temporal::parse_horizon(text)
-        .map_err(|_| error(ErrorKind::InvalidContext, format!("{flag}: a duration like 1h or 7d, got `{text}`")))
+    segcore::temporal::parse_duration(text).map_err(|e| core_error(flag, &e))
 }
 
 fn instant(flag: &str, text: &str) -> CliResult<i64> {
@@ -156,55 +148,12 @@ pub fn stream(a: &StreamArgs) -> CliResult<()> {
         bar.set_style(style.progress_chars("#>-"));
     }
     let events_name = events.display().to_string();
-    let mut input = BufReader::with_capacity(1 << 20, reader);
-    let mut line = Vec::new();
-    let (mut position, mut read) = (0u64, 0u64);
     let clock = std::time::Instant::now();
-    loop {
-        line.clear();
-        let n = (&mut input)
-            .take(MAX_RECORD + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| error(ErrorKind::Io, format!("{events_name}: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        if n as u64 > MAX_RECORD && line.last() != Some(&b'\n') {
-            // Skip the rest of the oversized record; it reaches the dead letters as malformed.
-            let mut rest = 0;
-            loop {
-                let buf = input.fill_buf().map_err(|e| error(ErrorKind::Io, format!("{events_name}: {e}")))?;
-                if buf.is_empty() {
-                    break;
-                }
-                let (k, done) = match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) => (i + 1, true),
-                    None => (buf.len(), false),
-                };
-                input.consume(k);
-                rest += k;
-                if done {
-                    break;
-                }
-            }
-            read += rest as u64;
-            line.clear();
-            line.extend_from_slice(b"{\"record\": \"longer than 32 MiB\"}");
-        }
-        position += 1;
-        if position <= resume.consumed {
-            continue;
-        }
-        store.push_line(&line).map_err(|e| core_error(&format!("{events_name}:{position}"), &e))?;
-        if position % a.commit_every.max(1) == 0 {
-            store.commit().map_err(|e| core_error(&log_name, &e))?;
-        }
-        if position % 4096 == 0 {
-            bar.set_position(read);
-        }
-    }
-    store.commit().map_err(|e| core_error(&log_name, &e))?;
+    let counted = Counted { inner: reader, read: 0, bar: bar.clone() };
+    let result = store.consume_lines(counted, &events_name, a.commit_every, &mut |_| {});
+    // The core's error names the input file and line (a line too long, a failed evaluation).
+    result.map_err(crate::io::data_error)?;
+    let position = store.consumed();
     bar.finish_and_clear();
     let s = store.stats();
     let watermark = store.stream().map_or_else(|| "none".to_string(), |st| format_timestamp(st.watermark()));
@@ -280,11 +229,8 @@ pub fn transitions(log: &Path) -> CliResult<()> {
     for r in &c.records {
         let v = match r {
             LogRecord::Definition(_) | LogRecord::Entity => continue,
-            LogRecord::Emit(t) | LogRecord::Retract(t) => {
-                let mut v = t.to_json();
-                v["op"] = if matches!(r, LogRecord::Emit(_)) { "emit" } else { "retract" }.into();
-                v
-            }
+            LogRecord::Emit(t) => t.record_json(false),
+            LogRecord::Retract(t) => t.record_json(true),
             LogRecord::Commit { watermark, consumed } => {
                 serde_json::json!({"op": "commit", "watermark": format_timestamp(*watermark), "consumed": consumed})
             }
@@ -369,4 +315,20 @@ fn read_profiles(path: &Path) -> CliResult<Vec<Profile>> {
         out.push(Profile::from_json_str(line).map_err(|e| core_error(&origin, &e))?);
     }
     Ok(out)
+}
+
+/// The input, counting bytes read into the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.bar.set_position(self.read);
+        Ok(n)
+    }
 }

@@ -1,7 +1,11 @@
 //! `segcore stream` / `members` / `transitions` (SPEC §23): crash safety under `kill -9`, damaged
 //! logs, dead letters.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::Rng;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -20,21 +24,6 @@ fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// splitmix64, seeded: the same events every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// `n` events over ~`n` × 2 minutes from 2026-03-01, 2% of them 30 minutes late, a few
@@ -333,6 +322,59 @@ fn changed_definitions_take_effect_on_restart_as_definition_transitions() {
             "u1 2.0.0 exited 2026-03-03T06:00:00Z definition",
             "u2 2.0.0 exited 2026-03-03T20:00:00.000001Z window",
         ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_stream_inputs_are_clear_errors() {
+    let dir = tmp("hostile");
+    let segs = dir.join("segments");
+    std::fs::create_dir_all(&segs).unwrap();
+    std::fs::write(segs.join("seen.yaml"), "id: seen\nversion: 1.0.0\nrule: exists(login within 1d)\n").unwrap();
+    let ev = dir.join("events.jsonl");
+    let log = dir.join("log");
+    let stream = |extra: &[&str]| {
+        let mut a = vec!["stream", "--segments", segs.to_str().unwrap(), "--events", ev.to_str().unwrap()];
+        a.extend(["--log", log.to_str().unwrap()]);
+        a.extend(extra);
+        run(&a)
+    };
+    // A duration without digits is not zero.
+    std::fs::write(&ev, "").unwrap();
+    let o = stream(&["--lateness", "d"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("error[invalid_context] --lateness"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // A line past 32 MiB (SPEC §19) stops the stream naming the line; what came before it is
+    // committed, and a line that is not UTF-8 is a dead letter, not the end.
+    let mut text = String::from("{\"id\": \"u1\", \"name\": \"login\", \"at\": \"2026-03-01T10:00:00Z\"}\n");
+    text.push_str("{\"watermark\": \"2026-03-01T12:00:00Z\"}\n");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe not text\n");
+    bytes.extend(std::iter::repeat_n(b'x', (32 << 20) + 1));
+    bytes.push(b'\n');
+    std::fs::write(&ev, &bytes).unwrap();
+    let o = stream(&[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("error[limit_exceeded]") && err.contains(":4"), "{err}");
+    assert_eq!(members(&log, "2026-03-01T11:00:00Z"), "seen\tu1\n");
+    let dead = std::fs::read_to_string(log.join("dead-letter.jsonl")).unwrap();
+    assert!(dead.contains("\"position\":2") && dead.contains("malformed"), "{dead}");
+
+    // A snapshot that is not one: a clear error, the log left alone.
+    std::fs::write(log.join("state.json"), "{not json").unwrap();
+    let o = stream(&[]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a stream snapshot"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

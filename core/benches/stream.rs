@@ -6,10 +6,14 @@
 //! 10,000,000-transition log); `-- --quick` for a small run (what CI runs, so the bench keeps
 //! working).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+use common::Rng;
 use segcore::store::{membership_at, LogWriter};
 use segcore::stream::{DefinitionInfo, Record, Stream, StreamConfig, Transition, TransitionKind};
 use segcore::temporal::{Cause, CauseKind};
@@ -17,20 +21,6 @@ use segcore::{parse_as_of, FxRates, Profile, Registry, Schema, Value};
 
 const MIN: i64 = 60_000_000;
 const DAY: i64 = 1_440 * MIN;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -263,3 +263,20 @@ fn a_restored_snapshot_goes_on_exactly_like_the_original() {
     assert_eq!(ra, rb);
     assert_eq!(a.stats(), b.stats());
 }
+
+#[test]
+fn an_empty_message_is_a_dead_letter_not_a_blank_line() {
+    use segcore::store::{StoreConfig, StreamStore};
+    let dir = std::env::temp_dir().join(format!("segcore-empty-message-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut store, _) =
+        StreamStore::open(&dir, registry(&[("a", "1.0.0", "exists(visit)")]), FxRates::new(), StoreConfig::default())
+            .unwrap();
+    store.push_message(b"").unwrap();
+    store.push_message(b"  ").unwrap();
+    store.push_line(b"").unwrap();
+    assert_eq!((store.dead_letters(), store.malformed(), store.consumed()), (2, 2, 3));
+    let dead = std::fs::read_to_string(dir.join("dead-letter.jsonl")).unwrap();
+    assert_eq!(dead.matches("an empty message").count(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -97,6 +97,21 @@ pub fn for_each_line(
     limit: usize,
     mut f: impl FnMut(u64, &str) -> Result<ControlFlow<()>, Error>,
 ) -> Result<(), Error> {
+    for_each_raw_line(reader, source, limit, |line, bytes| {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| at_line(ErrorKind::InvalidProfile, source, line, format_args!("not valid UTF-8: {e}")))?;
+        f(line, text)
+    })
+}
+
+/// [`for_each_line`] without the UTF-8 check: `f` gets each non-blank line's bytes (a stream
+/// dead-letters a line that is not text instead of stopping).
+pub fn for_each_raw_line(
+    reader: impl Read,
+    source: &str,
+    limit: usize,
+    mut f: impl FnMut(u64, &[u8]) -> Result<ControlFlow<()>, Error>,
+) -> Result<(), Error> {
     let mut reader = BufReader::new(reader);
     let mut buf = Vec::new();
     let mut line = 0;
@@ -119,9 +134,8 @@ pub fn for_each_line(
         if buf.len() > limit {
             return Err(too_long(source, line, "the line", limit));
         }
-        let text = std::str::from_utf8(&buf)
-            .map_err(|e| at_line(ErrorKind::InvalidProfile, source, line, format_args!("not valid UTF-8: {e}")))?;
-        if !text.trim().is_empty() && f(line, text)?.is_break() {
+        let blank = std::str::from_utf8(&buf).is_ok_and(|t| t.trim().is_empty());
+        if !blank && f(line, &buf)?.is_break() {
             return Ok(());
         }
     }

@@ -156,6 +156,16 @@ impl Transition {
     }
 }
 
+impl Transition {
+    /// The transition as a record of a log or topic: [`Transition::to_json`] with `op`, `emit`
+    /// or `retract` (`retracted`) — the one shape the CLI, the Kafka route and bindings print.
+    pub fn record_json(&self, retracted: bool) -> serde_json::Value {
+        let mut v = self.to_json();
+        v["op"] = if retracted { "retract" } else { "emit" }.into();
+        v
+    }
+}
+
 /// SPEC §23's `transition_id`.
 ///
 /// ```
@@ -506,14 +516,19 @@ impl Stream {
         if at > w {
             // Only the segments that read the event can change at `at` (all of them, when the
             // entity starts to exist there).
-            let gs: Vec<u32> = if earlier {
-                (0..self.table.len() as u32).collect()
+            if earlier {
+                for g in 0..self.table.len() as u32 {
+                    let t = self.entities[i as usize].timer[g as usize].min(at);
+                    self.set_timer(i, g, t);
+                }
             } else {
-                self.epoch_at(at).readers.get(name).cloned().unwrap_or_default()
-            };
-            for g in gs {
-                let t = self.entities[i as usize].timer[g as usize].min(at);
-                self.set_timer(i, g, t);
+                let x = self.epoch_index(at);
+                let n = self.epochs[x].readers.get(name).map_or(0, Vec::len);
+                for k in 0..n {
+                    let g = self.epochs[x].readers[name][k];
+                    let t = self.entities[i as usize].timer[g as usize].min(at);
+                    self.set_timer(i, g, t);
+                }
             }
             return Ok(Push::OnTime);
         }
@@ -588,7 +603,7 @@ impl Stream {
     }
 
     fn cutoff(&self, back: i64) -> i64 {
-        self.watermark.saturating_sub(self.config.lateness).saturating_sub(back).saturating_sub(DAY)
+        retain_from(self.watermark.saturating_sub(self.config.lateness), back)
     }
 
     fn set_timer(&mut self, i: u32, g: u32, t: i64) {
@@ -660,21 +675,19 @@ impl Stream {
 
     fn prune(&mut self, i: u32) {
         let keep_from = self.watermark.saturating_sub(self.config.lateness);
-        let cut: Vec<(String, i64)> =
-            self.retention.iter().filter_map(|(n, r)| r.map(|d| (n.clone(), self.cutoff(d)))).collect();
-        let e = &mut self.entities[i as usize];
+        // Borrowed apart: this runs for every entity a watermark step touches.
+        let Stream { retention, entities, .. } = self;
+        let e = &mut entities[i as usize];
         e.history.retain(|t| t.at >= keep_from);
-        for (name, before) in cut {
-            e.profile.drop_events_before(&name, before);
+        for (name, back) in retention.iter() {
+            if let Some(d) = back {
+                e.profile.drop_events_before(name, retain_from(keep_from, *d));
+            }
         }
     }
 
     fn epoch_index(&self, t: i64) -> usize {
         self.epochs.partition_point(|e| e.start <= t).saturating_sub(1)
-    }
-
-    fn epoch_at(&self, t: i64) -> &Epoch {
-        &self.epochs[self.epoch_index(t)]
     }
 
     /// A late event at `at` arrived for entity `i`: recompute `[at, W]`, retract what is no
@@ -792,6 +805,12 @@ impl Stream {
         }
         Cause { kind: CauseKind::Definition, segment: None, event: None }
     }
+}
+
+/// The earliest `at` an event read at most `back` before `as_of` must have to be kept, when no
+/// evaluation will happen before `keep_from` (SPEC §23's retention, with its day of margin).
+fn retain_from(keep_from: i64, back: i64) -> i64 {
+    keep_from.saturating_sub(back).saturating_sub(DAY)
 }
 
 /// `[x0, x1]` cut into pieces a timeline can span (SPEC §22's span limit).

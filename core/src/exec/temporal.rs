@@ -152,11 +152,29 @@ impl Timeline {
 /// assert!(segcore::temporal::parse_horizon("0d").is_err());
 /// ```
 pub fn parse_horizon(text: &str) -> Result<i64, Error> {
-    let t = text.trim();
     let bad = || {
         Error::new(
             ErrorKind::InvalidContext,
             format!("the horizon must be a positive duration of at most 36600d, like `90d` or `12h`; got `{text}`"),
+        )
+    };
+    let micros = parse_duration(text).map_err(|_| bad())?;
+    check_span(micros).map_err(|_| bad())
+}
+
+/// A duration `<digits><unit>` (units `w d h m s`) of at most 36,600 days; `0s` is zero (a
+/// stream's lateness may be). Else `invalid_context`.
+///
+/// ```
+/// assert_eq!(segcore::temporal::parse_duration("0h").unwrap(), 0);
+/// assert!(segcore::temporal::parse_duration("h").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<i64, Error> {
+    let t = text.trim();
+    let bad = || {
+        Error::new(
+            ErrorKind::InvalidContext,
+            format!("a duration is digits and a unit (w d h m s) of at most 36600d, like `90d` or `12h`; got `{text}`"),
         )
     };
     let unit = t.chars().last().ok_or_else(bad)?;
@@ -166,7 +184,10 @@ pub fn parse_horizon(text: &str) -> Result<i64, Error> {
     }
     let n: i64 = digits.parse().map_err(|_| bad())?;
     let micros = n.checked_mul(time::unit_micros(unit)).ok_or_else(bad)?;
-    check_span(micros).map_err(|_| bad())
+    if micros > MAX_SPAN {
+        return Err(bad());
+    }
+    Ok(micros)
 }
 
 /// `micros` as a horizon or timeline span: positive and at most [`MAX_SPAN`], else `invalid_context`.

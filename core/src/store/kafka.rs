@@ -87,14 +87,12 @@ fn kafka_error(what: &str, e: KafkaError) -> Error {
 
 /// A transition record as the message value: the transition's JSON with `op` `emit` or `retract`.
 pub fn message_value(r: &Record) -> Option<(String, Vec<u8>)> {
-    let (op, t) = match r {
-        Record::Emit(t) => ("emit", t),
-        Record::Retract(t) => ("retract", t),
+    let (t, retracted) = match r {
+        Record::Emit(t) => (t, false),
+        Record::Retract(t) => (t, true),
         Record::Definition(_) => return None,
     };
-    let mut v = t.to_json();
-    v["op"] = op.into();
-    Some((t.entity.to_string(), v.to_string().into_bytes()))
+    Some((t.entity.to_string(), t.record_json(retracted).to_string().into_bytes()))
 }
 
 /// Runs a stream from `options.events_topic` to `options.transitions_topic`, with its state in

@@ -339,6 +339,40 @@ impl StreamStore {
         Ok(())
     }
 
+    /// The file route (SPEC §23): applies every JSON line of `reader` — lines a resumed log
+    /// consumed already are skipped — committing every `commit_every` input records and at the
+    /// end; `progress` after each commit. A line longer than [`crate::limits::MAX_RECORD_BYTES`]
+    /// is `limit_exceeded` naming `source` and the line (SPEC §19); everything before it is
+    /// committed first.
+    pub fn consume_lines(
+        &mut self,
+        reader: impl std::io::Read,
+        source: &str,
+        commit_every: u64,
+        progress: &mut dyn FnMut(&StreamStore),
+    ) -> Result<(), Error> {
+        let skip = self.consumed;
+        let read = crate::ingest::for_each_raw_line(reader, source, crate::limits::MAX_RECORD_BYTES, |line, bytes| {
+            if line <= skip {
+                return Ok(std::ops::ControlFlow::Continue(()));
+            }
+            // Positions are line numbers: a blank line is a record that changes nothing.
+            self.consumed = line - 1;
+            self.push_line(bytes).map_err(|e| {
+                let d = e.first();
+                Error::new(d.kind, format!("{source}:{line}: {}", d.message))
+            })?;
+            if self.consumed >= self.last_commit.0.saturating_add(commit_every.max(1)) {
+                self.commit()?;
+                progress(self);
+            }
+            Ok(std::ops::ControlFlow::Continue(()))
+        });
+        self.commit()?;
+        progress(self);
+        read
+    }
+
     /// Makes everything so far durable: the log's commit record and fsync, the dead letters'
     /// fsync, then the snapshot written beside `state.json`, fsynced and renamed over it.
     pub fn commit(&mut self) -> Result<(), Error> {
