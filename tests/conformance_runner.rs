@@ -54,6 +54,89 @@ enum Got {
     Next(Option<(i64, String, String)>),
     /// `timeline`: the outcome at `from` and each change.
     Timeline(String, Vec<(i64, String, String)>),
+    /// SPEC §24: a fingerprint's text form.
+    Fingerprint(String),
+    /// SPEC §24: a sketch's bytes in hex.
+    Sketch(String),
+    /// SPEC §24: a decoded difference as ids (sorted).
+    Difference(Vec<String>, Vec<String>),
+}
+
+fn strings(case: &J, key: &str) -> Result<Vec<String>, String> {
+    case.get(key)
+        .and_then(J::as_array)
+        .ok_or(format!("case needs `{key}`"))?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or(format!("`{key}` holds strings")))
+        .collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+    if s.len() % 2 != 0 {
+        // An odd-length hex case is a truncated sketch: keep the whole bytes.
+        return unhex(&s[..s.len() - 1]);
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| e.to_string())).collect()
+}
+
+/// SPEC §24's queries: fingerprint, fingerprint_sum, sketch, sketch_diff, sketch_decode.
+fn run_reconcile(q: &str, case: &J) -> Result<Got, String> {
+    use segcore::reconcile::{Fingerprint, Key, Sketch, SymbolIndex};
+    let key = match Key::new(case.get("key").and_then(J::as_str).unwrap_or(Key::DEFAULT)) {
+        Ok(k) => k,
+        Err(e) => return Ok(Got::Error("evaluate", e)),
+    };
+    let symbols = |name: &str| case.get(name).or(case.get("symbols")).and_then(J::as_u64).map(|n| n as usize);
+    let out = match q {
+        "fingerprint" => Ok(Got::Fingerprint(key.fingerprint(&strings(case, "ids")?).to_string())),
+        "fingerprint_sum" => {
+            let fps: Result<Vec<Fingerprint>, _> =
+                strings(case, "fingerprints")?.iter().map(|t| t.parse::<Fingerprint>()).collect();
+            fps.and_then(|f| Fingerprint::sum(&f))
+                .map(|f| Got::Fingerprint(f.map(|f| f.to_string()).unwrap_or_default()))
+        }
+        "sketch" => {
+            let m = symbols("symbols").ok_or("sketch case needs `symbols`")?;
+            Sketch::new(&key, &strings(case, "ids")?, m)
+                .map(|s| Got::Sketch(s.to_bytes().iter().map(|b| format!("{b:02x}")).collect()))
+        }
+        "sketch_diff" => {
+            let (a, b) = (strings(case, "a")?, strings(case, "b")?);
+            let ma = symbols("symbols_a").ok_or("sketch_diff needs `symbols`")?;
+            let mb = symbols("symbols_b").ok_or("sketch_diff needs `symbols`")?;
+            let sa = Sketch::new(&key, &a, ma).map_err(|e| e.to_string())?;
+            let sb = Sketch::new(&key, &b, mb).map_err(|e| e.to_string())?;
+            // Through the bytes, as two systems exchange them.
+            let sb = Sketch::from_bytes(&sb.to_bytes()).map_err(|e| e.to_string())?;
+            sa.decode(&sb).map(|d| {
+                let (ia, ib) = (SymbolIndex::new(&key, &a), SymbolIndex::new(&key, &b));
+                let mut only_a: Vec<String> =
+                    d.only_a.iter().flat_map(|s| ia.resolve(*s)).map(|&i| a[i as usize].clone()).collect();
+                let mut only_b: Vec<String> =
+                    d.only_b.iter().flat_map(|s| ib.resolve(*s)).map(|&i| b[i as usize].clone()).collect();
+                only_a.sort();
+                only_b.sort();
+                Got::Difference(only_a, only_b)
+            })
+        }
+        "sketch_decode" => {
+            let read = |k: &str| -> Result<Result<Sketch, segcore::Error>, String> {
+                let hex = case.get(k).and_then(J::as_str).ok_or(format!("case needs `{k}`"))?;
+                Ok(Sketch::from_bytes(&unhex(hex)?))
+            };
+            match (read("sketch_a")?, read("sketch_b")?) {
+                (Ok(a), Ok(b)) => a.decode(&b).map(|d| {
+                    Got::Difference(
+                        d.only_a.iter().map(|s| segcore::reconcile::symbol_hex(*s)).collect(),
+                        d.only_b.iter().map(|s| segcore::reconcile::symbol_hex(*s)).collect(),
+                    )
+                }),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        other => return Err(format!("unknown reconcile query {other:?}")),
+    };
+    Ok(out.unwrap_or_else(|e| Got::Error("evaluate", e)))
 }
 
 fn change_of(c: &segcore::temporal::Change) -> (i64, String, String) {
@@ -127,6 +210,11 @@ fn show_change(c: &(i64, String, String)) -> String {
 
 fn run(case: &J) -> Result<Got, String> {
     let expect = case.get("expect").ok_or("case has no expect")?;
+    if let Some(q @ ("fingerprint" | "fingerprint_sum" | "sketch" | "sketch_diff" | "sketch_decode")) =
+        case.get("query").and_then(J::as_str)
+    {
+        return run_reconcile(q, case);
+    }
     if expect.get("format").is_some() {
         let rule = case.get("rule").and_then(J::as_str).ok_or("format case needs `rule`")?;
         return Ok(match Segment::parse_rule(rule) {
@@ -242,6 +330,9 @@ fn check(case: &J) -> Result<(), String> {
         Got::Timeline(o, cs) => {
             format!("timeline {o} then [{}]", cs.iter().map(show_change).collect::<Vec<_>>().join(", "))
         }
+        Got::Fingerprint(f) => format!("fingerprint {f}"),
+        Got::Sketch(s) => format!("sketch {s}"),
+        Got::Difference(a, b) => format!("difference only_a {a:?} only_b {b:?}"),
     };
     if let Some(err) = expect.get("error") {
         let kind = err.get("kind").and_then(J::as_str).unwrap_or("");
@@ -282,6 +373,22 @@ fn check(case: &J) -> Result<(), String> {
         return match &got {
             Got::Format(f) if f == want => Ok(()),
             g => Err(format!("expected format {want:?}, got {}", describe(g))),
+        };
+    }
+    for (name, want) in [("fingerprint", expect.get("fingerprint")), ("sketch", expect.get("sketch"))] {
+        if let Some(want) = want.and_then(J::as_str) {
+            return match &got {
+                Got::Fingerprint(g) | Got::Sketch(g) if g == want => Ok(()),
+                g => Err(format!("expected {name} {want}, got {}", describe(g))),
+            };
+        }
+    }
+    if let Some(want) = expect.get("difference") {
+        let want_a = strings(want, "only_a")?;
+        let want_b = strings(want, "only_b")?;
+        return match &got {
+            Got::Difference(a, b) if *a == want_a && *b == want_b => Ok(()),
+            g => Err(format!("expected difference only_a {want_a:?} only_b {want_b:?}, got {}", describe(g))),
         };
     }
     if let Some(want) = expect.get("next_change") {

@@ -120,6 +120,20 @@ pub enum ErrorKind {
     /// Two input rows (profiles) carry the same id: every route refuses rather than guessing
     /// which row the events belong to (SPEC §11).
     DuplicateProfileId,
+    /// A reconciliation key outside SPEC §24's alphabet (1–64 of `A–Z a–z 0–9 . _ -`).
+    InvalidKey,
+    /// A fingerprint that is not SPEC §24's text form `sfp1:<tag>:<n>:<L0>:<L1>:<L2>:<L3>`.
+    InvalidFingerprint,
+    /// Fingerprints or sketches made with different keys: they cannot be compared (SPEC §24).
+    KeyMismatch,
+    /// Bytes that are not a whole, intact segcore sketch (magic, length, varint or checksum).
+    SketchInvalid,
+    /// The sketches hold more differences than their coded symbols can decode (SPEC §24): exchange
+    /// longer sketches or the id lists. Never a partial difference.
+    SketchUndecodable,
+    /// An id export that cannot be read exactly (SPEC §24): an empty id, a null or float id, a
+    /// missing id column or field, a line that is not UTF-8.
+    InvalidIds,
     /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
     /// input is meant to reach it; tests check none does.
     Internal,
@@ -162,6 +176,12 @@ impl ErrorKind {
             NextChangeUnsupported => "next_change_unsupported",
             Io => "io",
             DuplicateProfileId => "duplicate_profile_id",
+            InvalidKey => "invalid_key",
+            InvalidFingerprint => "invalid_fingerprint",
+            KeyMismatch => "key_mismatch",
+            SketchInvalid => "sketch_invalid",
+            SketchUndecodable => "sketch_undecodable",
+            InvalidIds => "invalid_ids",
             Internal => "internal",
         }
     }
@@ -549,6 +569,8 @@ impl ErrorKind {
             FxRateMissing | NumericOverflow | SegmentResultMissing => C::Evaluation,
             // The input handed in.
             InvalidProfile | InvalidContext | DuplicateProfileId => C::Data,
+            // Reconciliation inputs (SPEC §24): ids, keys, fingerprints and sketches handed in.
+            InvalidKey | InvalidFingerprint | KeyMismatch | SketchInvalid | SketchUndecodable | InvalidIds => C::Data,
             Internal => C::Internal,
         }
     }

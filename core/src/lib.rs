@@ -39,6 +39,7 @@ pub mod ir;
 pub mod limits;
 pub(crate) mod ops;
 mod parallel;
+pub mod reconcile;
 mod registry;
 #[cfg(feature = "sql")]
 pub mod sql;
