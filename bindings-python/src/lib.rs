@@ -7,6 +7,7 @@ mod convert;
 mod diagnostics;
 mod errors;
 mod profile;
+mod reconcile;
 mod registry;
 mod segment;
 mod sql;
@@ -119,6 +120,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ContextHandle>()?;
     m.add_class::<temporal::Change>()?;
     m.add_class::<temporal::Timeline>()?;
+    m.add_class::<reconcile::Fingerprint>()?;
+    m.add_class::<reconcile::Sketch>()?;
+    m.add_function(wrap_pyfunction!(reconcile::fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(reconcile::fingerprint_sql, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;

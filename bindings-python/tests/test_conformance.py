@@ -127,10 +127,54 @@ def _evaluate_single(seg: Any, case: Dict[str, Any], profile: Any, as_of: Any, f
     return ("outcome", outcome)
 
 
+_RECONCILE = ("fingerprint", "fingerprint_sum", "sketch", "sketch_diff", "sketch_decode")
+
+
+def _run_reconcile(query: str, case: Dict[str, Any]) -> Got:
+    """SPEC §24's queries, as the Rust runner's ``run_reconcile``."""
+    key = case.get("key")
+
+    def symbols(name: str) -> int:
+        value = case.get(name, case.get("symbols"))
+        if not isinstance(value, int):
+            raise CaseProblem("case needs `symbols`")
+        return value
+
+    try:
+        if query == "fingerprint":
+            return ("fingerprint", str(segcore.fingerprint(case["ids"], key=key)))
+        if query == "fingerprint_sum":
+            fps = [segcore.Fingerprint.parse(t) for t in case["fingerprints"]]
+            total = fps[0]
+            for fp in fps[1:]:
+                total = total + fp
+            return ("fingerprint", str(total))
+        if query == "sketch":
+            return ("sketch", segcore.Sketch(case["ids"], symbols=symbols("symbols"), key=key).to_bytes().hex())
+        if query == "sketch_diff":
+            a, b = case["a"], case["b"]
+            sa = segcore.Sketch(a, symbols=symbols("symbols_a"), key=key)
+            # Through the bytes, as two systems exchange them.
+            sb = segcore.Sketch.from_bytes(segcore.Sketch(b, symbols=symbols("symbols_b"), key=key).to_bytes())
+            d = sa.decode(sb, ids=a, other_ids=b, key=key)
+            return ("difference", sorted(d["only_a"]), sorted(d["only_b"]))
+        if query == "sketch_decode":
+            def read(name: str) -> Any:
+                text = case[name]
+                return segcore.Sketch.from_bytes(bytes.fromhex(text[: len(text) // 2 * 2]))
+            d = read("sketch_a").decode(read("sketch_b"))
+            return ("difference", d["only_a"], d["only_b"])
+    except segcore.SegmentError as e:
+        return ("error", "evaluate", e)
+    raise CaseProblem("unknown reconcile query %r" % (query,))
+
+
 def _run(case: Dict[str, Any]) -> Got:
     expect = case.get("expect")
     if not isinstance(expect, dict):
         raise CaseProblem("case has no expect")
+    if case.get("query") in _RECONCILE:
+        return _run_reconcile(case["query"], case)
 
     if "format" in expect:
         rule = case.get("rule")
@@ -305,6 +349,18 @@ def _check(case: Dict[str, Any]) -> None:
         if got[0] == "format" and got[1] == want:
             return
         raise CaseProblem("expected format %r, got %s" % (want, _describe(got)))
+
+    for name in ("fingerprint", "sketch"):
+        if name in expect:
+            if got[0] == name and got[1] == expect[name]:
+                return
+            raise CaseProblem("expected %s %s, got %s" % (name, expect[name], _describe(got)))
+
+    if "difference" in expect:
+        w = expect["difference"]
+        if got[0] == "difference" and got[1] == w.get("only_a") and got[2] == w.get("only_b"):
+            return
+        raise CaseProblem("expected difference %r, got %s" % (w, _describe(got)))
 
     if "next_change" in expect:
         want = None if expect["next_change"] is None else _expected_change(expect["next_change"])

@@ -87,6 +87,28 @@ def _compare(engine: str, interpreted: Outcomes, got: Outcomes, seconds: float) 
     assert total == 0, "%d outcomes differ between the interpreter and %s" % (total, engine)
 
 
+def _fingerprints_match(engine: str, interpreted: Outcomes, run: Any, membership_sql: str, dialect: str,
+                        table: str = "membership") -> None:
+    """SPEC §24: the fingerprint of every segment's members, computed by the engine from the
+    generated query and from a stored membership table, equals the core's over the interpreter's
+    members — text for text."""
+    want = {sid: str(segcore.fingerprint([e for e, o in outs.items() if o == "true"])) for sid, outs in interpreted.items()}
+    started = time.perf_counter()
+    got = dict(run(segcore.fingerprint_sql(dialect, membership_sql=membership_sql)))
+    seconds = time.perf_counter() - started
+    assert got == want, "%s fingerprints differ for %s" % (engine, sorted(k for k in want if got.get(k) != want[k]))
+    # The table route, one segment, with another key; and an empty selection.
+    sid = max(want, key=lambda k: sum(o == "true" for o in interpreted[k].values()))
+    members = [e for e, o in interpreted[sid].items() if o == "true"]
+    for key in (None, "crm-2026"):
+        sql = segcore.fingerprint_sql(dialect, table=table, id_column="entity_id",
+                                      filter="member AND segment_id = '%s'" % sid, key=key)
+        assert run(sql) == [(str(segcore.fingerprint(members, key=key)),)], (engine, key)
+    empty = segcore.fingerprint_sql(dialect, table=table, id_column="entity_id", filter="1 = 0")
+    assert run(empty) == [(str(segcore.fingerprint([])),)]
+    print("%s: fingerprints of %d segments identical to the core's (%.2f s)" % (engine, len(want), seconds))
+
+
 def test_dataset_uses_many_constructs(data: Dict[str, Any]) -> None:
     interpreted = data["interpreted"]
     assert len(interpreted) >= 30
@@ -137,6 +159,7 @@ def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
     seconds = time.perf_counter() - started
     rows = con.execute("SELECT entity_id, segment_id, member, outcome FROM membership").fetchall()
     _compare("duckdb", data["interpreted"], _collect(rows), seconds)
+    _fingerprints_match("duckdb", data["interpreted"], lambda sql: con.execute(sql).fetchall(), q.sql, "duckdb")
 
 
 def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
@@ -154,6 +177,7 @@ def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
     seconds = time.perf_counter() - started
     rows = cur.execute("SELECT entity_id, segment_id, member, outcome FROM membership").fetchall()
     _compare("postgres", data["interpreted"], _collect(rows), seconds)
+    _fingerprints_match("postgres", data["interpreted"], lambda sql: cur.execute(sql).fetchall(), q.sql, "postgres")
 
 
 def test_missing_fx_rate_is_an_error_everywhere(pg: Any) -> None:

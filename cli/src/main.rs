@@ -8,6 +8,7 @@ mod io;
 mod output;
 mod over_time;
 mod parquet_io;
+mod reconcile_cmd;
 mod run;
 mod stream_cmd;
 
@@ -159,6 +160,16 @@ enum Command {
     /// version, definition_hash, as_of, member, outcome`. Constructs a dialect cannot express
     /// exactly are refused (exit 1) with their line:col; see SPEC.md §21.
     Sql(SqlArgs),
+    /// The fingerprint of a member set (SPEC §24): `sfp1:…`, equal for equal sets in every
+    /// runtime and in the SQL of every dialect (--sql prints that SQL). Reports duplicate,
+    /// blank, padded and non-NFC ids instead of altering them.
+    Fingerprint(reconcile_cmd::FingerprintArgs),
+    /// Write a reconciliation sketch of a member set (a few KB: about 28 bytes per difference it
+    /// can decode), to send to the other side of `segcore reconcile`.
+    Sketch(reconcile_cmd::SketchArgs),
+    /// Compare two member sets — id exports or sketches — and list exactly which ids differ:
+    /// counts, overlap, Jaccard; exit 1 past --max-diff.
+    Reconcile(reconcile_cmd::ReconcileArgs),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -281,6 +292,13 @@ pub struct SqlArgs {
     /// Write the SQL to this file (atomically) instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Return each segment's membership fingerprint (SPEC §24: `segment_id, fingerprint`)
+    /// instead of the membership rows, to compare with `segcore fingerprint` of another system.
+    #[arg(long)]
+    pub fingerprint: bool,
+    /// With --fingerprint: the comparison key.
+    #[arg(long, default_value = "segcore", requires = "fingerprint")]
+    pub key: String,
 }
 
 fn sql_command(args: &SqlArgs) -> CliResult<()> {
@@ -311,7 +329,13 @@ fn sql_command(args: &SqlArgs) -> CliResult<()> {
         text.push_str(&query.ddl(&opts));
         text.push('\n');
     }
-    text.push_str(&query.sql);
+    if args.fingerprint {
+        let key = segcore::reconcile::Key::new(&args.key).map_err(|e| core_error("--key", &e))?;
+        let source = segcore::sql::FingerprintSource::Membership(&query.sql);
+        text.push_str(&segcore::sql::fingerprint_sql(dialect, &key, &source));
+    } else {
+        text.push_str(&query.sql);
+    }
     text.push_str(";\n");
     match &args.out {
         Some(path) => {
@@ -356,6 +380,9 @@ fn main() -> ExitCode {
         Command::Members(args) => stream_cmd::members(&args),
         Command::Transitions { log } => stream_cmd::transitions(&log),
         Command::Sql(args) => sql_command(&args),
+        Command::Fingerprint(args) => reconcile_cmd::fingerprint(&args),
+        Command::Sketch(args) => reconcile_cmd::sketch(&args),
+        Command::Reconcile(args) => reconcile_cmd::reconcile(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {

@@ -520,3 +520,79 @@ def members_over_time(timelines: Iterable[Timeline]) -> Any:
 
 def plot_members(timelines: Iterable[Timeline], ax: Optional[Any] = None, title: str = "members over time") -> Any:
     """Draws members over time per segment with matplotlib; returns the Axes."""
+
+# --- Reconciliation (SPEC §24) ------------------------------------------------------------------
+
+Ids = Iterable[Union[str, int]]
+
+class Fingerprint:
+    """A membership fingerprint: the number of ids and four 64-bit lane sums of their SHA-256
+    hashes. ``str(fp)`` is the ``sfp1:`` text every runtime and the generated SQL produce; equal
+    fingerprints mean equal sets except with probability ≤ 2⁻¹²⁸.
+
+    >>> a = segcore.fingerprint(["u1", "u2"])
+    >>> a == segcore.fingerprint(["u2"]) + segcore.fingerprint(["u1"])
+    True
+    >>> a.count
+    2
+    """
+
+    @staticmethod
+    def parse(text: str) -> Fingerprint:
+        """Reads the text form ``sfp1:<tag>:<n>:<L0>:<L1>:<L2>:<L3>`` (``invalid_fingerprint``)."""
+    @property
+    def count(self) -> int: ...
+    @property
+    def lanes(self) -> list[int]: ...
+    @property
+    def key_tag(self) -> str:
+        """The 8-hex-digit tag of the key it was made with."""
+    def __add__(self, other: Fingerprint) -> Fingerprint:
+        """The fingerprint of the union of two disjoint shards (``key_mismatch`` across keys)."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def fingerprint(ids: Ids, *, key: Optional[str] = None) -> Fingerprint:
+    """The fingerprint of a set of ids (``str``, or ``int`` read as its decimal text). Each id
+    once: a repeated id counts twice. ``key`` (default ``segcore``) must match the other side's."""
+
+class Sketch:
+    """A set-reconciliation sketch (a rateless IBLT): two sides exchange sketches of a few
+    kilobytes and decode exactly which ids differ.
+
+    >>> mine, theirs = ["u1", "u2", "u3"], ["u1", "u2", "u4"]
+    >>> segcore.Sketch(mine).decode(segcore.Sketch(theirs), ids=mine, other_ids=theirs)
+    {'only_a': ['u3'], 'only_b': ['u4'], 'symbols': 1632}
+    """
+
+    def __init__(
+        self, ids: Ids, *, symbols: Optional[int] = None, differences: Optional[int] = None, key: Optional[str] = None
+    ) -> None:
+        """``symbols`` coded symbols, or enough for about ``differences`` differences (default 1,000)."""
+    @staticmethod
+    def from_bytes(data: bytes) -> Sketch:
+        """Reads a sketch's bytes (``sketch_invalid`` for damaged or foreign bytes)."""
+    def to_bytes(self) -> bytes: ...
+    @property
+    def fingerprint(self) -> Fingerprint: ...
+    def __len__(self) -> int:
+        """The number of coded symbols."""
+    def decode(
+        self, other: Sketch, *, ids: Optional[Ids] = None, other_ids: Optional[Ids] = None, key: Optional[str] = None
+    ) -> dict[str, Any]:
+        """``{"only_a": [...], "only_b": [...], "symbols": m}``: ids where that side's ids are
+        given, else 16-hex-digit symbols for the other side to resolve. ``sketch_undecodable``
+        when the difference is too large for the sketches (never a partial answer)."""
+
+def fingerprint_sql(
+    dialect: str,
+    *,
+    table: Optional[str] = None,
+    id_column: str = "id",
+    filter: Optional[str] = None,
+    membership_sql: Optional[str] = None,
+    key: Optional[str] = None,
+) -> str:
+    """SQL computing the same fingerprint text in a warehouse: over ``table``'s ``id_column``
+    (rows matching the SQL condition ``filter``), or per segment over a generated membership
+    query (``membership_sql=registry.to_sql(...).sql``; columns ``segment_id, fingerprint``)."""

@@ -337,14 +337,30 @@ impl Dialect {
 
     /// `h` = the first four bytes of SHA-256 of the UTF-8 bytes of `s`, as an unsigned integer.
     pub fn sha256_u32(self, s: &str) -> String {
+        self.hex_u32(&self.sha256_hex(s), 0)
+    }
+
+    /// The lowercase hex SHA-256 digest of the UTF-8 bytes of string `s` (64 characters).
+    pub fn sha256_hex(self, s: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("CAST(('0x' || substr(sha256({s}), 1, 8)) AS UBIGINT)"),
-            Dialect::Postgres => {
-                format!("CAST(CAST(('x' || substr(encode(sha256(convert_to({s}, 'UTF8')), 'hex'), 1, 8)) AS bit(32)) AS bigint)")
-            }
-            Dialect::Spark => format!("CAST(conv(substr(sha2({s}, 256), 1, 8), 16, 10) AS BIGINT)"),
-            Dialect::BigQuery => format!("CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256({s})), 1, 8)) AS INT64)"),
-            Dialect::Snowflake => format!("TO_NUMBER(SUBSTR(SHA2({s}, 256), 1, 8), 'XXXXXXXX')"),
+            Dialect::DuckDb => format!("sha256({s})"),
+            Dialect::Postgres => format!("encode(sha256(convert_to({s}, 'UTF8')), 'hex')"),
+            Dialect::Spark => format!("sha2({s}, 256)"),
+            Dialect::BigQuery => format!("TO_HEX(SHA256({s}))"),
+            Dialect::Snowflake => format!("SHA2({s}, 256)"),
+        }
+    }
+
+    /// The unsigned 32-bit integer spelled by hex digits `8·lane + 1 … 8·lane + 8` of `hex`
+    /// (SPEC §24's lanes; lane 0 is `bucket`'s hash, §13).
+    pub fn hex_u32(self, hex: &str, lane: usize) -> String {
+        let from = 8 * lane + 1;
+        match self {
+            Dialect::DuckDb => format!("CAST(('0x' || substr({hex}, {from}, 8)) AS UBIGINT)"),
+            Dialect::Postgres => format!("CAST(CAST(('x' || substr({hex}, {from}, 8)) AS bit(32)) AS bigint)"),
+            Dialect::Spark => format!("CAST(conv(substr({hex}, {from}, 8), 16, 10) AS BIGINT)"),
+            Dialect::BigQuery => format!("CAST(CONCAT('0x', SUBSTR({hex}, {from}, 8)) AS INT64)"),
+            Dialect::Snowflake => format!("TO_NUMBER(SUBSTR({hex}, {from}, 8), 'XXXXXXXX')"),
         }
     }
 

@@ -30,12 +30,14 @@
 
 mod dialect;
 mod expr;
+mod fingerprint;
 mod format;
 mod regex;
 
 use std::fmt::Write as _;
 
 pub use dialect::Dialect;
+pub use fingerprint::{fingerprint_sql, FingerprintSource};
 
 use crate::context::FxRates;
 use crate::error::{Diagnostic, Error};

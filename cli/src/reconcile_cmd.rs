@@ -1,0 +1,372 @@
+//! `segcore fingerprint`, `segcore sketch` and `segcore reconcile` (SPEC §24): reading id exports
+//! (text, CSV, JSONL, Parquet) into the core's `IdCollector`, and printing what the core computes.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::Array;
+use arrow_schema::DataType;
+use segcore::reconcile::{read_ids, IdCollector, IdFormat, IdOptions, IdSet, Key, Sketch, SymbolIndex};
+use segcore::ErrorKind;
+
+use crate::io::{core_error, error, CliResult};
+use crate::out;
+use crate::output::io_error;
+
+/// How ids are read from exports.
+#[derive(clap::Args, Clone)]
+pub struct IdArgs {
+    /// The id column (CSV, Parquet) or field (JSONL objects). Default: `id`, or a CSV file's only
+    /// column.
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Strip leading and trailing white space from ids (reported either way).
+    #[arg(long)]
+    pub trim: bool,
+    /// Normalise ids to Unicode NFC (reported either way).
+    #[arg(long)]
+    pub nfc: bool,
+    /// The comparison key (both sides must use the same one; SPEC §24).
+    #[arg(long, default_value = "segcore")]
+    pub key: String,
+}
+
+impl IdArgs {
+    fn key(&self) -> CliResult<Key> {
+        Key::new(&self.key).map_err(|e| core_error("--key", &e))
+    }
+
+    fn options(&self) -> IdOptions {
+        IdOptions { trim: self.trim, nfc: self.nfc }
+    }
+}
+
+/// Arguments of `segcore fingerprint`.
+#[derive(clap::Args)]
+pub struct FingerprintArgs {
+    /// Id exports: one id per line (.txt), CSV, JSONL or Parquet. With several, one line each.
+    #[arg(required_unless_present = "sql")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub ids: IdArgs,
+    /// Print SQL that computes the same fingerprint in a warehouse over --table instead.
+    #[arg(long, value_name = "DIALECT", value_parser = ["duckdb", "postgres", "spark", "bigquery", "snowflake"], requires = "table")]
+    pub sql: Option<String>,
+    /// With --sql: the table (or view) of member ids.
+    #[arg(long, requires = "sql")]
+    pub table: Option<String>,
+    /// With --sql: a SQL condition selecting the member rows.
+    #[arg(long = "where", value_name = "CONDITION", requires = "sql")]
+    pub filter: Option<String>,
+    /// Print JSON lines ({file, fingerprint, count, warnings}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `segcore sketch`.
+#[derive(clap::Args)]
+pub struct SketchArgs {
+    /// The id export to sketch.
+    pub file: PathBuf,
+    /// Where to write the sketch (SPEC §24's bytes).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Size the sketch to decode about this many differences.
+    #[arg(long, default_value_t = 1000, conflicts_with = "symbols")]
+    pub differences: usize,
+    /// Exact number of coded symbols instead.
+    #[arg(long)]
+    pub symbols: Option<usize>,
+    #[command(flatten)]
+    pub ids: IdArgs,
+}
+
+/// Arguments of `segcore reconcile`.
+#[derive(clap::Args)]
+pub struct ReconcileArgs {
+    /// Side A: an id export, or a sketch file (`segcore sketch`).
+    pub a: PathBuf,
+    /// Side B: an id export, or a sketch file.
+    pub b: PathBuf,
+    #[command(flatten)]
+    pub ids: IdArgs,
+    /// Fail (exit 1) when the sets differ by more than this: a count (`500`) or a share of the
+    /// union (`1%`).
+    #[arg(long, value_name = "N|P%")]
+    pub max_diff: Option<String>,
+    /// How many differing ids to list per side (all with --json).
+    #[arg(long, default_value_t = 10)]
+    pub show: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads an id export by its extension (Parquet through Arrow; text formats by the core).
+pub fn read_id_file(path: &Path, args: &IdArgs) -> CliResult<IdSet> {
+    let shown = path.display().to_string();
+    let is_parquet = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if !is_parquet {
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        return read_ids(&shown, &bytes, IdFormat::of_path(path), args.column.as_deref(), args.options())
+            .map_err(|e| error(e.kind(), e.to_string().trim_start_matches(&format!("error[{}] ", e.kind().as_str()))));
+    }
+    let want = args.column.clone().unwrap_or_else(|| "id".into());
+    let wanted = std::collections::BTreeSet::from([want.clone()]);
+    let mut c = IdCollector::new(&shown, "row", args.options());
+    let mut row = 0u64;
+    for batch in crate::parquet_io::reader(path, Some(&wanted))? {
+        let batch = batch.map_err(|e| core_error(&shown, &e))?;
+        let Some(col) = batch.column_by_name(&want) else {
+            return Err(error(ErrorKind::InvalidIds, format!("{shown}: no column {want:?} (use --column)")));
+        };
+        for i in 0..col.len() {
+            let place = row + i as u64;
+            if col.is_null(i) {
+                return Err(core_error(&shown, &c.error(place, "a null id".into())));
+            }
+            let raw = match col.data_type() {
+                DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+                    let dict = col.as_dictionary::<Int32Type>();
+                    let key = dict.keys().value(i) as usize;
+                    segcore::reconcile::RawId::Str(dict.values().as_string::<i32>().value(key))
+                }
+                DataType::Utf8 => segcore::reconcile::RawId::Str(col.as_string::<i32>().value(i)),
+                DataType::LargeUtf8 => segcore::reconcile::RawId::Str(col.as_string::<i64>().value(i)),
+                DataType::Utf8View => segcore::reconcile::RawId::Str(col.as_string_view().value(i)),
+                DataType::Int64 => segcore::reconcile::RawId::Int(col.as_primitive::<Int64Type>().value(i)),
+                DataType::Int32 => segcore::reconcile::RawId::Int(col.as_primitive::<Int32Type>().value(i).into()),
+                other => {
+                    return Err(error(
+                        ErrorKind::InvalidIds,
+                        format!("{shown}: column {want:?} is {other}, not strings or integers"),
+                    ))
+                }
+            };
+            c.push(place, raw).map_err(|e| core_error(&shown, &e))?;
+        }
+        row += col.len() as u64;
+    }
+    Ok(c.finish())
+}
+
+fn warn(set: &IdSet) {
+    for w in set.report.warnings() {
+        errln!("warning: {w}");
+    }
+}
+
+pub fn fingerprint(args: &FingerprintArgs) -> CliResult<()> {
+    let key = args.ids.key()?;
+    if let Some(dialect) = &args.sql {
+        let d: segcore::sql::Dialect = dialect.parse().map_err(|e| error(ErrorKind::InvalidContext, e))?;
+        let table = args.table.as_deref().expect("clap requires --table");
+        let id_column = args.ids.column.as_deref().unwrap_or("id");
+        let source = segcore::sql::FingerprintSource::Table { table, id_column, filter: args.filter.as_deref() };
+        return productln!("{};", segcore::sql::fingerprint_sql(d, &key, &source));
+    }
+    for path in &args.files {
+        let set = read_id_file(path, &args.ids)?;
+        warn(&set);
+        let fp = key.fingerprint(&set.ids);
+        if args.json {
+            let j = serde_json::json!({
+                "file": path.display().to_string(),
+                "fingerprint": fp.to_string(),
+                "count": fp.count(),
+                "warnings": set.report.warnings(),
+            });
+            productln!("{j}")?;
+        } else if args.files.len() == 1 {
+            productln!("{fp}")?;
+        } else {
+            productln!("{fp}  {}", path.display())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn sketch(args: &SketchArgs) -> CliResult<()> {
+    crate::output::ensure_not_an_input(&args.out, &[("FILE", &args.file)])?;
+    let key = args.ids.key()?;
+    let set = read_id_file(&args.file, &args.ids)?;
+    warn(&set);
+    let m = args.symbols.unwrap_or_else(|| Sketch::symbols_for(args.differences));
+    let sketch = Sketch::new(&key, &set.ids, m).map_err(|e| core_error("--symbols", &e))?;
+    let bytes = sketch.to_bytes();
+    let mut file = crate::output::OutputFile::create(&args.out)?;
+    use std::io::Write as _;
+    file.writer.write_all(&bytes).map_err(|e| file.error(format!("cannot write: {e}")))?;
+    file.commit()?;
+    reportln!(
+        "sketch of {} ids: {} coded symbols (about {} differences), {} bytes → {}",
+        set.ids.len(),
+        sketch.len(),
+        sketch.len() * 5 / 7,
+        bytes.len(),
+        args.out.display()
+    )?;
+    Ok(())
+}
+
+/// One side of a comparison: ids, or a sketch from elsewhere.
+enum Side {
+    Ids(Box<IdSet>),
+    Sketch(Sketch),
+}
+
+fn read_side(path: &Path, args: &IdArgs) -> CliResult<Side> {
+    let mut head = [0u8; 8];
+    let n = {
+        use std::io::Read as _;
+        let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        f.read(&mut head).map_err(|e| io_error(path, e))?
+    };
+    if head[..n].starts_with(b"SEGSKT") {
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        return Sketch::from_bytes(&bytes).map(Side::Sketch).map_err(|e| core_error(&path.display().to_string(), &e));
+    }
+    let set = read_id_file(path, args)?;
+    warn(&set);
+    Ok(Side::Ids(Box::new(set)))
+}
+
+/// `--max-diff`: an absolute count or a percentage of the union.
+fn allowed(spec: &str, union: u64) -> CliResult<u64> {
+    let bad = || error(ErrorKind::InvalidContext, format!("--max-diff {spec:?} is not a count (500) or a share (1%)"));
+    if let Some(p) = spec.strip_suffix('%') {
+        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(bad());
+        }
+        Ok((union as f64 * p / 100.0).floor() as u64)
+    } else {
+        spec.trim().parse().map_err(|_| bad())
+    }
+}
+
+pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
+    let key = args.ids.key()?;
+    let (a, b) = (read_side(&args.a, &args.ids)?, read_side(&args.b, &args.ids)?);
+    // The exact difference: by set operations when both id lists are here, else through sketches
+    // (one side's ids are sketched at the other sketch's length).
+    let (only_a, only_b, count_a, count_b, via) = match (&a, &b) {
+        (Side::Ids(x), Side::Ids(y)) => {
+            let in_y: std::collections::HashSet<&str> = y.ids.iter().map(String::as_str).collect();
+            let in_x: std::collections::HashSet<&str> = x.ids.iter().map(String::as_str).collect();
+            let mut oa: Vec<String> = x.ids.iter().filter(|i| !in_y.contains(i.as_str())).cloned().collect();
+            let mut ob: Vec<String> = y.ids.iter().filter(|i| !in_x.contains(i.as_str())).cloned().collect();
+            oa.sort();
+            ob.sort();
+            (oa, ob, x.ids.len() as u64, y.ids.len() as u64, "ids")
+        }
+        _ => {
+            let sketch_of = |s: &Side, m: usize| -> CliResult<Sketch> {
+                match s {
+                    Side::Sketch(s) => Ok(s.clone()),
+                    Side::Ids(set) => Sketch::new(&key, &set.ids, m).map_err(|e| core_error("sketch", &e)),
+                }
+            };
+            let m = match (&a, &b) {
+                (Side::Sketch(s), _) | (_, Side::Sketch(s)) => s.len(),
+                _ => unreachable!(),
+            };
+            let (sa, sb) = (sketch_of(&a, m)?, sketch_of(&b, m)?);
+            let shown = format!("{} vs {}", args.a.display(), args.b.display());
+            let diff = sa.decode(&sb).map_err(|e| core_error(&shown, &e))?;
+            let names = |side: &Side, symbols: &[u64]| -> CliResult<Vec<String>> {
+                let Side::Ids(set) = side else {
+                    return Ok(symbols.iter().map(|s| format!("#{}", segcore::reconcile::symbol_hex(*s))).collect());
+                };
+                let index = SymbolIndex::new(&key, &set.ids);
+                let mut out = Vec::new();
+                for s in symbols {
+                    match index.resolve(*s) {
+                        [one] => out.push(set.ids[*one as usize].clone()),
+                        [] => out.push(format!("#{}", segcore::reconcile::symbol_hex(*s))),
+                        many => {
+                            let ids: Vec<&str> = many.iter().map(|&i| set.ids[i as usize].as_str()).collect();
+                            return Err(error(
+                                ErrorKind::SketchUndecodable,
+                                format!("ids {ids:?} share one sketch symbol; compare with another --key"),
+                            ));
+                        }
+                    }
+                }
+                out.sort();
+                Ok(out)
+            };
+            let (oa, ob) = (names(&a, &diff.only_a)?, names(&b, &diff.only_b)?);
+            (oa, ob, sa.fingerprint().count(), sb.fingerprint().count(), "sketch")
+        }
+    };
+    let both = count_a - only_a.len() as u64;
+    let union = count_a + only_b.len() as u64;
+    let differing = (only_a.len() + only_b.len()) as u64;
+    let jaccard = if union == 0 { 1.0 } else { both as f64 / union as f64 };
+    let limit = args.max_diff.as_deref().map(|s| allowed(s, union)).transpose()?;
+    let passed = limit.is_none_or(|l| differing <= l);
+    let fp = |s: &Side| match s {
+        Side::Ids(set) => key.fingerprint(&set.ids).to_string(),
+        Side::Sketch(sk) => sk.fingerprint().to_string(),
+    };
+    let warnings = |s: &Side| match s {
+        Side::Ids(set) => set.report.warnings(),
+        Side::Sketch(_) => Vec::new(),
+    };
+    if args.json {
+        let j = serde_json::json!({
+            "a": {"source": args.a.display().to_string(), "count": count_a, "fingerprint": fp(&a), "warnings": warnings(&a)},
+            "b": {"source": args.b.display().to_string(), "count": count_b, "fingerprint": fp(&b), "warnings": warnings(&b)},
+            "both": both,
+            "union": union,
+            "jaccard": jaccard,
+            "only_a": {"count": only_a.len(), "ids": only_a},
+            "only_b": {"count": only_b.len(), "ids": only_b},
+            "compared_by": via,
+            "max_diff": limit,
+            "passed": passed,
+        });
+        productln!("{}", serde_json::to_string_pretty(&j).unwrap_or_default())?;
+    } else {
+        let pct = |n: usize, of: u64| if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 };
+        let mut t = String::new();
+        use std::fmt::Write as _;
+        let _ = writeln!(t, "A  {:>12}  {}", count_a, args.a.display());
+        let _ = writeln!(t, "B  {:>12}  {}", count_b, args.b.display());
+        let _ = writeln!(t, "in both      {both:>8}   Jaccard {jaccard:.4}");
+        let _ = writeln!(t, "only in A    {:>8}   {:.2}% of A", only_a.len(), pct(only_a.len(), count_a));
+        let _ = writeln!(t, "only in B    {:>8}   {:.2}% of B", only_b.len(), pct(only_b.len(), count_b));
+        if via == "sketch" {
+            let _ =
+                writeln!(t, "(compared through a sketch: ids of a side given only as a sketch are shown as #symbols)");
+        }
+        for (name, ids) in [("A", &only_a), ("B", &only_b)] {
+            if !ids.is_empty() {
+                let shown: Vec<&str> = ids.iter().take(args.show).map(String::as_str).collect();
+                let more = if ids.len() > shown.len() {
+                    format!(" … and {} more", ids.len() - shown.len())
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(t, "only in {name}: {}{more}", shown.join(", "));
+            }
+        }
+        if let Some(l) = limit {
+            let verdict = if passed { "ok" } else { "FAILED" };
+            let _ = writeln!(
+                t,
+                "max diff {} = {l}: {differing} differ — {verdict}",
+                args.max_diff.as_deref().unwrap_or("")
+            );
+        }
+        out::product(&t)?;
+    }
+    if passed {
+        Ok(())
+    } else {
+        errln!("segcore: the sets differ by {differing} ids, more than --max-diff allows ({})", limit.unwrap_or(0));
+        Err(String::new())
+    }
+}
