@@ -72,6 +72,12 @@ module.exports = createApi({
   segmentToSql: native.segmentToSql,
   segmentEvalMany: native.segmentEvalMany,
 
+  fingerprint: native.fingerprint,
+  fingerprintSum: native.fingerprintSum,
+  sketchNew: native.sketchNew,
+  sketchInfo: native.sketchInfo,
+  sketchDecode: native.sketchDecode,
+
   registryLoad: native.registryLoad,
   registryFromDefinitions: native.registryFromDefinitions,
   registryInfo: native.registryInfo,

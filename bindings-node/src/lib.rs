@@ -719,3 +719,55 @@ pub fn versions(env: Env) -> Result<JsUnknown> {
         )
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation (SPEC §24): ids cross as strings (js/api.mjs turns integers into their decimal
+// text), sketches as bytes; everything else is `segcore::binding`'s.
+
+/// The fingerprint text of a set of ids.
+#[napi]
+pub fn fingerprint(ids: Vec<String>, key: Option<String>) -> Result<String> {
+    guard(|| segcore::binding::fingerprint_text(&ids, key.as_deref()).map_err(eval_err))
+}
+
+/// The sum of fingerprint texts.
+#[napi]
+pub fn fingerprint_sum(fps: Vec<String>) -> Result<String> {
+    guard(|| segcore::binding::fingerprint_sum_text(&fps).map_err(eval_err))
+}
+
+/// A sketch's bytes.
+#[napi]
+pub fn sketch_new(
+    ids: Vec<String>,
+    symbols: Option<u32>,
+    differences: Option<u32>,
+    key: Option<String>,
+) -> Result<Buffer> {
+    guard(|| {
+        segcore::binding::sketch_bytes(&ids, symbols, differences, key.as_deref()).map(Buffer::from).map_err(eval_err)
+    })
+}
+
+/// `{symbols, fingerprint}` of a sketch's bytes.
+#[napi]
+pub fn sketch_info(env: Env, bytes: Uint8Array) -> Result<JsUnknown> {
+    guard(|| json_to_js(&env, &segcore::binding::sketch_info_json(&bytes).map_err(eval_err)?))
+}
+
+/// The decoded difference of two sketches.
+#[napi]
+pub fn sketch_decode(
+    env: Env,
+    a: Uint8Array,
+    b: Uint8Array,
+    ids_a: Option<Vec<String>>,
+    ids_b: Option<Vec<String>>,
+    key: Option<String>,
+) -> Result<JsUnknown> {
+    guard(|| {
+        let v = segcore::binding::sketch_decode_json(&a, &b, ids_a.as_deref(), ids_b.as_deref(), key.as_deref())
+            .map_err(eval_err)?;
+        json_to_js(&env, &v)
+    })
+}

@@ -5,7 +5,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyString};
-use segcore::reconcile::{self, Key, SymbolIndex};
+use segcore::reconcile::{self, Key};
 use segcore::{ErrorKind, Phase};
 
 use crate::errors::{guard, py_err, tag};
@@ -158,7 +158,7 @@ impl Sketch {
         self.inner.len()
     }
     /// The difference between this set (A) and ``other``'s (B): ``{"only_a": […], "only_b":
-    /// […], "symbols": m}``, as ids where the side's ids are given, else as 16-hex-digit symbols.
+    /// […], "symbols": m}``, as ids where the side's ids are given, else as ``#`` and 16 hex digits per symbol.
     #[pyo3(signature = (other, *, ids=None, other_ids=None, key=None))]
     fn decode<'py>(
         &self,
@@ -172,34 +172,11 @@ impl Sketch {
             let diff = self.inner.decode(&other.inner).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
             let key = key_of(py, key)?;
             let side = |symbols: &[u64], ids: Option<&Bound<'py, PyAny>>| -> PyResult<Vec<String>> {
-                let Some(ids) = ids else {
-                    return Ok(symbols.iter().map(|s| reconcile::symbol_hex(*s)).collect());
-                };
-                let ids = ids_of(py, ids)?;
-                let index = SymbolIndex::new(&key, &ids);
-                let mut out = Vec::with_capacity(symbols.len());
-                for s in symbols {
-                    match index.resolve(*s) {
-                        [one] => out.push(ids[*one as usize].clone()),
-                        [] => out.push(reconcile::symbol_hex(*s)),
-                        many => {
-                            let names: Vec<&str> = many.iter().map(|&i| ids[i as usize].as_str()).collect();
-                            return Err(py_err(
-                                py,
-                                &segcore::Error::new(
-                                    ErrorKind::SketchUndecodable,
-                                    format!(
-                                        "ids {names:?} share the symbol {}: tell them apart with another key",
-                                        reconcile::symbol_hex(*s)
-                                    ),
-                                ),
-                                Phase::Evaluate,
-                            ));
-                        }
-                    }
+                match ids {
+                    None => Ok(symbols.iter().map(|s| format!("#{}", reconcile::symbol_hex(*s))).collect()),
+                    Some(ids) => reconcile::resolve_symbols(&key, &ids_of(py, ids)?, symbols)
+                        .map_err(|e| py_err(py, &e, Phase::Evaluate)),
                 }
-                out.sort();
-                Ok(out)
             };
             let out = PyDict::new(py);
             out.set_item("only_a", side(&diff.only_a, ids)?)?;

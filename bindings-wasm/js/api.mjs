@@ -775,6 +775,99 @@ export function createApi(backend) {
     return native(() => backend.check(defs, schema));
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Reconciliation (SPEC §24)
+
+  /** Ids as strings: a string as it is, an integer (number or bigint) as its decimal text. */
+  function idsArg(ids, what = 'ids') {
+    if (ids === null || ids === undefined || typeof ids === 'string' || typeof ids[Symbol.iterator] !== 'function') {
+      throw new TypeError(`${what} must be an iterable of ids (strings or integers)`);
+    }
+    const out = [];
+    let i = 0;
+    for (const id of ids) {
+      if (typeof id === 'string') out.push(id);
+      else if (typeof id === 'bigint' || (typeof id === 'number' && Number.isSafeInteger(id))) out.push(String(id));
+      else throw new TypeError(`${what}[${i}] is ${typeof id === 'number' ? 'not a safe integer' : `a ${typeof id}`}, not a string or an integer`);
+      i++;
+    }
+    return out;
+  }
+
+  function keyArg(key) {
+    if (key === undefined || key === null) return undefined;
+    if (typeof key !== 'string') throw new TypeError('key must be a string');
+    return key;
+  }
+
+  /**
+   * The fingerprint of a set of ids (SPEC §24): `sfp1:<tag>:<n>:<L0>:<L1>:<L2>:<L3>`, the same
+   * text in every runtime and in the generated SQL.
+   */
+  function fingerprint(ids, options = {}) {
+    const list = idsArg(ids);
+    return native(() => backend.fingerprint(list, keyArg(options.key)));
+  }
+
+  /** The fingerprint of the union of disjoint shards, from theirs. */
+  function combineFingerprints(fingerprints) {
+    const list = [...fingerprints].map((f) => {
+      if (typeof f !== 'string') throw new TypeError('fingerprints must be strings');
+      return f;
+    });
+    return native(() => backend.fingerprintSum(list));
+  }
+
+  const sketchBytes = new WeakMap();
+
+  /** A set-reconciliation sketch (SPEC §24); holds its bytes. */
+  class Sketch {
+    constructor(bytes, info) {
+      sketchBytes.set(this, bytes);
+      this.symbols = info.symbols;
+      this.fingerprint = info.fingerprint;
+      Object.freeze(this);
+    }
+
+    /** The sketch of `ids`: `symbols` coded symbols, or enough for about `differences` (default 1,000). */
+    static of(ids, options = {}) {
+      const list = idsArg(ids);
+      const count = (name) => {
+        const v = options[name];
+        if (v === undefined || v === null) return undefined;
+        if (!Number.isSafeInteger(v) || v < 1 || v > 0xffffffff) throw new TypeError(`${name} must be a positive integer`);
+        return v;
+      };
+      const symbols = count('symbols');
+      const differences = count('differences');
+      const bytes = new Uint8Array(native(() => backend.sketchNew(list, symbols, differences, keyArg(options.key))));
+      return new Sketch(bytes, native(() => backend.sketchInfo(bytes)));
+    }
+
+    /** Reads a sketch's bytes (`sketch_invalid` for damaged or foreign bytes). */
+    static fromBytes(bytes) {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('a sketch is read from a Uint8Array');
+      const copy = new Uint8Array(bytes);
+      return new Sketch(copy, native(() => backend.sketchInfo(copy)));
+    }
+
+    /** The sketch's bytes (a copy). */
+    toBytes() {
+      return new Uint8Array(sketchBytes.get(this));
+    }
+
+    /**
+     * The difference between this set (A) and `other`'s (B): `{ onlyA, onlyB, symbols }`, as ids
+     * where that side's ids are given (`ids`, `otherIds`), else `#` and 16 hex digits per symbol.
+     */
+    decode(other, options = {}) {
+      if (!(other instanceof Sketch)) throw new TypeError('decode takes another Sketch');
+      const a = options.ids === undefined ? undefined : idsArg(options.ids, 'ids');
+      const b = options.otherIds === undefined ? undefined : idsArg(options.otherIds, 'otherIds');
+      return native(() => backend.sketchDecode(sketchBytes.get(this), sketchBytes.get(other), a, b, keyArg(options.key)));
+    }
+  }
+
   const versions = backend.versions();
 
   /**
@@ -796,6 +889,9 @@ export function createApi(backend) {
     formatRule,
     resolveLocalTime,
     check,
+    fingerprint,
+    combineFingerprints,
+    Sketch,
     SegmentError,
     ParseError,
     TypeCheckError,

@@ -164,6 +164,11 @@ export function wasmApi(module, first = instantiate(module)) {
     resolveLocalTime: (local, zone) => glue.resolveLocalTime(local, zone),
     formatRule: (rule) => glue.formatRule(rule),
     check: (defs, schema) => glue.check(defs, schema),
+    fingerprint: (ids, key) => glue.fingerprint(ids, key),
+    fingerprintSum: (fps) => glue.fingerprintSum(fps),
+    sketchNew: (ids, symbols, differences, key) => glue.sketchNew(ids, symbols, differences, key),
+    sketchInfo: (bytes) => glue.sketchInfo(bytes),
+    sketchDecode: (a, b, idsA, idsB, key) => glue.sketchDecode(a, b, idsA ?? null, idsB ?? null, key),
     versions: () => glue.versions(),
     testTrap: (kind) => glue.testTrap(kind),
   });

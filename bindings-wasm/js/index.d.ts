@@ -475,6 +475,48 @@ export declare function resolveLocalTime(local: string, timeZone: string): Resol
 export declare function formatRule(rule: string): string;
 
 /**
+ * The fingerprint of a set of ids (SPEC §24): `sfp1:<tag>:<n>:<L0>:<L1>:<L2>:<L3>`, the same text
+ * in every runtime and in the SQL `segcore sql --fingerprint` generates. Integers are their
+ * decimal text; `key` (default `segcore`) must match the other side's.
+ *
+ * @example
+ * fingerprint(['u1', 'u2']) === combineFingerprints([fingerprint(['u2']), fingerprint(['u1'])]); // true
+ */
+export declare function fingerprint(ids: Iterable<string | number | bigint>, options?: { key?: string }): string;
+/** The fingerprint of the union of disjoint shards (`key_mismatch` across keys). */
+export declare function combineFingerprints(fingerprints: Iterable<string>): string;
+/** A decoded difference: ids where that side's ids were given, else `#` + 16 hex digits. */
+export interface SketchDifference {
+  onlyA: string[];
+  onlyB: string[];
+  /** Coded symbols used (the shorter sketch's length). */
+  symbols: number;
+}
+/**
+ * A set-reconciliation sketch (a rateless IBLT, SPEC §24): two systems exchange a few KB and
+ * decode exactly which ids differ, or get `sketch_undecodable` (never a partial answer).
+ *
+ * @example
+ * const mine = ['u1', 'u2', 'u3'], theirs = ['u1', 'u2', 'u4'];
+ * Sketch.of(mine).decode(Sketch.of(theirs), { ids: mine, otherIds: theirs });
+ * // { onlyA: ['u3'], onlyB: ['u4'], symbols: 1632 }
+ */
+export declare class Sketch {
+  private constructor();
+  static of(ids: Iterable<string | number | bigint>, options?: { symbols?: number; differences?: number; key?: string }): Sketch;
+  static fromBytes(bytes: Uint8Array): Sketch;
+  /** Number of coded symbols. */
+  readonly symbols: number;
+  /** Fingerprint of the sketched set. */
+  readonly fingerprint: string;
+  toBytes(): Uint8Array;
+  decode(
+    other: Sketch,
+    options?: { ids?: Iterable<string | number | bigint>; otherIds?: Iterable<string | number | bigint>; key?: string },
+  ): SketchDifference;
+}
+
+/**
  * Fields every segcore error carries. Raised as this base class only for `internal`: a bug in
  * segcore (a Rust panic caught at the boundary, or a WebAssembly trap: then the module is
  * replaced by a fresh instance and everything made before keeps working).
@@ -529,6 +571,9 @@ export interface Api<R extends Runtime> {
   formatRule: typeof formatRule;
   resolveLocalTime: typeof resolveLocalTime;
   check: Check<R>;
+  fingerprint: typeof fingerprint;
+  combineFingerprints: typeof combineFingerprints;
+  Sketch: typeof Sketch;
   SegmentError: typeof SegmentError;
   ParseError: typeof ParseError;
   TypeCheckError: typeof TypeCheckError;

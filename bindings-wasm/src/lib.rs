@@ -439,3 +439,56 @@ pub fn versions() -> WResult<JsValue> {
         "casefoldUnicodeVersion": segcore::CASEFOLD_UNICODE_VERSION,
     }))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation (SPEC §24): the same `segcore::binding` functions as the Node module.
+
+fn strings(v: JsValue, what: &str) -> WResult<Vec<String>> {
+    serde_wasm_bindgen::from_value(v).map_err(|_| type_error(format!("{what} must be an array of strings")))
+}
+
+fn optional_strings(v: JsValue, what: &str) -> WResult<Option<Vec<String>>> {
+    if v.is_null() || v.is_undefined() {
+        Ok(None)
+    } else {
+        strings(v, what).map(Some)
+    }
+}
+
+/// The fingerprint text of a set of ids.
+#[wasm_bindgen]
+pub fn fingerprint(ids: JsValue, key: Option<String>) -> WResult<String> {
+    segcore::binding::fingerprint_text(&strings(ids, "ids")?, key.as_deref()).map_err(eval_err)
+}
+
+/// The sum of fingerprint texts.
+#[wasm_bindgen(js_name = fingerprintSum)]
+pub fn fingerprint_sum(fps: JsValue) -> WResult<String> {
+    segcore::binding::fingerprint_sum_text(&strings(fps, "fingerprints")?).map_err(eval_err)
+}
+
+/// A sketch's bytes.
+#[wasm_bindgen(js_name = sketchNew)]
+pub fn sketch_new(
+    ids: JsValue,
+    symbols: Option<u32>,
+    differences: Option<u32>,
+    key: Option<String>,
+) -> WResult<Vec<u8>> {
+    segcore::binding::sketch_bytes(&strings(ids, "ids")?, symbols, differences, key.as_deref()).map_err(eval_err)
+}
+
+/// `{symbols, fingerprint}` of a sketch's bytes.
+#[wasm_bindgen(js_name = sketchInfo)]
+pub fn sketch_info(bytes: &[u8]) -> WResult<JsValue> {
+    to_js(&segcore::binding::sketch_info_json(bytes).map_err(eval_err)?)
+}
+
+/// The decoded difference of two sketches.
+#[wasm_bindgen(js_name = sketchDecode)]
+pub fn sketch_decode(a: &[u8], b: &[u8], ids_a: JsValue, ids_b: JsValue, key: Option<String>) -> WResult<JsValue> {
+    let (ia, ib) = (optional_strings(ids_a, "ids")?, optional_strings(ids_b, "otherIds")?);
+    let v =
+        segcore::binding::sketch_decode_json(a, b, ia.as_deref(), ib.as_deref(), key.as_deref()).map_err(eval_err)?;
+    to_js(&v)
+}

@@ -7,7 +7,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::Array;
 use arrow_schema::DataType;
-use segcore::reconcile::{read_ids, IdCollector, IdFormat, IdOptions, IdSet, Key, Sketch, SymbolIndex};
+use segcore::reconcile::{read_ids, resolve_symbols, IdCollector, IdFormat, IdOptions, IdSet, Key, Sketch};
 use segcore::ErrorKind;
 
 use crate::io::{core_error, error, CliResult};
@@ -276,26 +276,12 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
             let shown = format!("{} vs {}", args.a.display(), args.b.display());
             let diff = sa.decode(&sb).map_err(|e| core_error(&shown, &e))?;
             let names = |side: &Side, symbols: &[u64]| -> CliResult<Vec<String>> {
-                let Side::Ids(set) = side else {
-                    return Ok(symbols.iter().map(|s| format!("#{}", segcore::reconcile::symbol_hex(*s))).collect());
-                };
-                let index = SymbolIndex::new(&key, &set.ids);
-                let mut out = Vec::new();
-                for s in symbols {
-                    match index.resolve(*s) {
-                        [one] => out.push(set.ids[*one as usize].clone()),
-                        [] => out.push(format!("#{}", segcore::reconcile::symbol_hex(*s))),
-                        many => {
-                            let ids: Vec<&str> = many.iter().map(|&i| set.ids[i as usize].as_str()).collect();
-                            return Err(error(
-                                ErrorKind::SketchUndecodable,
-                                format!("ids {ids:?} share one sketch symbol; compare with another --key"),
-                            ));
-                        }
+                match side {
+                    Side::Sketch(_) => {
+                        Ok(symbols.iter().map(|s| format!("#{}", segcore::reconcile::symbol_hex(*s))).collect())
                     }
+                    Side::Ids(set) => resolve_symbols(&key, &set.ids, symbols).map_err(|e| core_error(&shown, &e)),
                 }
-                out.sort();
-                Ok(out)
             };
             let (oa, ob) = (names(&a, &diff.only_a)?, names(&b, &diff.only_b)?);
             (oa, ob, sa.fingerprint().count(), sb.fingerprint().count(), "sketch")

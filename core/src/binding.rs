@@ -106,3 +106,67 @@ pub fn timeline_json(segment: &str, t: &crate::temporal::Timeline) -> serde_json
         "intervals": t.member_intervals().into_iter().map(|(a, b)| serde_json::json!({"from": ts(a), "to": ts(b)})).collect::<Vec<_>>(),
     })
 }
+
+/// SPEC §24 for the JavaScript bindings: the fingerprint text of `ids` under `key` (default
+/// `segcore`).
+///
+/// ```
+/// let fp = segcore::binding::fingerprint_text(&["u1".to_string()], None).unwrap();
+/// assert!(fp.starts_with("sfp1:14de38cf:1:"));
+/// ```
+pub fn fingerprint_text(ids: &[String], key: Option<&str>) -> Result<String, crate::Error> {
+    let key = crate::reconcile::Key::new(key.unwrap_or(crate::reconcile::Key::DEFAULT))?;
+    Ok(key.fingerprint(ids).to_string())
+}
+
+/// The sum of fingerprint texts (shards of one set); `invalid_fingerprint` for an empty list.
+pub fn fingerprint_sum_text(fps: &[String]) -> Result<String, crate::Error> {
+    let parsed = fps.iter().map(|t| t.parse()).collect::<Result<Vec<crate::reconcile::Fingerprint>, _>>()?;
+    crate::reconcile::Fingerprint::sum(&parsed)?
+        .map(|f| f.to_string())
+        .ok_or_else(|| crate::Error::new(crate::ErrorKind::InvalidFingerprint, "no fingerprints to add"))
+}
+
+/// A sketch's bytes: `symbols` coded symbols, or enough for about `differences` (default 1,000).
+pub fn sketch_bytes(
+    ids: &[String],
+    symbols: Option<u32>,
+    differences: Option<u32>,
+    key: Option<&str>,
+) -> Result<Vec<u8>, crate::Error> {
+    use crate::reconcile::{Key, Sketch};
+    let key = Key::new(key.unwrap_or(Key::DEFAULT))?;
+    let m = symbols.map_or_else(|| Sketch::symbols_for(differences.unwrap_or(1000) as usize), |s| s as usize);
+    Ok(Sketch::new(&key, ids, m)?.to_bytes())
+}
+
+/// `{symbols, fingerprint}` of a sketch's bytes (`sketch_invalid` for anything else).
+pub fn sketch_info_json(bytes: &[u8]) -> Result<serde_json::Value, crate::Error> {
+    let s = crate::reconcile::Sketch::from_bytes(bytes)?;
+    Ok(serde_json::json!({"symbols": s.len(), "fingerprint": s.fingerprint().to_string()}))
+}
+
+/// The decoded difference of two sketches' bytes as `{onlyA, onlyB, symbols}`: ids where that
+/// side's ids are given, else `#` and 16 hex digits per symbol (see
+/// [`crate::reconcile::resolve_symbols`]).
+pub fn sketch_decode_json(
+    a: &[u8],
+    b: &[u8],
+    ids_a: Option<&[String]>,
+    ids_b: Option<&[String]>,
+    key: Option<&str>,
+) -> Result<serde_json::Value, crate::Error> {
+    use crate::reconcile::{resolve_symbols, symbol_hex, Key, Sketch};
+    let (sa, sb) = (Sketch::from_bytes(a)?, Sketch::from_bytes(b)?);
+    let d = sa.decode(&sb)?;
+    let key = Key::new(key.unwrap_or(Key::DEFAULT))?;
+    let names = |ids: Option<&[String]>, symbols: &[u64]| match ids {
+        Some(ids) => resolve_symbols(&key, ids, symbols),
+        None => Ok(symbols.iter().map(|s| format!("#{}", symbol_hex(*s))).collect()),
+    };
+    Ok(serde_json::json!({
+        "onlyA": names(ids_a, &d.only_a)?,
+        "onlyB": names(ids_b, &d.only_b)?,
+        "symbols": d.symbols,
+    }))
+}

@@ -78,10 +78,20 @@ fn sketches_decode_exactly_or_say_they_cannot() {
     let key = Key::default();
     let mut rng = Rng(2026);
     let full = std::env::var("SEGCORE_SKETCH_SCALE").as_deref() == Ok("full");
-    let sizes: &[usize] = if full { &[0, 1, 2, 3, 5, 10, 50, 100, 500, 1000, 3000, 10_000] } else { &[0, 1, 2, 5, 10, 100, 1000, 10_000] };
+    let sizes: &[usize] = if full {
+        &[0, 1, 2, 3, 5, 10, 50, 100, 500, 1000, 3000, 10_000]
+    } else {
+        &[0, 1, 2, 5, 10, 100, 1000, 10_000]
+    };
     let mut report = Vec::new();
     for &d in sizes {
-        let trials = if d <= 10 { 20 } else if d <= 1000 { 4 } else { 1 };
+        let trials = if d <= 10 {
+            20
+        } else if d <= 1000 {
+            4
+        } else {
+            1
+        };
         for t in 0..trials {
             let split = if t % 2 == 0 { d / 2 } else { d };
             let (a, b) = sets(&mut rng, 3000, split, d - split);
@@ -103,7 +113,10 @@ fn sketches_decode_exactly_or_say_they_cannot() {
                 }
             }
             if t == 0 && d > 0 {
-                report.push(format!("d={d}: {m} symbols, {bytes} bytes, {:.1} bytes/difference", bytes as f64 / d as f64));
+                report.push(format!(
+                    "d={d}: {m} symbols, {bytes} bytes, {:.1} bytes/difference",
+                    bytes as f64 / d as f64
+                ));
             }
             // A prefix too short for the difference: an error, never a partial difference.
             if d >= 4 {

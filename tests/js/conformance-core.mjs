@@ -67,6 +67,11 @@ function describe(got) {
       return got[1] === null ? 'no next change' : `next change ${showChange(got[1])}`;
     case 'timeline':
       return `timeline ${got[1]} then [${got[2].map(showChange).join(', ')}]`;
+    case 'fingerprint':
+    case 'sketch':
+      return `${got[0]} ${got[1]}`;
+    case 'difference':
+      return `difference onlyA ${JSON.stringify(got[1])} onlyB ${JSON.stringify(got[2])}`;
     default:
       return String(got);
   }
@@ -199,9 +204,60 @@ function sameResult(a, b) {
   return false;
 }
 
+const RECONCILE = ['fingerprint', 'fingerprint_sum', 'sketch', 'sketch_diff', 'sketch_decode'];
+
+function hexBytes(hex) {
+  const out = new Uint8Array(Math.floor(hex.length / 2));
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function bytesHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** SPEC §24's queries, as the Rust runner's `run_reconcile`. */
+function runReconcile(query, c) {
+  const key = has(c, 'key') ? toPlain(c.key) : undefined;
+  const symbols = (name) => {
+    const raw = get(c, name) ?? get(c, 'symbols');
+    const v = raw === undefined ? undefined : toPlain(raw);
+    if (typeof v !== 'number') throw new CaseProblem('case needs `symbols`');
+    return v;
+  };
+  const r = attempt(() => {
+    switch (query) {
+      case 'fingerprint':
+        return ['fingerprint', segcore.fingerprint(toPlain(c.ids), { key })];
+      case 'fingerprint_sum':
+        return ['fingerprint', segcore.combineFingerprints(toPlain(c.fingerprints))];
+      case 'sketch':
+        return ['sketch', bytesHex(segcore.Sketch.of(toPlain(c.ids), { symbols: symbols('symbols'), key }).toBytes())];
+      case 'sketch_diff': {
+        const a = toPlain(c.a);
+        const b = toPlain(c.b);
+        const sa = segcore.Sketch.of(a, { symbols: symbols('symbols_a'), key });
+        // Through the bytes, as two systems exchange them.
+        const sb = segcore.Sketch.fromBytes(segcore.Sketch.of(b, { symbols: symbols('symbols_b'), key }).toBytes());
+        const d = sa.decode(sb, { ids: a, otherIds: b, key });
+        return ['difference', [...d.onlyA].sort(), [...d.onlyB].sort()];
+      }
+      case 'sketch_decode': {
+        const d = segcore.Sketch.fromBytes(hexBytes(c.sketch_a)).decode(segcore.Sketch.fromBytes(hexBytes(c.sketch_b)));
+        return ['difference', d.onlyA, d.onlyB];
+      }
+      default:
+        throw new CaseProblem(`unknown reconcile query ${query}`);
+    }
+  });
+  if (r.err instanceof CaseProblem) throw r.err;
+  return r.err ? ['error', 'evaluate', r.err] : r.value;
+}
+
 function run(c, stats) {
   const expect = get(c, 'expect');
   if (!isObject(expect)) throw new CaseProblem('case has no expect');
+  if (RECONCILE.includes(get(c, 'query'))) return runReconcile(c.query, c);
 
   if (has(expect, 'format')) {
     const rule = get(c, 'rule');
@@ -347,6 +403,19 @@ function check(c, stats) {
     const want = expect.format;
     if (got[0] === 'format' && got[1] === want) return;
     throw new CaseProblem(`expected format ${describeValue(want)}, got ${describe(got)}`);
+  }
+
+  for (const name of ['fingerprint', 'sketch']) {
+    if (has(expect, name)) {
+      if (got[0] === name && got[1] === expect[name]) return;
+      throw new CaseProblem(`expected ${name} ${expect[name]}, got ${describe(got)}`);
+    }
+  }
+
+  if (has(expect, 'difference')) {
+    const w = toPlain(expect.difference);
+    if (got[0] === 'difference' && JSON.stringify(got[1]) === JSON.stringify(w.only_a) && JSON.stringify(got[2]) === JSON.stringify(w.only_b)) return;
+    throw new CaseProblem(`expected difference ${JSON.stringify(w)}, got ${describe(got)}`);
   }
 
   if (has(expect, 'next_change')) {

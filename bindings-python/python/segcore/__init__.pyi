@@ -581,7 +581,7 @@ class Sketch:
         self, other: Sketch, *, ids: Optional[Ids] = None, other_ids: Optional[Ids] = None, key: Optional[str] = None
     ) -> dict[str, Any]:
         """``{"only_a": [...], "only_b": [...], "symbols": m}``: ids where that side's ids are
-        given, else 16-hex-digit symbols for the other side to resolve. ``sketch_undecodable``
+        given, else ``#`` and 16 hex digits per symbol, for the other side to resolve. ``sketch_undecodable``
         when the difference is too large for the sketches (never a partial answer)."""
 
 def fingerprint_sql(

@@ -28,4 +28,4 @@ mod sketch;
 pub use fingerprint::{Fingerprint, Key};
 #[cfg(feature = "ingest")]
 pub use ids::{read_ids, Finding, IdCollector, IdFormat, IdOptions, IdReport, IdSet, Place, RawId};
-pub use sketch::{symbol_hex, Sketch, SketchDiff, SymbolIndex, MAX_SYMBOLS};
+pub use sketch::{resolve_symbols, symbol_hex, Sketch, SketchDiff, SymbolIndex, MAX_SYMBOLS};

@@ -394,3 +394,34 @@ impl SymbolIndex {
 pub fn symbol_hex(symbol: u64) -> String {
     hex(&symbol.to_be_bytes())
 }
+
+/// The ids among `ids` that decoded `symbols` stand for, sorted; a symbol with no id here is
+/// `#` and its 16 hex digits (the other side resolves it); two ids sharing a symbol are an error
+/// naming them (`sketch_undecodable`: another key tells them apart). Every runtime names a
+/// decoded difference this way.
+///
+/// ```
+/// use segcore::reconcile::{resolve_symbols, Key};
+/// let key = Key::default();
+/// let names = resolve_symbols(&key, &["u1", "u2"], &[key.symbol("u2"), 7]).unwrap();
+/// assert_eq!(names, vec!["#0000000000000007".to_string(), "u2".to_string()]);
+/// ```
+pub fn resolve_symbols<S: AsRef<str> + Sync>(key: &Key, ids: &[S], symbols: &[u64]) -> Result<Vec<String>, Error> {
+    let index = SymbolIndex::new(key, ids);
+    let mut out = Vec::with_capacity(symbols.len());
+    for s in symbols {
+        match index.resolve(*s) {
+            [one] => out.push(ids[*one as usize].as_ref().to_string()),
+            [] => out.push(format!("#{}", symbol_hex(*s))),
+            many => {
+                let names: Vec<&str> = many.iter().map(|&i| ids[i as usize].as_ref()).collect();
+                return Err(Error::new(
+                    ErrorKind::SketchUndecodable,
+                    format!("ids {names:?} share the sketch symbol {}: compare with another key", symbol_hex(*s)),
+                ));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
