@@ -90,15 +90,35 @@ impl Key {
         h.finalize().into()
     }
 
+    /// The first four 32-bit words of H(id) (big-endian words of the digest). A message that fits
+    /// one block (≤ 55 bytes: most ids) goes through the compression function once, directly —
+    /// 2× faster than the buffered hasher; the digest's words are the state's words.
+    pub(crate) fn words(&self, id: &str) -> [u32; 4] {
+        let p = self.text.len() + 1;
+        let len = p + id.len();
+        if len > 55 {
+            return lanes_of(&self.digest(id));
+        }
+        let mut block = [0u8; 64];
+        block[..p - 1].copy_from_slice(self.text.as_bytes());
+        block[p - 1] = b':';
+        block[p..len].copy_from_slice(id.as_bytes());
+        block[len] = 0x80;
+        block[56..].copy_from_slice(&((len as u64) * 8).to_be_bytes());
+        let mut state = SHA256_INIT;
+        sha2::compress256(&mut state, &[block.into()]);
+        [state[0], state[1], state[2], state[3]]
+    }
+
     /// The four lanes h₀…h₃ of an id: big-endian 32-bit words of H(id).
     pub fn lanes(&self, id: &str) -> [u32; 4] {
-        lanes_of(&self.digest(id))
+        self.words(id)
     }
 
     /// The sketch symbol of an id: the first 8 bytes of H(id), big-endian (h₀·2³² + h₁).
     pub fn symbol(&self, id: &str) -> u64 {
-        let d = self.digest(id);
-        u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+        let w = self.words(id);
+        (u64::from(w[0]) << 32) | u64::from(w[1])
     }
 
     /// The fingerprint of a set of ids (each id once: a repeated id counts twice, the fingerprint
@@ -131,6 +151,10 @@ impl Key {
         total
     }
 }
+
+/// SHA-256's initial hash value (FIPS 180-4 §5.3.3).
+const SHA256_INIT: [u32; 8] =
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 pub(crate) fn lanes_of(d: &[u8; 32]) -> [u32; 4] {
     let w = |j: usize| u32::from_be_bytes(d[4 * j..4 * j + 4].try_into().expect("4 bytes"));
@@ -289,5 +313,21 @@ impl std::str::FromStr for Fingerprint {
         let count = num(parts[2])?;
         let lanes = [num(parts[3])?, num(parts[4])?, num(parts[5])?, num(parts[6])?];
         Ok(Fingerprint { tag, count, lanes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_block_path_equals_the_hasher_at_every_length() {
+        for key in ["segcore", "k", "a-much-longer-key-of-the-comparison.v2_x"] {
+            let key = Key::new(key).unwrap();
+            for n in 0..80 {
+                let id: String = "é0123456789abcdefghijklmnopqrstuvwxyz".chars().cycle().take(n).collect();
+                assert_eq!(key.words(&id), lanes_of(&key.digest(&id)), "key {key:?}, {n} chars");
+            }
+        }
     }
 }

@@ -115,9 +115,9 @@ impl Sketch {
             let mut fp = Fingerprint::empty(key);
             let mut cells = vec![Cell::default(); symbols];
             for id in &ids[range] {
-                let d = key.digest(id.as_ref());
-                fp.insert_lanes(crate::reconcile::fingerprint::lanes_of(&d));
-                let k = u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
+                let w = key.words(id.as_ref());
+                fp.insert_lanes(w);
+                let k = (u64::from(w[0]) << 32) | u64::from(w[1]);
                 let c = check(k);
                 for i in Indexes::new(k, symbols) {
                     let cell = &mut cells[i];
