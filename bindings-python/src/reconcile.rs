@@ -23,11 +23,22 @@ fn ids_of(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             ErrorKind::InvalidIds,
         ));
     }
+    // A list of str (the common case): one extraction, no per-item type probing.
+    if ids.is_instance_of::<pyo3::types::PyList>() {
+        if let Ok(all) = ids.extract::<Vec<String>>() {
+            return Ok(all);
+        }
+    }
     let mut out = Vec::with_capacity(ids.len().unwrap_or(0));
     for (i, item) in ids.try_iter()?.enumerate() {
         let item = item?;
+        if let Ok(s) = item.cast::<PyString>() {
+            out.push(s.to_cow()?.into_owned());
+            continue;
+        }
         // pyarrow scalars: their Python value.
-        let item = if item.hasattr("as_py")? { item.call_method0("as_py")? } else { item };
+        let item =
+            if item.is_instance_of::<PyInt>() || !item.hasattr("as_py")? { item } else { item.call_method0("as_py")? };
         if let Ok(s) = item.cast::<PyString>() {
             out.push(s.to_cow()?.into_owned());
         } else if item.is_instance_of::<PyInt>() && !item.is_instance_of::<pyo3::types::PyBool>() {
