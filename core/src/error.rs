@@ -134,6 +134,9 @@ pub enum ErrorKind {
     /// An id export that cannot be read exactly (SPEC §24): an empty id, a null or float id, a
     /// missing id column or field, a line that is not UTF-8.
     InvalidIds,
+    /// An identity map that cannot be read, or (strict) joins identifiers that must stay apart
+    /// (SPEC §25).
+    InvalidIdentity,
     /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
     /// input is meant to reach it; tests check none does.
     Internal,
@@ -182,6 +185,7 @@ impl ErrorKind {
             SketchInvalid => "sketch_invalid",
             SketchUndecodable => "sketch_undecodable",
             InvalidIds => "invalid_ids",
+            InvalidIdentity => "invalid_identity",
             Internal => "internal",
         }
     }
@@ -570,7 +574,8 @@ impl ErrorKind {
             // The input handed in.
             InvalidProfile | InvalidContext | DuplicateProfileId => C::Data,
             // Reconciliation inputs (SPEC §24): ids, keys, fingerprints and sketches handed in.
-            InvalidKey | InvalidFingerprint | KeyMismatch | SketchInvalid | SketchUndecodable | InvalidIds => C::Data,
+            InvalidKey | InvalidFingerprint | KeyMismatch | SketchInvalid | SketchUndecodable | InvalidIds
+            | InvalidIdentity => C::Data,
             Internal => C::Internal,
         }
     }

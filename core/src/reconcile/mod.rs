@@ -20,12 +20,16 @@
 //! }
 //! ```
 
+mod causes;
 mod fingerprint;
+mod identity;
 #[cfg(feature = "ingest")]
 mod ids;
 mod sketch;
 
+pub use causes::{reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
 pub use fingerprint::{Fingerprint, Key};
+pub use identity::{read_identity, IdentityMap, IdentityOptions, IdentityReport};
 #[cfg(feature = "ingest")]
 pub use ids::{read_ids, Finding, IdCollector, IdFormat, IdOptions, IdReport, IdSet, Place, RawId};
 pub use sketch::{resolve_symbols, symbol_hex, Sketch, SketchDiff, SymbolIndex, MAX_SYMBOLS};
