@@ -9,8 +9,10 @@ mod output;
 mod over_time;
 mod parquet_io;
 mod reconcile_cmd;
+mod report;
 mod run;
 mod stream_cmd;
+mod why;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -169,7 +171,7 @@ enum Command {
     Sketch(reconcile_cmd::SketchArgs),
     /// Compare two member sets — id exports or sketches — and list exactly which ids differ:
     /// counts, overlap, Jaccard; exit 1 past --max-diff.
-    Reconcile(reconcile_cmd::ReconcileArgs),
+    Reconcile(Box<reconcile_cmd::ReconcileArgs>),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.

@@ -85,10 +85,16 @@ pub struct SketchArgs {
 /// Arguments of `segcore reconcile`.
 #[derive(clap::Args)]
 pub struct ReconcileArgs {
-    /// Side A: an id export, or a sketch file (`segcore sketch`).
+    /// Side A: an id export, or a sketch file (`segcore sketch`). `-` computes A's members from
+    /// --segments/--segment, --as-of and --profiles.
     pub a: PathBuf,
-    /// Side B: an id export, or a sketch file.
+    /// Side B: an id export, or a sketch file; `-` computes B's members from its setting.
     pub b: PathBuf,
+    #[command(flatten)]
+    pub why: WhyArgs,
+    /// Also write the report as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub ids: IdArgs,
     /// Fail (exit 1) when the sets differ by more than this: a count (`500`) or a share of the
@@ -101,6 +107,71 @@ pub struct ReconcileArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What each side is supposed to follow, to give every difference a cause (SPEC §25). B's
+/// options default to A's.
+#[derive(clap::Args, Clone)]
+pub struct WhyArgs {
+    /// A's registry folder.
+    #[arg(long, value_name = "DIR")]
+    pub segments: Option<PathBuf>,
+    /// A's segment id.
+    #[arg(long, value_name = "ID", requires = "segments")]
+    pub segment: Option<String>,
+    /// B's registry folder (default: A's).
+    #[arg(long, value_name = "DIR")]
+    pub segments_b: Option<PathBuf>,
+    /// B's segment id (default: A's).
+    #[arg(long, value_name = "ID")]
+    pub segment_b: Option<String>,
+    /// A's evaluation instant (RFC 3339 with offset).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// B's evaluation instant (default: A's).
+    #[arg(long)]
+    pub as_of_b: Option<String>,
+    /// A's profiles (JSONL, CSV or Parquet).
+    #[arg(long)]
+    pub profiles: Option<PathBuf>,
+    /// A's events in long form.
+    #[arg(long, requires = "profiles")]
+    pub events: Option<PathBuf>,
+    /// B's profiles (default: A's).
+    #[arg(long)]
+    pub profiles_b: Option<PathBuf>,
+    /// B's events.
+    #[arg(long, requires = "profiles_b")]
+    pub events_b: Option<PathBuf>,
+    /// FX quotes JSON, both sides.
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// Entity schema.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Identity map: pairs of identifiers naming one entity (CSV with a header, or JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Identifier prefixes in order of preference for canonical ids (repeatable: `user:`).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefer: Vec<String>,
+    /// Prefixes a component may hold only once (repeatable); a second is a reported conflict.
+    #[arg(long, value_name = "PREFIX")]
+    pub unique: Vec<String>,
+    /// A conflict in the identity map is an error.
+    #[arg(long)]
+    pub strict_identity: bool,
+    /// Explained examples per cause.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+    #[command(flatten)]
+    pub columns: crate::ColumnArgs,
+}
+
+impl WhyArgs {
+    fn given(&self) -> bool {
+        self.segments.is_some() || self.profiles.is_some() || self.identity.is_some()
+    }
 }
 
 /// Reads an id export by its extension (Parquet through Arrow; text formats by the core).
@@ -151,7 +222,7 @@ pub fn read_id_file(path: &Path, args: &IdArgs) -> CliResult<IdSet> {
     Ok(c.finish())
 }
 
-fn warn(set: &IdSet) {
+pub fn warn(set: &IdSet) {
     for w in set.report.warnings() {
         errln!("warning: {w}");
     }
@@ -233,7 +304,7 @@ fn read_side(path: &Path, args: &IdArgs) -> CliResult<Side> {
 }
 
 /// `--max-diff`: an absolute count or a percentage of the union.
-fn allowed(spec: &str, union: u64) -> CliResult<u64> {
+pub fn allowed(spec: &str, union: u64) -> CliResult<u64> {
     let bad = || error(ErrorKind::InvalidContext, format!("--max-diff {spec:?} is not a count (500) or a share (1%)"));
     if let Some(p) = spec.strip_suffix('%') {
         let p: f64 = p.trim().parse().map_err(|_| bad())?;
@@ -247,6 +318,9 @@ fn allowed(spec: &str, union: u64) -> CliResult<u64> {
 }
 
 pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
+    if args.why.given() || args.a.as_os_str() == "-" || args.b.as_os_str() == "-" {
+        return crate::why::reconcile(args);
+    }
     let key = args.ids.key()?;
     let (a, b) = (read_side(&args.a, &args.ids)?, read_side(&args.b, &args.ids)?);
     // The exact difference: by set operations when both id lists are here, else through sketches

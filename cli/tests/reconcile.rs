@@ -216,3 +216,127 @@ fn sql_fingerprint_wraps_the_membership_query() {
         assert!(out.contains("GROUP BY segment_id"), "{dialect}");
     }
 }
+
+#[test]
+fn reconcile_gives_each_difference_its_cause_with_explanations() {
+    let d = tmp("why");
+    std::fs::create_dir_all(d.join("segs")).unwrap();
+    std::fs::write(d.join("segs/hv90.yaml"), "id: hv90\nversion: 1.0.0\nrule: sum(purchase.amount within 90d) > 500\n")
+        .unwrap();
+    std::fs::write(d.join("segs/hv60.yaml"), "id: hv60\nversion: 1.0.0\nrule: sum(purchase.amount within 60d) > 500\n")
+        .unwrap();
+    let p = |id: &str, at: Option<&str>, amount: u32| {
+        match at {
+        Some(at) => format!(
+            "{{\"id\": \"{id}\", \"events\": [{{\"name\": \"purchase\", \"at\": \"{at}\", \"properties\": {{\"amount\": {amount}}}}}]}}\n"
+        ),
+        None => format!("{{\"id\": \"{id}\"}}\n"),
+    }
+    };
+    // user:1 spent 73 days before (90d only: definition); user:3 60 days minus 21 hours before
+    // A's as_of, out of 60 days by B's (time); user:4's purchase is missing from B's data (data);
+    // user:2 is in both, B keyed by email (identity); user:5 is in B's export for no reason.
+    let a_data = [
+        p("user:1", Some("2026-01-01T00:00:00Z"), 600),
+        p("user:2", Some("2026-03-05T00:00:00Z"), 900),
+        p("user:3", Some("2026-01-14T03:00:00Z"), 600),
+        p("user:4", Some("2026-03-01T00:00:00Z"), 900),
+        p("user:5", None, 0),
+    ]
+    .concat();
+    let b_data = a_data.replace(&p("user:4", Some("2026-03-01T00:00:00Z"), 900), &p("user:4", None, 0));
+    std::fs::write(d.join("a.jsonl"), a_data).unwrap();
+    std::fs::write(d.join("b.jsonl"), b_data).unwrap();
+    std::fs::write(d.join("a.csv"), "id\nuser:1\nuser:2\nuser:3\nuser:4\n").unwrap();
+    std::fs::write(d.join("b.csv"), "id\nemail:b@x\nuser:5\n").unwrap();
+    std::fs::write(d.join("map.csv"), "a,b\nuser:2,email:b@x\n").unwrap();
+    let args = [
+        "reconcile",
+        "a.csv",
+        "b.csv",
+        "--segments",
+        "segs",
+        "--segment",
+        "hv90",
+        "--segment-b",
+        "hv60",
+        "--as-of",
+        "2026-03-15T00:00:00Z",
+        "--as-of-b",
+        "2026-03-15T07:00:00Z",
+        "--profiles",
+        "a.jsonl",
+        "--profiles-b",
+        "b.jsonl",
+        "--identity",
+        "map.csv",
+        "--prefer",
+        "user:",
+        "--html",
+        "r.html",
+        "--json",
+    ];
+    let o = run(&args, &d);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cause_of: std::collections::BTreeMap<String, String> = j["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["raw"].as_str().unwrap().to_string(), x["cause"].as_str().unwrap().to_string()))
+        .collect();
+    let want: std::collections::BTreeMap<String, String> = [
+        ("user:1", "definition"),
+        ("user:2", "identity"),
+        ("email:b@x", "identity"),
+        ("user:3", "time"),
+        ("user:4", "data"),
+        ("user:5", "unexplained"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(cause_of, want);
+    assert_eq!(j["both"], 1);
+    assert_eq!(j["differing"], 4, "identity-explained ids are not differences");
+    let time = j["differences"].as_array().unwrap().iter().find(|x| x["raw"] == "user:3").unwrap();
+    assert_eq!(time["change"]["cause"], "window");
+    assert_eq!(time["change"]["transition"], "exited");
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<svg id=\"causes\""), "{}", &html[..200]);
+    assert!(html.contains("user:4") && html.contains("B&#39;s data") || html.contains("B's data"));
+    // --max-diff counts what still differs after the identity map: 4 of a union of 5.
+    let mut strict = args.to_vec();
+    strict.truncate(strict.len() - 1);
+    strict.extend(["--max-diff", "3"]);
+    let o = run(&strict, &d);
+    assert!(!o.status.success() && text(&o).1.contains("more than --max-diff allows (3)"), "{}", text(&o).1);
+    // A side computed from its setting (`-`): A's members are hv90 over A's data.
+    let o = run(
+        &[
+            "reconcile",
+            "-",
+            "a.csv",
+            "--segments",
+            "segs",
+            "--segment",
+            "hv90",
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--profiles",
+            "a.jsonl",
+            "--json",
+        ],
+        &d,
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o).1));
+    assert_eq!(j["differing"], 0, "{j}");
+    // A conflicting identity map, strict: refused naming the identifiers.
+    std::fs::write(d.join("bad.csv"), "a,b\nuser:1,dev:x\nuser:2,dev:x\n").unwrap();
+    let o =
+        run(&["reconcile", "a.csv", "b.csv", "--identity", "bad.csv", "--unique", "user:", "--strict-identity"], &d);
+    assert!(text(&o).1.contains("error[invalid_identity]") && text(&o).1.contains("user:1, user:2"), "{}", text(&o).1);
+    std::fs::write(d.join("broken.csv"), "a,b\nuser:1\n").unwrap();
+    let o = run(&["reconcile", "a.csv", "b.csv", "--identity", "broken.csv"], &d);
+    assert!(text(&o).1.contains("broken.csv:2"), "{}", text(&o).1);
+}
