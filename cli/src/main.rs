@@ -3,6 +3,7 @@
 #[macro_use]
 mod out;
 mod demo;
+mod drift_cmd;
 mod format;
 mod io;
 mod output;
@@ -172,6 +173,11 @@ enum Command {
     /// Compare two member sets — id exports or sketches — and list exactly which ids differ:
     /// counts, overlap, Jaccard; exit 1 past --max-diff.
     Reconcile(Box<reconcile_cmd::ReconcileArgs>),
+    /// Members, entered, exited and churn per segment per local day over a date range, each
+    /// change attributed to definition, data or time, with z-score alerts (SPEC §25); CSV,
+    /// Parquet, JSON lines and an HTML page of charts. One timeline per profile, not a
+    /// re-evaluation per day.
+    Drift(Box<drift_cmd::DriftArgs>),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -385,6 +391,7 @@ fn main() -> ExitCode {
         Command::Fingerprint(args) => reconcile_cmd::fingerprint(&args),
         Command::Sketch(args) => reconcile_cmd::sketch(&args),
         Command::Reconcile(args) => reconcile_cmd::reconcile(&args),
+        Command::Drift(args) => drift_cmd::run(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {

@@ -43,12 +43,12 @@ pub struct Input {
     pub columns: crate::ColumnArgs,
 }
 
-struct Loaded {
-    registry: Registry,
+pub(crate) struct Loaded {
+    pub(crate) registry: Registry,
     /// Indexes of the segments asked about, in id order.
-    targets: Vec<String>,
-    profiles: Vec<Profile>,
-    fx: segcore::FxRates,
+    pub(crate) targets: Vec<String>,
+    pub(crate) profiles: Vec<Profile>,
+    pub(crate) fx: segcore::FxRates,
 }
 
 /// Refuses an output path that names one of the inputs, before anything is read.
@@ -72,7 +72,7 @@ fn guard_outputs(input: &Input, outputs: &[Option<&Path>]) -> CliResult<()> {
 }
 
 /// Writes `text` to `path` the way every CLI output is written: complete, or not at all.
-fn write_file(path: &Path, text: &str) -> CliResult<()> {
+pub(crate) fn write_file(path: &Path, text: &str) -> CliResult<()> {
     use std::io::Write as _;
     let mut file = crate::output::OutputFile::create(path)?;
     file.writer.write_all(text.as_bytes()).map_err(|e| file.error(format!("cannot write: {e}")))?;
@@ -80,7 +80,12 @@ fn write_file(path: &Path, text: &str) -> CliResult<()> {
 }
 
 fn load(input: &Input) -> CliResult<Loaded> {
-    guard_outputs(input, &[input.out.as_deref()])?;
+    load_checked(input, &[input.out.as_deref()])
+}
+
+/// Loads the registry, profiles and FX, after refusing any output path that names an input.
+pub(crate) fn load_checked(input: &Input, outputs: &[Option<&Path>]) -> CliResult<Loaded> {
+    guard_outputs(input, outputs)?;
     let schema = crate::load_schema(input.schema.as_deref())?;
     let registry = crate::load_registry(&input.segments, schema.as_ref())?;
     let ids: Vec<String> = registry.segments().iter().map(|s| s.id().to_string()).collect();

@@ -21,6 +21,7 @@
 //! ```
 
 mod causes;
+mod drift;
 mod fingerprint;
 mod identity;
 #[cfg(feature = "ingest")]
@@ -28,6 +29,7 @@ mod ids;
 mod sketch;
 
 pub use causes::{reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
+pub use drift::{drift, drift_steps, drift_with_progress, DriftCause, DriftOptions, DriftRow};
 pub use fingerprint::{Fingerprint, Key};
 pub use identity::{read_identity, IdentityMap, IdentityOptions, IdentityReport};
 #[cfg(feature = "ingest")]
