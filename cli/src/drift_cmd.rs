@@ -326,7 +326,7 @@ fn chart(run: &[&DriftRow]) -> String {
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\">{}</text>", mid + 30.0, max_moves as u64);
     for (i, r) in run.iter().enumerate() {
         let mut y = bottom;
-        for k in 0..3 {
+        for (k, color) in CAUSE_COLORS.iter().enumerate() {
             let v = (r.entered[k] + r.exited[k]) as f64;
             if v == 0.0 {
                 continue;
@@ -335,14 +335,12 @@ fn chart(run: &[&DriftRow]) -> String {
             y -= hgt;
             let _ = write!(
                 s,
-                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{hgt:.1}\" fill=\"{}\"><title>{} {}: {} {}</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{hgt:.1}\" fill=\"{color}\"><title>{} {}: {} moves</title></rect>",
                 x(i) - step * 0.4,
                 step * 0.8,
-                CAUSE_COLORS[k],
                 r.day,
                 DriftCause::ALL[k].as_str(),
-                v,
-                "moves"
+                v
             );
         }
         if r.alert {
