@@ -248,7 +248,7 @@ fn html(rows: &[DriftRow], opts: &DriftOptions) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>segcore drift</title><style>{}</style></head><body>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>segcore drift</title><style>{}</style></head><body>",
         crate::report::CSS
     );
     let _ = write!(
@@ -307,7 +307,10 @@ fn chart(run: &[&DriftRow]) -> String {
     let (w, top, mid, bottom) = (960.0, 20.0, 150.0, 280.0);
     let n = run.len().max(1) as f64;
     let step = (w - 80.0) / n;
-    let max_members = run.iter().map(|r| r.members).max().unwrap_or(0).max(1) as f64;
+    // Members on their own range (a flat line at the top would hide a 2% change).
+    let max_members = run.iter().map(|r| r.members).max().unwrap_or(0) as f64;
+    let min_members = run.iter().map(|r| r.members).min().unwrap_or(0) as f64;
+    let span = (max_members - min_members).max(1.0);
     let max_moves = run.iter().map(|r| r.entered_total() + r.exited_total()).max().unwrap_or(0).max(1) as f64;
     let x = |i: usize| 60.0 + step * (i as f64 + 0.5);
     let mut s = String::new();
@@ -315,10 +318,13 @@ fn chart(run: &[&DriftRow]) -> String {
     // Members: a line over the top band.
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\">members</text>", top + 10.0);
     let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\">{}</text>", top + 26.0, max_members as u64);
+    let _ = write!(s, "<text x=\"4\" y=\"{}\" font-size=\"11\">{}</text>", mid - 10.0, min_members as u64);
     let pts: Vec<String> = run
         .iter()
         .enumerate()
-        .map(|(i, r)| format!("{:.1},{:.1}", x(i), mid - 10.0 - (mid - 10.0 - top) * r.members as f64 / max_members))
+        .map(|(i, r)| {
+            format!("{:.1},{:.1}", x(i), mid - 14.0 - (mid - 24.0 - top) * (r.members as f64 - min_members) / span)
+        })
         .collect();
     let _ = write!(s, "<polyline fill=\"none\" stroke=\"#30638e\" stroke-width=\"2\" points=\"{}\"/>", pts.join(" "));
     // Moves (entered + exited) stacked by cause over the bottom band.

@@ -213,8 +213,8 @@ fn json(rep: &Report<'_>) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({
-        "a": {"source": rep.args.a.display().to_string(), "count": r.count_a, "merged_by_identity": r.merged_a},
-        "b": {"source": rep.args.b.display().to_string(), "count": r.count_b, "merged_by_identity": r.merged_b},
+        "a": {"source": source(rep, false), "count": r.count_a, "merged_by_identity": r.merged_a},
+        "b": {"source": source(rep, true), "count": r.count_b, "merged_by_identity": r.merged_b},
         "both": r.both,
         "jaccard": jaccard(r),
         "differing": r.differing(),
@@ -231,6 +231,24 @@ fn json(rep: &Report<'_>) -> serde_json::Value {
     })
 }
 
+/// How a side is named in reports: its file, or what computed it.
+fn source(rep: &Report<'_>, b: bool) -> String {
+    let (path, seg, at) = if b {
+        (
+            &rep.args.b,
+            rep.args.why.segment_b.as_ref().or(rep.args.why.segment.as_ref()),
+            rep.args.why.as_of_b.as_ref().or(rep.args.why.as_of.as_ref()),
+        )
+    } else {
+        (&rep.args.a, rep.args.why.segment.as_ref(), rep.args.why.as_of.as_ref())
+    };
+    if path.as_os_str() == "-" {
+        format!("computed: {} at {}", seg.map_or("?", |s| s.as_str()), at.map_or("?", |s| s.as_str()))
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn jaccard(r: &Reconciliation) -> f64 {
     let union = r.count_a + r.count_b - r.both;
     if union == 0 {
@@ -244,8 +262,8 @@ fn table(rep: &Report<'_>) -> String {
     use std::fmt::Write as _;
     let r = &rep.r;
     let mut t = String::new();
-    let _ = writeln!(t, "A  {:>10}  {}", r.count_a, rep.args.a.display());
-    let _ = writeln!(t, "B  {:>10}  {}", r.count_b, rep.args.b.display());
+    let _ = writeln!(t, "A  {:>10}  {}", r.count_a, source(rep, false));
+    let _ = writeln!(t, "B  {:>10}  {}", r.count_b, source(rep, true));
     let _ = writeln!(t, "in both      {:>8}   Jaccard {:.4}", r.both, jaccard(r));
     if let Some(m) = &rep.identity {
         let _ = writeln!(
@@ -317,15 +335,15 @@ fn html(rep: &Report<'_>) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>segcore reconcile</title><style>{}</style></head><body>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>segcore reconcile</title><style>{}</style></head><body>",
         crate::report::CSS
     );
     let _ = write!(
         h,
         "<h1>Reconciliation</h1><table class=\"kv\"><tr><th>A</th><td>{}</td><td class=\"n\">{}</td></tr><tr><th>B</th><td>{}</td><td class=\"n\">{}</td></tr><tr><th>in both</th><td></td><td class=\"n\">{}</td></tr><tr><th>Jaccard</th><td></td><td class=\"n\">{:.4}</td></tr></table>",
-        esc(&rep.args.a.display().to_string()),
+        esc(&source(rep, false)),
         r.count_a,
-        esc(&rep.args.b.display().to_string()),
+        esc(&source(rep, true)),
         r.count_b,
         r.both,
         jaccard(r)
