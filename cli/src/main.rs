@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod out;
+mod audit_cmd;
 mod demo;
 mod drift_cmd;
 mod format;
@@ -178,6 +179,9 @@ enum Command {
     /// Parquet, JSON lines and an HTML page of charts. One timeline per profile, not a
     /// re-evaluation per day.
     Drift(Box<drift_cmd::DriftArgs>),
+    /// Definitions that claim to be the same segment (60 vs 90 days, USD vs EUR): their differing
+    /// fields side by side and, on data, their members and pairwise overlap (SPEC §25).
+    Audit(audit_cmd::AuditArgs),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -392,6 +396,7 @@ fn main() -> ExitCode {
         Command::Sketch(args) => reconcile_cmd::sketch(&args),
         Command::Reconcile(args) => reconcile_cmd::reconcile(&args),
         Command::Drift(args) => drift_cmd::run(&args),
+        Command::Audit(args) => audit_cmd::run(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {

@@ -336,6 +336,35 @@ fn reconcile_gives_each_difference_its_cause_with_explanations() {
     let o =
         run(&["reconcile", "a.csv", "b.csv", "--identity", "bad.csv", "--unique", "user:", "--strict-identity"], &d);
     assert!(text(&o).1.contains("error[invalid_identity]") && text(&o).1.contains("user:1, user:2"), "{}", text(&o).1);
+    // audit: the two definitions side by side, and their overlap on A's data at A's as_of —
+    // hv90 holds users 1–4, hv60 users 2–4 (user:1's purchase is 73 days old).
+    let o = run(
+        &[
+            "audit",
+            "segs/hv90.yaml",
+            "segs/hv60.yaml",
+            "--profiles",
+            "a.jsonl",
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--json",
+        ],
+        &d,
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o).1));
+    let differing: Vec<&str> = j["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["same"] == false)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(differing, ["rule", "id", "definition_hash"]);
+    assert_eq!(j["members"], serde_json::json!([4, 3]));
+    assert_eq!(j["overlap"][0]["both"], 3);
+    assert_eq!(j["overlap"][0]["jaccard"], 0.75);
+    let o = run(&["audit", "segs/hv90.yaml"], &d);
+    assert!(!o.status.success());
     std::fs::write(d.join("broken.csv"), "a,b\nuser:1\n").unwrap();
     let o = run(&["reconcile", "a.csv", "b.csv", "--identity", "broken.csv"], &d);
     assert!(text(&o).1.contains("broken.csv:2"), "{}", text(&o).1);

@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+mod audit;
 mod causes;
 mod drift;
 mod fingerprint;
@@ -28,6 +29,7 @@ mod identity;
 mod ids;
 mod sketch;
 
+pub use audit::{audit, Audit, AuditField};
 pub use causes::{reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
 pub use drift::{drift, drift_steps, drift_with_progress, DriftCause, DriftOptions, DriftRow};
 pub use fingerprint::{Fingerprint, Key};
