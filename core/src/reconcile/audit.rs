@@ -32,7 +32,8 @@ pub struct Audit {
 
 fn fields(segments: &[&Segment]) -> Vec<AuditField> {
     let ts = |t: Option<i64>| t.map(crate::time::format_timestamp).unwrap_or_else(|| "-".into());
-    let getters: [(&'static str, &dyn Fn(&Segment) -> String); 10] = [
+    type Getter<'g> = (&'static str, &'g dyn Fn(&Segment) -> String);
+    let getters: [Getter<'_>; 10] = [
         ("rule", &|s| crate::printer::print(s.ast())),
         ("timezone", &|s| s.definition().timezone.clone()),
         ("currency", &|s| s.definition().currency.clone()),
