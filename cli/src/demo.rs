@@ -474,6 +474,12 @@ pub fn run(dir: &Path, n: usize, format: DataFormat) -> CliResult<()> {
         keep_going: false,
         errors: None,
         chunk_rows: 262_144,
+        identity: crate::reconcile_cmd::IdentityArgs {
+            identity: None,
+            prefer: Vec::new(),
+            unique: Vec::new(),
+            strict_identity: false,
+        },
         columns: crate::ColumnArgs {
             id_column: "id".into(),
             entity_column: "entity_id".into(),

@@ -242,6 +242,10 @@ pub struct EvalArgs {
     /// file is held whole, only the columns read). Same output whatever the size.
     #[arg(long, default_value_t = 262_144, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk_rows: u64,
+    /// Merge the profiles of identifiers that name one entity (SPEC §25): one profile per
+    /// canonical id, all its events, attributes of the canonical profile first.
+    #[command(flatten)]
+    pub identity: reconcile_cmd::IdentityArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -520,64 +524,83 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     // committed when the run succeeds.
     let mut out_file = output::OutputFile::create(&args.out)?;
     let mut writer = run::MembershipWriter::new(&mut out_file, &args.out, out_format)?;
-    let (run, n_profiles, eval_time, t2) =
-        if profiles_format == Format::Parquet || events_format == Some(Format::Parquet) {
-            if events_format.is_some_and(|f| f != profiles_format) {
-                return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
+    let (run, n_profiles, eval_time, t2) = if profiles_format == Format::Parquet
+        || events_format == Some(Format::Parquet)
+    {
+        if args.identity.identity.is_some() {
+            return Err(error(
+                ErrorKind::InvalidContext,
+                "--identity needs JSONL or CSV input: the Parquet route streams profile rows as they are, unmerged",
+            ));
+        }
+        if events_format.is_some_and(|f| f != profiles_format) {
+            return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
+        }
+        // Only the columns the segments read are decoded.
+        let read = registry.program().read_set();
+        let events = match &args.events {
+            Some(p) => {
+                let mut wanted: std::collections::BTreeSet<String> =
+                    read.event_properties.values().flatten().cloned().collect();
+                wanted.extend([cols.entity_id.clone(), cols.name.clone(), cols.at.clone()]);
+                Some(parquet_io::read(p, Some(&wanted))?)
             }
-            // Only the columns the segments read are decoded.
-            let read = registry.program().read_set();
-            let events = match &args.events {
-                Some(p) => {
-                    let mut wanted: std::collections::BTreeSet<String> =
-                        read.event_properties.values().flatten().cloned().collect();
-                    wanted.extend([cols.entity_id.clone(), cols.name.clone(), cols.at.clone()]);
-                    Some(parquet_io::read(p, Some(&wanted))?)
-                }
-                None => None,
-            };
-            let n_events: usize = events.iter().flatten().map(|b| b.num_rows()).sum();
-            errln!(
-                "  loaded {n_events} events in {:.1}s; profiles are read as they are evaluated",
-                t0.elapsed().as_secs_f64()
-            );
-            let t1 = Instant::now();
-            let chunk_rows = usize::try_from(args.chunk_rows).unwrap_or(usize::MAX);
-            let (run, n_profiles) = run::evaluate_parquet(
-                registry.program(),
-                &args.profiles,
-                events.as_deref(),
-                &cols,
-                &cx,
-                args.keep_going,
-                chunk_rows,
-                &mut writer,
-            )?;
-            if run.unmatched_events > 0 {
-                errln!("  note: {} events name an entity with no profile row; they were ignored", run.unmatched_events);
-            }
-            // Rows were written as the chunks were evaluated (in the evaluation's time).
-            (run, n_profiles, t1.elapsed(), Instant::now())
-        } else {
-            let events = match (&args.events, events_format) {
-                (Some(p), Some(f)) => io::read_events(p, f, &cols)?,
-                _ => Vec::new(),
-            };
-            let profiles = io::read_profiles(&args.profiles, profiles_format, events, &cols)?;
-            // Counted on the profiles: events embedded in profile lines count too.
-            let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
-            errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
-            let t1 = Instant::now();
-            let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
-            let eval_time = t1.elapsed();
-            let t2 = Instant::now();
-            writer.write(&run)?;
-            let n = profiles.len();
-            // Millions of small maps and strings: freeing them one by one costs more than a tenth
-            // of the run, and the process ends right after the summary.
-            std::mem::forget(profiles);
-            (run::Summary::of(&run), n, eval_time, t2)
+            None => None,
         };
+        let n_events: usize = events.iter().flatten().map(|b| b.num_rows()).sum();
+        errln!(
+            "  loaded {n_events} events in {:.1}s; profiles are read as they are evaluated",
+            t0.elapsed().as_secs_f64()
+        );
+        let t1 = Instant::now();
+        let chunk_rows = usize::try_from(args.chunk_rows).unwrap_or(usize::MAX);
+        let (run, n_profiles) = run::evaluate_parquet(
+            registry.program(),
+            &args.profiles,
+            events.as_deref(),
+            &cols,
+            &cx,
+            args.keep_going,
+            chunk_rows,
+            &mut writer,
+        )?;
+        if run.unmatched_events > 0 {
+            errln!("  note: {} events name an entity with no profile row; they were ignored", run.unmatched_events);
+        }
+        // Rows were written as the chunks were evaluated (in the evaluation's time).
+        (run, n_profiles, t1.elapsed(), Instant::now())
+    } else {
+        let events = match (&args.events, events_format) {
+            (Some(p), Some(f)) => io::read_events(p, f, &cols)?,
+            _ => Vec::new(),
+        };
+        let mut profiles = io::read_profiles(&args.profiles, profiles_format, events, &cols)?;
+        if let Some(map) = args.identity.load()? {
+            let before = profiles.len();
+            let (merged, conflicts) = map.merge_profiles(profiles);
+            profiles = merged;
+            errln!("  identity: {before} profiles merged into {} entities", profiles.len());
+            for (id, attr) in conflicts.iter().take(5) {
+                errln!("  warning: {id}: attribute `{attr}` differs between merged profiles; the first (canonical, then by identifier) is kept");
+            }
+            if conflicts.len() > 5 {
+                errln!("  warning: … {} attribute conflicts in all", conflicts.len());
+            }
+        }
+        // Counted on the profiles: events embedded in profile lines count too.
+        let n_events: usize = profiles.iter().map(segcore::Profile::event_count).sum();
+        errln!("  loaded {} profiles and {n_events} events in {:.1}s", profiles.len(), t0.elapsed().as_secs_f64());
+        let t1 = Instant::now();
+        let run = run::evaluate_all(registry.program(), &profiles, &cx, args.keep_going)?;
+        let eval_time = t1.elapsed();
+        let t2 = Instant::now();
+        writer.write(&run)?;
+        let n = profiles.len();
+        // Millions of small maps and strings: freeing them one by one costs more than a tenth
+        // of the run, and the process ends right after the summary.
+        std::mem::forget(profiles);
+        (run::Summary::of(&run), n, eval_time, t2)
+    };
     writer.finish()?;
     out_file.commit()?;
     if let Some(path) = &args.errors {

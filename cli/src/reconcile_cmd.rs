@@ -149,18 +149,8 @@ pub struct WhyArgs {
     /// Entity schema.
     #[arg(long)]
     pub schema: Option<PathBuf>,
-    /// Identity map: pairs of identifiers naming one entity (CSV with a header, or JSONL).
-    #[arg(long, value_name = "FILE")]
-    pub identity: Option<PathBuf>,
-    /// Identifier prefixes in order of preference for canonical ids (repeatable: `user:`).
-    #[arg(long, value_name = "PREFIX")]
-    pub prefer: Vec<String>,
-    /// Prefixes a component may hold only once (repeatable); a second is a reported conflict.
-    #[arg(long, value_name = "PREFIX")]
-    pub unique: Vec<String>,
-    /// A conflict in the identity map is an error.
-    #[arg(long)]
-    pub strict_identity: bool,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// Explained examples per cause.
     #[arg(long, default_value_t = 3)]
     pub examples: usize,
@@ -170,7 +160,47 @@ pub struct WhyArgs {
 
 impl WhyArgs {
     fn given(&self) -> bool {
-        self.segments.is_some() || self.profiles.is_some() || self.identity.is_some()
+        self.segments.is_some() || self.profiles.is_some() || self.identity.identity.is_some()
+    }
+}
+
+/// An identity map (SPEC §25) and how its canonical ids are chosen.
+#[derive(clap::Args, Clone)]
+pub struct IdentityArgs {
+    /// Identity map: pairs of identifiers naming one entity (CSV with a header, or JSONL).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Identifier prefixes in order of preference for canonical ids (repeatable: `user:`).
+    #[arg(long, value_name = "PREFIX", requires = "identity")]
+    pub prefer: Vec<String>,
+    /// Prefixes a component may hold only once (repeatable); a second is a reported conflict.
+    #[arg(long, value_name = "PREFIX", requires = "identity")]
+    pub unique: Vec<String>,
+    /// A conflict in the identity map is an error.
+    #[arg(long, requires = "identity")]
+    pub strict_identity: bool,
+}
+
+impl IdentityArgs {
+    /// The map, with its conflicts reported on stderr.
+    pub fn load(&self) -> CliResult<Option<segcore::reconcile::IdentityMap>> {
+        let Some(path) = &self.identity else { return Ok(None) };
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+        let opts = segcore::reconcile::IdentityOptions {
+            prefer: self.prefer.clone(),
+            unique: self.unique.clone(),
+            strict: self.strict_identity,
+        };
+        let map =
+            segcore::reconcile::read_identity(&path.display().to_string(), &bytes, &opts).map_err(|e| e.to_string())?;
+        let r = map.report();
+        for (c, ids) in &r.conflicts {
+            errln!("warning: {}: component {c} joins {}", path.display(), ids.join(", "));
+        }
+        if r.conflict_count > r.conflicts.len() as u64 {
+            errln!("warning: {}: … {} conflicting components in all", path.display(), r.conflict_count);
+        }
+        Ok(Some(map))
     }
 }
 

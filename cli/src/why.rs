@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use segcore::reconcile::{
-    read_identity, reconcile as core_reconcile, Cause, Difference, IdentityMap, IdentityOptions, ProfileIndex,
-    Reconciliation, SideInput,
+    reconcile as core_reconcile, Cause, Difference, IdentityMap, ProfileIndex, Reconciliation, SideInput,
 };
 use segcore::{ErrorKind, EvalContext, Profile, Registry};
 
@@ -73,15 +72,7 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
         return Err(error(ErrorKind::InvalidContext, "--segments needs --segment (the segment A follows)"));
     }
     let fx = crate::load_fx(w.fx.as_deref())?;
-    let identity = match &w.identity {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| crate::output::io_error(path, e))?;
-            let opts =
-                IdentityOptions { prefer: w.prefer.clone(), unique: w.unique.clone(), strict: w.strict_identity };
-            Some(read_identity(&path.display().to_string(), &bytes, &opts).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
+    let identity = w.identity.load()?;
     let any_reg = reg_a.as_ref().or(reg_b.as_ref());
     let mut conflicts = Vec::new();
     let mut load = |p: Option<&Path>, e: Option<&Path>| -> CliResult<Option<Vec<Profile>>> {

@@ -365,6 +365,46 @@ fn reconcile_gives_each_difference_its_cause_with_explanations() {
     assert_eq!(j["overlap"][0]["jaccard"], 0.75);
     let o = run(&["audit", "segs/hv90.yaml"], &d);
     assert!(!o.status.success());
+    // eval --identity: user:1's purchases under two identifiers add up to one member.
+    std::fs::write(
+        d.join("split.jsonl"),
+        [
+            p("user:1", Some("2026-03-01T00:00:00Z"), 300),
+            p("email:a@x", Some("2026-03-02T00:00:00Z"), 300),
+            p("user:2", Some("2026-03-01T00:00:00Z"), 300),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    std::fs::write(d.join("im.csv"), "a,b\nuser:1,email:a@x\n").unwrap();
+    let eval = |extra: &[&str]| -> Vec<(String, bool)> {
+        let mut args = vec![
+            "eval",
+            "--segments",
+            "segs",
+            "--profiles",
+            "split.jsonl",
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--out",
+            "m.jsonl",
+        ];
+        args.extend(extra);
+        let o = run(&args, &d);
+        assert!(o.status.success(), "{}", text(&o).1);
+        std::fs::read_to_string(d.join("m.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["segment_id"] == "hv90")
+            .map(|v| (v["entity_id"].as_str().unwrap().to_string(), v["member"].as_bool().unwrap()))
+            .collect()
+    };
+    assert_eq!(eval(&[]), [("user:1".into(), false), ("email:a@x".into(), false), ("user:2".into(), false)]);
+    assert_eq!(
+        eval(&["--identity", "im.csv", "--prefer", "user:"]),
+        [("user:1".into(), true), ("user:2".into(), false)]
+    );
     std::fs::write(d.join("broken.csv"), "a,b\nuser:1\n").unwrap();
     let o = run(&["reconcile", "a.csv", "b.csv", "--identity", "broken.csv"], &d);
     assert!(text(&o).1.contains("broken.csv:2"), "{}", text(&o).1);

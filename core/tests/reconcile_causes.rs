@@ -225,3 +225,36 @@ fn identity_components_and_canonical_ids_do_not_depend_on_pair_order() {
     assert_eq!(e.kind().as_str(), "invalid_identity");
     assert!(e.to_string().contains("user:7, user:8"), "{e}");
 }
+
+#[test]
+fn merged_profiles_take_every_event_and_the_canonical_attributes_first() {
+    let map = IdentityMap::from_pairs(
+        [("user:1", "email:a@x"), ("email:a@x", "cookie:9")],
+        &IdentityOptions { prefer: vec!["user:".into()], ..Default::default() },
+    )
+    .unwrap();
+    let p = |text: &str| Profile::from_json_str(text).unwrap();
+    let profiles = vec![
+        p(
+            r#"{"id": "cookie:9", "attributes": {"age": 40, "device": "ios"}, "events": [{"name": "login", "at": "2026-03-03T00:00:00Z"}]}"#,
+        ),
+        p(r#"{"id": "user:2", "attributes": {"age": 20}}"#),
+        p(
+            r#"{"id": "email:a@x", "attributes": {"age": 31, "plan": "pro"}, "events": [{"name": "login", "at": "2026-03-01T00:00:00Z"}]}"#,
+        ),
+        p(
+            r#"{"id": "user:1", "attributes": {"age": 30}, "events": [{"name": "login", "at": "2026-03-02T00:00:00Z"}]}"#,
+        ),
+    ];
+    let (merged, conflicts) = map.merge_profiles(profiles);
+    let ids: Vec<&str> = merged.iter().map(|p| p.id()).collect();
+    assert_eq!(ids, ["user:1", "user:2"], "in the order first seen, by canonical id");
+    let u1 = &merged[0];
+    // The canonical profile's age (30); plan from email:a@x, device from cookie:9 (identifier order).
+    assert_eq!(u1.attribute("age"), Some(&Value::Int(30)));
+    assert_eq!(u1.attribute("plan"), Some(&Value::Str("pro".into())));
+    assert_eq!(u1.attribute("device"), Some(&Value::Str("ios".into())));
+    assert_eq!(u1.event_count(), 3);
+    assert_eq!(u1.events("login").unwrap().ats.windows(2).filter(|w| w[0] <= w[1]).count(), 2, "events sorted by time");
+    assert_eq!(conflicts, vec![("user:1".to_string(), "age".to_string())]);
+}
