@@ -25,6 +25,17 @@ pub(crate) fn as_of(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<i64> {
     segcore::parse_as_of(&text).map_err(|e| py_err(py, &e, Phase::Evaluate))
 }
 
+/// FX quotes from a mapping (`{"EUR/USD": "1.08"}`), or none.
+pub(crate) fn fx_rates(py: Python<'_>, fx: Option<&Bound<'_, PyAny>>) -> PyResult<FxRates> {
+    match fx.filter(|f| !f.is_none()) {
+        Some(fx) => {
+            let json = convert::to_json(fx, Doc::Context).map_err(|e| e.raise(py, Doc::Context))?;
+            FxRates::from_json(&json).map_err(|e| py_err(py, &e, Phase::Evaluate))
+        }
+        None => Ok(FxRates::new()),
+    }
+}
+
 pub(crate) fn context(
     py: Python<'_>,
     at: &Bound<'_, PyAny>,
@@ -32,10 +43,7 @@ pub(crate) fn context(
     segments: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<EvalContext> {
     let mut cx = EvalContext::new(as_of(py, at)?);
-    if let Some(fx) = fx.filter(|f| !f.is_none()) {
-        let json = convert::to_json(fx, Doc::Context).map_err(|e| e.raise(py, Doc::Context))?;
-        cx.fx = FxRates::from_json(&json).map_err(|e| py_err(py, &e, Phase::Evaluate))?;
-    }
+    cx.fx = fx_rates(py, fx)?;
     if let Some(segs) = segments {
         for (k, v) in segs.iter() {
             let pair = (|| -> PyResult<(String, bool)> { Ok((k.extract()?, v.extract()?)) })();

@@ -122,6 +122,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<temporal::Timeline>()?;
     m.add_class::<reconcile::Fingerprint>()?;
     m.add_class::<reconcile::Sketch>()?;
+    m.add_class::<reconcile::IdentityMap>()?;
     m.add_function(wrap_pyfunction!(reconcile::fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile::fingerprint_sql, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;

@@ -15,7 +15,7 @@ fn key_of(py: Python<'_>, key: Option<&str>) -> PyResult<Key> {
 }
 
 /// Ids from any iterable of `str` or `int` (a pyarrow/polars/pandas column iterates as such).
-fn ids_of(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn ids_of(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if ids.is_instance_of::<PyString>() {
         return Err(tag(
             py,
@@ -231,4 +231,62 @@ pub(crate) fn fingerprint_sql(
         };
         Ok(segcore::sql::fingerprint_sql(d, &key, &source))
     })
+}
+
+/// An identity map (SPEC §25): pairs of identifiers naming one entity → components with one
+/// canonical id each (the least by ``prefer`` rank, then code point).
+#[pyclass(frozen, module = "segcore")]
+pub(crate) struct IdentityMap {
+    pub(crate) inner: reconcile::IdentityMap,
+}
+
+#[pymethods]
+impl IdentityMap {
+    #[new]
+    #[pyo3(signature = (pairs, *, prefer=None, unique=None, strict=false))]
+    fn new(
+        py: Python<'_>,
+        pairs: &Bound<'_, PyAny>,
+        prefer: Option<Vec<String>>,
+        unique: Option<Vec<String>>,
+        strict: bool,
+    ) -> PyResult<IdentityMap> {
+        guard(|| {
+            let mut list: Vec<(String, String)> = Vec::new();
+            for item in pairs.try_iter()? {
+                let (a, b): (String, String) = item?.extract().map_err(|_| {
+                    tag(py, PyTypeError::new_err("pairs must be (str, str) tuples"), ErrorKind::InvalidIdentity)
+                })?;
+                list.push((a, b));
+            }
+            let opts = reconcile::IdentityOptions {
+                prefer: prefer.unwrap_or_default(),
+                unique: unique.unwrap_or_default(),
+                strict,
+            };
+            reconcile::IdentityMap::from_pairs(list, &opts)
+                .map(|inner| IdentityMap { inner })
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))
+        })
+    }
+    /// The canonical id of an identifier (itself when the map does not know it).
+    fn canonical(&self, id: &str) -> String {
+        self.inner.canonical(id).to_string()
+    }
+    /// Number of components.
+    #[getter]
+    fn components(&self) -> usize {
+        self.inner.components()
+    }
+    /// Components joining two identifiers of a ``unique`` prefix: ``[(canonical, [ids])]``.
+    #[getter]
+    fn conflicts(&self) -> Vec<(String, Vec<String>)> {
+        self.inner.report().conflicts.clone()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.identifiers()
+    }
+    fn __repr__(&self) -> String {
+        format!("<IdentityMap {} identifiers in {} components>", self.inner.identifiers(), self.inner.components())
+    }
 }

@@ -355,6 +355,102 @@ impl Registry {
         })
     }
 
+    /// Reconciles two member sets (SPEC §25): counts and each differing id with its cause.
+    #[pyo3(signature = (a, b, *, segment=None, segment_b=None, registry_b=None, as_of=None, as_of_b=None, profiles=None, profiles_b=None, fx=None, identity=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn reconcile<'py>(
+        &self,
+        py: Python<'py>,
+        a: Option<&Bound<'py, PyAny>>,
+        b: Option<&Bound<'py, PyAny>>,
+        segment: Option<String>,
+        segment_b: Option<String>,
+        registry_b: Option<PyRef<'py, Registry>>,
+        as_of: Option<&Bound<'py, PyAny>>,
+        as_of_b: Option<&Bound<'py, PyAny>>,
+        profiles: Option<&Bound<'py, PyAny>>,
+        profiles_b: Option<&Bound<'py, PyAny>>,
+        fx: Option<&Bound<'py, PyAny>>,
+        identity: Option<PyRef<'py, crate::reconcile::IdentityMap>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let ids = |v: Option<&Bound<'py, PyAny>>| {
+                v.filter(|v| !v.is_none()).map(|v| crate::reconcile::ids_of(py, v)).transpose()
+            };
+            let when = |v: Option<&Bound<'py, PyAny>>| v.map(|v| crate::context::as_of(py, v)).transpose();
+            let reg_b: &Registry = registry_b.as_deref().unwrap_or(self);
+            let profs = |v: Option<&Bound<'py, PyAny>>, reg: &Registry| -> PyResult<Option<Vec<segcore::Profile>>> {
+                let Some(v) = v else { return Ok(None) };
+                let mut out = Vec::new();
+                for item in v.try_iter()? {
+                    out.push(convert(py, &item?, &reg.keys, true)?.profile().clone());
+                }
+                Ok(Some(out))
+            };
+            let fx = crate::context::fx_rates(py, fx)?;
+            let side_a = segcore::binding::ReconcileSide {
+                ids: ids(a)?,
+                registry: Some(&self.inner),
+                segment: segment.clone(),
+                as_of: when(as_of)?,
+                profiles: profs(profiles, self)?,
+            };
+            let side_b = segcore::binding::ReconcileSide {
+                ids: ids(b)?,
+                registry: Some(&reg_b.inner),
+                segment: segment_b.or(segment),
+                as_of: when(as_of_b)?,
+                profiles: profs(profiles_b, reg_b)?,
+            };
+            let map = identity.as_ref().map(|m| &m.inner);
+            let v = py
+                .detach(|| segcore::binding::reconcile_json(side_a, side_b, &fx, map))
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+            json_to_py(py, &v)
+        })
+    }
+
+    /// Drift (SPEC §25): one row per segment per step — members, entered, exited, churn by
+    /// cause, z-score alerts — over local days of ``zone`` from ``start`` to ``end`` (dates,
+    /// ``end`` exclusive). ``pandas.DataFrame(rows)`` makes a table of it.
+    #[pyo3(signature = (profiles, start, end, *, every=1, zone="UTC", window=7, z=3.0, ids=None, fx=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn drift<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: &Bound<'py, PyAny>,
+        start: &str,
+        end: &str,
+        every: u32,
+        zone: &str,
+        window: usize,
+        z: f64,
+        ids: Option<Vec<String>>,
+        fx: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let fx = crate::context::fx_rates(py, fx)?;
+            let ids = ids.unwrap_or_else(|| self.inner.segments().iter().map(|s| s.id().to_string()).collect());
+            let targets: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut owned = Vec::new();
+            for item in profiles.try_iter()? {
+                owned.push(convert(py, &item?, &self.keys, true)?.profile().clone());
+            }
+            let opts = segcore::reconcile::DriftOptions {
+                zone: zone.into(),
+                from: start.into(),
+                to: end.into(),
+                every,
+                window,
+                z,
+            };
+            let rows = py
+                .detach(|| segcore::reconcile::drift(self.inner.program(), &targets, &owned, &fx, &opts))
+                .map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+            json_to_py(py, &segcore::binding::drift_json(&rows))
+        })
+    }
+
     /// Explains one segment for a profile.
     #[pyo3(signature = (id, profile, as_of=None, *, fx=None, context=None))]
     fn explain(

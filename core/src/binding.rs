@@ -170,3 +170,98 @@ pub fn sketch_decode_json(
         "symbols": d.symbols,
     }))
 }
+
+/// One side of [`reconcile_json`]: its ids (`None`: computed from the setting) and the setting
+/// parts given (SPEC §25; B's missing parts are A's).
+#[derive(Default)]
+pub struct ReconcileSide<'a> {
+    /// The claimed members (raw ids).
+    pub ids: Option<Vec<String>>,
+    /// The registry holding the segment.
+    pub registry: Option<&'a Registry>,
+    /// The segment id.
+    pub segment: Option<String>,
+    /// `as_of` (µs).
+    pub as_of: Option<i64>,
+    /// The side's profiles.
+    pub profiles: Option<Vec<crate::Profile>>,
+}
+
+/// A reconciliation (SPEC §25) as the bindings return it: `{a, b, both, jaccard, differing,
+/// causes: {cause: n}, differences: [{raw, id, side, cause, chain, change}]}` — one-word keys, the
+/// same in Python and JavaScript. Profiles are merged by the identity map first.
+pub fn reconcile_json(
+    a: ReconcileSide<'_>,
+    b: ReconcileSide<'_>,
+    fx: &crate::FxRates,
+    identity: Option<&crate::reconcile::IdentityMap>,
+) -> Result<serde_json::Value, crate::Error> {
+    use crate::reconcile::{reconcile, ProfileIndex, SideInput};
+    let merge = |ps: Option<Vec<crate::Profile>>| match identity {
+        Some(m) => ps.map(|ps| m.merge_profiles(ps).0),
+        None => ps,
+    };
+    let (pa, pb) = (merge(a.profiles), merge(b.profiles));
+    fn index(ps: &Option<Vec<crate::Profile>>) -> Option<ProfileIndex<'_>> {
+        ps.as_ref().map(|ps| ps.iter().map(|p| (p.id(), p)).collect())
+    }
+    let (ia, ib) = (index(&pa), index(&pb));
+    let sa = SideInput {
+        claimed: a.ids.as_deref(),
+        definition: a.registry.zip(a.segment.as_deref()),
+        as_of: a.as_of,
+        fx: Some(fx),
+        profiles: ia.as_ref(),
+    };
+    let sb = SideInput {
+        claimed: b.ids.as_deref(),
+        definition: b.registry.or(a.registry).zip(b.segment.as_deref().or(a.segment.as_deref())),
+        as_of: b.as_of,
+        fx: Some(fx),
+        profiles: ib.as_ref(),
+    };
+    let r = reconcile(&sa, &sb, identity)?;
+    Ok(reconciliation_json(&r))
+}
+
+/// See [`reconcile_json`].
+pub fn reconciliation_json(r: &crate::reconcile::Reconciliation) -> serde_json::Value {
+    let union = r.count_a + r.count_b - r.both;
+    serde_json::json!({
+        "a": r.count_a,
+        "b": r.count_b,
+        "both": r.both,
+        "jaccard": if union == 0 { 1.0 } else { r.both as f64 / union as f64 },
+        "differing": r.differing(),
+        "causes": r.by_cause().iter().map(|(c, n)| (c.as_str().to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+        "differences": r.differences.iter().map(|d| serde_json::json!({
+            "raw": d.raw, "id": d.id, "side": if d.only_a { "a" } else { "b" }, "cause": d.cause.as_str(),
+            "chain": d.chain, "change": d.change.as_ref().map(change_json),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Drift rows (SPEC §25) as the bindings return them: `{segment, day, start, members, entered,
+/// exited, churn, entered_by: {definition, data, time}, exited_by, z, alert}`.
+pub fn drift_json(rows: &[crate::reconcile::DriftRow]) -> serde_json::Value {
+    use crate::reconcile::DriftCause;
+    let by = |v: &[u64; 3]| {
+        DriftCause::ALL
+            .iter()
+            .zip(v)
+            .map(|(c, n)| (c.as_str().to_string(), serde_json::json!(n)))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "segment": r.segment, "day": r.day, "start": crate::time::format_timestamp(r.start),
+                    "members": r.members, "entered": r.entered_total(), "exited": r.exited_total(),
+                    "churn": r.churn, "entered_by": by(&r.entered), "exited_by": by(&r.exited),
+                    "z": r.z, "alert": r.alert,
+                })
+            })
+            .collect(),
+    )
+}

@@ -411,6 +411,58 @@ class Registry:
     ) -> list[Timeline]:
         """Every profile's timeline of each segment (``ids``, default all) over [start, end), on
         every core; profile by profile, segments in ``ids`` order."""
+    def reconcile(
+        self,
+        a: Optional[Ids],
+        b: Optional[Ids],
+        *,
+        segment: Optional[str] = None,
+        segment_b: Optional[str] = None,
+        registry_b: Optional[Registry] = None,
+        as_of: Optional[AsOf] = None,
+        as_of_b: Optional[AsOf] = None,
+        profiles: Optional[Iterable[ProfileLike]] = None,
+        profiles_b: Optional[Iterable[ProfileLike]] = None,
+        fx: Optional[Fx] = None,
+        identity: Optional[IdentityMap] = None,
+    ) -> dict[str, Any]:
+        """Why two member sets differ (SPEC §25). ``a``/``b``: each side's ids (an export), or
+        ``None`` to compute them from its setting; B's segment, registry, ``as_of`` and profiles
+        default to A's. Returns ``{"a", "b", "both", "jaccard", "differing", "causes",
+        "differences": [{"raw", "id", "side", "cause", "chain", "change"}]}``; each cause is
+        ``identity``, ``definition``, ``time``, ``data`` or ``unexplained``.
+
+        >>> reg = segcore.Registry.from_definitions([
+        ...     {"id": "hv90", "version": "1.0.0", "rule": "sum(purchase.amount within 90d) > 500"},
+        ...     {"id": "hv60", "version": "1.0.0", "rule": "sum(purchase.amount within 60d) > 500"}])
+        >>> p = {"id": "u1", "events": [{"name": "purchase", "at": "2026-01-01T00:00:00Z", "properties": {"amount": 600}}]}
+        >>> r = reg.reconcile(["u1"], [], segment="hv90", segment_b="hv60", as_of="2026-03-15T00:00:00Z", profiles=[p])
+        >>> r["differences"][0]["cause"]
+        'definition'
+        """
+    def drift(
+        self,
+        profiles: Iterable[ProfileLike],
+        start: str,
+        end: str,
+        *,
+        every: int = 1,
+        zone: str = "UTC",
+        window: int = 7,
+        z: float = 3.0,
+        ids: Optional[Sequence[str]] = None,
+        fx: Optional[Fx] = None,
+    ) -> list[dict[str, Any]]:
+        """Daily membership drift (SPEC §25) over local days of ``zone`` from ``start`` to ``end``
+        (``YYYY-MM-DD``, end exclusive), every ``every`` days: one row per segment per step —
+        ``segment, day, start, members, entered, exited, churn, entered_by, exited_by, z, alert``
+        — from one timeline per profile. ``pandas.DataFrame(rows)`` makes it a table.
+
+        >>> reg = segcore.Registry.from_definitions([{"id": "active", "version": "1.0.0", "rule": "count(login within 2d) >= 1"}])
+        >>> rows = reg.drift([{"id": "u1", "events": [{"name": "login", "at": "2026-03-02T12:00:00Z"}]}], "2026-03-01", "2026-03-06")
+        >>> [(r["day"], r["entered"], r["exited"]) for r in rows]
+        [('2026-03-01', 0, 0), ('2026-03-02', 1, 0), ('2026-03-03', 0, 0), ('2026-03-04', 0, 1), ('2026-03-05', 0, 0)]
+        """
     def evaluate_one(
         self,
         id: str,
@@ -596,3 +648,31 @@ def fingerprint_sql(
     """SQL computing the same fingerprint text in a warehouse: over ``table``'s ``id_column``
     (rows matching the SQL condition ``filter``), or per segment over a generated membership
     query (``membership_sql=registry.to_sql(...).sql``; columns ``segment_id, fingerprint``)."""
+
+class IdentityMap:
+    """Pairs of identifiers naming one entity (user id, email, device, cookie) → components, each
+    with one canonical id: the least by ``prefer`` rank, then code point (SPEC §25).
+
+    >>> m = segcore.IdentityMap([("email:a@x", "device:9"), ("device:9", "user:42")], prefer=["user:"])
+    >>> m.canonical("email:a@x")
+    'user:42'
+    >>> m.components
+    1
+    """
+
+    def __init__(
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        prefer: Optional[Sequence[str]] = None,
+        unique: Optional[Sequence[str]] = None,
+        strict: bool = False,
+    ) -> None:
+        """``unique``: prefixes a component may hold once (two ``user:`` ids joined through a device
+        are a conflict, listed in ``conflicts``; ``strict`` makes it ``invalid_identity``)."""
+    def canonical(self, id: str) -> str: ...
+    @property
+    def components(self) -> int: ...
+    @property
+    def conflicts(self) -> list[tuple[str, list[str]]]: ...
+    def __len__(self) -> int: ...
