@@ -78,6 +78,8 @@ module.exports = createApi({
   sketchInfo: native.sketchInfo,
   sketchDecode: native.sketchDecode,
 
+  registryReconcile: (reg, other, req) => native.registryReconcile(reg, other ?? undefined, req),
+  registryDrift: native.registryDrift,
   registryLoad: native.registryLoad,
   registryFromDefinitions: native.registryFromDefinitions,
   registryInfo: native.registryInfo,

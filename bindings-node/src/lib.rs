@@ -771,3 +771,26 @@ pub fn sketch_decode(
         json_to_js(&env, &v)
     })
 }
+
+fn request(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| type_error(&format!("internal: the request is not JSON ({e})")))
+}
+
+/// Why two member sets differ (SPEC §25): the request is `segcore::binding::reconcile_request_json`'s.
+#[napi]
+pub fn registry_reconcile(env: Env, reg: RegistryRef, reg_b: Option<RegistryRef>, req: String) -> Result<JsUnknown> {
+    guard(|| {
+        let other = reg_b.as_ref().map(|r| &r.inner);
+        let v = segcore::binding::reconcile_request_json(&reg.inner, other, &request(&req)?).map_err(eval_err)?;
+        json_to_js(&env, &v)
+    })
+}
+
+/// Drift rows (SPEC §25): the request is `segcore::binding::drift_request_json`'s.
+#[napi]
+pub fn registry_drift(env: Env, reg: RegistryRef, req: String) -> Result<JsUnknown> {
+    guard(|| {
+        let v = segcore::binding::drift_request_json(&reg.inner, &request(&req)?).map_err(eval_err)?;
+        json_to_js(&env, &v)
+    })
+}

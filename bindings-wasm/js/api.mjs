@@ -715,6 +715,52 @@ export function createApi(backend) {
       const { cx, tables } = sqlArgs(options);
       return native(() => backend.registryToSql(this._n.get(), cx, String(dialect), tables));
     }
+    /**
+     * Why two member sets differ (SPEC §25): `a`/`b` are each side's ids, or `null` to compute
+     * them from the side's setting (`segment`, `asOf`, `profiles`; B's default to A's).
+     */
+    reconcile(a, b, options = {}) {
+      if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+      const other = options.registryB;
+      if (other !== undefined && other !== null && !(other instanceof Registry)) throw new TypeError('registryB must be a Registry');
+      const id = options.identity;
+      const req = JSON.stringify({
+        a: a == null ? null : idsArg(a, 'a'),
+        b: b == null ? null : idsArg(b, 'b'),
+        segment: options.segment ?? null,
+        segmentB: options.segmentB ?? null,
+        asOf: options.asOf == null ? null : instantText(options.asOf, 'asOf'),
+        asOfB: options.asOfB == null ? null : instantText(options.asOfB, 'asOfB'),
+        profiles: plainProfiles(options.profiles, 'profiles'),
+        profilesB: plainProfiles(options.profilesB, 'profilesB'),
+        fx: options.fx ?? null,
+        identity: id == null ? null : {
+          pairs: [...id.pairs].map((p) => [String(p[0]), String(p[1])]),
+          prefer: id.prefer ?? [],
+          unique: id.unique ?? [],
+          strict: Boolean(id.strict),
+        },
+      });
+      return native(() => backend.registryReconcile(this._n.get(), other ? other._n.get() : null, req));
+    }
+    /**
+     * Daily membership drift (SPEC §25): one row per segment per step over local days of `zone`
+     * from `start` to `end` (`YYYY-MM-DD`, end exclusive).
+     */
+    drift(profiles, start, end, options = {}) {
+      const req = JSON.stringify({
+        profiles: plainProfiles(profiles, 'profiles') ?? [],
+        start: String(start),
+        end: String(end),
+        every: options.every ?? 1,
+        zone: options.zone ?? 'UTC',
+        window: options.window ?? 7,
+        z: options.z ?? 3,
+        ids: options.ids ?? null,
+        fx: options.fx ?? null,
+      });
+      return native(() => backend.registryDrift(this._n.get(), req));
+    }
     /** Membership of many profiles in every segment (see Segment#evaluateMany). */
     async evaluateMany(profiles, options) {
       const n = this._ids.length;
@@ -792,6 +838,18 @@ export function createApi(backend) {
       i++;
     }
     return out;
+  }
+
+  /** Plain profile objects (as JSON goes), for the analyses that take many profiles at once. */
+  function plainProfiles(profiles, what) {
+    if (profiles == null) return null;
+    if (typeof profiles[Symbol.iterator] !== 'function') throw new TypeError(`${what} must be an iterable of profile objects`);
+    return [...profiles].map((p, i) => {
+      if (p === null || typeof p !== 'object' || p instanceof Profile) {
+        throw new TypeError(`${what}[${i}] must be a plain profile object { id, attributes?, events? }`);
+      }
+      return p;
+    });
   }
 
   function keyArg(key) {

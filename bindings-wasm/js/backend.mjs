@@ -160,6 +160,8 @@ export function wasmApi(module, first = instantiate(module)) {
     registryExplain: (reg, id, p, cx) => reg.explain(id, p, cx),
     registryNextChange: (reg, id, p, cx, horizon) => reg.nextChange(id, p, cx, horizon),
     registryTimeline: (reg, id, p, cx, to) => reg.timeline(id, p, cx, to),
+    registryReconcile: (reg, other, req) => (other ? reg.reconcileWith(other, req) : reg.reconcile(req)),
+    registryDrift: (reg, req) => reg.drift(req),
 
     resolveLocalTime: (local, zone) => glue.resolveLocalTime(local, zone),
     formatRule: (rule) => glue.formatRule(rule),

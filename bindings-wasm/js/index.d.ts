@@ -407,6 +407,82 @@ export interface RegistryMembers<R extends Runtime> {
   /** Segment `id`'s timeline, its references evaluated in this registry. */
   timeline(id: string, profile: ProfileInput, options: TimelineOptions): Timeline;
   evaluateMany(profiles: ProfileInput[], options: EvaluateContext): Promise<Array<Record<string, boolean>>>;
+  /**
+   * Why two member sets differ (SPEC §25): `a`/`b` are each side's ids (exports), or `null` to
+   * compute them from the side's setting. B's segment, registry, `asOf` and profiles default to A's.
+   *
+   * @example
+   * registry.reconcile(crmIds, null, { segment: 'hv90', segmentB: 'hv60', asOf: '2026-03-15T00:00:00Z', profiles });
+   * // { a: 50000, b: 41000, both: 40800, jaccard: 0.81, differing: 9400, causes: { definition: 9200, … }, differences: [...] }
+   */
+  reconcile(a: Iterable<string | number | bigint> | null, b: Iterable<string | number | bigint> | null, options: ReconcileOptions<R>): Reconciliation;
+  /** Daily membership drift (SPEC §25) over local days of `zone` from `start` to `end` (`YYYY-MM-DD`, end exclusive). */
+  drift(profiles: ProfileData[], start: string, end: string, options?: DriftOptions): DriftRow[];
+}
+
+/** Options of `Registry.reconcile`. */
+export interface ReconcileOptions<R extends Runtime> {
+  segment?: string;
+  segmentB?: string;
+  /** B's definitions, when they live in another registry. */
+  registryB?: Registry<R>;
+  asOf?: Date | string;
+  asOfB?: Date | string;
+  /** Plain profile objects (A's data; B's by default). */
+  profiles?: ProfileData[];
+  profilesB?: ProfileData[];
+  fx?: Record<string, string | number>;
+  /** An identity map: pairs of identifiers naming one entity; canonical ids by `prefer` rank. */
+  identity?: { pairs: Array<[string, string]>; prefer?: string[]; unique?: string[]; strict?: boolean };
+}
+
+/** A difference's cause (SPEC §25). */
+export type DifferenceCause = 'identity' | 'definition' | 'time' | 'data' | 'unexplained';
+
+/** The result of `Registry.reconcile`. */
+export interface Reconciliation {
+  a: number;
+  b: number;
+  both: number;
+  jaccard: number;
+  /** Ids that still differ once the identity map is applied. */
+  differing: number;
+  causes: Record<DifferenceCause, number>;
+  differences: Array<{
+    raw: string;
+    id: string;
+    side: 'a' | 'b';
+    cause: DifferenceCause;
+    /** Membership along the chain m0…m5 (null where nothing could be evaluated). */
+    chain: Array<boolean | null>;
+    /** For `time`: the first change between the two instants. */
+    change: Change | null;
+  }>;
+}
+
+/** Options of `Registry.drift`. */
+export interface DriftOptions {
+  every?: number;
+  zone?: string;
+  window?: number;
+  z?: number;
+  ids?: string[];
+  fx?: Record<string, string | number>;
+}
+
+/** One segment × one step of `Registry.drift`. */
+export interface DriftRow {
+  segment: string;
+  day: string;
+  start: string;
+  members: number;
+  entered: number;
+  exited: number;
+  churn: number;
+  entered_by: { definition: number; data: number; time: number };
+  exited_by: { definition: number; data: number; time: number };
+  z: number | null;
+  alert: boolean;
 }
 
 /** Node only (SQL is left out of the WebAssembly build). */

@@ -377,6 +377,28 @@ impl WasmRegistry {
         to_js(&c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
     }
 
+    /// Why two member sets differ (SPEC §25): `segcore::binding::reconcile_request_json`.
+    pub fn reconcile(&self, request: &str) -> WResult<JsValue> {
+        let req = serde_json::from_str(request)
+            .map_err(|e| type_error(format!("internal: the request is not JSON ({e})")))?;
+        to_js(&segcore::binding::reconcile_request_json(&self.inner, None, &req).map_err(eval_err)?)
+    }
+
+    /// [`WasmRegistry::reconcile`] with B's definitions in `other`.
+    #[wasm_bindgen(js_name = reconcileWith)]
+    pub fn reconcile_with(&self, other: &WasmRegistry, request: &str) -> WResult<JsValue> {
+        let req = serde_json::from_str(request)
+            .map_err(|e| type_error(format!("internal: the request is not JSON ({e})")))?;
+        to_js(&segcore::binding::reconcile_request_json(&self.inner, Some(&other.inner), &req).map_err(eval_err)?)
+    }
+
+    /// Drift rows (SPEC §25): `segcore::binding::drift_request_json`.
+    pub fn drift(&self, request: &str) -> WResult<JsValue> {
+        let req = serde_json::from_str(request)
+            .map_err(|e| type_error(format!("internal: the request is not JSON ({e})")))?;
+        to_js(&segcore::binding::drift_request_json(&self.inner, &req).map_err(eval_err)?)
+    }
+
     pub fn timeline(&self, id: &str, p: &WasmProfile, cx: &WasmContext, to: String) -> WResult<JsValue> {
         let to = segcore::parse_as_of(&to).map_err(eval_err)?;
         let t = self.inner.program().timeline(id, &p.inner, cx.inner.as_of, to, &cx.inner).map_err(eval_err)?;

@@ -265,3 +265,120 @@ pub fn drift_json(rows: &[crate::reconcile::DriftRow]) -> serde_json::Value {
             .collect(),
     )
 }
+
+fn request_field<'v>(req: &'v serde_json::Value, key: &str) -> Option<&'v serde_json::Value> {
+    req.get(key).filter(|v| !v.is_null())
+}
+
+fn request_error(why: String) -> crate::Error {
+    crate::Error::new(crate::ErrorKind::InvalidContext, why)
+}
+
+fn request_strings(req: &serde_json::Value, key: &str) -> Result<Option<Vec<String>>, crate::Error> {
+    let Some(v) = request_field(req, key) else { return Ok(None) };
+    let items = v.as_array().ok_or_else(|| request_error(format!("{key} must be an array")))?;
+    items
+        .iter()
+        .map(|x| match x {
+            serde_json::Value::String(s) => Ok(s.clone()),
+            serde_json::Value::Number(n) if n.is_i64() => Ok(n.to_string()),
+            other => Err(crate::Error::new(
+                crate::ErrorKind::InvalidIds,
+                format!("{key} holds {other}, not a string or an integer"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn request_profiles(req: &serde_json::Value, key: &str) -> Result<Option<Vec<crate::Profile>>, crate::Error> {
+    let Some(v) = request_field(req, key) else { return Ok(None) };
+    let items = v.as_array().ok_or_else(|| request_error(format!("{key} must be an array of profiles")))?;
+    items.iter().map(crate::Profile::from_json).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+fn request_instant(req: &serde_json::Value, key: &str) -> Result<Option<i64>, crate::Error> {
+    match request_field(req, key) {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) => crate::parse_as_of(s).map(Some),
+        Some(_) => Err(request_error(format!("{key} must be an RFC 3339 text"))),
+    }
+}
+
+fn request_fx(req: &serde_json::Value) -> Result<crate::FxRates, crate::Error> {
+    request_field(req, "fx").map_or_else(|| Ok(crate::FxRates::new()), crate::FxRates::from_json)
+}
+
+/// [`reconcile_json`] for the JavaScript bindings: one JSON request `{a, b, segment, segmentB,
+/// asOf, asOfB, profiles, profilesB, fx, identity: {pairs: [[x, y]], prefer, unique, strict}}`
+/// against `registry` (and `registry_b` for B, default the same).
+pub fn reconcile_request_json(
+    registry: &Registry,
+    registry_b: Option<&Registry>,
+    req: &serde_json::Value,
+) -> Result<serde_json::Value, crate::Error> {
+    let text = |key: &str| request_field(req, key).and_then(|v| v.as_str()).map(str::to_string);
+    let identity = match request_field(req, "identity") {
+        None => None,
+        Some(m) => {
+            let pairs = m
+                .get("pairs")
+                .and_then(|p| p.as_array())
+                .ok_or_else(|| request_error("identity.pairs must be an array of [id, id]".into()))?;
+            let pairs = pairs
+                .iter()
+                .map(|p| match p.as_array().map(|x| x.as_slice()) {
+                    Some([serde_json::Value::String(a), serde_json::Value::String(b)]) => Ok((a.clone(), b.clone())),
+                    _ => Err(crate::Error::new(
+                        crate::ErrorKind::InvalidIdentity,
+                        format!("identity pair {p} is not [id, id]"),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let opts = crate::reconcile::IdentityOptions {
+                prefer: request_strings(m, "prefer")?.unwrap_or_default(),
+                unique: request_strings(m, "unique")?.unwrap_or_default(),
+                strict: m.get("strict").and_then(|s| s.as_bool()).unwrap_or(false),
+            };
+            Some(crate::reconcile::IdentityMap::from_pairs(pairs, &opts)?)
+        }
+    };
+    let a = ReconcileSide {
+        ids: request_strings(req, "a")?,
+        registry: Some(registry),
+        segment: text("segment"),
+        as_of: request_instant(req, "asOf")?,
+        profiles: request_profiles(req, "profiles")?,
+    };
+    let b = ReconcileSide {
+        ids: request_strings(req, "b")?,
+        registry: Some(registry_b.unwrap_or(registry)),
+        segment: text("segmentB").or_else(|| text("segment")),
+        as_of: request_instant(req, "asOfB")?,
+        profiles: request_profiles(req, "profilesB")?,
+    };
+    reconcile_json(a, b, &request_fx(req)?, identity.as_ref())
+}
+
+/// [`drift_json`] for the JavaScript bindings: one JSON request `{profiles, start, end, every,
+/// zone, window, z, ids, fx}`.
+pub fn drift_request_json(registry: &Registry, req: &serde_json::Value) -> Result<serde_json::Value, crate::Error> {
+    let text = |key: &str| request_field(req, key).and_then(|v| v.as_str()).map(str::to_string);
+    let defaults = crate::reconcile::DriftOptions::default();
+    let opts = crate::reconcile::DriftOptions {
+        zone: text("zone").unwrap_or(defaults.zone),
+        from: text("start").ok_or_else(|| request_error("start (YYYY-MM-DD) is required".into()))?,
+        to: text("end").ok_or_else(|| request_error("end (YYYY-MM-DD) is required".into()))?,
+        every: request_field(req, "every")
+            .and_then(|v| v.as_u64())
+            .map_or(Ok(1), |v| u32::try_from(v).map_err(|_| request_error("every is too large".into())))?,
+        window: request_field(req, "window").and_then(|v| v.as_u64()).map_or(defaults.window, |v| v as usize),
+        z: request_field(req, "z").and_then(|v| v.as_f64()).unwrap_or(defaults.z),
+    };
+    let profiles = request_profiles(req, "profiles")?.unwrap_or_default();
+    let ids = request_strings(req, "ids")?
+        .unwrap_or_else(|| registry.segments().iter().map(|s| s.id().to_string()).collect());
+    let targets: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let rows = crate::reconcile::drift(registry.program(), &targets, &profiles, &request_fx(req)?, &opts)?;
+    Ok(drift_json(&rows))
+}
