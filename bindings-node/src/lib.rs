@@ -773,7 +773,7 @@ pub fn sketch_decode(
 }
 
 fn request(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| type_error(&format!("internal: the request is not JSON ({e})")))
+    serde_json::from_str(text).map_err(|e| type_error(format!("internal: the request is not JSON ({e})")))
 }
 
 /// Why two member sets differ (SPEC §25): the request is `segcore::binding::reconcile_request_json`'s.
