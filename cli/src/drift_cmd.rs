@@ -80,7 +80,9 @@ fn every_days(text: &str) -> CliResult<u32> {
 
 pub fn run(args: &DriftArgs) -> CliResult<()> {
     let outputs = [args.csv.as_deref(), args.parquet.as_deref(), args.html.as_deref(), args.input.out.as_deref()];
+    let t0 = std::time::Instant::now();
     let l = crate::over_time::load_checked(&args.input, &outputs)?;
+    let loaded = t0.elapsed();
     let opts = DriftOptions {
         zone: args.zone.clone(),
         from: args.from.clone(),
@@ -97,6 +99,12 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
     })
     .map_err(|e| core_error("drift", &e))?;
     bar.finish();
+    errln!(
+        "  loaded {} profiles in {:.1}s; timelines and daily counts in {:.1}s",
+        l.profiles.len(),
+        loaded.as_secs_f64(),
+        (t0.elapsed() - loaded).as_secs_f64()
+    );
     if let Some(p) = &args.csv {
         crate::over_time::write_file(p, &csv(&rows))?;
     }

@@ -357,8 +357,9 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
     // (one side's ids are sketched at the other sketch's length).
     let (only_a, only_b, count_a, count_b, via) = match (&a, &b) {
         (Side::Ids(x), Side::Ids(y)) => {
-            let in_y: std::collections::HashSet<&str> = y.ids.iter().map(String::as_str).collect();
-            let in_x: std::collections::HashSet<&str> = x.ids.iter().map(String::as_str).collect();
+            type Set<'s> = std::collections::HashSet<&'s str, foldhash::fast::FixedState>;
+            let in_y: Set<'_> = y.ids.iter().map(String::as_str).collect();
+            let in_x: Set<'_> = x.ids.iter().map(String::as_str).collect();
             let mut oa: Vec<String> = x.ids.iter().filter(|i| !in_y.contains(i.as_str())).cloned().collect();
             let mut ob: Vec<String> = y.ids.iter().filter(|i| !in_x.contains(i.as_str())).cloned().collect();
             oa.sort();

@@ -13,14 +13,65 @@ use crate::io::{self, core_error, error, CliResult, Format};
 use crate::out;
 use crate::reconcile_cmd::{allowed, read_id_file, ReconcileArgs};
 
-fn load_profiles(path: &Path, events: Option<&Path>, args: &ReconcileArgs, reg: &Registry) -> CliResult<Vec<Profile>> {
+/// Keeps the rows whose `column` (an id) `keep` accepts.
+fn keep_rows(
+    batches: Vec<arrow_array::RecordBatch>,
+    column: &str,
+    keep: &dyn Fn(&str) -> bool,
+    source: &Path,
+) -> CliResult<Vec<arrow_array::RecordBatch>> {
+    use arrow_array::cast::AsArray;
+    use arrow_schema::DataType;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let Some(col) = b.column_by_name(column) else { return Ok(vec![b]) };
+        let mask: arrow_array::BooleanArray = match col.data_type() {
+            DataType::Utf8 => col.as_string::<i32>().iter().map(|v| Some(v.is_some_and(keep))).collect(),
+            DataType::LargeUtf8 => col.as_string::<i64>().iter().map(|v| Some(v.is_some_and(keep))).collect(),
+            DataType::Utf8View => col.as_string_view().iter().map(|v| Some(v.is_some_and(keep))).collect(),
+            DataType::Int64 => col
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .iter()
+                .map(|v| Some(v.is_some_and(|v| keep(&v.to_string()))))
+                .collect(),
+            // Another id type: the core's reader reports it; keep every row.
+            _ => {
+                out.push(b);
+                continue;
+            }
+        };
+        if mask.true_count() > 0 {
+            out.push(
+                arrow_select::filter::filter_record_batch(&b, &mask)
+                    .map_err(|e| format!("{}: {e}", source.display()))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A side's profiles — only those `wanted` accepts when given (a reconciliation with both exports
+/// reads nothing but the differing entities).
+fn load_profiles(
+    path: &Path,
+    events: Option<&Path>,
+    args: &ReconcileArgs,
+    reg: &Registry,
+    wanted: Option<&dyn Fn(&str) -> bool>,
+) -> CliResult<Vec<Profile>> {
     let cols = args.why.columns.columns();
     if Format::detect(path, None)? == Format::Parquet {
-        let profiles = crate::parquet_io::read(path, None)?;
-        let events = events.map(|e| crate::parquet_io::read(e, None)).transpose()?;
+        let mut profiles = crate::parquet_io::read(path, None)?;
+        let mut event_batches = events.map(|e| crate::parquet_io::read(e, None)).transpose()?;
+        if let Some(keep) = wanted {
+            profiles = keep_rows(profiles, &cols.id, keep, path)?;
+            if let (Some(ev), Some(p)) = (event_batches.take(), events) {
+                event_batches = Some(keep_rows(ev, &cols.entity_id, keep, p)?);
+            }
+        }
         return segcore::ingest_arrow::profiles_from_batches(
             &profiles,
-            events.as_deref(),
+            event_batches.as_deref(),
             &cols,
             &reg.program().read_set(),
         )
@@ -30,7 +81,11 @@ fn load_profiles(path: &Path, events: Option<&Path>, args: &ReconcileArgs, reg: 
         Some(e) => io::read_events(e, Format::detect(e, None)?, &cols)?,
         None => Vec::new(),
     };
-    io::read_profiles(path, Format::detect(path, None)?, events, &cols)
+    let mut profiles = io::read_profiles(path, Format::detect(path, None)?, events, &cols)?;
+    if let Some(keep) = wanted {
+        profiles.retain(|p| keep(p.id()));
+    }
+    Ok(profiles)
 }
 
 fn as_of(text: Option<&str>, flag: &str) -> CliResult<Option<i64>> {
@@ -73,11 +128,30 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
     }
     let fx = crate::load_fx(w.fx.as_deref())?;
     let identity = w.identity.load()?;
+    let read = |p: &Path| -> CliResult<Option<Vec<String>>> {
+        if p.as_os_str() == "-" {
+            return Ok(None);
+        }
+        let set = read_id_file(p, &args.ids)?;
+        crate::reconcile_cmd::warn(&set);
+        Ok(Some(set.ids))
+    };
+    let (claimed_a, claimed_b) = (read(&args.a)?, read(&args.b)?);
+    // With both exports given, only the differing entities' data is read.
+    let wanted = match (&claimed_a, &claimed_b) {
+        (Some(a), Some(b)) => Some(segcore::reconcile::difference_ids(a, b, identity.as_ref())),
+        _ => None,
+    };
+    let keep = |id: &str| -> bool {
+        let w = wanted.as_ref().expect("only called with a wanted set");
+        w.contains(identity.as_ref().map_or(id, |m| m.canonical(id)))
+    };
+    let keep_ref: Option<&dyn Fn(&str) -> bool> = if wanted.is_some() { Some(&keep) } else { None };
     let any_reg = reg_a.as_ref().or(reg_b.as_ref());
     let mut conflicts = Vec::new();
     let mut load = |p: Option<&Path>, e: Option<&Path>| -> CliResult<Option<Vec<Profile>>> {
         let (Some(p), Some(reg)) = (p, any_reg) else { return Ok(None) };
-        let profiles = load_profiles(p, e, args, reg)?;
+        let profiles = load_profiles(p, e, args, reg, keep_ref)?;
         Ok(Some(match &identity {
             Some(map) => {
                 let (merged, c) = map.merge_profiles(profiles);
@@ -93,15 +167,6 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
         d.as_ref().map(|ps| ps.iter().map(|p| (p.id(), p)).collect::<HashMap<_, _>>())
     }
     let (index_a, index_b) = (index(&data_a), index(&data_b));
-    let read = |p: &Path| -> CliResult<Option<Vec<String>>> {
-        if p.as_os_str() == "-" {
-            return Ok(None);
-        }
-        let set = read_id_file(p, &args.ids)?;
-        crate::reconcile_cmd::warn(&set);
-        Ok(Some(set.ids))
-    };
-    let (claimed_a, claimed_b) = (read(&args.a)?, read(&args.b)?);
     let a = SideInput {
         claimed: claimed_a.as_deref(),
         definition: reg_a.as_ref().zip(seg_a.as_deref()),

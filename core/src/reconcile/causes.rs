@@ -4,6 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// Hash sets of ids: foldhash (ids are data, but a collision only costs time, never an answer).
+type IdSet<'a> = HashSet<&'a str, foldhash::fast::FixedState>;
+
 use crate::context::{EvalContext, FxRates};
 use crate::error::{DataLocation, Error};
 use crate::profile::Profile;
@@ -148,6 +151,22 @@ fn computed(s: &Setting<'_>) -> Result<Vec<String>, Error> {
     Ok(parts.concat())
 }
 
+/// The canonical ids of the raw ids in one set only: the only entities whose data a
+/// reconciliation reads (callers load just their profiles).
+///
+/// ```
+/// use segcore::reconcile::difference_ids;
+/// let ids = difference_ids(&["u1".into(), "u2".into()], &["u2".into(), "u3".into()], None);
+/// assert_eq!(ids.len(), 2);
+/// assert!(ids.contains("u1") && ids.contains("u3"));
+/// ```
+pub fn difference_ids(a: &[String], b: &[String], identity: Option<&IdentityMap>) -> HashSet<String> {
+    let (ra, rb): (IdSet<'_>, IdSet<'_>) =
+        (a.iter().map(String::as_str).collect(), b.iter().map(String::as_str).collect());
+    let canon = |id: &str| identity.map_or(id, |m| m.canonical(id)).to_string();
+    ra.symmetric_difference(&rb).map(|x| canon(x)).collect()
+}
+
 /// Reconciles two sides (SPEC §25): counts, and each raw id in one set only with its cause.
 ///
 /// ```
@@ -186,12 +205,11 @@ pub fn reconcile<'a>(
         })
     }
     let (sa, sb) = (setting(a, b), setting(b, a));
-    let canon = |id: &str| identity.map_or(id, |m| m.canonical(id)).to_string();
     // Raw sets (an export, or computed from the side's setting).
-    let raw = |x: &SideInput<'a>, s: &Option<Setting<'a>>| -> Result<Vec<String>, Error> {
+    let raw = |x: &SideInput<'a>, s: &Option<Setting<'a>>| -> Result<std::borrow::Cow<'a, [String]>, Error> {
         match (x.claimed, s) {
-            (Some(ids), _) => Ok(ids.to_vec()),
-            (None, Some(s)) => computed(s),
+            (Some(ids), _) => Ok(std::borrow::Cow::Borrowed(ids)),
+            (None, Some(s)) => computed(s).map(std::borrow::Cow::Owned),
             (None, None) => Err(Error::new(
                 crate::ErrorKind::InvalidContext,
                 "a side needs its members (an export) or a definition, an as_of and data to compute them",
@@ -199,10 +217,15 @@ pub fn reconcile<'a>(
         }
     };
     let (ra, rb) = (raw(a, &sa)?, raw(b, &sb)?);
-    let (raw_a, raw_b): (HashSet<&str>, HashSet<&str>) =
-        (ra.iter().map(String::as_str).collect(), rb.iter().map(String::as_str).collect());
-    let (ca, cb): (HashSet<String>, HashSet<String>) =
-        (ra.iter().map(|x| canon(x)).collect(), rb.iter().map(|x| canon(x)).collect());
+    let canon_of = |id: &str| -> String { identity.map_or(id, |m| m.canonical(id)).to_string() };
+    let (raw_a, raw_b) = (canonical(&ra, None), canonical(&rb, None));
+    // Canonical sets borrow from the raw ids, or from the identity map.
+    fn canonical<'s>(set: &'s [String], identity: Option<&'s IdentityMap>) -> IdSet<'s> {
+        let mut out = IdSet::with_capacity_and_hasher(set.len(), Default::default());
+        out.extend(set.iter().map(|x| identity.map_or(x.as_str(), |m| m.canonical(x))));
+        out
+    }
+    let (ca, cb) = (canonical(&ra, identity), canonical(&rb, identity));
     let mut out = Reconciliation {
         count_a: ca.len() as u64,
         count_b: cb.len() as u64,
@@ -212,14 +235,14 @@ pub fn reconcile<'a>(
         differences: Vec::new(),
     };
     let in_data = |id: &str| [sa, sb].iter().flatten().any(|s| s.profiles.contains_key(id));
-    for (only_a, mine, theirs_raw, theirs) in [(true, &ra, &raw_b, &cb), (false, &rb, &raw_a, &ca)] {
-        let mut seen: HashSet<&str> = HashSet::new();
+    for (only_a, mine, theirs_raw, theirs) in [(true, &*ra, &raw_b, &cb), (false, &*rb, &raw_a, &ca)] {
+        let mut seen: IdSet<'_> = IdSet::default();
         let mut diffs = Vec::new();
         for x in mine.iter() {
             if theirs_raw.contains(x.as_str()) || !seen.insert(x.as_str()) {
                 continue;
             }
-            let c = canon(x);
+            let c = canon_of(x);
             let unresolved = identity.is_some_and(|m| !m.knows(x)) && !in_data(&c);
             let mut d = Difference {
                 raw: x.clone(),
@@ -229,7 +252,7 @@ pub fn reconcile<'a>(
                 chain: [None; 6],
                 change: None,
             };
-            if theirs.contains(&c) || unresolved {
+            if theirs.contains(c.as_str()) || unresolved {
                 d.cause = Cause::Identity;
                 diffs.push(d);
                 continue;

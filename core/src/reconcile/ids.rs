@@ -174,7 +174,8 @@ pub struct IdSet {
 #[derive(Debug)]
 pub struct IdCollector {
     options: IdOptions,
-    seen: HashMap<String, Place>,
+    /// foldhash: ids are data, but a collision only costs time, never an answer.
+    seen: HashMap<String, Place, foldhash::fast::FixedState>,
     set: IdSet,
 }
 
@@ -182,7 +183,7 @@ impl IdCollector {
     /// A collector for a source named `source` whose places are `line`s or `row`s.
     pub fn new(source: &str, place_name: &'static str, options: IdOptions) -> IdCollector {
         let report = IdReport { source: source.to_string(), place_name, ..Default::default() };
-        IdCollector { options, seen: HashMap::new(), set: IdSet { ids: Vec::new(), report } }
+        IdCollector { options, seen: HashMap::default(), set: IdSet { ids: Vec::new(), report } }
     }
 
     /// Records that a byte-order mark was removed.
@@ -197,32 +198,35 @@ impl IdCollector {
 
     /// Adds one id found at `place`; an empty id is `invalid_ids`.
     pub fn push(&mut self, place: Place, raw: RawId<'_>) -> Result<(), Error> {
-        let mut id = match raw {
+        use std::borrow::Cow;
+        let original: Cow<'_, str> = match raw {
             RawId::Int(i) => {
                 let text = i.to_string();
                 self.set.report.integers.add(place, &text);
-                text
+                Cow::Owned(text)
             }
             RawId::Str(s) => {
                 self.set.report.strings.add(place, s);
-                s.to_string()
+                Cow::Borrowed(s)
             }
         };
-        let original = id.clone();
-        if id.trim() != id {
+        // Checks first; an id is copied only when it is kept (and changed only when asked).
+        let mut id: Cow<'_, str> = original.clone();
+        if id.trim().len() != id.len() {
             self.set.report.whitespace.add(place, &id);
             if self.options.trim {
-                id = id.trim().to_string();
+                id = Cow::Owned(id.trim().to_string());
             }
         }
-        let nfc = match is_nfc_quick(id.chars()) {
-            IsNormalized::Yes => true,
-            _ => id.nfc().eq(id.chars()),
-        };
+        let nfc = id.is_ascii()
+            || match is_nfc_quick(id.chars()) {
+                IsNormalized::Yes => true,
+                _ => id.nfc().eq(id.chars()),
+            };
         if !nfc {
             self.set.report.not_nfc.add(place, &id);
             if self.options.nfc {
-                id = id.nfc().collect();
+                id = Cow::Owned(id.nfc().collect());
             }
         }
         if id != original {
@@ -231,7 +235,7 @@ impl IdCollector {
         if id.is_empty() {
             return Err(self.error(place, "an empty id".to_string()));
         }
-        match self.seen.get(&id) {
+        match self.seen.get(id.as_ref()) {
             Some(&first) => {
                 self.set.report.duplicates.add(place, &id);
                 if self.set.report.first_seen.len() < EXAMPLES {
@@ -239,8 +243,9 @@ impl IdCollector {
                 }
             }
             None => {
-                self.seen.insert(id.clone(), place);
-                self.set.ids.push(id);
+                let owned = id.into_owned();
+                self.seen.insert(owned.clone(), place);
+                self.set.ids.push(owned);
             }
         }
         Ok(())

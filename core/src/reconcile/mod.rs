@@ -30,7 +30,7 @@ mod ids;
 mod sketch;
 
 pub use audit::{audit, Audit, AuditField};
-pub use causes::{reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
+pub use causes::{difference_ids, reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
 pub use drift::{drift, drift_steps, drift_with_progress, DriftCause, DriftOptions, DriftRow};
 pub use fingerprint::{Fingerprint, Key};
 pub use identity::{read_identity, IdentityMap, IdentityOptions, IdentityReport};
