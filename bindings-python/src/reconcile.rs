@@ -46,6 +46,12 @@ pub(crate) fn ids_of(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<Str
                 tag(py, PyTypeError::new_err(format!("id {i} does not fit 64 bits")), ErrorKind::InvalidIds)
             })?;
             out.push(v.to_string());
+        } else if item.hasattr("__index__")? && !item.is_instance_of::<pyo3::types::PyBool>() {
+            // NumPy integers (a pandas or NumPy column of ints): exact integers, never floats.
+            let v: i64 = item.call_method0("__index__")?.extract().map_err(|_| {
+                tag(py, PyTypeError::new_err(format!("id {i} does not fit 64 bits")), ErrorKind::InvalidIds)
+            })?;
+            out.push(v.to_string());
         } else {
             let what = item.get_type().name()?.to_string();
             return Err(tag(

@@ -24,7 +24,10 @@ def test_fingerprint_text_merge_and_types() -> None:
     with pytest.raises(segcore.SegmentError) as e:
         segcore.Fingerprint.parse("sfp1:nothex00:1:2:3:4:5")
     assert e.value.kind == "invalid_fingerprint"
-    for bad in ("u1", [1.5], [None]):
+    pd = pytest.importorskip("pandas")
+    assert segcore.fingerprint(pd.Series([1, 2, 3])) == segcore.fingerprint(["1", "2", "3"])
+    assert segcore.fingerprint(pd.Series(["a", "b"])) == segcore.fingerprint(["a", "b"])
+    for bad in ("u1", [1.5], [None], [True], pd.Series([1.5])):
         with pytest.raises(TypeError):
             segcore.fingerprint(bad)  # type: ignore[arg-type]
     with pytest.raises(segcore.SegmentError) as e:
