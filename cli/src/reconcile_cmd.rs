@@ -317,14 +317,22 @@ enum Side {
     Sketch(Sketch),
 }
 
-fn read_side(path: &Path, args: &IdArgs) -> CliResult<Side> {
+/// True when the file starts like a sketch (SPEC §24's magic).
+fn is_sketch(path: &Path) -> CliResult<bool> {
+    if path.as_os_str() == "-" {
+        return Ok(false);
+    }
     let mut head = [0u8; 8];
     let n = {
         use std::io::Read as _;
         let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
         f.read(&mut head).map_err(|e| io_error(path, e))?
     };
-    if head[..n].starts_with(b"SEGSKT") {
+    Ok(head[..n].starts_with(b"SEGSKT"))
+}
+
+fn read_side(path: &Path, args: &IdArgs) -> CliResult<Side> {
+    if is_sketch(path)? {
         let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
         return Sketch::from_bytes(&bytes).map(Side::Sketch).map_err(|e| core_error(&path.display().to_string(), &e));
     }
@@ -348,7 +356,19 @@ pub fn allowed(spec: &str, union: u64) -> CliResult<u64> {
 }
 
 pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
-    if args.why.given() || args.a.as_os_str() == "-" || args.b.as_os_str() == "-" {
+    let causes = args.why.given() || args.a.as_os_str() == "-" || args.b.as_os_str() == "-";
+    if causes || args.html.is_some() {
+        for p in [&args.a, &args.b] {
+            if is_sketch(p)? {
+                return Err(error(
+                    ErrorKind::InvalidContext,
+                    format!(
+                        "{} is a sketch: causes and --html need both sides' ids (compare sketches without them, then exchange the differing ids)",
+                        p.display()
+                    ),
+                ));
+            }
+        }
         return crate::why::reconcile(args);
     }
     let key = args.ids.key()?;

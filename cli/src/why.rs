@@ -248,15 +248,11 @@ fn explain_flip<'a>(d: &Difference, a: &SideInput<'a>, b: &SideInput<'a>) -> Cli
     Ok(out)
 }
 
+/// The bindings' JSON (`segcore::binding::reconciliation_json`) plus what the CLI knows: sources,
+/// explained examples, the identity map, the tolerance.
 fn json(rep: &Report<'_>) -> serde_json::Value {
     let r = &rep.r;
-    let diff = |d: &Difference| {
-        serde_json::json!({
-            "raw": d.raw, "id": d.id, "only": if d.only_a { "a" } else { "b" }, "cause": d.cause.as_str(),
-            "chain": d.chain,
-            "change": d.change.as_ref().map(segcore::binding::change_json),
-        })
-    };
+    let mut j = segcore::binding::reconciliation_json(r);
     let examples: Vec<serde_json::Value> = rep
         .examples
         .iter()
@@ -268,14 +264,9 @@ fn json(rep: &Report<'_>) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({
-        "a": {"source": source(rep, false), "count": r.count_a, "merged_by_identity": r.merged_a},
-        "b": {"source": source(rep, true), "count": r.count_b, "merged_by_identity": r.merged_b},
-        "both": r.both,
-        "jaccard": jaccard(r),
-        "differing": r.differing(),
-        "by_cause": r.by_cause().iter().map(|(c, n)| (c.as_str().to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
-        "differences": r.differences.iter().map(diff).collect::<Vec<_>>(),
+    let extra = serde_json::json!({
+        "sources": {"a": source(rep, false), "b": source(rep, true)},
+        "merged_by_identity": {"a": r.merged_a, "b": r.merged_b},
         "examples": examples,
         "identity": rep.identity.as_ref().map(|m| serde_json::json!({
             "identifiers": m.identifiers(), "components": m.components(),
@@ -284,7 +275,11 @@ fn json(rep: &Report<'_>) -> serde_json::Value {
         })),
         "max_diff": rep.limit,
         "passed": rep.passed,
-    })
+    });
+    if let (Some(o), serde_json::Value::Object(e)) = (j.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    j
 }
 
 /// How a side is named in reports: its file, or what computed it.

@@ -123,6 +123,14 @@ fn reconcile_lists_exactly_the_planted_differences_by_ids_and_by_sketch() {
     assert!(!o.status.success());
     assert!(text(&o).0.contains("FAILED") && text(&o).1.contains("more than --max-diff allows (50)"), "{:?}", text(&o));
     assert!(run(&["reconcile", "a.txt", "b.txt", "--max-diff", "2%"], &d).status.success());
+    // --html with id lists and no setting: a page, every difference unexplained (nothing to
+    // evaluate); with a sketch side: refused, saying why.
+    let o = run(&["reconcile", "a.txt", "b.txt", "--html", "plain.html", "--json"], &d);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["causes"]["unexplained"], 53, "{j}");
+    assert!(std::fs::read_to_string(d.join("plain.html")).unwrap().contains("crm-only-0"));
+    let o = run(&["reconcile", "a.txt", "b.sketch", "--html", "x.html"], &d);
+    assert!(!o.status.success() && text(&o).1.contains("b.sketch is a sketch"), "{}", text(&o).1);
     let o = run(&["reconcile", "a.txt", "b.txt", "--max-diff", "lots"], &d);
     assert!(text(&o).1.contains("--max-diff \"lots\""), "{}", text(&o).1);
 }
