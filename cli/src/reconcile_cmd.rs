@@ -167,7 +167,8 @@ impl WhyArgs {
 /// An identity map (SPEC §25) and how its canonical ids are chosen.
 #[derive(clap::Args, Clone)]
 pub struct IdentityArgs {
-    /// Identity map: pairs of identifiers naming one entity (CSV with a header, or JSONL).
+    /// Identity map: pairs of identifiers naming one entity (CSV with a header, JSONL, or a
+    /// Parquet table's first two columns).
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
     /// Identifier prefixes in order of preference for canonical ids (repeatable: `user:`).
@@ -185,14 +186,18 @@ impl IdentityArgs {
     /// The map, with its conflicts reported on stderr.
     pub fn load(&self) -> CliResult<Option<segcore::reconcile::IdentityMap>> {
         let Some(path) = &self.identity else { return Ok(None) };
-        let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
         let opts = segcore::reconcile::IdentityOptions {
             prefer: self.prefer.clone(),
             unique: self.unique.clone(),
             strict: self.strict_identity,
         };
-        let map =
-            segcore::reconcile::read_identity(&path.display().to_string(), &bytes, &opts).map_err(|e| e.to_string())?;
+        let is_parquet = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let map = if is_parquet {
+            segcore::reconcile::IdentityMap::from_pairs(parquet_pairs(path)?, &opts).map_err(|e| e.to_string())?
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+            segcore::reconcile::read_identity(&path.display().to_string(), &bytes, &opts).map_err(|e| e.to_string())?
+        };
         let r = map.report();
         for (c, ids) in &r.conflicts {
             errln!("warning: {}: component {c} joins {}", path.display(), ids.join(", "));
@@ -202,6 +207,51 @@ impl IdentityArgs {
         }
         Ok(Some(map))
     }
+}
+
+/// The pairs of an identity table in Parquet: its first two columns, strings or integers; a null
+/// or empty identifier is an error naming the row.
+fn parquet_pairs(path: &Path) -> CliResult<Vec<(String, String)>> {
+    let shown = path.display().to_string();
+    let mut pairs = Vec::new();
+    let mut row = 0u64;
+    for batch in crate::parquet_io::reader(path, None)? {
+        let batch = batch.map_err(|e| core_error(&shown, &e))?;
+        if batch.num_columns() < 2 {
+            return Err(error(ErrorKind::InvalidIdentity, format!("{shown}: an identity table needs two columns")));
+        }
+        let cell = |c: usize, i: usize| -> Option<String> {
+            let col = batch.column(c);
+            if col.is_null(i) {
+                return None;
+            }
+            let v = match col.data_type() {
+                DataType::Utf8 => col.as_string::<i32>().value(i).to_string(),
+                DataType::LargeUtf8 => col.as_string::<i64>().value(i).to_string(),
+                DataType::Utf8View => col.as_string_view().value(i).to_string(),
+                DataType::Int64 => col.as_primitive::<Int64Type>().value(i).to_string(),
+                DataType::Int32 => col.as_primitive::<Int32Type>().value(i).to_string(),
+                _ => return None,
+            };
+            (!v.is_empty()).then_some(v)
+        };
+        for i in 0..batch.num_rows() {
+            match (cell(0, i), cell(1, i)) {
+                (Some(a), Some(b)) => pairs.push((a, b)),
+                _ => {
+                    return Err(error(
+                        ErrorKind::InvalidIdentity,
+                        format!(
+                            "{shown}: row {}: two non-empty string or integer identifiers expected",
+                            row + i as u64
+                        ),
+                    ))
+                }
+            }
+        }
+        row += batch.num_rows() as u64;
+    }
+    Ok(pairs)
 }
 
 /// Reads an id export by its extension (Parquet through Arrow; text formats by the core).

@@ -413,6 +413,23 @@ fn reconcile_gives_each_difference_its_cause_with_explanations() {
         eval(&["--identity", "im.csv", "--prefer", "user:"]),
         [("user:1".into(), true), ("user:2".into(), false)]
     );
+    // The same map as a Parquet table (a warehouse's identity graph).
+    {
+        use arrow_array::{ArrayRef, RecordBatch, StringArray};
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("user_id", std::sync::Arc::new(StringArray::from(vec!["user:1"]))),
+            ("email", std::sync::Arc::new(StringArray::from(vec!["email:a@x"]))),
+        ];
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let file = std::fs::File::create(d.join("im.parquet")).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    assert_eq!(
+        eval(&["--identity", "im.parquet", "--prefer", "user:"]),
+        [("user:1".into(), true), ("user:2".into(), false)]
+    );
     std::fs::write(d.join("broken.csv"), "a,b\nuser:1\n").unwrap();
     let o = run(&["reconcile", "a.csv", "b.csv", "--identity", "broken.csv"], &d);
     assert!(text(&o).1.contains("broken.csv:2"), "{}", text(&o).1);
