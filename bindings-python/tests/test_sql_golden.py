@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+import segcore
+
 sqlglot = pytest.importorskip("sqlglot", reason="pip install sqlglot")
 from sqlglot import exp  # noqa: E402
 from sqlglot.errors import ErrorLevel  # noqa: E402
@@ -151,3 +153,16 @@ def test_ddl_parses(dialect, queries):
         assert table is not None and table.name in expected, create.sql()
         cols = [c.name for c in create.find_all(exp.ColumnDef)]
         assert cols == expected[table.name], (dialect, table.name, cols)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_fingerprint_sql_parses(dialect, queries):
+    """SPEC §24's fingerprint SQL — over a table, and per segment over the membership query —
+    reads as one SELECT in every dialect (BigQuery and Snowflake are checked no further)."""
+    for what, sql in (
+        ("table", segcore.fingerprint_sql(dialect, table="crm.members", id_column="user_id", filter="segment = 'vip'")),
+        ("membership", segcore.fingerprint_sql(dialect, membership_sql=queries[dialect].sql, key="crm-2026")),
+    ):
+        statements = _parse(sql, dialect, f"the {what} fingerprint SQL")
+        assert len(statements) == 1 and isinstance(statements[0], exp.Select), (dialect, what)
+        assert "sfp1:" in sql
