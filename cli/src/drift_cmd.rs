@@ -115,10 +115,13 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
         crate::over_time::write_file(p, &html(&rows, &opts))?;
     }
     if args.json {
+        // One JSON shape in every runtime: the bindings' rows.
         let mut text = String::new();
-        for r in &rows {
-            text.push_str(&json(r).to_string());
-            text.push('\n');
+        if let serde_json::Value::Array(all) = segcore::binding::drift_json(&rows) {
+            for r in all {
+                text.push_str(&r.to_string());
+                text.push('\n');
+            }
         }
         match &args.input.out {
             Some(p) => crate::over_time::write_file(p, &text)?,
@@ -128,22 +131,6 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
         out::product(&summary(&rows))?;
     }
     Ok(())
-}
-
-fn json(r: &DriftRow) -> serde_json::Value {
-    let by = |v: &[u64; 3]| {
-        DriftCause::ALL
-            .iter()
-            .zip(v)
-            .map(|(c, n)| (c.as_str().to_string(), serde_json::json!(n)))
-            .collect::<serde_json::Map<_, _>>()
-    };
-    serde_json::json!({
-        "segment": r.segment, "day": r.day, "start": segcore::binding::format_timestamp(r.start),
-        "members": r.members, "entered": r.entered_total(), "exited": r.exited_total(),
-        "churn_pct": r.churn, "entered_by": by(&r.entered), "exited_by": by(&r.exited),
-        "z": r.z, "alert": r.alert,
-    })
 }
 
 fn csv(rows: &[DriftRow]) -> String {

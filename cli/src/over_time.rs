@@ -105,9 +105,10 @@ pub(crate) fn load_checked(input: &Input, outputs: &[Option<&Path>]) -> CliResul
             vec![Profile::from_json_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?]
         }
         (None, Some(path)) if Format::detect(path, None)? == Format::Parquet => {
-            let profiles = crate::parquet_io::read(path, None)?;
-            let events = input.events.as_deref().map(|e| crate::parquet_io::read(e, None)).transpose()?;
             let read = registry.program().read_set();
+            let profiles = crate::parquet_io::read_profiles_for(path, &read, &cols)?;
+            let events =
+                input.events.as_deref().map(|e| crate::parquet_io::read_events_for(e, &read, &cols)).transpose()?;
             segcore::ingest_arrow::profiles_from_batches(&profiles, events.as_deref(), &cols, &read)
                 .map_err(|e| core_error(&path.display().to_string(), &e))?
         }

@@ -62,6 +62,28 @@ pub fn reader(
     Ok(reader.map(move |b| b.map_err(|e| segcore::Error::new(ErrorKind::InvalidProfile, format!("{shown}: {e}")))))
 }
 
+/// A profiles file's batches with only the columns a program reads (its attributes and the id).
+pub fn read_profiles_for(
+    path: &Path,
+    read: &segcore::ReadSet,
+    cols: &segcore::ingest::Columns,
+) -> CliResult<Vec<RecordBatch>> {
+    let mut wanted = read.attributes.clone();
+    wanted.insert(cols.id.clone());
+    self::read(path, Some(&wanted))
+}
+
+/// An events file's batches with only the columns a program reads (properties, entity, name, at).
+pub fn read_events_for(
+    path: &Path,
+    read: &segcore::ReadSet,
+    cols: &segcore::ingest::Columns,
+) -> CliResult<Vec<RecordBatch>> {
+    let mut wanted: BTreeSet<String> = read.event_properties.values().flatten().cloned().collect();
+    wanted.extend([cols.entity_id.clone(), cols.name.clone(), cols.at.clone()]);
+    self::read(path, Some(&wanted))
+}
+
 /// Writes record batches as a Parquet file (Snappy), atomically.
 pub fn write(path: &Path, schema: Arc<Schema>, batches: impl IntoIterator<Item = RecordBatch>) -> CliResult<()> {
     let mut out = OutputFile::create(path)?;

@@ -61,8 +61,9 @@ fn load_profiles(
 ) -> CliResult<Vec<Profile>> {
     let cols = args.why.columns.columns();
     if Format::detect(path, None)? == Format::Parquet {
-        let mut profiles = crate::parquet_io::read(path, None)?;
-        let mut event_batches = events.map(|e| crate::parquet_io::read(e, None)).transpose()?;
+        let read = reg.program().read_set();
+        let mut profiles = crate::parquet_io::read_profiles_for(path, &read, &cols)?;
+        let mut event_batches = events.map(|e| crate::parquet_io::read_events_for(e, &read, &cols)).transpose()?;
         if let Some(keep) = wanted {
             profiles = keep_rows(profiles, &cols.id, keep, path)?;
             if let (Some(ev), Some(p)) = (event_batches.take(), events) {
