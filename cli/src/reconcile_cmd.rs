@@ -477,14 +477,21 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
         Side::Sketch(_) => Vec::new(),
     };
     if args.json {
+        // The shape of every reconciliation (the bindings' and `reconcile` with causes), with no
+        // cause: none was asked for.
+        let diff = |raw: &String, side: &str| serde_json::json!({"raw": raw, "id": raw, "side": side, "cause": null});
+        let differences: Vec<serde_json::Value> =
+            only_a.iter().map(|r| diff(r, "a")).chain(only_b.iter().map(|r| diff(r, "b"))).collect();
         let j = serde_json::json!({
-            "a": {"source": args.a.display().to_string(), "count": count_a, "fingerprint": fp(&a), "warnings": warnings(&a)},
-            "b": {"source": args.b.display().to_string(), "count": count_b, "fingerprint": fp(&b), "warnings": warnings(&b)},
+            "a": count_a,
+            "b": count_b,
             "both": both,
-            "union": union,
             "jaccard": jaccard,
-            "only_a": {"count": only_a.len(), "ids": only_a},
-            "only_b": {"count": only_b.len(), "ids": only_b},
+            "differing": differing,
+            "differences": differences,
+            "sources": {"a": args.a.display().to_string(), "b": args.b.display().to_string()},
+            "fingerprints": {"a": fp(&a), "b": fp(&b)},
+            "warnings": {"a": warnings(&a), "b": warnings(&b)},
             "compared_by": via,
             "max_diff": limit,
             "passed": passed,
