@@ -524,15 +524,9 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
     // committed when the run succeeds.
     let mut out_file = output::OutputFile::create(&args.out)?;
     let mut writer = run::MembershipWriter::new(&mut out_file, &args.out, out_format)?;
-    let (run, n_profiles, eval_time, t2) = if profiles_format == Format::Parquet
-        || events_format == Some(Format::Parquet)
-    {
-        if args.identity.identity.is_some() {
-            return Err(error(
-                ErrorKind::InvalidContext,
-                "--identity needs JSONL or CSV input: the Parquet route streams profile rows as they are, unmerged",
-            ));
-        }
+    let parquet = profiles_format == Format::Parquet || events_format == Some(Format::Parquet);
+    // Merging identities needs whole profiles: the row path, not the chunked columnar route.
+    let (run, n_profiles, eval_time, t2) = if parquet && args.identity.identity.is_none() {
         if events_format.is_some_and(|f| f != profiles_format) {
             return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
         }
@@ -570,11 +564,22 @@ pub fn eval_command(args: &EvalArgs) -> CliResult<()> {
         // Rows were written as the chunks were evaluated (in the evaluation's time).
         (run, n_profiles, t1.elapsed(), Instant::now())
     } else {
-        let events = match (&args.events, events_format) {
-            (Some(p), Some(f)) => io::read_events(p, f, &cols)?,
-            _ => Vec::new(),
+        let mut profiles = if parquet {
+            if events_format.is_some_and(|f| f != profiles_format) || profiles_format != Format::Parquet {
+                return Err(error(ErrorKind::Io, "--profiles and --events must both be Parquet files, or neither"));
+            }
+            let read = registry.program().read_set();
+            let batches = parquet_io::read_profiles_for(&args.profiles, &read, &cols)?;
+            let events = args.events.as_deref().map(|e| parquet_io::read_events_for(e, &read, &cols)).transpose()?;
+            segcore::ingest_arrow::profiles_from_batches(&batches, events.as_deref(), &cols, &read)
+                .map_err(|e| core_error(&args.profiles.display().to_string(), &e))?
+        } else {
+            let events = match (&args.events, events_format) {
+                (Some(p), Some(f)) => io::read_events(p, f, &cols)?,
+                _ => Vec::new(),
+            };
+            io::read_profiles(&args.profiles, profiles_format, events, &cols)?
         };
-        let mut profiles = io::read_profiles(&args.profiles, profiles_format, events, &cols)?;
         if let Some(map) = args.identity.load()? {
             let before = profiles.len();
             let (merged, conflicts) = map.merge_profiles(profiles);

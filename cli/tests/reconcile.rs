@@ -437,6 +437,53 @@ fn reconcile_gives_each_difference_its_cause_with_explanations() {
         eval(&["--identity", "im.parquet", "--prefer", "user:"]),
         [("user:1".into(), true), ("user:2".into(), false)]
     );
+    // Parquet profiles and events with --identity: merged on the row path, the same answer.
+    {
+        use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+        let write = |name: &str, cols: Vec<(&str, ArrayRef)>| {
+            let batch = RecordBatch::try_from_iter(cols).unwrap();
+            let file = std::fs::File::create(d.join(name)).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+        };
+        write(
+            "sp.parquet",
+            vec![("id", std::sync::Arc::new(StringArray::from(vec!["user:1", "email:a@x", "user:2"])))],
+        );
+        let at = |s: &str| segcore::parse_as_of(s).unwrap();
+        let times = vec![at("2026-03-01T00:00:00Z"), at("2026-03-02T00:00:00Z"), at("2026-03-01T00:00:00Z")];
+        write(
+            "se.parquet",
+            vec![
+                ("entity_id", std::sync::Arc::new(StringArray::from(vec!["user:1", "email:a@x", "user:2"]))),
+                ("name", std::sync::Arc::new(StringArray::from(vec!["purchase"; 3]))),
+                ("at", std::sync::Arc::new(TimestampMicrosecondArray::from(times).with_timezone("UTC"))),
+                ("amount", std::sync::Arc::new(Int64Array::from(vec![300, 300, 300]))),
+            ],
+        );
+        let mut args = vec!["eval", "--segments", "segs", "--profiles", "sp.parquet", "--events", "se.parquet"];
+        args.extend([
+            "--as-of",
+            "2026-03-15T00:00:00Z",
+            "--out",
+            "mp.jsonl",
+            "--identity",
+            "im.csv",
+            "--prefer",
+            "user:",
+        ]);
+        let o = run(&args, &d);
+        assert!(o.status.success(), "{}", text(&o).1);
+        let members: Vec<(String, bool)> = std::fs::read_to_string(d.join("mp.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["segment_id"] == "hv90")
+            .map(|v| (v["entity_id"].as_str().unwrap().to_string(), v["member"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(members, [("user:1".to_string(), true), ("user:2".to_string(), false)]);
+    }
     std::fs::write(d.join("broken.csv"), "a,b\nuser:1\n").unwrap();
     let o = run(&["reconcile", "a.csv", "b.csv", "--identity", "broken.csv"], &d);
     assert!(text(&o).1.contains("broken.csv:2"), "{}", text(&o).1);
