@@ -17,6 +17,7 @@ struct Seeds {
     tape: BTreeSet<Vec<u8>>,
     context: BTreeSet<Vec<u8>>,
     table: BTreeSet<Vec<u8>>,
+    reconcile: BTreeSet<Vec<u8>>,
 }
 
 fn main() {
@@ -76,7 +77,24 @@ fn main() {
         b"attributes:\n  age: int\n  tags: list<string>\nevents:\n  purchase:\n    amount: money\n  login:\n".to_vec(),
     );
 
+    // SPEC §24–25: sketches (mode 0), set pairs (1), id exports (2), identity maps (3).
+    let key = segcore::reconcile::Key::default();
+    for (ids, m) in [(vec!["u1", "u2"], 4usize), (vec![], 1), (vec!["a", "b", "c", "d"], 12)] {
+        let mut seed = vec![0u8];
+        seed.extend(segcore::reconcile::Sketch::new(&key, &ids, m).unwrap().to_bytes());
+        s.reconcile.insert(seed);
+    }
+    for text in ["u1,u2,u3|u2,u3,u4", "a|b", ",,|x,y,z"] {
+        s.reconcile.insert([&[1u8][..], text.as_bytes()].concat());
+    }
+    for text in ["\u{feff}id\r\nu1\r\n\r\nu1\r\n", "\"u1\"\n42\n{\"id\": \" u2\"}\n", "cafe\u{301}\nu1\n"] {
+        s.reconcile.insert([&[2u8][..], text.as_bytes()].concat());
+    }
+    for text in ["a,b\nu1,d1\nu2,d1\n", "{\"a\": \"u1\", \"b\": \"e1\"}\n[\"e1\", \"u1\"]\n"] {
+        s.reconcile.insert([&[3u8][..], text.as_bytes()].concat());
+    }
     for (name, set) in [
+        ("reconcile", &s.reconcile),
         ("rule", &s.rule),
         ("definition", &s.definition),
         ("profile_json", &s.profile_json),

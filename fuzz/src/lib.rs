@@ -617,3 +617,84 @@ fn exercise_context(cx: &EvalContext, schema: Option<&Schema>) {
         sql_everywhere(|o| segcore::sql::to_sql(&seg.program(), o), cx);
     }
 }
+
+/// SPEC §24–25 inputs from another system: sketch bytes, id exports, identity maps. The first
+/// byte picks the reader; nothing may panic, errors have their kinds, and what is read holds its
+/// invariants (a decoded difference equals the one the sets give; ids are distinct and non-empty).
+pub fn reconcile(data: &[u8]) {
+    use segcore::reconcile::{read_identity, read_ids, IdFormat, IdOptions, IdentityOptions, Key, Sketch};
+    use segcore::ErrorKind;
+    start(data);
+    let Some((&first, rest)) = data.split_first() else { return };
+    let key = Key::default();
+    match first % 4 {
+        0 => match Sketch::from_bytes(rest) {
+            Ok(s) => {
+                assert_eq!(Sketch::from_bytes(&s.to_bytes()).as_ref(), Ok(&s), "bytes round trip");
+                let ours = Sketch::new(&key, &["u1", "u2", "u3"], s.len().min(64)).expect("a sketch");
+                match ours.decode(&s) {
+                    Ok(d) => assert!(d.symbols <= 64),
+                    Err(e) => {
+                        assert!(matches!(e.kind(), ErrorKind::SketchUndecodable | ErrorKind::KeyMismatch), "{e}");
+                        check_error(&e, Phase::Evaluate);
+                    }
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::SketchInvalid, "{e}");
+                check_error(&e, Phase::Evaluate);
+            }
+        },
+        1 => {
+            // Two sets cut from the input: the decoded difference is the sets' difference.
+            let text = String::from_utf8_lossy(rest);
+            let (a, b) = text.split_once('|').unwrap_or((&text, ""));
+            let set = |t: &str| -> Vec<String> {
+                let mut v: Vec<String> = t.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            let (a, b) = (set(a), set(b));
+            let m = 1 + (rest.len() % 48);
+            let (sa, sb) = (Sketch::new(&key, &a, m).unwrap(), Sketch::new(&key, &b, m).unwrap());
+            if let Ok(d) = sa.decode(&sb) {
+                let want_a: Vec<u64> = {
+                    let mut v: Vec<u64> = a.iter().filter(|x| !b.contains(x)).map(|x| key.symbol(x)).collect();
+                    v.sort_unstable();
+                    v
+                };
+                assert_eq!(d.only_a, want_a, "a decoded difference must be the difference");
+            }
+        }
+        2 => {
+            let format = [IdFormat::Text, IdFormat::Csv, IdFormat::Jsonl][(rest.len() % 3) as usize];
+            let opts = IdOptions { trim: rest.len() % 2 == 0, nfc: rest.len() % 5 == 0 };
+            match read_ids("ids", rest, format, None, opts) {
+                Ok(set) => {
+                    let mut seen = std::collections::HashSet::new();
+                    for id in &set.ids {
+                        assert!(!id.is_empty(), "an empty id was kept");
+                        assert!(seen.insert(id), "a duplicate id was kept: {id:?}");
+                    }
+                    let _ = set.report.warnings();
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidIds, "{e}");
+                    check_error(&e, Phase::Evaluate);
+                }
+            }
+        }
+        _ => {
+            let opts =
+                IdentityOptions { prefer: vec!["u".into()], unique: vec!["u".into()], strict: rest.len() % 2 == 0 };
+            match read_identity("map", rest, &opts) {
+                Ok(m) => assert!(m.components() <= m.identifiers()),
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::InvalidIdentity, "{e}");
+                    check_error(&e, Phase::Evaluate);
+                }
+            }
+        }
+    }
+}

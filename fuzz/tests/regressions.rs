@@ -54,6 +54,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("context", segcore_fuzz::context),
     ("table", segcore_fuzz::table),
     ("arrow", segcore_fuzz::arrow),
+    ("reconcile", segcore_fuzz::reconcile),
 ];
 
 fn dir(target: &str) -> PathBuf {
@@ -156,6 +157,10 @@ fn table() {
 #[test]
 fn arrow() {
     replay("arrow");
+}
+#[test]
+fn reconcile() {
+    replay("reconcile");
 }
 
 /// Every target has a folder, and the fixtures every harness leans on build.
