@@ -12,8 +12,33 @@ use crate::out;
 /// Arguments of `segcore drift`.
 #[derive(clap::Args)]
 pub struct DriftArgs {
+    /// Registry folder of definitions (with --profiles).
+    #[arg(long, required_unless_present = "log", conflicts_with = "log")]
+    pub segments: Option<PathBuf>,
+    /// Only these segments (repeatable); default: every segment.
+    #[arg(long = "segment", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Profiles table: JSONL, CSV or Parquet.
+    #[arg(long, required_unless_present = "log", conflicts_with = "log")]
+    pub profiles: Option<PathBuf>,
+    /// Events table in long form, with --profiles.
+    #[arg(long, requires = "profiles")]
+    pub events: Option<PathBuf>,
+    /// FX quotes JSON.
+    #[arg(long)]
+    pub fx: Option<PathBuf>,
+    /// Entity schema.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// A membership log folder (`segcore stream`) instead of a registry and data: its committed,
+    /// live transitions are counted directly (the range must end by its watermark).
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    /// With --json: write the lines here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
-    pub input: crate::over_time::Input,
+    pub columns: crate::ColumnArgs,
     /// The first local day, YYYY-MM-DD.
     #[arg(long)]
     pub from: String,
@@ -79,10 +104,7 @@ fn every_days(text: &str) -> CliResult<u32> {
 }
 
 pub fn run(args: &DriftArgs) -> CliResult<()> {
-    let outputs = [args.csv.as_deref(), args.parquet.as_deref(), args.html.as_deref(), args.input.out.as_deref()];
-    let t0 = std::time::Instant::now();
-    let l = crate::over_time::load_checked(&args.input, &outputs)?;
-    let loaded = t0.elapsed();
+    let outputs = [args.csv.as_deref(), args.parquet.as_deref(), args.html.as_deref(), args.out.as_deref()];
     let opts = DriftOptions {
         zone: args.zone.clone(),
         from: args.from.clone(),
@@ -91,20 +113,21 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
         window: args.window,
         z: args.z,
     };
-    let targets: Vec<&str> = l.targets.iter().map(String::as_str).collect();
-    let bar = crate::run::Progress::new("timelines", l.profiles.len() * l.registry.program().len());
-    let segments = l.registry.program().len();
-    let rows = drift_with_progress(l.registry.program(), &targets, &l.profiles, &l.fx, &opts, &|done, _| {
-        bar.update(done * segments)
-    })
-    .map_err(|e| core_error("drift", &e))?;
-    bar.finish();
-    errln!(
-        "  loaded {} profiles in {:.1}s; timelines and daily counts in {:.1}s",
-        l.profiles.len(),
-        loaded.as_secs_f64(),
-        (t0.elapsed() - loaded).as_secs_f64()
-    );
+    let rows = match &args.log {
+        Some(dir) => {
+            for out in outputs.iter().flatten() {
+                if out.starts_with(dir) {
+                    return Err(crate::io::error(
+                        segcore::ErrorKind::Io,
+                        format!("{} is inside the log folder {}", out.display(), dir.display()),
+                    ));
+                }
+            }
+            let only: Vec<&str> = args.only.iter().map(String::as_str).collect();
+            segcore::store::drift_from_log(dir, &only, &opts).map_err(|e| core_error(&dir.display().to_string(), &e))?
+        }
+        None => from_data(args, &outputs, &opts)?,
+    };
     if let Some(p) = &args.csv {
         crate::over_time::write_file(p, &csv(&rows))?;
     }
@@ -123,7 +146,7 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
                 text.push('\n');
             }
         }
-        match &args.input.out {
+        match &args.out {
             Some(p) => crate::over_time::write_file(p, &text)?,
             None => out::product(&text)?,
         }
@@ -131,6 +154,39 @@ pub fn run(args: &DriftArgs) -> CliResult<()> {
         out::product(&summary(&rows))?;
     }
     Ok(())
+}
+
+/// Rows from a registry and data: one timeline per profile.
+fn from_data(args: &DriftArgs, outputs: &[Option<&std::path::Path>], opts: &DriftOptions) -> CliResult<Vec<DriftRow>> {
+    let t0 = std::time::Instant::now();
+    let input = crate::over_time::Input {
+        segments: args.segments.clone().ok_or("give --segments and --profiles, or --log")?,
+        only: args.only.clone(),
+        profile: None,
+        profiles: args.profiles.clone(),
+        events: args.events.clone(),
+        fx: args.fx.clone(),
+        schema: args.schema.clone(),
+        out: args.out.clone(),
+        columns: args.columns.clone(),
+    };
+    let l = crate::over_time::load_checked(&input, outputs)?;
+    let loaded = t0.elapsed();
+    let targets: Vec<&str> = l.targets.iter().map(String::as_str).collect();
+    let bar = crate::run::Progress::new("timelines", l.profiles.len() * l.registry.program().len());
+    let segments = l.registry.program().len();
+    let rows = drift_with_progress(l.registry.program(), &targets, &l.profiles, &l.fx, opts, &|done, _| {
+        bar.update(done * segments)
+    })
+    .map_err(|e| core_error("drift", &e))?;
+    bar.finish();
+    errln!(
+        "  loaded {} profiles in {:.1}s; timelines and daily counts in {:.1}s",
+        l.profiles.len(),
+        loaded.as_secs_f64(),
+        (t0.elapsed() - loaded).as_secs_f64()
+    );
+    Ok(rows)
 }
 
 fn csv(rows: &[DriftRow]) -> String {

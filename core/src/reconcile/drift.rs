@@ -228,8 +228,24 @@ pub fn drift_with_progress(
             }
         }
     }
-    let mut rows = Vec::with_capacity(wanted.len() * n);
-    for (w, &k) in wanted.iter().enumerate() {
+    let names: Vec<String> = wanted.iter().map(|&k| all[k].to_string()).collect();
+    Ok(rows_from_counts(&names, &steps, &members, &entered, opts))
+}
+
+/// Rows from counts (shared by timelines and membership logs): for each segment, its members at
+/// the first step and, per step, `[entered, exited]` by cause (`moves[w * n + i]`); churn and
+/// z-scores follow.
+pub(crate) fn rows_from_counts(
+    segments: &[String],
+    steps: &[(String, i64)],
+    members: &[u64],
+    moves: &[[[u64; 3]; 2]],
+    opts: &DriftOptions,
+) -> Vec<DriftRow> {
+    let n = steps.len() - 1;
+    let entered = moves;
+    let mut rows = Vec::with_capacity(segments.len() * n);
+    for (w, segment) in segments.iter().enumerate() {
         let mut count = members[w];
         let mut churns: Vec<f64> = Vec::with_capacity(n);
         for i in 0..n {
@@ -250,7 +266,7 @@ pub fn drift_with_progress(
                 }
             };
             rows.push(DriftRow {
-                segment: all[k].to_string(),
+                segment: segment.clone(),
                 day: steps[i].0.clone(),
                 start: steps[i].1,
                 end: steps[i + 1].1,
@@ -262,8 +278,9 @@ pub fn drift_with_progress(
                 alert,
             });
             churns.push(churn);
-            count = count + e - x;
+            // A consistent source never exits more than it holds; a damaged one must not wrap.
+            count = (count + e).saturating_sub(x);
         }
     }
-    Ok(rows)
+    rows
 }

@@ -22,7 +22,7 @@
 
 mod audit;
 mod causes;
-mod drift;
+pub(crate) mod drift;
 mod fingerprint;
 mod identity;
 #[cfg(feature = "ingest")]

@@ -23,6 +23,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod drift;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod log;
@@ -31,6 +32,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use drift::drift_from_log;
 pub use log::{membership_at, read_log, Damage, LogContents, LogRecord, LogWriter, Membership, LOG_FILE, MAGIC};
 
 use crate::context::FxRates;
