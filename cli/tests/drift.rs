@@ -3,7 +3,11 @@
 //! day-over-day change, DST days are 23 hours long, and the CSV/Parquet/HTML outputs hold the same
 //! table.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::format_secs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -283,7 +287,7 @@ fn drift_from_a_membership_log_equals_drift_from_the_data() {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let who = (x >> 33) % 150;
         let at = t0 + k * 345 + (x >> 50) as i64 % 300;
-        let at = jiff_like(at);
+        let at = format_secs(at);
         let (name, props) = if (x >> 20) % 3 == 0 {
             ("purchase", format!(r#"{{"amount": {}}}"#, (x >> 40) % 90))
         } else {
@@ -327,20 +331,4 @@ fn drift_from_a_membership_log_equals_drift_from_the_data() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-/// RFC 3339 (UTC) of seconds since the epoch.
-fn jiff_like(s: i64) -> String {
-    let days = s.div_euclid(86_400);
-    let rem = s.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let dd = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
-    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
 }
