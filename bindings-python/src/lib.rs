@@ -131,6 +131,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     m.add_function(wrap_pyfunction!(temporal::_member_counts, m)?)?;
     m.add_function(wrap_pyfunction!(temporal::_log_members, m)?)?;
+    m.add_function(wrap_pyfunction!(temporal::_log_drift, m)?)?;
     m.add_function(wrap_pyfunction!(temporal::_log_records, m)?)?;
     Ok(())
 }

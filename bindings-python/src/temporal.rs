@@ -272,3 +272,37 @@ pub(crate) fn _log_records(py: Python<'_>, path: std::path::PathBuf) -> PyResult
         Ok(out)
     })
 }
+
+/// Drift rows from a membership-log folder (SPEC §25 over §23): `store::drift_from_log`'s rows as
+/// the bindings return them.
+#[pyfunction]
+#[pyo3(signature = (path, start, end, every=1, zone="UTC", window=7, z=3.0, segments=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn _log_drift<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    start: &str,
+    end: &str,
+    every: u32,
+    zone: &str,
+    window: usize,
+    z: f64,
+    segments: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let opts = segcore::reconcile::DriftOptions {
+            zone: zone.into(),
+            from: start.into(),
+            to: end.into(),
+            every,
+            window,
+            z,
+        };
+        let only: Vec<String> = segments.unwrap_or_default();
+        let only: Vec<&str> = only.iter().map(String::as_str).collect();
+        let rows = py
+            .detach(|| segcore::store::drift_from_log(&path, &only, &opts))
+            .map_err(|e| py_err(py, &e, Phase::Evaluate))?;
+        crate::json_to_py(py, &segcore::binding::drift_json(&rows))
+    })
+}

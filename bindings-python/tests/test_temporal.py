@@ -185,3 +185,11 @@ def test_a_membership_log_reads_in_python(tmp_path) -> None:
     assert set(df["op"]) == {"emit"} and df["transition_id"].str.len().eq(32).all()
     with pytest.raises(segcore.DefinitionError):
         segcore.log_members(tmp_path / "nowhere", "2026-03-01T00:00:00Z")
+    # Daily drift from the same log: both enter on the 1st (events), leave on the 2nd (window).
+    rows = segcore.log_drift(log, "2026-03-01", "2026-03-03")
+    assert [(r["day"], r["members"], r["entered"], r["exited"]) for r in rows] == [
+        ("2026-03-01", 0, 2, 0), ("2026-03-02", 2, 0, 2)]
+    assert rows[0]["entered_by"]["data"] == 2 and rows[1]["exited_by"]["time"] == 2
+    with pytest.raises(segcore.DataError) as e:
+        segcore.log_drift(log, "2026-03-01", "2026-03-05")
+    assert e.value.kind == "invalid_context" and "watermark" in str(e.value)

@@ -36,7 +36,7 @@ from ._native import (
     fingerprint_sql,
     format_rule,
 )
-from ._time import log_members, log_transitions, members_over_time, plot_members
+from ._time import log_drift, log_members, log_transitions, members_over_time, plot_members
 
 __all__ = [
     "LANGUAGE_VERSION",
@@ -64,6 +64,7 @@ __all__ = [
     "fingerprint",
     "fingerprint_sql",
     "format_rule",
+    "log_drift",
     "log_members",
     "log_transitions",
     "members_over_time",

@@ -558,6 +558,21 @@ def check(
     ['syntax_error']
     """
 
+def log_drift(
+    path: Union[str, PathLike[str]],
+    start: str,
+    end: str,
+    *,
+    every: int = 1,
+    zone: str = "UTC",
+    window: int = 7,
+    z: float = 3.0,
+    segments: Optional[list[str]] = None,
+) -> list[dict[str, Any]]:
+    """Daily drift (SPEC §25) from a membership-log folder: ``Registry.drift``'s rows, counted
+    from the log's committed transitions; ``end`` must not pass its watermark."""
+    ...
+
 def log_members(path: Union[str, PathLike[str]], at: Union[str, datetime]) -> dict[str, list[str]]:
     """Membership at an instant from a membership-log folder (SPEC §23): {segment: [entity, …]}."""
     ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-from ._native import Timeline, _log_members, _log_records, _member_counts
+from ._native import Timeline, _log_drift, _log_members, _log_records, _member_counts
 
 
 def _by_segment(timelines: Iterable[Timeline]) -> Dict[str, List[Timeline]]:
@@ -60,6 +60,18 @@ def plot_members(timelines: Iterable[Timeline], ax: Optional[Any] = None, title:
     if groups:
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return ax
+
+
+def log_drift(path: Any, start: str, end: str, *, every: int = 1, zone: str = "UTC", window: int = 7,
+              z: float = 3.0, segments: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """Daily drift (SPEC §25) from a membership-log folder written by ``segcore stream``: the
+    rows of ``Registry.drift``, counted from the log's committed transitions — no profiles, no
+    evaluation. ``end`` (exclusive) must not pass the log's watermark.
+
+    >>> rows = segcore.log_drift("members/", "2026-03-01", "2026-03-08")  # doctest: +SKIP
+    >>> pandas.DataFrame(rows)  # doctest: +SKIP
+    """
+    return _log_drift(path, start, end, every, zone, window, z, segments)
 
 
 def log_members(path: Any, at: Any) -> Dict[str, List[str]]:
