@@ -89,13 +89,13 @@ impl IdReport {
         let p = self.place_name;
         let mut out = Vec::new();
         let ex = |f: &Finding| -> String {
-            f.examples.iter().map(|(at, id)| format!("{p} {} {id:?}", show(*at, p))).collect::<Vec<_>>().join(", ")
+            f.examples.iter().map(|(at, id)| format!("{p} {} {id:?}", at)).collect::<Vec<_>>().join(", ")
         };
         if self.bom {
             out.push(format!("{}: a UTF-8 byte-order mark at the start was removed", self.source));
         }
         if self.blank.count > 0 {
-            let at: Vec<String> = self.blank.examples.iter().map(|(l, _)| show(*l, p)).collect();
+            let at: Vec<String> = self.blank.examples.iter().map(|(l, _)| l.to_string()).collect();
             out.push(format!("{}: {} blank {p}(s) skipped ({p} {})", self.source, self.blank.count, at.join(", ")));
         }
         if self.duplicates.count > 0 {
@@ -104,7 +104,7 @@ impl IdReport {
                 .examples
                 .iter()
                 .zip(&self.first_seen)
-                .map(|((at, id), first)| format!("{id:?} at {p}s {} and {}", show(*first, p), show(*at, p)))
+                .map(|((at, id), first)| format!("{id:?} at {p}s {first} and {at}"))
                 .collect();
             out.push(format!(
                 "{}: {} duplicate id(s), each kept once: {}",
@@ -119,8 +119,8 @@ impl IdReport {
                 self.source,
                 self.integers.count,
                 self.strings.count,
-                self.integers.examples.first().map_or(String::new(), |e| show(e.0, p)),
-                self.strings.examples.first().map_or(String::new(), |e| show(e.0, p)),
+                self.integers.examples.first().map_or(String::new(), |e| e.0.to_string()),
+                self.strings.examples.first().map_or(String::new(), |e| e.0.to_string()),
             ));
         }
         if self.whitespace.count > 0 {
@@ -143,10 +143,6 @@ impl IdReport {
         }
         out
     }
-}
-
-fn show(place: Place, _name: &str) -> String {
-    place.to_string()
 }
 
 /// A set of ids read from a source, in first-seen order, with the reader's report.
