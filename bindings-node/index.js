@@ -80,6 +80,7 @@ module.exports = createApi({
 
   registryReconcile: (reg, other, req) => native.registryReconcile(reg, other ?? undefined, req),
   registryDrift: native.registryDrift,
+  registryDiff: native.registryDiff,
   registryLoad: native.registryLoad,
   registryFromDefinitions: native.registryFromDefinitions,
   registryInfo: native.registryInfo,

@@ -60,6 +60,26 @@ enum Got {
     Sketch(String),
     /// SPEC §24: a decoded difference as ids (sorted).
     Difference(Vec<String>, Vec<String>),
+    /// SPEC §26: a registry diff as `segcore::binding::diff_json` gives it.
+    Diff(J),
+}
+
+/// Whether a registry diff (`diff_json`'s shape) has what a case expects: the required bump and,
+/// per segment in order, id, change, bump, problem kind, and `fields`/`rule_changes` when given.
+fn diff_matches(want: &J, got: &J) -> bool {
+    if want["required"] != got["required"] {
+        return false;
+    }
+    let (Some(w), Some(g)) = (want["segments"].as_array(), got["segments"].as_array()) else { return false };
+    w.len() == g.len()
+        && w.iter().zip(g).all(|(w, g)| {
+            let problem = g["problem"].get("kind").cloned().unwrap_or(J::Null);
+            w["id"] == g["id"]
+                && w["change"] == g["change"]
+                && w["bump"] == g["bump"]
+                && w["problem"] == problem
+                && ["fields", "rule_changes"].iter().all(|k| w.get(*k).is_none_or(|v| *v == g[*k]))
+        })
 }
 
 fn strings(case: &J, key: &str) -> Result<Vec<String>, String> {
@@ -215,6 +235,16 @@ fn run(case: &J) -> Result<Got, String> {
     {
         return run_reconcile(q, case);
     }
+    if case.get("query").and_then(J::as_str) == Some("diff") {
+        let registry = |key: &str| -> Result<Registry, String> {
+            let defs = case.get(key).and_then(J::as_array).ok_or(format!("diff case needs `{key}`"))?;
+            let defs =
+                defs.iter().map(Definition::from_json).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+            Registry::from_definitions(defs, None).map_err(|e| e.to_string())
+        };
+        let (old, new) = (registry("old")?, registry("new")?);
+        return Ok(Got::Diff(segcore::binding::diff_json(&segcore::diff::diff(&old, &new))));
+    }
     if expect.get("format").is_some() {
         let rule = case.get("rule").and_then(J::as_str).ok_or("format case needs `rule`")?;
         return Ok(match Segment::parse_rule(rule) {
@@ -333,6 +363,7 @@ fn check(case: &J) -> Result<(), String> {
         Got::Fingerprint(f) => format!("fingerprint {f}"),
         Got::Sketch(s) => format!("sketch {s}"),
         Got::Difference(a, b) => format!("difference only_a {a:?} only_b {b:?}"),
+        Got::Diff(j) => format!("diff {j}"),
     };
     if let Some(err) = expect.get("error") {
         let kind = err.get("kind").and_then(J::as_str).unwrap_or("");
@@ -382,6 +413,12 @@ fn check(case: &J) -> Result<(), String> {
                 g => Err(format!("expected {name} {want}, got {}", describe(g))),
             };
         }
+    }
+    if let Some(want) = expect.get("diff") {
+        return match &got {
+            Got::Diff(g) if diff_matches(want, g) => Ok(()),
+            g => Err(format!("expected diff {want}, got {}", describe(g))),
+        };
     }
     if let Some(want) = expect.get("difference") {
         let want_a = strings(want, "only_a")?;

@@ -794,3 +794,9 @@ pub fn registry_drift(env: Env, reg: RegistryRef, req: String) -> Result<JsUnkno
         json_to_js(&env, &v)
     })
 }
+
+/// What changed between two registries (SPEC §26): `segcore::binding::diff_json`.
+#[napi]
+pub fn registry_diff(env: Env, old: RegistryRef, new: RegistryRef) -> Result<JsUnknown> {
+    guard(|| json_to_js(&env, &segcore::binding::diff_json(&segcore::diff::diff(&old.inner, &new.inner))))
+}

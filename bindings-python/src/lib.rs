@@ -124,6 +124,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reconcile::Sketch>()?;
     m.add_class::<reconcile::IdentityMap>()?;
     m.add_function(wrap_pyfunction!(reconcile::fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::diff, m)?)?;
     m.add_function(wrap_pyfunction!(reconcile::fingerprint_sql, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;

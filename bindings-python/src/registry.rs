@@ -489,3 +489,13 @@ impl Registry {
         Ok(results.into_iter().map(|(id, o)| (id.to_string(), o)).collect())
     }
 }
+
+/// What changed between two registries and the version bump each change requires (SPEC §26).
+#[pyfunction]
+pub(crate) fn diff<'py>(
+    py: Python<'py>,
+    old: PyRef<'py, Registry>,
+    new: PyRef<'py, Registry>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| json_to_py(py, &segcore::binding::diff_json(&segcore::diff::diff(&old.inner, &new.inner))))
+}

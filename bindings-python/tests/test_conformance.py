@@ -169,12 +169,34 @@ def _run_reconcile(query: str, case: Dict[str, Any]) -> Got:
     raise CaseProblem("unknown reconcile query %r" % (query,))
 
 
+def _diff_matches(want: Dict[str, Any], got: Dict[str, Any]) -> bool:
+    """The Rust runner's ``diff_matches``: required bump, then per segment id, change, bump,
+    problem kind, and ``fields``/``rule_changes`` when the case gives them."""
+    if want.get("required") != got.get("required") or len(want["segments"]) != len(got["segments"]):
+        return False
+    for w, g in zip(want["segments"], got["segments"]):
+        problem = g["problem"]["kind"] if g["problem"] else None
+        if (w["id"], w["change"], w["bump"], w["problem"]) != (g["id"], g["change"], g["bump"], problem):
+            return False
+        for k in ("fields", "rule_changes"):
+            if k in w and [list(x) if isinstance(x, (list, tuple)) else x for x in g[k]] != w[k]:
+                return False
+    return True
+
+
 def _run(case: Dict[str, Any]) -> Got:
     expect = case.get("expect")
     if not isinstance(expect, dict):
         raise CaseProblem("case has no expect")
     if case.get("query") in _RECONCILE:
         return _run_reconcile(case["query"], case)
+    if case.get("query") == "diff":
+        try:
+            old = segcore.Registry.from_definitions(case["old"])
+            new = segcore.Registry.from_definitions(case["new"])
+        except segcore.SegmentError as e:
+            return ("error", "compile", e)
+        return ("diff", segcore.diff(old, new))
 
     if "format" in expect:
         rule = case.get("rule")
@@ -355,6 +377,11 @@ def _check(case: Dict[str, Any]) -> None:
             if got[0] == name and got[1] == expect[name]:
                 return
             raise CaseProblem("expected %s %s, got %s" % (name, expect[name], _describe(got)))
+
+    if "diff" in expect:
+        if got[0] == "diff" and _diff_matches(expect["diff"], got[1]):
+            return
+        raise CaseProblem("expected diff %r, got %s" % (expect["diff"], _describe(got)))
 
     if "difference" in expect:
         w = expect["difference"]

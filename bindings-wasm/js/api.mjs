@@ -926,6 +926,16 @@ export function createApi(backend) {
     }
   }
 
+  /**
+   * What changed between two registries and the version bump each change requires (SPEC §26).
+   */
+  function diff(oldRegistry, newRegistry) {
+    if (!(oldRegistry instanceof Registry) || !(newRegistry instanceof Registry)) {
+      throw new TypeError('diff takes two Registry objects');
+    }
+    return native(() => backend.registryDiff(oldRegistry._n.get(), newRegistry._n.get()));
+  }
+
   const versions = backend.versions();
 
   /**
@@ -950,6 +960,7 @@ export function createApi(backend) {
     fingerprint,
     combineFingerprints,
     Sketch,
+    diff,
     SegmentError,
     ParseError,
     TypeCheckError,

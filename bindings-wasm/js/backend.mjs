@@ -162,6 +162,7 @@ export function wasmApi(module, first = instantiate(module)) {
     registryTimeline: (reg, id, p, cx, to) => reg.timeline(id, p, cx, to),
     registryReconcile: (reg, other, req) => (other ? reg.reconcileWith(other, req) : reg.reconcile(req)),
     registryDrift: (reg, req) => reg.drift(req),
+    registryDiff: (old, neu) => old.diffTo(neu),
 
     resolveLocalTime: (local, zone) => glue.resolveLocalTime(local, zone),
     formatRule: (rule) => glue.formatRule(rule),

@@ -592,6 +592,34 @@ export declare class Sketch {
   ): SketchDifference;
 }
 
+/** A SemVer bump (SPEC §26). */
+export type Bump = 'none' | 'patch' | 'minor' | 'major';
+/** What changed between two registries (SPEC §26). */
+export interface RegistryDiff {
+  /** The largest bump any segment requires. */
+  required: Bump;
+  segments: Array<{
+    id: string;
+    change: 'added' | 'removed' | 'changed' | 'unchanged';
+    versions: [string | null, string | null];
+    /** Changed canonical fields (`rule`, `timezone`, `name`, …). */
+    fields: string[];
+    /** Changed sub-expressions of the rule: [old text, new text]. */
+    rule_changes: Array<[string, string]>;
+    bump: Bump;
+    reasons: string[];
+    /** When the versions break the rules: version_bump_required, version_reused, version_regression. */
+    problem: { kind: string; message: string } | null;
+  }>;
+}
+/**
+ * What changed between two registries and the version bump each change requires (SPEC §26).
+ *
+ * @example
+ * diff(Registry.fromDefinitions(oldDefs), Registry.fromDefinitions(newDefs)).required; // 'major'
+ */
+export declare function diff(oldRegistry: RegistryMembers<Runtime>, newRegistry: RegistryMembers<Runtime>): RegistryDiff;
+
 /**
  * Fields every segcore error carries. Raised as this base class only for `internal`: a bug in
  * segcore (a Rust panic caught at the boundary, or a WebAssembly trap: then the module is
@@ -650,6 +678,7 @@ export interface Api<R extends Runtime> {
   fingerprint: typeof fingerprint;
   combineFingerprints: typeof combineFingerprints;
   Sketch: typeof Sketch;
+  diff: typeof diff;
   SegmentError: typeof SegmentError;
   ParseError: typeof ParseError;
   TypeCheckError: typeof TypeCheckError;

@@ -25,6 +25,7 @@ export const {
   fingerprint,
   combineFingerprints,
   Sketch,
+  diff,
   SegmentError,
   ParseError,
   TypeCheckError,

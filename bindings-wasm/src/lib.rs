@@ -377,6 +377,12 @@ impl WasmRegistry {
         to_js(&c.as_ref().map_or(serde_json::Value::Null, segcore::binding::change_json))
     }
 
+    /// What changed from this registry to `new` (SPEC §26): `segcore::binding::diff_json`.
+    #[wasm_bindgen(js_name = diffTo)]
+    pub fn diff_to(&self, new: &WasmRegistry) -> WResult<JsValue> {
+        to_js(&segcore::binding::diff_json(&segcore::diff::diff(&self.inner, &new.inner)))
+    }
+
     /// Why two member sets differ (SPEC §25): `segcore::binding::reconcile_request_json`.
     pub fn reconcile(&self, request: &str) -> WResult<JsValue> {
         let req = serde_json::from_str(request)

@@ -382,3 +382,22 @@ pub fn drift_request_json(registry: &Registry, req: &serde_json::Value) -> Resul
     let rows = crate::reconcile::drift(registry.program(), &targets, &profiles, &request_fx(req)?, &opts)?;
     Ok(drift_json(&rows))
 }
+
+/// A registry diff (SPEC §26) as the bindings return it: `{required, segments: [{id, change,
+/// versions: [old, new], fields, rule_changes: [[old, new]], bump, reasons, problem: {kind,
+/// message} | null}]}`.
+pub fn diff_json(d: &crate::diff::RegistryDiff) -> serde_json::Value {
+    serde_json::json!({
+        "required": d.required().as_str(),
+        "segments": d.segments.iter().map(|s| serde_json::json!({
+            "id": s.id,
+            "change": s.change.as_str(),
+            "versions": [s.versions.0, s.versions.1],
+            "fields": s.fields,
+            "rule_changes": s.rule_changes.iter().map(|(a, b)| [a, b]).collect::<Vec<_>>(),
+            "bump": s.required.as_str(),
+            "reasons": s.reasons,
+            "problem": s.problem.as_ref().map(|(k, m)| serde_json::json!({"kind": k, "message": m})),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -70,6 +70,8 @@ function describe(got) {
     case 'fingerprint':
     case 'sketch':
       return `${got[0]} ${got[1]}`;
+    case 'diff':
+      return `diff ${JSON.stringify(got[1])}`;
     case 'difference':
       return `difference onlyA ${JSON.stringify(got[1])} onlyB ${JSON.stringify(got[2])}`;
     default:
@@ -254,10 +256,29 @@ function runReconcile(query, c) {
   return r.err ? ['error', 'evaluate', r.err] : r.value;
 }
 
+/** The Rust runner's `diff_matches`. */
+function diffMatches(want, got) {
+  if (want.required !== got.required || want.segments.length !== got.segments.length) return false;
+  return want.segments.every((w, i) => {
+    const g = got.segments[i];
+    const problem = g.problem ? g.problem.kind : null;
+    if (w.id !== g.id || w.change !== g.change || w.bump !== g.bump || w.problem !== problem) return false;
+    return ['fields', 'rule_changes'].every((k) => w[k] === undefined || JSON.stringify(w[k]) === JSON.stringify(g[k]));
+  });
+}
+
 function run(c, stats) {
   const expect = get(c, 'expect');
   if (!isObject(expect)) throw new CaseProblem('case has no expect');
   if (RECONCILE.includes(get(c, 'query'))) return runReconcile(c.query, c);
+  if (get(c, 'query') === 'diff') {
+    const built = attempt(() => [
+      segcore.Registry.fromDefinitions(c.old.map((d) => stringify(d))),
+      segcore.Registry.fromDefinitions(c.new.map((d) => stringify(d))),
+    ]);
+    if (built.err) return ['error', 'compile', built.err];
+    return ['diff', segcore.diff(built.value[0], built.value[1])];
+  }
 
   if (has(expect, 'format')) {
     const rule = get(c, 'rule');
@@ -410,6 +431,12 @@ function check(c, stats) {
       if (got[0] === name && got[1] === expect[name]) return;
       throw new CaseProblem(`expected ${name} ${expect[name]}, got ${describe(got)}`);
     }
+  }
+
+  if (has(expect, 'diff')) {
+    const w = toPlain(expect.diff);
+    if (got[0] === 'diff' && diffMatches(w, got[1])) return;
+    throw new CaseProblem(`expected diff ${JSON.stringify(w)}, got ${describe(got)}`);
   }
 
   if (has(expect, 'difference')) {

@@ -691,3 +691,17 @@ class IdentityMap:
     @property
     def conflicts(self) -> list[tuple[str, list[str]]]: ...
     def __len__(self) -> int: ...
+
+def diff(old: Registry, new: Registry) -> dict[str, Any]:
+    """What changed between two registries (SPEC §26): ``{"required": bump, "segments": [{"id",
+    "change", "versions", "fields", "rule_changes", "bump", "reasons", "problem"}]}``; ``bump`` is
+    ``none``, ``patch``, ``minor`` or ``major``; ``problem`` (``{"kind", "message"}`` or ``None``)
+    says when a version breaks the rules (``version_bump_required``, ``version_reused``,
+    ``version_regression``).
+
+    >>> old = segcore.Registry.from_definitions([{"id": "hv", "version": "1.0.0", "rule": "ltv > 500"}])
+    >>> new = segcore.Registry.from_definitions([{"id": "hv", "version": "1.1.0", "rule": "ltv > 500 and vip"}])
+    >>> d = segcore.diff(old, new)
+    >>> d["required"], d["segments"][0]["problem"]["kind"]
+    ('major', 'version_bump_required')
+    """
