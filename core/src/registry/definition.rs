@@ -31,6 +31,22 @@ impl Status {
     }
 }
 
+/// The fields of a definition, in canonical order (SPEC §1, §17).
+pub(crate) const FIELDS: [&str; 12] = [
+    "id",
+    "version",
+    "name",
+    "description",
+    "owner",
+    "status",
+    "effective_from",
+    "effective_until",
+    "timezone",
+    "currency",
+    "tags",
+    "rule",
+];
+
 /// A segment definition, validated but not yet compiled.
 ///
 /// ```
@@ -348,20 +364,7 @@ impl Definition {
                     ),
                 },
                 other => {
-                    let known = [
-                        "id",
-                        "version",
-                        "name",
-                        "description",
-                        "owner",
-                        "status",
-                        "effective_from",
-                        "effective_until",
-                        "timezone",
-                        "currency",
-                        "tags",
-                        "rule",
-                    ];
+                    let known = FIELDS;
                     bad(
                         &mut diags,
                         ErrorKind::UnknownDefinitionField,

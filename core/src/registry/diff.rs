@@ -147,20 +147,6 @@ fn canonical_fields(s: &Segment) -> BTreeMap<String, serde_json::Value> {
     }
 }
 
-const FIELDS: [&str; 12] = [
-    "id",
-    "version",
-    "name",
-    "description",
-    "owner",
-    "status",
-    "effective_from",
-    "effective_until",
-    "timezone",
-    "currency",
-    "tags",
-    "rule",
-];
 
 fn grown(old: &BTreeSet<String>, new: &BTreeSet<String>) -> Vec<String> {
     new.difference(old).cloned().collect()
@@ -208,7 +194,7 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
             (Some(o), Some(n)) => {
                 d.change = Change::Changed;
                 let (fo, fn_) = (canonical_fields(o), canonical_fields(n));
-                d.fields = FIELDS.iter().copied().filter(|k| fo.get(*k) != fn_.get(*k)).collect();
+                d.fields = crate::definition::FIELDS.iter().copied().filter(|k| fo.get(*k) != fn_.get(*k)).collect();
                 let mut bump = Bump::None;
                 let say = |b: Bump, why: String, bump: &mut Bump, reasons: &mut Vec<String>| {
                     *bump = (*bump).max(b);
