@@ -4,6 +4,7 @@
 mod out;
 mod audit_cmd;
 mod demo;
+mod diff_cmd;
 mod drift_cmd;
 mod format;
 mod io;
@@ -46,6 +47,11 @@ enum Command {
         /// Entity schema (YAML/JSON) to type-check against.
         #[arg(long)]
         schema: Option<PathBuf>,
+        /// Also hold every change since this git ref to SPEC §26's version rules (CI): a change
+        /// without the required bump, a version that goes down or is reused, an active segment
+        /// referencing a deprecated or removed one — each an error, exit 1.
+        #[arg(long, value_name = "REF")]
+        against: Option<String>,
     },
     /// Format definition files canonically (in place), or check that they are.
     Fmt {
@@ -182,6 +188,10 @@ enum Command {
     /// Definitions that claim to be the same segment (60 vs 90 days, USD vs EUR): their differing
     /// fields side by side and, on data, their members and pairwise overlap (SPEC §25).
     Audit(audit_cmd::AuditArgs),
+    /// What changed between two registries (folders, files, or NEW against a git ref): per
+    /// segment added/removed/changed, the changed fields and rule sub-expressions, the version
+    /// bump each change requires (SPEC §26), and with --profiles who enters and leaves.
+    Diff(Box<diff_cmd::DiffArgs>),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -367,7 +377,7 @@ fn sql_command(args: &SqlArgs) -> CliResult<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check { paths, schema } => check(&paths, schema.as_deref()),
+        Command::Check { paths, schema, against } => check(&paths, schema.as_deref(), against.as_deref()),
         Command::Fmt { paths, check, stdout, rule } => format::fmt(&paths, check, stdout, rule.as_deref()),
         Command::Hash { paths, canonical } => hash(&paths, canonical),
         Command::Eval(args) => eval_command(&args),
@@ -401,6 +411,7 @@ fn main() -> ExitCode {
         Command::Reconcile(args) => reconcile_cmd::reconcile(&args),
         Command::Drift(args) => drift_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Diff(args) => diff_cmd::run(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {
@@ -435,9 +446,19 @@ fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
         .map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
 }
 
-fn check(paths: &[PathBuf], schema: Option<&Path>) -> CliResult<()> {
+fn check(paths: &[PathBuf], schema: Option<&Path>, against: Option<&str>) -> CliResult<()> {
     let schema = load_schema(schema)?;
     let mut failed = false;
+    if let Some(rev) = against {
+        for path in paths {
+            let problems = diff_cmd::check_against(path, rev, schema.as_ref())?;
+            if problems > 0 {
+                failed = true;
+            } else {
+                reportln!("ok: {} — every change since {rev} carries the version bump it needs", path.display())?;
+            }
+        }
+    }
     for path in paths {
         match load_registry(path, schema.as_ref()) {
             Ok(reg) => {

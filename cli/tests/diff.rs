@@ -1,0 +1,139 @@
+//! `segcore diff` and `segcore check --against` (SPEC §26) on a real git repository fixture:
+//! commits that should pass and fail the version rules, and the impact of a change on data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_segcore");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("segcore-diff-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn segcore(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().expect("segcore runs")
+}
+
+fn git(args: &[&str], dir: &Path) {
+    let o = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn def(dir: &Path, id: &str, version: &str, rule: &str, extra: &str) {
+    std::fs::write(
+        dir.join(format!("segments/{id}.yaml")),
+        format!("id: {id}\nversion: {version}\n{extra}rule: {rule}\n"),
+    )
+    .unwrap();
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_against_a_git_ref_holds_changes_to_the_version_rules() {
+    let d = tmp("git");
+    std::fs::create_dir_all(d.join("segments")).unwrap();
+    git(&["init", "-q", "-b", "main"], &d);
+    def(&d, "hv", "1.0.0", "ltv > 500", "");
+    def(&d, "top", "1.0.0", "in_segment(\"hv\") and vip", "");
+    git(&["add", "segments"], &d);
+    git(&["commit", "-q", "-m", "v1"], &d);
+    let check = |d: &Path| segcore(&["check", "segments", "--against", "HEAD"], d);
+    // Nothing changed: ok.
+    let o = check(&d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A new threshold released as a patch: refused, naming the bump.
+    def(&d, "hv", "1.0.1", "ltv > 600", "");
+    let o = check(&d);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("error[version_bump_required] hv: the rule changes over the same inputs; 1.0.0 → 1.0.1 is a patch bump, minor required"), "{}", stderr(&o));
+    // Released as a minor: ok; committed.
+    def(&d, "hv", "1.1.0", "ltv > 600", "");
+    let o = check(&d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    git(&["commit", "-q", "-am", "hv 1.1.0"], &d);
+    // The read set grows (country): major, and `top` (which references hv) too.
+    def(&d, "hv", "2.0.0", "ltv > 600 and country = \"DE\"", "");
+    def(&d, "top", "1.0.1", "in_segment(\"hv\") and vip", "name: Top customers\n");
+    let o = check(&d);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("top: metadata changes (name); it references `hv`, which has a major change; 1.0.0 → 1.0.1 is a patch bump, major required"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error[version_bump_required] hv:"), "hv's 2.0.0 is enough: {}", stderr(&o));
+    // A reused version, and a version that goes down.
+    def(&d, "top", "1.0.0", "in_segment(\"hv\") and vip", "name: Top customers\n");
+    let o = check(&d);
+    assert!(
+        stderr(&o).contains("error[version_reused] top: version 1.0.0 now names another definition"),
+        "{}",
+        stderr(&o)
+    );
+    def(&d, "top", "0.9.0", "in_segment(\"hv\") and vip", "name: Top customers\n");
+    assert!(stderr(&check(&d)).contains("error[version_regression] top"));
+    // Deprecating hv while the active top still references it.
+    def(&d, "hv", "1.2.0", "ltv > 600", "status: deprecated\n");
+    def(&d, "top", "1.0.0", "in_segment(\"hv\") and vip", "");
+    let o = check(&d);
+    assert!(
+        stderr(&o).contains("error[deprecated_reference] top: the active segment references `hv`, which is deprecated"),
+        "{}",
+        stderr(&o)
+    );
+    // diff against the ref, as JSON.
+    let o = segcore(&["diff", "segments", "--against", "HEAD", "--json"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["required"], "minor");
+    assert_eq!(j["segments"][0]["id"], "hv");
+    assert_eq!(j["segments"][0]["fields"], serde_json::json!(["version", "status"]));
+    // A ref that does not exist: a clear error.
+    let o = segcore(&["check", "segments", "--against", "no-such-ref"], &d);
+    assert!(!o.status.success() && stderr(&o).contains("git ls-tree"), "{}", stderr(&o));
+}
+
+#[test]
+fn diff_on_data_lists_who_enters_and_leaves() {
+    let d = tmp("data");
+    for (dir, rule) in [("old", "ltv > 500"), ("new", "ltv > 300")] {
+        std::fs::create_dir_all(d.join(dir)).unwrap();
+        std::fs::write(
+            d.join(format!("{dir}/hv.yaml")),
+            format!("id: hv\nversion: {}\nrule: {rule}\n", if dir == "old" { "1.0.0" } else { "1.1.0" }),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        d.join("p.jsonl"),
+        "{\"id\": \"a\", \"attributes\": {\"ltv\": 900}}\n{\"id\": \"b\", \"attributes\": {\"ltv\": 400}}\n{\"id\": \"c\", \"attributes\": {\"ltv\": 350}}\n{\"id\": \"d\", \"attributes\": {\"ltv\": 100}}\n",
+    )
+    .unwrap();
+    let o = segcore(&["diff", "old", "new", "--profiles", "p.jsonl", "--as-of", "2026-03-15T00:00:00Z", "--json"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let i = &j["segments"][0]["impact"];
+    assert_eq!((i["old"].as_u64(), i["new"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(i["entering"], serde_json::json!(["b", "c"]));
+    assert_eq!(i["leaving"], serde_json::json!([]));
+    assert_eq!(j["segments"][0]["rule_changes"], serde_json::json!([["500", "300"]]));
+    // Two of one old member entering: more than 50% → exit 1.
+    let o = segcore(
+        &["diff", "old", "new", "--profiles", "p.jsonl", "--as-of", "2026-03-15T00:00:00Z", "--max-change", "50%"],
+        &d,
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("hv: 2 entering and 0 leaving of 1 members, more than 50%"),
+        "{}",
+        stderr(&o)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("members 1 → 3: +2 −0") && text.contains("entering: b, c"), "{text}");
+}
