@@ -192,6 +192,18 @@ enum Command {
     /// segment added/removed/changed, the changed fields and rule sub-expressions, the version
     /// bump each change requires (SPEC §26), and with --profiles who enters and leaves.
     Diff(Box<diff_cmd::DiffArgs>),
+    /// The registry's dependency graph (DOT, Mermaid or SVG) and, per attribute, event and event
+    /// property, the segments that read it.
+    Deps {
+        /// Registry folder.
+        segments: PathBuf,
+        /// `text` (readers per input), `dot`, `mermaid` or `svg`.
+        #[arg(long, default_value = "text", value_parser = ["text", "dot", "mermaid", "svg"])]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -412,6 +424,7 @@ fn main() -> ExitCode {
         Command::Drift(args) => drift_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Diff(args) => diff_cmd::run(&args),
+        Command::Deps { segments, format, out } => deps(&segments, &format, out.as_deref()),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {
@@ -489,6 +502,14 @@ fn check(paths: &[PathBuf], schema: Option<&Path>, against: Option<&str>) -> Cli
             Err(msg) => {
                 failed = true;
                 errln!("{msg}");
+                // Without the schema it compiles: list what the schema breaks, references included.
+                if let (Some(sch), Ok(reg)) = (schema.as_ref(), Registry::load(path, None)) {
+                    let broken = segcore::deps::schema_impact(&reg, sch);
+                    errln!("the schema breaks {} of {} segment(s):", broken.len(), reg.len());
+                    for b in broken {
+                        errln!("  {}: {}", b.segment, b.why.join("; "));
+                    }
+                }
             }
         }
     }
@@ -496,6 +517,36 @@ fn check(paths: &[PathBuf], schema: Option<&Path>, against: Option<&str>) -> Cli
         Err(String::new())
     } else {
         Ok(())
+    }
+}
+
+fn deps(segments: &Path, format: &str, out: Option<&Path>) -> CliResult<()> {
+    if let Some(o) = out {
+        let files = output::segment_files(segments);
+        let inputs: Vec<(&str, &Path)> = files.iter().map(|p| ("--segments", p.as_path())).collect();
+        output::ensure_not_an_input(o, &inputs)?;
+    }
+    let reg = load_registry(segments, None)?;
+    let d = segcore::deps::dependencies(&reg);
+    let text = match format {
+        "dot" => d.to_dot(),
+        "mermaid" => d.to_mermaid(),
+        "svg" => d.to_svg(),
+        _ => {
+            use std::fmt::Write as _;
+            let mut t = String::new();
+            for (input, readers) in &d.readers {
+                let _ = writeln!(t, "{input:<40} {}", readers.join(", "));
+            }
+            for (a, b) in &d.references {
+                let _ = writeln!(t, "{:<40} {a}", format!("segment {b}"));
+            }
+            t
+        }
+    };
+    match out {
+        Some(path) => over_time::write_file(path, &text),
+        None => out::product(&text),
     }
 }
 

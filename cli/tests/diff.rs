@@ -137,3 +137,55 @@ fn diff_on_data_lists_who_enters_and_leaves() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("members 1 → 3: +2 −0") && text.contains("entering: b, c"), "{text}");
 }
+
+#[test]
+fn deps_graph_readers_and_what_a_schema_change_breaks() {
+    let d = tmp("deps");
+    std::fs::create_dir_all(d.join("segments")).unwrap();
+    def(&d, "hv", "1.0.0", "sum(purchase.amount within 90d) > 500", "");
+    def(&d, "top", "1.0.0", "in_segment(\"hv\") and tier = \"gold\"", "");
+    def(&d, "fresh", "1.0.0", "count(login within 7d) >= 1", "");
+    let o = segcore(&["deps", "segments"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<String> = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "attribute tier top",
+            "event login fresh",
+            "event purchase hv",
+            "property purchase.amount hv",
+            "segment hv top"
+        ]
+    );
+    let dot = String::from_utf8_lossy(&segcore(&["deps", "segments", "--format", "dot"], &d).stdout).into_owned();
+    assert!(dot.starts_with("digraph segments {") && dot.contains("\"top\" -> \"hv\";"), "{dot}");
+    let mermaid =
+        String::from_utf8_lossy(&segcore(&["deps", "segments", "--format", "mermaid"], &d).stdout).into_owned();
+    assert!(mermaid.contains("s2[\"top\"] --> s1[\"hv\"]"), "{mermaid}");
+    let o = segcore(&["deps", "segments", "--format", "svg", "--out", "deps.svg"], &d);
+    assert!(o.status.success());
+    let svg = std::fs::read_to_string(d.join("deps.svg")).unwrap();
+    assert_eq!(svg.matches("<rect").count(), 3);
+    assert_eq!(svg.matches("<line").count(), 1);
+    // A schema without purchase.amount breaks hv, and top through its reference; fresh is fine.
+    std::fs::write(
+        d.join("old.yaml"),
+        "attributes:\n  tier: string\nevents:\n  purchase:\n    amount: int\n  login: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("new.yaml"),
+        "attributes:\n  tier: string\nevents:\n  purchase:\n    total: int\n  login: {}\n",
+    )
+    .unwrap();
+    assert!(segcore(&["check", "segments", "--schema", "old.yaml"], &d).status.success());
+    let o = segcore(&["check", "segments", "--schema", "new.yaml"], &d);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("the schema breaks 2 of 3 segment(s):"), "{err}");
+    assert!(err.contains("  hv: [unknown_field]"), "{err}");
+    assert!(err.contains("  top: it references `hv`, which the schema breaks"), "{err}");
+    assert!(!err.contains("  fresh:"), "{err}");
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod canonical;
 pub(crate) mod definition;
+pub mod deps;
 pub mod diff;
 pub(crate) mod program;
 pub(crate) mod segment;
