@@ -83,6 +83,8 @@ module.exports = createApi({
   registryDiff: native.registryDiff,
   registryLoad: native.registryLoad,
   registryFromDefinitions: native.registryFromDefinitions,
+  registryFromBundle: native.registryFromBundle,
+  registryBundle: native.registryBundle,
   registryInfo: native.registryInfo,
   registryGet: native.registryGet,
   registryEvalTape: (reg, cx, tape, len) => native.registryEvalTape(reg, cx, tape.u8, tape.base, len),

@@ -800,3 +800,15 @@ pub fn registry_drift(env: Env, reg: RegistryRef, req: String) -> Result<JsUnkno
 pub fn registry_diff(env: Env, old: RegistryRef, new: RegistryRef) -> Result<JsUnknown> {
     guard(|| json_to_js(&env, &segcore::binding::diff_json(&segcore::diff::diff(&old.inner, &new.inner))))
 }
+
+/// Loads a bundle (SPEC §27).
+#[napi]
+pub fn registry_from_bundle(text: String) -> Result<RegistryRef> {
+    guard(|| segcore::Registry::from_bundle(&text).map(registry_ref).map_err(compile_err))
+}
+
+/// A registry's bundle hash and bundle text (`created` in µs).
+#[napi]
+pub fn registry_bundle(reg: RegistryRef, created: f64) -> Result<Vec<String>> {
+    guard(|| Ok(vec![reg.inner.bundle_hash(), reg.inner.to_bundle(created as i64)]))
+}

@@ -65,6 +65,47 @@ impl Registry {
         })
     }
 
+    /// Loads a bundle (SPEC §27): the whole registry, or ``DefinitionError`` (``bundle_invalid``).
+    #[staticmethod]
+    fn from_bundle(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Registry> {
+        guard(|| {
+            let text: String = if let Ok(b) = data.extract::<Vec<u8>>() {
+                String::from_utf8(b).map_err(|_| {
+                    py_err(
+                        py,
+                        &segcore::Error::new(ErrorKind::BundleInvalid, "the bundle is not UTF-8"),
+                        Phase::Compile,
+                    )
+                })?
+            } else {
+                data.extract()?
+            };
+            segcore::Registry::from_bundle(&text)
+                .map(|r| Registry::new(py, r))
+                .map_err(|e| py_err(py, &e, Phase::Compile))
+        })
+    }
+
+    /// The bundle hash (SPEC §27): the same for the same definitions and schema.
+    #[getter]
+    fn bundle_hash(&self) -> String {
+        self.inner.bundle_hash()
+    }
+
+    /// This registry as a bundle (JSON text), ``created`` now unless given.
+    #[pyo3(signature = (created=None))]
+    fn to_bundle(&self, py: Python<'_>, created: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+        guard(|| {
+            let at = match created {
+                Some(c) => crate::context::as_of(py, c)?,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+            };
+            Ok(self.inner.to_bundle(at))
+        })
+    }
+
     /// Compiles definitions given as dicts or YAML/JSON texts.
     #[staticmethod]
     #[pyo3(signature = (definitions, *, schema=None))]

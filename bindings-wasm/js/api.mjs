@@ -638,6 +638,23 @@ export function createApi(backend) {
       const schema = schemaArg(options.schema);
       return new Registry(REGISTRY_TOKEN, () => backend.registryFromDefinitions(defs, schema));
     }
+    /**
+     * Loads a bundle (SPEC §27; `segcore bundle`, `registry.toBundle()`): the whole registry, or a
+     * `DefinitionError` with code `bundle_invalid`. A browser fetches one and loads it here.
+     */
+    static fromBundle(text) {
+      if (typeof text !== 'string') throw new TypeError('a bundle is JSON text');
+      return new Registry(REGISTRY_TOKEN, () => backend.registryFromBundle(text));
+    }
+    /** The content hash of the definitions and schema (an ETag). */
+    get bundleHash() {
+      return native(() => backend.registryBundle(this._n.get(), 0))[0];
+    }
+    /** This registry as a bundle's JSON text, `created` now unless given. */
+    toBundle(created = new Date()) {
+      const at = instantText(created, 'created');
+      return native(() => backend.registryBundle(this._n.get(), Date.parse(at) * 1000))[1];
+    }
     /** Segment ids, sorted. */
     get ids() {
       return this._ids.slice();

@@ -144,6 +144,8 @@ export function wasmApi(module, first = instantiate(module)) {
     segmentTimeline: (seg, p, cx, to) => seg.timeline(p, cx, to),
 
     registryFromDefinitions: (defs, schema) => glue.WasmRegistry.fromDefinitions(defs, schema),
+    registryFromBundle: (text) => glue.WasmRegistry.fromBundle(text),
+    registryBundle: (reg, created) => reg.bundle(created),
     registryInfo: (reg) => reg.info(),
     registryGet: (reg, id) => reg.get(id),
     // The module writes one code byte per segment where this call's tape starts (room made

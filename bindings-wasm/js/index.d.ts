@@ -416,6 +416,10 @@ export interface RegistryMembers<R extends Runtime> {
    * // { a: 50000, b: 41000, both: 40800, jaccard: 0.81, differing: 9400, causes: { definition: 9200, … }, differences: [...] }
    */
   reconcile(a: Iterable<string | number | bigint> | null, b: Iterable<string | number | bigint> | null, options: ReconcileOptions<R>): Reconciliation;
+  /** The bundle hash (SPEC §27): the same for the same definitions and schema (an ETag). */
+  readonly bundleHash: string;
+  /** This registry as a bundle's JSON text (`created` now unless given). */
+  toBundle(created?: Date | string): string;
   /** Daily membership drift (SPEC §25) over local days of `zone` from `start` to `end` (`YYYY-MM-DD`, end exclusive). */
   drift(profiles: ProfileData[], start: string, end: string, options?: DriftOptions): DriftRow[];
 }
@@ -516,6 +520,14 @@ export interface RegistryClass<R extends Runtime> extends Function {
   load(dir: string, options?: SchemaOption): WithFiles<R, Registry<R>>;
   /** Definitions as YAML/JSON texts or objects. */
   fromDefinitions(definitions: Array<string | DefinitionData>, options?: SchemaOption): Registry<R>;
+  /**
+   * A bundle's JSON text (SPEC §27): the whole registry, or a `DefinitionError` with code
+   * `bundle_invalid`.
+   *
+   * @example
+   * const registry = Registry.fromBundle(await (await fetch('/bundle')).text());
+   */
+  fromBundle(text: string): Registry<R>;
 }
 
 export interface Compile<R extends Runtime> {

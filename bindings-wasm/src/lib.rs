@@ -322,6 +322,19 @@ impl WasmRegistry {
         Ok(WasmRegistry { inner, spec })
     }
 
+    /// Loads a bundle (SPEC §27).
+    #[wasm_bindgen(js_name = fromBundle)]
+    pub fn from_bundle(text: &str) -> WResult<WasmRegistry> {
+        let inner = segcore::Registry::from_bundle(text).map_err(compile_err)?;
+        let spec = Projection::new(inner.layout(), &inner.read_set());
+        Ok(WasmRegistry { inner, spec })
+    }
+
+    /// `[bundle hash, bundle text]` (`created` in µs).
+    pub fn bundle(&self, created: f64) -> Vec<String> {
+        vec![self.inner.bundle_hash(), self.inner.to_bundle(created as i64)]
+    }
+
     /// `{ ids, segments, spec }` (ids sorted: the order of every code written by `evalTape`).
     pub fn info(&self) -> WResult<JsValue> {
         to_js(&segcore::binding::registry_info(&self.inner, &self.spec))

@@ -307,3 +307,19 @@ pub fn check_against(path: &Path, rev: &str, schema: Option<&segcore::Schema>) -
     }
     Ok(problems)
 }
+
+/// `segcore bundle`: a registry folder as one bundle file (SPEC §27).
+pub fn bundle(segments: &Path, schema: Option<&Path>, out: &Path) -> CliResult<()> {
+    let files = crate::output::segment_files(segments);
+    let mut inputs: Vec<(&str, &Path)> = files.iter().map(|p| ("SEGMENTS", p.as_path())).collect();
+    inputs.extend(schema.map(|p| ("--schema", p)));
+    crate::output::ensure_not_an_input(out, &inputs)?;
+    let schema = crate::load_schema(schema)?;
+    let reg = crate::load_registry(segments, schema.as_ref())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let text = reg.to_bundle(now);
+    crate::over_time::write_file(out, &text)?;
+    reportln!("bundle {} — {} definition(s), {} bytes → {}", reg.bundle_hash(), reg.len(), text.len(), out.display())
+}

@@ -192,6 +192,18 @@ enum Command {
     /// segment added/removed/changed, the changed fields and rule sub-expressions, the version
     /// bump each change requires (SPEC §26), and with --profiles who enters and leaves.
     Diff(Box<diff_cmd::DiffArgs>),
+    /// A registry folder as one bundle file (SPEC §27): definitions, schema, a content hash;
+    /// every runtime loads it (`Registry.from_bundle`, `Registry.fromBundle`).
+    Bundle {
+        /// Registry folder.
+        segments: PathBuf,
+        /// Entity schema the definitions are compiled against (carried in the bundle).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The registry's dependency graph (DOT, Mermaid or SVG) and, per attribute, event and event
     /// property, the segments that read it.
     Deps {
@@ -425,6 +437,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Diff(args) => diff_cmd::run(&args),
         Command::Deps { segments, format, out } => deps(&segments, &format, out.as_deref()),
+        Command::Bundle { segments, schema, out } => diff_cmd::bundle(&segments, schema.as_deref(), &out),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {
@@ -455,6 +468,16 @@ fn load_fx(path: Option<&Path>) -> CliResult<FxRates> {
 }
 
 fn load_registry(path: &Path, schema: Option<&Schema>) -> CliResult<Registry> {
+    // A bundle file (SPEC §27) is a whole registry with its own schema.
+    if path.is_file() {
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+        let head = String::from_utf8_lossy(&head[..n]);
+        if head.trim_start().starts_with('{') && head.contains("\"format\": \"segcore-bundle/") {
+            let text = io::read_document(path, ErrorKind::BundleInvalid)?;
+            return Registry::from_bundle(&text).map_err(|e| format!("{}:\n{e}", path.display()));
+        }
+    }
     Registry::load(path, schema)
         .map_err(|e| format!("{} problem(s) in {}:\n{e}", e.diagnostics().len(), path.display()))
 }

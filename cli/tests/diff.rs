@@ -189,3 +189,31 @@ fn deps_graph_readers_and_what_a_schema_change_breaks() {
     assert!(err.contains("  top: it references `hv`, which the schema breaks"), "{err}");
     assert!(!err.contains("  fresh:"), "{err}");
 }
+
+#[test]
+fn a_bundle_is_a_registry_every_command_reads() {
+    let d = tmp("bundle");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (demo, schema) = (root.join("src/demo"), root.join("src/demo_schema.yaml"));
+    let o = segcore(&["bundle", demo.to_str().unwrap(), "--schema", schema.to_str().unwrap(), "--out", "b.json"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hash = String::from_utf8_lossy(&o.stdout).split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(hash.len(), 64);
+    // The same hashes per definition, read from the bundle or the folder.
+    let from_folder = String::from_utf8_lossy(&segcore(&["hash", demo.to_str().unwrap()], &d).stdout).into_owned();
+    let from_bundle = String::from_utf8_lossy(&segcore(&["hash", "b.json"], &d).stdout).into_owned();
+    assert_eq!(from_folder, from_bundle);
+    assert_eq!(from_folder.lines().count(), 11);
+    // Bundling again gives the same hash (the creation time is not part of it).
+    let o = segcore(&["bundle", demo.to_str().unwrap(), "--schema", schema.to_str().unwrap(), "--out", "b2.json"], &d);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&hash));
+    // An edited bundle is refused whole.
+    let text = std::fs::read_to_string(d.join("b.json")).unwrap().replace("> 500", "> 400");
+    std::fs::write(d.join("edited.json"), text).unwrap();
+    let o = segcore(&["hash", "edited.json"], &d);
+    assert!(
+        !o.status.success() && stderr(&o).contains("error[bundle_invalid]") && stderr(&o).contains("contents hash to"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -137,6 +137,9 @@ pub enum ErrorKind {
     /// An identity map that cannot be read, or (strict) joins identifiers that must stay apart
     /// (SPEC §25).
     InvalidIdentity,
+    /// A bundle that cannot be loaded whole (SPEC §27): not JSON, another format, a definition
+    /// that fails to compile, or a hash that does not match its contents.
+    BundleInvalid,
     /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
     /// input is meant to reach it; tests check none does.
     Internal,
@@ -186,6 +189,7 @@ impl ErrorKind {
             SketchUndecodable => "sketch_undecodable",
             InvalidIds => "invalid_ids",
             InvalidIdentity => "invalid_identity",
+            BundleInvalid => "bundle_invalid",
             Internal => "internal",
         }
     }
@@ -551,7 +555,7 @@ impl ErrorKind {
             UnknownFunction | Arity | UnknownField | UnknownEvent | InvalidDate | RegexInvalid | RegexUnsupported
             | RegexTooLarge | UnknownSegment | SegmentCycle | DuplicateSegment => C::TypeCheck,
             // Documents and files.
-            InvalidDefinition | UnknownDefinitionField | InvalidSchema | Io => C::Definition,
+            InvalidDefinition | UnknownDefinitionField | InvalidSchema | Io | BundleInvalid => C::Definition,
             // Rule text or a definition's field (`effective_from`, `currency`, `version`, `timezone`).
             // (Outside rule text at evaluation time: a value handed in, e.g. a bad FX currency.)
             InvalidTimestamp | InvalidTimezone | InvalidCurrency | InvalidSemver => match (in_rule, compiling) {

@@ -64,7 +64,7 @@ pub use exec::batch;
 pub use exec::columnar;
 pub use exec::stream;
 pub use exec::temporal;
-pub use registry::{deps, diff};
+pub use registry::{deps, diff, BUNDLE_FORMAT};
 pub use syntax::ast;
 
 pub use bind::Bound;

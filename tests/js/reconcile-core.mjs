@@ -64,6 +64,26 @@ export function reconcileTests(segcore) {
       assert.throws(() => reg.reconcile(['a'], null, { profiles: [{ id: 'x' }], registryB: {} }), TypeError);
       assert.equal(code(() => reg.reconcile(['a'], ['b'], { identity: { pairs: [['u:1', 'd'], ['u:2', 'd']], unique: ['u:'], strict: true } })), 'invalid_identity');
     }],
+    ['diff and bundles (SPEC §26–27): reasons, problems, a round trip, edits refused', () => {
+      const hv = { id: 'hv', version: '1.0.0', rule: 'ltv > 500' };
+      const old = segcore.Registry.fromDefinitions([hv]);
+      const neu = segcore.Registry.fromDefinitions([{ ...hv, version: '1.1.0', rule: 'ltv > 600' }]);
+      const d = segcore.diff(old, neu);
+      assert.equal(d.required, 'minor');
+      assert.deepEqual(d.segments[0].rule_changes, [['500', '600']]);
+      assert.equal(d.segments[0].problem, null);
+      assert.throws(() => segcore.diff(old, {}), TypeError);
+      const text = neu.toBundle('2026-03-15T00:00:00Z');
+      const doc = JSON.parse(text);
+      assert.equal(doc.format, 'segcore-bundle/1');
+      assert.equal(doc.created, '2026-03-15T00:00:00Z');
+      assert.equal(doc.hash, neu.bundleHash);
+      const back = segcore.Registry.fromBundle(text);
+      assert.equal(back.bundleHash, neu.bundleHash);
+      assert.deepEqual(back.evaluate({ id: 'u', attributes: { ltv: 700 } }, { asOf: '2026-03-15T00:00:00Z' }), { hv: true });
+      assert.equal(code(() => segcore.Registry.fromBundle(text.replace('ltv > 600', 'ltv > 1'))), 'bundle_invalid');
+      assert.equal(code(() => segcore.Registry.fromBundle(text.slice(0, 30))), 'bundle_invalid');
+    }],
     ['drift: daily rows that reconcile day over day', () => {
       const reg = segcore.Registry.fromDefinitions(['id: active\nversion: 1.0.0\nrule: count(login within 2d) >= 1\n']);
       const profiles = [{ id: 'u1', events: [{ name: 'login', at: '2026-03-02T12:00:00Z' }] }];

@@ -348,6 +348,21 @@ class Registry:
     """Definitions compiled together: references resolved, evaluated in dependency order."""
 
     @staticmethod
+    def from_bundle(data: Union[str, bytes]) -> Registry:
+        """Loads a bundle written by ``segcore bundle`` or ``Registry.to_bundle`` (SPEC §27): the
+        whole registry, or ``DefinitionError`` with kind ``bundle_invalid`` (a changed or cut file,
+        another format, a definition that does not compile)."""
+    @property
+    def bundle_hash(self) -> str:
+        """The content hash of the definitions and schema (an ETag)."""
+    def to_bundle(self, created: Optional[AsOf] = None) -> str:
+        """This registry as a bundle's JSON text; ``created`` is now unless given.
+
+        >>> reg = segcore.Registry.from_definitions([{"id": "a", "version": "1.0.0", "rule": "age >= 18"}])
+        >>> segcore.Registry.from_bundle(reg.to_bundle()).bundle_hash == reg.bundle_hash
+        True
+        """
+    @staticmethod
     def load(path: Union[str, PathLike[str]], *, schema: Optional[SchemaInput] = None) -> Registry:
         """Compile every ``*.yaml``/``*.yml``/``*.json`` definition of a folder together.
 

@@ -32,6 +32,7 @@ mod sketch;
 pub use audit::{audit, Audit, AuditField};
 pub use causes::{difference_ids, reconcile, Cause, Difference, ProfileIndex, Reconciliation, Setting, SideInput};
 pub use drift::{drift, drift_steps, drift_with_progress, DriftCause, DriftOptions, DriftRow};
+pub(crate) use fingerprint::hex;
 pub use fingerprint::{Fingerprint, Key};
 pub use identity::{read_identity, IdentityMap, IdentityOptions, IdentityReport};
 #[cfg(feature = "ingest")]

@@ -1,6 +1,8 @@
 //! A registry: a set of definitions compiled together, with `in_segment` references resolved and
 //! evaluated in dependency order.
 
+mod bundle;
+pub use bundle::BUNDLE_FORMAT;
 pub(crate) mod canonical;
 pub(crate) mod definition;
 pub mod deps;
