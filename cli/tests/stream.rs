@@ -362,3 +362,25 @@ fn hostile_stream_inputs_are_clear_errors() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_log_without_a_snapshot_is_started_over_not_appended_to() {
+    // A kill after the first commit record reached the log but before the first `state.json`
+    // was written leaves committed-looking records and no snapshot. The restart starts from the
+    // first input record, so it must discard them: the log ends as the uninterrupted run's.
+    // (Found by the kill -9 test under load: the restart appended a second copy.)
+    let dir = tmp("nosnapshot");
+    let events_path = dir.join("events.jsonl");
+    std::fs::write(&events_path, events(900, 5)).unwrap();
+    let ev = events_path.to_str().unwrap();
+    let reference = dir.join("reference");
+    assert!(run(&stream_args(ev, reference.to_str().unwrap())).status.success());
+    let want = std::fs::read(reference.join("transitions.log")).unwrap();
+    let crashed = dir.join("crashed");
+    assert!(run(&stream_args(ev, crashed.to_str().unwrap())).status.success());
+    std::fs::remove_file(crashed.join("state.json")).unwrap();
+    let o = run(&stream_args(ev, crashed.to_str().unwrap()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(crashed.join("transitions.log")).unwrap(), want, "the log was appended to");
+    let _ = std::fs::remove_dir_all(&dir);
+}

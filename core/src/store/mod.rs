@@ -128,6 +128,16 @@ impl StreamStore {
         };
         let keep = state.as_ref().map(|s| num(s, "log_len")).transpose()?;
         let size_before = std::fs::metadata(dir.join(LOG_FILE)).map(|m| m.len()).unwrap_or(0);
+        if state.is_none() && size_before > 0 {
+            // No snapshot: nothing was committed from the stream's view — a crash before the
+            // first `state.json` (possibly after the first commit record reached the log). Those
+            // records are produced again from the start, so they are discarded, not kept and
+            // appended to (a restart must write the uninterrupted run's bytes).
+            let path = dir.join(LOG_FILE);
+            let file = OpenOptions::new().write(true).open(&path).map_err(|e| io(&path, "cannot open the log", e))?;
+            file.set_len(0).map_err(|e| io(&path, "cannot cut the log back", e))?;
+            file.sync_all().map_err(|e| io(&path, "cannot sync the log", e))?;
+        }
         let (log, damage) = LogWriter::open(dir, keep)?;
         let dead_path = dir.join(DEAD_LETTER_FILE);
         let dead = OpenOptions::new()
@@ -179,10 +189,13 @@ impl StreamStore {
                 store.stream = Some(stream);
                 store.drain()?;
             }
-            None => match config.start {
-                Some(start) => store.begin(registry, start)?,
-                None => store.registry = Some(registry),
-            },
+            None => {
+                resume.cut = size_before;
+                match config.start {
+                    Some(start) => store.begin(registry, start)?,
+                    None => store.registry = Some(registry),
+                }
+            }
         }
         Ok((store, resume))
     }
