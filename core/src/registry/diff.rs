@@ -147,7 +147,6 @@ fn canonical_fields(s: &Segment) -> BTreeMap<String, serde_json::Value> {
     }
 }
 
-
 fn grown(old: &BTreeSet<String>, new: &BTreeSet<String>) -> Vec<String> {
     new.difference(old).cloned().collect()
 }
