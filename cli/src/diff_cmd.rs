@@ -100,7 +100,7 @@ pub fn registry_at_ref(path: &Path, rev: &str, schema: Option<&segcore::Schema>)
         Registry::from_definitions(Vec::new(), schema).map_err(|e| e.to_string())
     } else {
         let at = tmp.join(rel);
-        Registry::load(&at, schema).map_err(|e| format!("{} at {rev}:\n{e}", path.display()))
+        crate::load_registry(&at, schema).map_err(|e| format!("{} at {rev}:\n{e}", path.display()))
     };
     let _ = std::fs::remove_dir_all(&tmp);
     result

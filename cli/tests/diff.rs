@@ -207,6 +207,27 @@ fn a_bundle_is_a_registry_every_command_reads() {
     // Bundling again gives the same hash (the creation time is not part of it).
     let o = segcore(&["bundle", demo.to_str().unwrap(), "--schema", schema.to_str().unwrap(), "--out", "b2.json"], &d);
     assert!(String::from_utf8_lossy(&o.stdout).contains(&hash));
+    // Two bundles diff like two folders.
+    let changed = d.join("changed");
+    std::fs::create_dir_all(&changed).unwrap();
+    for e in std::fs::read_dir(&demo).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let text = if e.file_name() == "high_value.yaml" {
+            text.replace("version: 1.0.0", "version: 1.1.0").replace("> 500 USD", "> 600 USD")
+        } else {
+            text
+        };
+        std::fs::write(changed.join(e.file_name()), text).unwrap();
+    }
+    let o =
+        segcore(&["bundle", changed.to_str().unwrap(), "--schema", schema.to_str().unwrap(), "--out", "c.json"], &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = segcore(&["diff", "b.json", "c.json", "--json"], &d);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    assert_eq!(j["required"], "minor");
+    let hv = j["segments"].as_array().unwrap().iter().find(|s| s["id"] == "high_value").unwrap();
+    assert_eq!(hv["rule_changes"], serde_json::json!([["500 USD", "600 USD"]]));
+    assert_eq!(hv["problem"], serde_json::Value::Null);
     // An edited bundle is refused whole.
     let text = std::fs::read_to_string(d.join("b.json")).unwrap().replace("> 500", "> 400");
     std::fs::write(d.join("edited.json"), text).unwrap();
