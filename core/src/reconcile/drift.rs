@@ -25,6 +25,17 @@ impl DriftCause {
     /// Every class, in SPEC order.
     pub const ALL: [DriftCause; 3] = [DriftCause::Definition, DriftCause::Data, DriftCause::Time];
 
+    /// The class of a §22 cause; `None` for `reference`, which takes the class of the
+    /// referenced segment's change (timelines and logs trace it each their own way).
+    pub fn of(kind: CauseKind) -> Option<DriftCause> {
+        match kind {
+            CauseKind::Effective | CauseKind::Definition => Some(DriftCause::Definition),
+            CauseKind::Event => Some(DriftCause::Data),
+            CauseKind::Window | CauseKind::Calendar => Some(DriftCause::Time),
+            CauseKind::Reference => None,
+        }
+    }
+
     /// The stable name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -103,11 +114,9 @@ fn class(
     segment: Option<&str>,
     depth: usize,
 ) -> DriftCause {
-    match kind {
-        CauseKind::Effective | CauseKind::Definition => DriftCause::Definition,
-        CauseKind::Event => DriftCause::Data,
-        CauseKind::Window | CauseKind::Calendar => DriftCause::Time,
-        CauseKind::Reference => {
+    match DriftCause::of(kind) {
+        Some(c) => c,
+        None => {
             // The referenced segment's change of this entity at this instant decides.
             let found = segment.and_then(|s| positions.iter().position(|p| *p == s)).and_then(|k| {
                 timelines[k].changes.iter().find(|c| c.at == at).map(|c| (c.cause.kind, c.cause.segment.as_deref()))

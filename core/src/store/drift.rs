@@ -11,15 +11,6 @@ use crate::temporal::CauseKind;
 
 use super::log::{read_log, LogRecord};
 
-fn class(kind: CauseKind) -> Option<DriftCause> {
-    match kind {
-        CauseKind::Effective | CauseKind::Definition => Some(DriftCause::Definition),
-        CauseKind::Event => Some(DriftCause::Data),
-        CauseKind::Window | CauseKind::Calendar => Some(DriftCause::Time),
-        CauseKind::Reference => None,
-    }
-}
-
 /// Drift of `segments` (all the log names when empty) from the live transitions of a membership
 /// log: those emitted and not retracted later, through the last commit. The range must end by the
 /// log's watermark (later transitions may still come).
@@ -95,7 +86,7 @@ pub fn drift_from_log(dir: &Path, segments: &[&str], opts: &DriftOptions) -> Res
     let resolve = |t: &Transition| -> DriftCause {
         let (mut kind, mut seg) = (t.cause.kind, t.cause.segment.clone());
         for _ in 0..64 {
-            if let Some(c) = class(kind) {
+            if let Some(c) = DriftCause::of(kind) {
                 return c;
             }
             match seg.as_deref().and_then(|s| by_key.get(&(&*t.entity, s, t.at))) {
