@@ -14,6 +14,7 @@ mod parquet_io;
 mod reconcile_cmd;
 mod report;
 mod run;
+mod serve;
 mod stream_cmd;
 mod why;
 
@@ -216,6 +217,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Publish a registry (folder or bundle) over HTTP (SPEC §28): the bundle with an ETag, the
+    /// segments and their published versions, a change feed, evaluation, health and metrics;
+    /// republished whenever SOURCE changes.
+    Serve(Box<serve::ServeArgs>),
     /// Generate a demo dataset, evaluate the bundled segments over it and print a summary.
     Demo {
         /// Output folder.
@@ -438,6 +443,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff_cmd::run(&args),
         Command::Deps { segments, format, out } => deps(&segments, &format, out.as_deref()),
         Command::Bundle { segments, schema, out } => diff_cmd::bundle(&segments, schema.as_deref(), &out),
+        Command::Serve(args) => serve::serve(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),
     };
     match result {
