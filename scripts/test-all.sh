@@ -52,7 +52,7 @@ fi
 venv=target/py-venv
 python3 -m venv --clear "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pandas<3" pyarrow polars \
-    duckdb pytz "psycopg[binary]" sqlglot "pyspark==4.3.0" matplotlib "confluent-kafka==2.16.1"
+    duckdb pytz "psycopg[binary]" sqlglot httpx "pyspark==4.3.0" matplotlib "confluent-kafka==2.16.1"
 rm -rf target/wheels
 "$venv/bin/maturin" build --release -q -m bindings-python/Cargo.toml -o target/wheels
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps target/wheels/segcore-*.whl

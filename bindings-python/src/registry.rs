@@ -65,6 +65,19 @@ impl Registry {
         })
     }
 
+    /// Follows a registry service (``segcore serve``, SPEC §28): a ``Subscription`` whose
+    /// ``registry`` is swapped whole on each new bundle. Transport lives in ``segcore._subscribe``
+    /// (standard-library HTTP); the bundles are loaded here, by the core.
+    #[staticmethod]
+    #[pyo3(signature = (url, **options))]
+    fn subscribe<'py>(
+        py: Python<'py>,
+        url: &str,
+        options: Option<&Bound<'py, pyo3::types::PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        py.import("segcore._subscribe")?.getattr("Subscription")?.call((url,), options)
+    }
+
     /// Loads a bundle (SPEC §27): the whole registry, or ``DefinitionError`` (``bundle_invalid``).
     #[staticmethod]
     fn from_bundle(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Registry> {

@@ -38,6 +38,7 @@ import {
   segcoreError,
 } from './common.mjs';
 import { Tape, makeProjector, writeProfile, writeWhole } from './tape.mjs';
+import { subscribe } from './subscribe.mjs';
 
 // The Node binding's tape storage (a plain buffer); the WebAssembly adapter imports relatively.
 export { heapStorage } from './tape.mjs';
@@ -645,6 +646,13 @@ export function createApi(backend) {
     static fromBundle(text) {
       if (typeof text !== 'string') throw new TypeError('a bundle is JSON text');
       return new Registry(REGISTRY_TOKEN, () => backend.registryFromBundle(text));
+    }
+    /**
+     * Follows a registry service (`segcore serve`, SPEC §28) with `fetch`: resolves once its
+     * bundle is loaded, then swaps in each new bundle whole as the change feed announces it.
+     */
+    static subscribe(url, options = {}) {
+      return subscribe((text) => Registry.fromBundle(text), url, options);
     }
     /** The content hash of the definitions and schema (an ETag). */
     get bundleHash() {

@@ -528,6 +528,54 @@ export interface RegistryClass<R extends Runtime> extends Function {
    * const registry = Registry.fromBundle(await (await fetch('/bundle')).text());
    */
   fromBundle(text: string): Registry<R>;
+  /**
+   * Follows a registry service (`segcore serve`, SPEC §28) with `fetch`, in Node and in browsers:
+   * resolves once the service's bundle is loaded, then swaps in each new bundle whole as the
+   * change feed announces it. A bundle that does not load is never swapped in (`lastError` says
+   * why; retried with backoff). Call `close()` when done (an open long poll keeps Node running).
+   *
+   * @example
+   * const sub = await Registry.subscribe('http://127.0.0.1:8700');
+   * const registry = sub.registry; // one bundle for everything done with it
+   * registry.members(profile, { asOf: new Date() }); registry.bundleHash;
+   */
+  subscribe(url: string, options?: SubscribeOptions<R>): Promise<Subscription<R>>;
+}
+
+/** Options of `Registry.subscribe`. */
+export interface SubscribeOptions<R extends Runtime> {
+  /** Seconds each change-feed request waits for a publication (default 30, at most 60). */
+  wait?: number;
+  /** Milliseconds a request may take beyond `wait` (default 10000). */
+  timeout?: number;
+  /** Called after each swap with the new registry. */
+  onChange?: (registry: Registry<R>) => void;
+  /** Called when following the service fails (network, HTTP status, a bundle that does not load). */
+  onError?: (error: Error) => void;
+  /** The `fetch` to use (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
+}
+
+/** A registry following a `segcore serve` service; see `Registry.subscribe`. */
+export interface Subscription<R extends Runtime> {
+  /** The service's base URL. */
+  readonly url: string;
+  /** The current registry: one whole bundle. */
+  readonly registry: Registry<R>;
+  /** The current bundle's hash. */
+  readonly bundleHash: string;
+  /** Bundles swapped in after the first. */
+  readonly updates: number;
+  /** Why the last attempt to follow the service failed; `null` after a successful swap. */
+  readonly lastError: Error | null;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** `registry.evaluate` on the current bundle. */
+  evaluate(profile: ProfileInput, options: EvaluateContext): Record<string, boolean>;
+  /** Resolves once the current bundle is `bundleHash` (or at the next swap); rejects after `timeout` ms. */
+  waitFor(bundleHash?: string, options?: { timeout?: number }): Promise<string>;
+  /** Stops following the service; the registry stays usable. */
+  close(): void;
 }
 
 export interface Compile<R extends Runtime> {

@@ -37,6 +37,7 @@ from ._native import (
     fingerprint_sql,
     format_rule,
 )
+from ._subscribe import Subscription
 from ._time import log_drift, log_members, log_transitions, members_over_time, plot_members
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SegmentError",
     "Sketch",
     "SqlQuery",
+    "Subscription",
     "Timeline",
     "TypeCheckError",
     "__version__",

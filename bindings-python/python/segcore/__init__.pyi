@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 from os import PathLike
-from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Literal, Mapping, Optional, Sequence, Union
 
 __version__: str
 LANGUAGE_VERSION: str
@@ -352,6 +352,23 @@ class Registry:
         """Loads a bundle written by ``segcore bundle`` or ``Registry.to_bundle`` (SPEC §27): the
         whole registry, or ``DefinitionError`` with kind ``bundle_invalid`` (a changed or cut file,
         another format, a definition that does not compile)."""
+    @staticmethod
+    def subscribe(
+        url: str,
+        *,
+        wait: float = 30.0,
+        timeout: float = 10.0,
+        on_change: Optional[Callable[[Registry], None]] = None,
+        on_error: Optional[Callable[[BaseException], None]] = None,
+    ) -> Subscription:
+        """Follows a registry service (``segcore serve URL``, SPEC §28): loads its bundle, then
+        swaps in each new one whole as the change feed announces it. Returns once the first
+        bundle is loaded.
+
+        >>> sub = segcore.Registry.subscribe("http://127.0.0.1:8700")  # doctest: +SKIP
+        >>> reg = sub.registry  # one bundle for everything done with `reg`  # doctest: +SKIP
+        >>> reg.evaluate(profile, as_of="2026-03-15T00:00:00Z"), reg.bundle_hash  # doctest: +SKIP
+        """
     @property
     def bundle_hash(self) -> str:
         """The content hash of the definitions and schema (an ETag)."""
@@ -720,3 +737,26 @@ def diff(old: Registry, new: Registry) -> dict[str, Any]:
     >>> d["required"], d["segments"][0]["problem"]["kind"]
     ('major', 'version_bump_required')
     """
+
+class Subscription:
+    """A registry following a ``segcore serve`` service; see ``Registry.subscribe``."""
+
+    url: str
+    last_error: Optional[BaseException]
+    """Why the last attempt to follow the service failed (None after a successful swap)."""
+    updates: int
+    """How many bundles were swapped in after the first."""
+    @property
+    def registry(self) -> Registry:
+        """The current registry: one whole bundle."""
+    @property
+    def bundle_hash(self) -> str:
+        """The current bundle's hash."""
+    def evaluate(self, profile: ProfileLike, as_of: Optional[Union[AsOf, Context]] = None, **kwargs: Any) -> Dict[str, bool]:
+        """``Registry.evaluate`` on the current bundle."""
+    def wait_for(self, bundle_hash: Optional[str] = None, timeout: float = 30.0) -> str:
+        """Blocks until the current bundle is ``bundle_hash`` (or the next swap); its hash."""
+    def close(self) -> None:
+        """Stops following the service; the current registry stays usable."""
+    def __enter__(self) -> Subscription: ...
+    def __exit__(self, *exc: Any) -> None: ...

@@ -30,6 +30,14 @@ async function bundled(source: WasmSource): Promise<wasm.Segment> {
   const api: typeof wasm.default = await init(source);
   return api.compile('age > 1');
 }
+// Following a registry service: the same in Node and the browser.
+async function follow(url: string): Promise<[string, string[]]> {
+  const sub: wasm.Subscription = await wasm.Registry.subscribe(url, { wait: 10, onError: (e: Error) => e.message });
+  const reg = sub.registry;
+  const hash: string = await sub.waitFor(undefined, { timeout: 1000 });
+  sub.close();
+  return [hash, reg.members(profile, { asOf: new Date() })];
+}
 const sources: WasmSource[] = ['/segcore.wasm', new URL('https://example.test/s.wasm'), new Uint8Array(8), new ArrayBuffer(8)];
 
 // The same calls type-check against the Node binding's declarations.
@@ -48,4 +56,4 @@ const profileSame: typeof node.Profile.fromJSON = wasm.Profile.fromJSON;
 const errorSame: typeof node.ParseError = wasm.ParseError;
 const contextSame: typeof node.Context = wasm.Context;
 
-export { member, outcome, tree, members, diagnostics, batch, bundled, sources, sameShape, compileSame, formatSame, profileSame, errorSame, contextSame };
+export { follow, member, outcome, tree, members, diagnostics, batch, bundled, sources, sameShape, compileSame, formatSame, profileSame, errorSame, contextSame };
