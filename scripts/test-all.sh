@@ -36,6 +36,13 @@ KAFKA_BROKER_IMPL=apache bash scripts/kafka-test-broker.sh install apache
 step "Rust: unit, property, CLI (file and Kafka stream routes) and conformance tests"
 cargo test --workspace
 
+step "Registry service under load (scripts/bench-serve.py; a 1 s smoke run on the debug build — numbers by hand on a release build)"
+if ! command -v wrk >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+SEGCORE_BIN=target/debug/segcore python3 scripts/bench-serve.py 1
+
 step "Fuzzing: replay fuzz/regressions, then every cargo-fuzz target for 30 s with a fixed seed (FUZZING.md; long runs by hand: scripts/fuzz.sh 3600)"
 FUZZ_SEED=1 scripts/fuzz.sh 30
 
