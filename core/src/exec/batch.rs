@@ -310,6 +310,8 @@ pub fn evaluate_bound(
     cx: &EvalContext,
     opts: &BatchOptions,
 ) -> Result<Memberships, Error> {
+    // The versions in force at `as_of` (SPEC §1).
+    let program = program.at(cx.as_of);
     let segments = program.segments();
     let threads = opts.thread_count();
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); segments.len()];

@@ -530,7 +530,8 @@ impl Program {
         given: &std::collections::BTreeMap<String, bool>,
         only: Option<&BTreeSet<usize>>,
     ) -> Result<Vec<Option<Outcome>>, Error> {
-        let segments = self.segments();
+        // The versions in force at `as_of` (SPEC §1); ids, order and references are shared.
+        let segments = self.at(as_of).segments();
         let mut results: Vec<Option<Outcome>> = vec![None; segments.len()];
         for &i in self.order() {
             if only.is_some_and(|o| !o.contains(&i)) {

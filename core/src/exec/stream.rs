@@ -318,7 +318,17 @@ impl Stream {
             out: Vec::new(),
             stats: StreamStats::default(),
         };
-        s.add_epoch(registry, i64::MIN)?;
+        if registry.program().has_versions() {
+            // Versions side by side (SPEC §1): the set in force at `start`, then each later
+            // handover as a definition change at its instant (§23).
+            let later: Vec<i64> = registry.program().version_changes().filter(|&t| t > start).collect();
+            s.add_epoch(registry.in_force_at(start), i64::MIN)?;
+            for t in later {
+                s.add_epoch(registry.in_force_at(t), t)?;
+            }
+        } else {
+            s.add_epoch(registry, i64::MIN)?;
+        }
         Ok(s)
     }
 

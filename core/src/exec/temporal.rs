@@ -547,12 +547,31 @@ impl<'a> Query<'a> {
         }
     }
 
+    /// Segment `i` as in force at `t` (its version then, SPEC §1).
+    fn seg_at(&self, i: usize, t: i64) -> &'a Segment {
+        match self.program {
+            Some(p) => &p.at(t).segments()[i],
+            None => &self.segments[i],
+        }
+    }
+
+    /// Every version of segment `i` (one unless versions stand side by side).
+    fn versions(&self, i: usize) -> Vec<&'a Segment> {
+        match self.program {
+            Some(p) => p.versions_of(i),
+            None => vec![&self.segments[i]],
+        }
+    }
+
     /// SPEC §22's cause of a change at `t`: the first class that holds.
     fn cause(&self, t: i64, acc: &Acc<'_>, now: &[Option<Outcome>]) -> Result<Cause, Error> {
-        let seg = &self.segments[self.target];
-        let d = seg.definition();
+        let seg = self.seg_at(self.target, t);
         let plain = |kind| Cause { kind, segment: None, event: None };
-        if d.effective_from == Some(t) || d.effective_until == Some(t) {
+        let boundary = |s: &&Segment| {
+            let d = s.definition();
+            d.effective_from == Some(t) || d.effective_until == Some(t)
+        };
+        if self.versions(self.target).iter().any(boundary) {
             return Ok(plain(CauseKind::Effective));
         }
         if let Some(p) = self.program {
@@ -670,10 +689,13 @@ impl<'a> Query<'a> {
         if !seen.insert(i) {
             return Ok(());
         }
-        let seg = &self.segments[i];
-        let d = seg.definition();
-        for t in [d.effective_from, d.effective_until].into_iter().flatten() {
-            acc.push(CauseKind::Effective, t, None);
+        let seg = self.seg_at(i, t0);
+        // Every version's bounds: a handover to another version is a candidate too.
+        for v in self.versions(i) {
+            let d = v.definition();
+            for t in [d.effective_from, d.effective_until].into_iter().flatten() {
+                acc.push(CauseKind::Effective, t, None);
+            }
         }
         let mut cx = seg.ctx(self.bound.profile(), t0, self.fx, lookup);
         if Arc::ptr_eq(&self.bound.layout, seg.layout()) {

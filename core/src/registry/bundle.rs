@@ -32,7 +32,7 @@ fn hash_of<'a>(defs: impl Iterator<Item = (&'a str, &'a str)>, schema: Option<&S
 impl Registry {
     /// The bundle hash of this registry (SPEC §27): its definitions' hashes and its schema.
     pub fn bundle_hash(&self) -> String {
-        hash_of(self.segments().iter().map(|s| (s.id(), s.definition_hash())), self.schema())
+        hash_of(self.versions().into_iter().map(|s| (s.id(), s.definition_hash())), self.schema())
     }
 
     /// This registry as a bundle (SPEC §27), created at `created` (µs; the caller's clock: the
@@ -48,9 +48,10 @@ impl Registry {
     /// ```
     pub fn to_bundle(&self, created: i64) -> String {
         let ts = |t: Option<i64>| t.map(crate::time::format_timestamp);
+        // Every version (SPEC §1), by id then time: the order of the hash's lines.
         let defs: Vec<serde_json::Value> = self
-            .segments()
-            .iter()
+            .versions()
+            .into_iter()
             .map(|s| {
                 let d = s.definition();
                 let mut tags = d.tags.clone();
@@ -64,8 +65,7 @@ impl Registry {
                 })
             })
             .collect();
-        let mut sorted = defs;
-        sorted.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        let sorted = defs;
         // `format` first (a reader can tell a bundle from its first line), then the rest.
         let field = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default().replace('\n', "\n  ");
         format!(

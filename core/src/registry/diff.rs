@@ -151,6 +151,103 @@ fn grown(old: &BTreeSet<String>, new: &BTreeSet<String>) -> Vec<String> {
     new.difference(old).cloned().collect()
 }
 
+/// Whether an entry compares two definitions: a changed segment, or an added version held to the
+/// rules against the version before it (SPEC §26).
+fn compared(d: &SegmentDiff) -> bool {
+    d.change == Change::Changed || (d.change == Change::Added && d.versions.0.is_some())
+}
+
+/// One entry of the diff: `o` in OLD, `n` in NEW; `pred`, for an added version, the version
+/// before it, compared with `n` as if changed from it.
+fn compare(id: String, o: Option<&Segment>, n: Option<&Segment>, pred: Option<&Segment>) -> SegmentDiff {
+    let version = |s: Option<&Segment>| s.map(|s| s.version().to_string());
+    let mut d = SegmentDiff {
+        id,
+        change: Change::Unchanged,
+        versions: (version(o.or(pred)), version(n)),
+        fields: Vec::new(),
+        rule_changes: Vec::new(),
+        required: Bump::None,
+        reasons: Vec::new(),
+        problem: None,
+    };
+    match (o, n) {
+        (None, Some(n)) => {
+            d.change = Change::Added;
+            d.required = Bump::Minor;
+            match pred {
+                Some(p) => changes(p, n, &mut d),
+                None => d.reasons.push("added".into()),
+            }
+        }
+        (Some(_), None) => {
+            d.change = Change::Removed;
+            d.required = Bump::Major;
+            d.reasons.push("removed: its consumers break".into());
+        }
+        (Some(o), Some(n)) if o.definition_hash() == n.definition_hash() => {}
+        (Some(o), Some(n)) => {
+            d.change = Change::Changed;
+            changes(o, n, &mut d);
+        }
+        (None, None) => {}
+    }
+    d
+}
+
+/// The changed fields, rule sub-expressions and required bump of `o` → `n` (SPEC §26).
+fn changes(o: &Segment, n: &Segment, d: &mut SegmentDiff) {
+    let (fo, fn_) = (canonical_fields(o), canonical_fields(n));
+    d.fields = crate::definition::FIELDS.iter().copied().filter(|k| fo.get(*k) != fn_.get(*k)).collect();
+    let mut bump = Bump::None;
+    let say = |b: Bump, why: String, bump: &mut Bump, reasons: &mut Vec<String>| {
+        *bump = (*bump).max(b);
+        reasons.push(why);
+    };
+    let (ro, rn) = (o.read_set(), n.read_set());
+    let mut more: Vec<String> = Vec::new();
+    more.extend(grown(&ro.attributes, &rn.attributes).into_iter().map(|a| format!("attribute `{a}`")));
+    more.extend(grown(&ro.events, &rn.events).into_iter().map(|e| format!("event `{e}`")));
+    for (event, props) in &rn.event_properties {
+        let before = ro.event_properties.get(event).cloned().unwrap_or_default();
+        more.extend(grown(&before, props).into_iter().map(|p| format!("property `{event}.{p}`")));
+    }
+    more.extend(grown(&ro.segments, &rn.segments).into_iter().map(|s| format!("segment `{s}`")));
+    if !more.is_empty() {
+        say(Bump::Major, format!("the read set grows ({})", more.join(", ")), &mut bump, &mut d.reasons);
+    }
+    for (field, what) in [("timezone", "zone"), ("currency", "currency")] {
+        if d.fields.contains(&field) {
+            let (a, b) = (fo.get(field), fn_.get(field));
+            let show = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
+            say(Bump::Major, format!("the {what} changes ({} → {})", show(a), show(b)), &mut bump, &mut d.reasons);
+        }
+    }
+    if d.fields.contains(&"rule") {
+        rule_changes(o.ast(), n.ast(), &mut d.rule_changes);
+        if more.is_empty() {
+            say(Bump::Minor, "the rule changes over the same inputs".into(), &mut bump, &mut d.reasons);
+        }
+    }
+    if d.fields.iter().any(|f| *f == "effective_from" || *f == "effective_until") {
+        say(Bump::Minor, "the effective dates change".into(), &mut bump, &mut d.reasons);
+    }
+    if d.fields.contains(&"status") {
+        say(
+            Bump::Minor,
+            format!("the status changes ({} → {})", o.definition().status.as_str(), n.definition().status.as_str()),
+            &mut bump,
+            &mut d.reasons,
+        );
+    }
+    let meta: Vec<&str> =
+        d.fields.iter().copied().filter(|f| matches!(*f, "name" | "description" | "owner" | "tags")).collect();
+    if !meta.is_empty() {
+        say(Bump::Patch, format!("metadata changes ({})", meta.join(", ")), &mut bump, &mut d.reasons);
+    }
+    d.required = bump;
+}
+
 /// The diff of two registries (SPEC §26).
 ///
 /// ```
@@ -163,108 +260,61 @@ fn grown(old: &BTreeSet<String>, new: &BTreeSet<String>) -> Vec<String> {
 /// assert_eq!(d.segments[0].problem.as_ref().unwrap().0, "version_bump_required");
 /// ```
 pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
-    let ids: BTreeSet<&str> = old.segments().iter().chain(new.segments()).map(|s| s.id()).collect();
-    let mut out: Vec<SegmentDiff> = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let (o, n) = (old.get(id), new.get(id));
-        let version = |s: Option<&Segment>| s.map(|s| s.version().to_string());
-        let mut d = SegmentDiff {
-            id: id.to_string(),
-            change: Change::Unchanged,
-            versions: (version(o), version(n)),
-            fields: Vec::new(),
-            rule_changes: Vec::new(),
-            required: Bump::None,
-            reasons: Vec::new(),
-            problem: None,
-        };
-        match (o, n) {
-            (None, Some(_)) => {
-                d.change = Change::Added;
-                d.required = Bump::Minor;
-                d.reasons.push("added".into());
-            }
-            (Some(_), None) => {
-                d.change = Change::Removed;
-                d.required = Bump::Major;
-                d.reasons.push("removed: its consumers break".into());
-            }
-            (Some(o), Some(n)) if o.definition_hash() == n.definition_hash() => {}
-            (Some(o), Some(n)) => {
-                d.change = Change::Changed;
-                let (fo, fn_) = (canonical_fields(o), canonical_fields(n));
-                d.fields = crate::definition::FIELDS.iter().copied().filter(|k| fo.get(*k) != fn_.get(*k)).collect();
-                let mut bump = Bump::None;
-                let say = |b: Bump, why: String, bump: &mut Bump, reasons: &mut Vec<String>| {
-                    *bump = (*bump).max(b);
-                    reasons.push(why);
-                };
-                let (ro, rn) = (o.read_set(), n.read_set());
-                let mut more: Vec<String> = Vec::new();
-                more.extend(grown(&ro.attributes, &rn.attributes).into_iter().map(|a| format!("attribute `{a}`")));
-                more.extend(grown(&ro.events, &rn.events).into_iter().map(|e| format!("event `{e}`")));
-                for (event, props) in &rn.event_properties {
-                    let before = ro.event_properties.get(event).cloned().unwrap_or_default();
-                    more.extend(grown(&before, props).into_iter().map(|p| format!("property `{event}.{p}`")));
-                }
-                more.extend(grown(&ro.segments, &rn.segments).into_iter().map(|s| format!("segment `{s}`")));
-                if !more.is_empty() {
-                    say(Bump::Major, format!("the read set grows ({})", more.join(", ")), &mut bump, &mut d.reasons);
-                }
-                for (field, what) in [("timezone", "zone"), ("currency", "currency")] {
-                    if d.fields.contains(&field) {
-                        let (a, b) = (fo.get(field), fn_.get(field));
-                        let show = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
-                        say(
-                            Bump::Major,
-                            format!("the {what} changes ({} → {})", show(a), show(b)),
-                            &mut bump,
-                            &mut d.reasons,
-                        );
-                    }
-                }
-                if d.fields.contains(&"rule") {
-                    rule_changes(o.ast(), n.ast(), &mut d.rule_changes);
-                    if more.is_empty() {
-                        say(Bump::Minor, "the rule changes over the same inputs".into(), &mut bump, &mut d.reasons);
-                    }
-                }
-                if d.fields.iter().any(|f| *f == "effective_from" || *f == "effective_until") {
-                    say(Bump::Minor, "the effective dates change".into(), &mut bump, &mut d.reasons);
-                }
-                if d.fields.contains(&"status") {
-                    say(
-                        Bump::Minor,
-                        format!(
-                            "the status changes ({} → {})",
-                            o.definition().status.as_str(),
-                            n.definition().status.as_str()
-                        ),
-                        &mut bump,
-                        &mut d.reasons,
-                    );
-                }
-                let meta: Vec<&str> = d
-                    .fields
-                    .iter()
-                    .copied()
-                    .filter(|f| matches!(*f, "name" | "description" | "owner" | "tags"))
-                    .collect();
-                if !meta.is_empty() {
-                    say(Bump::Patch, format!("metadata changes ({})", meta.join(", ")), &mut bump, &mut d.reasons);
-                }
-                d.required = bump;
-            }
-            (None, None) => unreachable!("the id comes from one of the registries"),
+    let by_id = |r: &'_ Registry| {
+        let mut m: BTreeMap<String, Vec<Segment>> = BTreeMap::new();
+        for s in r.versions() {
+            m.entry(s.id().to_string()).or_default().push(s.clone());
         }
-        out.push(d);
+        m
+    };
+    let (olds, news) = (by_id(old), by_id(new));
+    let ids: BTreeSet<&String> = olds.keys().chain(news.keys()).collect();
+    let none: Vec<Segment> = Vec::new();
+    let mut out: Vec<SegmentDiff> = Vec::with_capacity(ids.len());
+    // Per entry, the NEW segment it describes (for references) — by index into `out`.
+    let mut new_of: Vec<Option<Segment>> = Vec::new();
+    for id in ids {
+        let (ov, nv) = (olds.get(id).unwrap_or(&none), news.get(id).unwrap_or(&none));
+        if ov.len() <= 1 && nv.len() <= 1 {
+            let d = compare(id.clone(), ov.first(), nv.first(), None);
+            new_of.push(nv.first().cloned());
+            out.push(d);
+            continue;
+        }
+        // Versions side by side (SPEC §1): matched by version, each an entry `id@version`.
+        let mut versions: Vec<&str> = ov.iter().chain(nv).map(Segment::version).collect();
+        versions.sort_by(|a, b| match (Version::parse(a), Version::parse(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.cmp(b),
+        });
+        versions.dedup();
+        for v in versions {
+            let find = |list: &'_ Vec<Segment>| list.iter().find(|s| s.version() == v).cloned();
+            let (o, n) = (find(ov), find(nv));
+            // An added version is held to the rules against the version before it.
+            let before = |list: &'_ Vec<Segment>| {
+                let this = Version::parse(v)?;
+                list.iter()
+                    .filter(|s| Version::parse(s.version()).is_some_and(|x| x < this))
+                    .max_by_key(|s| Version::parse(s.version()))
+                    .cloned()
+            };
+            let pred = if o.is_none() && n.is_some() { before(nv).or_else(|| before(ov)) } else { None };
+            let d = compare(format!("{id}@{v}"), o.as_ref(), n.as_ref(), pred.as_ref());
+            new_of.push(n);
+            out.push(d);
+        }
     }
     // A segment referencing one with a major change takes a major change (until nothing moves).
+    let base = |entry: &str| entry.split('@').next().unwrap_or(entry).to_string();
     loop {
-        let majors: BTreeSet<String> = out.iter().filter(|d| d.required == Bump::Major).map(|d| d.id.clone()).collect();
+        let majors: BTreeSet<String> = out.iter().filter(|d| d.required == Bump::Major).map(|d| base(&d.id)).collect();
         let mut moved = false;
-        for d in out.iter_mut().filter(|d| d.change == Change::Changed && d.required < Bump::Major) {
-            let Some(n) = new.get(&d.id) else { continue };
+        for (d, n) in out.iter_mut().zip(&new_of) {
+            if !compared(d) || d.required == Bump::Major {
+                continue;
+            }
+            let Some(n) = n else { continue };
             if let Some(r) = n.read_set().segments.iter().find(|s| majors.contains(*s)) {
                 d.required = Bump::Major;
                 d.reasons.push(format!("it references `{r}`, which has a major change"));
@@ -275,7 +325,7 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
             break;
         }
     }
-    for d in out.iter_mut().filter(|d| d.change == Change::Changed) {
+    for d in out.iter_mut().filter(|d| compared(d)) {
         let (Some(ov), Some(nv)) = (&d.versions.0, &d.versions.1) else { continue };
         let (Some(a), Some(b)) = (Version::parse(ov), Version::parse(nv)) else { continue };
         d.problem = if b < a {

@@ -46,6 +46,39 @@ pub struct Registry {
     schema: Option<Arc<Schema>>,
 }
 
+/// Why two definitions of one id (in time order) cannot stand side by side (SPEC §1), if so.
+fn side_by_side_problem(a: &Definition, b: &Definition) -> Option<String> {
+    let id = &a.id;
+    let at = |t: Option<i64>| t.map_or_else(|| "unbounded".to_string(), crate::time::format_timestamp);
+    if a.effective_from == b.effective_from {
+        return Some(match a.effective_from {
+            None => format!(
+                "segment id `{id}` is defined more than once (versions {} and {}): versions side by side \
+                 need distinct `effective_from`",
+                a.version, b.version
+            ),
+            Some(_) => format!(
+                "segment `{id}`: versions {} and {} both start at {}: one instant, two answers",
+                a.version,
+                b.version,
+                at(a.effective_from)
+            ),
+        });
+    }
+    let (va, vb) = (crate::semver::Version::parse(&a.version), crate::semver::Version::parse(&b.version));
+    match (va, vb) {
+        (Some(va), Some(vb)) if va >= vb => Some(format!(
+            "segment `{id}`: version {} starts at {} after version {} (from {}): a later \
+             `effective_from` must carry a higher version",
+            b.version,
+            at(b.effective_from),
+            a.version,
+            at(a.effective_from)
+        )),
+        _ => None,
+    }
+}
+
 impl Registry {
     /// Compiles definitions together. Every problem in every definition is reported.
     pub fn from_definitions(mut defs: Vec<Definition>, schema: Option<&Schema>) -> Result<Registry, Error> {
@@ -55,17 +88,16 @@ impl Registry {
                 format!("more than {} definitions", limits::MAX_DEFINITIONS),
             ));
         }
-        defs.sort_by(|a, b| a.id.cmp(&b.id));
+        // By id, then time: an id's versions in the order they take over (SPEC §1).
+        defs.sort_by(|a, b| {
+            a.id.cmp(&b.id).then(a.effective_from.cmp(&b.effective_from)).then(a.version.cmp(&b.version))
+        });
         let mut diags = Vec::new();
         for w in defs.windows(2) {
             if w[0].id == w[1].id {
-                diags.push(
-                    Diagnostic::new(
-                        ErrorKind::DuplicateSegment,
-                        format!("segment id `{}` is defined more than once", w[0].id),
-                    )
-                    .with_origin(&w[0].id),
-                );
+                if let Some(why) = side_by_side_problem(&w[0], &w[1]) {
+                    diags.push(Diagnostic::new(ErrorKind::DuplicateSegment, why).with_origin(&w[0].id));
+                }
             }
         }
         let ids: BTreeSet<String> = defs.iter().map(|d| d.id.clone()).collect();
@@ -89,12 +121,15 @@ impl Registry {
         }
         let layout =
             Arc::new(Layout { attributes: attributes.into_iter().collect(), events: events.into_iter().collect() });
-        let mut segments = Vec::with_capacity(defs.len());
+        let mut versions: Vec<Vec<Segment>> = Vec::new();
         for def in defs {
-            segments.push(Segment::compile_in(def, schema, Some(&known), Some(Arc::clone(&layout)))?);
+            let seg = Segment::compile_in(def, schema, Some(&known), Some(Arc::clone(&layout)))?;
+            match versions.last_mut() {
+                Some(last) if last[0].id() == seg.id() => last.push(seg),
+                _ => versions.push(vec![seg]),
+            }
         }
-        segments.dedup_by(|a, b| a.id() == b.id());
-        Ok(Registry { program: Program::new(segments, layout)?, schema: schema.cloned().map(Arc::new) })
+        Ok(Registry { program: Program::with_versions(versions, layout)?, schema: schema.cloned().map(Arc::new) })
     }
 
     /// Loads a folder of definitions ([`Registry::load_dir`]) or a single definition file.
@@ -182,9 +217,36 @@ impl Registry {
         &self.program
     }
 
-    /// Segments sorted by id.
+    /// Segments sorted by id (of an id with versions side by side, the latest: SPEC §1).
     pub fn segments(&self) -> &[Segment] {
         self.program.segments()
+    }
+
+    /// Every definition: each id's versions in time order (one per id unless versions stand side
+    /// by side, SPEC §1), ids sorted.
+    ///
+    /// ```
+    /// use segcore::{Definition, Registry};
+    /// let mut v2 = Definition::new("a", "2.0.0", "x > 2");
+    /// v2.effective_from = Some(1_000);
+    /// let reg = Registry::from_definitions(vec![v2, Definition::new("a", "1.0.0", "x > 1")], None).unwrap();
+    /// let versions: Vec<&str> = reg.versions().iter().map(|s| s.version()).collect();
+    /// assert_eq!(versions, ["1.0.0", "2.0.0"]);
+    /// assert_eq!(reg.len(), 1);
+    /// ```
+    pub fn versions(&self) -> Vec<&Segment> {
+        (0..self.program.len()).flat_map(|i| self.program.versions_of(i)).collect()
+    }
+
+    /// The registry of the versions in force at `t` (one per id, SPEC §1): what a stream runs
+    /// between handovers.
+    pub(crate) fn in_force_at(&self, t: i64) -> Registry {
+        Registry { program: self.program.at(t).clone(), schema: self.schema.clone() }
+    }
+
+    /// The segment `id` as it applies at `as_of` (the version reported there, SPEC §1).
+    pub fn get_at(&self, id: &str, as_of: i64) -> Option<&Segment> {
+        self.program.at(as_of).get(id)
     }
 
     /// Segments with every segment after the ones it references (ties by id).
@@ -230,6 +292,7 @@ impl Registry {
     /// Evaluates every segment for a bound profile; results sorted by id.
     pub fn evaluate_bound(&self, bound: &Bound, cx: &EvalContext) -> Result<Vec<(&str, Outcome)>, Error> {
         let outcomes = self.program.evaluate_bound(bound, cx, None)?;
+        // Ids are the same in every version set: the latest versions name them.
         Ok(self.segments().iter().zip(outcomes).map(|(s, r)| (s.id(), r.unwrap_or(Outcome::False))).collect())
     }
 
@@ -253,7 +316,7 @@ impl Registry {
                 cx2.segments.insert(self.segments()[dep].id().to_string(), member);
             }
         }
-        self.segments()[target].explain(profile, &cx2)
+        self.program.at(cx.as_of).segments()[target].explain(profile, &cx2)
     }
 
     fn position(&self, id: &str) -> Result<usize, Error> {

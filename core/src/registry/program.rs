@@ -78,6 +78,11 @@ pub struct Program {
     /// For each segment, itself and everything it references (what one segment's evaluation runs).
     closures: Vec<BTreeSet<usize>>,
     layout: Arc<Layout>,
+    /// Versions side by side (SPEC §1): the program in force from each start instant (the first
+    /// starts at `i64::MIN`), each with the same ids, order and references as this one — only
+    /// which version of a segment is evaluated differs. Empty when every id has one version; then
+    /// this program is in force at every instant.
+    epochs: Arc<[(i64, Program)]>,
 }
 
 impl Program {
@@ -92,7 +97,101 @@ impl Program {
             .collect();
         let order = topo_order(&segments, &deps)?;
         let closures = (0..segments.len()).map(|t| closure_of(&deps, t)).collect();
-        Ok(Program { segments, index, order, deps, closures, layout })
+        Ok(Program { segments, index, order, deps, closures, layout, epochs: Arc::from([]) })
+    }
+
+    /// A program of segments with versions side by side (SPEC §1): `versions[k]` are the versions
+    /// of one id in time order (by `effective_from`, validated by the caller), ids sorted. The
+    /// references of all versions together decide the order (a cycle through any version is an
+    /// error). The program itself shows each id's latest version; [`Program::at`] the versions
+    /// in force at an instant.
+    pub(crate) fn with_versions(versions: Vec<Vec<Segment>>, layout: Arc<Layout>) -> Result<Program, Error> {
+        let latest: Vec<Segment> = versions.iter().filter_map(|v| v.last().cloned()).collect();
+        if versions.iter().all(|v| v.len() == 1) {
+            return Program::new(latest, layout);
+        }
+        let index: BTreeMap<String, usize> = latest.iter().enumerate().map(|(i, s)| (s.id().to_string(), i)).collect();
+        let deps: Vec<Vec<usize>> = versions
+            .iter()
+            .map(|vs| {
+                let ids: BTreeSet<&str> =
+                    vs.iter().flat_map(|s| s.read_set().segments.iter().map(String::as_str)).collect();
+                ids.into_iter().filter_map(|id| index.get(id).copied()).collect()
+            })
+            .collect();
+        let order = topo_order(&latest, &deps)?;
+        let closures: Vec<BTreeSet<usize>> = (0..latest.len()).map(|t| closure_of(&deps, t)).collect();
+        // The selection changes where a version other than an id's first starts.
+        let starts: BTreeSet<i64> =
+            versions.iter().flat_map(|vs| vs.iter().skip(1).filter_map(|s| s.definition().effective_from)).collect();
+        let select = |t: i64| -> Vec<Segment> {
+            versions
+                .iter()
+                .map(|vs| {
+                    // The latest version starting at or before t (absent: earliest), else the first.
+                    let k = vs.iter().rposition(|s| s.definition().effective_from.is_none_or(|f| f <= t)).unwrap_or(0);
+                    vs[k].clone()
+                })
+                .collect()
+        };
+        let epoch = |segments: Vec<Segment>| Program {
+            segments,
+            index: index.clone(),
+            order: order.clone(),
+            deps: deps.clone(),
+            closures: closures.clone(),
+            layout: Arc::clone(&layout),
+            epochs: Arc::from([]),
+        };
+        let epochs: Vec<(i64, Program)> =
+            std::iter::once(i64::MIN).chain(starts).map(|t| (t, epoch(select(t)))).collect();
+        Ok(Program { epochs: epochs.into(), ..epoch(latest) })
+    }
+
+    /// The program in force at `t`: the versions of its segments that apply then (SPEC §1). The
+    /// program itself when every segment has one version.
+    ///
+    /// ```
+    /// use segcore::{Definition, Registry};
+    /// let mut v2 = Definition::new("a", "2.0.0", "x > 2");
+    /// v2.effective_from = Some(1_000);
+    /// let reg = Registry::from_definitions(vec![Definition::new("a", "1.0.0", "x > 1"), v2], None).unwrap();
+    /// assert_eq!(reg.program().at(999).segments()[0].version(), "1.0.0");
+    /// assert_eq!(reg.program().at(1_000).segments()[0].version(), "2.0.0");
+    /// ```
+    pub fn at(&self, t: i64) -> &Program {
+        if self.epochs.is_empty() {
+            return self;
+        }
+        let k = self.epochs.partition_point(|(start, _)| *start <= t);
+        &self.epochs[k.saturating_sub(1)].1
+    }
+
+    /// Whether some segment has several versions (SPEC §1): which one applies depends on the
+    /// instant ([`Program::at`]).
+    pub fn has_versions(&self) -> bool {
+        !self.epochs.is_empty()
+    }
+
+    /// Every version of segment `i` (one, unless versions stand side by side), in time order.
+    pub fn versions_of(&self, i: usize) -> Vec<&Segment> {
+        if self.epochs.is_empty() {
+            return vec![&self.segments[i]];
+        }
+        let mut out: Vec<&Segment> = Vec::new();
+        for (_, p) in self.epochs.iter() {
+            let s = &p.segments[i];
+            if !out.iter().any(|o| o.definition_hash() == s.definition_hash()) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// The instants where the versions in force change (the starts of [`Program::at`]'s
+    /// programs after the first), ascending.
+    pub fn version_changes(&self) -> impl Iterator<Item = i64> + '_ {
+        self.epochs.iter().skip(1).map(|(t, _)| *t)
     }
 
     /// Segments sorted by id.
@@ -145,10 +244,11 @@ impl Program {
         crate::Bound::new(&self.layout, profile)
     }
 
-    /// What the program's segments read, together (union of their read sets).
+    /// What the program's segments read, together (union of their read sets, every version's).
     pub fn read_set(&self) -> crate::ReadSet {
         let mut rs = crate::ReadSet::default();
-        for s in &self.segments {
+        let all: Vec<&Segment> = (0..self.segments.len()).flat_map(|i| self.versions_of(i)).collect();
+        for s in all {
             let r = s.read_set();
             rs.attributes.extend(r.attributes.iter().cloned());
             rs.events.extend(r.events.iter().cloned());
@@ -190,6 +290,7 @@ impl Segment {
             deps: vec![vec![]],
             closures: vec![BTreeSet::from([0])],
             layout: Arc::clone(self.layout()),
+            epochs: Arc::from([]),
         }
     }
 }

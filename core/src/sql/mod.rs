@@ -141,7 +141,8 @@ impl SqlQuery {
 /// CTEs). All unsupported constructs of all segments are reported together. `in_segment` needs
 /// the referenced segment in the same program.
 pub fn to_sql(program: &Program, opts: &SqlOptions) -> Result<SqlQuery, Error> {
-    generate(program.dependency_order().collect(), opts)
+    // The query's `as_of` is a literal: the versions in force then are the ones generated (SPEC §1).
+    generate(program.at(opts.as_of).dependency_order().collect(), opts)
 }
 
 fn generate(segments: Vec<&Segment>, opts: &SqlOptions) -> Result<SqlQuery, Error> {

@@ -75,6 +75,8 @@ fn evaluate_routed(
     opts: &BatchOptions,
     route: Option<&Route>,
 ) -> Result<Memberships, Error> {
+    // The versions in force at `as_of` (SPEC §1).
+    let program = program.at(cx.as_of);
     let read = program.read_set();
     let row_path = || -> Result<Memberships, Error> {
         let (rows, unmatched) = crate::ingest_arrow::profiles_counted(profiles, events, cols, &read)?;
@@ -271,6 +273,7 @@ pub fn evaluate_chunked(
     chunk_rows: usize,
     sink: &mut dyn FnMut(usize, &Memberships) -> Result<(), Error>,
 ) -> Result<ChunkedRun, Error> {
+    let program = program.at(cx.as_of);
     let total: usize = ids.iter().map(RecordBatch::num_rows).sum();
     let k = program.segments().len();
     // No profile (nothing to chunk; the events are still checked), or ids/entities that are not
