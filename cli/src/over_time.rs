@@ -163,7 +163,7 @@ pub fn next_change(input: &Input, as_of: &str, horizon: Option<&str>, json: bool
     let answers = program.next_changes(&targets, &l.profiles, &cx, horizon).map_err(|e| e.to_string())?;
     for (p, row) in l.profiles.iter().zip(answers) {
         for (id, (now, next)) in targets.iter().zip(row) {
-            let seg = l.registry.get(id).ok_or("internal: target vanished")?;
+            let seg = l.registry.get_at(id, cx.as_of).ok_or("internal: target vanished")?;
             if human {
                 productln!("{}", describe(id, now.as_str(), next.as_ref()))?;
                 continue;

@@ -141,7 +141,8 @@ fn inputs(s: &Segment) -> Vec<String> {
 /// ```
 pub fn dependencies(reg: &Registry) -> Dependencies {
     let mut d = Dependencies::default();
-    for s in reg.segments() {
+    // Every version of a segment (SPEC §1): what any of them reads, the segment reads.
+    for s in reg.versions() {
         d.segments.push(s.id().to_string());
         for r in &s.read_set().segments {
             d.references.push((s.id().to_string(), r.clone()));
@@ -151,9 +152,12 @@ pub fn dependencies(reg: &Registry) -> Dependencies {
         }
     }
     d.segments.sort();
+    d.segments.dedup();
     d.references.sort();
+    d.references.dedup();
     for v in d.readers.values_mut() {
         v.sort();
+        v.dedup();
     }
     d
 }
@@ -171,12 +175,11 @@ pub struct Broken {
 /// it, then every segment referencing one of them. Sorted by id.
 pub fn schema_impact(reg: &Registry, schema: &Schema) -> Vec<Broken> {
     let mut broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in reg.segments() {
+    for s in reg.versions() {
         // A lone definition with references compiles (references resolve at evaluation).
         if let Err(e) = Segment::compile(s.definition().clone(), Some(schema)) {
-            let why: Vec<String> =
-                e.diagnostics().iter().map(|d| format!("[{}] {}", d.kind.as_str(), d.message)).collect();
-            broken.insert(s.id().to_string(), why);
+            let why = e.diagnostics().iter().map(|d| format!("[{}] {}", d.kind.as_str(), d.message));
+            broken.entry(s.id().to_string()).or_default().extend(why);
         }
     }
     let deps = dependencies(reg);
