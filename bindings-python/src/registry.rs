@@ -167,6 +167,12 @@ impl Registry {
         guard(|| self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose())
     }
 
+    /// Every definition, each id's versions side by side in time order (SPEC §1); ``reg[id]``
+    /// is an id's latest version.
+    fn versions(&self, py: Python<'_>) -> PyResult<Vec<Segment>> {
+        guard(|| Ok(self.inner.versions().into_iter().map(|s| Segment::wrap(py, s.clone())).collect()))
+    }
+
     /// Segment ids, sorted.
     #[getter]
     fn ids(&self) -> PyResult<Vec<String>> {

@@ -623,6 +623,7 @@ export function createApi(backend) {
       Object.defineProperty(this, '_n', { value: n });
       this._ids = info.ids;
       Object.defineProperty(this, '_segments', { value: info.segments });
+      Object.defineProperty(this, '_versions', { value: info.versions });
       Object.defineProperty(this, '_project', { value: makeProjector(tape, info.spec) });
       Object.defineProperty(this, '_rows', { value: makeRowBuilders(info.ids, backend.codeSource) });
     }
@@ -679,9 +680,13 @@ export function createApi(backend) {
       const ref = native(() => backend.registryGet(this._n.get(), key));
       return ref ? new Segment(SEGMENT_TOKEN, () => backend.registryGet(this._n.get(), key), ref) : undefined;
     }
-    /** Every segment's id, version and definition hash, sorted by id. */
+    /** Every segment's id, version and definition hash, sorted by id (an id's latest version). */
     segments() {
       return this._segments.map((s) => ({ ...s }));
+    }
+    /** Every version side by side (SPEC §1): each id's versions in time order, with their windows. */
+    versions() {
+      return this._versions.map((s) => ({ ...s }));
     }
     /** The codes of every segment (in `ids` order) for one profile. */
     _codes(profile, cx) {

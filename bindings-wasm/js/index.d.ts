@@ -388,6 +388,14 @@ export interface SegmentInfo {
   definitionHash: string;
 }
 
+/** One version of a segment (SPEC §1: versions side by side hand over at `effectiveFrom`). */
+export interface VersionInfo extends SegmentInfo {
+  /** RFC 3339, or `null` when it starts unbounded. */
+  effectiveFrom: string | null;
+  /** RFC 3339, or `null`. */
+  effectiveUntil: string | null;
+}
+
 /** What every `Registry` has. */
 export interface RegistryMembers<R extends Runtime> {
   /** Segment ids, sorted. */
@@ -395,7 +403,10 @@ export interface RegistryMembers<R extends Runtime> {
   readonly size: number;
   has(id: string): boolean;
   get(id: string): Segment<R> | undefined;
+  /** Every segment, an id's latest version. */
   segments(): SegmentInfo[];
+  /** Every version side by side, each id's in time order. */
+  versions(): VersionInfo[];
   evaluate(profile: ProfileInput, options: EvaluateContext): Record<string, boolean>;
   outcomes(profile: ProfileInput, options: EvaluateContext): Record<string, Outcome>;
   /** Ids of the segments the profile belongs to, sorted. */

@@ -505,7 +505,22 @@ fn check(paths: &[PathBuf], schema: Option<&Path>, against: Option<&str>) -> Cli
         match load_registry(path, schema.as_ref()) {
             Ok(reg) => {
                 let mut warnings = 0;
-                for seg in reg.segments() {
+                let versions = reg.versions();
+                // Versions side by side (SPEC §1): each later version carries the bump its change
+                // from the one before requires (§26).
+                let mut bad = false;
+                for pair in versions.windows(2).filter(|w| w[0].id() == w[1].id()) {
+                    let d = segcore::diff::between(pair[0], pair[1]);
+                    if let Some((kind, message)) = &d.problem {
+                        bad = true;
+                        errln!("error[{kind}] {}: {message}", path.display());
+                    }
+                }
+                if bad {
+                    failed = true;
+                    continue;
+                }
+                for &seg in &versions {
                     for id in &seg.read_set().segments {
                         if let Some(dep) = reg.get(id) {
                             let status = dep.definition().status;
@@ -520,10 +535,16 @@ fn check(paths: &[PathBuf], schema: Option<&Path>, against: Option<&str>) -> Cli
                         errln!("{w}");
                     }
                 }
+                let side_by_side = versions.len() - reg.len();
                 reportln!(
-                    "ok: {} — {} definition(s){}{}",
+                    "ok: {} — {} definition(s){}{}{}",
                     path.display(),
-                    reg.len(),
+                    versions.len(),
+                    if side_by_side > 0 {
+                        format!(" ({} segments; {side_by_side} later version(s) side by side)", reg.len())
+                    } else {
+                        String::new()
+                    },
                     if schema.is_some() { ", type-checked against the schema" } else { "" },
                     if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
                 )?;

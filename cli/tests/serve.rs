@@ -167,7 +167,8 @@ fn bundle_etag_segments_and_evaluation() {
     let one = get(srv.port, "/segments/big_spender").json();
     assert_eq!(one["rule"], "sum(purchase.amount within 30d) > 500");
     assert_eq!(one["read_set"]["events"], json!(["purchase"]));
-    assert_eq!(one["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(one["history"].as_array().unwrap().len(), 1);
+    assert_eq!(one["versions"][0]["version"], "1.0.0");
     let missing = get(srv.port, "/segments/nope");
     assert_eq!((missing.status, missing.kind().as_str()), (404, "unknown_segment"));
 
@@ -357,7 +358,7 @@ fn publications_feed_audit_log_and_restart() {
     }
     assert!(get(port, "/metrics").body.contains("segcore_failed_loads_total 1"));
 
-    let versions = get(port, "/segments/big_spender").json()["versions"].clone();
+    let versions = get(port, "/segments/big_spender").json()["history"].clone();
     let seen: Vec<&str> = versions.as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
     assert_eq!(seen, ["1.0.0", "1.1.0"]);
     drop(srv);
@@ -374,7 +375,7 @@ fn publications_feed_audit_log_and_restart() {
     let srv = start(&reg, &args);
     let h = get(srv.port, "/health").json();
     assert_eq!((h["bundle"].as_str(), h["seq"].as_u64()), (Some(second.as_str()), Some(2)));
-    assert_eq!(get(srv.port, "/segments/big_spender").json()["versions"], versions);
+    assert_eq!(get(srv.port, "/segments/big_spender").json()["history"], versions);
     assert_eq!(std::fs::read_to_string(&audit).unwrap().lines().count(), 2);
     // A removed segment says when it was last published.
     std::fs::remove_file(reg.join("adults.yaml")).unwrap();
@@ -528,4 +529,31 @@ fn a_publication_under_load_fails_no_request_and_mixes_no_bundles() {
     for (h, outcome) in &seen {
         assert_eq!(outcome, if *h == a { "true" } else { "false" }, "bundle {h}");
     }
+}
+
+#[test]
+fn versions_side_by_side_are_listed_and_evaluated_by_as_of() {
+    let dir = tmp("versions");
+    write_defs(&dir, 500, "1.0.0");
+    // 2.0.0 takes over on 2026-04-01 (SPEC §1): 550 is no longer enough.
+    put(
+        &dir.join("reg/big_spender_v2.yaml"),
+        "id: big_spender\nversion: 2.0.0\neffective_from: 2026-04-01T00:00:00Z\nrule: sum(purchase.amount within 30d) > 600\n",
+    );
+    let srv = start(&dir.join("reg"), &[]);
+    let segs = get(srv.port, "/segments").json();
+    let big = &segs["segments"][1];
+    assert_eq!((big["id"].as_str(), big["version"].as_str()), (Some("big_spender"), Some("2.0.0")));
+    let listed: Vec<(&str, &Value)> = big["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_str().unwrap(), &v["effective_from"]))
+        .collect();
+    assert_eq!(listed, [("1.0.0", &Value::Null), ("2.0.0", &json!("2026-04-01T00:00:00Z"))]);
+    let before = request(srv.port, "POST", "/evaluate", &[], &profile("2026-03-31T23:59:59Z")).json();
+    let after = request(srv.port, "POST", "/evaluate", &[], &profile("2026-04-01T00:00:00Z")).json();
+    assert_eq!(before["outcomes"]["big_spender"], "true");
+    assert_eq!(after["outcomes"]["big_spender"], "false");
+    assert_eq!(before["bundle"], after["bundle"]);
 }

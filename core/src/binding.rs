@@ -54,7 +54,9 @@ pub fn segment_info(seg: &Segment, spec: &Projection) -> serde_json::Value {
 }
 
 /// What a JS binding caches about a registry: `ids` (sorted: the order of every per-segment
-/// result), `segments` (`id`, `version`, `definitionHash` of each) and `spec`.
+/// result), `segments` (`id`, `version`, `definitionHash` of each; an id's latest version),
+/// `versions` (every version side by side, SPEC §1, with `effectiveFrom` and `effectiveUntil`)
+/// and `spec`.
 pub fn registry_info(reg: &Registry, spec: &Projection) -> serde_json::Value {
     let segments = reg.segments();
     let ids: Vec<&str> = segments.iter().map(|s| s.id()).collect();
@@ -62,7 +64,19 @@ pub fn registry_info(reg: &Registry, spec: &Projection) -> serde_json::Value {
         .iter()
         .map(|s| serde_json::json!({ "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash() }))
         .collect();
-    serde_json::json!({ "ids": ids, "segments": infos, "spec": spec.to_json() })
+    let ts = |t: Option<i64>| t.map(crate::time::format_timestamp);
+    let versions: Vec<serde_json::Value> = reg
+        .versions()
+        .into_iter()
+        .map(|s| {
+            let d = s.definition();
+            serde_json::json!({
+                "id": s.id(), "version": s.version(), "definitionHash": s.definition_hash(),
+                "effectiveFrom": ts(d.effective_from), "effectiveUntil": ts(d.effective_until),
+            })
+        })
+        .collect();
+    serde_json::json!({ "ids": ids, "segments": infos, "versions": versions, "spec": spec.to_json() })
 }
 
 /// A change of outcome (SPEC §22) as the JavaScript bindings return it: `at` (RFC 3339, exact to

@@ -86,9 +86,15 @@ fn the_columnar_engine_agrees() {
         ("2026-03-06T00:00:00Z", ["false", "true", "unknown"], "2.0.0"),
     ] {
         let cx = EvalContext::parse(as_of).unwrap();
-        let m =
-            columnar::evaluate(reg.program(), &[batch_in.clone()], None, &Columns::default(), &cx, &Default::default())
-                .unwrap();
+        let m = columnar::evaluate(
+            reg.program(),
+            std::slice::from_ref(&batch_in),
+            None,
+            &Columns::default(),
+            &cx,
+            &Default::default(),
+        )
+        .unwrap();
         let got: Vec<&str> = m.outcomes(0).iter().map(|o| o.as_str()).collect();
         assert_eq!(got, adult, "{as_of}");
         assert_eq!(m.segments()[0].version, version);

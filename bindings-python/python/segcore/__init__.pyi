@@ -397,6 +397,9 @@ class Registry:
         ...
     def schema(self) -> Optional[dict[str, Any]]:
         """The schema the registry was compiled with (``list<T>`` reads back as ``list``), or None."""
+    def versions(self) -> list[Segment]:
+        """Every definition: each id's versions side by side in time order (SPEC §1); ``reg[id]``
+        is an id's latest version, ``evaluate`` uses the one in force at ``as_of``."""
     @property
     def ids(self) -> list[str]: ...
     def __len__(self) -> int: ...

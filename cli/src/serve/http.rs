@@ -213,7 +213,8 @@ async fn segment(State(app): State<App>, Path(id): Path<String>) -> Response {
         "timezone": d.timezone, "currency": d.currency, "definition_hash": seg.definition_hash(),
         "rule": seg.formatted_rule(),
         "read_set": {"attributes": rs.attributes, "events": rs.events, "segments": rs.segments},
-        "versions": versions.iter().map(|v| json!({
+        "versions": super::versions_json(&p.registry, seg.id()),
+        "history": versions.iter().map(|v| json!({
             "version": v.version, "definition_hash": v.definition_hash, "bundle": v.bundle, "published": v.published,
         })).collect::<Vec<_>>(),
     });

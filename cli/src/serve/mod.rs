@@ -134,6 +134,20 @@ fn summary(seq: u64, old: &Registry, old_hash: Option<&str>, new: &Registry, has
     })
 }
 
+/// The versions side by side of segment `id` in `reg` (SPEC §1), in time order.
+pub(crate) fn versions_json(reg: &Registry, id: &str) -> Value {
+    let ts = |t: Option<i64>| t.map(segcore::binding::format_timestamp);
+    reg.versions()
+        .into_iter()
+        .filter(|s| s.id() == id)
+        .map(|s| {
+            let d = s.definition();
+            json!({"version": s.version(), "definition_hash": s.definition_hash(),
+                "effective_from": ts(d.effective_from), "effective_until": ts(d.effective_until)})
+        })
+        .collect()
+}
+
 fn segments_json(reg: &Registry, hash: &str) -> Value {
     let ts = |t: Option<i64>| t.map(segcore::binding::format_timestamp);
     let segs: Vec<Value> = reg
@@ -147,6 +161,7 @@ fn segments_json(reg: &Registry, hash: &str) -> Value {
                 "definition_hash": s.definition_hash(),
                 "effective_from": ts(d.effective_from), "effective_until": ts(d.effective_until),
                 "read_set": {"attributes": rs.attributes, "events": rs.events, "segments": rs.segments},
+                "versions": versions_json(reg, s.id()),
             })
         })
         .collect();

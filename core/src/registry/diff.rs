@@ -326,27 +326,52 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
         }
     }
     for d in out.iter_mut().filter(|d| compared(d)) {
-        let (Some(ov), Some(nv)) = (&d.versions.0, &d.versions.1) else { continue };
-        let (Some(a), Some(b)) = (Version::parse(ov), Version::parse(nv)) else { continue };
-        d.problem = if b < a {
-            Some(("version_regression", format!("{}: the version goes down ({ov} → {nv})", d.id)))
-        } else if b == a {
-            Some(("version_reused", format!("{}: version {nv} now names another definition", d.id)))
-        } else {
-            let got = Bump::between(ov, nv).unwrap_or(Bump::None);
-            (got < d.required).then(|| {
-                (
-                    "version_bump_required",
-                    format!(
-                        "{}: {}; {ov} → {nv} is a {} bump, {} required",
-                        d.id,
-                        d.reasons.join("; "),
-                        got.as_str(),
-                        d.required.as_str()
-                    ),
-                )
-            })
-        };
+        check_versions(d);
     }
     RegistryDiff { segments: out }
+}
+
+/// One version of a segment against the version after it in one registry (SPEC §1, §26): the
+/// changes, the bump they require and whether the later version carries it (`problem`). What
+/// `segcore check` holds versions side by side to.
+///
+/// ```
+/// use segcore::{Definition, Segment};
+/// let a = Segment::compile(Definition::new("hv", "1.0.0", "ltv > 500"), None).unwrap();
+/// let b = Segment::compile(Definition::new("hv", "1.0.1", "ltv > 600"), None).unwrap();
+/// let d = segcore::diff::between(&a, &b);
+/// assert_eq!(d.required.as_str(), "minor");
+/// assert_eq!(d.problem.unwrap().0, "version_bump_required");
+/// ```
+pub fn between(old: &Segment, new: &Segment) -> SegmentDiff {
+    let mut d = compare(format!("{}@{}", new.id(), new.version()), Some(old), Some(new), None);
+    if d.change == Change::Changed {
+        check_versions(&mut d);
+    }
+    d
+}
+
+/// Sets `problem` when the new version does not carry the required bump (SPEC §26).
+fn check_versions(d: &mut SegmentDiff) {
+    let (Some(ov), Some(nv)) = (&d.versions.0, &d.versions.1) else { return };
+    let (Some(a), Some(b)) = (Version::parse(ov), Version::parse(nv)) else { return };
+    d.problem = if b < a {
+        Some(("version_regression", format!("{}: the version goes down ({ov} → {nv})", d.id)))
+    } else if b == a {
+        Some(("version_reused", format!("{}: version {nv} now names another definition", d.id)))
+    } else {
+        let got = Bump::between(ov, nv).unwrap_or(Bump::None);
+        (got < d.required).then(|| {
+            (
+                "version_bump_required",
+                format!(
+                    "{}: {}; {ov} → {nv} is a {} bump, {} required",
+                    d.id,
+                    d.reasons.join("; "),
+                    got.as_str(),
+                    d.required.as_str()
+                ),
+            )
+        })
+    };
 }
