@@ -44,3 +44,27 @@ def test_bundles_round_trip_and_refuse_edits() -> None:
     with pytest.raises(segcore.DefinitionError) as e:
         segcore.Registry.from_bundle(text[:40])
     assert e.value.kind == "bundle_invalid"
+
+
+def test_versions_side_by_side() -> None:
+    """SPEC §1: two versions of one id hand over at the later one's effective_from."""
+    reg = segcore.Registry.from_definitions(
+        [
+            {"id": "adult", "version": "2.0.0", "effective_from": "2026-03-05T00:00:00Z", "rule": "age >= 21"},
+            {"id": "adult", "version": "1.0.0", "rule": "age >= 18"},
+        ]
+    )
+    assert len(reg) == 1 and reg.ids == ["adult"]
+    assert [s.version for s in reg.versions()] == ["1.0.0", "2.0.0"]
+    assert reg["adult"].version == "2.0.0"
+    p = {"id": "u", "attributes": {"age": 19}}
+    assert reg.evaluate(p, "2026-03-04T23:59:59.999999Z") == {"adult": True}
+    assert reg.evaluate(p, "2026-03-05T00:00:00Z") == {"adult": False}
+    with pytest.raises(segcore.SegmentError) as e:
+        segcore.Registry.from_definitions(
+            [
+                {"id": "adult", "version": "1.0.0", "rule": "age >= 18"},
+                {"id": "adult", "version": "1.1.0", "rule": "age >= 21"},
+            ]
+        )
+    assert e.value.kind == "duplicate_segment"
