@@ -427,14 +427,27 @@ pub fn reconcile(args: &ReconcileArgs) -> CliResult<()> {
     // (one side's ids are sketched at the other sketch's length).
     let (only_a, only_b, count_a, count_b, via) = match (&a, &b) {
         (Side::Ids(x), Side::Ids(y)) => {
-            type Set<'s> = std::collections::HashSet<&'s str, foldhash::fast::FixedState>;
-            let in_y: Set<'_> = y.ids.iter().map(String::as_str).collect();
-            let in_x: Set<'_> = x.ids.iter().map(String::as_str).collect();
-            let mut oa: Vec<String> = x.ids.iter().filter(|i| !in_y.contains(i.as_str())).cloned().collect();
-            let mut ob: Vec<String> = y.ids.iter().filter(|i| !in_x.contains(i.as_str())).cloned().collect();
+            // The core's reconciliation with bare sides: the same sets every binding computes.
+            let side = |ids| segcore::reconcile::SideInput {
+                claimed: Some(ids),
+                definition: None,
+                as_of: None,
+                fx: None,
+                profiles: None,
+            };
+            let r = segcore::reconcile::reconcile(&side(&x.ids), &side(&y.ids), None)
+                .map_err(|e| core_error("reconcile", &e))?;
+            let (mut oa, mut ob) = (Vec::new(), Vec::new());
+            for d in r.differences {
+                if d.only_a {
+                    oa.push(d.raw)
+                } else {
+                    ob.push(d.raw)
+                }
+            }
             oa.sort();
             ob.sort();
-            (oa, ob, x.ids.len() as u64, y.ids.len() as u64, "ids")
+            (oa, ob, r.count_a, r.count_b, "ids")
         }
         _ => {
             let sketch_of = |s: &Side, m: usize| -> CliResult<Sketch> {

@@ -225,7 +225,11 @@ pub fn reconcile<'a>(
         out.extend(set.iter().map(|x| identity.map_or(x.as_str(), |m| m.canonical(x))));
         out
     }
-    let (ca, cb) = (canonical(&ra, identity), canonical(&rb, identity));
+    // Without a map the canonical sets are the raw ones (a copy, not a second hashing).
+    let (ca, cb) = match identity {
+        Some(_) => (canonical(&ra, identity), canonical(&rb, identity)),
+        None => (raw_a.clone(), raw_b.clone()),
+    };
     let mut out = Reconciliation {
         count_a: ca.len() as u64,
         count_b: cb.len() as u64,
