@@ -167,6 +167,17 @@ impl Registry {
         guard(|| self.inner.schema().map(|s| json_to_py(py, &s.to_json())).transpose())
     }
 
+    /// The version of segment ``id`` in force at ``as_of`` (the one results report, SPEC §1).
+    fn segment_at(&self, py: Python<'_>, id: &str, as_of: &Bound<'_, PyAny>) -> PyResult<Segment> {
+        guard(|| {
+            let t = crate::context::as_of(py, as_of)?;
+            self.inner
+                .get_at(id, t)
+                .map(|s| Segment::wrap(py, s.clone()))
+                .ok_or_else(|| tag(py, PyKeyError::new_err(id.to_string()), ErrorKind::UnknownSegment))
+        })
+    }
+
     /// Every definition, each id's versions side by side in time order (SPEC §1); ``reg[id]``
     /// is an id's latest version.
     fn versions(&self, py: Python<'_>) -> PyResult<Vec<Segment>> {

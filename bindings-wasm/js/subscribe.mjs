@@ -18,14 +18,19 @@ function pause(ms, signal) {
   });
 }
 
-/** `fetch` that gives up after `ms` or when `signal` aborts. */
-async function fetchWithin(fetchFn, url, init, ms, signal) {
+/**
+ * `fetch` and `read(response)` — the body too — that give up after `ms` or when `signal` aborts
+ * (already aborted: at once). Resolves to `{ status, body }`.
+ */
+async function fetchWithin(fetchFn, url, init, ms, signal, read) {
+  signal.throwIfAborted();
   const timeout = new AbortController();
   const t = setTimeout(() => timeout.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
   const stop = () => timeout.abort(signal.reason);
   signal.addEventListener('abort', stop, { once: true });
   try {
-    return await fetchFn(url, { ...init, signal: timeout.signal });
+    const res = await fetchFn(url, { ...init, signal: timeout.signal });
+    return { status: res.status, ok: res.ok, body: await read(res) };
   } catch (e) {
     throw timeout.signal.aborted && timeout.signal.reason instanceof Error && !signal.aborted ? timeout.signal.reason : e;
   } finally {
@@ -40,10 +45,10 @@ async function fetchWithin(fetchFn, url, init, ms, signal) {
  */
 async function loadBundle(fetchFn, base, current, timeout, signal, fromBundle) {
   const headers = current ? { 'if-none-match': `"${current}"` } : {};
-  const res = await fetchWithin(fetchFn, `${base}/bundle`, { headers }, timeout, signal);
+  const res = await fetchWithin(fetchFn, `${base}/bundle`, { headers }, timeout, signal, (r) => r.text());
   if (res.status === 304) return null;
   if (!res.ok) throw new Error(`GET ${base}/bundle: HTTP ${res.status}`);
-  const registry = fromBundle(await res.text());
+  const registry = fromBundle(res.body);
   return { registry, hash: registry.bundleHash };
 }
 
@@ -104,6 +109,7 @@ class Subscription {
    */
   waitFor(bundleHash, { timeout = 30_000 } = {}) {
     if (bundleHash && bundleHash === this.#hash) return Promise.resolve(this.#hash);
+    if (this.closed) return Promise.reject(new Error('subscription closed'));
     return new Promise((resolve, reject) => {
       const waiter = {
         check: (hash) => {
@@ -111,6 +117,11 @@ class Subscription {
           clearTimeout(t);
           this.#waiters.delete(waiter);
           resolve(hash);
+        },
+        fail: (e) => {
+          clearTimeout(t);
+          this.#waiters.delete(waiter);
+          reject(e);
         },
       };
       const t = setTimeout(() => {
@@ -121,9 +132,13 @@ class Subscription {
       this.#waiters.add(waiter);
     });
   }
-  /** Stops following the service at once (an open long poll is aborted); the registry stays usable. */
+  /**
+   * Stops following the service at once (an open request is aborted, pending `waitFor` calls
+   * reject); the registry stays usable.
+   */
   close() {
     this.#stop.abort(new Error('subscription closed'));
+    for (const w of [...this.#waiters]) w.fail(new Error('subscription closed'));
   }
 
   async follow() {
@@ -131,11 +146,18 @@ class Subscription {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       try {
+        const started = Date.now();
         const url = `${this.url}/changes?after=${encodeURIComponent(this.#hash)}&wait=${this.#wait}`;
-        const res = await fetchWithin(this.#fetch, url, {}, this.#wait * 1000 + this.#timeout, signal);
-        if (res.status === 204) continue;
+        const res = await fetchWithin(this.#fetch, url, {}, this.#wait * 1000 + this.#timeout, signal, (r) =>
+          r.status === 200 ? r.json() : null,
+        );
+        if (res.status === 204) {
+          // A short (or zero) wait must not turn into a busy loop.
+          await pause(Math.max(0, 1000 - (Date.now() - started)), signal);
+          continue;
+        }
         if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-        const { bundle } = await res.json();
+        const { bundle } = res.body;
         if (bundle === this.#hash) continue;
         const next = await loadBundle(this.#fetch, this.url, this.#hash, this.#timeout, signal, this.#fromBundle);
         if (next === null || signal.aborted) continue;
@@ -146,7 +168,12 @@ class Subscription {
         this.#lastError = null;
         backoff = FIRST_BACKOFF_MS;
         for (const w of [...this.#waiters]) w.check(next.hash);
-        this.#onChange?.(next.registry);
+        try {
+          this.#onChange?.(next.registry);
+        } catch (e) {
+          // The caller's callback failing is not a failure to follow the service.
+          console.warn('segcore Subscription: onChange threw', e);
+        }
       } catch (e) {
         if (signal.aborted) break;
         this.#lastError = e;
@@ -171,6 +198,7 @@ export async function subscribe(fromBundle, url, options = {}) {
   if (typeof fetchFn !== 'function') throw new TypeError('Registry.subscribe needs fetch (Node >= 18, or pass options.fetch)');
   const base = String(url).replace(/\/+$/, '');
   const first = await loadBundle(fetchFn, base, null, options.timeout ?? 10_000, new AbortController().signal, fromBundle);
+  // (No If-None-Match on the first load: never a 304.)
   const sub = new Subscription(base, first.registry, first.hash, options, fetchFn, fromBundle);
   sub.follow();
   return sub;

@@ -43,7 +43,7 @@ pub fn run(args: &AuditArgs) -> CliResult<()> {
         args.definitions.iter().map(|p| crate::load_registry(p, schema.as_ref())).collect::<CliResult<_>>()?;
     let mut segments: Vec<&Segment> = Vec::new();
     for (reg, path) in registries.iter().zip(&args.definitions) {
-        match reg.segments() {
+        match reg.versions().as_slice() {
             [one] => segments.push(one),
             many => {
                 return Err(error(

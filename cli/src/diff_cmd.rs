@@ -165,9 +165,24 @@ pub fn run(args: &DiffArgs) -> CliResult<()> {
         let profiles = io::read_profiles(path, Format::detect(path, None)?, events, &cols)?;
         let (mo, mn) = (members(&old, &profiles, &cx)?, members(&new, &profiles, &cx)?);
         let limit = args.max_change.as_deref().map(percent).transpose()?;
+        // Members are per segment id; with versions side by side (SPEC §1) the diff has one entry
+        // per version (`id@version`): the impact goes on the entry of the version in force at
+        // --as-of, once per id.
+        let base = |e: &str| e.split('@').next().unwrap_or(e).to_string();
+        let mut owners: BTreeMap<String, String> = BTreeMap::new();
         for s in &d.segments {
+            let id = base(&s.id);
+            let in_force = new.get_at(&id, cx.as_of).or_else(|| old.get_at(&id, cx.as_of)).map(|x| x.version());
+            if !s.id.contains('@') || s.versions.1.as_deref().or(s.versions.0.as_deref()) == in_force {
+                owners.entry(id).or_insert_with(|| s.id.clone());
+            }
+        }
+        for s in &d.segments {
+            owners.entry(base(&s.id)).or_insert_with(|| s.id.clone());
+        }
+        for (id, entry) in &owners {
             let empty = BTreeSet::new();
-            let (a, b) = (mo.get(&s.id).unwrap_or(&empty), mn.get(&s.id).unwrap_or(&empty));
+            let (a, b) = (mo.get(id).unwrap_or(&empty), mn.get(id).unwrap_or(&empty));
             let i = Impact {
                 old: a.len() as u64,
                 new: b.len() as u64,
@@ -179,14 +194,14 @@ pub fn run(args: &DiffArgs) -> CliResult<()> {
                 if moved > p / 100.0 * (i.old.max(1) as f64) {
                     too_big.push(format!(
                         "{}: {} entering and {} leaving of {} members, more than {p}%",
-                        s.id,
+                        id,
                         i.entering.len(),
                         i.leaving.len(),
                         i.old
                     ));
                 }
             }
-            impact.insert(s.id.clone(), i);
+            impact.insert(entry.clone(), i);
         }
     }
     if args.json {
@@ -321,5 +336,11 @@ pub fn bundle(segments: &Path, schema: Option<&Path>, out: &Path) -> CliResult<(
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
     let text = reg.to_bundle(now);
     crate::over_time::write_file(out, &text)?;
-    reportln!("bundle {} — {} definition(s), {} bytes → {}", reg.bundle_hash(), reg.len(), text.len(), out.display())
+    reportln!(
+        "bundle {} — {} definition(s), {} bytes → {}",
+        reg.bundle_hash(),
+        reg.versions().len(),
+        text.len(),
+        out.display()
+    )
 }

@@ -603,7 +603,8 @@ fn deps(segments: &Path, format: &str, out: Option<&Path>) -> CliResult<()> {
 fn hash(paths: &[PathBuf], canonical: bool) -> CliResult<()> {
     for path in paths {
         let reg = load_registry(path, None)?;
-        for seg in reg.segments() {
+        // Every version side by side (SPEC §1), each its own definition and hash.
+        for seg in reg.versions() {
             if canonical {
                 productln!("{}", seg.canonical_json())?;
             } else {

@@ -248,6 +248,8 @@ fn bad_requests_get_stable_kinds_and_the_service_stays_up() {
         (request(p, "GET", "/changes?wait=soon", &[], ""), 400, "invalid_request"),
         (request(p, "GET", "/changes?since=x", &[], ""), 400, "invalid_request"),
     ];
+    // A wait beyond any duration is clamped (60 s), not a crash: without `after` it answers at once.
+    assert_eq!(get(p, "/changes?wait=1e300").status, 200);
     for (i, (r, status, kind)) in cases.iter().enumerate() {
         assert_eq!((r.status, r.kind().as_str()), (*status, *kind), "case {i}: {}", r.body);
     }
@@ -384,12 +386,34 @@ fn publications_feed_audit_log_and_restart() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(20));
     }
+    let gone_bundle = get(srv.port, "/health").json()["bundle"].as_str().unwrap().to_string();
     let gone = get(srv.port, "/segments/adults");
     assert_eq!(gone.status, 404);
     assert!(gone.json()["error"]["message"].as_str().unwrap().contains("version 1.0.0 was published"), "{}", gone.body);
     let last: Value = serde_json::from_str(std::fs::read_to_string(&audit).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!((last["seq"].as_u64(), last["removed"][0]["id"].as_str()), (Some(3), Some("adults")));
     assert_eq!(last["required"], "major");
+    drop(srv);
+
+    // A restart on a changed source diffs against the bundle last published (kept beside the
+    // log): here big_spender starts reading an event (major), adults is unchanged.
+    put(
+        &reg.join("big_spender.yaml"),
+        "id: big_spender\nversion: 2.0.0\nrule: sum(purchase.amount within 30d) > 600 and not exists(refund within 30d)\n",
+    );
+    // A torn last line (a crash mid-write) is cut off, not a refusal to start.
+    std::fs::OpenOptions::new().append(true).open(&audit).unwrap().write_all(b"{\"seq\": 9, \"bund").unwrap();
+    let srv = start(&reg, &args);
+    let h = get(srv.port, "/health").json();
+    assert_eq!(h["seq"], 4);
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert_eq!(last["previous"].as_str(), Some(gone_bundle.as_str()));
+    assert_eq!(last["added"], json!([]));
+    assert_eq!(last["changed"][0]["id"], "big_spender");
+    assert_eq!(last["required"], "major");
+    assert_eq!(get(srv.port, "/segments/big_spender").json()["history"].as_array().unwrap().len(), 3);
 }
 
 /// A webhook target on 127.0.0.1: answers each POST with the next status of `script` (then 200)
@@ -551,6 +575,20 @@ fn versions_side_by_side_are_listed_and_evaluated_by_as_of() {
         .map(|v| (v["version"].as_str().unwrap(), &v["effective_from"]))
         .collect();
     assert_eq!(listed, [("1.0.0", &Value::Null), ("2.0.0", &json!("2026-04-01T00:00:00Z"))]);
+    // The publication lists both versions, each with its own hash; the later one is held to the
+    // version rules against the earlier (rule changes: minor; 2.0.0 carries it).
+    let first = get(srv.port, "/changes").json();
+    let added: Vec<(&str, &str)> = first["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(added, [("adults", "1.0.0"), ("big_spender", "1.0.0"), ("big_spender", "2.0.0")]);
+    assert_eq!(first["added"][2]["from"], "1.0.0");
+    assert_eq!(first["added"][2]["problem"], Value::Null);
+    let history = get(srv.port, "/segments/big_spender").json()["history"].clone();
+    assert_eq!(history.as_array().unwrap().len(), 2);
     let before = request(srv.port, "POST", "/evaluate", &[], &profile("2026-03-31T23:59:59Z")).json();
     let after = request(srv.port, "POST", "/evaluate", &[], &profile("2026-04-01T00:00:00Z")).json();
     assert_eq!(before["outcomes"]["big_spender"], "true");

@@ -102,6 +102,32 @@ fn diff_and_bundles_see_every_version() {
     assert_eq!(ids, ["adult@1.0.0", "adult@1.1.0"], "{out}");
     assert_eq!(v["segments"][1]["change"], "added");
     assert_eq!(v["segments"][1]["bump"], "minor");
+    // The impact on data is per segment, shown on the version in force at --as-of; the gate holds.
+    std::fs::write(dir.join("p.jsonl"), "{\"id\": \"a\", \"attributes\": {\"age\": 19}}\n").unwrap();
+    let o =
+        segcore(&["diff", "old", "reg", "--json", "--profiles", "p.jsonl", "--as-of", "2026-03-06T00:00:00Z"], &dir);
+    let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert_eq!(v["segments"][0].get("impact"), None, "{v}");
+    assert_eq!(v["segments"][1]["impact"]["leaving"], serde_json::json!(["a"]));
+    assert_eq!(
+        (v["segments"][1]["impact"]["old"].as_u64(), v["segments"][1]["impact"]["new"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let o = segcore(
+        &["diff", "old", "reg", "--profiles", "p.jsonl", "--as-of", "2026-03-06T00:00:00Z", "--max-change", "0%"],
+        &dir,
+    );
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("adult: 0 entering and 1 leaving"), "{}", text(&o.stderr));
+    // Before the handover 1.0.0 is in force and unchanged: no movement, the gate passes.
+    let o = segcore(
+        &["diff", "old", "reg", "--profiles", "p.jsonl", "--as-of", "2026-03-04T00:00:00Z", "--max-change", "0%"],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // `hash` lists every version.
+    let o = segcore(&["hash", "reg"], &dir);
+    assert_eq!(text(&o.stdout).lines().count(), 2);
     let o = segcore(&["bundle", "reg", "--out", "b.json"], &dir);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("b.json")).unwrap()).unwrap();

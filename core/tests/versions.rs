@@ -260,3 +260,39 @@ fn bundles_carry_every_version() {
     .unwrap();
     assert_ne!(only_v1.bundle_hash(), reg.bundle_hash());
 }
+
+#[test]
+fn new_definitions_with_versions_side_by_side_hand_over_in_a_running_stream() {
+    let v1 = Definition::new("active", "1.0.0", "exists(visit within 7d)");
+    let mut v2 = Definition::new("active", "2.0.0", "exists(visit within 2d)");
+    v2.effective_from = Some(ts("2026-03-05T00:00:00Z"));
+    let start = Registry::from_definitions(vec![v1.clone()], None).unwrap();
+    let mut s = Stream::new(start, ts("2026-03-01T00:00:00Z"), FxRates::new(), StreamConfig::default()).unwrap();
+    s.push_event("u1", "visit", ts("2026-03-02T10:00:00Z"), Default::default()).unwrap();
+    s.advance(ts("2026-03-03T00:00:00Z")).unwrap();
+    // The same 1.0.0 plus 2.0.0 scheduled for 03-05: until then 1.0.0 stays in force (and is
+    // what transitions carry); the handover is a definition change at its instant.
+    let both = Registry::from_definitions(vec![v1, v2], None).unwrap();
+    s.set_definitions(both, ts("2026-03-03T00:00:00.000001Z")).unwrap();
+    assert_eq!(s.current_hashes().len(), 1);
+    s.advance(ts("2026-03-20T00:00:00Z")).unwrap();
+    let got: Vec<String> = s
+        .take_records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Emit(t) => Some(format!(
+                "{}@{} {} {} {}",
+                t.definition.segment,
+                t.definition.version,
+                t.kind.as_str(),
+                format_timestamp(t.at),
+                t.cause.kind.as_str()
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        ["active@1.0.0 entered 2026-03-02T10:00:00Z event", "active@2.0.0 exited 2026-03-05T00:00:00Z definition"]
+    );
+}

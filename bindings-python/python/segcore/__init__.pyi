@@ -397,6 +397,9 @@ class Registry:
         ...
     def schema(self) -> Optional[dict[str, Any]]:
         """The schema the registry was compiled with (``list<T>`` reads back as ``list``), or None."""
+    def segment_at(self, id: str, as_of: AsOf) -> Segment:
+        """The version of segment ``id`` in force at ``as_of`` (SPEC §1): the one a result at
+        ``as_of`` reports."""
     def versions(self) -> list[Segment]:
         """Every definition: each id's versions side by side in time order (SPEC §1); ``reg[id]``
         is an id's latest version, ``evaluate`` uses the one in force at ``as_of``."""

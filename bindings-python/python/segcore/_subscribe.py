@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from typing import Any, Callable, Dict, Optional
 
 from ._native import Registry
@@ -44,7 +46,9 @@ class Subscription:
         self.last_error: Optional[BaseException] = None
         self.updates = 0
         # The first bundle is loaded before returning: a subscription always has a registry.
-        self._registry: Registry = self._load(None)
+        first = self._load(None)
+        assert first is not None  # no If-None-Match: never a 304
+        self._registry: Registry = first
         self._thread = threading.Thread(target=self._follow, name="segcore-subscribe", daemon=True)
         self._thread.start()
 
@@ -99,25 +103,31 @@ class Subscription:
                 return 304, b""
             raise
 
-    def _load(self, current: Optional[str]) -> Registry:
+    def _load(self, current: Optional[str]) -> Optional[Registry]:
+        """The bundle, loaded whole by the core; None when it is still ``current`` (304)."""
         headers = {"If-None-Match": f'"{current}"'} if current else {}
         status, body = self._get("/bundle", headers, self._timeout)
         if status == 304:
-            return self._registry
+            return None
         return Registry.from_bundle(body)
 
     def _follow(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
             try:
+                started = time.monotonic()
                 query = urllib.parse.urlencode({"after": self.bundle_hash, "wait": self._wait})
                 status, body = self._get(f"/changes?{query}", {}, self._wait + self._timeout)
                 if status == 204 or self._stop.is_set():
+                    # A short (or zero) wait must not turn into a busy loop.
+                    self._stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
                     continue
                 announced = json.loads(body)["bundle"]
                 if announced == self.bundle_hash:
                     continue
                 registry = self._load(self.bundle_hash)
+                if registry is None or self._stop.is_set():
+                    continue
                 with self._changed:
                     self._registry = registry  # the swap: one assignment
                     self.updates += 1
@@ -125,7 +135,10 @@ class Subscription:
                     self._changed.notify_all()
                 backoff = 0.5
                 if self._on_change is not None:
-                    self._on_change(registry)
+                    try:
+                        self._on_change(registry)
+                    except Exception as e:  # noqa: BLE001 - the caller's callback, not a follow failure
+                        warnings.warn(f"segcore.Subscription: on_change raised {e!r}", RuntimeWarning, stacklevel=1)
             except Exception as e:  # noqa: BLE001 - the subscription must outlive any failure
                 self.last_error = e
                 if self._on_error is not None:

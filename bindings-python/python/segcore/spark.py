@@ -143,7 +143,8 @@ def _payload(
     else:
         # Compiled together here (references between them resolve), then shipped as plain dicts.
         original = segcore.Registry.from_definitions(list(registry), schema=schema)
-    definitions: List[Any] = [original[i].definition for i in original.ids]
+    # Every version side by side (SPEC §1): the executors pick the one in force at as_of.
+    definitions: List[Any] = [s.definition for s in original.versions()]
     try:
         payload = json.dumps({"definitions": definitions, "schema": schema}, sort_keys=True, default=str)
     except TypeError as e:
@@ -157,9 +158,9 @@ def _payload(
                 "(the one they were compiled with): %s" % e
             ), e.kind) from e
         raise
-    for sid in original.ids:
-        if compiled[sid].definition_hash != original[sid].definition_hash:  # pragma: no cover
-            raise _kinded(ValueError("segment %r does not recompile to the same definition" % sid), "internal")
+    for a, b in zip(original.versions(), compiled.versions()):
+        if a.definition_hash != b.definition_hash:  # pragma: no cover
+            raise _kinded(ValueError("segment %r does not recompile to the same definition" % a.id), "internal")
     return payload, compiled
 
 
@@ -167,8 +168,8 @@ def _read_set(reg: "segcore.Registry") -> Tuple[List[str], Dict[str, List[str]]]
     """Attributes and {event name: properties} read by some segment of the registry."""
     attrs: set = set()
     events: Dict[str, set] = {}
-    for sid in reg.ids:
-        rs = reg[sid].read_set
+    for seg in reg.versions():
+        rs = seg.read_set
         attrs.update(rs.get("attributes", ()))
         for ev in rs.get("events", ()):
             events.setdefault(ev, set())
@@ -347,8 +348,8 @@ def evaluate(
     columns = [
         F.col(_KEY).alias("entity_id"),
         pick(ids, seg).alias("segment_id"),
-        pick([reg[i].version for i in ids], seg).alias("version"),
-        pick([reg[i].definition_hash for i in ids], seg).alias("definition_hash"),
+        pick([reg.segment_at(i, as_of_text).version for i in ids], seg).alias("version"),
+        pick([reg.segment_at(i, as_of_text).definition_hash for i in ids], seg).alias("definition_hash"),
         F.lit(_as_of_datetime(as_of_text)).cast("timestamp").alias("as_of"),
         (F.col(_CODE) == 1).alias("member"),
     ]

@@ -191,7 +191,7 @@ async fn segments(State(app): State<App>) -> Response {
 
 async fn segment(State(app): State<App>, Path(id): Path<String>) -> Response {
     let p = current(&app);
-    let versions = app.shared.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned().unwrap_or_default();
+    let versions = p.history.get(&id).cloned().unwrap_or_default();
     let Some(seg) = p.registry.get(&id) else {
         let hint = match versions.last() {
             Some(v) => format!("; version {} was published in bundle {}", v.version, v.bundle),
@@ -229,7 +229,7 @@ async fn changes(State(app): State<App>, RawQuery(query): RawQuery) -> Response 
         match k {
             "after" => after = Some(v.trim_matches('"').to_string()),
             "wait" => match v.parse::<f64>() {
-                Ok(s) if s.is_finite() && s >= 0.0 => wait = Duration::from_secs_f64(s).min(MAX_WAIT),
+                Ok(s) if s.is_finite() && s >= 0.0 => wait = Duration::from_secs_f64(s.min(MAX_WAIT.as_secs_f64())),
                 _ => {
                     return fail(
                         StatusCode::BAD_REQUEST,
@@ -324,7 +324,7 @@ fn evaluate_on(p: &Publication, body: &[u8]) -> Result<Value, Refusal> {
     if let Some(fx) = req.get("fx").filter(|f| !f.is_null()) {
         cx = cx.with_fx(FxRates::from_json(fx).map_err(|e| core_fail(&e, Phase::Evaluate))?);
     }
-    let wanted: Option<Vec<&str>> = match req.get("segments") {
+    let wanted: Option<std::collections::BTreeSet<&str>> = match req.get("segments") {
         None | Some(Value::Null) => None,
         Some(Value::Array(ids)) => Some(
             ids.iter()
@@ -341,13 +341,23 @@ fn evaluate_on(p: &Publication, body: &[u8]) -> Result<Value, Refusal> {
         ));
     }
     let profile = Profile::from_json(profile).map_err(|e| core_fail(&e, Phase::Evaluate))?;
-    let outcomes = p.registry.evaluate(&profile, &cx).map_err(|e| core_fail(&e, Phase::Evaluate))?;
-    let keep = |id: &str| wanted.as_ref().is_none_or(|w| w.contains(&id));
+    // Only the segments asked for, and what they reference: an error elsewhere is not theirs.
+    let program = p.registry.program();
+    let only: Option<std::collections::BTreeSet<usize>> = wanted
+        .as_ref()
+        .map(|w| w.iter().filter_map(|id| program.position(id)).flat_map(|i| program.closure(i)).collect());
+    let outcomes = program
+        .evaluate_bound(&p.registry.bind(&profile), &cx, only.as_ref())
+        .map_err(|e| core_fail(&e, Phase::Evaluate))?;
     let mut members = vec![];
     let mut map = serde_json::Map::new();
-    for (id, o) in outcomes.iter().filter(|(id, _)| keep(id)) {
+    for (seg, o) in program.segments().iter().zip(outcomes) {
+        let (id, Some(o)) = (seg.id(), o) else { continue };
+        if wanted.as_ref().is_some_and(|w| !w.contains(id)) {
+            continue;
+        }
         if o.is_member() {
-            members.push(*id);
+            members.push(id);
         }
         map.insert(id.to_string(), o.as_str().into());
     }
@@ -376,11 +386,13 @@ async fn evaluate(State(app): State<App>, headers: HeaderMap, body: Body) -> Res
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
-    // No panic may take the connection down with it: it becomes a 500 `internal`.
-    let result =
+    // No panic may take the connection down with it: it becomes a 500 `internal`. The work is
+    // CPU-bound (up to a 1 MiB profile): the worker hands its other tasks to another thread first.
+    let result = tokio::task::block_in_place(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate_on(&p, &bytes))).unwrap_or_else(|_| {
             Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a bug in segcore: please report it"))
-        });
+        })
+    });
     let r = match result {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(r) => r.into_response(),

@@ -78,6 +78,8 @@ pub(crate) struct Publication {
     /// The publication summary (SPEC §28): what `/changes`, the audit log and webhooks carry.
     pub summary: Value,
     pub published: String,
+    /// Every version this service has published per id, as of this publication.
+    pub history: Arc<BTreeMap<String, Vec<SeenVersion>>>,
 }
 
 /// A version of a segment this service has published.
@@ -92,7 +94,6 @@ pub(crate) struct SeenVersion {
 /// State shared by the watcher and the request handlers.
 pub(crate) struct Shared {
     pub current: watch::Sender<Arc<Publication>>,
-    pub versions: Mutex<BTreeMap<String, Vec<SeenVersion>>>,
     pub last_error: Mutex<Option<Value>>,
     pub source: String,
     pub metrics: http::Metrics,
@@ -102,28 +103,35 @@ fn now_micros() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
-fn entry(seg: &segcore::Segment) -> Value {
+fn entry_json(seg: &segcore::Segment) -> Value {
     json!({"id": seg.id(), "version": seg.version(), "definition_hash": seg.definition_hash()})
 }
 
 /// The §28 summary of publishing `new` after `old`.
 fn summary(seq: u64, old: &Registry, old_hash: Option<&str>, new: &Registry, hash: &str, published: &str) -> Value {
+    use segcore::diff::Change;
     let d = segcore::diff::diff(old, new);
+    // A diff entry names a segment, or `id@version` for versions side by side (SPEC §26): the
+    // definition it describes is that exact version.
+    let find = |reg: &'_ Registry, entry: &str, version: &Option<String>| {
+        let id = entry.split('@').next().unwrap_or(entry);
+        reg.versions().into_iter().find(|s| s.id() == id && version.as_deref() == Some(s.version())).map(entry_json)
+    };
     let (mut added, mut changed, mut removed) = (vec![], vec![], vec![]);
     for s in &d.segments {
+        let detail = |mut e: Value| {
+            e["from"] = json!(s.versions.0);
+            e["fields"] = json!(s.fields);
+            e["bump"] = json!(s.required.as_str());
+            e["problem"] = s.problem.as_ref().map_or(Value::Null, |(k, m)| json!({"kind": k, "message": m}));
+            e
+        };
         match s.change {
-            segcore::diff::Change::Added => added.extend(new.get(&s.id).map(entry)),
-            segcore::diff::Change::Removed => removed.extend(old.get(&s.id).map(entry)),
-            segcore::diff::Change::Changed => {
-                if let Some(seg) = new.get(&s.id) {
-                    let mut e = entry(seg);
-                    e["from"] = json!(s.versions.0);
-                    e["fields"] = json!(s.fields);
-                    e["bump"] = json!(s.required.as_str());
-                    e["problem"] = s.problem.as_ref().map_or(Value::Null, |(k, m)| json!({"kind": k, "message": m}));
-                    changed.push(e);
-                }
-            }
+            // An added version compared with the one before it carries that comparison too.
+            Change::Added if s.versions.0.is_some() => added.extend(find(new, &s.id, &s.versions.1).map(detail)),
+            Change::Added => added.extend(find(new, &s.id, &s.versions.1)),
+            Change::Removed => removed.extend(find(old, &s.id, &s.versions.0)),
+            Change::Changed => changed.extend(find(new, &s.id, &s.versions.1).map(detail)),
             _ => {}
         }
     }
@@ -188,7 +196,12 @@ fn remember(versions: &mut BTreeMap<String, Vec<SeenVersion>>, summary: &Value) 
         else {
             continue;
         };
-        versions.entry(id.to_string()).or_default().push(SeenVersion {
+        let seen = versions.entry(id.to_string()).or_default();
+        // A definition already in the history (a restart that could not diff) is not new.
+        if seen.iter().any(|s| s.definition_hash == h) {
+            continue;
+        }
+        seen.push(SeenVersion {
             version: v.to_string(),
             definition_hash: h.to_string(),
             bundle: bundle.to_string(),
@@ -204,7 +217,20 @@ fn read_log(path: &Path) -> CliResult<LogState> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(state),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    // A last line without its newline was cut by a crash mid-write: it never happened.
+    let whole = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    if whole.len() < text.len() {
+        // Cut it off, so the next record does not glue onto it.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(whole.len() as u64))
+            .map_err(|e| format!("{}: cannot cut its torn last line: {e}", path.display()))?;
+    }
+    for (n, line) in whole.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: Value = serde_json::from_str(line)
             .map_err(|e| format!("{}:{}: not a publication record: {e}", path.display(), n + 1))?;
         state.seq = v["seq"].as_u64().unwrap_or(state.seq + 1);
@@ -214,6 +240,13 @@ fn read_log(path: &Path) -> CliResult<LogState> {
     Ok(state)
 }
 
+/// Where the last published bundle is kept beside the audit log: a restart diffs against it.
+fn last_bundle_path(audit: &Path) -> PathBuf {
+    let mut name = audit.file_name().unwrap_or_default().to_os_string();
+    name.push(".last-bundle.json");
+    audit.with_file_name(name)
+}
+
 fn append_log(path: &Path, summary: &Value) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     // One write per record: a reader never sees half a line from us.
@@ -221,20 +254,22 @@ fn append_log(path: &Path, summary: &Value) -> std::io::Result<()> {
     f.sync_data()
 }
 
-/// What changes when a source changes: every file's path, length and modification time.
-fn stamp(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-    let mut out = vec![];
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else { continue };
-        if meta.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
-            }
-        } else {
-            out.push((p, meta.len(), meta.modified().ok()));
-        }
-    }
+/// What changes when a source changes: the files a registry load reads (a bundle, or a folder's
+/// own files — not its subfolders, as `Registry::load_dir`), each with its length, modification
+/// and change times and inode (an edit that keeps the size and a coarse mtime still shows).
+fn stamp(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>, i64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let files: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        Err(_) => vec![path.to_path_buf()],
+    };
+    let mut out: Vec<_> = files
+        .into_iter()
+        .filter_map(|p| {
+            let meta = std::fs::metadata(&p).ok().filter(|m| m.is_file())?;
+            Some((p, meta.len(), meta.modified().ok(), meta.ctime_nsec() + meta.ctime() * 1_000_000_000, meta.ino()))
+        })
+        .collect();
     out.sort();
     out
 }
@@ -255,6 +290,7 @@ fn publish(log: &mut LogState, old: &Registry, new: Registry) -> Arc<Publication
         hash,
         summary,
         published,
+        history: Arc::new(log.versions.clone()),
     })
 }
 
@@ -269,6 +305,11 @@ impl Recorder {
         if let Some(path) = &self.audit {
             if let Err(e) = append_log(path, &p.summary) {
                 errln!("segcore serve: cannot append to {}: {e}", path.display());
+            }
+            let last = last_bundle_path(path);
+            let tmp = last.with_extension("tmp");
+            if let Err(e) = std::fs::write(&tmp, &p.bundle).and_then(|()| std::fs::rename(&tmp, &last)) {
+                errln!("segcore serve: cannot keep the last bundle in {}: {e}", last.display());
             }
         }
         self.notifier.send(&p.summary);
@@ -307,13 +348,14 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
     let empty = Registry::from_definitions(vec![], None).map_err(|e| e.to_string())?;
     let recorder = Recorder { audit: args.audit.clone(), notifier };
     let first_hash = first.bundle_hash();
-    let initial = if log.last_hash.as_deref() == Some(first_hash.as_str()) {
+    // `fresh`: a new publication (to log and announce), not a restart on the bundle last logged.
+    let (initial, fresh) = if log.last_hash.as_deref() == Some(first_hash.as_str()) {
         // A restart on the bundle last logged: the same publication, not a new one.
         let summary = json!({"seq": log.seq, "bundle": first_hash, "previous": null,
             "published": segcore::binding::format_timestamp(now_micros()), "segments": first.len(),
             "required": "none", "added": [], "changed": [], "removed": []});
         let published = summary["published"].as_str().unwrap_or_default().to_string();
-        Arc::new(Publication {
+        let p = Arc::new(Publication {
             seq: log.seq,
             bundle: first.to_bundle(now_micros()).into(),
             segments: segments_json(&first, &first_hash).to_string().into(),
@@ -321,25 +363,37 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
             hash: first_hash,
             summary,
             published,
-        })
+            history: Arc::new(log.versions.clone()),
+        });
+        (p, false)
     } else {
-        let p = publish(&mut log, &empty, first);
-        recorder.record(&p);
-        p
+        // The bundle last published (kept beside the log) is what this publication changes; if
+        // it cannot be read, the diff is against nothing and names no previous bundle.
+        let previous = args.audit.as_deref().and_then(|a| {
+            let text = std::fs::read_to_string(last_bundle_path(a)).ok()?;
+            let reg = Registry::from_bundle(&text).ok()?;
+            (Some(reg.bundle_hash()) == log.last_hash).then_some(reg)
+        });
+        if previous.is_none() {
+            log.last_hash = None;
+        }
+        (publish(&mut log, previous.as_ref().unwrap_or(&empty), first), true)
     };
-    let (tx, _) = watch::channel(initial);
-    let shared = Arc::new(Shared {
-        current: tx,
-        versions: Mutex::new(log.versions.clone()),
-        last_error: Mutex::new(None),
-        source: args.source.display().to_string(),
-        metrics: http::Metrics::default(),
-    });
-
+    // Listening first: a publication is recorded (logged, announced) only once it is served.
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.listen))
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if fresh {
+        recorder.record(&initial);
+    }
+    let (tx, _) = watch::channel(initial);
+    let shared = Arc::new(Shared {
+        current: tx,
+        last_error: Mutex::new(None),
+        source: args.source.display().to_string(),
+        metrics: http::Metrics::default(),
+    });
     productln!("segcore serve: listening on http://{local}")?;
 
     // The watcher: a plain thread (loading is file reading and compiling, not async work).
@@ -349,33 +403,45 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
         let poll = args.poll;
         std::thread::spawn(move || {
             let mut seen = stamp(&source);
+            let mut last_failure: Option<String> = None;
             loop {
                 std::thread::sleep(poll);
                 let now = stamp(&source);
-                if now == seen {
+                // A source that failed to load is tried again at every poll until it loads.
+                if now == seen && last_failure.is_none() {
                     continue;
                 }
-                seen = now;
-                match load() {
-                    Ok(reg) => {
+                // A bug must not stop publishing silently: a panic is a failed load.
+                let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let reg = load()?;
+                    let old = shared.current.borrow().clone();
+                    if reg.bundle_hash() == old.hash {
+                        return Ok(None);
+                    }
+                    Ok(Some(publish(&mut log, &old.registry, reg)))
+                }))
+                .unwrap_or_else(|_| Err("internal: loading the source panicked (a bug in segcore)".to_string()));
+                match attempt {
+                    Ok(published) => {
+                        seen = now;
+                        last_failure = None;
                         *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                        let old = shared.current.borrow().clone();
-                        if reg.bundle_hash() == old.hash {
-                            continue;
+                        if let Some(p) = published {
+                            shared.current.send_replace(p.clone());
+                            shared.metrics.publications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            recorder.record(&p);
                         }
-                        let p = publish(&mut log, &old.registry, reg);
-                        remember(&mut shared.versions.lock().unwrap_or_else(|e| e.into_inner()), &p.summary);
-                        recorder.record(&p);
-                        shared.metrics.publications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        shared.current.send_replace(p);
                     }
                     Err(msg) => {
-                        shared.metrics.failed_loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        errln!("segcore serve: not published (still serving the last good bundle): {msg}");
-                        *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(json!({
-                            "message": msg,
-                            "at": segcore::binding::format_timestamp(now_micros()),
-                        }));
+                        if last_failure.as_deref() != Some(msg.as_str()) {
+                            shared.metrics.failed_loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            errln!("segcore serve: not published (still serving the last good bundle): {msg}");
+                            *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(json!({
+                                "message": msg,
+                                "at": segcore::binding::format_timestamp(now_micros()),
+                            }));
+                        }
+                        last_failure = Some(msg);
                     }
                 }
             }

@@ -32,7 +32,8 @@ pub(crate) static DELIVERIES: Deliveries = Deliveries {
 
 /// How long one delivery attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Publications waiting per target before the oldest undelivered are dropped (and counted).
+/// Publications waiting per target; a notice that finds the queue full is dropped (and counted,
+/// and logged) — the target is that far behind, and every notice names its bundle and `seq`.
 const QUEUE: usize = 64;
 
 /// Refuses a webhook URL the service cannot post to, at start-up rather than at the first

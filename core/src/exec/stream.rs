@@ -318,18 +318,22 @@ impl Stream {
             out: Vec::new(),
             stats: StreamStats::default(),
         };
-        if registry.program().has_versions() {
-            // Versions side by side (SPEC §1): the set in force at `start`, then each later
-            // handover as a definition change at its instant (§23).
-            let later: Vec<i64> = registry.program().version_changes().filter(|&t| t > start).collect();
-            s.add_epoch(registry.in_force_at(start), i64::MIN)?;
-            for t in later {
-                s.add_epoch(registry.in_force_at(t), t)?;
-            }
-        } else {
-            s.add_epoch(registry, i64::MIN)?;
-        }
+        s.add_registry(registry, start, i64::MIN)?;
         Ok(s)
+    }
+
+    /// `registry`'s definitions from epoch `epoch` on: with versions side by side (SPEC §1), the
+    /// set in force at `at`, then each later handover as a definition change at its instant (§23).
+    fn add_registry(&mut self, registry: Registry, at: i64, epoch: i64) -> Result<(), Error> {
+        if !registry.program().has_versions() {
+            return self.add_epoch(registry, epoch);
+        }
+        let later: Vec<i64> = registry.program().version_changes().filter(|&t| t > at).collect();
+        self.add_epoch(registry.in_force_at(at), epoch)?;
+        for t in later {
+            self.add_epoch(registry.in_force_at(t), t)?;
+        }
+        Ok(())
     }
 
     fn add_epoch(&mut self, registry: Registry, start: i64) -> Result<(), Error> {
@@ -609,7 +613,7 @@ impl Stream {
                 ),
             ));
         }
-        self.add_epoch(registry, effective)
+        self.add_registry(registry, effective, effective)
     }
 
     fn cutoff(&self, back: i64) -> i64 {

@@ -158,8 +158,15 @@ fn compared(d: &SegmentDiff) -> bool {
 }
 
 /// One entry of the diff: `o` in OLD, `n` in NEW; `pred`, for an added version, the version
-/// before it, compared with `n` as if changed from it.
-fn compare(id: String, o: Option<&Segment>, n: Option<&Segment>, pred: Option<&Segment>) -> SegmentDiff {
+/// before it, compared with `n` as if changed from it; `id_stays`: the id keeps other versions in
+/// NEW (a retired version, not a removed segment).
+fn compare(
+    id: String,
+    o: Option<&Segment>,
+    n: Option<&Segment>,
+    pred: Option<&Segment>,
+    id_stays: bool,
+) -> SegmentDiff {
     let version = |s: Option<&Segment>| s.map(|s| s.version().to_string());
     let mut d = SegmentDiff {
         id,
@@ -179,6 +186,12 @@ fn compare(id: String, o: Option<&Segment>, n: Option<&Segment>, pred: Option<&S
                 Some(p) => changes(p, n, &mut d),
                 None => d.reasons.push("added".into()),
             }
+        }
+        (Some(o), None) if id_stays => {
+            // Consumers name the segment, not its versions: its membership over time changes.
+            d.change = Change::Removed;
+            d.required = Bump::Minor;
+            d.reasons.push(format!("version {} retired; the segment stays", o.version()));
         }
         (Some(_), None) => {
             d.change = Change::Removed;
@@ -276,7 +289,7 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
     for id in ids {
         let (ov, nv) = (olds.get(id).unwrap_or(&none), news.get(id).unwrap_or(&none));
         if ov.len() <= 1 && nv.len() <= 1 {
-            let d = compare(id.clone(), ov.first(), nv.first(), None);
+            let d = compare(id.clone(), ov.first(), nv.first(), None, false);
             new_of.push(nv.first().cloned());
             out.push(d);
             continue;
@@ -300,7 +313,7 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
                     .cloned()
             };
             let pred = if o.is_none() && n.is_some() { before(nv).or_else(|| before(ov)) } else { None };
-            let d = compare(format!("{id}@{v}"), o.as_ref(), n.as_ref(), pred.as_ref());
+            let d = compare(format!("{id}@{v}"), o.as_ref(), n.as_ref(), pred.as_ref(), !nv.is_empty());
             new_of.push(n);
             out.push(d);
         }
@@ -344,7 +357,7 @@ pub fn diff(old: &Registry, new: &Registry) -> RegistryDiff {
 /// assert_eq!(d.problem.unwrap().0, "version_bump_required");
 /// ```
 pub fn between(old: &Segment, new: &Segment) -> SegmentDiff {
-    let mut d = compare(format!("{}@{}", new.id(), new.version()), Some(old), Some(new), None);
+    let mut d = compare(format!("{}@{}", new.id(), new.version()), Some(old), Some(new), None, true);
     if d.change == Change::Changed {
         check_versions(&mut d);
     }
