@@ -463,3 +463,22 @@ def test_large_decimal_amounts_keep_their_value(spark: Any) -> None:
     out = segcore.spark.evaluate(frame(spark, q.profile_columns, [prow]), None, reg, sql_dataset.AS_OF,
                                  outcome=True, schema=sql_dataset.SCHEMA)
     assert [r.outcome for r in out.collect()] == ["true"]
+
+
+def test_versions_side_by_side(spark: Any) -> None:
+    """SPEC §1: the executors evaluate the version in force at as_of, and rows report it."""
+    defs = [
+        {"id": "adult", "version": "1.0.0", "rule": "age >= 18"},
+        {"id": "adult", "version": "2.0.0", "effective_from": "2026-03-05T00:00:00Z", "rule": "age >= 21"},
+        {"id": "adult_gold", "version": "1.0.0", "rule": 'in_segment("adult") and plan = "gold"'},
+    ]
+    schema = {"attributes": {"age": "int", "plan": "string"}}
+    profiles_df = spark.createDataFrame([("a", 19, "gold"), ("b", 30, "gold")], "id string, age long, plan string")
+    reg = segcore.Registry.from_definitions(defs, schema=schema)
+    for as_of, version, adults in (("2026-03-04T23:59:59Z", "1.0.0", {"a": "true", "b": "true"}),
+                                   ("2026-03-05T00:00:00Z", "2.0.0", {"a": "false", "b": "true"})):
+        got, meta = collect(segcore.spark.evaluate(profiles_df, None, defs, as_of, outcome=True, schema=schema))
+        assert got["adult"] == adults, as_of
+        assert got["adult_gold"] == adults, as_of
+        assert meta["adult"][0] == version
+        assert meta["adult"][1] == reg.segment_at("adult", as_of).definition_hash
