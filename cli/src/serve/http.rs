@@ -33,6 +33,8 @@ struct App {
     cfg: Arc<Config>,
 }
 
+/// Bodies above this are evaluated off the async worker's task queue (see `evaluate`).
+const LARGE_BODY: usize = 64 * 1024;
 /// The longest a `/changes` request may wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -386,13 +388,15 @@ async fn evaluate(State(app): State<App>, headers: HeaderMap, body: Body) -> Res
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
-    // No panic may take the connection down with it: it becomes a 500 `internal`. The work is
-    // CPU-bound (up to a 1 MiB profile): the worker hands its other tasks to another thread first.
-    let result = tokio::task::block_in_place(|| {
+    // No panic may take the connection down with it: it becomes a 500 `internal`.
+    let work = || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate_on(&p, &bytes))).unwrap_or_else(|_| {
             Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a bug in segcore: please report it"))
         })
-    });
+    };
+    // A typical profile takes microseconds: inline. A large body (up to --max-body) can take
+    // milliseconds: the worker first hands its other tasks (health, long polls) to another thread.
+    let result = if bytes.len() > LARGE_BODY { tokio::task::block_in_place(work) } else { work() };
     let r = match result {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(r) => r.into_response(),
