@@ -595,3 +595,33 @@ fn versions_side_by_side_are_listed_and_evaluated_by_as_of() {
     assert_eq!(after["outcomes"]["big_spender"], "false");
     assert_eq!(before["bundle"], after["bundle"]);
 }
+
+#[test]
+fn connections_beyond_the_limit_wait_and_are_served_when_a_slot_frees() {
+    let dir = tmp("limit");
+    publish_bundle(&dir, 500, "1.0.0");
+    let srv = start(&dir.join("live.json"), &["--max-connections", "2", "--client-timeout", "2s"]);
+    // Two clients that connect and send nothing hold both slots...
+    let idle: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(("127.0.0.1", srv.port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // ...so a third is not answered while they hold them,
+    let mut third = TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    third.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    third.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+    let mut first = [0u8; 1];
+    assert!(third.read(&mut first).is_err(), "answered beyond the connection limit");
+    // and is served once the header timeout closes the stalled ones.
+    third.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let r = read_response(&mut third);
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(8));
+    drop(idle);
+    let m = get(srv.port, "/metrics").body;
+    let open: u32 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("segcore_connections_open "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{m}"));
+    assert!((1..=2).contains(&open), "{m}");
+}

@@ -25,12 +25,15 @@ pub(crate) struct Config {
     pub max_body: usize,
     pub body_timeout: Duration,
     pub cors: Option<String>,
+    pub max_connections: usize,
 }
 
 #[derive(Clone)]
 struct App {
     shared: Arc<Shared>,
     cfg: Arc<Config>,
+    /// One permit per connection being served.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Bodies above this are evaluated off the async worker's task queue (see `evaluate`).
@@ -275,7 +278,12 @@ async fn health(State(app): State<App>) -> Response {
 
 async fn metrics(State(app): State<App>) -> Response {
     let p = current(&app);
-    let mut r = app.shared.metrics.render(&p).into_response();
+    let open = app.cfg.max_connections - app.slots.available_permits();
+    let mut text = app.shared.metrics.render(&p);
+    text.push_str(&format!(
+        "# HELP segcore_connections_open Connections being served.\n# TYPE segcore_connections_open gauge\nsegcore_connections_open {open}\n"
+    ));
+    let mut r = text.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }
@@ -446,7 +454,8 @@ pub(crate) async fn run(
     cfg: Config,
     header_timeout: Duration,
 ) -> CliResult<()> {
-    let app = App { shared, cfg: Arc::new(cfg) };
+    let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections));
+    let app = App { shared, cfg: Arc::new(cfg), slots: slots.clone() };
     let router: Router = Router::new()
         .route("/bundle", get(bundle).fallback(not_allowed))
         .route("/segments", get(segments).fallback(not_allowed))
@@ -461,6 +470,15 @@ pub(crate) async fn run(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
     loop {
+        // A free slot first: beyond --max-connections, clients wait in the listen backlog.
+        let permit = tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return Ok(()),
+            },
+        };
         let (stream, _) = tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = term.recv() => return Ok(()),
@@ -482,6 +500,7 @@ pub(crate) async fn run(
                 .header_read_timeout(header_timeout)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
             let _ = conn.await;
+            drop(permit);
         });
     }
 }

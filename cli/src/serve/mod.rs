@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// separately, its body (then 408 `request_timeout`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub client_timeout: Duration,
+    /// Connections served at once; more wait to be accepted (the service's file descriptors stay
+    /// bounded however many clients hold long polls or stall).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -301,7 +305,9 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn record(&self, p: &Publication) {
+    /// Before a publication is served: the audit record and the last bundle (a crash after
+    /// serving can then never leave a served bundle unlogged).
+    fn persist(&self, p: &Publication) {
         if let Some(path) = &self.audit {
             if let Err(e) = append_log(path, &p.summary) {
                 errln!("segcore serve: cannot append to {}: {e}", path.display());
@@ -312,6 +318,10 @@ impl Recorder {
                 errln!("segcore serve: cannot keep the last bundle in {}: {e}", last.display());
             }
         }
+    }
+
+    /// Once a publication is served: webhooks and the log line.
+    fn announce(&self, p: &Publication) {
         self.notifier.send(&p.summary);
         errln!(
             "segcore serve: published {} (#{}, {} segment(s), required bump {})",
@@ -385,7 +395,8 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     if fresh {
-        recorder.record(&initial);
+        recorder.persist(&initial);
+        recorder.announce(&initial);
     }
     let (tx, _) = watch::channel(initial);
     let shared = Arc::new(Shared {
@@ -427,9 +438,10 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
                         last_failure = None;
                         *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                         if let Some(p) = published {
+                            recorder.persist(&p);
                             shared.current.send_replace(p.clone());
                             shared.metrics.publications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            recorder.record(&p);
+                            recorder.announce(&p);
                         }
                     }
                     Err(msg) => {
@@ -448,6 +460,11 @@ pub fn serve(args: &ServeArgs) -> CliResult<()> {
         });
     }
 
-    let cfg = http::Config { max_body: args.max_body, body_timeout: args.client_timeout, cors: args.cors.clone() };
+    let cfg = http::Config {
+        max_body: args.max_body,
+        body_timeout: args.client_timeout,
+        cors: args.cors.clone(),
+        max_connections: args.max_connections as usize,
+    };
     runtime.block_on(http::run(listener, shared, cfg, args.client_timeout))
 }
