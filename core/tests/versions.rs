@@ -36,6 +36,24 @@ fn registry_in(schema: Option<&segcore::Schema>) -> Registry {
     .unwrap()
 }
 
+/// Emitted transitions as `segment@version kind at cause`.
+fn emitted(records: Vec<Record>) -> Vec<String> {
+    records
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Emit(t) => Some(format!(
+                "{}@{} {} {} {}",
+                t.definition.segment,
+                t.definition.version,
+                t.kind.as_str(),
+                format_timestamp(t.at),
+                t.cause.kind.as_str()
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 fn profile(age: i64) -> Profile {
     Profile::from_json_str(&format!(r#"{{"id": "u{age}", "attributes": {{"age": {age}, "tier": "gold"}}}}"#)).unwrap()
 }
@@ -214,21 +232,7 @@ fn a_stream_runs_a_handover_as_a_definition_change() {
     let mut s = Stream::new(reg, ts("2026-03-01T00:00:00Z"), FxRates::new(), StreamConfig::default()).unwrap();
     s.push_event("u1", "visit", ts("2026-03-02T10:00:00Z"), Default::default()).unwrap();
     s.advance(ts("2026-03-20T00:00:00Z")).unwrap();
-    let got: Vec<String> = s
-        .take_records()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Emit(t) => Some(format!(
-                "{}@{} {} {} {}",
-                t.definition.segment,
-                t.definition.version,
-                t.kind.as_str(),
-                format_timestamp(t.at),
-                t.cause.kind.as_str()
-            )),
-            _ => None,
-        })
-        .collect();
+    let got = emitted(s.take_records());
     // 7 days from 03-02T10 would hold until 03-09; at the handover (03-05) two days have passed
     // since 03-04T10: under 2.0.0 it is no member — a definition change (§23), carrying 2.0.0.
     assert_eq!(
@@ -276,21 +280,7 @@ fn new_definitions_with_versions_side_by_side_hand_over_in_a_running_stream() {
     s.set_definitions(both, ts("2026-03-03T00:00:00.000001Z")).unwrap();
     assert_eq!(s.current_hashes().len(), 1);
     s.advance(ts("2026-03-20T00:00:00Z")).unwrap();
-    let got: Vec<String> = s
-        .take_records()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Emit(t) => Some(format!(
-                "{}@{} {} {} {}",
-                t.definition.segment,
-                t.definition.version,
-                t.kind.as_str(),
-                format_timestamp(t.at),
-                t.cause.kind.as_str()
-            )),
-            _ => None,
-        })
-        .collect();
+    let got = emitted(s.take_records());
     assert_eq!(
         got,
         ["active@1.0.0 entered 2026-03-02T10:00:00Z event", "active@2.0.0 exited 2026-03-05T00:00:00Z definition"]
