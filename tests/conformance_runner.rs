@@ -347,7 +347,82 @@ fn run(case: &J) -> Result<Got, String> {
     })
 }
 
+/// SPEC §29: import the source, then compare status, assumptions and refusal paths, and evaluate
+/// the imported definition on each `members` profile.
+fn check_import(case: &J) -> Result<(), String> {
+    use segcore::import::{import, import_value, Format, Options};
+    let expect = &case["expect"];
+    let format: Format = case["from"].as_str().unwrap_or("").parse().map_err(|e: segcore::Error| e.to_string())?;
+    let mut options = Options::new();
+    if let Some(schema) = case.get("schema") {
+        options = options.schema_json(schema).map_err(|e| format!("bad schema in case: {e}"))?;
+    }
+    let imported = match case.get("source_text").and_then(J::as_str) {
+        Some(text) => import(format, text, &options),
+        None => import_value(format, &case["source"], &options),
+    };
+    if let Some(err) = expect.get("error") {
+        let kind = err["kind"].as_str().unwrap_or("");
+        return match (kind, &imported) {
+            ("import_invalid", Err(e)) if e.kind().as_str() == "import_invalid" => Ok(()),
+            ("import_refused", Ok(i)) if i.report.status == segcore::import::Status::Refused => {
+                let path = &i.report.refusals[0].path;
+                match err.get("path").and_then(J::as_str) {
+                    Some(want) if want != path => {
+                        Err(format!("refused at {path}, expected at {want}: {:?}", i.report.refusals))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            (_, Err(e)) => Err(format!("expected {kind}, got error {e}")),
+            (_, Ok(i)) => Err(format!("expected {kind}, got {} with rule {:?}", i.report.status.as_str(), i.rule)),
+        };
+    }
+    let imported = imported.map_err(|e| format!("import failed: {e}"))?;
+    let want = &expect["import"];
+    let report = imported.report.to_json();
+    if report["status"] != want["status"] {
+        return Err(format!(
+            "status {} (want {}); report {report}; rule {:?}",
+            report["status"], want["status"], imported.rule
+        ));
+    }
+    let got_assumptions: Vec<J> =
+        report["assumptions"].as_array().into_iter().flatten().map(|a| a["id"].clone()).collect();
+    let want_assumptions = want.get("assumptions").cloned().unwrap_or(J::Array(vec![]));
+    if J::Array(got_assumptions.clone()) != want_assumptions {
+        return Err(format!("assumptions {got_assumptions:?}, want {want_assumptions}; rule {:?}", imported.rule));
+    }
+    let def = imported.definition.ok_or("no definition")?;
+    let segment = Segment::compile(def, imported.schema.as_ref())
+        .map_err(|e| format!("imported definition does not compile: {e}"))?;
+    let cx = segcore::EvalContext::parse("2026-01-01T00:00:00Z").map_err(|e| e.to_string())?;
+    for m in want["members"].as_array().into_iter().flatten() {
+        let profile = serde_json::json!({"id": "u1", "attributes": m["attributes"]});
+        let profile = segcore::Profile::from_json(&profile).map_err(|e| format!("bad profile: {e}"))?;
+        let outcome =
+            segment.evaluate(&profile, &cx).map_err(|e| format!("evaluation error {e} on {}", m["attributes"]))?;
+        let member = outcome == segcore::Outcome::True;
+        if J::Bool(member) != m["member"] {
+            return Err(format!(
+                "{} gives member={member}, want {}; rule {:?}",
+                m["attributes"], m["member"], imported.rule
+            ));
+        }
+        if outcome == segcore::Outcome::Unknown {
+            return Err(format!(
+                "{} gives UNKNOWN: an imported rule must be total; rule {:?}",
+                m["attributes"], imported.rule
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check(case: &J) -> Result<(), String> {
+    if case.get("query").and_then(J::as_str) == Some("import") {
+        return check_import(case);
+    }
     let expect = &case["expect"];
     let got = run(case)?;
     let describe = |g: &Got| match g {

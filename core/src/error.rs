@@ -140,6 +140,12 @@ pub enum ErrorKind {
     /// A bundle that cannot be loaded whole (SPEC §27): not JSON, another format, a definition
     /// that fails to compile, or a hash that does not match its contents.
     BundleInvalid,
+    /// A rule handed to `import` that does not read: malformed JSON, nested or sized beyond the
+    /// limits (SPEC §29).
+    ImportInvalid,
+    /// A construct of an imported rule with no exact segcore counterpart (SPEC §29): refused,
+    /// never approximated.
+    ImportRefused,
     /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
     /// input is meant to reach it; tests check none does.
     Internal,
@@ -190,6 +196,8 @@ impl ErrorKind {
             InvalidIds => "invalid_ids",
             InvalidIdentity => "invalid_identity",
             BundleInvalid => "bundle_invalid",
+            ImportInvalid => "import_invalid",
+            ImportRefused => "import_refused",
             Internal => "internal",
         }
     }
@@ -550,7 +558,7 @@ impl ErrorKind {
         let compiling = phase == Phase::Compile;
         match self {
             // Reading the rule text.
-            SyntaxError | InvalidEscape | NumberOutOfRange => C::Parse,
+            SyntaxError | InvalidEscape | NumberOutOfRange | ImportInvalid => C::Parse,
             // Meaning of the rule text and of segment references.
             UnknownFunction | Arity | UnknownField | UnknownEvent | InvalidDate | RegexInvalid | RegexUnsupported
             | RegexTooLarge | UnknownSegment | SegmentCycle | DuplicateSegment => C::TypeCheck,
@@ -572,7 +580,7 @@ impl ErrorKind {
             TypeMismatch if compiling => C::TypeCheck,
             TypeMismatch => C::Evaluation,
             // A construct the SQL dialect cannot express: a property of the rule.
-            SqlUnsupported | NextChangeUnsupported => C::TypeCheck,
+            SqlUnsupported | NextChangeUnsupported | ImportRefused => C::TypeCheck,
             // Evaluation of good data.
             FxRateMissing | NumericOverflow | SegmentResultMissing => C::Evaluation,
             // The input handed in.

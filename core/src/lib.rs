@@ -35,6 +35,7 @@ mod context;
 mod data;
 mod error;
 mod exec;
+pub mod import;
 pub mod ir;
 pub mod limits;
 pub(crate) mod ops;

@@ -1,0 +1,217 @@
+//! Case splitting for imports (SPEC §29 "Two values in, three values out"): atoms (a read is
+//! null, a boolean read is true, a segcore predicate holds), guards (conjunctions of atoms with a
+//! polarity, closed under what the atoms imply), and the final membership as a simplified
+//! disjunction of guards printed with *total* leaves — `x is null`, `coalesce(P, false)` — so the
+//! imported rule is never UNKNOWN and every `not` in it is exact.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// What an atom says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Atom {
+    /// The read at this segcore path is null or missing.
+    Null(String),
+    /// The boolean read at this path is `true` (its null case is split off first).
+    True(String),
+    /// A segcore predicate; it can be UNKNOWN only when one of its reads is null.
+    Pred(String),
+}
+
+/// Interned atoms, each with the segcore paths it reads: a `True`/`Pred` atom that holds implies
+/// each of its reads is not null.
+#[derive(Debug, Default)]
+pub(crate) struct Atoms {
+    list: Vec<(Atom, Vec<String>)>,
+    index: HashMap<Atom, usize>,
+    by_read: HashMap<String, Vec<usize>>,
+}
+
+impl Atoms {
+    pub(crate) fn intern(&mut self, atom: Atom, reads: Vec<String>) -> usize {
+        if let Some(&i) = self.index.get(&atom) {
+            return i;
+        }
+        let i = self.list.len();
+        for r in &reads {
+            self.by_read.entry(r.clone()).or_default().push(i);
+        }
+        self.index.insert(atom.clone(), i);
+        self.list.push((atom, reads));
+        i
+    }
+
+    fn null_of(&self, path: &str) -> Option<usize> {
+        self.index.get(&Atom::Null(path.to_string())).copied()
+    }
+}
+
+/// A conjunction of atoms with polarities; `None` from [`Guard::with`] is a contradiction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Guard(BTreeMap<usize, bool>);
+
+impl Guard {
+    /// This guard and `atom = value`, with what follows from it: a null read makes every
+    /// predicate over it false; a predicate that holds makes its reads not null.
+    pub(crate) fn with(&self, atoms: &Atoms, atom: usize, value: bool) -> Option<Guard> {
+        let mut g = self.clone();
+        let mut work = vec![(atom, value)];
+        while let Some((a, v)) = work.pop() {
+            match g.0.get(&a) {
+                Some(&old) if old == v => continue,
+                Some(_) => return None,
+                None => {
+                    g.0.insert(a, v);
+                }
+            }
+            let (kind, reads) = &atoms.list[a];
+            match (kind, v) {
+                (Atom::Null(p), true) => {
+                    for &b in atoms.by_read.get(p).into_iter().flatten() {
+                        if b != a {
+                            work.push((b, false));
+                        }
+                    }
+                }
+                (Atom::True(_) | Atom::Pred(_), true) => {
+                    for r in reads {
+                        if let Some(n) = atoms.null_of(r) {
+                            work.push((n, false));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(g)
+    }
+
+    fn subset_of(&self, other: &Guard) -> bool {
+        self.0.iter().all(|(a, v)| other.0.get(a) == Some(v))
+    }
+}
+
+/// Simplifies a disjunction of guards without changing its meaning: drops guards another one
+/// subsumes, and resolves `(C ∧ x) ∨ (C' ∧ ¬x)` with C ⊆ C' to `(C ∧ x) ∨ C'`.
+pub(crate) fn simplify(mut cubes: Vec<Guard>) -> Vec<Guard> {
+    loop {
+        let mut changed = false;
+        // Subsumption (and duplicates): a cube that contains another is redundant.
+        let mut keep: Vec<Guard> = Vec::with_capacity(cubes.len());
+        for c in cubes {
+            if keep.iter().any(|k| k.subset_of(&c)) {
+                changed = true;
+                continue;
+            }
+            let before = keep.len();
+            keep.retain(|k| !c.subset_of(k));
+            changed |= keep.len() != before;
+            keep.push(c);
+        }
+        cubes = keep;
+        // Self-subsuming resolution.
+        'outer: for i in 0..cubes.len() {
+            for j in 0..cubes.len() {
+                if i == j {
+                    continue;
+                }
+                let (a, b) = (&cubes[i], &cubes[j]);
+                let mut flip = None;
+                for (&k, &v) in &a.0 {
+                    match b.0.get(&k) {
+                        Some(&w) if w == v => {}
+                        Some(_) if flip.is_none() => flip = Some(k),
+                        _ => {
+                            flip = None;
+                            break;
+                        }
+                    }
+                }
+                // Every literal of `a` but one is in `b`, and that one is negated in `b`.
+                if let Some(k) = flip {
+                    if a.0.iter().filter(|(&x, _)| x != k).all(|(x, v)| b.0.get(x) == Some(v)) {
+                        cubes[j].0.remove(&k);
+                        changed = true;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return cubes;
+        }
+    }
+}
+
+/// The disjunction as rule text with total leaves.
+pub(crate) fn render(atoms: &Atoms, cubes: &[Guard]) -> String {
+    if cubes.is_empty() {
+        return "false".into();
+    }
+    let rendered: Vec<Vec<String>> = cubes.iter().map(|c| render_cube(atoms, c)).collect();
+    if rendered.iter().any(Vec::is_empty) {
+        return "true".into();
+    }
+    let many = rendered.len() > 1;
+    rendered
+        .iter()
+        .map(|lits| {
+            let s = lits.join(" and ");
+            if many && lits.len() > 1 {
+                format!("({s})")
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+fn render_cube(atoms: &Atoms, cube: &Guard) -> Vec<String> {
+    let implied = |a: usize, v: bool| -> bool {
+        // A literal another literal of the cube implies is not printed.
+        let (kind, _) = &atoms.list[a];
+        cube.0.iter().any(|(&b, &w)| {
+            if b == a {
+                return false;
+            }
+            let (bk, breads) = &atoms.list[b];
+            match (kind, v, bk, w) {
+                // A holding predicate implies its reads are not null.
+                (Atom::Null(p), false, Atom::True(_) | Atom::Pred(_), true) => breads.contains(p),
+                // A null read implies a predicate over it is false.
+                (Atom::True(_) | Atom::Pred(_), false, Atom::Null(p), true) => atoms.list[a].1.contains(p),
+                _ => false,
+            }
+        })
+    };
+    let mut out = vec![];
+    for (&a, &v) in &cube.0 {
+        if implied(a, v) {
+            continue;
+        }
+        let (kind, _) = &atoms.list[a];
+        out.push(match (kind, v) {
+            (Atom::Null(p), true) => format!("{p} is null"),
+            (Atom::Null(p), false) => {
+                // `x is not null` and `x` not true: the boolean is false.
+                let t = atoms.index.get(&Atom::True(p.clone()));
+                if let Some(t) = t.filter(|t| cube.0.get(t) == Some(&false)) {
+                    let _ = t;
+                    format!("coalesce({p} = false, false)")
+                } else {
+                    format!("{p} is not null")
+                }
+            }
+            (Atom::True(p), true) => format!("coalesce({p}, false)"),
+            (Atom::True(p), false) => {
+                if atoms.null_of(p).is_some_and(|n| cube.0.get(&n) == Some(&false)) {
+                    continue; // printed with its `is not null` above
+                }
+                format!("not coalesce({p}, false)")
+            }
+            (Atom::Pred(t), true) => format!("coalesce({t}, false)"),
+            (Atom::Pred(t), false) => format!("not coalesce({t}, false)"),
+        });
+    }
+    out
+}

@@ -1,0 +1,1154 @@
+//! JSON Logic → segcore (SPEC §29.1): guarded evaluation of a rule against json-logic-js 2.0.5's
+//! semantics. Every node evaluates to cases — (guard, value) pairs whose guards partition the
+//! inputs — where a value is a JavaScript constant or a non-null typed segcore term. Reads split
+//! into their null case (and a boolean read into true and false), so every coercion is decided on
+//! constants by [`jsonlogic_eval`](super::jsonlogic_eval); comparisons of terms become atoms.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use serde_json::Value as J;
+
+use super::formula::{self, Atom, Atoms, Guard};
+use super::js::{self, Js};
+use super::jsonlogic_eval::{self as eval, Stop};
+use super::{Assumption, Elem, ImportSchema, Refusal, Ty};
+
+/// Cases one node may split into before the import is refused as too large.
+pub(crate) const MAX_CASES: usize = 256;
+const MAX_DEPTH: usize = 64;
+const SAFE: f64 = 9007199254740992.0; // 2^53
+
+/// A non-null value known only at evaluation time.
+#[derive(Debug, Clone)]
+struct Term {
+    kind: Kind,
+    /// segcore expression text.
+    expr: String,
+    /// The segcore paths it reads.
+    reads: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    /// A number read of type int/number: compared as it is, `(x / 1)` as a double.
+    IntRead,
+    /// A float read or an arithmetic result: a double already.
+    Double,
+    Str,
+    List(Elem),
+    /// An object read (or the whole data, path ""): truthy, identity by path.
+    Obj(String),
+}
+
+impl Term {
+    fn double(&self) -> String {
+        match self.kind {
+            Kind::IntRead => format!("({} / 1)", self.expr),
+            _ => self.expr.clone(),
+        }
+    }
+    fn is_num(&self) -> bool {
+        matches!(self.kind, Kind::IntRead | Kind::Double)
+    }
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Kind::IntRead | Kind::Double => "number",
+            Kind::Str => "string",
+            Kind::List(_) => "list",
+            Kind::Obj(_) => "object",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum V {
+    C(Js),
+    T(Rc<Term>),
+}
+
+/// A JavaScript boolean over the data, before it is split into cases.
+#[derive(Debug, Clone)]
+enum Pr {
+    Const(bool),
+    Atom(usize),
+    Not(Box<Pr>),
+    And(Vec<Pr>),
+    Or(Vec<Pr>),
+}
+
+type Cases = Vec<(Guard, V)>;
+
+/// What a translation produced.
+pub(crate) struct Translation {
+    pub rule: String,
+    pub assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    /// segcore paths read, with their import types.
+    pub reads: BTreeMap<String, Ty>,
+}
+
+struct Tr<'a> {
+    schema: &'a ImportSchema,
+    atoms: Atoms,
+    assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    reads: BTreeMap<String, Ty>,
+}
+
+fn refuse(path: &str, construct: impl Into<String>, reason: impl Into<String>) -> Refusal {
+    Refusal { path: path.to_string(), construct: construct.into(), reason: reason.into() }
+}
+
+/// One JSON pointer step (RFC 6901 escaping).
+fn step(ptr: &str, key: &str) -> String {
+    format!("{ptr}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// Translates a rule, or refuses it at its first construct without an exact counterpart.
+pub(crate) fn translate(rule: &J, schema: &ImportSchema) -> Result<Translation, Refusal> {
+    let mut tr = Tr { schema, atoms: Atoms::default(), assumptions: BTreeMap::new(), reads: BTreeMap::new() };
+    let cases = tr.eval(rule, "", &Guard::default(), 0)?;
+    let mut cubes = vec![];
+    for (g, v) in cases {
+        let p = tr.truthy("", &v)?;
+        for (g2, t) in tr.split(&g, &p) {
+            if t {
+                cubes.push(g2);
+            }
+        }
+    }
+    let cubes = formula::simplify(cubes);
+    Ok(Translation { rule: formula::render(&tr.atoms, &cubes), assumptions: tr.assumptions, reads: tr.reads })
+}
+
+impl Tr<'_> {
+    fn assume(&mut self, a: Assumption, path: &str) {
+        self.assumptions.entry(a).or_default().insert(if path.is_empty() { "/".into() } else { path.into() });
+    }
+
+    fn pred(&mut self, text: String, reads: &[&Term]) -> Pr {
+        let mut r: Vec<String> = reads.iter().flat_map(|t| t.reads.iter().cloned()).collect();
+        r.sort();
+        r.dedup();
+        Pr::Atom(self.atoms.intern(Atom::Pred(text), r))
+    }
+
+    /// The cases of `p` under `g`: guards where `p` is true and where it is false.
+    fn split(&mut self, g: &Guard, p: &Pr) -> Vec<(Guard, bool)> {
+        match p {
+            Pr::Const(b) => vec![(g.clone(), *b)],
+            Pr::Atom(a) => {
+                [true, false].into_iter().filter_map(|v| g.with(&self.atoms, *a, v).map(|g2| (g2, v))).collect()
+            }
+            Pr::Not(q) => self.split(g, q).into_iter().map(|(g2, v)| (g2, !v)).collect(),
+            Pr::And(ps) | Pr::Or(ps) => {
+                let stop = matches!(p, Pr::Or(_));
+                let mut out = vec![];
+                let mut open = vec![g.clone()];
+                for (i, q) in ps.iter().enumerate() {
+                    let mut next = vec![];
+                    for g2 in &open {
+                        for (g3, v) in self.split(g2, q) {
+                            if v == stop || i == ps.len() - 1 {
+                                out.push((g3, v));
+                            } else {
+                                next.push(g3);
+                            }
+                        }
+                    }
+                    open = next;
+                }
+                if ps.is_empty() {
+                    out.push((g.clone(), !stop));
+                }
+                out
+            }
+        }
+    }
+
+    fn split_bool(&mut self, g: &Guard, p: &Pr) -> Cases {
+        self.split(g, p).into_iter().map(|(g2, v)| (g2, V::C(Js::Bool(v)))).collect()
+    }
+
+    fn check_size(&self, ptr: &str, n: usize) -> Result<(), Refusal> {
+        if n > MAX_CASES {
+            return Err(refuse(
+                ptr,
+                "rule",
+                format!("the rule splits into more than {MAX_CASES} cases (SPEC §29); split it into several segments"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval(&mut self, node: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Cases, Refusal> {
+        if depth > MAX_DEPTH {
+            return Err(refuse(ptr, "rule", format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        let out = self.eval_inner(node, ptr, g, depth)?;
+        self.check_size(ptr, out.len())?;
+        Ok(out)
+    }
+
+    /// The cartesian product of the operands' cases.
+    fn eval_all(
+        &mut self,
+        nodes: &[&J],
+        ptrs: &[String],
+        g: &Guard,
+        depth: usize,
+    ) -> Result<Vec<(Guard, Vec<V>)>, Refusal> {
+        let mut combos = vec![(g.clone(), vec![])];
+        for (n, p) in nodes.iter().zip(ptrs) {
+            let mut next = vec![];
+            for (g2, vals) in &combos {
+                for (g3, v) in self.eval(n, p, g2, depth + 1)? {
+                    let mut vs: Vec<V> = vals.clone();
+                    vs.push(v);
+                    next.push((g3, vs));
+                }
+            }
+            self.check_size(p, next.len())?;
+            combos = next;
+        }
+        Ok(combos)
+    }
+
+    fn eval_inner(&mut self, node: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Cases, Refusal> {
+        if let J::Array(items) = node {
+            let nodes: Vec<&J> = items.iter().collect();
+            let ptrs: Vec<String> = (0..items.len()).map(|i| step(ptr, &i.to_string())).collect();
+            let mut out = vec![];
+            for (g2, vals) in self.eval_all(&nodes, &ptrs, g, depth)? {
+                let mut arr = vec![];
+                for v in vals {
+                    match v {
+                        V::C(c) => arr.push(c),
+                        V::T(_) => {
+                            return Err(refuse(
+                                ptr,
+                                "array",
+                                "an array built from data (segcore has no list construction)",
+                            ))
+                        }
+                    }
+                }
+                out.push((g2, V::C(Js::Arr(Rc::new(arr)))));
+            }
+            return Ok(out);
+        }
+        let Some((op, values)) = eval::is_logic(node) else {
+            return Ok(vec![(g.clone(), V::C(Js::from_json(node)))]);
+        };
+        let args = eval::operands(values);
+        let arg_ptrs: Vec<String> = if values.is_array() {
+            (0..args.len()).map(|i| step(&step(ptr, op), &i.to_string())).collect()
+        } else {
+            vec![step(ptr, op)]
+        };
+        match op {
+            "if" | "?:" => self.eval_if(&args, &arg_ptrs, 0, g, depth),
+            "and" | "or" => {
+                if args.is_empty() {
+                    return Ok(vec![(g.clone(), V::C(Js::Undef))]);
+                }
+                self.eval_and_or(op == "or", &args, &arg_ptrs, 0, g, depth)
+            }
+            "filter" | "map" | "reduce" | "all" | "none" | "some" => {
+                self.eval_iter(op, &args, &arg_ptrs, ptr, g, depth)
+            }
+            _ => {
+                if !eval::OPERATORS.contains(&op) {
+                    return Err(refuse(
+                        ptr,
+                        op,
+                        format!("json-logic-js 2.0.5 has no operator `{op}` (it throws \"Unrecognized operation\")"),
+                    ));
+                }
+                let mut out = vec![];
+                for (g2, vals) in self.eval_all(&args, &arg_ptrs, g, depth)? {
+                    out.extend(self.apply(op, ptr, &vals, &g2)?);
+                    self.check_size(ptr, out.len())?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn eval_if(&mut self, args: &[&J], ptrs: &[String], i: usize, g: &Guard, depth: usize) -> Result<Cases, Refusal> {
+        if i + 1 >= args.len() {
+            if args.len() == i + 1 {
+                return self.eval(args[i], &ptrs[i], g, depth + 1);
+            }
+            return Ok(vec![(g.clone(), V::C(Js::Null))]);
+        }
+        let mut out = vec![];
+        for (g2, c) in self.eval(args[i], &ptrs[i], g, depth + 1)? {
+            let p = self.truthy(&ptrs[i], &c)?;
+            for (g3, t) in self.split(&g2, &p) {
+                if t {
+                    out.extend(self.eval(args[i + 1], &ptrs[i + 1], &g3, depth + 1)?);
+                } else {
+                    out.extend(self.eval_if(args, ptrs, i + 2, &g3, depth)?);
+                }
+                self.check_size(&ptrs[i], out.len())?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn eval_and_or(
+        &mut self,
+        or: bool,
+        args: &[&J],
+        ptrs: &[String],
+        i: usize,
+        g: &Guard,
+        depth: usize,
+    ) -> Result<Cases, Refusal> {
+        let mut out = vec![];
+        for (g2, c) in self.eval(args[i], &ptrs[i], g, depth + 1)? {
+            let p = self.truthy(&ptrs[i], &c)?;
+            for (g3, t) in self.split(&g2, &p) {
+                if t == or || i + 1 == args.len() {
+                    out.push((g3, c.clone()));
+                } else {
+                    out.extend(self.eval_and_or(or, args, ptrs, i + 1, &g3, depth)?);
+                }
+                self.check_size(&ptrs[i], out.len())?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn eval_iter(
+        &mut self,
+        op: &str,
+        args: &[&J],
+        ptrs: &[String],
+        ptr: &str,
+        g: &Guard,
+        depth: usize,
+    ) -> Result<Cases, Refusal> {
+        let scoped = match args.first() {
+            Some(a) => self.eval(a, &ptrs[0], g, depth + 1)?,
+            None => vec![(g.clone(), V::C(Js::Undef))],
+        };
+        let logic = args.get(1).copied();
+        let mut out = vec![];
+        for (g2, arr) in scoped {
+            // reduce evaluates its initial value before looking at the array.
+            let inits: Vec<(Guard, Option<Js>)> = if op == "reduce" {
+                match args.get(2) {
+                    Some(init) => {
+                        let mut v = vec![];
+                        for (g3, x) in self.eval(init, &ptrs[2], &g2, depth + 1)? {
+                            match x {
+                                V::C(c) => v.push((g3, Some(c))),
+                                V::T(_) => {
+                                    return Err(refuse(
+                                        &ptrs[2],
+                                        "reduce",
+                                        "an initial value read from data (segcore has no fold over lists)",
+                                    ))
+                                }
+                            }
+                        }
+                        v
+                    }
+                    None => vec![(g2.clone(), Some(Js::Null))],
+                }
+            } else {
+                vec![(g2.clone(), None)]
+            };
+            for (g3, init) in inits {
+                match &arr {
+                    V::C(c) => {
+                        let r = eval::iterate(op, c, logic, init, 0).map_err(|s| stopped(ptr, op, s))?;
+                        out.push((g3, V::C(r)));
+                    }
+                    V::T(t) => out.extend(self.iter_over_data(op, t, logic, init, ptr, &g3)?),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An iterator over a read: a non-list read is a fixed result; over a `list<T>` only
+    /// `some`/`none` of `{"==": [{"var": ""}, c]}` translate (to `c in L`).
+    fn iter_over_data(
+        &mut self,
+        op: &str,
+        t: &Rc<Term>,
+        logic: Option<&J>,
+        init: Option<Js>,
+        ptr: &str,
+        g: &Guard,
+    ) -> Result<Cases, Refusal> {
+        let Kind::List(elem) = t.kind.clone() else {
+            let r = eval::iterate(op, &Js::Null, logic, init, 0).map_err(|s| stopped(ptr, op, s))?;
+            return Ok(vec![(g.clone(), V::C(r))]);
+        };
+        let no_form = || {
+            refuse(
+                ptr,
+                op,
+                format!(
+                    "`{op}` over a list read from data: segcore has no list quantifier; only `some`/`none` of `{{\"==\": [{{\"var\": \"\"}}, constant]}}` translate (to `constant in list`)"
+                ),
+            )
+        };
+        if op != "some" && op != "none" {
+            return Err(no_form());
+        }
+        let Some((cmp, operands)) = logic.and_then(eval::is_logic) else { return Err(no_form()) };
+        if cmp != "==" && cmp != "===" {
+            return Err(no_form());
+        }
+        let ops = eval::operands(operands);
+        let is_elem = |j: &J| {
+            matches!(eval::is_logic(j), Some(("var", v)) if matches!(v, J::String(s) if s.is_empty())
+                || matches!(v, J::Array(a) if a.len() == 1 && a[0] == J::String(String::new())))
+        };
+        let constant = match ops.as_slice() {
+            [a, b] if is_elem(a) && !is_elem(b) => *b,
+            [a, b] if is_elem(b) && !is_elem(a) => *a,
+            _ => return Err(no_form()),
+        };
+        // The constant must itself be data-independent.
+        let c = eval::apply(constant, &Js::Null).map_err(|s| stopped(ptr, op, s))?;
+        if eval::is_logic(constant).is_some_and(|(o, _)| o == "var" || o == "missing" || o == "missing_some") {
+            return Err(no_form());
+        }
+        // Element x (T or null under A1) matches when `x == c` / `x === c`.
+        let lit = match (&elem, &c) {
+            (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
+            (Elem::Bool, Js::Bool(b)) => Some(b.to_string()),
+            (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) if n.is_finite() && n.abs() < SAFE => {
+                Some(number_literal(*n, ptr)?)
+            }
+            (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) if n.is_nan() => None,
+            (_, Js::Null | Js::Undef) if cmp == "==" => {
+                return Err(refuse(ptr, op, "matching null elements: segcore's `in` cannot find a null element"))
+            }
+            _ if cmp == "===" => None,
+            (Elem::Str, Js::Num(_) | Js::Bool(_))
+            | (Elem::Int | Elem::Float | Elem::Number | Elem::Bool, Js::Str(_)) => {
+                return Err(refuse(
+                    ptr,
+                    op,
+                    "loose equality between list elements and a constant of another type (ToNumber coercion)",
+                ))
+            }
+            (Elem::Bool, Js::Num(_)) | (Elem::Int | Elem::Float | Elem::Number, Js::Bool(_)) => {
+                return Err(refuse(ptr, op, "loose equality between booleans and numbers"))
+            }
+            _ => None,
+        };
+        self.assume(Assumption::A1, ptr);
+        let found = match lit {
+            Some(l) => self.pred(format!("{l} in {}", t.expr), &[t]),
+            None => Pr::Const(false),
+        };
+        let p = if op == "some" { found } else { Pr::Not(Box::new(found)) };
+        Ok(self.split_bool(g, &p))
+    }
+
+    /// json-logic-js truthiness of a value, as a boolean over the data.
+    fn truthy(&mut self, _ptr: &str, v: &V) -> Result<Pr, Refusal> {
+        Ok(match v {
+            V::C(c) => Pr::Const(js::truthy(c)),
+            V::T(t) => match &t.kind {
+                Kind::IntRead | Kind::Double => self.pred(format!("{} != 0", t.expr), &[t]),
+                Kind::Str => self.pred(format!("{} != \"\"", t.expr), &[t]),
+                Kind::List(_) => self.pred(format!("length({}) > 0", t.expr), &[t]),
+                Kind::Obj(_) => Pr::Const(true),
+            },
+        })
+    }
+
+    fn apply(&mut self, op: &str, ptr: &str, vals: &[V], g: &Guard) -> Result<Cases, Refusal> {
+        match op {
+            "var" => return self.var(ptr, vals, g),
+            "missing" | "missing_some" => return self.missing(op, ptr, vals, g),
+            _ => {}
+        }
+        if vals.iter().all(|v| matches!(v, V::C(_))) {
+            let args: Vec<Js> = vals.iter().map(|v| if let V::C(c) = v { c.clone() } else { Js::Undef }).collect();
+            let r = eval::operation(op, &args).map_err(|s| stopped(ptr, op, s))?;
+            return Ok(vec![(g.clone(), V::C(r))]);
+        }
+        let arg = |i: usize| vals.get(i).cloned().unwrap_or(V::C(Js::Undef));
+        let p = match op {
+            "log" => return Ok(vec![(g.clone(), arg(0))]),
+            "!" => Pr::Not(Box::new(self.truthy(ptr, &arg(0))?)),
+            "!!" => self.truthy(ptr, &arg(0))?,
+            "==" | "!=" => {
+                let p = self.eq(ptr, &arg(0), &arg(1), false)?;
+                if op == "==" {
+                    p
+                } else {
+                    Pr::Not(Box::new(p))
+                }
+            }
+            "===" | "!==" => {
+                let p = self.eq(ptr, &arg(0), &arg(1), true)?;
+                if op == "===" {
+                    p
+                } else {
+                    Pr::Not(Box::new(p))
+                }
+            }
+            ">" | ">=" => self.order(ptr, op, &arg(0), &arg(1))?,
+            "<" | "<=" => {
+                let first = self.order(ptr, op, &arg(0), &arg(1))?;
+                match vals.get(2) {
+                    None | Some(V::C(Js::Undef)) => first,
+                    Some(c) => {
+                        let second = self.order(ptr, op, &arg(1), c)?;
+                        Pr::And(vec![first, second])
+                    }
+                }
+            }
+            "in" => self.contains(ptr, &arg(0), &arg(1))?,
+            "+" | "-" | "*" | "/" => return Ok(vec![(g.clone(), self.arith(op, ptr, vals)?)]),
+            "%" | "min" | "max" | "cat" | "substr" | "merge" => return Err(refuse(
+                ptr,
+                op,
+                format!(
+                    "`{op}` over data: segcore has no counterpart (it is folded only when its operands are constants)"
+                ),
+            )),
+            _ => return Err(refuse(ptr, op, "not supported over data")),
+        };
+        Ok(self.split_bool(g, &p))
+    }
+
+    fn var(&mut self, ptr: &str, vals: &[V], g: &Guard) -> Result<Cases, Refusal> {
+        let (a, b) = (vals.first().cloned().unwrap_or(V::C(Js::Undef)), vals.get(1).cloned());
+        let V::C(a) = a else {
+            return Err(refuse(ptr, "var", "a path computed from data"));
+        };
+        let default = match b {
+            None | Some(V::C(Js::Undef)) => None,
+            Some(V::C(d)) => Some(d),
+            Some(V::T(_)) => return Err(refuse(ptr, "var", "a default read from data")),
+        };
+        if matches!(a, Js::Undef | Js::Null) || matches!(&a, Js::Str(s) if s.is_empty()) {
+            // The whole data object: never null.
+            let t = Term { kind: Kind::Obj(String::new()), expr: String::new(), reads: vec![] };
+            return Ok(vec![(g.clone(), V::T(Rc::new(t)))]);
+        }
+        let path = js::to_string(&a).map_err(|u| refuse(ptr, "var", u.0))?;
+        let (seg, ty) = self.read_path(ptr, &path)?;
+        let null = self.atoms.intern(Atom::Null(seg.clone()), vec![seg.clone()]);
+        let mut out = vec![];
+        let null_value = match default {
+            Some(d) => {
+                self.assume(Assumption::A4, ptr);
+                d
+            }
+            None => Js::Null,
+        };
+        if let Some(g2) = g.with(&self.atoms, null, true) {
+            out.push((g2, V::C(null_value)));
+        }
+        let Some(present) = g.with(&self.atoms, null, false) else { return Ok(out) };
+        self.assume(Assumption::A1, ptr);
+        let term = |kind: Kind| V::T(Rc::new(Term { kind, expr: seg.clone(), reads: vec![seg.clone()] }));
+        match ty {
+            Ty::Bool => {
+                let t = self.atoms.intern(Atom::True(seg.clone()), vec![seg.clone()]);
+                for v in [true, false] {
+                    if let Some(g3) = present.with(&self.atoms, t, v) {
+                        out.push((g3, V::C(Js::Bool(v))));
+                    }
+                }
+            }
+            Ty::Int | Ty::Number => out.push((present, term(Kind::IntRead))),
+            Ty::Float => out.push((present, term(Kind::Double))),
+            Ty::Str => out.push((present, term(Kind::Str))),
+            Ty::List(e) => out.push((present, term(Kind::List(e)))),
+            Ty::Obj => out.push((present, term(Kind::Obj(seg.clone())))),
+        }
+        Ok(out)
+    }
+
+    /// A json-logic path as a segcore path, with its declared type.
+    fn read_path(&mut self, ptr: &str, path: &str) -> Result<(String, Ty), Refusal> {
+        let bad = |why: String| refuse(ptr, "var", format!("the path `{path}` {why}"));
+        let mut seg = String::new();
+        let mut prefix = String::new();
+        let mut parent = Ty::Obj;
+        let steps: Vec<&str> = path.split('.').collect();
+        for (i, s) in steps.iter().enumerate() {
+            match parent {
+                Ty::Obj => {
+                    if eval::OBJECT_PROTOTYPE.contains(s) {
+                        return Err(bad(format!(
+                            "names `{s}`, which every JavaScript object inherits (json-logic-js finds it even where the data has no such key)"
+                        )));
+                    }
+                    let ident = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !ident || crate::lexer::is_keyword(s) {
+                        return Err(bad(format!("has the step `{s}`, which is not a segcore identifier (SPEC §2)")));
+                    }
+                    if i == 0 && (*s == "id" || *s == "as_of") {
+                        return Err(bad(format!(
+                            "starts with `{s}`, which segcore reserves (the entity id / the evaluation instant)"
+                        )));
+                    }
+                    if !seg.is_empty() {
+                        seg.push('.');
+                    }
+                    seg.push_str(s);
+                }
+                Ty::List(_) => {
+                    let index = *s == "0"
+                        || (s.starts_with(|c: char| ('1'..='9').contains(&c))
+                            && s.len() <= 9
+                            && s.bytes().all(|b| b.is_ascii_digit()));
+                    if !index {
+                        return Err(bad(format!("reads `{s}` of a list (only element indexes translate; `length` counts UTF-16 units in JavaScript for strings and is refused)")));
+                    }
+                    seg.push_str(&format!("[{s}]"));
+                }
+                other => {
+                    return Err(bad(format!(
+                        "steps into a {} (json-logic-js reads characters and `length` of strings)",
+                        other.name()
+                    )))
+                }
+            }
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(s);
+            let declared = self.schema.get(&prefix);
+            parent = match (declared, &parent) {
+                (Some(t), _) => t,
+                (None, Ty::List(e)) => e.ty(),
+                (None, _) if i + 1 < steps.len() => {
+                    // An undeclared intermediate object: fine if a deeper path is declared.
+                    if self.schema.has_prefix(&prefix) {
+                        Ty::Obj
+                    } else {
+                        return Err(refuse(
+                            ptr,
+                            "var",
+                            format!(
+                                "`{prefix}` has no declared type: an import that reads data needs a schema (SPEC §29)"
+                            ),
+                        ));
+                    }
+                }
+                (None, _) => {
+                    return Err(refuse(
+                        ptr,
+                        "var",
+                        format!("`{prefix}` has no declared type: an import that reads data needs a schema (SPEC §29)"),
+                    ))
+                }
+            };
+        }
+        self.reads.insert(seg.clone(), parent);
+        Ok((seg, parent))
+    }
+
+    /// `missing`/`missing_some`: each key splits into missing and present, so the result is a
+    /// constant array in every case.
+    fn missing(&mut self, op: &str, ptr: &str, vals: &[V], g: &Guard) -> Result<Cases, Refusal> {
+        let consts: Vec<Js> = vals
+            .iter()
+            .map(|v| match v {
+                V::C(c) => Ok(c.clone()),
+                V::T(_) => Err(refuse(ptr, op, "keys read from data")),
+            })
+            .collect::<Result<_, _>>()?;
+        let (need, keys): (Option<Js>, Vec<Js>) = if op == "missing_some" {
+            let need = consts.first().cloned().unwrap_or(Js::Undef);
+            match consts.get(1) {
+                Some(Js::Arr(a)) => (Some(need), a.as_ref().clone()),
+                _ => {
+                    // Not an array: let the reference decide (it throws or reads one key).
+                    return Err(refuse(ptr, op, "a key list that is not an array"));
+                }
+            }
+        } else {
+            match consts.first() {
+                Some(Js::Arr(a)) => (None, a.as_ref().clone()),
+                _ => (None, consts.clone()),
+            }
+        };
+        // Each key: the var it reads, missing when null/absent or "".
+        let mut cases: Vec<(Guard, Vec<Js>)> = vec![(g.clone(), vec![])];
+        for key in &keys {
+            let var_args: Vec<V> = match key {
+                Js::Arr(a) => a.iter().cloned().map(V::C).collect(),
+                other => vec![V::C(other.clone())],
+            };
+            let mut next = vec![];
+            for (g2, miss) in &cases {
+                for (g3, v) in self.var(ptr, &var_args, g2)? {
+                    let p = match &v {
+                        V::C(c) => Pr::Const(matches!(c, Js::Null) || matches!(c, Js::Str(s) if s.is_empty())),
+                        V::T(t) if t.kind == Kind::Str => self.pred(format!("{} = \"\"", t.expr), &[t]),
+                        V::T(_) => Pr::Const(false),
+                    };
+                    for (g4, is_missing) in self.split(&g3, &p) {
+                        let mut m = miss.clone();
+                        if is_missing {
+                            m.push(key.clone());
+                        }
+                        next.push((g4, m));
+                    }
+                }
+            }
+            self.check_size(ptr, next.len())?;
+            cases = next;
+        }
+        let mut out = vec![];
+        for (g2, miss) in cases {
+            let value = match &need {
+                None => Js::Arr(Rc::new(miss)),
+                Some(n) => {
+                    let present = Js::Num((keys.len() - miss.len()) as f64);
+                    if js::relational(">=", &present, n).map_err(|u| refuse(ptr, op, u.0))? {
+                        Js::Arr(Rc::new(vec![]))
+                    } else {
+                        Js::Arr(Rc::new(miss))
+                    }
+                }
+            };
+            out.push((g2, V::C(value)));
+        }
+        Ok(out)
+    }
+
+    /// `==` (loose) or `===` (strict) where at least one side is a term.
+    fn eq(&mut self, ptr: &str, a: &V, b: &V, strict: bool) -> Result<Pr, Refusal> {
+        let op = if strict { "===" } else { "==" };
+        match (a, b) {
+            (V::T(x), V::T(y)) => {
+                if let (Kind::Obj(p), Kind::Obj(q)) = (&x.kind, &y.kind) {
+                    // JSON data objects are distinct unless they are one read.
+                    return Ok(Pr::Const(p == q));
+                }
+                if let (Kind::List(_), Kind::List(_)) = (&x.kind, &y.kind) {
+                    return Ok(Pr::Const(x.expr == y.expr));
+                }
+                if x.is_num() && y.is_num() {
+                    return Ok(self.pred(format!("{} = {}", x.double(), y.double()), &[x, y]));
+                }
+                if x.kind == Kind::Str && y.kind == Kind::Str {
+                    return Ok(self.pred(format!("{} = {}", x.expr, y.expr), &[x, y]));
+                }
+                if strict {
+                    return Ok(Pr::Const(false));
+                }
+                Err(refuse(
+                    ptr,
+                    op,
+                    format!(
+                        "loose equality of a {} read and a {} read (JavaScript converts one to the other's type)",
+                        x.kind_name(),
+                        y.kind_name()
+                    ),
+                ))
+            }
+            (V::T(t), V::C(c)) | (V::C(c), V::T(t)) => {
+                if c.is_nullish() {
+                    return Ok(Pr::Const(false)); // the term is never null
+                }
+                if strict {
+                    return match (&t.kind, c) {
+                        (Kind::IntRead | Kind::Double, Js::Num(n)) => self.num_eq(ptr, t, *n),
+                        (Kind::Str, Js::Str(s)) => {
+                            let lit = string_literal(s, ptr)?;
+                            Ok(self.pred(format!("{} = {lit}", t.expr), &[t]))
+                        }
+                        _ => Ok(Pr::Const(false)), // another type, or a fresh array/object
+                    };
+                }
+                match &t.kind {
+                    Kind::IntRead | Kind::Double => {
+                        let n = js::to_number(c).map_err(|u| refuse(ptr, op, u.0))?;
+                        self.num_eq(ptr, t, n)
+                    }
+                    Kind::Str => match c {
+                        Js::Str(_) | Js::Arr(_) | Js::Obj(_) => {
+                            let s = js::to_string(c).map_err(|u| refuse(ptr, op, u.0))?;
+                            let lit = string_literal(&s, ptr)?;
+                            Ok(self.pred(format!("{} = {lit}", t.expr), &[t]))
+                        }
+                        _ => Err(refuse(
+                            ptr,
+                            op,
+                            "a string read against a number or boolean: JavaScript compares ToNumber(string) (\" 12 \" == 12, \"0x10\" == 16)",
+                        )),
+                    },
+                    Kind::List(_) | Kind::Obj(_) => match c {
+                        Js::Arr(_) | Js::Obj(_) => Ok(Pr::Const(false)),
+                        _ => Err(refuse(
+                            ptr,
+                            op,
+                            "a list or object read against a primitive: JavaScript compares its string form ([1,2] == \"1,2\")",
+                        )),
+                    },
+                }
+            }
+            (V::C(x), V::C(y)) => Ok(Pr::Const(if strict {
+                js::strict_eq(x, y)
+            } else {
+                js::loose_eq(x, y).map_err(|u| refuse(ptr, op, u.0))?
+            })),
+        }
+    }
+
+    fn num_eq(&mut self, ptr: &str, t: &Term, n: f64) -> Result<Pr, Refusal> {
+        if !n.is_finite() {
+            return Ok(Pr::Const(false));
+        }
+        Ok(if n.abs() < SAFE {
+            let lit = number_literal(n, ptr)?;
+            self.pred(format!("{} = {lit}", t.expr), &[t])
+        } else {
+            let lit = number_literal(n, ptr)?;
+            self.pred(format!("{} = {lit}", t.double()), &[t])
+        })
+    }
+
+    /// `<`, `<=`, `>`, `>=` where at least one side may be a term.
+    fn order(&mut self, ptr: &str, op: &str, a: &V, b: &V) -> Result<Pr, Refusal> {
+        let flip = |op: &str| match op {
+            "<" => ">",
+            ">" => "<",
+            "<=" => ">=",
+            _ => "<=",
+        };
+        match (a, b) {
+            (V::C(x), V::C(y)) => Ok(Pr::Const(js::relational(op, x, y).map_err(|u| refuse(ptr, op, u.0))?)),
+            (V::T(x), V::T(y)) => {
+                if x.is_num() && y.is_num() {
+                    return Ok(self.pred(format!("{} {op} {}", x.double(), y.double()), &[x, y]));
+                }
+                if x.kind == Kind::Str && y.kind == Kind::Str {
+                    self.assume(Assumption::A3, ptr);
+                    return Ok(self.pred(format!("{} {op} {}", x.expr, y.expr), &[x, y]));
+                }
+                Err(refuse(
+                    ptr,
+                    op,
+                    format!(
+                        "ordering a {} read against a {} read (JavaScript converts through ToPrimitive/ToNumber)",
+                        x.kind_name(),
+                        y.kind_name()
+                    ),
+                ))
+            }
+            (V::T(t), V::C(c)) => self.order_const(ptr, op, t, c),
+            (V::C(c), V::T(t)) => self.order_const(ptr, flip(op), t, c),
+        }
+    }
+
+    /// `t op c` with a constant `c`.
+    fn order_const(&mut self, ptr: &str, op: &str, t: &Term, c: &Js) -> Result<Pr, Refusal> {
+        match &t.kind {
+            Kind::IntRead | Kind::Double => {
+                let n = js::to_number(c).map_err(|u| refuse(ptr, op, u.0))?;
+                if n.is_nan() {
+                    return Ok(Pr::Const(false));
+                }
+                if n.is_infinite() {
+                    // A finite number against ±∞.
+                    let below = n > 0.0;
+                    return Ok(Pr::Const(matches!(op, "<" | "<=") == below));
+                }
+                let lit = number_literal(n, ptr)?;
+                let lhs = if n.abs() < SAFE { t.expr.clone() } else { t.double() };
+                Ok(self.pred(format!("{lhs} {op} {lit}"), &[t]))
+            }
+            Kind::Str => {
+                let s = match c {
+                    Js::Str(s) => s.to_string(),
+                    Js::Arr(_) | Js::Obj(_) => js::to_string(c).map_err(|u| refuse(ptr, op, u.0))?,
+                    Js::Undef => return Ok(Pr::Const(false)), // NaN
+                    _ => {
+                        return Err(refuse(
+                            ptr,
+                            op,
+                            "a string read ordered against a number, boolean or null: JavaScript converts the string with ToNumber",
+                        ))
+                    }
+                };
+                if s.chars().any(|ch| ch >= '\u{E000}') {
+                    return Err(refuse(
+                        ptr,
+                        op,
+                        "a string literal with characters at or beyond U+E000 in an order comparison: JavaScript orders UTF-16 code units, segcore code points (SPEC §29 A3)",
+                    ));
+                }
+                let lit = string_literal(&s, ptr)?;
+                Ok(self.pred(format!("{} {op} {lit}", t.expr), &[t]))
+            }
+            Kind::List(_) | Kind::Obj(_) => {
+                Err(refuse(ptr, op, "ordering a list or object read: JavaScript compares its string form"))
+            }
+        }
+    }
+
+    /// `in` (json-logic-js: substring of a string, `===` element of an array, else false).
+    fn contains(&mut self, ptr: &str, a: &V, b: &V) -> Result<Pr, Refusal> {
+        match b {
+            V::C(hay) => {
+                if !js::to_boolean(hay) {
+                    return Ok(Pr::Const(false));
+                }
+                let V::T(t) = a else { unreachable!("a constant pair is folded") };
+                match hay {
+                    Js::Str(s) => {
+                        if t.kind != Kind::Str {
+                            return Err(refuse(
+                                ptr,
+                                "in",
+                                format!(
+                                    "a {} read searched in a string (JavaScript searches its string form)",
+                                    t.kind_name()
+                                ),
+                            ));
+                        }
+                        let lit = string_literal(s, ptr)?;
+                        Ok(self.pred(format!("{lit} contains {}", t.expr), &[t]))
+                    }
+                    Js::Arr(items) => {
+                        let mut ps = vec![];
+                        for x in items.iter() {
+                            ps.push(self.eq(ptr, a, &V::C(x.clone()), true)?);
+                        }
+                        Ok(Pr::Or(ps))
+                    }
+                    Js::Obj(o) if o.iter().any(|(k, _)| k == "indexOf") => {
+                        Err(refuse(ptr, "in", "an object with an `indexOf` key (json-logic-js throws)"))
+                    }
+                    _ => Ok(Pr::Const(false)),
+                }
+            }
+            V::T(h) => match &h.kind {
+                Kind::Str => match a {
+                    V::C(needle) => {
+                        let s = js::to_string(needle).map_err(|u| refuse(ptr, "in", u.0))?;
+                        if s.is_empty() {
+                            return Ok(self.pred(format!("{} != \"\"", h.expr), &[h]));
+                        }
+                        let lit = string_literal(&s, ptr)?;
+                        Ok(self.pred(format!("{} contains {lit}", h.expr), &[h]))
+                    }
+                    V::T(t) if t.kind == Kind::Str => {
+                        // JavaScript: `!""` is true, so nothing is found in "".
+                        let nonempty = self.pred(format!("{} != \"\"", h.expr), &[h]);
+                        let found = self.pred(format!("{} contains {}", h.expr, t.expr), &[h, t]);
+                        Ok(Pr::And(vec![nonempty, found]))
+                    }
+                    V::T(t) => Err(refuse(
+                        ptr,
+                        "in",
+                        format!(
+                            "a {} read searched in a string read (JavaScript searches its string form)",
+                            t.kind_name()
+                        ),
+                    )),
+                },
+                Kind::List(elem) => match a {
+                    V::C(Js::Null) => Err(refuse(
+                        ptr,
+                        "in",
+                        "null searched in a list read: json-logic-js finds null elements, segcore's `in` cannot",
+                    )),
+                    V::C(c) => {
+                        let lit = match (elem, c) {
+                            (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
+                            (Elem::Bool, Js::Bool(b)) => Some(b.to_string()),
+                            (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) if n.is_finite() => {
+                                if n.abs() >= SAFE {
+                                    return Err(refuse(ptr, "in", "a number of magnitude 2^53 or more searched in a list read (JavaScript rounds the elements)"));
+                                }
+                                Some(number_literal(*n, ptr)?)
+                            }
+                            _ => None, // another type: `===` never matches
+                        };
+                        self.assume(Assumption::A1, ptr);
+                        Ok(match lit {
+                            Some(l) => self.pred(format!("{l} in {}", h.expr), &[h]),
+                            None => Pr::Const(false),
+                        })
+                    }
+                    V::T(t) if t.kind == Kind::Str && *elem == Elem::Str => {
+                        Ok(self.pred(format!("{} in {}", t.expr, h.expr), &[t, h]))
+                    }
+                    V::T(t) => Err(refuse(ptr, "in", format!("a {} read searched in a list read", t.kind_name()))),
+                },
+                Kind::IntRead | Kind::Double => Ok(Pr::Const(false)), // numbers have no indexOf
+                Kind::Obj(_) => Err(refuse(
+                    ptr,
+                    "in",
+                    "searching an object read: json-logic-js calls the data's own `indexOf` if it has one (and throws)",
+                )),
+            },
+        }
+    }
+
+    /// `+ - * /` with a term among the operands: the result is a double term (A2).
+    fn arith(&mut self, op: &str, ptr: &str, vals: &[V]) -> Result<V, Refusal> {
+        enum N {
+            C(f64),
+            T(String, Vec<String>),
+        }
+        let conv = |v: &V, parse: bool| -> Result<N, Refusal> {
+            match v {
+                V::C(c) => {
+                    let n = if parse { js::parse_float(c) } else { js::to_number(c) };
+                    Ok(N::C(n.map_err(|u| refuse(ptr, op, u.0))?))
+                }
+                V::T(t) if t.is_num() => Ok(N::T(t.double(), t.reads.clone())),
+                V::T(t) => Err(refuse(
+                    ptr,
+                    op,
+                    format!(
+                        "arithmetic on a {} read (JavaScript converts it with {})",
+                        t.kind_name(),
+                        if parse { "parseFloat" } else { "ToNumber" }
+                    ),
+                )),
+            }
+        };
+        let text = |n: &N| -> Result<String, Refusal> {
+            match n {
+                N::C(x) => number_literal(*x, ptr),
+                N::T(s, _) => Ok(s.clone()),
+            }
+        };
+        let mut reads = vec![];
+        let mut terms: Vec<N> = vec![];
+        match op {
+            "+" | "*" => {
+                if op == "*" && vals.len() == 1 {
+                    return Ok(vals[0].clone());
+                }
+                for v in vals {
+                    terms.push(conv(v, true)?);
+                }
+            }
+            "-" => match vals.get(1) {
+                None | Some(V::C(Js::Undef)) => {
+                    let x = conv(&vals[0], false)?;
+                    terms.push(N::C(0.0));
+                    terms.push(x);
+                }
+                Some(b) => {
+                    terms.push(conv(&vals[0], false)?);
+                    terms.push(conv(b, false)?);
+                }
+            },
+            _ => {
+                let a = conv(vals.first().unwrap_or(&V::C(Js::Undef)), false)?;
+                let b = conv(vals.get(1).unwrap_or(&V::C(Js::Undef)), false)?;
+                match b {
+                    N::T(..) => return Err(refuse(
+                        ptr,
+                        "/",
+                        "division by a value read from data (JavaScript gives ±Infinity or NaN for 0, segcore null)",
+                    )),
+                    N::C(d) if d == 0.0 || !d.is_finite() => {
+                        return Err(refuse(ptr, "/", "division of data by zero or a non-finite constant"))
+                    }
+                    _ => {}
+                }
+                terms.push(a);
+                terms.push(b);
+            }
+        }
+        if terms.iter().any(|t| matches!(t, N::C(x) if x.is_nan())) {
+            return Ok(V::C(Js::Num(f64::NAN)));
+        }
+        for t in &terms {
+            if let N::T(_, r) = t {
+                reads.extend(r.iter().cloned());
+            }
+        }
+        // Fold constants left to right, as JavaScript does (no reassociation).
+        let mut acc: N = match op {
+            "+" => N::C(0.0),
+            _ => terms.remove(0),
+        };
+        for t in terms {
+            acc = match (acc, t) {
+                (N::C(x), N::C(y)) => N::C(match op {
+                    "+" => x + y,
+                    "*" => x * y,
+                    "-" => x - y,
+                    _ => x / y,
+                }),
+                (N::C(x), t @ N::T(..)) if op == "+" && x == 0.0 => t,
+                (l, r) => {
+                    if let N::C(x) = &l {
+                        if !x.is_finite() {
+                            return Err(refuse(ptr, op, "arithmetic with an infinite intermediate"));
+                        }
+                    }
+                    N::T(format!("({} {op} {})", text(&l)?, text(&r)?), vec![])
+                }
+            };
+        }
+        self.assume(Assumption::A2, ptr);
+        reads.sort();
+        reads.dedup();
+        Ok(match acc {
+            N::C(x) => V::C(Js::Num(x)),
+            N::T(s, _) => V::T(Rc::new(Term { kind: Kind::Double, expr: s, reads })),
+        })
+    }
+}
+
+fn stopped(ptr: &str, op: &str, s: Stop) -> Refusal {
+    match s {
+        Stop::Throws(m) => refuse(ptr, op, format!("json-logic-js throws here ({m})")),
+        Stop::Unsure(m) => {
+            refuse(ptr, op, format!("depends on JavaScript behaviour the importer does not reproduce: {m}"))
+        }
+    }
+}
+
+/// A double as a segcore literal denoting exactly it: an int below 2^53, else the shortest
+/// decimal that reads back to it (SPEC §29 "Numbers").
+pub(crate) fn number_literal(x: f64, ptr: &str) -> Result<String, Refusal> {
+    if !x.is_finite() {
+        return Err(refuse(ptr, "number", "a non-finite number"));
+    }
+    if x == x.trunc() && x.abs() < SAFE {
+        return Ok(format!("{}", x as i64));
+    }
+    let sci = format!("{:e}", x.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() > 28 {
+        return Err(refuse(ptr, "number", "a number needing more than 28 significant digits"));
+    }
+    let point = exp.parse::<i64>().unwrap_or(0) + 1; // digits before the decimal point
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}.0", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+    };
+    let sig = body.trim_start_matches(['0', '.']).len();
+    if sig > 29 || body.len() > 64 {
+        return Err(refuse(ptr, "number", "a number needing more than 28 significant digits"));
+    }
+    Ok(if x < 0.0 { format!("-{body}") } else { body })
+}
+
+/// A string as a segcore string literal (the printer's escapes, SPEC §2).
+pub(crate) fn string_literal(s: &str, _ptr: &str) -> Result<String, Refusal> {
+    Ok(crate::printer::quote(s))
+}

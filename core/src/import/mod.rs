@@ -1,0 +1,457 @@
+//! Importing rules written for other engines (SPEC §29): a source rule becomes a canonical
+//! definition that gives the reference engine's membership on every input the report allows, or
+//! it is refused with the construct, where it is, and why. Never an approximation.
+//!
+//! ```
+//! use segcore::import::{import, Format, Options, Status};
+//! let schema = serde_json::json!({"attributes": {"age": "int"}});
+//! let out = import(Format::JsonLogic, r#"{"<": [{"var": "age"}, 18]}"#,
+//!                  &Options::new().schema_json(&schema).unwrap()).unwrap();
+//! // json-logic-js reads a missing age as 0 (ToNumber(null)), so it is below 18.
+//! assert_eq!(out.rule.as_deref(), Some("age is null or coalesce(age < 18, false)"));
+//! assert_eq!(out.report.status, Status::ExactUnder);
+//! ```
+
+mod formula;
+mod js;
+mod jsonlogic;
+mod jsonlogic_eval;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::document::{self, DuplicateKeys};
+use crate::error::{Error, ErrorKind};
+use crate::{Definition, Schema};
+
+/// A source format and its reference engine (SPEC §29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// JSON Logic, as json-logic-js 2.0.5 evaluates it.
+    JsonLogic,
+}
+
+impl Format {
+    /// The format's name on the command line and in reports: `jsonlogic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::JsonLogic => "jsonlogic",
+        }
+    }
+    /// The engine whose behaviour an import reproduces.
+    pub fn reference(self) -> &'static str {
+        match self {
+            Format::JsonLogic => "json-logic-js 2.0.5",
+        }
+    }
+    /// The source's notion of a match, as written into the definition.
+    pub fn convention(self) -> &'static str {
+        match self {
+            Format::JsonLogic => "a member is a profile whose attributes make the rule's result truthy",
+        }
+    }
+    /// Every format, in a stable order.
+    pub fn all() -> &'static [Format] {
+        &[Format::JsonLogic]
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format, Error> {
+        match s {
+            "jsonlogic" | "json-logic" => Ok(Format::JsonLogic),
+            other => Err(Error::new(
+                ErrorKind::ImportInvalid,
+                format!("unknown import format `{other}` (formats: jsonlogic)"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An assumption an import may rest on (SPEC §29): a contract on the data that segcore does
+/// not check at evaluation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Assumption {
+    /// Attribute values have their declared types.
+    A1,
+    /// Arithmetic on data stays finite.
+    A2,
+    /// Strings ordered against each other do not mix characters beyond U+FFFF with U+E000–U+FFFF.
+    A3,
+    /// A value that is not there is absent, not JSON `null`.
+    A4,
+}
+
+impl Assumption {
+    /// `A1` … `A4`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assumption::A1 => "A1",
+            Assumption::A2 => "A2",
+            Assumption::A3 => "A3",
+            Assumption::A4 => "A4",
+        }
+    }
+    /// What the data must keep to.
+    pub fn statement(self) -> &'static str {
+        match self {
+            Assumption::A1 => "attribute values have their declared types",
+            Assumption::A2 => "arithmetic on data stays finite",
+            Assumption::A3 => {
+                "strings ordered against each other do not mix characters beyond U+FFFF with U+E000-U+FFFF"
+            }
+            Assumption::A4 => "a value that is not there is absent, not null",
+        }
+    }
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exact with no assumption (the rule reads no data).
+    Exact,
+    /// Exact given the assumptions listed.
+    ExactUnder,
+    /// Something in the source has no exact counterpart.
+    Refused,
+}
+
+impl Status {
+    /// `exact`, `exact_under`, `refused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Exact => "exact",
+            Status::ExactUnder => "exact_under",
+            Status::Refused => "refused",
+        }
+    }
+}
+
+/// A construct of the source that was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Where in the source: a JSON pointer (`/and/1`) to the node whose operator is refused.
+    pub path: String,
+    /// The operator or construct (`%`, `var`, …).
+    pub construct: String,
+    /// Why it has no exact counterpart.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The source format.
+    pub format: Format,
+    /// exact / exact_under / refused.
+    pub status: Status,
+    /// Each assumption used, with the source paths that needed it.
+    pub assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    /// The refused constructs (empty unless refused).
+    pub refusals: Vec<Refusal>,
+    /// The attributes the rule reads (segcore paths), sorted.
+    pub reads: Vec<String>,
+}
+
+impl Report {
+    /// The report as JSON: `{format, reference, status, assumptions: [{id, statement, paths}],
+    /// refusals: [{path, construct, reason}], reads}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "format": self.format.as_str(),
+            "reference": self.format.reference(),
+            "status": self.status.as_str(),
+            "assumptions": self.assumptions.iter().map(|(a, paths)| serde_json::json!({
+                "id": a.as_str(), "statement": a.statement(), "paths": paths,
+            })).collect::<Vec<_>>(),
+            "refusals": self.refusals.iter().map(|r| serde_json::json!({
+                "path": r.path, "construct": r.construct, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+            "reads": self.reads,
+        })
+    }
+
+    /// The refusals as an `import_refused` error (one diagnostic each), or `None`.
+    pub fn error(&self) -> Option<Error> {
+        if self.refusals.is_empty() {
+            return None;
+        }
+        let diags = self
+            .refusals
+            .iter()
+            .map(|r| {
+                let at = if r.path.is_empty() { "/" } else { r.path.as_str() };
+                crate::Diagnostic::new(ErrorKind::ImportRefused, format!("{at}: `{}`: {}", r.construct, r.reason))
+            })
+            .collect();
+        Some(Error::from_diagnostics(diags))
+    }
+}
+
+/// The declared type of a read, as imports use it (SPEC §29 "Schema").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Bool,
+    Int,
+    Float,
+    Number,
+    Str,
+    Obj,
+    List(Elem),
+}
+
+/// The element type of a `list<T>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Elem {
+    Bool,
+    Int,
+    Float,
+    Number,
+    Str,
+}
+
+impl Elem {
+    fn ty(self) -> Ty {
+        match self {
+            Elem::Bool => Ty::Bool,
+            Elem::Int => Ty::Int,
+            Elem::Float => Ty::Float,
+            Elem::Number => Ty::Number,
+            Elem::Str => Ty::Str,
+        }
+    }
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Bool => "bool",
+            Ty::Int => "int",
+            Ty::Float => "float",
+            Ty::Number => "number",
+            Ty::Str => "string",
+            Ty::Obj => "object",
+            Ty::List(_) => "list",
+        }
+    }
+    fn parse(s: &str) -> Option<Ty> {
+        let s = s.trim();
+        if let Some(inner) = s.strip_prefix("list<").and_then(|r| r.strip_suffix('>')) {
+            return Some(Ty::List(match Ty::parse(inner)? {
+                Ty::Bool => Elem::Bool,
+                Ty::Int => Elem::Int,
+                Ty::Float => Elem::Float,
+                Ty::Number => Elem::Number,
+                Ty::Str => Elem::Str,
+                _ => return None,
+            }));
+        }
+        Some(match s {
+            "bool" => Ty::Bool,
+            "int" => Ty::Int,
+            "float" => Ty::Float,
+            "number" => Ty::Number,
+            "string" => Ty::Str,
+            "object" => Ty::Obj,
+            _ => return None,
+        })
+    }
+}
+
+/// Attribute types by dotted path, read from a §18 schema document.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImportSchema {
+    types: BTreeMap<String, Ty>,
+    /// Declared names whose type imports cannot use (timestamp, money…): reading them is refused.
+    other: BTreeMap<String, String>,
+}
+
+impl ImportSchema {
+    fn get(&self, path: &str) -> Option<Ty> {
+        self.types.get(path).copied()
+    }
+    fn has_prefix(&self, prefix: &str) -> bool {
+        let p = format!("{prefix}.");
+        self.types.keys().chain(self.other.keys()).any(|k| k.starts_with(&p))
+    }
+}
+
+/// Options of an import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    schema: Option<serde_json::Value>,
+    id: Option<String>,
+}
+
+impl Options {
+    /// No schema (only rules that read no data import), id `imported`.
+    pub fn new() -> Options {
+        Options::default()
+    }
+    /// The import schema: a §18 schema document whose attribute names may be dotted paths.
+    pub fn schema_json(mut self, schema: &serde_json::Value) -> Result<Options, Error> {
+        Schema::from_json(&compile_schema(schema)?)?;
+        self.schema = Some(schema.clone());
+        Ok(self)
+    }
+    /// The definition's id (default `imported`).
+    pub fn id(mut self, id: &str) -> Options {
+        self.id = Some(id.to_string());
+        self
+    }
+}
+
+/// What an import produced: the report, and the rule and definition unless refused.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The report.
+    pub report: Report,
+    /// The segcore rule, unless refused.
+    pub rule: Option<String>,
+    /// The definition as YAML text, unless refused.
+    pub yaml: Option<String>,
+    /// The definition, unless refused.
+    pub definition: Option<Definition>,
+    /// The schema the definition compiles against (nested paths' roots declared `object`).
+    pub schema: Option<Schema>,
+}
+
+/// The schema a definition compiles against: dotted names become their root, declared `object`.
+fn compile_schema(schema: &serde_json::Value) -> Result<serde_json::Value, Error> {
+    let mut out = schema.clone();
+    if let Some(attrs) = schema.get("attributes").and_then(|a| a.as_object()) {
+        let mut flat = serde_json::Map::new();
+        for (name, ty) in attrs {
+            match name.split_once('.') {
+                Some((root, _)) => {
+                    flat.insert(root.to_string(), serde_json::json!("object"));
+                }
+                None => {
+                    flat.insert(name.clone(), ty.clone());
+                }
+            }
+        }
+        out["attributes"] = serde_json::Value::Object(flat);
+    }
+    Ok(out)
+}
+
+fn import_schema(schema: Option<&serde_json::Value>) -> ImportSchema {
+    let mut s = ImportSchema::default();
+    if let Some(attrs) = schema.and_then(|v| v.get("attributes")).and_then(|a| a.as_object()) {
+        for (name, ty) in attrs {
+            let text = ty.as_str().unwrap_or_default();
+            match Ty::parse(text) {
+                Some(t) => {
+                    s.types.insert(name.clone(), t);
+                }
+                None => {
+                    s.other.insert(name.clone(), text.to_string());
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Imports one rule (SPEC §29). `Err` only when the source does not read (`import_invalid`);
+/// a refusal is a report with status `refused` (see [`Report::error`]).
+pub fn import(format: Format, source: &str, options: &Options) -> Result<Imported, Error> {
+    let value =
+        document::parse_json(source, ErrorKind::ImportInvalid, "the rule", DuplicateKeys::Refuse).map_err(invalid)?;
+    import_value(format, &value, options)
+}
+
+/// A source over a size or nesting limit does not read: `import_invalid`, like malformed JSON.
+fn invalid(e: Error) -> Error {
+    if e.kind() == ErrorKind::ImportInvalid {
+        e
+    } else {
+        Error::new(ErrorKind::ImportInvalid, e.first().message.clone())
+    }
+}
+
+/// [`import`] of a rule already read as JSON.
+pub fn import_value(format: Format, source: &serde_json::Value, options: &Options) -> Result<Imported, Error> {
+    document::check_value_depth(source, "the rule").map_err(invalid)?;
+    let schema = import_schema(options.schema.as_ref());
+    let id = options.id.clone().unwrap_or_else(|| "imported".into());
+    let translated = match format {
+        Format::JsonLogic => jsonlogic::translate(source, &schema),
+    };
+    let t = match translated {
+        Ok(t) => t,
+        Err(refusal) => {
+            let report = Report {
+                format,
+                status: Status::Refused,
+                assumptions: BTreeMap::new(),
+                refusals: vec![refusal],
+                reads: vec![],
+            };
+            return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
+        }
+    };
+    let status = if t.assumptions.is_empty() { Status::Exact } else { Status::ExactUnder };
+    let report = Report {
+        format,
+        status,
+        assumptions: t.assumptions,
+        refusals: vec![],
+        reads: t.reads.keys().cloned().collect(),
+    };
+    let mut description = format!(
+        "Imported from {} ({}); {}.",
+        match format {
+            Format::JsonLogic => "JSON Logic",
+        },
+        format.reference(),
+        format.convention()
+    );
+    if !report.assumptions.is_empty() {
+        description.push_str(" Exact under SPEC §29 assumptions:");
+        for a in report.assumptions.keys() {
+            description.push_str(&format!(" {} ({});", a.as_str(), a.statement()));
+        }
+        description.pop();
+        description.push('.');
+    }
+    let def_json = serde_json::json!({
+        "id": id,
+        "version": "1.0.0",
+        "description": description,
+        "tags": [format!("imported:{}", format.as_str())],
+        "rule": t.rule,
+    });
+    let definition = Definition::from_json(&def_json)?;
+    let compile = match &options.schema {
+        Some(s) => Some(Schema::from_json(&compile_schema(s)?)?),
+        None => None,
+    };
+    // The import's own check: the rule it wrote must compile against the schema.
+    crate::Segment::compile(definition.clone(), compile.as_ref()).map_err(|e| {
+        Error::new(ErrorKind::Internal, format!("an imported rule did not compile ({e}); rule: {}", t.rule))
+    })?;
+    let yaml = definition_yaml(&def_json);
+    Ok(Imported { report, rule: Some(t.rule), yaml: Some(yaml), definition: Some(definition), schema: compile })
+}
+
+/// The definition as YAML, fields in the order SPEC §1 lists them.
+fn definition_yaml(def: &serde_json::Value) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut out = String::new();
+    out.push_str(&format!("id: {}\n", def["id"].as_str().unwrap_or_default()));
+    out.push_str(&format!("version: {}\n", def["version"].as_str().unwrap_or_default()));
+    out.push_str(&format!("description: {}\n", q(def["description"].as_str().unwrap_or_default())));
+    let tags: Vec<String> = def["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str()).map(q).collect();
+    out.push_str(&format!("tags: [{}]\n", tags.join(", ")));
+    out.push_str(&format!("rule: {}\n", q(def["rule"].as_str().unwrap_or_default())));
+    out
+}
