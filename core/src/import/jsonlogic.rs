@@ -419,30 +419,54 @@ impl Tr<'_> {
         if eval::is_logic(constant).is_some_and(|(o, _)| o == "var" || o == "missing" || o == "missing_some") {
             return Err(no_form());
         }
-        // Element x (T or null under A1) matches when `x == c` / `x === c`.
-        let lit = match (&elem, &c) {
-            (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
-            (Elem::Bool, Js::Bool(b)) => Some(b.to_string()),
-            (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) if n.is_finite() && n.abs() < SAFE => {
-                Some(number_literal(*n, ptr)?)
-            }
-            (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) if n.is_nan() => None,
-            (_, Js::Null | Js::Undef) if cmp == "==" => {
-                return Err(refuse(ptr, op, "matching null elements: segcore's `in` cannot find a null element"))
-            }
-            _ if cmp == "===" => None,
-            (Elem::Str, Js::Num(_) | Js::Bool(_))
-            | (Elem::Int | Elem::Float | Elem::Number | Elem::Bool, Js::Str(_)) => {
-                return Err(refuse(
+        // Element x (T or null under A1) matches when `x == c` / `x === c`: the literal of T
+        // that c equals, if any.
+        let numeric = |n: f64| -> Result<Option<String>, Refusal> {
+            if n.is_nan() {
+                Ok(None)
+            } else if !n.is_finite() || n.abs() >= SAFE {
+                Err(refuse(
                     ptr,
                     op,
-                    "loose equality between list elements and a constant of another type (ToNumber coercion)",
+                    "a number of magnitude 2^53 or more matched against list elements (JavaScript rounds the elements)",
                 ))
+            } else {
+                number_literal(n, ptr).map(Some)
             }
-            (Elem::Bool, Js::Num(_)) | (Elem::Int | Elem::Float | Elem::Number, Js::Bool(_)) => {
-                return Err(refuse(ptr, op, "loose equality between booleans and numbers"))
+        };
+        let lit = if c.is_nullish() {
+            if cmp == "==" {
+                return Err(refuse(ptr, op, "matching null elements: segcore's `in` cannot find a null element"));
             }
-            _ => None,
+            None
+        } else if cmp == "===" {
+            match (&elem, &c) {
+                (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
+                (Elem::Bool, Js::Bool(b)) => Some(b.to_string()),
+                (Elem::Int | Elem::Float | Elem::Number, Js::Num(n)) => numeric(*n)?,
+                _ => None, // another type, or a fresh array/object
+            }
+        } else {
+            let to_number = |c: &Js| js::to_number(c).map_err(|u| refuse(ptr, op, u.0));
+            match (&elem, &c) {
+                (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
+                (Elem::Str, Js::Arr(_) | Js::Obj(_)) => {
+                    Some(string_literal(&js::to_string(&c).map_err(|u| refuse(ptr, op, u.0))?, ptr)?)
+                }
+                (Elem::Str, _) => {
+                    return Err(refuse(
+                        ptr,
+                        op,
+                        "loose equality of string elements with a number or boolean (ToNumber of the elements)",
+                    ))
+                }
+                (Elem::Int | Elem::Float | Elem::Number, c) => numeric(to_number(c)?)?,
+                (Elem::Bool, Js::Bool(b)) => Some(b.to_string()),
+                (Elem::Bool, c) => {
+                    let n = to_number(c)?;
+                    (n == 1.0 || n == 0.0).then(|| (n == 1.0).to_string())
+                }
+            }
         };
         self.assume(Assumption::A1, ptr);
         let found = match lit {
@@ -511,13 +535,15 @@ impl Tr<'_> {
             }
             "in" => self.contains(ptr, &arg(0), &arg(1))?,
             "+" | "-" | "*" | "/" => return Ok(vec![(g.clone(), self.arith(op, ptr, vals)?)]),
-            "%" | "min" | "max" | "cat" | "substr" | "merge" => return Err(refuse(
-                ptr,
-                op,
-                format!(
+            "%" | "min" | "max" | "cat" | "substr" | "merge" => {
+                return Err(refuse(
+                    ptr,
+                    op,
+                    format!(
                     "`{op}` over data: segcore has no counterpart (it is folded only when its operands are constants)"
                 ),
-            )),
+                ))
+            }
             _ => return Err(refuse(ptr, op, "not supported over data")),
         };
         Ok(self.split_bool(g, &p))
@@ -624,6 +650,15 @@ impl Tr<'_> {
                 prefix.push('.');
             }
             prefix.push_str(s);
+            if let Some(other) = self.schema.other.get(&prefix) {
+                return Err(refuse(
+                    ptr,
+                    "var",
+                    format!(
+                        "`{prefix}` is declared `{other}`, a type JSON Logic imports do not read (SPEC §29 \"Schema\")"
+                    ),
+                ));
+            }
             let declared = self.schema.get(&prefix);
             parent = match (declared, &parent) {
                 (Some(t), _) => t,

@@ -270,7 +270,7 @@ impl Ty {
 pub(crate) struct ImportSchema {
     types: BTreeMap<String, Ty>,
     /// Declared names whose type imports cannot use (timestamp, money…): reading them is refused.
-    other: BTreeMap<String, String>,
+    pub(crate) other: BTreeMap<String, String>,
 }
 
 impl ImportSchema {
