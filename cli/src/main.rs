@@ -7,6 +7,7 @@ mod demo;
 mod diff_cmd;
 mod drift_cmd;
 mod format;
+mod import_cmd;
 mod io;
 mod output;
 mod over_time;
@@ -193,6 +194,9 @@ enum Command {
     /// segment added/removed/changed, the changed fields and rule sub-expressions, the version
     /// bump each change requires (SPEC §26), and with --profiles who enters and leaves.
     Diff(Box<diff_cmd::DiffArgs>),
+    /// Import rules written for other engines (JSON Logic) as canonical definitions — exactly,
+    /// or refused with the construct, where it is and why (SPEC §29).
+    Import(Box<import_cmd::ImportArgs>),
     /// A registry folder as one bundle file (SPEC §27): definitions, schema, a content hash;
     /// every runtime loads it (`Registry.from_bundle`, `Registry.fromBundle`).
     Bundle {
@@ -442,6 +446,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Diff(args) => diff_cmd::run(&args),
         Command::Deps { segments, format, out } => deps(&segments, &format, out.as_deref()),
+        Command::Import(args) => import_cmd::run(&args),
         Command::Bundle { segments, schema, out } => diff_cmd::bundle(&segments, schema.as_deref(), &out),
         Command::Serve(args) => serve::serve(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),

@@ -85,6 +85,16 @@ impl Guard {
         Some(g)
     }
 
+    /// The guard closed under every atom's implications, including atoms interned after some
+    /// of its literals were set; `None` if that exposes a contradiction.
+    pub(crate) fn closed(&self, atoms: &Atoms) -> Option<Guard> {
+        let mut g = Guard::default();
+        for (&a, &v) in &self.0 {
+            g = g.with(atoms, a, v)?;
+        }
+        Some(g)
+    }
+
     fn subset_of(&self, other: &Guard) -> bool {
         self.0.iter().all(|(a, v)| other.0.get(a) == Some(v))
     }
@@ -142,28 +152,102 @@ pub(crate) fn simplify(mut cubes: Vec<Guard>) -> Vec<Guard> {
     }
 }
 
-/// The disjunction as rule text with total leaves.
+/// The disjunction as rule text with total leaves, common literals factored out
+/// (`a and (b or c)` rather than `(a and b) or (a and c)`).
 pub(crate) fn render(atoms: &Atoms, cubes: &[Guard]) -> String {
+    let cubes: Vec<Vec<String>> = cubes.iter().map(|c| render_cube(atoms, c)).collect();
+    print(&factor(cubes), false)
+}
+
+enum Tree {
+    Lit(String),
+    And(Vec<Tree>),
+    Or(Vec<Tree>),
+}
+
+fn factor(mut cubes: Vec<Vec<String>>) -> Tree {
     if cubes.is_empty() {
-        return "false".into();
+        return Tree::Lit("false".into());
     }
-    let rendered: Vec<Vec<String>> = cubes.iter().map(|c| render_cube(atoms, c)).collect();
-    if rendered.iter().any(Vec::is_empty) {
-        return "true".into();
+    if cubes.iter().any(Vec::is_empty) {
+        return Tree::Lit("true".into());
     }
-    let many = rendered.len() > 1;
-    rendered
-        .iter()
-        .map(|lits| {
-            let s = lits.join(" and ");
-            if many && lits.len() > 1 {
+    if cubes.len() == 1 {
+        let lits = cubes.pop().unwrap_or_default();
+        return and(lits.into_iter().map(Tree::Lit).collect());
+    }
+    let common: Vec<String> = cubes[0].iter().filter(|l| cubes.iter().all(|c| c.contains(l))).cloned().collect();
+    if !common.is_empty() {
+        let rest: Vec<Vec<String>> =
+            cubes.iter().map(|c| c.iter().filter(|l| !common.contains(l)).cloned().collect()).collect();
+        let mut parts: Vec<Tree> = common.into_iter().map(Tree::Lit).collect();
+        match factor(rest) {
+            Tree::Lit(t) if t == "true" => {}
+            inner => parts.push(inner),
+        }
+        return and(parts);
+    }
+    // The literal most cubes share (first in order on a tie), factored out of those cubes.
+    let mut best: Option<(&String, usize)> = None;
+    for c in &cubes {
+        for l in c {
+            let n = cubes.iter().filter(|d| d.contains(l)).count();
+            if n >= 2 && best.is_none_or(|(_, m)| n > m) {
+                best = Some((l, n));
+            }
+        }
+    }
+    let Some((lit, _)) = best.map(|(l, n)| (l.clone(), n)) else {
+        return Tree::Or(cubes.into_iter().map(|c| and(c.into_iter().map(Tree::Lit).collect())).collect());
+    };
+    let (with, without): (Vec<_>, Vec<_>) = cubes.into_iter().partition(|c| c.contains(&lit));
+    let with: Vec<Vec<String>> = with.into_iter().map(|c| c.into_iter().filter(|l| *l != lit).collect()).collect();
+    let mut terms = vec![factor(vec![vec![lit]]), factor(with)];
+    let first = and(std::mem::take(&mut terms));
+    match factor(without) {
+        Tree::Or(mut rest) => {
+            rest.insert(0, first);
+            Tree::Or(rest)
+        }
+        other => Tree::Or(vec![first, other]),
+    }
+}
+
+fn and(mut parts: Vec<Tree>) -> Tree {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or(Tree::Lit("true".into()));
+    }
+    let mut flat = vec![];
+    for p in parts {
+        match p {
+            Tree::And(inner) => flat.extend(inner),
+            other => flat.push(other),
+        }
+    }
+    Tree::And(flat)
+}
+
+/// Prints with parentheses around an `or` inside an `and` and around an `and` inside an `or`.
+fn print(t: &Tree, nested: bool) -> String {
+    match t {
+        Tree::Lit(s) => s.clone(),
+        Tree::And(ps) => {
+            let s = ps.iter().map(|p| print(p, true)).collect::<Vec<_>>().join(" and ");
+            if nested {
                 format!("({s})")
             } else {
                 s
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" or ")
+        }
+        Tree::Or(ps) => {
+            let s = ps.iter().map(|p| print(p, true)).collect::<Vec<_>>().join(" or ");
+            if nested {
+                format!("({s})")
+            } else {
+                s
+            }
+        }
+    }
 }
 
 fn render_cube(atoms: &Atoms, cube: &Guard) -> Vec<String> {

@@ -111,8 +111,8 @@ pub(crate) fn translate(rule: &J, schema: &ImportSchema) -> Result<Translation, 
     for (g, v) in cases {
         let p = tr.truthy("", &v)?;
         for (g2, t) in tr.split(&g, &p) {
-            if t {
-                cubes.push(g2);
+            if let Some(c) = g2.closed(&tr.atoms).filter(|_| t) {
+                cubes.push(c);
             }
         }
     }

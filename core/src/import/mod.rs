@@ -301,6 +301,11 @@ impl Options {
         self.schema = Some(schema.clone());
         Ok(self)
     }
+    /// The import schema as YAML or JSON text (see [`Options::schema_json`]).
+    pub fn schema_str(self, text: &str) -> Result<Options, Error> {
+        let v = document::parse_yaml(text, ErrorKind::InvalidSchema, "the schema", DuplicateKeys::Refuse)?;
+        self.schema_json(&v)
+    }
     /// The definition's id (default `imported`).
     pub fn id(mut self, id: &str) -> Options {
         self.id = Some(id.to_string());

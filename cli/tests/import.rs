@@ -1,0 +1,178 @@
+//! `segcore import` (SPEC §29): one rule → a definition that `check` accepts and `eval` agrees
+//! with; refusals and bad input exit non-zero with the path and the kind (`--partial` exits 0);
+//! `--audit` inventories a folder of rules and writes a registry folder.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_segcore");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("segcore-import-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("rules")).unwrap();
+    std::fs::write(d.join("schema.yaml"), "attributes:\n  age: int\n  country: string\n  churned: bool\n").unwrap();
+    d
+}
+
+fn segcore(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().expect("segcore runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_rule_imports_and_evaluates_like_json_logic_js() {
+    let dir = tmp("one");
+    // json-logic-js: a missing age is 0 (< 18); `!` of a missing `churned` is true.
+    std::fs::write(dir.join("rules/r.json"), r#"{"and": [{"<": [{"var": "age"}, 18]}, {"!": {"var": "churned"}}]}"#)
+        .unwrap();
+    let o =
+        segcore(&["import", "--from", "jsonlogic", "--schema", "schema.yaml", "--id", "minors", "rules/r.json"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let yaml = text(&o.stdout);
+    assert!(yaml.starts_with("id: minors\nversion: 1.0.0\n"), "{yaml}");
+    assert!(yaml.contains("imported:jsonlogic") && yaml.contains("A1"), "{yaml}");
+    assert!(text(&o.stderr).contains("exact under A1"), "{}", text(&o.stderr));
+    std::fs::create_dir_all(dir.join("reg")).unwrap();
+    std::fs::write(dir.join("reg/minors.yaml"), &yaml).unwrap();
+    let o = segcore(&["check", "--schema", "schema.yaml", "reg"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Evaluate: {} (member), age 20 (not), age 10 churned (not), age 10 churned false (member).
+    std::fs::write(
+        dir.join("p.jsonl"),
+        "{\"id\":\"a\",\"attributes\":{}}\n{\"id\":\"b\",\"attributes\":{\"age\":20}}\n\
+         {\"id\":\"c\",\"attributes\":{\"age\":10,\"churned\":true}}\n{\"id\":\"d\",\"attributes\":{\"age\":null,\"churned\":false}}\n",
+    )
+    .unwrap();
+    let o = segcore(
+        &[
+            "eval",
+            "--segments",
+            "reg",
+            "--profiles",
+            "p.jsonl",
+            "--as-of",
+            "2026-01-01T00:00:00Z",
+            "--out",
+            "out.jsonl",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+    let members: Vec<&str> = rows
+        .lines()
+        .filter(|l| l.contains("\"member\":true"))
+        .map(|l| {
+            if l.contains("\"a\"") {
+                "a"
+            } else if l.contains("\"d\"") {
+                "d"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(members, ["a", "d"], "{rows}");
+}
+
+#[test]
+fn refusals_and_bad_input_exit_non_zero_with_the_place() {
+    let dir = tmp("refuse");
+    std::fs::write(dir.join("rules/mod.json"), r#"{"and": [true, {"%": [{"var": "age"}, 2]}]}"#).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "--schema", "schema.yaml", "rules/mod.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "nothing refused is written");
+    let err = text(&o.stderr);
+    assert!(err.contains("error[import_refused]") && err.contains("/and/1") && err.contains('%'), "{err}");
+    // --partial: reported, exit 0, still nothing written.
+    let o = segcore(&["import", "--from", "jsonlogic", "--partial", "--schema", "schema.yaml", "rules/mod.json"], &dir);
+    assert!(o.status.success() && o.stdout.is_empty(), "{}", text(&o.stderr));
+    // An untyped read without a schema.
+    std::fs::write(dir.join("rules/age.json"), r#"{">": [{"var": "age"}, 1]}"#).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "rules/age.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("no declared type"), "{}", text(&o.stderr));
+    // Malformed JSON, an unknown format, deep nesting.
+    std::fs::write(dir.join("rules/bad.json"), r#"{"==": [1, 1}"#).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "rules/bad.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[import_invalid]"), "{}", text(&o.stderr));
+    let o = segcore(&["import", "--from", "cobol", "rules/bad.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("unknown import format"), "{}", text(&o.stderr));
+    let deep = format!("{}true{}", "{\"!\": [".repeat(300), "]}".repeat(300));
+    std::fs::write(dir.join("rules/deep.json"), deep).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "rules/deep.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[import_invalid]"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_rule_from_standard_input_with_a_json_report() {
+    let dir = tmp("stdin");
+    let mut child = Command::new(BIN)
+        .args(["import", "--from", "jsonlogic", "--report", "report.json", "-"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"==": [1, "1"]}"#).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // `1 == "1"` is true in json-logic-js: the rule folds to `true`, exactly.
+    assert!(text(&o.stdout).contains("rule: \"true\""), "{}", text(&o.stdout));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "exact");
+    assert_eq!(report["reference"], "json-logic-js 2.0.5");
+}
+
+#[test]
+fn audit_inventories_a_folder_and_writes_a_registry() {
+    let dir = tmp("audit");
+    std::fs::write(
+        dir.join("rules/Adults NA.json"),
+        r#"{"and": [{">=": [{"var": "age"}, 18]}, {"in": [{"var": "country"}, ["US", "CA"]]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("rules/odd.jsonlogic.json"), r#"{"%": [{"var": "age"}, 2]}"#).unwrap();
+    std::fs::write(dir.join("rules/broken.json"), "{").unwrap();
+    std::fs::write(dir.join("rules/notes.txt"), "not a rule").unwrap();
+    let o = segcore(
+        &["import", "--audit", "rules", "--schema", "schema.yaml", "--out", "reg", "--report", "inv.json"],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(1), "something was refused: {}", text(&o.stderr));
+    let table = text(&o.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and one row per rule file: {table}");
+    assert!(
+        lines[1].contains("rules/Adults NA.json") && lines[1].contains("adults_na") && lines[1].contains("exact_under"),
+        "{table}"
+    );
+    assert!(lines[1].contains("age, country"), "{table}");
+    assert!(lines[2].contains("broken") && lines[2].contains("invalid"), "{table}");
+    assert!(lines[3].contains("odd") && lines[3].contains("refused") && lines[3].contains('%'), "{table}");
+    assert!(text(&o.stderr).contains("3 rules: 1 imported"), "{}", text(&o.stderr));
+    // Only what imported is written, and it is a registry `check` accepts.
+    let written: Vec<String> = std::fs::read_dir(dir.join("reg"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(written, ["adults_na.yaml"]);
+    let o = segcore(&["check", "--schema", "schema.yaml", "reg"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let inv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("inv.json")).unwrap()).unwrap();
+    let statuses: Vec<&str> = inv["rules"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["exact_under", "invalid", "refused"]);
+    // --partial: the same inventory, exit 0.
+    let o = segcore(&["import", "--audit", "rules", "--schema", "schema.yaml", "--out", "reg2", "--partial"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
