@@ -72,6 +72,18 @@ fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
     })
 }
 
+/// An import (SPEC §29): `segcore::binding::import_request_json` on a JSON request, answered as
+/// JSON text (`segcore.import_rule` builds the request and reads the answer).
+#[pyfunction]
+fn import_request(py: Python<'_>, request: &str) -> PyResult<String> {
+    guard(|| {
+        let req: serde_json::Value = serde_json::from_str(request).map_err(|e| {
+            py_err(py, &segcore::Error::new(segcore::ErrorKind::ImportInvalid, format!("the import request: {e}")), Phase::Compile)
+        })?;
+        segcore::binding::import_request_json(&req).map(|v| v.to_string()).map_err(|e| py_err(py, &e, Phase::Compile))
+    })
+}
+
 /// Validates a folder, a file, or a list of definitions; returns the diagnostics (empty when valid).
 #[pyfunction]
 #[pyo3(signature = (source, *, schema=None))]
@@ -128,6 +140,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reconcile::fingerprint_sql, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(format_rule, m)?)?;
+    m.add_function(wrap_pyfunction!(import_request, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     m.add_function(wrap_pyfunction!(temporal::_member_counts, m)?)?;

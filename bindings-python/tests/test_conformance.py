@@ -336,8 +336,50 @@ def _as_position(v: Any) -> Optional[int]:
     return None
 
 
+def _check_import(case: Dict[str, Any]) -> None:
+    """SPEC §29 cases, as the Rust runner's ``check_import``: import, compare status, assumptions
+    and refusal path, then evaluate the imported definition (its YAML) on each ``members`` profile."""
+    expect = case["expect"]
+    # A str is JSON text to import_rule: the value goes as its JSON text (a JSON string stays one).
+    rule = case["source_text"] if "source_text" in case else json.dumps(case["source"])
+    schema = case.get("schema")
+    if "error" in expect:
+        kind = expect["error"].get("kind")
+        try:
+            segcore.import_rule(rule, case["from"], schema=schema)
+        except segcore.SegmentError as e:
+            want_class = segcore.ParseError if kind == "import_invalid" else segcore.TypeCheckError
+            if getattr(e, "kind", None) != kind or not isinstance(e, want_class):
+                raise CaseProblem("expected %s, got %s" % (kind, _describe_error(e)))
+        else:
+            raise CaseProblem("expected %s, the import succeeded" % kind)
+        if kind == "import_refused" and "path" in expect["error"]:
+            out = segcore.import_rule(rule, case["from"], schema=schema, partial=True)
+            if out["status"] != "refused" or out["refusals"][0]["path"] != expect["error"]["path"]:
+                raise CaseProblem("refused at %r, expected %r" % (out["refusals"], expect["error"]["path"]))
+        return
+    out = segcore.import_rule(rule, case["from"], schema=schema)
+    want = expect["import"]
+    if out["status"] != want["status"]:
+        raise CaseProblem("status %s (want %s): %r" % (out["status"], want["status"], out))
+    got_assumptions = [a["id"] for a in out["assumptions"]]
+    if got_assumptions != want.get("assumptions", []):
+        raise CaseProblem("assumptions %r, want %r; rule %r" % (got_assumptions, want.get("assumptions"), out["rule"]))
+    seg = segcore.Segment.from_yaml(out["definition"], schema=out["schema"])
+    for m in want["members"]:
+        profile = {"id": "u1", "attributes": m["attributes"]}
+        outcome = seg.outcome(profile, as_of="2026-01-01T00:00:00Z")
+        if outcome == "unknown":
+            raise CaseProblem("%r gives UNKNOWN: an imported rule must be total; rule %r" % (m["attributes"], out["rule"]))
+        if (outcome == "true") != m["member"]:
+            raise CaseProblem("%r gives %s, want member=%r; rule %r" % (m["attributes"], outcome, m["member"], out["rule"]))
+
+
 def _check(case: Dict[str, Any]) -> None:
     """Raises CaseProblem (with the reason) unless the case gives its expected result."""
+    if case.get("query") == "import":
+        _check_import(case)
+        return
     expect = case["expect"]
     got = _run(case)
 

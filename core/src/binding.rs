@@ -415,3 +415,45 @@ pub fn diff_json(d: &crate::diff::RegistryDiff) -> serde_json::Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+/// An import (SPEC §29) for every binding: the request `{from, source | source_text, schema, id,
+/// partial}` (`source` a JSON value, `source_text` its text) gives `{format, reference, status,
+/// assumptions, refusals, reads, rule, definition, schema}` — `definition` the YAML text and
+/// `schema` the one it compiles against (both `null` when refused). A refused import is the error
+/// `import_refused` unless `partial` is true; a source that does not read is `import_invalid`.
+///
+/// ```
+/// let req = serde_json::json!({"from": "jsonlogic", "source": {"==": [1, "1"]}});
+/// let out = segcore::binding::import_request_json(&req).unwrap();
+/// assert_eq!(out["status"], "exact");
+/// assert_eq!(out["rule"], "true");
+/// ```
+pub fn import_request_json(req: &serde_json::Value) -> Result<serde_json::Value, crate::Error> {
+    use crate::import::{import, import_value, Format, Options};
+    let invalid = |why: &str| crate::Error::new(crate::ErrorKind::ImportInvalid, why.to_string());
+    let format: Format = request_field(req, "from")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| invalid("the import request needs `from`: the source format (jsonlogic)"))?
+        .parse()?;
+    let mut options = Options::new();
+    if let Some(schema) = request_field(req, "schema") {
+        options = options.schema_json(schema)?;
+    }
+    if let Some(id) = request_field(req, "id").and_then(|v| v.as_str()) {
+        options = options.id(id);
+    }
+    let imported = match (request_field(req, "source_text").and_then(|v| v.as_str()), req.get("source")) {
+        (Some(text), _) => import(format, text, &options)?,
+        (None, Some(source)) => import_value(format, source, &options)?,
+        (None, None) => return Err(invalid("the import request needs `source` (a JSON value) or `source_text`")),
+    };
+    let partial = request_field(req, "partial").and_then(|v| v.as_bool()).unwrap_or(false);
+    if let (Some(e), false) = (imported.report.error(), partial) {
+        return Err(e);
+    }
+    let mut out = imported.report.to_json();
+    out["rule"] = imported.rule.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+    out["definition"] = imported.yaml.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+    out["schema"] = imported.schema.as_ref().map_or(serde_json::Value::Null, |s| s.to_json());
+    Ok(out)
+}

@@ -37,6 +37,7 @@ from ._native import (
     fingerprint_sql,
     format_rule,
 )
+from ._import import import_rule
 from ._subscribe import Subscription
 from ._time import log_drift, log_members, log_transitions, members_over_time, plot_members
 
@@ -68,6 +69,7 @@ __all__ = [
     "fingerprint",
     "fingerprint_sql",
     "format_rule",
+    "import_rule",
     "log_drift",
     "log_members",
     "log_transitions",

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 from os import PathLike
-from typing import Any, Callable, Dict, Iterable, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 __version__: str
 LANGUAGE_VERSION: str
@@ -583,6 +583,56 @@ def format_rule(rule: str) -> str:
 
     >>> segcore.format_rule("not(a=1)")
     'not (a = 1)'
+    """
+
+ImportSource = Literal["jsonlogic"]
+"""The formats ``import_rule`` reads and their reference engines: ``jsonlogic`` (json-logic-js 2.0.5)."""
+
+class ImportAssumption(TypedDict):
+    id: Literal["A1", "A2", "A3", "A4"]
+    statement: str
+    paths: list[str]
+    """JSON pointers of the source nodes that needed it."""
+
+class ImportRefusal(TypedDict):
+    path: str
+    """JSON pointer to the refused node in the source as written (``""`` is the root)."""
+    construct: str
+    reason: str
+
+class ImportResult(TypedDict):
+    format: str
+    reference: str
+    status: Literal["exact", "exact_under", "refused"]
+    assumptions: list[ImportAssumption]
+    refusals: list[ImportRefusal]
+    reads: list[str]
+    rule: Optional[str]
+    """The segcore rule; ``None`` when refused."""
+    definition: Optional[str]
+    """The definition as YAML text (id, version 1.0.0, description, tags, rule)."""
+    schema: Optional[dict[str, Any]]
+    """The schema the definition compiles against (nested paths' roots declared ``object``)."""
+
+def import_rule(
+    rule: Any,
+    source: ImportSource = "jsonlogic",
+    *,
+    schema: Optional[Mapping[str, Any]] = None,
+    id: Optional[str] = None,
+    partial: bool = False,
+) -> ImportResult:
+    """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.
+
+    ``rule`` is a JSON text or the parsed value; ``schema`` declares the type of every attribute
+    the rule reads. A refused import raises ``TypeCheckError`` (``import_refused``) unless
+    ``partial``; a source that does not read raises ``ParseError`` (``import_invalid``).
+
+    >>> out = segcore.import_rule({"<": [{"var": "age"}, 18]}, schema={"attributes": {"age": "int"}})
+    >>> out["status"], out["rule"]
+    ('exact_under', 'age is null or coalesce(age < 18, false)')
+    >>> segcore.compile(out["rule"], schema=out["schema"]).evaluate({"id": "u1"}, as_of="2026-01-01T00:00:00Z")
+    True
     """
 
 def check(
