@@ -98,6 +98,7 @@ module.exports = createApi({
 
   resolveLocalTime: native.resolveLocalTime,
   formatRule: native.formatRule,
+  importRule: native.importRule,
   check: native.check,
   versions: native.versions,
   // `kind` is the WebAssembly build's (panic or stack overflow); here it is always a panic.

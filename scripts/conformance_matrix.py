@@ -146,6 +146,32 @@ def main() -> int:
                 engine, r["profiles"], len(r["segments"]), r["mismatches"]))
             if r["mismatches"]:
                 ok = False
+    # Imports (SPEC §29): the peers' own suites through import + evaluation, against the reference
+    # engine's output (translated / refused / wrong), and the generated differential corpus.
+    print()
+    print("Peer suites through `segcore import` (oracle: the reference engine itself)")
+    peers = REPORTS / "import-peers-jsonlogic.json"
+    if not peers.exists():
+        ok = False
+        print("%-26s %s" % ("JSON Logic", "NOT RUN (counts as failure)"))
+    else:
+        for row in json.loads(peers.read_text()):
+            status = "ok" if row["wrong"] == 0 else "FAILED"
+            if status != "ok":
+                ok = False
+            print("%-26s %5d cases: %5d translated, %4d refused, %d wrong  %s" % (
+                row["suite"], row["cases"], row["translated"], row["refused"], row["wrong"], status))
+    diff = REPORTS / "import-differential-jsonlogic.json"
+    if not diff.exists():
+        ok = False
+        print("%-26s %s" % ("JSON Logic differential", "NOT RUN (counts as failure)"))
+    else:
+        d = json.loads(diff.read_text())
+        status = "ok" if d["disagreements"] == 0 and d["checked"] >= 100000 else "FAILED"
+        if status != "ok":
+            ok = False
+        print("%-26s %5d rules (%d imported), %d pairs checked against %s: %d disagreements  %s" % (
+            "JSON Logic differential", d["rules"], d["imported"], d["checked"], d["engine"], d["disagreements"], status))
     # The bad-input matrix (tests/hostile): the same hostile inputs in every runtime, the same
     # error kinds, no crash, still working after each.
     hostile = json.loads((ROOT / "tests" / "hostile" / "cases.json").read_text())["cases"]

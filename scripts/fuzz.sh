@@ -20,7 +20,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2
     exit 2
 fi
-targets="${FUZZ_TARGETS:-rule definition profile_json tape context table arrow reconcile}"
+targets="${FUZZ_TARGETS:-rule definition profile_json tape context table arrow reconcile import}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 max_len="${FUZZ_MAX_LEN:-4096}"
 

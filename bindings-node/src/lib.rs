@@ -776,6 +776,15 @@ fn request(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| type_error(format!("internal: the request is not JSON ({e})")))
 }
 
+/// An import (SPEC §29): the request and answer are `segcore::binding::import_request_json`'s.
+#[napi]
+pub fn import_rule(env: Env, req: String) -> Result<JsUnknown> {
+    guard(|| {
+        let v = segcore::binding::import_request_json(&request(&req)?).map_err(compile_err)?;
+        json_to_js(&env, &v)
+    })
+}
+
 /// Why two member sets differ (SPEC §25): the request is `segcore::binding::reconcile_request_json`'s.
 #[napi]
 pub fn registry_reconcile(env: Env, reg: RegistryRef, reg_b: Option<RegistryRef>, req: String) -> Result<JsUnknown> {

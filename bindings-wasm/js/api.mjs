@@ -839,6 +839,20 @@ export function createApi(backend) {
   }
 
   /**
+   * Imports one rule written for another engine (SPEC §29): exactly, or refused with the reason.
+   * `rule` is a JSON text or the parsed value; `options.source` names the format (`'jsonlogic'`,
+   * json-logic-js 2.0.5), `options.schema` the type of every attribute it reads. A refused import
+   * throws `TypeCheckError` (`import_refused`) unless `options.partial`.
+   */
+  function importRule(rule, options = {}) {
+    const req = { from: options.source ?? 'jsonlogic', schema: options.schema ?? null, id: options.id ?? null, partial: Boolean(options.partial) };
+    if (typeof rule === 'string') req.source_text = rule;
+    else req.source = rule === undefined ? null : rule;
+    const text = JSON.stringify(req);
+    return native(() => backend.importRule(text));
+  }
+
+  /**
    * Validates a folder or file path (where there are files), or an array of definitions
    * (YAML/JSON texts or objects) as one registry. Returns the diagnostics; empty means valid.
    */
@@ -985,6 +999,7 @@ export function createApi(backend) {
     Context,
     Explanation,
     formatRule,
+    importRule,
     resolveLocalTime,
     check,
     fingerprint,

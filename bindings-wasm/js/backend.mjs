@@ -168,6 +168,7 @@ export function wasmApi(module, first = instantiate(module)) {
 
     resolveLocalTime: (local, zone) => glue.resolveLocalTime(local, zone),
     formatRule: (rule) => glue.formatRule(rule),
+    importRule: (req) => glue.importRule(req),
     check: (defs, schema) => glue.check(defs, schema),
     fingerprint: (ids, key) => glue.fingerprint(ids, key),
     fingerprintSum: (fps) => glue.fingerprintSum(fps),

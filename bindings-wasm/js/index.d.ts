@@ -621,6 +621,48 @@ export declare function resolveLocalTime(local: string, timeZone: string): Resol
 /** The canonical formatting of a rule (what `segcore fmt` writes). */
 export declare function formatRule(rule: string): string;
 
+/** Options of {@link importRule}. */
+export interface ImportOptions {
+  /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default). */
+  source?: 'jsonlogic';
+  /** Import schema: `{ attributes: { age: 'int', 'user.plan': 'string' } }` — the type of every attribute read. */
+  schema?: { attributes?: Record<string, string>; events?: Record<string, Record<string, string>> };
+  /** The definition's id (default `imported`). */
+  id?: string;
+  /** Return a refused report instead of throwing. */
+  partial?: boolean;
+}
+/** What {@link importRule} produced (SPEC §29). */
+export interface ImportResult {
+  format: string;
+  reference: string;
+  status: 'exact' | 'exact_under' | 'refused';
+  /** Each assumption used, with the JSON pointers of the source nodes that needed it. */
+  assumptions: Array<{ id: 'A1' | 'A2' | 'A3' | 'A4'; statement: string; paths: string[] }>;
+  /** The refused construct: a JSON pointer into the source as written (`''` is the root). */
+  refusals: Array<{ path: string; construct: string; reason: string }>;
+  /** Attribute paths the rule reads. */
+  reads: string[];
+  /** The segcore rule; `null` when refused. */
+  rule: string | null;
+  /** The definition as YAML text; `null` when refused. */
+  definition: string | null;
+  /** The schema the definition compiles against; `null` when refused. */
+  schema: { attributes: Record<string, string>; events: Record<string, Record<string, string>> } | null;
+}
+/**
+ * Imports one rule written for another engine as a canonical definition — exactly, or refused
+ * with the construct, its JSON pointer and the reason (SPEC §29). Throws `TypeCheckError`
+ * (`import_refused`) when refused unless `partial`, `ParseError` (`import_invalid`) when the
+ * source does not read.
+ *
+ * @example
+ * const out = importRule({ '<': [{ var: 'age' }, 18] }, { schema: { attributes: { age: 'int' } } });
+ * out.rule; // 'age is null or coalesce(age < 18, false)' — json-logic-js reads a missing age as 0
+ * Segment.fromYAML(out.definition!, { schema: out.schema! });
+ */
+export declare function importRule(rule: unknown, options?: ImportOptions): ImportResult;
+
 /**
  * The fingerprint of a set of ids (SPEC §24): `sfp1:<tag>:<n>:<L0>:<L1>:<L2>:<L3>`, the same text
  * in every runtime and in the SQL `segcore sql --fingerprint` generates. Integers are their
@@ -744,6 +786,7 @@ export interface Api<R extends Runtime> {
   Context: typeof Context;
   Explanation: typeof Explanation;
   formatRule: typeof formatRule;
+  importRule: typeof importRule;
   resolveLocalTime: typeof resolveLocalTime;
   check: Check<R>;
   fingerprint: typeof fingerprint;

@@ -20,6 +20,7 @@ export const {
   Context,
   Explanation,
   formatRule,
+  importRule,
   resolveLocalTime,
   check,
   fingerprint,

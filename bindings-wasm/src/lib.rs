@@ -443,6 +443,15 @@ pub fn format_rule(rule: &str) -> WResult<String> {
     segcore::Segment::parse_rule(rule).map(|ast| segcore::binding::print_rule(&ast)).map_err(compile_err)
 }
 
+/// An import (SPEC §29): the request and answer are `segcore::binding::import_request_json`'s.
+#[wasm_bindgen(js_name = importRule)]
+pub fn import_rule(req: &str) -> WResult<JsValue> {
+    let req: serde_json::Value = serde_json::from_str(req).map_err(|e| {
+        compile_err(segcore::Error::new(segcore::ErrorKind::ImportInvalid, format!("the import request: {e}")))
+    })?;
+    to_js(&segcore::binding::import_request_json(&req).map_err(compile_err)?)
+}
+
 /// Diagnostics of an array of definitions (texts or objects); empty when valid.
 #[wasm_bindgen]
 pub fn check(definitions: JsValue, schema: JsValue) -> WResult<JsValue> {

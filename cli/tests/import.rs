@@ -105,6 +105,18 @@ fn refusals_and_bad_input_exit_non_zero_with_the_place() {
     let o = segcore(&["import", "--from", "cobol", "rules/bad.json"], &dir);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("unknown import format"), "{}", text(&o.stderr));
+    // Huge lists and wide rules: refused at once with the place, never a long wait or a crash.
+    let list: Vec<String> = (0..20_000).map(|i| format!("\"c{i}\"")).collect();
+    std::fs::write(dir.join("rules/huge.json"), format!(r#"{{"in": [{{"var": "country"}}, [{}]]}}"#, list.join(",")))
+        .unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "--schema", "schema.yaml", "rules/huge.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("/in/1") && text(&o.stderr).contains("20000 elements"), "{}", text(&o.stderr));
+    let ors: Vec<String> = (0..300).map(|i| format!(r#"{{"==": [{{"var": "age"}}, {i}]}}"#)).collect();
+    std::fs::write(dir.join("rules/wide.json"), format!(r#"{{"or": [{}]}}"#, ors.join(","))).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "--schema", "schema.yaml", "rules/wide.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("more than 256 cases"), "{}", text(&o.stderr));
     let deep = format!("{}true{}", "{\"!\": [".repeat(300), "]}".repeat(300));
     std::fs::write(dir.join("rules/deep.json"), deep).unwrap();
     let o = segcore(&["import", "--from", "jsonlogic", "rules/deep.json"], &dir);

@@ -229,7 +229,9 @@ fn peer_suites_translate_or_refuse_never_wrong() {
 #[ignore = "needs the corpus json-logic-js generates (scripts/test-all.sh runs it)"]
 fn differential_against_json_logic_js() {
     let path = std::env::var("SEGCORE_IMPORT_DIFFERENTIAL").expect("SEGCORE_IMPORT_DIFFERENTIAL names the corpus");
-    let text = std::fs::read_to_string(&path).expect("the corpus");
+    // Relative to the workspace root (cargo runs tests in core/).
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the corpus {}: {e}", path.display()));
     let (mut rules, mut imported_rules, mut pairs, mut checked, mut outside) = (0, 0, 0, 0, 0);
     let mut wrong = vec![];
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -293,6 +295,11 @@ fn differential_against_json_logic_js() {
     for w in wrong.iter().take(30) {
         eprintln!("  WRONG {w}");
     }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
+    let _ = std::fs::create_dir_all(&out);
+    let report = json!({"engine": "json-logic-js 2.0.5", "rules": rules, "imported": imported_rules, "pairs": pairs,
+        "checked": checked, "outside_assumptions": outside, "disagreements": wrong.len()});
+    let _ = std::fs::write(out.join("import-differential-jsonlogic.json"), report.to_string());
     assert!(wrong.is_empty(), "{} disagreements with json-logic-js", wrong.len());
     assert!(checked >= 100_000, "the corpus must check at least 100,000 imported pairs, checked {checked}");
 }

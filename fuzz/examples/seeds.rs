@@ -18,6 +18,7 @@ struct Seeds {
     context: BTreeSet<Vec<u8>>,
     table: BTreeSet<Vec<u8>>,
     reconcile: BTreeSet<Vec<u8>>,
+    import: BTreeSet<Vec<u8>>,
 }
 
 fn main() {
@@ -95,6 +96,7 @@ fn main() {
     }
     for (name, set) in [
         ("reconcile", &s.reconcile),
+        ("import", &s.import),
         ("rule", &s.rule),
         ("definition", &s.definition),
         ("profile_json", &s.profile_json),
@@ -112,6 +114,15 @@ fn main() {
 }
 
 fn add_case(s: &mut Seeds, case: &J) {
+    // SPEC §29 cases: their source rules seed the `import` target.
+    if case["query"] == "import" {
+        if let Some(t) = case["source_text"].as_str() {
+            s.import.insert(t.as_bytes().to_vec());
+        } else {
+            s.import.insert(case["source"].to_string().into_bytes());
+        }
+        return;
+    }
     if let Some(rule) = case["rule"].as_str() {
         s.rule.insert(rule.as_bytes().to_vec());
         // Rules with their own zone or currency also make a definition document.

@@ -698,3 +698,50 @@ pub fn reconcile(data: &[u8]) {
         }
     }
 }
+
+/// `import`: the bytes are a JSON Logic rule (SPEC §29). Nothing panics; a source that does not
+/// read is `import_invalid`; a refusal names a JSON pointer; an import compiles against its own
+/// schema and is total — never UNKNOWN — on profiles that keep that schema (A1), for every
+/// attribute absent, null or set.
+pub fn import(data: &[u8]) {
+    use segcore::import::{import, Format, Options, Status};
+    start(data);
+    let text = text(data);
+    let schema = serde_json::json!({"attributes": {
+        "age": "int", "score": "float", "n": "number", "name": "string", "vip": "bool",
+        "tags": "list<string>", "nums": "list<int>", "user.plan": "string", "user": "object"}});
+    let options = Options::new().schema_json(&schema).expect("the fixed import schema");
+    let imported = match import(Format::JsonLogic, &text, &options) {
+        Ok(i) => i,
+        Err(e) => {
+            assert_eq!(e.kind(), segcore::ErrorKind::ImportInvalid, "{e}");
+            check_error(&e, Phase::Compile);
+            return;
+        }
+    };
+    if imported.report.status == Status::Refused {
+        let r = &imported.report.refusals[0];
+        assert!(r.path.is_empty() || r.path.starts_with('/'), "a JSON pointer: {:?}", r.path);
+        assert!(imported.definition.is_none() && imported.rule.is_none());
+        let e = imported.report.error().expect("a refused report is an error");
+        assert_eq!(e.kind(), segcore::ErrorKind::ImportRefused);
+        return;
+    }
+    let def = imported.definition.clone().expect("an imported definition");
+    let seg = Segment::compile(def, imported.schema.as_ref()).expect("an import compiles against its schema");
+    let cx = EvalContext::parse("2026-01-01T00:00:00Z").expect("as_of");
+    for attrs in [
+        r#"{}"#,
+        r#"{"age": null, "score": null, "n": null, "name": null, "vip": null, "tags": null, "nums": null, "user": null}"#,
+        r#"{"age": 18, "score": 0.5, "n": 2.5, "name": "", "vip": false, "tags": [], "nums": [], "user": {}}"#,
+        r#"{"age": -1, "score": 1e21, "n": 9007199254740993, "name": "0x10", "vip": true, "tags": ["a", null, ""],
+            "nums": [0, null, 17], "user": {"plan": "pro"}}"#,
+    ] {
+        let p = Profile::from_json_str(&format!(r#"{{"id": "u", "attributes": {attrs}}}"#)).expect("profile");
+        match seg.evaluate(&p, &cx) {
+            Ok(Outcome::Unknown) => panic!("an imported rule was UNKNOWN on {attrs}: {:?}", imported.rule),
+            Ok(_) => {}
+            Err(e) => panic!("an imported rule failed on {attrs}: {e} ({:?})", imported.rule),
+        }
+    }
+}

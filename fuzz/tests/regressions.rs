@@ -55,6 +55,7 @@ const TARGETS: &[(&str, Harness)] = &[
     ("table", segcore_fuzz::table),
     ("arrow", segcore_fuzz::arrow),
     ("reconcile", segcore_fuzz::reconcile),
+    ("import", segcore_fuzz::import),
 ];
 
 fn dir(target: &str) -> PathBuf {
@@ -161,6 +162,10 @@ fn arrow() {
 #[test]
 fn reconcile() {
     replay("reconcile");
+}
+#[test]
+fn import() {
+    replay("import");
 }
 
 /// Every target has a folder, and the fixtures every harness leans on build.

@@ -389,8 +389,51 @@ function asPosition(v) {
   return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : null;
 }
 
+/**
+ * SPEC §29 cases, as the Rust runner's `check_import`: import (the source as its exact JSON text),
+ * compare status, assumptions and refusal path, then evaluate the imported definition (its YAML)
+ * on each `members` profile.
+ */
+function checkImport(c) {
+  const expect = c.expect;
+  const rule = has(c, 'source_text') ? toPlain(c.source_text) : stringify(c.source);
+  const options = { source: toPlain(c.from), schema: has(c, 'schema') ? toPlain(c.schema) : undefined };
+  if (has(expect, 'error')) {
+    const kind = toPlain(expect.error.kind);
+    const r = attempt(() => segcore.importRule(rule, options));
+    if (!r.err) throw new CaseProblem(`expected ${kind}, the import succeeded`);
+    const wantClass = kind === 'import_invalid' ? segcore.ParseError : segcore.TypeCheckError;
+    if (r.err.code !== kind || !(r.err instanceof wantClass)) throw new CaseProblem(`expected ${kind}, got ${describeError(r.err)}`);
+    if (kind === 'import_refused' && has(expect.error, 'path')) {
+      const out = segcore.importRule(rule, { ...options, partial: true });
+      const want = toPlain(expect.error.path);
+      if (out.status !== 'refused' || out.refusals[0].path !== want) {
+        throw new CaseProblem(`refused at ${JSON.stringify(out.refusals)}, expected ${want}`);
+      }
+    }
+    return;
+  }
+  const out = segcore.importRule(rule, options);
+  const want = toPlain(expect.import);
+  if (out.status !== want.status) throw new CaseProblem(`status ${out.status} (want ${want.status}): ${JSON.stringify(out)}`);
+  const got = JSON.stringify(out.assumptions.map((a) => a.id));
+  if (got !== JSON.stringify(want.assumptions ?? [])) {
+    throw new CaseProblem(`assumptions ${got}, want ${JSON.stringify(want.assumptions)}; rule ${out.rule}`);
+  }
+  const seg = segcore.Segment.fromYAML(out.definition, { schema: out.schema });
+  for (const m of expect.import.members) {
+    const profile = segcore.Profile.fromJSON(stringify({ id: 'u1', attributes: m.attributes }));
+    const outcome = seg.outcome(profile, { asOf: '2026-01-01T00:00:00Z' });
+    if (outcome === 'unknown') throw new CaseProblem(`${stringify(m.attributes)} gives UNKNOWN; rule ${out.rule}`);
+    if ((outcome === 'true') !== toPlain(m.member)) {
+      throw new CaseProblem(`${stringify(m.attributes)} gives ${outcome}, want member=${toPlain(m.member)}; rule ${out.rule}`);
+    }
+  }
+}
+
 /** Throws CaseProblem (with the reason) unless the case gives its expected result. */
 function check(c, stats) {
+  if (get(c, 'query') === 'import') return checkImport(c);
   const expect = c.expect;
   const got = run(c, stats);
 

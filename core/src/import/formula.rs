@@ -198,19 +198,72 @@ fn factor(mut cubes: Vec<Vec<String>>) -> Tree {
         }
     }
     let Some((lit, _)) = best.map(|(l, n)| (l.clone(), n)) else {
-        return Tree::Or(cubes.into_iter().map(|c| and(c.into_iter().map(Tree::Lit).collect())).collect());
+        return or(cubes.into_iter().map(|c| and(c.into_iter().map(Tree::Lit).collect())).collect());
     };
     let (with, without): (Vec<_>, Vec<_>) = cubes.into_iter().partition(|c| c.contains(&lit));
     let with: Vec<Vec<String>> = with.into_iter().map(|c| c.into_iter().filter(|l| *l != lit).collect()).collect();
-    let mut terms = vec![factor(vec![vec![lit]]), factor(with)];
-    let first = and(std::mem::take(&mut terms));
-    match factor(without) {
+    let first = and(vec![Tree::Lit(lit), factor(with)]);
+    let terms = match factor(without) {
         Tree::Or(mut rest) => {
             rest.insert(0, first);
-            Tree::Or(rest)
+            rest
         }
-        other => Tree::Or(vec![first, other]),
+        other => vec![first, other],
+    };
+    or(terms)
+}
+
+/// A disjunction with conjuncts shared by several terms pulled out:
+/// `(a and x) or (b and x)` → `x and (a or b)`.
+fn or(mut terms: Vec<Tree>) -> Tree {
+    let conjuncts = |t: &Tree| -> Vec<String> {
+        match t {
+            Tree::And(ps) => ps.iter().map(|p| print(p, true)).collect(),
+            other => vec![print(other, true)],
+        }
+    };
+    'again: loop {
+        for i in 0..terms.len() {
+            for j in i + 1..terms.len() {
+                let (ci, cj) = (conjuncts(&terms[i]), conjuncts(&terms[j]));
+                let shared: Vec<String> = ci.iter().filter(|c| cj.contains(c)).cloned().collect();
+                if shared.is_empty() {
+                    continue;
+                }
+                // Every term holding all the shared conjuncts joins the group.
+                let (group, rest): (Vec<Tree>, Vec<Tree>) = std::mem::take(&mut terms)
+                    .into_iter()
+                    .partition(|t| shared.iter().all(|c| conjuncts(t).contains(c)));
+                let mut remainders = vec![];
+                let mut absorbed = false;
+                for t in group {
+                    let left: Vec<Tree> = match t {
+                        Tree::And(ps) => ps.into_iter().filter(|p| !shared.contains(&print(p, true))).collect(),
+                        _ => vec![],
+                    };
+                    if left.is_empty() {
+                        absorbed = true; // `x or (x and y)` is `x`
+                    }
+                    remainders.push(and(left));
+                }
+                let mut parts: Vec<Tree> = shared.into_iter().map(Tree::Lit).collect();
+                if !absorbed {
+                    parts.push(or(remainders));
+                }
+                terms = rest;
+                terms.insert(0, and(parts));
+                if terms.len() == 1 {
+                    break 'again;
+                }
+                continue 'again;
+            }
+        }
+        break;
     }
+    if terms.len() == 1 {
+        return terms.pop().unwrap_or(Tree::Lit("false".into()));
+    }
+    Tree::Or(terms)
 }
 
 fn and(mut parts: Vec<Tree>) -> Tree {

@@ -110,7 +110,7 @@ pub(crate) fn translate(rule: &J, schema: &ImportSchema) -> Result<Translation, 
     let mut cubes = vec![];
     for (g, v) in cases {
         let p = tr.truthy("", &v)?;
-        for (g2, t) in tr.split(&g, &p) {
+        for (g2, t) in tr.split("", &g, &p)? {
             if let Some(c) = g2.closed(&tr.atoms).filter(|_| t) {
                 cubes.push(c);
             }
@@ -132,14 +132,15 @@ impl Tr<'_> {
         Pr::Atom(self.atoms.intern(Atom::Pred(text), r))
     }
 
-    /// The cases of `p` under `g`: guards where `p` is true and where it is false.
-    fn split(&mut self, g: &Guard, p: &Pr) -> Vec<(Guard, bool)> {
-        match p {
+    /// The cases of `p` under `g`: guards where `p` is true and where it is false (refused past
+    /// [`MAX_CASES`], before the work grows).
+    fn split(&mut self, ptr: &str, g: &Guard, p: &Pr) -> Result<Vec<(Guard, bool)>, Refusal> {
+        Ok(match p {
             Pr::Const(b) => vec![(g.clone(), *b)],
             Pr::Atom(a) => {
                 [true, false].into_iter().filter_map(|v| g.with(&self.atoms, *a, v).map(|g2| (g2, v))).collect()
             }
-            Pr::Not(q) => self.split(g, q).into_iter().map(|(g2, v)| (g2, !v)).collect(),
+            Pr::Not(q) => self.split(ptr, g, q)?.into_iter().map(|(g2, v)| (g2, !v)).collect(),
             Pr::And(ps) | Pr::Or(ps) => {
                 let stop = matches!(p, Pr::Or(_));
                 let mut out = vec![];
@@ -147,7 +148,7 @@ impl Tr<'_> {
                 for (i, q) in ps.iter().enumerate() {
                     let mut next = vec![];
                     for g2 in &open {
-                        for (g3, v) in self.split(g2, q) {
+                        for (g3, v) in self.split(ptr, g2, q)? {
                             if v == stop || i == ps.len() - 1 {
                                 out.push((g3, v));
                             } else {
@@ -155,6 +156,7 @@ impl Tr<'_> {
                             }
                         }
                     }
+                    self.check_size(ptr, out.len() + next.len())?;
                     open = next;
                 }
                 if ps.is_empty() {
@@ -162,11 +164,11 @@ impl Tr<'_> {
                 }
                 out
             }
-        }
+        })
     }
 
-    fn split_bool(&mut self, g: &Guard, p: &Pr) -> Cases {
-        self.split(g, p).into_iter().map(|(g2, v)| (g2, V::C(Js::Bool(v)))).collect()
+    fn split_bool(&mut self, ptr: &str, g: &Guard, p: &Pr) -> Result<Cases, Refusal> {
+        Ok(self.split(ptr, g, p)?.into_iter().map(|(g2, v)| (g2, V::C(Js::Bool(v)))).collect())
     }
 
     fn check_size(&self, ptr: &str, n: usize) -> Result<(), Refusal> {
@@ -197,11 +199,19 @@ impl Tr<'_> {
         g: &Guard,
         depth: usize,
     ) -> Result<Vec<(Guard, Vec<V>)>, Refusal> {
-        let mut combos = vec![(g.clone(), vec![])];
+        let mut combos: Vec<(Guard, Vec<V>)> = vec![(g.clone(), vec![])];
         for (n, p) in nodes.iter().zip(ptrs) {
             let mut next = vec![];
-            for (g2, vals) in &combos {
-                for (g3, v) in self.eval(n, p, g2, depth + 1)? {
+            for (g2, mut vals) in combos {
+                let mut cases = self.eval(n, p, &g2, depth + 1)?;
+                // One case (the usual, constants included): extend in place, no copy.
+                if cases.len() == 1 {
+                    let (g3, v) = cases.pop().unwrap_or((g2, V::C(Js::Undef)));
+                    vals.push(v);
+                    next.push((g3, vals));
+                    continue;
+                }
+                for (g3, v) in cases {
                     let mut vs: Vec<V> = vals.clone();
                     vs.push(v);
                     next.push((g3, vs));
@@ -215,6 +225,20 @@ impl Tr<'_> {
 
     fn eval_inner(&mut self, node: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Cases, Refusal> {
         if let J::Array(items) = node {
+            if items.len() > crate::limits::MAX_LIST_LEN {
+                return Err(refuse(
+                    ptr,
+                    "array",
+                    format!(
+                        "an array of {} elements (a segcore list literal holds at most {}, SPEC §19)",
+                        items.len(),
+                        crate::limits::MAX_LIST_LEN
+                    ),
+                ));
+            }
+            if !contains_logic(node) {
+                return Ok(vec![(g.clone(), V::C(Js::from_json(node)))]);
+            }
             let nodes: Vec<&J> = items.iter().collect();
             let ptrs: Vec<String> = (0..items.len()).map(|i| step(ptr, &i.to_string())).collect();
             let mut out = vec![];
@@ -240,18 +264,25 @@ impl Tr<'_> {
             return Ok(vec![(g.clone(), V::C(Js::from_json(node)))]);
         };
         let args = eval::operands(values);
+        if args.len() > crate::limits::MAX_LIST_LEN {
+            return Err(refuse(
+                ptr,
+                op,
+                format!("{} operands (at most {} are followed)", args.len(), crate::limits::MAX_LIST_LEN),
+            ));
+        }
         let arg_ptrs: Vec<String> = if values.is_array() {
             (0..args.len()).map(|i| step(&step(ptr, op), &i.to_string())).collect()
         } else {
             vec![step(ptr, op)]
         };
         match op {
-            "if" | "?:" => self.eval_if(&args, &arg_ptrs, 0, g, depth),
+            "if" | "?:" => self.eval_if(&args, &arg_ptrs, g, depth),
             "and" | "or" => {
                 if args.is_empty() {
                     return Ok(vec![(g.clone(), V::C(Js::Undef))]);
                 }
-                self.eval_and_or(op == "or", &args, &arg_ptrs, 0, g, depth)
+                self.eval_and_or(op == "or", &args, &arg_ptrs, g, depth)
             }
             "filter" | "map" | "reduce" | "all" | "none" | "some" => {
                 self.eval_iter(op, &args, &arg_ptrs, ptr, g, depth)
@@ -274,47 +305,70 @@ impl Tr<'_> {
         }
     }
 
-    fn eval_if(&mut self, args: &[&J], ptrs: &[String], i: usize, g: &Guard, depth: usize) -> Result<Cases, Refusal> {
-        if i + 1 >= args.len() {
-            if args.len() == i + 1 {
-                return self.eval(args[i], &ptrs[i], g, depth + 1);
-            }
-            return Ok(vec![(g.clone(), V::C(Js::Null))]);
-        }
+    /// `if`/`?:`: condition/branch pairs, a trailing else, no else → null (iteratively: a chain
+    /// of thousands of pairs must not deepen the stack).
+    fn eval_if(&mut self, args: &[&J], ptrs: &[String], g: &Guard, depth: usize) -> Result<Cases, Refusal> {
         let mut out = vec![];
-        for (g2, c) in self.eval(args[i], &ptrs[i], g, depth + 1)? {
-            let p = self.truthy(&ptrs[i], &c)?;
-            for (g3, t) in self.split(&g2, &p) {
-                if t {
-                    out.extend(self.eval(args[i + 1], &ptrs[i + 1], &g3, depth + 1)?);
-                } else {
-                    out.extend(self.eval_if(args, ptrs, i + 2, &g3, depth)?);
+        let mut open = vec![g.clone()];
+        let mut i = 0;
+        while i + 1 < args.len() && !open.is_empty() {
+            let mut next = vec![];
+            for g1 in &open {
+                for (g2, c) in self.eval(args[i], &ptrs[i], g1, depth + 1)? {
+                    let p = self.truthy(&ptrs[i], &c)?;
+                    for (g3, t) in self.split(&ptrs[i], &g2, &p)? {
+                        if t {
+                            out.extend(self.eval(args[i + 1], &ptrs[i + 1], &g3, depth + 1)?);
+                        } else {
+                            next.push(g3);
+                        }
+                    }
                 }
-                self.check_size(&ptrs[i], out.len())?;
+                self.check_size(&ptrs[i], out.len() + next.len())?;
             }
+            open = next;
+            i += 2;
+        }
+        for g1 in open {
+            if args.len() == i + 1 {
+                out.extend(self.eval(args[i], &ptrs[i], &g1, depth + 1)?);
+            } else {
+                out.push((g1, V::C(Js::Null)));
+            }
+            self.check_size(ptrs.get(i).map_or("", String::as_str), out.len())?;
         }
         Ok(out)
     }
 
+    /// `and`/`or`: the first falsy/truthy operand's value, else the last (iteratively).
     fn eval_and_or(
         &mut self,
         or: bool,
         args: &[&J],
         ptrs: &[String],
-        i: usize,
         g: &Guard,
         depth: usize,
     ) -> Result<Cases, Refusal> {
         let mut out = vec![];
-        for (g2, c) in self.eval(args[i], &ptrs[i], g, depth + 1)? {
-            let p = self.truthy(&ptrs[i], &c)?;
-            for (g3, t) in self.split(&g2, &p) {
-                if t == or || i + 1 == args.len() {
-                    out.push((g3, c.clone()));
-                } else {
-                    out.extend(self.eval_and_or(or, args, ptrs, i + 1, &g3, depth)?);
+        let mut open = vec![g.clone()];
+        for i in 0..args.len() {
+            let mut next = vec![];
+            for g1 in &open {
+                for (g2, c) in self.eval(args[i], &ptrs[i], g1, depth + 1)? {
+                    let p = self.truthy(&ptrs[i], &c)?;
+                    for (g3, t) in self.split(&ptrs[i], &g2, &p)? {
+                        if t == or || i + 1 == args.len() {
+                            out.push((g3, c.clone()));
+                        } else {
+                            next.push(g3);
+                        }
+                    }
                 }
-                self.check_size(&ptrs[i], out.len())?;
+                self.check_size(&ptrs[i], out.len() + next.len())?;
+            }
+            open = next;
+            if open.is_empty() {
+                break;
             }
         }
         Ok(out)
@@ -474,7 +528,7 @@ impl Tr<'_> {
             None => Pr::Const(false),
         };
         let p = if op == "some" { found } else { Pr::Not(Box::new(found)) };
-        Ok(self.split_bool(g, &p))
+        self.split_bool(ptr, g, &p)
     }
 
     /// json-logic-js truthiness of a value, as a boolean over the data.
@@ -546,7 +600,7 @@ impl Tr<'_> {
             }
             _ => return Err(refuse(ptr, op, "not supported over data")),
         };
-        Ok(self.split_bool(g, &p))
+        self.split_bool(ptr, g, &p)
     }
 
     fn var(&mut self, ptr: &str, vals: &[V], g: &Guard) -> Result<Cases, Refusal> {
@@ -730,7 +784,7 @@ impl Tr<'_> {
                         V::T(t) if t.kind == Kind::Str => self.pred(format!("{} = \"\"", t.expr), &[t]),
                         V::T(_) => Pr::Const(false),
                     };
-                    for (g4, is_missing) in self.split(&g3, &p) {
+                    for (g4, is_missing) in self.split(ptr, &g3, &p)? {
                         let mut m = miss.clone();
                         if is_missing {
                             m.push(key.clone());
@@ -956,6 +1010,49 @@ impl Tr<'_> {
                         Ok(self.pred(format!("{lit} contains {}", t.expr), &[t]))
                     }
                     Js::Arr(items) => {
+                        if items.len() > crate::limits::MAX_LIST_LEN {
+                            return Err(refuse(
+                                ptr,
+                                "in",
+                                format!(
+                                    "a list of {} elements (a segcore list literal holds at most {}, SPEC §19)",
+                                    items.len(),
+                                    crate::limits::MAX_LIST_LEN
+                                ),
+                            ));
+                        }
+                        // `===` search: elements of another type never match; the rest is one
+                        // segcore `in` (exact below 2^53), else element by element.
+                        let mut lits: Vec<String> = vec![];
+                        let single = match t.kind {
+                            Kind::Str => {
+                                for x in items.iter() {
+                                    if let Js::Str(s) = x {
+                                        lits.push(string_literal(s, ptr)?);
+                                    }
+                                }
+                                true
+                            }
+                            Kind::IntRead | Kind::Double => items.iter().all(|x| match x {
+                                Js::Num(n) if !n.is_finite() || n.abs() >= SAFE => false,
+                                Js::Num(n) => {
+                                    if !n.is_nan() {
+                                        lits.extend(number_literal(*n, ptr).ok());
+                                    }
+                                    true
+                                }
+                                _ => true,
+                            }),
+                            _ => false,
+                        };
+                        if single {
+                            lits.dedup();
+                            return Ok(match lits.len() {
+                                0 => Pr::Const(false),
+                                1 => self.pred(format!("{} = {}", t.expr, lits[0]), &[t]),
+                                _ => self.pred(format!("{} in [{}]", t.expr, lits.join(", ")), &[t]),
+                            });
+                        }
                         let mut ps = vec![];
                         for x in items.iter() {
                             ps.push(self.eq(ptr, a, &V::C(x.clone()), true)?);
@@ -1141,6 +1238,16 @@ impl Tr<'_> {
             N::C(x) => V::C(Js::Num(x)),
             N::T(s, _) => V::T(Rc::new(Term { kind: Kind::Double, expr: s, reads })),
         })
+    }
+}
+
+/// Whether evaluating `node` does anything but return it: an operator somewhere in it (arrays
+/// are evaluated element by element; other objects are returned as they are).
+fn contains_logic(node: &J) -> bool {
+    match node {
+        J::Array(items) => items.iter().any(contains_logic),
+        J::Object(o) => o.len() == 1,
+        _ => false,
     }
 }
 

@@ -404,6 +404,25 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
             return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
         }
     };
+    if t.rule.len() > crate::limits::MAX_RULE_BYTES {
+        let refusal = Refusal {
+            path: String::new(),
+            construct: "rule".into(),
+            reason: format!(
+                "the translation is {} bytes, more than the {} a rule may be (SPEC §19); split the rule into several segments",
+                t.rule.len(),
+                crate::limits::MAX_RULE_BYTES
+            ),
+        };
+        let report = Report {
+            format,
+            status: Status::Refused,
+            assumptions: BTreeMap::new(),
+            refusals: vec![refusal],
+            reads: vec![],
+        };
+        return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
+    }
     let status = if t.assumptions.is_empty() { Status::Exact } else { Status::ExactUnder };
     let report = Report {
         format,
