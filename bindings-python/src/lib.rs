@@ -78,7 +78,11 @@ fn format_rule(py: Python<'_>, rule: &str) -> PyResult<String> {
 fn import_request(py: Python<'_>, request: &str) -> PyResult<String> {
     guard(|| {
         let req: serde_json::Value = serde_json::from_str(request).map_err(|e| {
-            py_err(py, &segcore::Error::new(segcore::ErrorKind::ImportInvalid, format!("the import request: {e}")), Phase::Compile)
+            py_err(
+                py,
+                &segcore::Error::new(segcore::ErrorKind::ImportInvalid, format!("the import request: {e}")),
+                Phase::Compile,
+            )
         })?;
         segcore::binding::import_request_json(&req).map(|v| v.to_string()).map_err(|e| py_err(py, &e, Phase::Compile))
     })
