@@ -12,6 +12,7 @@
 //! assert_eq!(out.report.status, Status::ExactUnder);
 //! ```
 
+mod cases;
 mod formula;
 mod js;
 mod jsonlogic;
