@@ -150,28 +150,29 @@ def main() -> int:
     # engine's output (translated / refused / wrong), and the generated differential corpus.
     print()
     print("Peer suites through `segcore import` (oracle: the reference engine itself)")
-    peers = REPORTS / "import-peers-jsonlogic.json"
-    if not peers.exists():
-        ok = False
-        print("%-26s %s" % ("JSON Logic", "NOT RUN (counts as failure)"))
-    else:
-        for row in json.loads(peers.read_text()):
-            status = "ok" if row["wrong"] == 0 else "FAILED"
+    for name, label in (("jsonlogic", "JSON Logic"), ("growthbook", "GrowthBook")):
+        peers = REPORTS / ("import-peers-%s.json" % name)
+        if not peers.exists():
+            ok = False
+            print("%-26s %s" % (label, "NOT RUN (counts as failure)"))
+        else:
+            for row in json.loads(peers.read_text()):
+                status = "ok" if row["wrong"] == 0 else "FAILED"
+                if status != "ok":
+                    ok = False
+                print("%-26s %5d cases: %5d translated, %4d refused, %d wrong  %s" % (
+                    row["suite"], row["cases"], row["translated"], row["refused"], row["wrong"], status))
+        diff = REPORTS / ("import-differential-%s.json" % name)
+        if not diff.exists():
+            ok = False
+            print("%-26s %s" % (label + " differential", "NOT RUN (counts as failure)"))
+        else:
+            d = json.loads(diff.read_text())
+            status = "ok" if d["disagreements"] == 0 and d["checked"] >= 100000 else "FAILED"
             if status != "ok":
                 ok = False
-            print("%-26s %5d cases: %5d translated, %4d refused, %d wrong  %s" % (
-                row["suite"], row["cases"], row["translated"], row["refused"], row["wrong"], status))
-    diff = REPORTS / "import-differential-jsonlogic.json"
-    if not diff.exists():
-        ok = False
-        print("%-26s %s" % ("JSON Logic differential", "NOT RUN (counts as failure)"))
-    else:
-        d = json.loads(diff.read_text())
-        status = "ok" if d["disagreements"] == 0 and d["checked"] >= 100000 else "FAILED"
-        if status != "ok":
-            ok = False
-        print("%-26s %5d rules (%d imported), %d pairs checked against %s: %d disagreements  %s" % (
-            "JSON Logic differential", d["rules"], d["imported"], d["checked"], d["engine"], d["disagreements"], status))
+            print("%-26s %5d rules (%d imported), %d pairs checked against %s: %d disagreements  %s" % (
+                label + " differential", d["rules"], d["imported"], d["checked"], d["engine"], d["disagreements"], status))
     # The bad-input matrix (tests/hostile): the same hostile inputs in every runtime, the same
     # error kinds, no crash, still working after each.
     hostile = json.loads((ROOT / "tests" / "hostile" / "cases.json").read_text())["cases"]

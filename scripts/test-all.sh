@@ -36,14 +36,18 @@ KAFKA_BROKER_IMPL=apache bash scripts/kafka-test-broker.sh install apache
 step "Rust: unit, property, CLI (file and Kafka stream routes) and conformance tests"
 cargo test --workspace
 
-step "Import: JSON Logic against json-logic-js itself (the peer suites' oracle, re-checked; a generated rule × data corpus, fixed seed — more by hand with --seed)"
+step "Import: against the reference engines themselves (json-logic-js, @growthbook/growthbook): their answers to the peer suites re-checked; generated rule × data corpora, fixed seeds — more by hand with --seed"
 (cd tests/import && npm ci --no-audit --no-fund --silent)
 node tests/import/jsonlogic-oracle.mjs --check
+node tests/import/growthbook-oracle.mjs --check
 mkdir -p target/import
 node tests/import/jsonlogic-differential.mjs --rules 4000 --data 48 --seed 1 --out target/import/jsonlogic-differential.jsonl
-SEGCORE_IMPORT_DIFFERENTIAL=target/import/jsonlogic-differential.jsonl \
-    cargo test -q -p segcore --test import_jsonlogic -- --ignored --nocapture 2>&1 | grep -E '^jsonlogic|WRONG|test result'
+node tests/import/growthbook-differential.mjs --rules 4000 --data 40 --seed 1 --out target/import/growthbook-differential.jsonl
+SEGCORE_IMPORT_DIFFERENTIAL_JSONLOGIC=target/import/jsonlogic-differential.jsonl \
+SEGCORE_IMPORT_DIFFERENTIAL_GROWTHBOOK=target/import/growthbook-differential.jsonl \
+    cargo test -q -p segcore --test import_peers -- --ignored --nocapture 2>&1 | grep -E 'differential:|WRONG|test result'
 test -s target/conformance/import-differential-jsonlogic.json
+test -s target/conformance/import-differential-growthbook.json
 
 step "Registry service under load (scripts/bench-serve.py; a 1 s smoke run on the debug build — numbers by hand on a release build)"
 if ! command -v wrk >/dev/null 2>&1; then

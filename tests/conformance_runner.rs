@@ -357,6 +357,9 @@ fn check_import(case: &J) -> Result<(), String> {
     if let Some(schema) = case.get("schema") {
         options = options.schema_json(schema).map_err(|e| format!("bad schema in case: {e}"))?;
     }
+    if let Some(groups) = case.get("saved_groups") {
+        options = options.saved_groups(groups).map_err(|e| format!("bad saved groups in case: {e}"))?;
+    }
     let imported = match case.get("source_text").and_then(J::as_str) {
         Some(text) => import(format, text, &options),
         None => import_value(format, &case["source"], &options),
@@ -398,7 +401,13 @@ fn check_import(case: &J) -> Result<(), String> {
         .map_err(|e| format!("imported definition does not compile: {e}"))?;
     let cx = segcore::EvalContext::parse("2026-01-01T00:00:00Z").map_err(|e| e.to_string())?;
     for m in want["members"].as_array().into_iter().flatten() {
-        let profile = serde_json::json!({"id": "u1", "attributes": m["attributes"]});
+        // A GrowthBook `id` attribute is the profile's id (SPEC §29.2).
+        let mut attributes = m["attributes"].clone();
+        let id = match attributes.as_object_mut().and_then(|o| o.remove("id")) {
+            Some(J::String(s)) => s,
+            _ => "u1".to_string(),
+        };
+        let profile = serde_json::json!({"id": id, "attributes": attributes});
         let profile = segcore::Profile::from_json(&profile).map_err(|e| format!("bad profile: {e}"))?;
         let outcome =
             segment.evaluate(&profile, &cx).map_err(|e| format!("evaluation error {e} on {}", m["attributes"]))?;

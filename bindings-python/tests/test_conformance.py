@@ -343,10 +343,11 @@ def _check_import(case: Dict[str, Any]) -> None:
     # A str is JSON text to import_rule: the value goes as its JSON text (a JSON string stays one).
     rule = case["source_text"] if "source_text" in case else json.dumps(case["source"])
     schema = case.get("schema")
+    groups = case.get("saved_groups")
     if "error" in expect:
         kind = expect["error"].get("kind")
         try:
-            segcore.import_rule(rule, case["from"], schema=schema)
+            segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups)
         except segcore.SegmentError as e:
             want_class = segcore.ParseError if kind == "import_invalid" else segcore.TypeCheckError
             if getattr(e, "kind", None) != kind or not isinstance(e, want_class):
@@ -354,11 +355,11 @@ def _check_import(case: Dict[str, Any]) -> None:
         else:
             raise CaseProblem("expected %s, the import succeeded" % kind)
         if kind == "import_refused" and "path" in expect["error"]:
-            out = segcore.import_rule(rule, case["from"], schema=schema, partial=True)
+            out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, partial=True)
             if out["status"] != "refused" or out["refusals"][0]["path"] != expect["error"]["path"]:
                 raise CaseProblem("refused at %r, expected %r" % (out["refusals"], expect["error"]["path"]))
         return
-    out = segcore.import_rule(rule, case["from"], schema=schema)
+    out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups)
     want = expect["import"]
     if out["status"] != want["status"]:
         raise CaseProblem("status %s (want %s): %r" % (out["status"], want["status"], out))
@@ -367,7 +368,10 @@ def _check_import(case: Dict[str, Any]) -> None:
         raise CaseProblem("assumptions %r, want %r; rule %r" % (got_assumptions, want.get("assumptions"), out["rule"]))
     seg = segcore.Segment.from_yaml(out["definition"], schema=out["schema"])
     for m in want["members"]:
-        profile = {"id": "u1", "attributes": m["attributes"]}
+        # A GrowthBook `id` attribute is the profile's id (SPEC §29.2).
+        attributes = dict(m["attributes"])
+        pid = attributes.pop("id", None)
+        profile = {"id": pid if isinstance(pid, str) else "u1", "attributes": attributes}
         outcome = seg.outcome(profile, as_of="2026-01-01T00:00:00Z")
         if outcome == "unknown":
             raise CaseProblem("%r gives UNKNOWN: an imported rule must be total; rule %r" % (m["attributes"], out["rule"]))

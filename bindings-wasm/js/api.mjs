@@ -841,11 +841,18 @@ export function createApi(backend) {
   /**
    * Imports one rule written for another engine (SPEC §29): exactly, or refused with the reason.
    * `rule` is a JSON text or the parsed value; `options.source` names the format (`'jsonlogic'`,
-   * json-logic-js 2.0.5), `options.schema` the type of every attribute it reads. A refused import
-   * throws `TypeCheckError` (`import_refused`) unless `options.partial`.
+   * json-logic-js 2.0.5; `'growthbook'`, a targeting condition of @growthbook/growthbook 1.8.0,
+   * `options.savedGroups` inlined), `options.schema` the type of every attribute it reads. A refused
+   * import throws `TypeCheckError` (`import_refused`) unless `options.partial`.
    */
   function importRule(rule, options = {}) {
-    const req = { from: options.source ?? 'jsonlogic', schema: options.schema ?? null, id: options.id ?? null, partial: Boolean(options.partial) };
+    const req = {
+      from: options.source ?? 'jsonlogic',
+      schema: options.schema ?? null,
+      id: options.id ?? null,
+      saved_groups: options.savedGroups ?? null,
+      partial: Boolean(options.partial),
+    };
     if (typeof rule === 'string') req.source_text = rule;
     else req.source = rule === undefined ? null : rule;
     const text = JSON.stringify(req);

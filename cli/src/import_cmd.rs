@@ -17,13 +17,18 @@ pub struct ImportArgs {
     /// The rule file (`-`: standard input). Not with --audit.
     #[arg(required_unless_present = "audit", conflicts_with = "audit")]
     pub input: Option<PathBuf>,
-    /// The rule's format: jsonlogic (json-logic-js 2.0.5).
+    /// The rule's format: jsonlogic (json-logic-js 2.0.5) or growthbook (a targeting condition,
+    /// @growthbook/growthbook 1.8.0).
     #[arg(long = "from", value_name = "FORMAT", required_unless_present = "audit")]
     pub from: Option<String>,
     /// Import schema (YAML/JSON, SPEC §18; attribute names may be dotted paths): the type of
     /// every attribute the rules read. Rules that read data need it.
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// GrowthBook saved groups (JSON: group id → values), inlined into `$inGroup`/`$notInGroup`
+    /// as they are now.
+    #[arg(long, value_name = "FILE")]
+    pub saved_groups: Option<PathBuf>,
     /// The definition's id (default: `imported`; with --audit, each file's name).
     #[arg(long)]
     pub id: Option<String>,
@@ -34,8 +39,9 @@ pub struct ImportArgs {
     /// Write the report(s) as JSON to this file (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Inventory a folder of rules (`*.json` = JSON Logic, or `*.jsonlogic.json`): one row per
-    /// rule with its status, and the definitions that import written to --out.
+    /// Inventory a folder of rules (`*.jsonlogic.json` or plain `*.json`: JSON Logic;
+    /// `*.growthbook.json`: a GrowthBook condition): one row per rule with its status, and the
+    /// definitions that import written to --out.
     #[arg(long, value_name = "DIR")]
     pub audit: Option<PathBuf>,
     /// Exit 0 even when something was refused (the refusals are still reported; nothing refused
@@ -49,6 +55,13 @@ fn options(args: &ImportArgs) -> CliResult<Options> {
     if let Some(path) = &args.schema {
         let text = read_document(path, ErrorKind::InvalidSchema)?;
         o = o.schema_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?;
+    }
+    if let Some(path) = &args.saved_groups {
+        let text = read_document(path, ErrorKind::ImportInvalid)?;
+        let at = path.display().to_string();
+        let groups: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| error(ErrorKind::ImportInvalid, format!("{at}: saved groups are not JSON: {e}")))?;
+        o = o.saved_groups(&groups).map_err(|e| core_error(&at, &e))?;
     }
     Ok(o)
 }
@@ -143,14 +156,16 @@ fn rule_files(dir: &Path) -> CliResult<Vec<(PathBuf, Format, String)>> {
         if !path.is_file() {
             continue;
         }
-        let stem = if let Some(s) = name.strip_suffix(".jsonlogic.json") {
-            s
+        let (stem, format) = if let Some(s) = name.strip_suffix(".growthbook.json") {
+            (s, Format::GrowthBook)
+        } else if let Some(s) = name.strip_suffix(".jsonlogic.json") {
+            (s, Format::JsonLogic)
         } else if let Some(s) = name.strip_suffix(".json") {
-            s
+            (s, Format::JsonLogic)
         } else {
             continue;
         };
-        files.push((path.clone(), Format::JsonLogic, id_from(stem)));
+        files.push((path.clone(), format, id_from(stem)));
     }
     files.sort();
     Ok(files)
@@ -164,7 +179,10 @@ fn audit(args: &ImportArgs, dir: &Path) -> CliResult<()> {
     let base = options(args)?;
     let files = rule_files(dir)?;
     if files.is_empty() {
-        return Err(error(ErrorKind::Io, format!("{}: no rule files (*.json, *.jsonlogic.json)", dir.display())));
+        return Err(error(
+            ErrorKind::Io,
+            format!("{}: no rule files (*.json, *.jsonlogic.json, *.growthbook.json)", dir.display()),
+        ));
     }
     std::fs::create_dir_all(out).map_err(|e| error(ErrorKind::Io, format!("{}: cannot create: {e}", out.display())))?;
     let mut rows = vec![];

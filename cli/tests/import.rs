@@ -188,3 +188,46 @@ fn audit_inventories_a_folder_and_writes_a_registry() {
     let o = segcore(&["import", "--audit", "rules", "--schema", "schema.yaml", "--out", "reg2", "--partial"], &dir);
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
+
+#[test]
+fn growthbook_conditions_with_saved_groups() {
+    let dir = tmp("growthbook");
+    // GrowthBook: a missing age is 0 (`null < 30`), and `$inGroup` reads the groups as they are now.
+    std::fs::write(
+        dir.join("rules/beta.growthbook.json"),
+        r#"{"age": {"$lt": 30}, "country": {"$inGroup": "launch"}, "$not": {"churned": true}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("groups.json"), r#"{"launch": ["US", "CA"]}"#).unwrap();
+    let o = segcore(
+        &[
+            "import",
+            "--from",
+            "growthbook",
+            "--schema",
+            "schema.yaml",
+            "--saved-groups",
+            "groups.json",
+            "rules/beta.growthbook.json",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let yaml = text(&o.stdout);
+    assert!(yaml.contains("imported:growthbook") && yaml.contains("@growthbook/growthbook 1.8.0"), "{yaml}");
+    assert!(yaml.contains(r#"country in [\"US\", \"CA\"]"#), "{yaml}");
+    // --audit picks the format from the file name.
+    std::fs::write(dir.join("rules/vip.json"), r#"{"==": [{"var": "churned"}, false]}"#).unwrap();
+    let o = segcore(
+        &["import", "--audit", "rules", "--schema", "schema.yaml", "--saved-groups", "groups.json", "--out", "reg"],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let table = text(&o.stdout);
+    assert!(table.contains("growthbook") && table.contains("jsonlogic"), "{table}");
+    let o = segcore(&["check", "--schema", "schema.yaml", "reg"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Without the groups, an unknown group is empty: `$inGroup` matches nobody — still exact.
+    let o = segcore(&["import", "--from", "growthbook", "--schema", "schema.yaml", "rules/beta.growthbook.json"], &dir);
+    assert!(o.status.success() && text(&o.stdout).contains("rule: \"false\""), "{}", text(&o.stdout));
+}

@@ -116,11 +116,12 @@ fn main() {
 fn add_case(s: &mut Seeds, case: &J) {
     // SPEC §29 cases: their source rules seed the `import` target.
     if case["query"] == "import" {
-        if let Some(t) = case["source_text"].as_str() {
-            s.import.insert(t.as_bytes().to_vec());
-        } else {
-            s.import.insert(case["source"].to_string().into_bytes());
-        }
+        let prefix: &[u8] = if case["from"] == "growthbook" { b"gb:" } else { b"" };
+        let text = match case["source_text"].as_str() {
+            Some(t) => t.to_string(),
+            None => case["source"].to_string(),
+        };
+        s.import.insert([prefix, text.as_bytes()].concat());
         return;
     }
     if let Some(rule) = case["rule"].as_str() {

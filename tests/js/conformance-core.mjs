@@ -397,7 +397,11 @@ function asPosition(v) {
 function checkImport(c) {
   const expect = c.expect;
   const rule = has(c, 'source_text') ? toPlain(c.source_text) : stringify(c.source);
-  const options = { source: toPlain(c.from), schema: has(c, 'schema') ? toPlain(c.schema) : undefined };
+  const options = {
+    source: toPlain(c.from),
+    schema: has(c, 'schema') ? toPlain(c.schema) : undefined,
+    savedGroups: has(c, 'saved_groups') ? toPlain(c.saved_groups) : undefined,
+  };
   if (has(expect, 'error')) {
     const kind = toPlain(expect.error.kind);
     const r = attempt(() => segcore.importRule(rule, options));
@@ -422,7 +426,11 @@ function checkImport(c) {
   }
   const seg = segcore.Segment.fromYAML(out.definition, { schema: out.schema });
   for (const m of expect.import.members) {
-    const profile = segcore.Profile.fromJSON(stringify({ id: 'u1', attributes: m.attributes }));
+    // A GrowthBook `id` attribute is the profile's id (SPEC §29.2).
+    const attributes = { ...m.attributes };
+    const pid = typeof attributes.id === 'string' ? attributes.id : 'u1';
+    delete attributes.id;
+    const profile = segcore.Profile.fromJSON(stringify({ id: pid, attributes }));
     const outcome = seg.outcome(profile, { asOf: '2026-01-01T00:00:00Z' });
     if (outcome === 'unknown') throw new CaseProblem(`${stringify(m.attributes)} gives UNKNOWN; rule ${out.rule}`);
     if ((outcome === 'true') !== toPlain(m.member)) {

@@ -18,12 +18,15 @@ def import_rule(
     *,
     schema: Optional[Mapping[str, Any]] = None,
     id: Optional[str] = None,
+    saved_groups: Optional[Mapping[str, Any]] = None,
     partial: bool = False,
 ) -> dict[str, Any]:
     """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.
 
     ``rule`` is the source rule: a JSON text (``str``) or the parsed value (a dict, list, …).
-    ``source`` names its format and reference engine: ``"jsonlogic"`` (json-logic-js 2.0.5).
+    ``source`` names its format and reference engine: ``"jsonlogic"`` (json-logic-js 2.0.5) or
+    ``"growthbook"`` (a targeting condition, @growthbook/growthbook 1.8.0; ``saved_groups`` are
+    inlined into ``$inGroup``/``$notInGroup`` as they are now).
     ``schema`` declares the type of every attribute the rule reads (``{"attributes": {"age":
     "int"}}``; dotted names for nested values). Returns the report with the imported ``rule``,
     the ``definition`` (YAML text) and the ``schema`` it compiles against. A refused import
@@ -38,7 +41,13 @@ def import_rule(
     >>> import_rule('{"%": [{"var": "age"}, 2]}', schema={"attributes": {"age": "int"}}, partial=True)["refusals"][0]["construct"]
     '%'
     """
-    request: dict[str, Any] = {"from": source, "schema": schema, "id": id, "partial": partial}
+    request: dict[str, Any] = {
+        "from": source,
+        "schema": schema,
+        "id": id,
+        "saved_groups": saved_groups,
+        "partial": partial,
+    }
     if isinstance(rule, str):
         request["source_text"] = rule
     else:

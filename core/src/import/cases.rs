@@ -147,7 +147,12 @@ impl<'a> Tr<'a> {
     pub(super) fn finish(self, members: Vec<Guard>) -> Translation {
         let cubes: Vec<Guard> = members.into_iter().filter_map(|g| g.closed(&self.atoms)).collect();
         let cubes = formula::simplify(cubes);
-        Translation { rule: formula::render(&self.atoms, &cubes), assumptions: self.assumptions, reads: self.reads }
+        // What the final rule reads: a rule that came out constant rests on no assumption.
+        let used = formula::reads(&self.atoms, &cubes);
+        let mut reads = self.reads;
+        reads.retain(|path, _| used.contains(path));
+        let assumptions = if used.is_empty() { BTreeMap::new() } else { self.assumptions };
+        Translation { rule: formula::render(&self.atoms, &cubes), assumptions, reads }
     }
 
     /// The cases of reading `path` (a dotted path of the source) under `g`: null (or `default`,
@@ -267,7 +272,7 @@ impl<'a> Tr<'a> {
                 Ty::Obj => {
                     if super::jsonlogic_eval::OBJECT_PROTOTYPE.contains(s) {
                         return Err(bad(format!(
-                            "names `{s}`, which every JavaScript object inherits (json-logic-js finds it even where the data has no such key)"
+                            "names `{s}`, which every JavaScript object inherits (the engine finds it even where the data has no such key)"
                         )));
                     }
                     let ident = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -297,7 +302,7 @@ impl<'a> Tr<'a> {
                 }
                 other => {
                     return Err(bad(format!(
-                        "steps into a {} (json-logic-js reads characters and `length` of strings)",
+                        "steps into a {} (JavaScript reads characters and `length` of strings)",
                         other.name()
                     )))
                 }
@@ -310,9 +315,7 @@ impl<'a> Tr<'a> {
                 return Err(refuse(
                     ptr,
                     "var",
-                    format!(
-                        "`{prefix}` is declared `{other}`, a type JSON Logic imports do not read (SPEC §29 \"Schema\")"
-                    ),
+                    format!("`{prefix}` is declared `{other}`, a type imports do not read (SPEC §29 \"Schema\")"),
                 ));
             }
             let declared = self.schema.get(&prefix);

@@ -152,6 +152,11 @@ pub(crate) fn simplify(mut cubes: Vec<Guard>) -> Vec<Guard> {
     }
 }
 
+/// The segcore paths the disjunction reads.
+pub(crate) fn reads(atoms: &Atoms, cubes: &[Guard]) -> std::collections::BTreeSet<String> {
+    cubes.iter().flat_map(|c| c.0.keys()).flat_map(|&a| atoms.list[a].1.iter().cloned()).collect()
+}
+
 /// The disjunction as rule text with total leaves, common literals factored out
 /// (`a and (b or c)` rather than `(a and b) or (a and c)`).
 pub(crate) fn render(atoms: &Atoms, cubes: &[Guard]) -> String {

@@ -14,6 +14,8 @@
 
 mod cases;
 mod formula;
+mod growthbook;
+mod growthbook_eval;
 mod js;
 mod jsonlogic;
 mod jsonlogic_eval;
@@ -30,6 +32,9 @@ use crate::{Definition, Schema};
 pub enum Format {
     /// JSON Logic, as json-logic-js 2.0.5 evaluates it.
     JsonLogic,
+    /// A GrowthBook targeting condition, as `evalCondition` of @growthbook/growthbook 1.8.0
+    /// evaluates it.
+    GrowthBook,
 }
 
 impl Format {
@@ -37,23 +42,26 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::JsonLogic => "jsonlogic",
+            Format::GrowthBook => "growthbook",
         }
     }
     /// The engine whose behaviour an import reproduces.
     pub fn reference(self) -> &'static str {
         match self {
             Format::JsonLogic => "json-logic-js 2.0.5",
+            Format::GrowthBook => "@growthbook/growthbook 1.8.0",
         }
     }
     /// The source's notion of a match, as written into the definition.
     pub fn convention(self) -> &'static str {
         match self {
             Format::JsonLogic => "a member is a profile whose attributes make the rule's result truthy",
+            Format::GrowthBook => "a member is a profile whose attributes make evalCondition return true",
         }
     }
     /// Every format, in a stable order.
     pub fn all() -> &'static [Format] {
-        &[Format::JsonLogic]
+        &[Format::JsonLogic, Format::GrowthBook]
     }
 }
 
@@ -62,9 +70,10 @@ impl std::str::FromStr for Format {
     fn from_str(s: &str) -> Result<Format, Error> {
         match s {
             "jsonlogic" | "json-logic" => Ok(Format::JsonLogic),
+            "growthbook" => Ok(Format::GrowthBook),
             other => Err(Error::new(
                 ErrorKind::ImportInvalid,
-                format!("unknown import format `{other}` (formats: jsonlogic)"),
+                format!("unknown import format `{other}` (formats: jsonlogic, growthbook)"),
             )),
         }
     }
@@ -88,6 +97,8 @@ pub enum Assumption {
     A3,
     /// A value that is not there is absent, not JSON `null`.
     A4,
+    /// Version strings are SemVer within GrowthBook's padding (SPEC §29 V).
+    V,
 }
 
 impl Assumption {
@@ -98,6 +109,7 @@ impl Assumption {
             Assumption::A2 => "A2",
             Assumption::A3 => "A3",
             Assumption::A4 => "A4",
+            Assumption::V => "V",
         }
     }
     /// What the data must keep to.
@@ -109,6 +121,7 @@ impl Assumption {
                 "strings ordered against each other do not mix characters beyond U+FFFF with U+E000-U+FFFF"
             }
             Assumption::A4 => "a value that is not there is absent, not null",
+            Assumption::V => "version strings are strict SemVer with numbers below 100000 and numeric pre-release identifiers below 10000",
         }
     }
 }
@@ -289,6 +302,7 @@ impl ImportSchema {
 pub struct Options {
     schema: Option<serde_json::Value>,
     id: Option<String>,
+    saved_groups: Option<serde_json::Value>,
 }
 
 impl Options {
@@ -306,6 +320,15 @@ impl Options {
     pub fn schema_str(self, text: &str) -> Result<Options, Error> {
         let v = document::parse_yaml(text, ErrorKind::InvalidSchema, "the schema", DuplicateKeys::Refuse)?;
         self.schema_json(&v)
+    }
+    /// GrowthBook's saved groups (`{"group id": [values]}` or `{"group id": {"type": "list",
+    /// "values": [...]}}`), inlined into `$inGroup`/`$notInGroup` as they are at import time.
+    pub fn saved_groups(mut self, groups: &serde_json::Value) -> Result<Options, Error> {
+        if !groups.is_object() {
+            return Err(Error::new(ErrorKind::ImportInvalid, "saved groups must be an object of group id → values"));
+        }
+        self.saved_groups = Some(groups.clone());
+        Ok(self)
     }
     /// The definition's id (default `imported`).
     pub fn id(mut self, id: &str) -> Options {
@@ -391,6 +414,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
     let id = options.id.clone().unwrap_or_else(|| "imported".into());
     let translated = match format {
         Format::JsonLogic => jsonlogic::translate(source, &schema),
+        Format::GrowthBook => growthbook::translate(source, &schema, options.saved_groups.as_ref()),
     };
     let t = match translated {
         Ok(t) => t,
@@ -436,6 +460,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
         "Imported from {} ({}); {}.",
         match format {
             Format::JsonLogic => "JSON Logic",
+            Format::GrowthBook => "a GrowthBook condition",
         },
         format.reference(),
         format.convention()
