@@ -46,6 +46,8 @@ node tests/import/growthbook-differential.mjs --rules 4000 --data 40 --seed 1 --
 SEGCORE_IMPORT_DIFFERENTIAL_JSONLOGIC=target/import/jsonlogic-differential.jsonl \
 SEGCORE_IMPORT_DIFFERENTIAL_GROWTHBOOK=target/import/growthbook-differential.jsonl \
     cargo test -q -p segcore --test import_peers -- --ignored --nocapture 2>&1 | grep -E 'differential:|WRONG|test result'
+SEGCORE_EXPORT_PAIRS=target/import/export-pairs.jsonl cargo test -q -p segcore --test import_export 2>&1 | grep -E 'test result'
+node tests/import/export-check.mjs target/import/export-pairs.jsonl
 test -s target/conformance/import-differential-jsonlogic.json
 test -s target/conformance/import-differential-growthbook.json
 

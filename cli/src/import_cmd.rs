@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use segcore::import::{self, Format, Imported, Options, Status};
 use segcore::ErrorKind;
+use segcore::Registry;
 
 use crate::io::{core_error, error, read_document, CliResult};
 
@@ -275,6 +276,73 @@ fn audit(args: &ImportArgs, dir: &Path) -> CliResult<()> {
     if let Some(path) = &args.report {
         write_report(path, &serde_json::json!({"rules": rows}))?;
     }
+    if failed > 0 && !args.partial {
+        return Err(String::new());
+    }
+    Ok(())
+}
+
+/// Arguments of `segcore export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Definition files or registry folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The target: jsonlogic (json-logic-js 2.0.5).
+    #[arg(long = "to", value_name = "FORMAT")]
+    pub to: String,
+    /// Import schema (YAML/JSON; dotted names for nested values): the type of every attribute the
+    /// definitions read — the export is exact only on data of those types (A1).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Leave out (and report) what cannot be exported, exit 0.
+    #[arg(long)]
+    pub partial: bool,
+}
+
+/// `segcore export --to jsonlogic`: one definition prints its JSON Logic rule; several print
+/// `{id: rule}` (SPEC §29.3). What JSON Logic cannot express exactly is refused with the reason.
+pub fn export(args: &ExportArgs) -> CliResult<()> {
+    if args.to != "jsonlogic" {
+        return Err(error(
+            ErrorKind::ExportRefused,
+            format!("unknown export format `{}` (formats: jsonlogic)", args.to),
+        ));
+    }
+    let mut opts = Options::new();
+    if let Some(path) = &args.schema {
+        let text = read_document(path, ErrorKind::InvalidSchema)?;
+        opts = opts.schema_str(&text).map_err(|e| core_error(&path.display().to_string(), &e))?;
+    }
+    let mut rules = serde_json::Map::new();
+    let mut failed = 0;
+    for path in &args.paths {
+        // Compiled without the schema: its dotted names are the export's, not a §18 schema's.
+        let reg = Registry::load(path, None).map_err(|e| core_error(&path.display().to_string(), &e))?;
+        for seg in reg.versions() {
+            let def = seg.definition();
+            match import::export_jsonlogic(def, &opts) {
+                Ok(out) => {
+                    let key = if reg.versions().iter().filter(|s| s.id() == def.id).count() > 1 {
+                        format!("{}@{}", def.id, def.version)
+                    } else {
+                        def.id.clone()
+                    };
+                    rules.insert(key, out.rule);
+                }
+                Err(e) => {
+                    failed += 1;
+                    errln!("{}", core_error(&path.display().to_string(), &e));
+                }
+            }
+        }
+    }
+    let value = if rules.len() == 1 && failed == 0 && args.paths.len() == 1 && args.paths[0].is_file() {
+        rules.into_iter().next().map(|(_, v)| v).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Object(rules)
+    };
+    crate::out::product(&(value.to_string() + "\n"))?;
     if failed > 0 && !args.partial {
         return Err(String::new());
     }

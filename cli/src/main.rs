@@ -197,6 +197,9 @@ enum Command {
     /// Import rules written for other engines (JSON Logic) as canonical definitions — exactly,
     /// or refused with the construct, where it is and why (SPEC §29).
     Import(Box<import_cmd::ImportArgs>),
+    /// Export definitions as JSON Logic rules json-logic-js evaluates to segcore's membership,
+    /// refusing what JSON Logic cannot express exactly (SPEC §29.3).
+    Export(import_cmd::ExportArgs),
     /// A registry folder as one bundle file (SPEC §27): definitions, schema, a content hash;
     /// every runtime loads it (`Registry.from_bundle`, `Registry.fromBundle`).
     Bundle {
@@ -447,6 +450,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff_cmd::run(&args),
         Command::Deps { segments, format, out } => deps(&segments, &format, out.as_deref()),
         Command::Import(args) => import_cmd::run(&args),
+        Command::Export(args) => import_cmd::export(&args),
         Command::Bundle { segments, schema, out } => diff_cmd::bundle(&segments, schema.as_deref(), &out),
         Command::Serve(args) => serve::serve(&args),
         Command::Demo { out, profiles, format } => demo::run(&out, profiles, format),

@@ -231,3 +231,39 @@ fn growthbook_conditions_with_saved_groups() {
     let o = segcore(&["import", "--from", "growthbook", "--schema", "schema.yaml", "rules/beta.growthbook.json"], &dir);
     assert!(o.status.success() && text(&o.stdout).contains("rule: \"false\""), "{}", text(&o.stdout));
 }
+
+#[test]
+fn export_to_json_logic_and_refusals() {
+    let dir = tmp("export");
+    std::fs::create_dir_all(dir.join("reg")).unwrap();
+    std::fs::write(dir.join("reg/adults.yaml"), "id: adults\nversion: 1.0.0\nrule: age >= 18 and not churned\n")
+        .unwrap();
+    let o = segcore(&["export", "--to", "jsonlogic", "--schema", "schema.yaml", "reg/adults.yaml"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rule: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // A missing age is not a member in segcore: the export guards it (json-logic-js reads null as 0).
+    assert_eq!(
+        rule,
+        serde_json::json!({"and": [{"!=": [{"var": "age"}, null]}, {">=": [{"var": "age"}, 18]}, {"===": [{"var": "churned"}, false]}]})
+    );
+    // The export imports back, exactly.
+    std::fs::write(dir.join("rules/back.json"), &o.stdout).unwrap();
+    let o = segcore(&["import", "--from", "jsonlogic", "--schema", "schema.yaml", "rules/back.json"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // A folder: {id: rule}; what JSON Logic cannot say is refused (exit 1, or left out with --partial).
+    std::fs::write(dir.join("reg/buyers.yaml"), "id: buyers\nversion: 1.0.0\nrule: count(purchase within 30d) > 2\n")
+        .unwrap();
+    let o = segcore(&["export", "--to", "jsonlogic", "--schema", "schema.yaml", "reg"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("error[export_refused]") && text(&o.stderr).contains("buyers"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = segcore(&["export", "--to", "jsonlogic", "--schema", "schema.yaml", "--partial", "reg"], &dir);
+    assert!(o.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(all.get("adults").is_some() && all.get("buyers").is_none(), "{all}");
+    let o = segcore(&["export", "--to", "sql", "reg"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -146,6 +146,8 @@ pub enum ErrorKind {
     /// A construct of an imported rule with no exact segcore counterpart (SPEC §29): refused,
     /// never approximated.
     ImportRefused,
+    /// A definition `export --to jsonlogic` cannot express exactly (SPEC §29.3).
+    ExportRefused,
     /// A bug in segcore, caught at a binding boundary (a panic turned into an error value). No
     /// input is meant to reach it; tests check none does.
     Internal,
@@ -198,6 +200,7 @@ impl ErrorKind {
             BundleInvalid => "bundle_invalid",
             ImportInvalid => "import_invalid",
             ImportRefused => "import_refused",
+            ExportRefused => "export_refused",
             Internal => "internal",
         }
     }
@@ -580,7 +583,7 @@ impl ErrorKind {
             TypeMismatch if compiling => C::TypeCheck,
             TypeMismatch => C::Evaluation,
             // A construct the SQL dialect cannot express: a property of the rule.
-            SqlUnsupported | NextChangeUnsupported | ImportRefused => C::TypeCheck,
+            SqlUnsupported | NextChangeUnsupported | ImportRefused | ExportRefused => C::TypeCheck,
             // Evaluation of good data.
             FxRateMissing | NumericOverflow | SegmentResultMissing => C::Evaluation,
             // The input handed in.

@@ -13,6 +13,7 @@
 //! ```
 
 mod cases;
+mod export;
 mod formula;
 mod growthbook;
 mod growthbook_eval;
@@ -26,6 +27,8 @@ use std::fmt;
 use crate::document::{self, DuplicateKeys};
 use crate::error::{Error, ErrorKind};
 use crate::{Definition, Schema};
+
+pub use export::Exported;
 
 /// A source format and its reference engine (SPEC §29).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -232,7 +235,7 @@ pub(crate) enum Elem {
 }
 
 impl Elem {
-    fn ty(self) -> Ty {
+    pub(crate) fn ty(self) -> Ty {
         match self {
             Elem::Bool => Ty::Bool,
             Elem::Int => Ty::Int,
@@ -244,7 +247,7 @@ impl Elem {
 }
 
 impl Ty {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Ty::Bool => "bool",
             Ty::Int => "int",
@@ -288,7 +291,7 @@ pub(crate) struct ImportSchema {
 }
 
 impl ImportSchema {
-    fn get(&self, path: &str) -> Option<Ty> {
+    pub(crate) fn get(&self, path: &str) -> Option<Ty> {
         self.types.get(path).copied()
     }
     fn has_prefix(&self, prefix: &str) -> bool {
@@ -504,4 +507,34 @@ fn definition_yaml(def: &serde_json::Value) -> String {
     out.push_str(&format!("tags: [{}]\n", tags.join(", ")));
     out.push_str(&format!("rule: {}\n", q(def["rule"].as_str().unwrap_or_default())));
     out
+}
+
+/// Exports a definition to JSON Logic (SPEC §29.3): a rule json-logic-js 2.0.5 finds truthy
+/// exactly when the definition's outcome is TRUE, given an import schema typing every attribute it
+/// reads; `export_refused` (with the construct) for what JSON Logic cannot express exactly.
+///
+/// ```
+/// use segcore::import::{export_jsonlogic, Options};
+/// use segcore::Definition;
+/// let def = Definition::new("minors", "1.0.0", "age < 18");
+/// let options = Options::new().schema_json(&serde_json::json!({"attributes": {"age": "int"}})).unwrap();
+/// let out = export_jsonlogic(&def, &options).unwrap();
+/// // A missing age is UNKNOWN in segcore, not a member: JSON Logic must not read it as 0.
+/// assert_eq!(out.rule, serde_json::json!({"and": [{"!=": [{"var": "age"}, null]}, {"<": [{"var": "age"}, 18]}]}));
+/// ```
+pub fn export_jsonlogic(def: &Definition, options: &Options) -> Result<Exported, Error> {
+    if def.effective_from.is_some() || def.effective_until.is_some() {
+        return Err(Error::new(
+            ErrorKind::ExportRefused,
+            format!("`{}`: effective dates depend on the evaluation instant, which JSON Logic does not have", def.id),
+        ));
+    }
+    let schema = import_schema(options.schema.as_ref());
+    export::export_rule(&def.rule, &schema).map_err(|e| {
+        if e.kind() == ErrorKind::ExportRefused {
+            Error::new(ErrorKind::ExportRefused, format!("`{}`: {}", def.id, e.first().message))
+        } else {
+            e
+        }
+    })
 }
