@@ -147,12 +147,13 @@ impl<'a> Tr<'a> {
     pub(super) fn finish(self, members: Vec<Guard>) -> Translation {
         let cubes: Vec<Guard> = members.into_iter().filter_map(|g| g.closed(&self.atoms)).collect();
         let cubes = formula::simplify(cubes);
-        // What the final rule reads: a rule that came out constant rests on no assumption.
+        // The read set is what the final rule reads; the assumptions stay whatever the
+        // translation used — even a rule that came out constant was derived for the declared
+        // types (and, with a var default, for absent rather than null values).
         let used = formula::reads(&self.atoms, &cubes);
         let mut reads = self.reads;
         reads.retain(|path, _| used.contains(path));
-        let assumptions = if used.is_empty() { BTreeMap::new() } else { self.assumptions };
-        Translation { rule: formula::render(&self.atoms, &cubes), assumptions, reads }
+        Translation { rule: formula::render(&self.atoms, &cubes), assumptions: self.assumptions, reads }
     }
 
     /// The cases of reading `path` (a dotted path of the source) under `g`: null (or `default`,

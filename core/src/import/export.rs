@@ -225,6 +225,7 @@ impl Ex<'_> {
                         Some(Lit::Null) => has_null = true,
                         Some(l) => {
                             self.check_type(it, &ty, &l)?;
+                            self.check_decimal(it, &ty)?;
                             lits.push(lit_json(&l));
                         }
                         None => return Err(refused(it, self.rule, "a list item that is not a literal")),
@@ -286,6 +287,31 @@ impl Ex<'_> {
         }
     }
 
+    /// A decimal literal against an int (or number) attribute: segcore compares exactly, JSON
+    /// Logic the double nearest the literal; they agree when no integer lies between the two.
+    fn check_decimal(&self, e: &Expr, ty: &Ty) -> Result<(), Error> {
+        let ExprKind::Lit(Literal::Decimal(d)) = &e.kind else { return Ok(()) };
+        if !matches!(ty, Ty::Int | Ty::Number) {
+            return Ok(());
+        }
+        let magnitude = d.trim_start_matches('-');
+        let (int, frac) = magnitude.split_once('.').unwrap_or((magnitude, ""));
+        let negative = d.starts_with('-');
+        let x: f64 = d.parse().unwrap_or(f64::NAN);
+        let whole: f64 = int.parse().unwrap_or(f64::NAN);
+        let ok = if frac.bytes().all(|b| b == b'0') {
+            x == if negative { -whole } else { whole }
+        } else {
+            let floor = if negative { -whole - 1.0 } else { whole };
+            x.fract() != 0.0 && x.floor() == floor
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(refused(e, self.rule, "a decimal whose nearest double lies on the other side of an integer (JavaScript compares the double, segcore the decimal)"))
+        }
+    }
+
     fn compare(&mut self, e: &Expr, op: Op, a: &Expr, b: &Expr) -> Result<Pair, Error> {
         // Attribute op literal (a literal on the left flips the operator).
         let (path, lit, op) = match (self.path(a)?, self.path(b)?) {
@@ -317,6 +343,7 @@ impl Ex<'_> {
             return Ok(Pair { t: J::Bool(false), f: J::Bool(false) });
         }
         self.check_type(lit, &ty, &l)?;
+        self.check_decimal(lit, &ty)?;
         if let Lit::Str(s) = &l {
             if !matches!(op, Op::Eq | Op::Ne) && s.chars().any(|c| c >= '\u{E000}') {
                 return Err(refused(lit, self.rule, "a string literal with characters at or beyond U+E000 in an order comparison (JavaScript orders UTF-16 units)"));

@@ -105,6 +105,12 @@ impl Gb<'_, '_> {
                         "$savedGroup",
                         "v2 saved-group references are not imported (only `$inGroup`/`$notInGroup` with a snapshot)",
                     )),
+                    // An operator object with an operator 1.8.0 does not know fails whatever the
+                    // value: nothing is read.
+                    _ if matches!(v, J::Object(ops) if is_operator_object(v) && ops.keys().any(|op| !OPERATORS.contains(&op.as_str()))) =>
+                    {
+                        vec![(g1.clone(), false)]
+                    }
                     path => {
                         let mut cases = vec![];
                         for (g2, value) in self.read(&at, path, g1)? {
@@ -131,24 +137,30 @@ impl Gb<'_, '_> {
 
     /// `evalOr`: an empty list passes; a non-array is read as its `length` (none: passes).
     fn or(&mut self, v: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Vec<(Guard, bool)>, Refusal> {
-        let items = match v {
-            J::Array(items) => items,
-            J::String(_) => {
-                return Err(refuse(
+        let items =
+            match v {
+                J::Array(items) => items,
+                J::String(_) => {
+                    return Err(refuse(
+                        ptr,
+                        "$or",
+                        "a string where a list of conditions belongs (JavaScript iterates its characters)",
+                    ))
+                }
+                J::Null => {
+                    return Err(refuse(
+                        ptr,
+                        "$or",
+                        "null where a list of conditions belongs (GrowthBook throws reading its length)",
+                    ))
+                }
+                J::Object(o) if o.contains_key("length") => return Err(refuse(
                     ptr,
                     "$or",
-                    "a string where a list of conditions belongs (JavaScript iterates its characters)",
-                ))
-            }
-            J::Null => {
-                return Err(refuse(
-                    ptr,
-                    "$or",
-                    "null where a list of conditions belongs (GrowthBook throws reading its length)",
-                ))
-            }
-            _ => return Ok(vec![(g.clone(), true)]),
-        };
+                    "an object with a `length` where a list of conditions belongs (GrowthBook iterates it by index)",
+                )),
+                _ => return Ok(vec![(g.clone(), true)]),
+            };
         if items.is_empty() {
             return Ok(vec![(g.clone(), true)]);
         }
@@ -175,24 +187,30 @@ impl Gb<'_, '_> {
 
     /// `evalAnd`: every condition; a non-array has no `length` (passes).
     fn and(&mut self, v: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Vec<(Guard, bool)>, Refusal> {
-        let items = match v {
-            J::Array(items) => items,
-            J::String(_) => {
-                return Err(refuse(
+        let items =
+            match v {
+                J::Array(items) => items,
+                J::String(_) => {
+                    return Err(refuse(
+                        ptr,
+                        "$and",
+                        "a string where a list of conditions belongs (JavaScript iterates its characters)",
+                    ))
+                }
+                J::Null => {
+                    return Err(refuse(
+                        ptr,
+                        "$and",
+                        "null where a list of conditions belongs (GrowthBook throws reading its length)",
+                    ))
+                }
+                J::Object(o) if o.contains_key("length") => return Err(refuse(
                     ptr,
                     "$and",
-                    "a string where a list of conditions belongs (JavaScript iterates its characters)",
-                ))
-            }
-            J::Null => {
-                return Err(refuse(
-                    ptr,
-                    "$and",
-                    "null where a list of conditions belongs (GrowthBook throws reading its length)",
-                ))
-            }
-            _ => return Ok(vec![(g.clone(), true)]),
-        };
+                    "an object with a `length` where a list of conditions belongs (GrowthBook iterates it by index)",
+                )),
+                _ => return Ok(vec![(g.clone(), true)]),
+            };
         let mut out = vec![];
         let mut open = vec![g.clone()];
         for (i, c) in items.iter().enumerate() {
@@ -377,6 +395,8 @@ impl Gb<'_, '_> {
                 let key = js::to_string(&argj).map_err(unsure)?;
                 let entry = self.groups.and_then(|g| g.get(&key)).cloned();
                 let values = match entry {
+                    // `savedGroups[key]` finds an inherited function: a malformed entry.
+                    None if super::jsonlogic_eval::OBJECT_PROTOTYPE.contains(&key.as_str()) => None,
                     None => Some(vec![]),
                     Some(J::Array(v)) => Some(v),
                     Some(J::Object(o)) if o.get("type") == Some(&J::String("list".into())) => match o.get("values") {
@@ -612,6 +632,13 @@ impl Gb<'_, '_> {
         let Js::Str(lit) = arg else {
             return Err(refuse(ptr, op, "a version that is not a string"));
         };
+        if lit.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
+            return Err(refuse(
+                ptr,
+                op,
+                "a version with a line break (GrowthBook's build-stripping pattern stops there)",
+            ));
+        }
         let bare = lit.strip_prefix('v').unwrap_or(lit);
         let bare = bare.split('+').next().unwrap_or(bare);
         if !within_v(bare) {

@@ -81,7 +81,10 @@ pub(crate) fn padded_version(input: &Js) -> String {
     if let Some(rest) = t.strip_prefix('v') {
         t = rest;
     }
-    let t = match t.find('+') {
+    // `\+.*$` without the `m` flag: a `+` from which no line terminator follows to the end.
+    let line_break = |c: char| matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}');
+    let cut = t.char_indices().find(|&(i, c)| c == '+' && !t[i..].contains(line_break)).map(|(i, _)| i);
+    let t = match cut {
         Some(i) => &t[..i],
         None => t,
     };

@@ -319,11 +319,12 @@ impl Tr<'_> {
             [a, b] if is_elem(b) && !is_elem(a) => *a,
             _ => return Err(no_form()),
         };
-        // The constant must itself be data-independent.
-        let c = eval::apply(constant, &Js::Null).map_err(|s| stopped(ptr, op, s))?;
-        if eval::is_logic(constant).is_some_and(|(o, _)| o == "var" || o == "missing" || o == "missing_some") {
+        // The constant must itself be data-independent: no read anywhere inside it (a read there
+        // would see the element).
+        if reads_data(constant) {
             return Err(no_form());
         }
+        let c = eval::apply(constant, &Js::Null).map_err(|s| stopped(ptr, op, s))?;
         // Element x (T or null under A1) matches when `x == c` / `x === c`: the literal of T
         // that c equals, if any.
         let numeric = |n: f64| -> Result<Option<String>, Refusal> {
@@ -340,10 +341,8 @@ impl Tr<'_> {
             }
         };
         let lit = if c.is_nullish() {
-            if cmp == "==" {
-                return Err(refuse(ptr, op, "matching null elements: segcore's `in` cannot find a null element"));
-            }
-            None
+            // `=== null` and `== null` both find null elements (A1 allows them).
+            return Err(refuse(ptr, op, "matching null elements: segcore's `in` cannot find a null element"));
         } else if cmp == "===" {
             match (&elem, &c) {
                 (Elem::Str, Js::Str(s)) => Some(string_literal(s, ptr)?),
@@ -470,6 +469,14 @@ impl Tr<'_> {
             return Ok(vec![(g.clone(), V::T(Rc::new(t)))]);
         }
         let path = js::to_string(&a).map_err(|u| refuse(ptr, "var", u.0))?;
+        if default.is_some() {
+            // A null list element is there (A1 allows it), so json-logic-js does not apply the
+            // default, while segcore cannot tell it from an element out of range.
+            let (seg, _) = self.read_path(ptr, "var", &path)?;
+            if seg.contains('[') {
+                return Err(refuse(ptr, "var", "a default on a list element: a null element keeps null, an absent one takes the default, which segcore cannot tell apart"));
+            }
+        }
         self.read(ptr, "var", &path, default, g)
     }
 
@@ -483,10 +490,19 @@ impl Tr<'_> {
                 V::T(_) => Err(refuse(ptr, op, "keys read from data")),
             })
             .collect::<Result<_, _>>()?;
+        let mut options_len = 0;
         let (need, keys): (Option<Js>, Vec<Js>) = if op == "missing_some" {
             let need = consts.first().cloned().unwrap_or(Js::Undef);
             match consts.get(1) {
-                Some(Js::Arr(a)) => (Some(need), a.as_ref().clone()),
+                // `{"missing": options}`: `missing` takes its first operand's elements when that
+                // is an array; the count still uses `options.length`.
+                Some(Js::Arr(a)) => {
+                    options_len = a.len();
+                    match a.first() {
+                        Some(Js::Arr(first)) => (Some(need), first.as_ref().clone()),
+                        _ => (Some(need), a.as_ref().clone()),
+                    }
+                }
                 _ => {
                     // Not an array: let the reference decide (it throws or reads one key).
                     return Err(refuse(ptr, op, "a key list that is not an array"));
@@ -530,7 +546,7 @@ impl Tr<'_> {
             let value = match &need {
                 None => Js::Arr(Rc::new(miss)),
                 Some(n) => {
-                    let present = Js::Num((keys.len() - miss.len()) as f64);
+                    let present = Js::Num(options_len as f64 - miss.len() as f64);
                     if js::relational(">=", &present, n).map_err(|u| refuse(ptr, op, u.0))? {
                         Js::Arr(Rc::new(vec![]))
                     } else {
@@ -795,6 +811,17 @@ impl Tr<'_> {
             N::C(x) => V::C(Js::Num(x)),
             N::T(s, _) => V::T(Rc::new(Term { kind: Kind::Double, expr: s, reads })),
         })
+    }
+}
+
+/// Whether `node` reads its data anywhere inside (`var`, `missing`, `missing_some`).
+fn reads_data(node: &J) -> bool {
+    match node {
+        J::Array(items) => items.iter().any(reads_data),
+        J::Object(o) if o.len() == 1 => {
+            o.iter().any(|(k, v)| matches!(k.as_str(), "var" | "missing" | "missing_some") || reads_data(v))
+        }
+        _ => false,
     }
 }
 

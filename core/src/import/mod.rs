@@ -498,7 +498,18 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
 
 /// The definition as YAML, fields in the order SPEC §1 lists them.
 fn definition_yaml(def: &serde_json::Value) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    // A JSON string is a YAML double-quoted scalar, except that YAML allows fewer characters
+    // raw (its printable set): the others are written as `\u` escapes.
+    let q = |s: &str| {
+        let json = serde_json::to_string(s).unwrap_or_default();
+        let printable = |c: char| {
+            matches!(c, '\t' | '\n' | '\r' | '\u{85}' | ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+                || c >= '\u{10000}'
+        };
+        json.chars()
+            .map(|c| if printable(c) { c.to_string() } else { format!("\\u{:04X}", c as u32) })
+            .collect::<String>()
+    };
     let mut out = String::new();
     out.push_str(&format!("id: {}\n", def["id"].as_str().unwrap_or_default()));
     out.push_str(&format!("version: {}\n", def["version"].as_str().unwrap_or_default()));
