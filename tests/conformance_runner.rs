@@ -360,6 +360,9 @@ fn check_import(case: &J) -> Result<(), String> {
     if let Some(groups) = case.get("saved_groups") {
         options = options.saved_groups(groups).map_err(|e| format!("bad saved groups in case: {e}"))?;
     }
+    if let Some(t) = case.get("toggle").and_then(J::as_str) {
+        options = options.toggle(t);
+    }
     let imported = match case.get("source_text").and_then(J::as_str) {
         Some(text) => import(format, text, &options),
         None => import_value(format, &case["source"], &options),

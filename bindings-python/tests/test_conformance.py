@@ -344,10 +344,11 @@ def _check_import(case: Dict[str, Any]) -> None:
     rule = case["source_text"] if "source_text" in case else json.dumps(case["source"])
     schema = case.get("schema")
     groups = case.get("saved_groups")
+    toggle = case.get("toggle")
     if "error" in expect:
         kind = expect["error"].get("kind")
         try:
-            segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups)
+            segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle)
         except segcore.SegmentError as e:
             want_class = segcore.ParseError if kind == "import_invalid" else segcore.TypeCheckError
             if getattr(e, "kind", None) != kind or not isinstance(e, want_class):
@@ -355,11 +356,11 @@ def _check_import(case: Dict[str, Any]) -> None:
         else:
             raise CaseProblem("expected %s, the import succeeded" % kind)
         if kind == "import_refused" and "path" in expect["error"]:
-            out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, partial=True)
+            out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle, partial=True)
             if out["status"] != "refused" or out["refusals"][0]["path"] != expect["error"]["path"]:
                 raise CaseProblem("refused at %r, expected %r" % (out["refusals"], expect["error"]["path"]))
         return
-    out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups)
+    out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle)
     want = expect["import"]
     if out["status"] != want["status"]:
         raise CaseProblem("status %s (want %s): %r" % (out["status"], want["status"], out))

@@ -851,6 +851,7 @@ export function createApi(backend) {
       schema: options.schema ?? null,
       id: options.id ?? null,
       saved_groups: options.savedGroups ?? null,
+      toggle: options.toggle ?? null,
       partial: Boolean(options.partial),
     };
     if (typeof rule === 'string') req.source_text = rule;

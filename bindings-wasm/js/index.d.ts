@@ -624,13 +624,15 @@ export declare function formatRule(rule: string): string;
 /** Options of {@link importRule}. */
 export interface ImportOptions {
   /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default) or `'growthbook'` (`evalCondition` of @growthbook/growthbook 1.8.0). */
-  source?: 'jsonlogic' | 'growthbook';
+  source?: 'jsonlogic' | 'growthbook' | 'unleash';
   /** Import schema: `{ attributes: { age: 'int', 'user.plan': 'string' } }` — the type of every attribute read. */
   schema?: { attributes?: Record<string, string>; events?: Record<string, Record<string, string>> };
   /** The definition's id (default `imported`). */
   id?: string;
   /** GrowthBook saved groups (`{ groupId: [values] }`), inlined into `$inGroup`/`$notInGroup` as they are now. */
   savedGroups?: Record<string, unknown>;
+  /** The Unleash feature to import from a document with several. */
+  toggle?: string;
   /** Return a refused report instead of throwing. */
   partial?: boolean;
 }
@@ -640,7 +642,7 @@ export interface ImportResult {
   reference: string;
   status: 'exact' | 'exact_under' | 'refused';
   /** Each assumption used, with the JSON pointers of the source nodes that needed it. */
-  assumptions: Array<{ id: 'A1' | 'A2' | 'A3' | 'A4' | 'V'; statement: string; paths: string[] }>;
+  assumptions: Array<{ id: 'A1' | 'A2' | 'A3' | 'A4' | 'V' | 'N'; statement: string; paths: string[] }>;
   /** The refused construct: a JSON pointer into the source as written (`''` is the root). */
   refusals: Array<{ path: string; construct: string; reason: string }>;
   /** Attribute paths the rule reads. */

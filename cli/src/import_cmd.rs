@@ -18,8 +18,8 @@ pub struct ImportArgs {
     /// The rule file (`-`: standard input). Not with --audit.
     #[arg(required_unless_present = "audit", conflicts_with = "audit")]
     pub input: Option<PathBuf>,
-    /// The rule's format: jsonlogic (json-logic-js 2.0.5) or growthbook (a targeting condition,
-    /// @growthbook/growthbook 1.8.0).
+    /// The rule's format: jsonlogic (json-logic-js 2.0.5), growthbook (a targeting condition,
+    /// @growthbook/growthbook 1.8.0) or unleash (a feature toggle, as yggdrasil evaluates it).
     #[arg(long = "from", value_name = "FORMAT", required_unless_present = "audit")]
     pub from: Option<String>,
     /// Import schema (YAML/JSON, SPEC §18; attribute names may be dotted paths): the type of
@@ -30,6 +30,9 @@ pub struct ImportArgs {
     /// as they are now.
     #[arg(long, value_name = "FILE")]
     pub saved_groups: Option<PathBuf>,
+    /// The Unleash feature to import from a document with several.
+    #[arg(long)]
+    pub toggle: Option<String>,
     /// The definition's id (default: `imported`; with --audit, each file's name).
     #[arg(long)]
     pub id: Option<String>,
@@ -41,7 +44,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Inventory a folder of rules (`*.jsonlogic.json` or plain `*.json`: JSON Logic;
-    /// `*.growthbook.json`: a GrowthBook condition): one row per rule with its status, and the
+    /// `*.growthbook.json`: a GrowthBook condition; `*.unleash.json`: one Unleash feature): one row per rule with its status, and the
     /// definitions that import written to --out.
     #[arg(long, value_name = "DIR")]
     pub audit: Option<PathBuf>,
@@ -115,6 +118,9 @@ pub fn run(args: &ImportArgs) -> CliResult<()> {
     if let Some(id) = &args.id {
         opts = opts.id(id);
     }
+    if let Some(t) = &args.toggle {
+        opts = opts.toggle(t);
+    }
     let imported = import::import(format, &text, &opts).map_err(|e| core_error(&origin, &e))?;
     if let Some(path) = &args.report {
         write_report(path, &imported.report.to_json())?;
@@ -159,6 +165,8 @@ fn rule_files(dir: &Path) -> CliResult<Vec<(PathBuf, Format, String)>> {
         }
         let (stem, format) = if let Some(s) = name.strip_suffix(".growthbook.json") {
             (s, Format::GrowthBook)
+        } else if let Some(s) = name.strip_suffix(".unleash.json") {
+            (s, Format::Unleash)
         } else if let Some(s) = name.strip_suffix(".jsonlogic.json") {
             (s, Format::JsonLogic)
         } else if let Some(s) = name.strip_suffix(".json") {

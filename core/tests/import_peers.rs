@@ -339,6 +339,138 @@ fn growthbook_peer_suite_translates_or_refuses_never_wrong() {
     check_peers(Format::GrowthBook, "growthbook", peers);
 }
 
+/// The context fields a feature's constraints read, with whether a NUM_* operator reads them.
+fn unleash_fields(state: &J, feature: &J) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    let mut add = |c: &J| {
+        if let Some(name) = c["contextName"].as_str() {
+            let numeric = c["operator"].as_str().is_some_and(|o| o.starts_with("NUM_"));
+            *out.entry(name.to_string()).or_insert(false) |= numeric;
+        }
+    };
+    for s in feature["strategies"].as_array().into_iter().flatten() {
+        s["constraints"].as_array().into_iter().flatten().for_each(&mut add);
+        if s["name"] == "userWithId" {
+            add(&json!({"contextName": "userId", "operator": "IN"}));
+        }
+        for id in s["segments"].as_array().into_iter().flatten() {
+            let segs = state["segments"].as_array().into_iter().flatten();
+            for seg in segs.filter(|g| g["id"] == *id) {
+                seg["constraints"].as_array().into_iter().flatten().for_each(&mut add);
+            }
+        }
+    }
+    drop(add);
+    out
+}
+
+/// An Unleash context as profile attributes (SPEC §29.4): the standard fields and the properties
+/// by name, strings; a field read by NUM_* as the number Rust's f64 parse reads (contract N).
+fn unleash_attributes(context: &J, numeric: &BTreeMap<String, bool>) -> J {
+    const STANDARD: &[&str] = &["userId", "sessionId", "environment", "appName", "remoteAddress", "currentTime"];
+    let mut attrs = serde_json::Map::new();
+    for k in STANDARD {
+        if let Some(v) = context.get(*k).filter(|v| !v.is_null()) {
+            attrs.insert(k.to_string(), v.clone());
+        }
+    }
+    for (k, v) in context["properties"].as_object().into_iter().flatten() {
+        if !STANDARD.contains(&k.as_str()) && !v.is_null() {
+            attrs.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, num) in numeric {
+        if *num {
+            match attrs.get(k).and_then(J::as_str).and_then(|t| t.parse::<f64>().ok()).filter(|x| x.is_finite()) {
+                Some(x) => {
+                    attrs.insert(k.clone(), json!(x));
+                }
+                None => {
+                    attrs.remove(k);
+                }
+            }
+        }
+    }
+    J::Object(attrs)
+}
+
+#[test]
+fn unleash_peer_suite_translates_or_refuses_never_wrong() {
+    let text = std::fs::read_to_string(dir().join("peers/unleash-oracle.json")).expect("the oracle file");
+    let oracle: J = serde_json::from_str(&text).expect("oracle JSON");
+    let cases = oracle["cases"].as_array().unwrap().clone();
+    assert!(cases.len() > 150, "the Unleash oracle lists the suite's toggle tests");
+    let mut t = Tally::default();
+    for c in &cases {
+        t.cases += 1;
+        let file = c["file"].as_str().unwrap();
+        let spec: J = serde_json::from_str(&std::fs::read_to_string(dir().join("peers/unleash").join(file)).unwrap()).unwrap();
+        let state = &spec["state"];
+        let toggle = c["toggle"].as_str().unwrap();
+        let id = format!("{file}#{} {toggle}", c["index"]);
+        if c["clock"] == true {
+            t.refused += 1;
+            *t.reasons.entry("the engine reads the wall clock".into()).or_default() += 1;
+            continue;
+        }
+        let Some(feature) = state["features"].as_array().and_then(|fs| fs.iter().find(|f| f["name"] == toggle)) else {
+            // A toggle the state does not have is off in every engine; nothing to import.
+            t.refused += 1;
+            *t.reasons.entry("no such toggle in the state".into()).or_default() += 1;
+            continue;
+        };
+        let fields = unleash_fields(state, feature);
+        let schema = json!({"attributes": fields.iter().map(|(k, num)| (k.clone(), json!(if *num { "number" } else { "string" }))).collect::<serde_json::Map<_, _>>()});
+        let source = json!({"features": [feature], "segments": state["segments"].clone()});
+        let options = Options::new().schema_json(&schema).unwrap();
+        let imported = match import_value(Format::Unleash, &source, &options) {
+            Ok(i) if i.report.status != Status::Refused => i,
+            Ok(i) => {
+                let r = &i.report.refusals[0];
+                t.refused += 1;
+                *t.reasons.entry(format!("`{}`: {}", r.construct, r.reason.split(':').next().unwrap_or(""))).or_default() += 1;
+                continue;
+            }
+            Err(e) => {
+                t.wrong.push(format!("{id}: {e}"));
+                continue;
+            }
+        };
+        let attributes = unleash_attributes(&c["context"], &fields);
+        match member(&imported, &attributes) {
+            Ok(m) if J::Bool(m) == c["enabled"] => {}
+            Ok(m) => t.wrong.push(format!("{id}: on {attributes} → {:?}: member {m}, the engine {}", imported.rule, c["enabled"])),
+            Err(e) => t.wrong.push(format!("{id}: {e}")),
+        }
+        if imported.report.reads.is_empty() {
+            t.folded += 1;
+        } else {
+            t.translated += 1;
+        }
+    }
+    eprintln!(
+        "unleash client-specification: {} cases — {} imported ({} constant, {} reading data), {} refused, {} wrong",
+        t.cases,
+        t.folded + t.translated,
+        t.folded,
+        t.translated,
+        t.refused,
+        t.wrong.len()
+    );
+    let mut reasons: Vec<_> = t.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (r, n) in reasons.iter().take(14) {
+        eprintln!("    refused {n:>4}  {r}");
+    }
+    for w in &t.wrong {
+        eprintln!("  WRONG {w}");
+    }
+    let rows = json!([{"suite": "unleash client-specification", "cases": t.cases, "translated": t.folded + t.translated,
+        "refused": t.refused, "wrong": t.wrong.len()}]);
+    let _ = std::fs::write(reports().join("import-peers-unleash.json"), serde_json::to_string_pretty(&rows).unwrap());
+    assert!(t.wrong.is_empty(), "imports that disagree with yggdrasil");
+}
+
 /// A generated corpus: the engine's answer for every rule × data pair (JSONL: `{rule |
 /// condition, schema, saved_groups?, data: [...], truthy | result: [...], throws?: [...]}`).
 fn differential(format: Format, name: &str, var: &str) {

@@ -401,6 +401,7 @@ function checkImport(c) {
     source: toPlain(c.from),
     schema: has(c, 'schema') ? toPlain(c.schema) : undefined,
     savedGroups: has(c, 'saved_groups') ? toPlain(c.saved_groups) : undefined,
+    toggle: has(c, 'toggle') ? toPlain(c.toggle) : undefined,
   };
   if (has(expect, 'error')) {
     const kind = toPlain(expect.error.kind);

@@ -585,12 +585,12 @@ def format_rule(rule: str) -> str:
     'not (a = 1)'
     """
 
-ImportSource = Literal["jsonlogic", "growthbook"]
+ImportSource = Literal["jsonlogic", "growthbook", "unleash"]
 """The formats ``import_rule`` reads and their reference engines: ``jsonlogic`` (json-logic-js 2.0.5),
 ``growthbook`` (``evalCondition`` of @growthbook/growthbook 1.8.0)."""
 
 class ImportAssumption(TypedDict):
-    id: Literal["A1", "A2", "A3", "A4", "V"]
+    id: Literal["A1", "A2", "A3", "A4", "V", "N"]
     statement: str
     paths: list[str]
     """JSON pointers of the source nodes that needed it."""
@@ -622,6 +622,7 @@ def import_rule(
     schema: Optional[Mapping[str, Any]] = None,
     id: Optional[str] = None,
     saved_groups: Optional[Mapping[str, Any]] = None,
+    toggle: Optional[str] = None,
     partial: bool = False,
 ) -> ImportResult:
     """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.

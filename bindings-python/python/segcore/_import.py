@@ -19,6 +19,7 @@ def import_rule(
     schema: Optional[Mapping[str, Any]] = None,
     id: Optional[str] = None,
     saved_groups: Optional[Mapping[str, Any]] = None,
+    toggle: Optional[str] = None,
     partial: bool = False,
 ) -> dict[str, Any]:
     """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.
@@ -26,7 +27,9 @@ def import_rule(
     ``rule`` is the source rule: a JSON text (``str``) or the parsed value (a dict, list, …).
     ``source`` names its format and reference engine: ``"jsonlogic"`` (json-logic-js 2.0.5) or
     ``"growthbook"`` (a targeting condition, @growthbook/growthbook 1.8.0; ``saved_groups`` are
-    inlined into ``$inGroup``/``$notInGroup`` as they are now).
+    inlined into ``$inGroup``/``$notInGroup`` as they are now) or ``"unleash"`` (a feature toggle of a
+    ``{"features", "segments"}`` document, ``toggle`` naming it when there are several, as yggdrasil
+    evaluates it).
     ``schema`` declares the type of every attribute the rule reads (``{"attributes": {"age":
     "int"}}``; dotted names for nested values). Returns the report with the imported ``rule``,
     the ``definition`` (YAML text) and the ``schema`` it compiles against. A refused import
@@ -46,6 +49,7 @@ def import_rule(
         "schema": schema,
         "id": id,
         "saved_groups": saved_groups,
+        "toggle": toggle,
         "partial": partial,
     }
     if isinstance(rule, str):

@@ -20,6 +20,7 @@ mod growthbook_eval;
 mod js;
 mod jsonlogic;
 mod jsonlogic_eval;
+mod unleash;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,6 +31,9 @@ use crate::{Definition, Schema};
 
 pub use export::Exported;
 
+/// The Unleash engine whose behaviour imports reproduce.
+const UNLEASH_ENGINE: &str = "yggdrasil-engine 2.0.0";
+
 /// A source format and its reference engine (SPEC §29).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
@@ -38,6 +42,8 @@ pub enum Format {
     /// A GrowthBook targeting condition, as `evalCondition` of @growthbook/growthbook 1.8.0
     /// evaluates it.
     GrowthBook,
+    /// An Unleash feature toggle (strategies, constraints, segments), as yggdrasil evaluates it.
+    Unleash,
 }
 
 impl Format {
@@ -46,6 +52,7 @@ impl Format {
         match self {
             Format::JsonLogic => "jsonlogic",
             Format::GrowthBook => "growthbook",
+            Format::Unleash => "unleash",
         }
     }
     /// The engine whose behaviour an import reproduces.
@@ -53,6 +60,7 @@ impl Format {
         match self {
             Format::JsonLogic => "json-logic-js 2.0.5",
             Format::GrowthBook => "@growthbook/growthbook 1.8.0",
+            Format::Unleash => UNLEASH_ENGINE,
         }
     }
     /// The source's notion of a match, as written into the definition.
@@ -60,11 +68,12 @@ impl Format {
         match self {
             Format::JsonLogic => "a member is a profile whose attributes make the rule's result truthy",
             Format::GrowthBook => "a member is a profile whose attributes make evalCondition return true",
+            Format::Unleash => "a member is a profile whose context has the toggle enabled",
         }
     }
     /// Every format, in a stable order.
     pub fn all() -> &'static [Format] {
-        &[Format::JsonLogic, Format::GrowthBook]
+        &[Format::JsonLogic, Format::GrowthBook, Format::Unleash]
     }
 }
 
@@ -74,9 +83,10 @@ impl std::str::FromStr for Format {
         match s {
             "jsonlogic" | "json-logic" => Ok(Format::JsonLogic),
             "growthbook" => Ok(Format::GrowthBook),
+            "unleash" => Ok(Format::Unleash),
             other => Err(Error::new(
                 ErrorKind::ImportInvalid,
-                format!("unknown import format `{other}` (formats: jsonlogic, growthbook)"),
+                format!("unknown import format `{other}` (formats: jsonlogic, growthbook, unleash)"),
             )),
         }
     }
@@ -102,6 +112,8 @@ pub enum Assumption {
     A4,
     /// Version strings are SemVer within GrowthBook's padding (SPEC §29 V).
     V,
+    /// Numeric Unleash properties arrive as numbers (SPEC §29 N).
+    N,
 }
 
 impl Assumption {
@@ -113,6 +125,7 @@ impl Assumption {
             Assumption::A3 => "A3",
             Assumption::A4 => "A4",
             Assumption::V => "V",
+            Assumption::N => "N",
         }
     }
     /// What the data must keep to.
@@ -125,6 +138,7 @@ impl Assumption {
             }
             Assumption::A4 => "a value that is not there is absent, not null",
             Assumption::V => "version strings are strict SemVer with numbers below 100000 and numeric pre-release identifiers below 10000",
+            Assumption::N => "a numeric context property is the number Rust's f64 parse reads from its text, absent when that fails",
         }
     }
 }
@@ -306,6 +320,7 @@ pub struct Options {
     schema: Option<serde_json::Value>,
     id: Option<String>,
     saved_groups: Option<serde_json::Value>,
+    toggle: Option<String>,
 }
 
 impl Options {
@@ -332,6 +347,11 @@ impl Options {
         }
         self.saved_groups = Some(groups.clone());
         Ok(self)
+    }
+    /// The Unleash feature to import from a document with several (default: the only one).
+    pub fn toggle(mut self, name: &str) -> Options {
+        self.toggle = Some(name.to_string());
+        self
     }
     /// The definition's id (default `imported`).
     pub fn id(mut self, id: &str) -> Options {
@@ -418,6 +438,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
     let translated = match format {
         Format::JsonLogic => jsonlogic::translate(source, &schema),
         Format::GrowthBook => growthbook::translate(source, &schema, options.saved_groups.as_ref()),
+        Format::Unleash => unleash::translate(source, options.toggle.as_deref(), &schema),
     };
     let t = match translated {
         Ok(t) => t,
@@ -464,6 +485,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
         match format {
             Format::JsonLogic => "JSON Logic",
             Format::GrowthBook => "a GrowthBook condition",
+            Format::Unleash => "an Unleash feature toggle",
         },
         format.reference(),
         format.convention()
