@@ -267,3 +267,34 @@ fn export_to_json_logic_and_refusals() {
     let o = segcore(&["export", "--to", "sql", "reg"], &dir);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn unleash_toggles_as_yggdrasil_evaluates_them() {
+    let dir = tmp("unleash");
+    std::fs::write(dir.join("schema.yaml"), "attributes:\n  email: string\n  country: string\n  appVersion: string\n")
+        .unwrap();
+    // A toggle with a segment, an inverted constraint and a version: NOT_IN passes a missing field.
+    std::fs::write(
+        dir.join("rules/beta.unleash.json"),
+        r#"{"features": [{"name": "beta", "enabled": true, "strategies": [{"name": "default", "parameters": {},
+            "constraints": [{"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@example.com"], "inverted": true},
+                            {"contextName": "appVersion", "operator": "SEMVER_GTE", "value": "2.1.0"}],
+            "segments": [1]}]}],
+            "segments": [{"id": 1, "constraints": [{"contextName": "country", "operator": "NOT_IN", "values": ["FR"]}]}]}"#,
+    )
+    .unwrap();
+    let o = segcore(&["import", "--from", "unleash", "--schema", "schema.yaml", "rules/beta.unleash.json"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let yaml = text(&o.stdout);
+    assert!(yaml.contains("imported:unleash") && yaml.contains("yggdrasil-engine"), "{yaml}");
+    assert!(yaml.contains("semver(appVersion) >= ") && yaml.contains("not coalesce(country = "), "{yaml}");
+    // A partial rollout is murmur3 bucketing: refused with the strategy's place.
+    std::fs::write(
+        dir.join("rules/half.unleash.json"),
+        r#"{"name": "half", "enabled": true, "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "default", "groupId": "half"}}]}"#,
+    )
+    .unwrap();
+    let o = segcore(&["import", "--from", "unleash", "--schema", "schema.yaml", "rules/half.unleash.json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("/strategies/0") && text(&o.stderr).contains("rollout"), "{}", text(&o.stderr));
+}

@@ -360,23 +360,36 @@ fn unleash_fields(state: &J, feature: &J) -> BTreeMap<String, bool> {
             }
         }
     }
-    drop(add);
     out
 }
 
-/// An Unleash context as profile attributes (SPEC §29.4): the standard fields and the properties
-/// by name, strings; a field read by NUM_* as the number Rust's f64 parse reads (contract N).
+/// An Unleash context as profile attributes (SPEC §29.4), as yggdrasil reads it: a top-level
+/// field when present (a top-level null hides the property), else the property; strings (numbers
+/// and booleans as text); a field read by NUM_* as the number Rust's f64 parse reads (contract N).
 fn unleash_attributes(context: &J, numeric: &BTreeMap<String, bool>) -> J {
-    const STANDARD: &[&str] = &["userId", "sessionId", "environment", "appName", "remoteAddress", "currentTime"];
+    let text = |v: &J| match v {
+        J::String(s) => Some(J::String(s.clone())),
+        J::Number(n) => Some(J::String(n.to_string())),
+        J::Bool(b) => Some(J::String(b.to_string())),
+        _ => None,
+    };
     let mut attrs = serde_json::Map::new();
-    for k in STANDARD {
-        if let Some(v) = context.get(*k).filter(|v| !v.is_null()) {
-            attrs.insert(k.to_string(), v.clone());
+    for (k, v) in context["properties"].as_object().into_iter().flatten() {
+        if let Some(t) = text(v) {
+            attrs.insert(k.clone(), t);
         }
     }
-    for (k, v) in context["properties"].as_object().into_iter().flatten() {
-        if !STANDARD.contains(&k.as_str()) && !v.is_null() {
-            attrs.insert(k.clone(), v.clone());
+    for (k, v) in context.as_object().into_iter().flatten() {
+        if k == "properties" {
+            continue;
+        }
+        match text(v) {
+            Some(t) => {
+                attrs.insert(k.clone(), t);
+            }
+            None => {
+                attrs.remove(k);
+            }
         }
     }
     for (k, num) in numeric {
@@ -404,7 +417,8 @@ fn unleash_peer_suite_translates_or_refuses_never_wrong() {
     for c in &cases {
         t.cases += 1;
         let file = c["file"].as_str().unwrap();
-        let spec: J = serde_json::from_str(&std::fs::read_to_string(dir().join("peers/unleash").join(file)).unwrap()).unwrap();
+        let spec: J =
+            serde_json::from_str(&std::fs::read_to_string(dir().join("peers/unleash").join(file)).unwrap()).unwrap();
         let state = &spec["state"];
         let toggle = c["toggle"].as_str().unwrap();
         let id = format!("{file}#{} {toggle}", c["index"]);
@@ -428,7 +442,9 @@ fn unleash_peer_suite_translates_or_refuses_never_wrong() {
             Ok(i) => {
                 let r = &i.report.refusals[0];
                 t.refused += 1;
-                *t.reasons.entry(format!("`{}`: {}", r.construct, r.reason.split(':').next().unwrap_or(""))).or_default() += 1;
+                *t.reasons
+                    .entry(format!("`{}`: {}", r.construct, r.reason.split(':').next().unwrap_or("")))
+                    .or_default() += 1;
                 continue;
             }
             Err(e) => {
@@ -439,7 +455,9 @@ fn unleash_peer_suite_translates_or_refuses_never_wrong() {
         let attributes = unleash_attributes(&c["context"], &fields);
         match member(&imported, &attributes) {
             Ok(m) if J::Bool(m) == c["enabled"] => {}
-            Ok(m) => t.wrong.push(format!("{id}: on {attributes} → {:?}: member {m}, the engine {}", imported.rule, c["enabled"])),
+            Ok(m) => t
+                .wrong
+                .push(format!("{id}: on {attributes} → {:?}: member {m}, the engine {}", imported.rule, c["enabled"])),
             Err(e) => t.wrong.push(format!("{id}: {e}")),
         }
         if imported.report.reads.is_empty() {

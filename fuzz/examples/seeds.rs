@@ -116,7 +116,11 @@ fn main() {
 fn add_case(s: &mut Seeds, case: &J) {
     // SPEC §29 cases: their source rules seed the `import` target.
     if case["query"] == "import" {
-        let prefix: &[u8] = if case["from"] == "growthbook" { b"gb:" } else { b"" };
+        let prefix: &[u8] = match case["from"].as_str() {
+            Some("growthbook") => b"gb:",
+            Some("unleash") => b"un:",
+            _ => b"",
+        };
         let text = match case["source_text"].as_str() {
             Some(t) => t.to_string(),
             None => case["source"].to_string(),

@@ -699,21 +699,26 @@ pub fn reconcile(data: &[u8]) {
     }
 }
 
-/// `import`: the bytes are a JSON Logic rule, or after `gb:` a GrowthBook condition (SPEC §29).
+/// `import`: the bytes are a JSON Logic rule, after `gb:` a GrowthBook condition, after `un:` an
+/// Unleash document (SPEC §29).
 /// Nothing panics; a source that does not read is `import_invalid`; a refusal names a JSON
 /// pointer; an import compiles against its own schema and is total — never UNKNOWN — on profiles
 /// that keep that schema (A1), for every attribute absent, null or set.
 pub fn import(data: &[u8]) {
     use segcore::import::{import, Format, Options, Status};
     start(data);
-    let (format, data) = match data.strip_prefix(b"gb:") {
-        Some(rest) => (Format::GrowthBook, rest),
-        None => (Format::JsonLogic, data),
+    let (format, data) = if let Some(rest) = data.strip_prefix(b"gb:") {
+        (Format::GrowthBook, rest)
+    } else if let Some(rest) = data.strip_prefix(b"un:") {
+        (Format::Unleash, rest)
+    } else {
+        (Format::JsonLogic, data)
     };
     let text = text(data);
     let schema = serde_json::json!({"attributes": {
         "age": "int", "score": "float", "n": "number", "name": "string", "vip": "bool",
-        "tags": "list<string>", "nums": "list<int>", "user.plan": "string", "user": "object"}});
+        "tags": "list<string>", "nums": "list<int>", "user.plan": "string", "user": "object",
+        "userId": "string", "email": "string", "version": "string", "slicesLeft": "number"}});
     let groups = serde_json::json!({"g": ["a", 1], "v2": {"type": "list", "values": ["b"]}, "bad": 3});
     let options = Options::new().schema_json(&schema).and_then(|o| o.saved_groups(&groups)).expect("the fixed options");
     let imported = match import(format, &text, &options) {

@@ -138,7 +138,7 @@ impl Assumption {
             }
             Assumption::A4 => "a value that is not there is absent, not null",
             Assumption::V => "version strings are strict SemVer with numbers below 100000 and numeric pre-release identifiers below 10000",
-            Assumption::N => "a numeric context property is the number Rust's f64 parse reads from its text, absent when that fails",
+            Assumption::N => "a numeric context property is the finite number Rust's f64 parse reads from its text, absent when that fails",
         }
     }
 }

@@ -31,9 +31,11 @@ fn find<'a>(source: &'a J, toggle: Option<&str>) -> Result<(&'a J, String, &'a [
         Some(J::Array(features)) => {
             let segments = source.get("segments").and_then(J::as_array).map_or(no_segments, Vec::as_slice);
             let index = match toggle {
-                Some(name) => features.iter().position(|f| f.get("name").and_then(J::as_str) == Some(name)).ok_or_else(|| {
-                    refuse("/features", "toggle", format!("no feature named `{name}` in the document"))
-                })?,
+                Some(name) => {
+                    features.iter().position(|f| f.get("name").and_then(J::as_str) == Some(name)).ok_or_else(|| {
+                        refuse("/features", "toggle", format!("no feature named `{name}` in the document"))
+                    })?
+                }
                 None if features.len() == 1 => 0,
                 None => {
                     return Err(refuse("/features", "toggle", "several features: name the one to import (`--toggle`)"))
@@ -41,12 +43,19 @@ fn find<'a>(source: &'a J, toggle: Option<&str>) -> Result<(&'a J, String, &'a [
             };
             Ok((&features[index], format!("/features/{index}"), segments))
         }
-        _ if source.get("strategies").is_some() || source.get("enabled").is_some() => Ok((source, String::new(), no_segments)),
+        _ if source.get("strategies").is_some() || source.get("enabled").is_some() => {
+            Ok((source, String::new(), no_segments))
+        }
         _ => Err(refuse("", "document", "an Unleash document has `features` (and `segments`), or is one feature")),
     }
 }
 
-fn toggle_cases(tr: &mut Tr<'_>, feature: &J, ptr: &str, segments: &[J]) -> Result<Result<Vec<(Guard, bool)>, Off>, Refusal> {
+fn toggle_cases(
+    tr: &mut Tr<'_>,
+    feature: &J,
+    ptr: &str,
+    segments: &[J],
+) -> Result<Result<Vec<(Guard, bool)>, Off>, Refusal> {
     if feature.get("enabled") == Some(&J::Bool(false)) {
         return Ok(Ok(vec![(Guard::default(), false)]));
     }
@@ -124,16 +133,27 @@ fn strategy(s: &J, ptr: &str) -> Result<Part, Refusal> {
         "flexibleRollout" => {
             let stickiness = param("stickiness").unwrap_or("default");
             if stickiness != "default" {
-                return Err(refuse(ptr, name, "a custom stickiness (the rollout hashes it with murmur3, segcore's bucketing is SHA-256)"));
+                return Err(refuse(
+                    ptr,
+                    name,
+                    "a custom stickiness (the rollout hashes it with murmur3, segcore's bucketing is SHA-256)",
+                ));
             }
-            match param("rollout").map(str::trim) {
+            // yggdrasil pastes the group id into its rule text: a quote or a trailing backslash
+            // breaks it there.
+            if param("groupId").is_some_and(|g| g.contains('"') || g.ends_with('\\')) {
+                return Err(refuse(ptr, name, "a group id yggdrasil's rule text cannot hold"));
+            }
+            match param("rollout") {
                 Some("100") => Ok(Part::Const(true)),
                 Some("0") => Ok(Part::Const(false)),
-                _ => Err(refuse(ptr, name, "a partial rollout (murmur3 buckets; segcore's `bucket` is SHA-256, SPEC §13)")),
+                _ => Err(refuse(ptr, name, "a partial rollout or an unusual spelling of one (murmur3 buckets; segcore's `bucket` is SHA-256, SPEC §13)")),
             }
         }
         "userWithId" => {
-            let ids: Vec<String> = param("userIds").unwrap_or("").split(',').map(|x| x.trim().to_string()).collect();
+            // Without `userIds` the strategy is off.
+            let Some(ids) = param("userIds") else { return Ok(Part::Const(false)) };
+            let ids: Vec<String> = ids.split(',').map(|x| x.trim().to_string()).collect();
             let c = serde_json::json!({"contextName": "userId", "operator": "IN", "values": ids});
             Ok(Part::Constraint(c, ptr.to_string()))
         }
@@ -195,11 +215,18 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
     let name = c.get("contextName").and_then(J::as_str).unwrap_or("");
     let inverted = c.get("inverted").and_then(J::as_bool).unwrap_or(false);
     let insensitive = c.get("caseInsensitive").and_then(J::as_bool).unwrap_or(false);
-    let values: Vec<String> = c.get("values").and_then(J::as_array).map_or(vec![], |v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
+    let values: Vec<String> = c
+        .get("values")
+        .and_then(J::as_array)
+        .map_or(vec![], |v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
     let value = c.get("value").and_then(J::as_str).map(str::to_string);
     // A value ending in `\` escapes the closing quote in yggdrasil's rule text.
     if values.iter().chain(value.iter()).any(|v| v.ends_with('\\')) {
         return Ok(Err(Off));
+    }
+    // A missing `currentTime` is the wall clock for every operator: segcore never reads one.
+    if name == "currentTime" {
+        return Err(refuse(ptr, op, "`currentTime`: yggdrasil reads the wall clock when the context has none"));
     }
     match op {
         "IN" | "NOT_IN" | "STR_STARTS_WITH" | "STR_ENDS_WITH" | "STR_CONTAINS" | "REGEX" | "SEMVER_EQ" | "SEMVER_GT" | "SEMVER_GTE"
@@ -229,15 +256,20 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
         match value.as_deref().and_then(shape) {
             Some(s) => Some(s),
             None => {
-                if value.as_deref().is_some_and(|v| v.contains('T') && v.contains(':')) {
-                    return Err(refuse(ptr, op, "a date-shaped value: yggdrasil compares dates there"));
-                }
-                return Ok(Err(Off)); // a value of no comparable shape does not parse
+                // yggdrasil pastes the value into its rule text and reads what its grammar makes
+                // of it (a date, `+5`, `5e0`, `1.2.3 `, even more rule): only the plain shapes import.
+                return Err(refuse(ptr, op, "a value that is not a plain version or decimal number (yggdrasil reads it through its rule grammar)"));
             }
         }
     } else {
         None
     };
+    // A pattern the regex crate rejects is the constant false whatever the field: nothing is read.
+    if op == "REGEX"
+        && regex::RegexBuilder::new(value.as_deref().unwrap_or("")).case_insensitive(insensitive).build().is_err()
+    {
+        return Ok(Ok(vec![(g.clone(), inverted)]));
+    }
     let mut out = vec![];
     for (g1, v) in tr.read(ptr, "constraint", name, None, g)? {
         let p = match v {
@@ -290,8 +322,8 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
                     }
                     (_, Some(Shape::Number(n))) if t.is_num() => {
                         // NUM_EQ is `|c − n| < ε`: only c = n once |n| ≥ 1.
-                        if cmp == "=" && n.abs() < 1.0 {
-                            return Err(refuse(ptr, op, "equality within f64::EPSILON of a number below 1 (several doubles pass)"));
+                        if cmp == "=" && n.abs() <= 1.0 {
+                            return Err(refuse(ptr, op, "equality within f64::EPSILON of a number of magnitude 1 or less (several doubles pass)"));
                         }
                         tr.assume(Assumption::N, ptr);
                         tr.pred(format!("{} {cmp} {}", t.expr, number_literal(*n, ptr)?), &[&t])
