@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Checks the hand-derived `import.unleash.*` cases of the conformance file against yggdrasil
-# (yggdrasil-engine 2.0.0, through unleash-engine.py): every listed member must be what the engine
+# (yggdrasil-engine 2.0.0, through unleash_engine.py): every listed member must be what the engine
 # answers for the toggle, with the member's attributes turned back into an Unleash context (the
 # standard fields at the top level, everything else under `properties`, all strings: a `number`
 # attribute as its text). For a refusal, the path must point into the source at a strategy or a
@@ -11,7 +11,6 @@
 # FILE is the conformance file, or a bare JSON array of cases (for checking new cases before
 # they are appended). Exit 1 on any disagreement.
 
-import importlib.util
 import json
 import os
 import sys
@@ -20,14 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(HERE, "..", "conformance", "import.json")
 
 
-def load_engine():
-    spec = importlib.util.spec_from_file_location("unleash_engine", os.path.join(HERE, "unleash-engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ygg = load_engine()
+# The shared engine module sits beside this script (the script's folder is on sys.path).
+import unleash_engine as ygg  # noqa: E402
 
 
 def pointer(doc, path):

@@ -16,7 +16,6 @@
 # wall clock (for any operator, not only DATE_*), so the answer depends on when it was computed
 # and a consumer skips the case. `index` is the 0-based position in the file's `tests`.
 
-import importlib.util
 import json
 import os
 import sys
@@ -27,14 +26,8 @@ SUITE = os.path.join(PEERS, "unleash")
 OUT = os.path.join(PEERS, "unleash-oracle.json")
 
 
-def load_engine():
-    spec = importlib.util.spec_from_file_location("unleash_engine", os.path.join(HERE, "unleash-engine.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ygg = load_engine()
+# The shared engine module sits beside this script (the script's folder is on sys.path).
+import unleash_engine as ygg  # noqa: E402
 
 
 def fail(message):
