@@ -127,6 +127,11 @@ impl Tr<'_> {
         } else {
             vec![step(ptr, op)]
         };
+        if matches!(op, "==" | "===" | "!=" | "!==") {
+            if let Some(cases) = self.substr_equality(op, &args, &arg_ptrs, g, depth)? {
+                return Ok(cases);
+            }
+        }
         match op {
             "if" | "?:" => self.eval_if(&args, &arg_ptrs, g, depth),
             "and" | "or" => {
@@ -223,6 +228,84 @@ impl Tr<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// `{"==": [{"substr": [s, 0, n]}, "lit"]}` (a prefix) and `{"substr": [s, -n]}` (a suffix)
+    /// compared with a constant string: `s starts_with`/`ends_with "lit"` when the literal has n
+    /// UTF-16 units, `s = "lit"` when it has fewer, false when more. `None`: not this pattern.
+    fn substr_equality(
+        &mut self,
+        op: &str,
+        args: &[&J],
+        ptrs: &[String],
+        g: &Guard,
+        depth: usize,
+    ) -> Result<Option<Cases>, Refusal> {
+        let [a, b] = args else { return Ok(None) };
+        let (sub, other, sub_ptr) = match (eval::is_logic(a), eval::is_logic(b)) {
+            (Some(("substr", x)), _) => (x, *b, &ptrs[0]),
+            (_, Some(("substr", x))) => (x, *a, &ptrs[1]),
+            _ => return Ok(None),
+        };
+        let operands = eval::operands(sub);
+        if reads_data(other) || operands.len() < 2 || operands.len() > 3 || operands[1..].iter().any(|o| reads_data(o))
+        {
+            return Ok(None);
+        }
+        let constant = |j: &J| eval::apply(j, &Js::Null).ok();
+        let Some(Js::Str(lit)) = constant(other) else { return Ok(None) };
+        let start = constant(operands[1]);
+        let len = operands.get(2).and_then(|o| constant(o));
+        let integral = |x: &Js| matches!(x, Js::Num(n) if n.fract() == 0.0 && n.abs() < 1e9);
+        // (n, prefix?)
+        let shape = match (&start, &len) {
+            (Some(Js::Num(s0)), Some(l)) if *s0 == 0.0 && integral(l) => match l {
+                Js::Num(n) if *n >= 0.0 => (*n as usize, true),
+                _ => return Ok(None),
+            },
+            (Some(Js::Num(s0)), None) if operands.len() == 2 && integral(&Js::Num(*s0)) && *s0 < 0.0 => {
+                ((-*s0) as usize, false)
+            }
+            _ => return Ok(None),
+        };
+        let k = js::units(&lit).len();
+        let mut out = vec![];
+        for (g2, v) in self.eval(operands[0], &step(sub_ptr, "substr"), g, depth + 1)? {
+            let p = match &v {
+                V::C(c) => {
+                    let mut call = vec![c.clone(), start.clone().unwrap_or(Js::Undef)];
+                    if let Some(l) = &len {
+                        call.push(l.clone());
+                    }
+                    let r = eval::operation("substr", &call).map_err(|e| stopped(sub_ptr, "substr", e))?;
+                    Pr::Const(js::strict_eq(&r, &Js::Str(lit.clone())))
+                }
+                V::T(t) if t.kind == Kind::Str => {
+                    let (n, prefix) = shape;
+                    let l = string_literal(&lit, sub_ptr)?;
+                    if k > n {
+                        Pr::Const(false)
+                    } else if k < n {
+                        self.pred(format!("{} = {l}", t.expr), &[t])
+                    } else if n == 0 {
+                        Pr::Const(true)
+                    } else {
+                        self.pred(format!("{} {} {l}", t.expr, if prefix { "starts_with" } else { "ends_with" }), &[t])
+                    }
+                }
+                V::T(t) => {
+                    return Err(refuse(
+                        sub_ptr,
+                        "substr",
+                        format!("`substr` of a {} read (JavaScript takes its string form)", t.kind_name()),
+                    ))
+                }
+            };
+            let p = if op.starts_with('!') { Pr::Not(Box::new(p)) } else { p };
+            out.extend(self.split_bool(sub_ptr, &g2, &p)?);
+            self.check_size(sub_ptr, out.len())?;
+        }
+        Ok(Some(out))
     }
 
     fn eval_iter(
