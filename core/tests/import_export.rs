@@ -150,6 +150,7 @@ fn exported_rules_keep_segcores_membership() {
         pairs.len()
     );
     assert!(exported > 1000, "most generated rules export ({exported})");
+    assert_eq!(round_trips, exported, "every export imports back");
     if let Ok(path) = std::env::var("SEGCORE_EXPORT_PAIRS") {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
         let text: String = pairs.iter().map(|p| p.to_string() + "\n").collect();
