@@ -649,7 +649,15 @@ impl Tr<'_> {
                 if !js::to_boolean(hay) {
                     return Ok(Pr::Const(false));
                 }
-                let V::T(t) = a else { unreachable!("a constant pair is folded") };
+                let t = match a {
+                    V::T(t) => t,
+                    // Both constant (a data-reading operand was a third, ignored one): fold.
+                    V::C(needle) => {
+                        let r =
+                            eval::operation("in", &[needle.clone(), hay.clone()]).map_err(|s| stopped(ptr, "in", s))?;
+                        return Ok(Pr::Const(js::truthy(&r)));
+                    }
+                };
                 match hay {
                     Js::Str(s) => {
                         if t.kind != Kind::Str {

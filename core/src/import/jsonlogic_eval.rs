@@ -337,8 +337,11 @@ fn missing_some(args: &[Js], data: &Js) -> Result<Js, Stop> {
         Js::Undef | Js::Null => return Err(Stop::Throws("Cannot read properties of null (reading 'length')".into())),
         _ => Js::Undef,
     };
-    let Js::Arr(m) = &are_missing else { unreachable!("missing returns an array") };
-    let present = Js::Num(js::to_number(&options_len)? - m.len() as f64);
+    let missing_count = match &are_missing {
+        Js::Arr(m) => m.len(),
+        _ => 0, // `missing` returns an array
+    };
+    let present = Js::Num(js::to_number(&options_len)? - missing_count as f64);
     if js::relational(">=", &present, &need)? {
         Ok(Js::Arr(Rc::new(vec![])))
     } else {

@@ -510,10 +510,30 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
         Some(s) => Some(Schema::from_json(&compile_schema(s)?)?),
         None => None,
     };
-    // The import's own check: the rule it wrote must compile against the schema.
-    crate::Segment::compile(definition.clone(), compile.as_ref()).map_err(|e| {
-        Error::new(ErrorKind::Internal, format!("an imported rule did not compile ({e}); rule: {}", t.rule))
-    })?;
+    // The import's own check: the rule it wrote must compile against the schema. A translation
+    // over one of segcore's limits (regular expressions' size, nesting) is refused; anything else
+    // would be a bug.
+    if let Err(e) = crate::Segment::compile(definition.clone(), compile.as_ref()) {
+        if matches!(e.kind(), ErrorKind::RegexTooLarge | ErrorKind::LimitExceeded) {
+            let refusal = Refusal {
+                path: String::new(),
+                construct: "rule".into(),
+                reason: format!("the translation is over a limit of segcore's (SPEC §19): {}", e.first().message),
+            };
+            let report = Report {
+                format,
+                status: Status::Refused,
+                assumptions: BTreeMap::new(),
+                refusals: vec![refusal],
+                reads: vec![],
+            };
+            return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
+        }
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("an imported rule did not compile ({e}); rule: {}", t.rule),
+        ));
+    }
     let yaml = definition_yaml(&def_json);
     Ok(Imported { report, rule: Some(t.rule), yaml: Some(yaml), definition: Some(definition), schema: compile })
 }

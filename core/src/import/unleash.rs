@@ -308,7 +308,7 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
                         match compiled {
                             // yggdrasil: a pattern the regex crate rejects is the constant false.
                             Err(_) => Pr::Const(false),
-                            Ok(_) if pattern.len() > crate::limits::MAX_REGEX_BYTES => {
+                            Ok(_) if pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES => {
                                 return Err(refuse(ptr, op, "a pattern over segcore's regex size limit (SPEC §19)"))
                             }
                             Ok(_) => {
