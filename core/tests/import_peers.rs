@@ -193,6 +193,29 @@ struct Tally {
     reasons: BTreeMap<String, usize>,
 }
 
+/// Prints a suite's counts, its most frequent refusal reasons and every wrong case; the row the
+/// conformance matrix shows.
+fn show(group: &str, t: &Tally) -> J {
+    eprintln!(
+        "{group}: {} cases — {} imported ({} constant, {} reading data), {} refused, {} wrong",
+        t.cases,
+        t.folded + t.translated,
+        t.folded,
+        t.translated,
+        t.refused,
+        t.wrong.len()
+    );
+    let mut reasons: Vec<_> = t.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (r, n) in reasons.iter().take(14) {
+        eprintln!("    refused {n:>4}  {r}");
+    }
+    for w in &t.wrong {
+        eprintln!("  WRONG {w}");
+    }
+    json!({"suite": group, "cases": t.cases, "translated": t.folded + t.translated, "refused": t.refused, "wrong": t.wrong.len()})
+}
+
 /// Runs every case through import + evaluation; writes `import-peers-<name>.json`; fails on any
 /// wrong answer.
 fn check_peers(format: Format, name: &str, peers: Vec<Peer>) {
@@ -259,30 +282,8 @@ fn check_peers(format: Format, name: &str, peers: Vec<Peer>) {
             t.translated += 1;
         }
     }
-    let mut rows = vec![];
-    let mut wrong = 0;
-    for (group, t) in &tallies {
-        eprintln!(
-            "{group}: {} cases — {} imported ({} constant, {} reading data), {} refused, {} wrong",
-            t.cases,
-            t.folded + t.translated,
-            t.folded,
-            t.translated,
-            t.refused,
-            t.wrong.len()
-        );
-        let mut reasons: Vec<_> = t.reasons.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (r, n) in reasons.iter().take(14) {
-            eprintln!("    refused {n:>4}  {r}");
-        }
-        for w in &t.wrong {
-            eprintln!("  WRONG {w}");
-        }
-        wrong += t.wrong.len();
-        rows.push(json!({"suite": group, "cases": t.cases, "translated": t.folded + t.translated,
-            "refused": t.refused, "wrong": t.wrong.len()}));
-    }
+    let rows: Vec<J> = tallies.iter().map(|(group, t)| show(group, t)).collect();
+    let wrong: usize = tallies.values().map(|t| t.wrong.len()).sum();
     let _ = std::fs::write(
         reports().join(format!("import-peers-{name}.json")),
         serde_json::to_string_pretty(&rows).unwrap(),
@@ -466,25 +467,7 @@ fn unleash_peer_suite_translates_or_refuses_never_wrong() {
             t.translated += 1;
         }
     }
-    eprintln!(
-        "unleash client-specification: {} cases — {} imported ({} constant, {} reading data), {} refused, {} wrong",
-        t.cases,
-        t.folded + t.translated,
-        t.folded,
-        t.translated,
-        t.refused,
-        t.wrong.len()
-    );
-    let mut reasons: Vec<_> = t.reasons.iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    for (r, n) in reasons.iter().take(14) {
-        eprintln!("    refused {n:>4}  {r}");
-    }
-    for w in &t.wrong {
-        eprintln!("  WRONG {w}");
-    }
-    let rows = json!([{"suite": "unleash client-specification", "cases": t.cases, "translated": t.folded + t.translated,
-        "refused": t.refused, "wrong": t.wrong.len()}]);
+    let rows = json!([show("unleash client-specification", &t)]);
     let _ = std::fs::write(reports().join("import-peers-unleash.json"), serde_json::to_string_pretty(&rows).unwrap());
     assert!(t.wrong.is_empty(), "imports that disagree with yggdrasil");
 }

@@ -86,14 +86,14 @@ impl Gb<'_, '_> {
             for g1 in &open {
                 let cases = match k.as_str() {
                     "$or" | "$nor" => {
-                        let r = self.or(v, &at, g1, depth)?;
+                        let r = self.list(true, v, &at, g1, depth)?;
                         if k == "$nor" {
                             r.into_iter().map(|(g2, t)| (g2, !t)).collect()
                         } else {
                             r
                         }
                     }
-                    "$and" => self.and(v, &at, g1, depth)?,
+                    "$and" => self.list(false, v, &at, g1, depth)?,
                     "$not" => {
                         if !v.is_object() {
                             return Err(refuse(&at, "$not", "`$not` of something other than a condition object"));
@@ -135,35 +135,29 @@ impl Gb<'_, '_> {
         Ok(out)
     }
 
-    /// `evalOr`: an empty list passes; a non-array is read as its `length` (none: passes).
-    fn or(&mut self, v: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Vec<(Guard, bool)>, Refusal> {
-        let items =
-            match v {
-                J::Array(items) => items,
-                J::String(_) => {
-                    return Err(refuse(
-                        ptr,
-                        "$or",
-                        "a string where a list of conditions belongs (JavaScript iterates its characters)",
-                    ))
-                }
-                J::Null => {
-                    return Err(refuse(
-                        ptr,
-                        "$or",
-                        "null where a list of conditions belongs (GrowthBook throws reading its length)",
-                    ))
-                }
-                J::Object(o) if o.contains_key("length") => return Err(refuse(
-                    ptr,
-                    "$or",
-                    "an object with a `length` where a list of conditions belongs (GrowthBook iterates it by index)",
-                )),
-                _ => return Ok(vec![(g.clone(), true)]),
-            };
+    /// `evalOr` (`any`) and `evalAnd`: an empty list passes both; a non-array has no `length`
+    /// and passes; a string, `null` or an object with a `length` is refused (GrowthBook iterates
+    /// the characters, throws, or iterates by index).
+    fn list(&mut self, any: bool, v: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Vec<(Guard, bool)>, Refusal> {
+        let op = if any { "$or" } else { "$and" };
+        let why = match v {
+            J::Array(_) => None,
+            J::String(_) => Some("a string where a list of conditions belongs (JavaScript iterates its characters)"),
+            J::Null => Some("null where a list of conditions belongs (GrowthBook throws reading its length)"),
+            J::Object(o) if o.contains_key("length") => {
+                Some("an object with a `length` where a list of conditions belongs (GrowthBook iterates it by index)")
+            }
+            _ => return Ok(vec![(g.clone(), true)]),
+        };
+        if let Some(why) = why {
+            return Err(refuse(ptr, op, why));
+        }
+        let items = v.as_array().map_or(&[][..], Vec::as_slice);
         if items.is_empty() {
             return Ok(vec![(g.clone(), true)]);
         }
+        // The cases that decide (a true one for `$or`, a false one for `$and`) are done; the
+        // others go on to the next condition.
         let mut out = vec![];
         let mut open = vec![g.clone()];
         for (i, c) in items.iter().enumerate() {
@@ -171,8 +165,8 @@ impl Gb<'_, '_> {
             let mut next = vec![];
             for g1 in &open {
                 for (g2, t) in self.condition(c, &at, g1, depth + 1)? {
-                    if t {
-                        out.push((g2, true));
+                    if t == any {
+                        out.push((g2, t));
                     } else {
                         next.push(g2);
                     }
@@ -181,54 +175,7 @@ impl Gb<'_, '_> {
             self.tr.check_size(&at, out.len() + next.len())?;
             open = next;
         }
-        out.extend(open.into_iter().map(|g1| (g1, false)));
-        Ok(out)
-    }
-
-    /// `evalAnd`: every condition; a non-array has no `length` (passes).
-    fn and(&mut self, v: &J, ptr: &str, g: &Guard, depth: usize) -> Result<Vec<(Guard, bool)>, Refusal> {
-        let items =
-            match v {
-                J::Array(items) => items,
-                J::String(_) => {
-                    return Err(refuse(
-                        ptr,
-                        "$and",
-                        "a string where a list of conditions belongs (JavaScript iterates its characters)",
-                    ))
-                }
-                J::Null => {
-                    return Err(refuse(
-                        ptr,
-                        "$and",
-                        "null where a list of conditions belongs (GrowthBook throws reading its length)",
-                    ))
-                }
-                J::Object(o) if o.contains_key("length") => return Err(refuse(
-                    ptr,
-                    "$and",
-                    "an object with a `length` where a list of conditions belongs (GrowthBook iterates it by index)",
-                )),
-                _ => return Ok(vec![(g.clone(), true)]),
-            };
-        let mut out = vec![];
-        let mut open = vec![g.clone()];
-        for (i, c) in items.iter().enumerate() {
-            let at = step(ptr, &i.to_string());
-            let mut next = vec![];
-            for g1 in &open {
-                for (g2, t) in self.condition(c, &at, g1, depth + 1)? {
-                    if t {
-                        next.push(g2);
-                    } else {
-                        out.push((g2, false));
-                    }
-                }
-            }
-            self.tr.check_size(&at, out.len() + next.len())?;
-            open = next;
-        }
-        out.extend(open.into_iter().map(|g1| (g1, true)));
+        out.extend(open.into_iter().map(|g1| (g1, !any)));
         Ok(out)
     }
 

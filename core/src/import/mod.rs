@@ -375,6 +375,20 @@ pub struct Imported {
     pub schema: Option<Schema>,
 }
 
+impl Imported {
+    /// A refused import: the report names the refusal; nothing is written.
+    fn refused(format: Format, refusal: Refusal) -> Imported {
+        let report = Report {
+            format,
+            status: Status::Refused,
+            assumptions: BTreeMap::new(),
+            refusals: vec![refusal],
+            reads: vec![],
+        };
+        Imported { report, rule: None, yaml: None, definition: None, schema: None }
+    }
+}
+
 /// The schema a definition compiles against: dotted names become their root, declared `object`.
 fn compile_schema(schema: &serde_json::Value) -> Result<serde_json::Value, Error> {
     let mut out = schema.clone();
@@ -442,16 +456,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
     };
     let t = match translated {
         Ok(t) => t,
-        Err(refusal) => {
-            let report = Report {
-                format,
-                status: Status::Refused,
-                assumptions: BTreeMap::new(),
-                refusals: vec![refusal],
-                reads: vec![],
-            };
-            return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
-        }
+        Err(refusal) => return Ok(Imported::refused(format, refusal)),
     };
     if t.rule.len() > crate::limits::MAX_RULE_BYTES {
         let refusal = Refusal {
@@ -463,14 +468,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
                 crate::limits::MAX_RULE_BYTES
             ),
         };
-        let report = Report {
-            format,
-            status: Status::Refused,
-            assumptions: BTreeMap::new(),
-            refusals: vec![refusal],
-            reads: vec![],
-        };
-        return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
+        return Ok(Imported::refused(format, refusal));
     }
     let status = if t.assumptions.is_empty() { Status::Exact } else { Status::ExactUnder };
     let report = Report {
@@ -520,14 +518,7 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
                 construct: "rule".into(),
                 reason: format!("the translation is over a limit of segcore's (SPEC §19): {}", e.first().message),
             };
-            let report = Report {
-                format,
-                status: Status::Refused,
-                assumptions: BTreeMap::new(),
-                refusals: vec![refusal],
-                reads: vec![],
-            };
-            return Ok(Imported { report, rule: None, yaml: None, definition: None, schema: None });
+            return Ok(Imported::refused(format, refusal));
         }
         return Err(Error::new(
             ErrorKind::Internal,

@@ -265,10 +265,14 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
         None
     };
     // A pattern the regex crate rejects is the constant false whatever the field: nothing is read.
-    if op == "REGEX"
-        && regex::RegexBuilder::new(value.as_deref().unwrap_or("")).case_insensitive(insensitive).build().is_err()
-    {
-        return Ok(Ok(vec![(g.clone(), inverted)]));
+    if op == "REGEX" {
+        let pattern = value.as_deref().unwrap_or("");
+        if regex::RegexBuilder::new(pattern).case_insensitive(insensitive).build().is_err() {
+            return Ok(Ok(vec![(g.clone(), inverted)]));
+        }
+        if pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES {
+            return Err(refuse(ptr, op, "a pattern over segcore's regex size limit (SPEC §19)"));
+        }
     }
     let mut out = vec![];
     for (g1, v) in tr.read(ptr, "constraint", name, None, g)? {
@@ -303,19 +307,10 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
                         Pr::Or(any)
                     }
                     ("REGEX", _) if string => {
+                        // The pattern compiles and fits (checked above); `(?i)` is the builder's flag.
                         let pattern = value.clone().unwrap_or_default();
-                        let compiled = regex::RegexBuilder::new(&pattern).case_insensitive(insensitive).build();
-                        match compiled {
-                            // yggdrasil: a pattern the regex crate rejects is the constant false.
-                            Err(_) => Pr::Const(false),
-                            Ok(_) if pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES => {
-                                return Err(refuse(ptr, op, "a pattern over segcore's regex size limit (SPEC §19)"))
-                            }
-                            Ok(_) => {
-                                let pattern = if insensitive { format!("(?i){pattern}") } else { pattern };
-                                tr.pred(format!("{} matches {}", t.expr, string_literal(&pattern, ptr)?), &[&t])
-                            }
-                        }
+                        let pattern = if insensitive { format!("(?i){pattern}") } else { pattern };
+                        tr.pred(format!("{} matches {}", t.expr, string_literal(&pattern, ptr)?), &[&t])
                     }
                     (_, Some(Shape::Version(lit))) if string => {
                         tr.pred(format!("semver({}) {cmp} {}", t.expr, string_literal(lit, ptr)?), &[&t])
