@@ -363,6 +363,15 @@ fn check_import(case: &J) -> Result<(), String> {
     if let Some(t) = case.get("toggle").and_then(J::as_str) {
         options = options.toggle(t);
     }
+    if let Some(d) = case.get("dialect").and_then(J::as_str) {
+        options = options.dialect(d);
+    }
+    if let Some(z) = case.get("timezone").and_then(J::as_str) {
+        options = options.timezone(z);
+    }
+    if let Some(t) = case.get("tables") {
+        options = options.tables(t).map_err(|e| format!("bad tables in case: {e}"))?;
+    }
     let imported = match case.get("source_text").and_then(J::as_str) {
         Some(text) => import(format, text, &options),
         None => import_value(format, &case["source"], &options),
@@ -402,6 +411,27 @@ fn check_import(case: &J) -> Result<(), String> {
     let def = imported.definition.ok_or("no definition")?;
     let segment = Segment::compile(def, imported.schema.as_ref())
         .map_err(|e| format!("imported definition does not compile: {e}"))?;
+    // SQL (SPEC §29.5): whole profiles at the case's `as_of`, three-valued outcomes.
+    if let Some(outcomes) = want.get("outcomes").and_then(J::as_array) {
+        let as_of = case["as_of"].as_str().ok_or("an SQL case needs `as_of`")?;
+        let cx = segcore::EvalContext::parse(as_of).map_err(|e| e.to_string())?;
+        for (i, o) in outcomes.iter().enumerate() {
+            let mut profile = o["profile"].clone();
+            profile["id"] = J::String(format!("u{i}"));
+            let p = segcore::Profile::from_json(&profile).map_err(|e| format!("bad profile: {e}"))?;
+            let got = segment.evaluate(&p, &cx).map_err(|e| format!("evaluation error {e} on {}", o["profile"]))?;
+            if got.as_str() != o["outcome"].as_str().unwrap_or("") {
+                return Err(format!(
+                    "{} gives {}, want {}; rule {:?}",
+                    o["profile"],
+                    got.as_str(),
+                    o["outcome"],
+                    imported.rule
+                ));
+            }
+        }
+        return Ok(());
+    }
     let cx = segcore::EvalContext::parse("2026-01-01T00:00:00Z").map_err(|e| e.to_string())?;
     for m in want["members"].as_array().into_iter().flatten() {
         // A GrowthBook `id` attribute is the profile's id (SPEC §29.2).

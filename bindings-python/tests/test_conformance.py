@@ -345,10 +345,11 @@ def _check_import(case: Dict[str, Any]) -> None:
     schema = case.get("schema")
     groups = case.get("saved_groups")
     toggle = case.get("toggle")
+    sql = {k: case[k] for k in ("dialect", "timezone", "tables") if k in case}
     if "error" in expect:
         kind = expect["error"].get("kind")
         try:
-            segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle)
+            segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle, **sql)
         except segcore.SegmentError as e:
             want_class = segcore.ParseError if kind == "import_invalid" else segcore.TypeCheckError
             if getattr(e, "kind", None) != kind or not isinstance(e, want_class):
@@ -356,11 +357,11 @@ def _check_import(case: Dict[str, Any]) -> None:
         else:
             raise CaseProblem("expected %s, the import succeeded" % kind)
         if kind == "import_refused" and "path" in expect["error"]:
-            out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle, partial=True)
+            out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle, partial=True, **sql)
             if out["status"] != "refused" or out["refusals"][0]["path"] != expect["error"]["path"]:
                 raise CaseProblem("refused at %r, expected %r" % (out["refusals"], expect["error"]["path"]))
         return
-    out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle)
+    out = segcore.import_rule(rule, case["from"], schema=schema, saved_groups=groups, toggle=toggle, **sql)
     want = expect["import"]
     if out["status"] != want["status"]:
         raise CaseProblem("status %s (want %s): %r" % (out["status"], want["status"], out))
@@ -368,6 +369,13 @@ def _check_import(case: Dict[str, Any]) -> None:
     if got_assumptions != want.get("assumptions", []):
         raise CaseProblem("assumptions %r, want %r; rule %r" % (got_assumptions, want.get("assumptions"), out["rule"]))
     seg = segcore.Segment.from_yaml(out["definition"], schema=out["schema"])
+    # SQL (SPEC §29.5): whole profiles at the case's `as_of`, three-valued outcomes.
+    if "outcomes" in want:
+        for i, o in enumerate(want["outcomes"]):
+            outcome = seg.outcome(dict(o["profile"], id="u%d" % i), as_of=case["as_of"])
+            if outcome != o["outcome"]:
+                raise CaseProblem("%r gives %s, want %s; rule %r" % (o["profile"], outcome, o["outcome"], out["rule"]))
+        return
     for m in want["members"]:
         # A GrowthBook `id` attribute is the profile's id (SPEC §29.2).
         attributes = dict(m["attributes"])

@@ -852,6 +852,9 @@ export function createApi(backend) {
       id: options.id ?? null,
       saved_groups: options.savedGroups ?? null,
       toggle: options.toggle ?? null,
+      dialect: options.dialect ?? null,
+      timezone: options.timezone ?? null,
+      tables: options.tables ?? null,
       partial: Boolean(options.partial),
     };
     if (typeof rule === 'string') req.source_text = rule;

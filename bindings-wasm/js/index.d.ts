@@ -623,8 +623,8 @@ export declare function formatRule(rule: string): string;
 
 /** Options of {@link importRule}. */
 export interface ImportOptions {
-  /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default) or `'growthbook'` (`evalCondition` of @growthbook/growthbook 1.8.0). */
-  source?: 'jsonlogic' | 'growthbook' | 'unleash';
+  /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default), `'growthbook'` (`evalCondition` of @growthbook/growthbook 1.8.0), `'unleash'` (yggdrasil) or `'sql'` (a `SELECT id FROM profiles WHERE …` query or its WHERE expression, as text; SPEC §29.5). */
+  source?: 'jsonlogic' | 'growthbook' | 'unleash' | 'sql';
   /** Import schema: `{ attributes: { age: 'int', 'user.plan': 'string' } }` — the type of every attribute read. */
   schema?: { attributes?: Record<string, string>; events?: Record<string, Record<string, string>> };
   /** The definition's id (default `imported`). */
@@ -633,6 +633,12 @@ export interface ImportOptions {
   savedGroups?: Record<string, unknown>;
   /** The Unleash feature to import from a document with several. */
   toggle?: string;
+  /** SQL: the engine whose semantics the import keeps (default `'duckdb'`). */
+  dialect?: 'duckdb' | 'postgres';
+  /** SQL: the session TimeZone the query runs in; the definition's `timezone` (default `'UTC'`). */
+  timezone?: string;
+  /** SQL: table and column names (defaults: the tables `segcore sql` writes). */
+  tables?: { profiles?: string; events?: string; id?: string; entity_id?: string; name?: string; at?: string; columns?: Record<string, string> };
   /** Return a refused report instead of throwing. */
   partial?: boolean;
 }
@@ -640,10 +646,12 @@ export interface ImportOptions {
 export interface ImportResult {
   format: string;
   reference: string;
+  /** SQL imports: the dialect (`null` for the other formats). */
+  dialect: 'duckdb' | 'postgres' | null;
   status: 'exact' | 'exact_under' | 'refused';
-  /** Each assumption used, with the JSON pointers of the source nodes that needed it. */
-  assumptions: Array<{ id: 'A1' | 'A2' | 'A3' | 'A4' | 'V' | 'N'; statement: string; paths: string[] }>;
-  /** The refused construct: a JSON pointer into the source as written (`''` is the root). */
+  /** Each assumption used, with the source positions that needed it (JSON pointers; `line:column` for SQL). */
+  assumptions: Array<{ id: 'A1' | 'A2' | 'A3' | 'A4' | 'V' | 'N' | 'S1' | 'S2' | 'S3' | 'S4' | 'S5'; statement: string; paths: string[] }>;
+  /** The refused construct: a JSON pointer into the source as written (`''` is the root); `line:column` for SQL. */
   refusals: Array<{ path: string; construct: string; reason: string }>;
   /** Attribute paths the rule reads. */
   reads: string[];

@@ -19,7 +19,8 @@ pub struct ImportArgs {
     #[arg(required_unless_present = "audit", conflicts_with = "audit")]
     pub input: Option<PathBuf>,
     /// The rule's format: jsonlogic (json-logic-js 2.0.5), growthbook (a targeting condition,
-    /// @growthbook/growthbook 1.8.0) or unleash (a feature toggle, as yggdrasil evaluates it).
+    /// @growthbook/growthbook 1.8.0), unleash (a feature toggle, as yggdrasil evaluates it) or sql
+    /// (`SELECT id FROM profiles WHERE …`, or the WHERE expression alone; SPEC §29.5).
     #[arg(long = "from", value_name = "FORMAT", required_unless_present = "audit")]
     pub from: Option<String>,
     /// Import schema (YAML/JSON, SPEC §18; attribute names may be dotted paths): the type of
@@ -33,6 +34,19 @@ pub struct ImportArgs {
     /// The Unleash feature to import from a document with several.
     #[arg(long)]
     pub toggle: Option<String>,
+    /// SQL: the engine whose semantics the import keeps, duckdb (DuckDB 2.0) or postgres
+    /// (PostgreSQL 15). With --audit, `*.duckdb.sql`/`*.postgres.sql` name their own.
+    #[arg(long, default_value = "duckdb")]
+    pub dialect: String,
+    /// SQL: the session TimeZone the query runs in (CURRENT_DATE, TIMESTAMP literals, day
+    /// intervals); it becomes the definition's `timezone`.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    /// SQL: table and column names as JSON, `{"profiles": …, "events": …, "id": …, "entity_id":
+    /// …, "name": …, "at": …, "columns": {"COLUMN": "attribute"}}` (defaults: the tables
+    /// `segcore sql` writes, columns named as the attributes).
+    #[arg(long, value_name = "FILE")]
+    pub tables: Option<PathBuf>,
     /// The definition's id (default: `imported`; with --audit, each file's name).
     #[arg(long)]
     pub id: Option<String>,
@@ -44,7 +58,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Inventory a folder of rules (`*.jsonlogic.json` or plain `*.json`: JSON Logic;
-    /// `*.growthbook.json`: a GrowthBook condition; `*.unleash.json`: one Unleash feature): one row per rule with its status, and the
+    /// `*.growthbook.json`: a GrowthBook condition; `*.unleash.json`: one Unleash feature;
+    /// `*.sql`: one SQL query, `*.duckdb.sql`/`*.postgres.sql` naming the dialect): one row per rule with its status, and the
     /// definitions that import written to --out.
     #[arg(long, value_name = "DIR")]
     pub audit: Option<PathBuf>,
@@ -67,7 +82,14 @@ fn options(args: &ImportArgs) -> CliResult<Options> {
             .map_err(|e| error(ErrorKind::ImportInvalid, format!("{at}: saved groups are not JSON: {e}")))?;
         o = o.saved_groups(&groups).map_err(|e| core_error(&at, &e))?;
     }
-    Ok(o)
+    if let Some(path) = &args.tables {
+        let text = read_document(path, ErrorKind::ImportInvalid)?;
+        let at = path.display().to_string();
+        let tables: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| error(ErrorKind::ImportInvalid, format!("{at}: the table names are not JSON: {e}")))?;
+        o = o.tables(&tables).map_err(|e| core_error(&at, &e))?;
+    }
+    Ok(o.dialect(&args.dialect).timezone(&args.timezone))
 }
 
 fn format_of(name: &str) -> CliResult<Format> {
@@ -153,7 +175,10 @@ fn id_from(name: &str) -> String {
 }
 
 /// The rule files of a folder (sorted) and their formats.
-fn rule_files(dir: &Path) -> CliResult<Vec<(PathBuf, Format, String)>> {
+/// A rule file of an audit: its path, format, definition id and (SQL) dialect.
+type RuleFile = (PathBuf, Format, String, Option<&'static str>);
+
+fn rule_files(dir: &Path) -> CliResult<Vec<RuleFile>> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| error(ErrorKind::Io, format!("{}: cannot read: {e}", dir.display())))?;
     let mut files = vec![];
@@ -163,8 +188,17 @@ fn rule_files(dir: &Path) -> CliResult<Vec<(PathBuf, Format, String)>> {
         if !path.is_file() {
             continue;
         }
+        let mut dialect = None;
         let (stem, format) = if let Some(s) = name.strip_suffix(".growthbook.json") {
             (s, Format::GrowthBook)
+        } else if let Some(s) = name.strip_suffix(".duckdb.sql") {
+            dialect = Some("duckdb");
+            (s, Format::Sql)
+        } else if let Some(s) = name.strip_suffix(".postgres.sql") {
+            dialect = Some("postgres");
+            (s, Format::Sql)
+        } else if let Some(s) = name.strip_suffix(".sql") {
+            (s, Format::Sql)
         } else if let Some(s) = name.strip_suffix(".unleash.json") {
             (s, Format::Unleash)
         } else if let Some(s) = name.strip_suffix(".jsonlogic.json") {
@@ -174,7 +208,7 @@ fn rule_files(dir: &Path) -> CliResult<Vec<(PathBuf, Format, String)>> {
         } else {
             continue;
         };
-        files.push((path.clone(), format, id_from(stem)));
+        files.push((path.clone(), format, id_from(stem), dialect));
     }
     files.sort();
     Ok(files)
@@ -190,7 +224,10 @@ fn audit(args: &ImportArgs, dir: &Path) -> CliResult<()> {
     if files.is_empty() {
         return Err(error(
             ErrorKind::Io,
-            format!("{}: no rule files (*.json, *.jsonlogic.json, *.growthbook.json)", dir.display()),
+            format!(
+                "{}: no rule files (*.json, *.jsonlogic.json, *.growthbook.json, *.unleash.json, *.sql)",
+                dir.display()
+            ),
         ));
     }
     std::fs::create_dir_all(out).map_err(|e| error(ErrorKind::Io, format!("{}: cannot create: {e}", out.display())))?;
@@ -202,7 +239,7 @@ fn audit(args: &ImportArgs, dir: &Path) -> CliResult<()> {
         Some(files.len() as u64),
         indicatif::ProgressDrawTarget::stderr_with_hz(10),
     );
-    for (path, format, mut id) in files {
+    for (path, format, mut id, dialect) in files {
         progress.inc(1);
         // Two files mapping to one id keep both: the later gets a suffix.
         let n = seen.entry(id.clone()).or_insert(0usize);
@@ -211,8 +248,12 @@ fn audit(args: &ImportArgs, dir: &Path) -> CliResult<()> {
             id = format!("{id}_{n}");
         }
         let source = path.display().to_string();
+        let mut opts = base.clone().id(&id);
+        if let Some(d) = dialect {
+            opts = opts.dialect(d);
+        }
         let result = read_document(&path, ErrorKind::ImportInvalid)
-            .and_then(|text| import::import(format, &text, &base.clone().id(&id)).map_err(|e| core_error(&source, &e)));
+            .and_then(|text| import::import(format, &text, &opts).map_err(|e| core_error(&source, &e)));
         let row = match result {
             Err(msg) => {
                 *counts.entry("invalid").or_default() += 1;

@@ -417,7 +417,8 @@ pub fn diff_json(d: &crate::diff::RegistryDiff) -> serde_json::Value {
 }
 
 /// An import (SPEC §29) for every binding: the request `{from, source | source_text, schema, id,
-/// saved_groups, toggle, partial}` (`source` a JSON value, `source_text` its text) gives `{format, reference, status,
+/// saved_groups, toggle, dialect, timezone, tables, partial}` (`source` a JSON value, `source_text` its text; an
+/// SQL query is text; `dialect`/`timezone`/`tables` are SQL's, §29.5) gives `{format, reference, status,
 /// assumptions, refusals, reads, rule, definition, schema}` — `definition` the YAML text and
 /// `schema` the one it compiles against (both `null` when refused). A refused import is the error
 /// `import_refused` unless `partial` is true; a source that does not read is `import_invalid`.
@@ -447,6 +448,15 @@ pub fn import_request_json(req: &serde_json::Value) -> Result<serde_json::Value,
     }
     if let Some(toggle) = request_field(req, "toggle").and_then(|v| v.as_str()) {
         options = options.toggle(toggle);
+    }
+    if let Some(dialect) = request_field(req, "dialect").and_then(|v| v.as_str()) {
+        options = options.dialect(dialect);
+    }
+    if let Some(zone) = request_field(req, "timezone").and_then(|v| v.as_str()) {
+        options = options.timezone(zone);
+    }
+    if let Some(tables) = request_field(req, "tables") {
+        options = options.tables(tables)?;
     }
     let imported = match (request_field(req, "source_text").and_then(|v| v.as_str()), req.get("source")) {
         (Some(text), _) => import(format, text, &options)?,

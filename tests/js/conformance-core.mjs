@@ -402,6 +402,9 @@ function checkImport(c) {
     schema: has(c, 'schema') ? toPlain(c.schema) : undefined,
     savedGroups: has(c, 'saved_groups') ? toPlain(c.saved_groups) : undefined,
     toggle: has(c, 'toggle') ? toPlain(c.toggle) : undefined,
+    dialect: has(c, 'dialect') ? toPlain(c.dialect) : undefined,
+    timezone: has(c, 'timezone') ? toPlain(c.timezone) : undefined,
+    tables: has(c, 'tables') ? toPlain(c.tables) : undefined,
   };
   if (has(expect, 'error')) {
     const kind = toPlain(expect.error.kind);
@@ -426,6 +429,15 @@ function checkImport(c) {
     throw new CaseProblem(`assumptions ${got}, want ${JSON.stringify(want.assumptions)}; rule ${out.rule}`);
   }
   const seg = segcore.Segment.fromYAML(out.definition, { schema: out.schema });
+  // SQL (SPEC §29.5): whole profiles at the case's `as_of`, three-valued outcomes.
+  if (has(want, 'outcomes')) {
+    want.outcomes.forEach((o, i) => {
+      const profile = segcore.Profile.fromJSON(stringify({ ...o.profile, id: `u${i}` }));
+      const outcome = seg.outcome(profile, { asOf: toPlain(c.as_of) });
+      if (outcome !== o.outcome) throw new CaseProblem(`${stringify(o.profile)} gives ${outcome}, want ${o.outcome}; rule ${out.rule}`);
+    });
+    return;
+  }
   for (const m of expect.import.members) {
     // A GrowthBook `id` attribute is the profile's id (SPEC §29.2).
     const attributes = { ...m.attributes };

@@ -585,7 +585,7 @@ def format_rule(rule: str) -> str:
     'not (a = 1)'
     """
 
-ImportSource = Literal["jsonlogic", "growthbook", "unleash"]
+ImportSource = Literal["jsonlogic", "growthbook", "unleash", "sql"]
 """The formats ``import_rule`` reads and their reference engines: ``jsonlogic`` (json-logic-js 2.0.5),
 ``growthbook`` (``evalCondition`` of @growthbook/growthbook 1.8.0)."""
 
@@ -604,6 +604,8 @@ class ImportRefusal(TypedDict):
 class ImportResult(TypedDict):
     format: str
     reference: str
+    dialect: Optional[Literal["duckdb", "postgres"]]
+    """SQL imports: the dialect (``None`` for the other formats)."""
     status: Literal["exact", "exact_under", "refused"]
     assumptions: list[ImportAssumption]
     refusals: list[ImportRefusal]
@@ -623,11 +625,15 @@ def import_rule(
     id: Optional[str] = None,
     saved_groups: Optional[Mapping[str, Any]] = None,
     toggle: Optional[str] = None,
+    dialect: Optional[Literal["duckdb", "postgres"]] = None,
+    timezone: Optional[str] = None,
+    tables: Optional[Mapping[str, Any]] = None,
     partial: bool = False,
 ) -> ImportResult:
     """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.
 
-    ``rule`` is a JSON text or the parsed value; ``schema`` declares the type of every attribute
+    ``rule`` is a JSON text or the parsed value (for ``"sql"``: the query text, with ``dialect``,
+    ``timezone`` and ``tables``; SPEC §29.5); ``schema`` declares the type of every attribute
     the rule reads. A refused import raises ``TypeCheckError`` (``import_refused``) unless
     ``partial``; a source that does not read raises ``ParseError`` (``import_invalid``).
 

@@ -20,6 +20,9 @@ def import_rule(
     id: Optional[str] = None,
     saved_groups: Optional[Mapping[str, Any]] = None,
     toggle: Optional[str] = None,
+    dialect: Optional[str] = None,
+    timezone: Optional[str] = None,
+    tables: Optional[Mapping[str, Any]] = None,
     partial: bool = False,
 ) -> dict[str, Any]:
     """Import one rule written for another engine (SPEC §29): exactly, or refused with the reason.
@@ -29,7 +32,10 @@ def import_rule(
     ``"growthbook"`` (a targeting condition, @growthbook/growthbook 1.8.0; ``saved_groups`` are
     inlined into ``$inGroup``/``$notInGroup`` as they are now) or ``"unleash"`` (a feature toggle of a
     ``{"features", "segments"}`` document, ``toggle`` naming it when there are several, as yggdrasil
-    evaluates it).
+    evaluates it) or ``"sql"`` (``SELECT id FROM profiles WHERE …`` or the WHERE expression alone, as
+    text: its three-valued value as ``dialect`` ``"duckdb"`` (DuckDB 2.0, the default) or
+    ``"postgres"`` (PostgreSQL 15) computes it at ``as_of`` in a session whose TimeZone is
+    ``timezone``; ``tables`` renames the tables and columns; SPEC §29.5).
     ``schema`` declares the type of every attribute the rule reads (``{"attributes": {"age":
     "int"}}``; dotted names for nested values). Returns the report with the imported ``rule``,
     the ``definition`` (YAML text) and the ``schema`` it compiles against. A refused import
@@ -43,6 +49,10 @@ def import_rule(
     ['A1']
     >>> import_rule('{"%": [{"var": "age"}, 2]}', schema={"attributes": {"age": "int"}}, partial=True)["refusals"][0]["construct"]
     '%'
+    >>> out = import_rule("SELECT id FROM profiles WHERE age >= 18 AND country IN ('US', 'CA')", "sql",
+    ...                   schema={"attributes": {"age": "int", "country": "string"}})
+    >>> out["rule"]
+    '(age >= 18) and (country in ["US", "CA"])'
     """
     request: dict[str, Any] = {
         "from": source,
@@ -50,6 +60,9 @@ def import_rule(
         "id": id,
         "saved_groups": saved_groups,
         "toggle": toggle,
+        "dialect": dialect,
+        "timezone": timezone,
+        "tables": tables,
         "partial": partial,
     }
     if isinstance(rule, str):

@@ -20,6 +20,8 @@ mod growthbook_eval;
 mod js;
 mod jsonlogic;
 mod jsonlogic_eval;
+#[cfg(feature = "import-sql")]
+mod sql;
 mod unleash;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +32,8 @@ use crate::error::{Error, ErrorKind};
 use crate::{Definition, Schema};
 
 pub use export::Exported;
+#[cfg(feature = "import-sql")]
+pub use sql::Dialect;
 
 /// The Unleash engine whose behaviour imports reproduce.
 const UNLEASH_ENGINE: &str = "yggdrasil-engine 2.0.0";
@@ -44,6 +48,9 @@ pub enum Format {
     GrowthBook,
     /// An Unleash feature toggle (strategies, constraints, segments), as yggdrasil evaluates it.
     Unleash,
+    /// An SQL `WHERE` clause over a profiles and an events table, as DuckDB 2.0 or PostgreSQL 15
+    /// runs it at `as_of` (SPEC §29.5; the dialect is an option).
+    Sql,
 }
 
 impl Format {
@@ -53,6 +60,7 @@ impl Format {
             Format::JsonLogic => "jsonlogic",
             Format::GrowthBook => "growthbook",
             Format::Unleash => "unleash",
+            Format::Sql => "sql",
         }
     }
     /// The engine whose behaviour an import reproduces.
@@ -61,6 +69,7 @@ impl Format {
             Format::JsonLogic => "json-logic-js 2.0.5",
             Format::GrowthBook => "@growthbook/growthbook 1.8.0",
             Format::Unleash => UNLEASH_ENGINE,
+            Format::Sql => "DuckDB 2.0 or PostgreSQL 15, by dialect",
         }
     }
     /// The source's notion of a match, as written into the definition.
@@ -69,11 +78,12 @@ impl Format {
             Format::JsonLogic => "a member is a profile whose attributes make the rule's result truthy",
             Format::GrowthBook => "a member is a profile whose attributes make evalCondition return true",
             Format::Unleash => "a member is a profile whose context has the toggle enabled",
+            Format::Sql => "a member is a profile whose row the query returns when run at as_of (NOW() and CURRENT_TIMESTAMP are as_of, CURRENT_DATE its date) in a session whose TimeZone is the definition's timezone; the outcome is the WHERE clause's three-valued value",
         }
     }
     /// Every format, in a stable order.
     pub fn all() -> &'static [Format] {
-        &[Format::JsonLogic, Format::GrowthBook, Format::Unleash]
+        &[Format::JsonLogic, Format::GrowthBook, Format::Unleash, Format::Sql]
     }
 }
 
@@ -84,9 +94,10 @@ impl std::str::FromStr for Format {
             "jsonlogic" | "json-logic" => Ok(Format::JsonLogic),
             "growthbook" => Ok(Format::GrowthBook),
             "unleash" => Ok(Format::Unleash),
+            "sql" => Ok(Format::Sql),
             other => Err(Error::new(
                 ErrorKind::ImportInvalid,
-                format!("unknown import format `{other}` (formats: jsonlogic, growthbook, unleash)"),
+                format!("unknown import format `{other}` (formats: jsonlogic, growthbook, unleash, sql)"),
             )),
         }
     }
@@ -114,6 +125,16 @@ pub enum Assumption {
     V,
     /// Numeric Unleash properties arrive as numbers (SPEC §29 N).
     N,
+    /// SQL: the tables are the profiles (SPEC §29.5).
+    S1,
+    /// SQL: the events table holds no event after `as_of`.
+    S2,
+    /// SQL: strings order by code point.
+    S3,
+    /// SQL: integer arithmetic and sums stay within 64 bits, decimal ones within 28 digits.
+    S4,
+    /// SQL: float arithmetic and DuckDB division over data never divide by zero nor overflow.
+    S5,
 }
 
 impl Assumption {
@@ -126,6 +147,11 @@ impl Assumption {
             Assumption::A4 => "A4",
             Assumption::V => "V",
             Assumption::N => "N",
+            Assumption::S1 => "S1",
+            Assumption::S2 => "S2",
+            Assumption::S3 => "S3",
+            Assumption::S4 => "S4",
+            Assumption::S5 => "S5",
         }
     }
     /// What the data must keep to.
@@ -139,6 +165,11 @@ impl Assumption {
             Assumption::A4 => "a value that is not there is absent, not null",
             Assumption::V => "version strings are strict SemVer with numbers below 100000 and numeric pre-release identifiers below 10000",
             Assumption::N => "a numeric context property is the finite number Rust's f64 parse reads from its text, absent when that fails",
+            Assumption::S1 => "the tables are the profiles: one row per profile with a unique non-NULL id, each column the attribute with its declared type (NULL = missing), each events row one event of its non-NULL entity_id with non-NULL name and time",
+            Assumption::S2 => "the events table holds no event after as_of",
+            Assumption::S3 => "strings are ordered by code point (PostgreSQL: a C, POSIX or C.UTF-8 collation; DuckDB: no default collation)",
+            Assumption::S4 => "integer arithmetic and integer sums stay within 64 bits, decimal ones within 28 significant digits",
+            Assumption::S5 => "float arithmetic and DuckDB division over data never divide by zero nor overflow",
         }
     }
 }
@@ -189,15 +220,22 @@ pub struct Report {
     pub refusals: Vec<Refusal>,
     /// The attributes the rule reads (segcore paths), sorted.
     pub reads: Vec<String>,
+    /// The SQL dialect (`duckdb`, `postgres`) of an SQL import.
+    pub dialect: Option<&'static str>,
 }
 
 impl Report {
     /// The report as JSON: `{format, reference, status, assumptions: [{id, statement, paths}],
     /// refusals: [{path, construct, reason}], reads}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let reference = match (self.format, self.dialect) {
+            (Format::Sql, Some("postgres")) => "PostgreSQL 15",
+            (Format::Sql, Some(_)) => "DuckDB 2.0",
+            (f, _) => f.reference(),
+        };
+        let mut out = serde_json::json!({
             "format": self.format.as_str(),
-            "reference": self.format.reference(),
+            "reference": reference,
             "status": self.status.as_str(),
             "assumptions": self.assumptions.iter().map(|(a, paths)| serde_json::json!({
                 "id": a.as_str(), "statement": a.statement(), "paths": paths,
@@ -206,7 +244,9 @@ impl Report {
                 "path": r.path, "construct": r.construct, "reason": r.reason,
             })).collect::<Vec<_>>(),
             "reads": self.reads,
-        })
+        });
+        out["dialect"] = self.dialect.map_or(serde_json::Value::Null, |d| serde_json::Value::String(d.to_string()));
+        out
     }
 
     /// The refusals as an `import_refused` error (one diagnostic each), or `None`.
@@ -321,6 +361,9 @@ pub struct Options {
     id: Option<String>,
     saved_groups: Option<serde_json::Value>,
     toggle: Option<String>,
+    dialect: Option<String>,
+    timezone: Option<String>,
+    tables: Option<serde_json::Value>,
 }
 
 impl Options {
@@ -353,6 +396,26 @@ impl Options {
         self.toggle = Some(name.to_string());
         self
     }
+    /// SQL: the dialect whose semantics the import reproduces, `duckdb` or `postgres` (SPEC §29.5;
+    /// default `duckdb`).
+    pub fn dialect(mut self, dialect: &str) -> Options {
+        self.dialect = Some(dialect.to_string());
+        self
+    }
+    /// SQL: the session's TimeZone, written into the definition as its `timezone` (default `UTC`).
+    pub fn timezone(mut self, zone: &str) -> Options {
+        self.timezone = Some(zone.to_string());
+        self
+    }
+    /// SQL: table and column names, `{profiles, events, id, entity_id, name, at, columns: {COL:
+    /// ATTR}}` (defaults: the tables `segcore sql` writes).
+    pub fn tables(mut self, tables: &serde_json::Value) -> Result<Options, Error> {
+        if !tables.is_object() {
+            return Err(Error::new(ErrorKind::ImportInvalid, "`tables` must be an object"));
+        }
+        self.tables = Some(tables.clone());
+        Ok(self)
+    }
     /// The definition's id (default `imported`).
     pub fn id(mut self, id: &str) -> Options {
         self.id = Some(id.to_string());
@@ -384,6 +447,7 @@ impl Imported {
             assumptions: BTreeMap::new(),
             refusals: vec![refusal],
             reads: vec![],
+            dialect: None,
         };
         Imported { report, rule: None, yaml: None, definition: None, schema: None }
     }
@@ -430,6 +494,9 @@ fn import_schema(schema: Option<&serde_json::Value>) -> ImportSchema {
 /// Imports one rule (SPEC §29). `Err` only when the source does not read (`import_invalid`);
 /// a refusal is a report with status `refused` (see [`Report::error`]).
 pub fn import(format: Format, source: &str, options: &Options) -> Result<Imported, Error> {
+    if format == Format::Sql {
+        return import_sql(source, options);
+    }
     let value =
         document::parse_json(source, ErrorKind::ImportInvalid, "the rule", DuplicateKeys::Refuse).map_err(invalid)?;
     import_value(format, &value, options)
@@ -446,46 +513,117 @@ fn invalid(e: Error) -> Error {
 
 /// [`import`] of a rule already read as JSON.
 pub fn import_value(format: Format, source: &serde_json::Value, options: &Options) -> Result<Imported, Error> {
+    if format == Format::Sql {
+        return match source.as_str() {
+            Some(text) => import_sql(source_text_limit(text)?, options),
+            None => Err(Error::new(ErrorKind::ImportInvalid, "an SQL source is text (a string), not a JSON value")),
+        };
+    }
     document::check_value_depth(source, "the rule").map_err(invalid)?;
     let schema = import_schema(options.schema.as_ref());
-    let id = options.id.clone().unwrap_or_else(|| "imported".into());
     let translated = match format {
         Format::JsonLogic => jsonlogic::translate(source, &schema),
         Format::GrowthBook => growthbook::translate(source, &schema, options.saved_groups.as_ref()),
         Format::Unleash => unleash::translate(source, options.toggle.as_deref(), &schema),
+        Format::Sql => unreachable!("SQL imports read text"),
     };
     let t = match translated {
         Ok(t) => t,
         Err(refusal) => return Ok(Imported::refused(format, refusal)),
     };
-    if t.rule.len() > crate::limits::MAX_RULE_BYTES {
+    let reads = t.reads.keys().cloned().collect();
+    finish(format, None, t.rule, t.assumptions, reads, options, None)
+}
+
+fn source_text_limit(text: &str) -> Result<&str, Error> {
+    if text.len() > crate::limits::MAX_RULE_BYTES {
+        return Err(Error::new(
+            ErrorKind::ImportInvalid,
+            format!(
+                "the source is {} bytes, more than the {} a rule may be (SPEC §19)",
+                text.len(),
+                crate::limits::MAX_RULE_BYTES
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+#[cfg(feature = "import-sql")]
+fn import_sql(source: &str, options: &Options) -> Result<Imported, Error> {
+    let source = source_text_limit(source)?;
+    let dialect: Dialect = options.dialect.as_deref().unwrap_or("duckdb").parse()?;
+    let zone = options.timezone.clone().unwrap_or_else(|| "UTC".into());
+    let tables = match &options.tables {
+        Some(t) => sql::Tables::from_json(t)?,
+        None => sql::Tables::default(),
+    };
+    let request = sql::SqlImport { dialect, zone: &zone, tables: &tables, schema: options.schema.as_ref() };
+    let refused = |refusal: Refusal| {
+        let mut out = Imported::refused(Format::Sql, refusal);
+        out.report.dialect = Some(dialect.as_str());
+        out
+    };
+    let t = match sql::translate(source, &request)? {
+        Ok(t) => t,
+        Err(refusal) => return Ok(refused(refusal)),
+    };
+    let reads = t.reads.into_iter().collect();
+    let zone = (zone != "UTC").then_some(zone);
+    finish(Format::Sql, Some(dialect), t.rule, t.assumptions, reads, options, zone)
+}
+
+#[cfg(not(feature = "import-sql"))]
+fn import_sql(_source: &str, _options: &Options) -> Result<Imported, Error> {
+    Err(Error::new(ErrorKind::ImportInvalid, "this build of segcore has no SQL import (feature `import-sql`)"))
+}
+
+#[cfg(not(feature = "import-sql"))]
+type Dialect = ();
+
+/// The definition around a translated rule, checked by compiling it.
+fn finish(
+    format: Format,
+    dialect: Option<Dialect>,
+    rule: String,
+    assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    reads: Vec<String>,
+    options: &Options,
+    timezone: Option<String>,
+) -> Result<Imported, Error> {
+    #[cfg(feature = "import-sql")]
+    let dialect_name = dialect.map(|d| d.as_str());
+    #[cfg(not(feature = "import-sql"))]
+    let dialect_name: Option<&'static str> = dialect.map(|_| "");
+    let refused = |refusal: Refusal| {
+        let mut out = Imported::refused(format, refusal);
+        out.report.dialect = dialect_name;
+        out
+    };
+    let id = options.id.clone().unwrap_or_else(|| "imported".into());
+    if rule.len() > crate::limits::MAX_RULE_BYTES {
         let refusal = Refusal {
             path: String::new(),
             construct: "rule".into(),
             reason: format!(
                 "the translation is {} bytes, more than the {} a rule may be (SPEC §19); split the rule into several segments",
-                t.rule.len(),
+                rule.len(),
                 crate::limits::MAX_RULE_BYTES
             ),
         };
-        return Ok(Imported::refused(format, refusal));
+        return Ok(refused(refusal));
     }
-    let status = if t.assumptions.is_empty() { Status::Exact } else { Status::ExactUnder };
-    let report = Report {
-        format,
-        status,
-        assumptions: t.assumptions,
-        refusals: vec![],
-        reads: t.reads.keys().cloned().collect(),
-    };
+    let status = if assumptions.is_empty() { Status::Exact } else { Status::ExactUnder };
+    let report = Report { format, status, assumptions, refusals: vec![], reads, dialect: dialect_name };
     let mut description = format!(
         "Imported from {} ({}); {}.",
         match format {
             Format::JsonLogic => "JSON Logic",
             Format::GrowthBook => "a GrowthBook condition",
             Format::Unleash => "an Unleash feature toggle",
+            Format::Sql => "an SQL WHERE clause",
         },
-        format.reference(),
+        report.to_json()["reference"].as_str().unwrap_or_default(),
         format.convention()
     );
     if !report.assumptions.is_empty() {
@@ -496,13 +634,16 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
         description.pop();
         description.push('.');
     }
-    let def_json = serde_json::json!({
+    let mut def_json = serde_json::json!({
         "id": id,
         "version": "1.0.0",
         "description": description,
         "tags": [format!("imported:{}", format.as_str())],
-        "rule": t.rule,
+        "rule": rule,
     });
+    if let Some(zone) = &timezone {
+        def_json["timezone"] = serde_json::Value::String(zone.clone());
+    }
     let definition = Definition::from_json(&def_json)?;
     let compile = match &options.schema {
         Some(s) => Some(Schema::from_json(&compile_schema(s)?)?),
@@ -518,15 +659,12 @@ pub fn import_value(format: Format, source: &serde_json::Value, options: &Option
                 construct: "rule".into(),
                 reason: format!("the translation is over a limit of segcore's (SPEC §19): {}", e.first().message),
             };
-            return Ok(Imported::refused(format, refusal));
+            return Ok(refused(refusal));
         }
-        return Err(Error::new(
-            ErrorKind::Internal,
-            format!("an imported rule did not compile ({e}); rule: {}", t.rule),
-        ));
+        return Err(Error::new(ErrorKind::Internal, format!("an imported rule did not compile ({e}); rule: {rule}")));
     }
     let yaml = definition_yaml(&def_json);
-    Ok(Imported { report, rule: Some(t.rule), yaml: Some(yaml), definition: Some(definition), schema: compile })
+    Ok(Imported { report, rule: Some(rule), yaml: Some(yaml), definition: Some(definition), schema: compile })
 }
 
 /// The definition as YAML, fields in the order SPEC §1 lists them.
@@ -547,6 +685,9 @@ fn definition_yaml(def: &serde_json::Value) -> String {
     out.push_str(&format!("id: {}\n", def["id"].as_str().unwrap_or_default()));
     out.push_str(&format!("version: {}\n", def["version"].as_str().unwrap_or_default()));
     out.push_str(&format!("description: {}\n", q(def["description"].as_str().unwrap_or_default())));
+    if let Some(zone) = def["timezone"].as_str() {
+        out.push_str(&format!("timezone: {}\n", q(zone)));
+    }
     let tags: Vec<String> = def["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str()).map(q).collect();
     out.push_str(&format!("tags: [{}]\n", tags.join(", ")));
     out.push_str(&format!("rule: {}\n", q(def["rule"].as_str().unwrap_or_default())));

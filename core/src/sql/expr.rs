@@ -459,7 +459,7 @@ impl<'a> Gen<'a> {
     /// listed with the instant the core computes; every other date converts the same everywhere.
     fn start_of_date(&self, day: &str) -> String {
         let engine = self.d.start_of_local_date(day, &self.zone);
-        let exceptions = irregular_midnights(&self.tz);
+        let exceptions = time::irregular_midnights(&self.tz);
         if exceptions.is_empty() {
             return engine;
         }
@@ -1124,40 +1124,4 @@ fn path_text(path: &[PathSeg]) -> String {
         }
     }
     s
-}
-
-/// Local dates (1800–2100) whose midnight is skipped or repeated in `tz`, with the instant
-/// SPEC §9 gives their start. Empty for UTC and most zones' modern rules.
-pub(crate) fn irregular_midnights(tz: &TimeZone) -> Vec<(jiff::civil::Date, i64)> {
-    use jiff::Timestamp;
-    let mut out = Vec::new();
-    let (Ok(start), Ok(end)) = (Timestamp::from_second(-5_364_662_400), Timestamp::from_second(4_102_444_800)) else {
-        return out;
-    };
-    for t in tz.following(start) {
-        let at = t.timestamp();
-        if at > end {
-            break;
-        }
-        let before = tz.to_offset(at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap_or(at));
-        let (a, b) = (before.to_datetime(at), t.offset().to_datetime(at));
-        // Local times in [min, max) are skipped (clocks forward) or repeated (back).
-        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-        let mut day = lo.date();
-        while day.to_datetime(jiff::civil::Time::midnight()) < hi {
-            let midnight = day.to_datetime(jiff::civil::Time::midnight());
-            if midnight >= lo {
-                if let Some(instant) = time::start_of_date(day, tz) {
-                    out.push((day, instant));
-                }
-            }
-            match day.tomorrow() {
-                Ok(next) => day = next,
-                Err(_) => break,
-            }
-        }
-    }
-    out.sort_by_key(|(d, _)| *d);
-    out.dedup_by_key(|(d, _)| *d);
-    out
 }

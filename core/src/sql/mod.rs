@@ -373,7 +373,7 @@ mod tests {
         // 05:00Z), and fall back from 01:00 CDT to 00:00 CST on 2025-11-02 (midnight occurs at
         // 04:00Z and again at 05:00Z; SPEC §9 takes the earlier).
         let tz = crate::time::zone("America/Havana").unwrap();
-        let listed = expr::irregular_midnights(&tz);
+        let listed = crate::time::irregular_midnights(&tz);
         let find = |d: &str| {
             let d: jiff::civil::Date = d.parse().unwrap();
             listed.iter().find(|(x, _)| *x == d).map(|(_, t)| crate::time::format_timestamp(*t))
@@ -381,9 +381,9 @@ mod tests {
         assert_eq!(find("2026-03-08").as_deref(), Some("2026-03-08T05:00:00Z"));
         assert_eq!(find("2025-11-02").as_deref(), Some("2025-11-02T04:00:00Z"));
         assert_eq!(find("2026-03-09"), None);
-        assert!(expr::irregular_midnights(&crate::time::zone("UTC").unwrap()).is_empty());
+        assert!(crate::time::irregular_midnights(&crate::time::zone("UTC").unwrap()).is_empty());
         // New York's clocks change at 02:00, never at midnight since 1900.
-        let ny = expr::irregular_midnights(&crate::time::zone("America/New_York").unwrap());
+        let ny = crate::time::irregular_midnights(&crate::time::zone("America/New_York").unwrap());
         assert!(ny.iter().all(|(d, _)| d.year() < 1900), "{ny:?}");
     }
 

@@ -209,7 +209,8 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-fn is_ident(s: &str) -> bool {
+/// Whether `s` prints bare (an identifier that is not a keyword).
+pub(crate) fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

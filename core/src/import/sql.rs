@@ -1,0 +1,2014 @@
+//! SQL `WHERE` clauses (SPEC §29.5): a query over a profiles table and an events table, as DuckDB
+//! 2.0 or PostgreSQL 15 runs it at `as_of`, becomes a segcore rule with the same three-valued
+//! outcome. SQL is Kleene logic like segcore (§6), so the translation is structural: each node
+//! maps to one segcore expression of a known type, or is refused where the two disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::tz::TimeZone;
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType, DateTimeField, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, Ident, InTarget, ObjectName, ObjectNamePart, Query, Select, SelectFlavor, SelectItem, SetExpr,
+    Spanned, Statement, TableFactor, TimezoneInfo, UnaryOperator, Value,
+};
+use sqlparser::dialect::{Dialect as ParserDialect, DuckDbDialect, PostgreSqlDialect};
+use sqlparser::parser::Parser;
+
+use super::{Assumption, Refusal};
+use crate::error::{Error, ErrorKind};
+use crate::syntax::printer::{is_ident, quote};
+
+/// The engine whose semantics an SQL import reproduces (SPEC §29.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// DuckDB 2.0.
+    DuckDb,
+    /// PostgreSQL 15.
+    Postgres,
+}
+
+impl Dialect {
+    /// `duckdb` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "duckdb",
+            Dialect::Postgres => "postgres",
+        }
+    }
+    /// The reference engine.
+    pub fn reference(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "DuckDB 2.0",
+            Dialect::Postgres => "PostgreSQL 15",
+        }
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Dialect, Error> {
+        match s {
+            "duckdb" => Ok(Dialect::DuckDb),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            other => Err(Error::new(
+                ErrorKind::ImportInvalid,
+                format!("unknown SQL dialect `{other}` for import (dialects: duckdb, postgres; others have no established semantics yet)"),
+            )),
+        }
+    }
+}
+
+/// Table and column names of an SQL import (SPEC §29.5); the defaults are the tables segcore's
+/// own SQL generation writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Tables {
+    pub profiles: String,
+    pub events: String,
+    pub id: String,
+    pub entity_id: String,
+    pub name: String,
+    pub at: String,
+    /// Column → attribute, where they differ.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Default for Tables {
+    fn default() -> Tables {
+        Tables {
+            profiles: "profiles".into(),
+            events: "events".into(),
+            id: "id".into(),
+            entity_id: "entity_id".into(),
+            name: "name".into(),
+            at: "at".into(),
+            columns: BTreeMap::new(),
+        }
+    }
+}
+
+impl Tables {
+    /// Reads `{profiles, events, id, entity_id, name, at, columns: {COL: ATTR}}`.
+    pub(crate) fn from_json(v: &serde_json::Value) -> Result<Tables, Error> {
+        let bad = |m: String| Error::new(ErrorKind::ImportInvalid, m);
+        let obj = v.as_object().ok_or_else(|| bad("`tables` must be an object".into()))?;
+        let mut t = Tables::default();
+        for (k, val) in obj {
+            if k == "columns" {
+                let cols = val.as_object().ok_or_else(|| bad("`tables.columns` must map column → attribute".into()))?;
+                for (c, a) in cols {
+                    let a = a.as_str().ok_or_else(|| bad(format!("`tables.columns.{c}` must be a string")))?;
+                    t.columns.insert(c.clone(), a.to_string());
+                }
+                continue;
+            }
+            let s = val.as_str().ok_or_else(|| bad(format!("`tables.{k}` must be a string")))?.to_string();
+            match k.as_str() {
+                "profiles" => t.profiles = s,
+                "events" => t.events = s,
+                "id" => t.id = s,
+                "entity_id" => t.entity_id = s,
+                "name" => t.name = s,
+                "at" => t.at = s,
+                other => {
+                    return Err(bad(format!(
+                        "unknown `tables` field `{other}` (fields: profiles, events, id, entity_id, name, at, columns)"
+                    )))
+                }
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// What an SQL import needs besides the text.
+pub(crate) struct SqlImport<'a> {
+    pub dialect: Dialect,
+    pub zone: &'a str,
+    pub tables: &'a Tables,
+    pub schema: Option<&'a serde_json::Value>,
+}
+
+/// A translated query.
+pub(crate) struct SqlTranslation {
+    pub rule: String,
+    pub assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    pub reads: BTreeSet<String>,
+}
+
+/// Column types an SQL import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum T {
+    Bool,
+    Int,
+    Float,
+    Dec,
+    Str,
+    Ts,
+    Date,
+    Dur,
+    Null,
+}
+
+impl T {
+    fn name(self) -> &'static str {
+        match self {
+            T::Bool => "boolean",
+            T::Int => "integer",
+            T::Float => "double",
+            T::Dec => "decimal",
+            T::Str => "string",
+            T::Ts => "timestamp",
+            T::Date => "date",
+            T::Dur => "interval",
+            T::Null => "NULL",
+        }
+    }
+    fn numeric(self) -> bool {
+        matches!(self, T::Int | T::Float | T::Dec)
+    }
+    fn parse(s: &str) -> Option<T> {
+        Some(match s.trim() {
+            "bool" => T::Bool,
+            "int" => T::Int,
+            "float" => T::Float,
+            "decimal" => T::Dec,
+            "string" => T::Str,
+            "timestamp" => T::Ts,
+            "date" => T::Date,
+            _ => return None,
+        })
+    }
+}
+
+/// A literal's value, where a construct depends on it.
+#[derive(Debug, Clone, PartialEq)]
+enum Lit {
+    No,
+    Null,
+    Int(i64),
+    Num(rust_decimal::Decimal),
+    Str(String),
+}
+
+/// Forms that only some contexts accept.
+#[derive(Debug, Clone, PartialEq)]
+enum K {
+    Plain,
+    /// `CURRENT_DATE` minus this many days.
+    CurDate(i64),
+    /// An interval: exact microseconds, and the number of calendar days when it is whole days.
+    Interval {
+        micros: i64,
+        days: Option<i64>,
+    },
+    /// `NULLIF(y, 0)`.
+    NullIfZero,
+    /// A scalar `SUM` subquery; the plain `sum(...)` for `COALESCE(…, 0)`.
+    Sum(String),
+}
+
+/// A translated expression.
+#[derive(Debug, Clone)]
+struct E {
+    text: String,
+    ty: T,
+    lit: Lit,
+    kind: K,
+    /// Carries PostgreSQL's `COLLATE "C"`.
+    collate_c: bool,
+    /// Reads no column.
+    constant: bool,
+}
+
+impl E {
+    fn new(text: impl Into<String>, ty: T) -> E {
+        E { text: text.into(), ty, lit: Lit::No, kind: K::Plain, collate_c: false, constant: false }
+    }
+    fn constant(mut self) -> E {
+        self.constant = true;
+        self
+    }
+    fn with_lit(mut self, lit: Lit) -> E {
+        self.lit = lit;
+        self.constant = true;
+        self
+    }
+}
+
+type R<T> = Result<T, Refusal>;
+
+/// Translates one SQL query or `WHERE` expression. `Err(Error)` when the text does not parse
+/// (`import_invalid`); `Ok(Err(refusal))` when a construct has no exact counterpart.
+pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslation>, Error> {
+    let invalid = |m: String| Error::new(ErrorKind::ImportInvalid, m);
+    let dialect: Box<dyn ParserDialect> = match opts.dialect {
+        Dialect::DuckDb => Box::new(DuckDbDialect {}),
+        Dialect::Postgres => Box::new(PostgreSqlDialect {}),
+    };
+    let zone = crate::time::zone(opts.zone)
+        .ok_or_else(|| invalid(format!("unknown time zone `{}` for the SQL session", opts.zone)))?;
+    let schema = match SqlSchema::read(opts.schema) {
+        Ok(s) => s,
+        Err(r) => return Ok(Err(r)),
+    };
+    let parser_err = |e: sqlparser::parser::ParserError| {
+        let text = e.to_string();
+        let text = text.strip_prefix("sql parser error: ").unwrap_or(&text).to_string();
+        invalid(format!("the SQL does not parse ({}): {text}", opts.dialect.as_str()))
+    };
+    let starts_select = {
+        let t = source.trim_start();
+        t.len() >= 6 && t[..6].eq_ignore_ascii_case("select") || t.len() >= 4 && t[..4].eq_ignore_ascii_case("with")
+    };
+    let mut tr = Tr {
+        d: opts.dialect,
+        tables: opts.tables,
+        schema: &schema,
+        zone,
+        zone_name: opts.zone,
+        outer: vec![opts.tables.profiles.clone(), "p".into()],
+        assumptions: BTreeMap::new(),
+        reads: BTreeSet::new(),
+        event: None,
+        depth: 0,
+    };
+    let where_expr: Option<Expr> = if starts_select {
+        let statements = Parser::new(dialect.as_ref())
+            .with_recursion_limit(crate::limits::MAX_DEPTH)
+            .try_with_sql(source)
+            .and_then(|mut p| p.parse_statements())
+            .map_err(parser_err)?;
+        let [Statement::Query(q)] = statements.as_slice() else {
+            return Ok(Err(refuse_at(
+                statements
+                    .get(1)
+                    .map(|s| s.span().start)
+                    .unwrap_or(sqlparser::tokenizer::Location { line: 1, column: 1 }),
+                "statement",
+                "one `SELECT id FROM profiles WHERE …` statement is imported",
+            )));
+        };
+        match tr.outer_query(q) {
+            Ok(w) => w,
+            Err(r) => return Ok(Err(r)),
+        }
+    } else {
+        let mut p = Parser::new(dialect.as_ref())
+            .with_recursion_limit(crate::limits::MAX_DEPTH)
+            .try_with_sql(source)
+            .map_err(parser_err)?;
+        let e = p.parse_expr().map_err(parser_err)?;
+        p.expect_token(&sqlparser::tokenizer::Token::EOF).map_err(parser_err)?;
+        Some(e)
+    };
+    let rule = match &where_expr {
+        None => Ok("true".to_string()),
+        Some(w) => tr.expr(w).and_then(|e| match e.ty {
+            T::Bool | T::Null => Ok(e.text),
+            other => Err(refuse(w, "WHERE", &format!("the condition is a {}, not a boolean", other.name()))),
+        }),
+    };
+    Ok(rule.map(|rule| SqlTranslation { rule: strip_parens(rule), assumptions: tr.assumptions, reads: tr.reads }))
+}
+
+fn strip_parens(s: String) -> String {
+    // `(a and b)` at the top: the outer pair only if it encloses everything.
+    if s.starts_with('(') && s.ends_with(')') {
+        let mut depth = 0i32;
+        let mut in_str = false;
+        let mut esc = false;
+        for (i, c) in s.char_indices() {
+            if in_str {
+                match (esc, c) {
+                    (true, _) => esc = false,
+                    (false, '\\') => esc = true,
+                    (false, '"') => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_str = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 && i != s.len() - 1 {
+                        return s;
+                    }
+                }
+                _ => {}
+            }
+        }
+        return s[1..s.len() - 1].to_string();
+    }
+    s
+}
+
+/// The import schema: attribute and event-property types by name.
+struct SqlSchema {
+    attributes: BTreeMap<String, T>,
+    events: BTreeMap<String, BTreeMap<String, T>>,
+}
+
+impl SqlSchema {
+    fn read(schema: Option<&serde_json::Value>) -> R<SqlSchema> {
+        let mut s = SqlSchema { attributes: BTreeMap::new(), events: BTreeMap::new() };
+        let Some(schema) = schema else { return Ok(s) };
+        let ty = |where_: String, v: &serde_json::Value| -> R<T> {
+            let text = v.as_str().unwrap_or_default();
+            T::parse(text).ok_or_else(|| Refusal {
+                path: String::new(),
+                construct: "schema".into(),
+                reason: format!(
+                    "{where_} is declared `{text}`, which an SQL column cannot hold exactly (SQL import types: bool, int, float, decimal, string, timestamp, date; SPEC §29.5)"
+                ),
+            })
+        };
+        if let Some(attrs) = schema.get("attributes").and_then(|a| a.as_object()) {
+            for (name, v) in attrs {
+                s.attributes.insert(name.clone(), ty(format!("attribute `{name}`"), v)?);
+            }
+        }
+        if let Some(events) = schema.get("events").and_then(|a| a.as_object()) {
+            for (event, props) in events {
+                let mut m = BTreeMap::new();
+                for (p, v) in props.as_object().into_iter().flatten() {
+                    m.insert(p.clone(), ty(format!("property `{event}.{p}`"), v)?);
+                }
+                s.events.insert(event.clone(), m);
+            }
+        }
+        Ok(s)
+    }
+}
+
+fn refuse_at(loc: sqlparser::tokenizer::Location, construct: &str, reason: &str) -> Refusal {
+    Refusal { path: format!("{}:{}", loc.line, loc.column), construct: construct.into(), reason: reason.into() }
+}
+
+fn refuse(e: &impl Spanned, construct: &str, reason: &str) -> Refusal {
+    refuse_at(e.span().start, construct, reason)
+}
+
+fn pos(e: &impl Spanned) -> String {
+    let l = e.span().start;
+    format!("{}:{}", l.line, l.column)
+}
+
+/// The event being aggregated: its name and the events table's alias.
+struct EventScope {
+    name: String,
+    aliases: Vec<String>,
+}
+
+struct Tr<'a> {
+    d: Dialect,
+    tables: &'a Tables,
+    schema: &'a SqlSchema,
+    zone: TimeZone,
+    zone_name: &'a str,
+    /// Names that qualify a profiles column (the table's name and its alias).
+    outer: Vec<String>,
+    assumptions: BTreeMap<Assumption, BTreeSet<String>>,
+    reads: BTreeSet<String>,
+    event: Option<EventScope>,
+    depth: usize,
+}
+
+/// SQL AND/OR chains are left-deep: flattened without recursion.
+fn flatten<'e>(e: &'e Expr, op: &BinaryOperator, out: &mut Vec<&'e Expr>) {
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        match x {
+            Expr::BinaryOp { left, op: o, right } if o == op => {
+                stack.push(right);
+                stack.push(left);
+            }
+            Expr::Nested(inner) if matches!(inner.as_ref(), Expr::BinaryOp { op: o, .. } if o == op) => {
+                stack.push(inner)
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+fn object_name(n: &ObjectName) -> Option<Vec<&Ident>> {
+    n.0.iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+impl<'a> Tr<'a> {
+    fn assume(&mut self, a: Assumption, at: String) {
+        self.assumptions.entry(a).or_default().insert(at);
+    }
+
+    /// An identifier names `name` under the dialect's rules.
+    fn names(&self, ident: &Ident, name: &str) -> bool {
+        match (ident.quote_style, self.d) {
+            (Some(_), _) => ident.value == name,
+            (None, Dialect::Postgres) => ident.value.to_lowercase() == name,
+            (None, Dialect::DuckDb) => ident.value.to_lowercase() == name.to_lowercase(),
+        }
+    }
+
+    /// The outer statement: `SELECT id FROM profiles [AS p] [WHERE …]`.
+    fn outer_query(&mut self, q: &Query) -> R<Option<Expr>> {
+        let sel = self.plain_select(q, "the statement")?;
+        let (alias, _) = self.single_table(sel, &self.tables.profiles.clone(), "the profiles table")?;
+        if let Some(a) = alias {
+            self.outer = vec![self.tables.profiles.clone(), a];
+        } else {
+            self.outer = vec![self.tables.profiles.clone()];
+        }
+        match sel.projection.as_slice() {
+            [SelectItem::UnnamedExpr(e)] | [SelectItem::ExprWithAlias { expr: e, .. }]
+                if self.is_profile_column(e, &self.tables.id.clone()) => {}
+            _ => {
+                return Err(refuse(
+                    q,
+                    "SELECT",
+                    &format!("the statement must select the id column `{}` (one row per member)", self.tables.id),
+                ))
+            }
+        }
+        Ok(sel.selection.clone())
+    }
+
+    /// A query that is one plain SELECT: no WITH, ORDER BY, LIMIT, set operations….
+    fn plain_select<'q>(&self, q: &'q Query, what: &str) -> R<&'q Select> {
+        let Query {
+            with,
+            body,
+            order_by,
+            limit_clause,
+            fetch,
+            locks,
+            for_clause,
+            settings,
+            format_clause,
+            pipe_operators,
+        } = q;
+        let extra = if with.is_some() {
+            Some("WITH")
+        } else if order_by.is_some() {
+            Some("ORDER BY")
+        } else if limit_clause.is_some() || fetch.is_some() {
+            Some("LIMIT")
+        } else if !locks.is_empty() || for_clause.is_some() || settings.is_some() || format_clause.is_some() {
+            Some("FOR")
+        } else if !pipe_operators.is_empty() {
+            Some("|>")
+        } else {
+            None
+        };
+        if let Some(c) = extra {
+            return Err(refuse(q, c, &format!("{what} must be a plain SELECT: `{c}` changes which rows it returns")));
+        }
+        let SetExpr::Select(sel) = body.as_ref() else {
+            return Err(refuse(q, "set operation", &format!("{what} must be one SELECT (no UNION, VALUES…)")));
+        };
+        let Select {
+            select_token: _,
+            optimizer_hints,
+            distinct,
+            select_modifiers,
+            top,
+            top_before_distinct: _,
+            projection: _,
+            exclude,
+            into,
+            from: _,
+            lateral_views,
+            prewhere,
+            selection: _,
+            connect_by,
+            group_by,
+            cluster_by,
+            distribute_by,
+            sort_by,
+            having,
+            named_window,
+            qualify,
+            window_before_qualify: _,
+            value_table_mode,
+            flavor,
+        } = sel.as_ref();
+        let grouped = match group_by {
+            GroupByExpr::All(_) => true,
+            GroupByExpr::Expressions(e, m) => !e.is_empty() || !m.is_empty(),
+        };
+        let extra = if distinct.is_some() {
+            Some("DISTINCT")
+        } else if grouped || having.is_some() {
+            Some("GROUP BY")
+        } else if top.is_some() {
+            Some("TOP")
+        } else if qualify.is_some() || !named_window.is_empty() {
+            Some("WINDOW")
+        } else if !optimizer_hints.is_empty()
+            || select_modifiers.is_some()
+            || exclude.is_some()
+            || into.is_some()
+            || !lateral_views.is_empty()
+            || prewhere.is_some()
+            || !connect_by.is_empty()
+            || !cluster_by.is_empty()
+            || !distribute_by.is_empty()
+            || !sort_by.is_empty()
+            || value_table_mode.is_some()
+            || !matches!(flavor, SelectFlavor::Standard)
+        {
+            Some("SELECT clause")
+        } else {
+            None
+        };
+        if let Some(c) = extra {
+            return Err(refuse(
+                q,
+                c,
+                &format!("{what} must be a plain SELECT … FROM … WHERE: `{c}` is outside the subset"),
+            ));
+        }
+        Ok(sel)
+    }
+
+    /// `FROM <table> [AS alias]`, one table, no joins; returns the alias.
+    fn single_table(&self, sel: &Select, table: &str, what: &str) -> R<(Option<String>, ())> {
+        let [twj] = sel.from.as_slice() else {
+            let at = sel.from.get(1).map(|t| t.relation.span().start).unwrap_or_else(|| sel.span().start);
+            return Err(refuse_at(
+                at,
+                "FROM",
+                &format!("{what} must be the one table in FROM (no joins, no comma lists)"),
+            ));
+        };
+        if let Some(j) = twj.joins.first() {
+            return Err(refuse(&j.relation, "JOIN", "joins are outside the subset: membership is per profile row"));
+        }
+        match &twj.relation {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                with_hints,
+                version: None,
+                with_ordinality: false,
+                partitions,
+                json_path: None,
+                sample: None,
+                index_directives,
+                inheritance: None,
+            } if with_hints.is_empty() && partitions.is_empty() && index_directives.is_empty() => {
+                let parts = object_name(name).unwrap_or_default();
+                let ok = matches!(parts.as_slice(), [t] if self.names(t, table));
+                if !ok {
+                    return Err(refuse(
+                        &twj.relation,
+                        "FROM",
+                        &format!("{what} is `{table}` (set the table names with `tables`); `{name}` is not known"),
+                    ));
+                }
+                if let Some(a) = alias {
+                    if !a.columns.is_empty() {
+                        return Err(refuse(
+                            &twj.relation,
+                            "FROM",
+                            "column aliases on the table are outside the subset",
+                        ));
+                    }
+                    return Ok((Some(a.name.value.clone()), ()));
+                }
+                Ok((None, ()))
+            }
+            other => Err(refuse(other, "FROM", &format!("{what} must be a plain table name"))),
+        }
+    }
+
+    fn is_profile_column(&self, e: &Expr, column: &str) -> bool {
+        match e {
+            Expr::Identifier(i) => self.names(i, column),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] => self.outer.iter().any(|o| self.names(q, o) || q.value == *o) && self.names(c, column),
+                _ => false,
+            },
+            Expr::Nested(inner) => self.is_profile_column(inner, column),
+            _ => false,
+        }
+    }
+
+    fn is_event_column(&self, e: &Expr, column: &str) -> bool {
+        let aliases: &[String] = match &self.event {
+            Some(s) => &s.aliases,
+            None => return false,
+        };
+        match e {
+            Expr::Identifier(i) => self.names(i, column),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] => aliases.iter().any(|o| self.names(q, o) || q.value == *o) && self.names(c, column),
+                _ => false,
+            },
+            Expr::Nested(inner) => self.is_event_column(inner, column),
+            _ => false,
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> R<E> {
+        self.depth += 1;
+        if self.depth > crate::limits::MAX_DEPTH {
+            self.depth -= 1;
+            return Err(refuse(e, "nesting", "nested deeper than segcore's rule nesting limit (SPEC §19)"));
+        }
+        let out = self.expr_inner(e);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> R<E> {
+        match e {
+            Expr::Nested(inner) => {
+                let mut x = self.expr(inner)?;
+                if !matches!(x.kind, K::Plain) {
+                    return Ok(x);
+                }
+                if !(x.text.starts_with('(') || x.lit != Lit::No) {
+                    x.text = format!("({})", x.text);
+                }
+                Ok(x)
+            }
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => self.column(e),
+            Expr::Value(v) => self.value(e, &v.value),
+            Expr::TypedString(ts) => {
+                let Some(text) = string_value(&ts.value.value) else {
+                    return Err(refuse(e, "typed literal", "the literal's value must be a quoted string"));
+                };
+                self.typed_literal(e, &ts.data_type, &text)
+            }
+            Expr::BinaryOp { op: op @ (BinaryOperator::And | BinaryOperator::Or), .. } => {
+                let mut parts = Vec::new();
+                flatten(e, op, &mut parts);
+                let word = if *op == BinaryOperator::And { " and " } else { " or " };
+                let mut texts = Vec::with_capacity(parts.len());
+                let mut constant = true;
+                for p in parts {
+                    let x = self.expr(p)?;
+                    if !matches!(x.ty, T::Bool | T::Null) || x.kind != K::Plain {
+                        return Err(refuse(p, "operand", &format!("`{}` needs booleans, not a {}", word.trim(), x.ty.name())));
+                    }
+                    constant &= x.constant;
+                    texts.push(x.text);
+                }
+                let mut out = E::new(format!("({})", texts.join(word)), T::Bool);
+                out.constant = constant;
+                Ok(out)
+            }
+            Expr::BinaryOp { left, op, right } => self.binary(e, left, op, right),
+            Expr::UnaryOp { op, expr } => {
+                let x = self.expr(expr)?;
+                match op {
+                    UnaryOperator::Not => {
+                        if !matches!(x.ty, T::Bool | T::Null) || x.kind != K::Plain {
+                            return Err(refuse(e, "NOT", &format!("NOT needs a boolean, not a {}", x.ty.name())));
+                        }
+                        let c = x.constant;
+                        let mut out = E::new(format!("(not {})", x.text), T::Bool);
+                        out.constant = c;
+                        Ok(out)
+                    }
+                    UnaryOperator::Plus if x.ty.numeric() && x.kind == K::Plain => Ok(x),
+                    UnaryOperator::Minus if x.ty.numeric() && x.kind == K::Plain => match x.lit {
+                        Lit::Int(i) => match i.checked_neg() {
+                            Some(n) => Ok(E::new(n.to_string(), T::Int).with_lit(Lit::Int(n))),
+                            None => Err(refuse(e, "-", "the negated integer does not fit 64 bits")),
+                        },
+                        Lit::Num(d) => {
+                            let n = -d;
+                            Ok(E::new(number_text(&n), x.ty).with_lit(Lit::Num(n)))
+                        }
+                        _ => {
+                            if x.ty == T::Int {
+                                self.assume(Assumption::S4, pos(e));
+                            }
+                            let c = x.constant;
+                            let mut out = E::new(format!("(-{})", x.text), x.ty);
+                            out.constant = c;
+                            Ok(out)
+                        }
+                    },
+                    other => Err(refuse(e, &other.to_string(), "this operator has no segcore counterpart")),
+                }
+            }
+            Expr::IsNull(x) | Expr::IsNotNull(x) => {
+                let v = self.expr(x)?;
+                self.plain(x, &v)?;
+                let not = if matches!(e, Expr::IsNotNull(_)) { " not" } else { "" };
+                let mut out = E::new(format!("({} is{not} null)", v.text), T::Bool);
+                out.constant = v.constant;
+                Ok(out)
+            }
+            Expr::IsTrue(x) | Expr::IsNotTrue(x) | Expr::IsFalse(x) | Expr::IsNotFalse(x) => {
+                let v = self.boolean(x)?;
+                let text = match e {
+                    Expr::IsTrue(_) => format!("coalesce({}, false)", v.text),
+                    Expr::IsNotTrue(_) => format!("(not coalesce({}, false))", v.text),
+                    Expr::IsFalse(_) => format!("coalesce(not {}, false)", v.text),
+                    _ => format!("(not coalesce(not {}, false))", v.text),
+                };
+                let mut out = E::new(text, T::Bool);
+                out.constant = v.constant;
+                Ok(out)
+            }
+            Expr::IsUnknown(x) | Expr::IsNotUnknown(x) => {
+                let v = self.boolean(x)?;
+                let not = if matches!(e, Expr::IsNotUnknown(_)) { " not" } else { "" };
+                let mut out = E::new(format!("({} is{not} null)", v.text), T::Bool);
+                out.constant = v.constant;
+                Ok(out)
+            }
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                let (l, r) = (self.expr(a)?, self.expr(b)?);
+                let not_distinct = if l.lit == Lit::Null {
+                    format!("({} is null)", r.text)
+                } else if r.lit == Lit::Null {
+                    format!("({} is null)", l.text)
+                } else if l.lit != Lit::No || r.lit != Lit::No {
+                    // One side is a non-null constant: equal exactly when the comparison is TRUE.
+                    let eq = self.compare(e, &BinaryOperator::Eq, l.clone(), r.clone())?;
+                    format!("coalesce({}, false)", eq.text)
+                } else {
+                    let eq = self.compare(e, &BinaryOperator::Eq, l.clone(), r.clone())?;
+                    format!("(({} is null and {} is null) or coalesce({}, false))", l.text, r.text, eq.text)
+                };
+                let text = if matches!(e, Expr::IsDistinctFrom(..)) { format!("(not {not_distinct})") } else { not_distinct };
+                let mut out = E::new(text, T::Bool);
+                out.constant = l.constant && r.constant;
+                Ok(out)
+            }
+            Expr::In { expr, target, negated, global: false } => match target {
+                InTarget::List(items) => self.in_list(e, expr, items, *negated),
+                InTarget::Subquery(q) => {
+                    if !self.is_profile_column(expr, &self.tables.id.clone()) || self.event.is_some() {
+                        return Err(refuse(
+                            e,
+                            "IN (SELECT …)",
+                            "only `id IN (SELECT entity_id FROM events …)` is imported (a subquery over the events of this profile)",
+                        ));
+                    }
+                    let exists = self.events_subquery(e, q, Mode::Ids)?;
+                    Ok(if *negated { E::new(format!("(not {})", exists.text), T::Bool) } else { exists })
+                }
+                _ => Err(refuse(e, "IN", "IN takes a list of values or a subquery over the events table")),
+            },
+            Expr::Between { expr, negated, low, high } => {
+                let x = self.expr(expr)?;
+                let lo = self.expr(low)?;
+                let hi = self.expr(high)?;
+                let a = self.compare(e, &BinaryOperator::GtEq, x.clone(), lo)?;
+                let b = self.compare(e, &BinaryOperator::LtEq, x, hi)?;
+                let both = format!("({} and {})", a.text, b.text);
+                let mut out = E::new(if *negated { format!("(not {both})") } else { both }, T::Bool);
+                out.constant = a.constant && b.constant;
+                Ok(out)
+            }
+            Expr::Like { negated, any: false, expr, pattern, escape_char: None } => {
+                self.like(e, expr, pattern, *negated)
+            }
+            Expr::Like { .. } => Err(refuse(e, "LIKE", "LIKE ANY and an ESCAPE clause are outside the subset")),
+            Expr::ILike { .. } => Err(refuse(
+                e,
+                "ILIKE",
+                "the engines' case mapping (simple lower case, no final sigma) differs from segcore's lower() and fold()",
+            )),
+            Expr::SimilarTo { .. } | Expr::RLike { .. } => Err(refuse(
+                e,
+                "SIMILAR TO",
+                "SQL regular expressions (POSIX, RE2) differ from segcore's; not imported yet",
+            )),
+            Expr::Case { operand, conditions, else_result, .. } => {
+                self.case(e, operand.as_deref(), conditions, else_result.as_deref())
+            }
+            Expr::Cast { kind: CastKind::Cast | CastKind::DoubleColon, expr, data_type, format: None } => {
+                self.cast(e, expr, data_type)
+            }
+            Expr::Collate { expr, collation } => {
+                let c = object_name(collation).unwrap_or_default();
+                let is_c = matches!(c.as_slice(), [i] if i.value == "C" || i.value == "POSIX");
+                if self.d != Dialect::Postgres || !is_c {
+                    return Err(refuse(e, "COLLATE", "only PostgreSQL's `COLLATE \"C\"` (code-point order) is imported"));
+                }
+                let mut x = self.expr(expr)?;
+                if x.ty != T::Str {
+                    return Err(refuse(e, "COLLATE", "COLLATE applies to strings"));
+                }
+                x.collate_c = true;
+                Ok(x)
+            }
+            Expr::Function(_) => self.function(e),
+            Expr::Exists { subquery, negated } => {
+                let x = self.events_subquery(e, subquery, Mode::Exists)?;
+                Ok(if *negated { E::new(format!("(not {})", x.text), T::Bool) } else { x })
+            }
+            Expr::Subquery(q) => self.events_subquery(e, q, Mode::Scalar),
+            Expr::Interval(iv) => self.interval(e, iv),
+            other => Err(refuse(other, construct_name(other), "this SQL construct is outside the imported subset (SPEC §29.5)")),
+        }
+    }
+
+    fn plain(&self, at: &Expr, x: &E) -> R<()> {
+        match x.kind {
+            K::Plain | K::Sum(_) => Ok(()),
+            _ => Err(refuse(at, construct_name(at), "this value is only imported inside a comparison with a column")),
+        }
+    }
+
+    fn boolean(&mut self, x: &Expr) -> R<E> {
+        let v = self.expr(x)?;
+        if !matches!(v.ty, T::Bool | T::Null) || v.kind != K::Plain {
+            return Err(refuse(x, "IS", &format!("IS TRUE/FALSE/UNKNOWN needs a boolean, not a {}", v.ty.name())));
+        }
+        Ok(v)
+    }
+
+    fn column(&mut self, e: &Expr) -> R<E> {
+        let (qualifier, ident) = match e {
+            Expr::Identifier(i) => (None, i),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] => (Some(q), c),
+                _ => return Err(refuse(e, "column", "a column is `name` or `table.name`")),
+            },
+            _ => unreachable!("column() is called on identifiers"),
+        };
+        let matches_any = |names: &[String], q: &Ident| names.iter().any(|n| self.names(q, n) || q.value == *n);
+        // Inside an events subquery, its columns come first (SQL scoping).
+        if let Some(scope) = &self.event {
+            let event_q = qualifier.is_none_or(|q| matches_any(&scope.aliases, q));
+            if event_q {
+                if self.names(ident, &self.tables.at) {
+                    return Ok(E::new("at", T::Ts));
+                }
+                for role in [&self.tables.entity_id, &self.tables.name] {
+                    if self.names(ident, role) {
+                        return Err(refuse(
+                            e,
+                            role,
+                            "the events' id and name columns are read only as `e.entity_id = p.id` and `e.name = '…'`",
+                        ));
+                    }
+                }
+                let props = self.schema.events.get(&scope.name);
+                let found: Vec<(&String, &T)> =
+                    props.into_iter().flatten().filter(|(p, _)| self.names(ident, p)).collect();
+                match found.as_slice() {
+                    [(p, t)] => {
+                        let text = if is_ident(p) {
+                            (*p).clone()
+                        } else {
+                            return Err(refuse(e, p, "the property's name is not a segcore identifier"));
+                        };
+                        self.assume(Assumption::S1, pos(e));
+                        return Ok(E::new(text, **t));
+                    }
+                    [] if qualifier.is_some() => {
+                        return Err(refuse(
+                            e,
+                            &ident.value,
+                            &format!("`{}` is not a property of `{}` in the schema", ident.value, scope.name),
+                        ))
+                    }
+                    [] => {}
+                    _ => {
+                        return Err(refuse(
+                            e,
+                            &ident.value,
+                            "the column matches several properties that differ only by case",
+                        ))
+                    }
+                }
+            }
+            if qualifier.is_none_or(|q| matches_any(&self.outer, q)) {
+                return Err(refuse(
+                    e,
+                    &ident.value,
+                    "an aggregate's filter reads only the event's own columns (segcore filters cannot read attributes)",
+                ));
+            }
+            return Err(refuse(e, &ident.value, "unknown table qualifier"));
+        }
+        if let Some(q) = qualifier {
+            if !matches_any(&self.outer, q) {
+                return Err(refuse(e, &q.value, "unknown table qualifier (the profiles table or its alias)"));
+            }
+        }
+        if self.names(ident, &self.tables.id) {
+            self.assume(Assumption::S1, pos(e));
+            return Ok(E::new("id", T::Str));
+        }
+        let mapped: Vec<(String, String)> = self
+            .tables
+            .columns
+            .iter()
+            .filter(|(c, _)| self.names(ident, c))
+            .map(|(c, a)| (c.clone(), a.clone()))
+            .chain(
+                self.schema
+                    .attributes
+                    .keys()
+                    .filter(|a| !self.tables.columns.values().any(|m| m == *a))
+                    .filter(|a| self.names(ident, a))
+                    .map(|a| (a.clone(), a.clone())),
+            )
+            .collect();
+        let attr = match mapped.as_slice() {
+            [(_, a)] => a.clone(),
+            [] => {
+                return Err(refuse(
+                    e,
+                    &ident.value,
+                    &format!("the column `{}` is not an attribute in the schema", ident.value),
+                ))
+            }
+            _ => return Err(refuse(e, &ident.value, "the column matches several attributes that differ only by case")),
+        };
+        let Some(ty) = self.schema.attributes.get(&attr).copied() else {
+            return Err(refuse(e, &ident.value, &format!("the attribute `{attr}` is not in the schema")));
+        };
+        if !is_ident(&attr) {
+            return Err(refuse(e, &attr, "the attribute's name is not a segcore identifier"));
+        }
+        self.assume(Assumption::S1, pos(e));
+        self.reads.insert(attr.clone());
+        Ok(E::new(attr, ty))
+    }
+
+    fn value(&mut self, e: &Expr, v: &Value) -> R<E> {
+        match v {
+            Value::Null => Ok(E::new("null", T::Null).with_lit(Lit::Null)),
+            Value::Boolean(b) => Ok(E::new(b.to_string(), T::Bool).constant()),
+            Value::Number(text, false) => self.number(e, text),
+            _ => match string_value(v) {
+                Some(s) => Ok(E::new(quote(&s), T::Str).with_lit(Lit::Str(s))),
+                None => Err(refuse(e, "literal", "this kind of literal is outside the subset")),
+            },
+        }
+    }
+
+    fn number(&mut self, e: &Expr, text: &str) -> R<E> {
+        use rust_decimal::Decimal;
+        let exp = text.contains(['e', 'E']);
+        if exp && self.d == Dialect::DuckDb {
+            // DuckDB reads `1e3` as a DOUBLE: the value is the double nearest the text.
+            let x: f64 = text.parse().map_err(|_| refuse(e, text, "not a number"))?;
+            let lit = super::cases::number_literal(x, &pos(e)).map_err(|_| {
+                refuse(e, text, "the double has no segcore decimal spelling within 28 significant digits")
+            })?;
+            let d = Decimal::from_str_exact(&lit).ok();
+            let mut out = E::new(lit.clone(), T::Float).constant();
+            if let Some(d) = d {
+                out.lit = Lit::Num(d);
+            }
+            return Ok(out);
+        }
+        if exp || text.contains('.') {
+            let d = if exp { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) }
+                .map_err(|_| refuse(e, text, "a decimal beyond 28 significant digits"))?;
+            if !exp && text.trim_start_matches(['0', '.']).chars().filter(|c| c.is_ascii_digit()).count() > 28 {
+                return Err(refuse(e, text, "a decimal beyond 28 significant digits"));
+            }
+            let d = d.normalize();
+            return Ok(E::new(number_text(&d), T::Dec).with_lit(Lit::Num(d)));
+        }
+        match text.parse::<i64>() {
+            Ok(i) => Ok(E::new(i.to_string(), T::Int).with_lit(Lit::Int(i))),
+            Err(_) => {
+                Err(refuse(e, text, "an integer literal beyond 64 bits (the engines widen it; segcore does not)"))
+            }
+        }
+    }
+
+    fn typed_literal(&mut self, e: &Expr, ty: &DataType, text: &str) -> R<E> {
+        match ty {
+            DataType::Date => {
+                let d: jiff::civil::Date =
+                    text.trim().parse().map_err(|_| refuse(e, "DATE", "the date literal is not YYYY-MM-DD"))?;
+                Ok(E::new(format!("date(\"{d}\")"), T::Date).constant())
+            }
+            DataType::Timestamp(_, tz) => {
+                let with_zone = matches!(tz, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone);
+                let t = self.timestamp_text(e, text, with_zone)?;
+                Ok(E::new(format!("timestamp(\"{t}\")"), T::Ts).constant())
+            }
+            _ => Err(refuse(e, &ty.to_string(), "typed literals other than DATE and TIMESTAMP are outside the subset")),
+        }
+    }
+
+    /// An instant from SQL timestamp text, in segcore's RFC 3339 form (UTC, `Z`).
+    fn timestamp_text(&self, e: &Expr, text: &str, with_zone: bool) -> R<String> {
+        let t = text.trim().replacen(' ', "T", 1);
+        let has_offset = {
+            let tail = t.split_once('T').map(|(_, r)| r).unwrap_or("");
+            tail.ends_with('Z') || tail.ends_with('z') || tail.contains(['+', '-'])
+        };
+        let instant = if has_offset {
+            // `+00` and `+05:30` offsets; jiff wants `+00:00`.
+            let fixed = fix_offset(&t);
+            fixed
+                .parse::<jiff::Timestamp>()
+                .map_err(|_| refuse(e, "TIMESTAMP", "the timestamp literal does not read"))?
+        } else {
+            let dt: jiff::civil::DateTime = t
+                .parse()
+                .or_else(|_| t.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
+                .map_err(|_| refuse(e, "TIMESTAMP", "the timestamp literal does not read"))?;
+            let amb = self.zone.to_ambiguous_timestamp(dt);
+            match amb.unambiguous() {
+                Ok(ts) => ts,
+                Err(_) => {
+                    return Err(refuse(
+                        e,
+                        "TIMESTAMP",
+                        &format!(
+                            "`{text}` is skipped or repeated in {} (a DST change): the engines and SPEC §9 resolve it differently",
+                            self.zone_name
+                        ),
+                    ))
+                }
+            }
+        };
+        let _ = with_zone;
+        if instant.subsec_nanosecond() % 1000 != 0 {
+            return Err(refuse(e, "TIMESTAMP", "finer than microseconds"));
+        }
+        Ok(instant.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+    }
+
+    fn interval(&mut self, e: &Expr, iv: &sqlparser::ast::Interval) -> R<E> {
+        let bad = || {
+            refuse(e, "INTERVAL", "only whole seconds, minutes, hours, days and weeks are imported (months and years are calendar arithmetic)")
+        };
+        if iv.last_field.is_some() || iv.leading_precision.is_some() || iv.fractional_seconds_precision.is_some() {
+            return Err(bad());
+        }
+        let (n, unit): (String, String) = match (iv.value.as_ref(), &iv.leading_field) {
+            (Expr::Value(v), None) => {
+                let s = string_value(&v.value).ok_or_else(bad)?;
+                let mut it = s.split_whitespace();
+                let (Some(n), Some(u), None) = (it.next(), it.next(), it.next()) else { return Err(bad()) };
+                (n.to_string(), u.to_lowercase())
+            }
+            (Expr::Value(v), Some(f)) => {
+                let n = match &v.value {
+                    Value::Number(n, _) => n.clone(),
+                    other => string_value(other).ok_or_else(bad)?,
+                };
+                let unit = match f {
+                    DateTimeField::Second | DateTimeField::Seconds => "second",
+                    DateTimeField::Minute | DateTimeField::Minutes => "minute",
+                    DateTimeField::Hour | DateTimeField::Hours => "hour",
+                    DateTimeField::Day | DateTimeField::Days => "day",
+                    DateTimeField::Week(None) | DateTimeField::Weeks => "week",
+                    _ => return Err(bad()),
+                };
+                (n.trim().to_string(), unit.to_string())
+            }
+            _ => return Err(bad()),
+        };
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let unit = unit.trim_end_matches('s');
+        let (secs, days, suffix) = match unit {
+            "second" | "sec" => (1i64, None, "s"),
+            "minute" | "min" => (60, None, "m"),
+            "hour" => (3600, None, "h"),
+            "day" => (86_400, Some(n), "d"),
+            "week" => (7 * 86_400, n.checked_mul(7), "w"),
+            _ => return Err(bad()),
+        };
+        let micros = n.checked_mul(secs).and_then(|s| s.checked_mul(1_000_000)).ok_or_else(bad)?;
+        let mut out = E::new(format!("{n}{suffix}"), T::Dur).constant();
+        out.kind = K::Interval { micros, days };
+        Ok(out)
+    }
+
+    /// Whether the zone never changes its offset (so a day interval is 24 hours).
+    fn fixed_zone(&self) -> bool {
+        let Ok(start) = jiff::Timestamp::from_second(-5_364_662_400) else { return false };
+        self.zone.following(start).next().is_none()
+    }
+
+    fn function(&mut self, e: &Expr) -> R<E> {
+        let Expr::Function(f) = e else { unreachable!("function() is called on calls") };
+        let name = object_name(&f.name)
+            .and_then(|p| match p.as_slice() {
+                [i] => Some(i.value.to_lowercase()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+            return Err(refuse(e, &name, "window functions and aggregate modifiers are outside the subset"));
+        }
+        if !matches!(f.parameters, FunctionArguments::None) || f.uses_odbc_syntax {
+            return Err(refuse(e, &name, "outside the subset"));
+        }
+        let args: Vec<&Expr> = match &f.args {
+            FunctionArguments::None => vec![],
+            FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => {
+                let mut out = vec![];
+                for a in &l.args {
+                    match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => out.push(x),
+                        _ => return Err(refuse(e, &name, "named or wildcard arguments are outside the subset")),
+                    }
+                }
+                out
+            }
+            _ => return Err(refuse(e, &name, "outside the subset")),
+        };
+        let no_parens = matches!(f.args, FunctionArguments::None);
+        match (name.as_str(), args.as_slice()) {
+            ("now" | "transaction_timestamp" | "get_current_timestamp", []) | ("current_timestamp", []) => {
+                Ok(E::new("as_of", T::Ts).constant())
+            }
+            ("current_date", []) if no_parens || self.d == Dialect::DuckDb => {
+                let mut out = E::new("date(as_of)", T::Date).constant();
+                out.kind = K::CurDate(0);
+                Ok(out)
+            }
+            ("coalesce", [_, ..]) => self.coalesce(e, &args),
+            ("nullif", [y, z]) => {
+                let y = self.expr(y)?;
+                let z = self.expr(z)?;
+                if !(y.ty.numeric() && matches!(z.lit, Lit::Int(0)) || matches!(z.lit, Lit::Num(d) if d.is_zero())) {
+                    return Err(refuse(e, "NULLIF", "only `NULLIF(y, 0)` as a divisor is imported"));
+                }
+                let mut out = E::new(y.text, y.ty);
+                out.kind = K::NullIfZero;
+                Ok(out)
+            }
+            ("starts_with", [a, b]) | ("contains" | "ends_with" | "suffix", [a, b])
+                if name == "starts_with" || self.d == Dialect::DuckDb =>
+            {
+                let (a, b) = (self.expr(a)?, self.expr(b)?);
+                if !matches!(a.ty, T::Str | T::Null) || !matches!(b.ty, T::Str | T::Null) {
+                    return Err(refuse(e, &name, &format!("`{name}` of strings only")));
+                }
+                let op = match name.as_str() {
+                    "starts_with" => "starts_with",
+                    "contains" => "contains",
+                    _ => "ends_with",
+                };
+                let mut out = E::new(format!("({} {op} {})", a.text, b.text), T::Bool);
+                out.constant = a.constant && b.constant;
+                Ok(out)
+            }
+            ("count" | "sum" | "avg" | "min" | "max", _) => Err(refuse(
+                e,
+                &name,
+                "an aggregate is imported only as a scalar subquery over the events table: `(SELECT COUNT(*) FROM events e WHERE e.entity_id = p.id AND …)`",
+            )),
+            _ => Err(refuse(e, &name, &format!("the function `{name}` is outside the imported subset (SPEC §29.5)"))),
+        }
+    }
+
+    fn coalesce(&mut self, e: &Expr, args: &[&Expr]) -> R<E> {
+        let mut xs = Vec::new();
+        for a in args {
+            xs.push(self.expr(a)?);
+        }
+        // COALESCE((SELECT SUM …), 0): segcore's own sum of nothing is 0.
+        if let ([first, second], K::Sum(plain)) = (xs.as_slice(), &xs[0].kind) {
+            if matches!(second.lit, Lit::Int(0)) && matches!(first.ty, T::Int | T::Dec) {
+                return Ok(E::new(plain.clone(), first.ty));
+            }
+        }
+        let mut ty = T::Null;
+        for (x, a) in xs.iter().zip(args) {
+            self.plain(a, x)?;
+            if x.ty == T::Null {
+                continue;
+            }
+            if ty == T::Null {
+                ty = x.ty;
+            } else if ty != x.ty {
+                return Err(refuse(
+                    e,
+                    "COALESCE",
+                    &format!(
+                        "COALESCE of a {} and a {}: the engines promote to a common type; import needs one type",
+                        ty.name(),
+                        x.ty.name()
+                    ),
+                ));
+            }
+        }
+        let texts: Vec<&str> = xs.iter().map(|x| x.text.as_str()).collect();
+        let mut out = E::new(format!("coalesce({})", texts.join(", ")), ty);
+        out.constant = xs.iter().all(|x| x.constant);
+        Ok(out)
+    }
+
+    fn cast(&mut self, e: &Expr, x: &Expr, ty: &DataType) -> R<E> {
+        let v = self.expr(x)?;
+        match ty {
+            DataType::Double(_) | DataType::Float8 | DataType::DoublePrecision | DataType::Float(_)
+                if matches!(v.ty, T::Int | T::Float) =>
+            {
+                if v.ty == T::Float {
+                    return Ok(v);
+                }
+                let c = v.constant;
+                let mut out = E::new(format!("({} / 1)", v.text), T::Float);
+                out.constant = c;
+                Ok(out)
+            }
+            DataType::Date | DataType::Timestamp(..) if matches!(v.lit, Lit::Str(_)) => {
+                let Lit::Str(s) = &v.lit else { unreachable!() };
+                self.typed_literal(e, ty, &s.clone())
+            }
+            _ => Err(refuse(
+                e,
+                "CAST",
+                &format!(
+                    "CAST of a {} to {ty} is outside the subset (the engines round and parse differently)",
+                    v.ty.name()
+                ),
+            )),
+        }
+    }
+
+    fn case(
+        &mut self,
+        e: &Expr,
+        operand: Option<&Expr>,
+        conditions: &[sqlparser::ast::CaseWhen],
+        else_: Option<&Expr>,
+    ) -> R<E> {
+        let subject = match operand {
+            Some(o) => Some(self.expr(o)?),
+            None => None,
+        };
+        let mut arms = Vec::new();
+        for w in conditions {
+            let cond = match &subject {
+                Some(s) => {
+                    let k = self.expr(&w.condition)?;
+                    self.compare(&w.condition, &BinaryOperator::Eq, s.clone(), k)?
+                }
+                None => self.expr(&w.condition)?,
+            };
+            if !matches!(cond.ty, T::Bool | T::Null) || cond.kind != K::Plain {
+                return Err(refuse(&w.condition, "CASE", "a WHEN condition must be a boolean"));
+            }
+            let v = self.expr(&w.result)?;
+            if !matches!(v.ty, T::Bool | T::Null) || v.kind != K::Plain {
+                return Err(refuse(&w.result, "CASE", "only CASE with boolean results is imported (in a condition)"));
+            }
+            arms.push((cond.text, v.text));
+        }
+        let mut acc = match else_ {
+            Some(x) => {
+                let v = self.expr(x)?;
+                if !matches!(v.ty, T::Bool | T::Null) || v.kind != K::Plain {
+                    return Err(refuse(x, "CASE", "only CASE with boolean results is imported (in a condition)"));
+                }
+                v.text
+            }
+            None => "null".to_string(),
+        };
+        for (c, v) in arms.into_iter().rev() {
+            acc = format!("((coalesce({c}, false) and {v}) or (not coalesce({c}, false) and {acc}))");
+        }
+        let _ = e;
+        Ok(E::new(acc, T::Bool))
+    }
+
+    fn in_list(&mut self, e: &Expr, x: &Expr, items: &[Expr], negated: bool) -> R<E> {
+        let subject = self.expr(x)?;
+        self.plain(x, &subject)?;
+        let mut values = Vec::new();
+        for i in items {
+            values.push(self.expr(i)?);
+        }
+        // The short form where no item needs a conversion: `x in [a, b, null]` (SPEC §6 gives it
+        // SQL's meaning, NULL items included).
+        let same = values.iter().all(|v| v.lit != Lit::No && (v.ty == subject.ty || v.ty == T::Null))
+            && matches!(subject.ty, T::Int | T::Str | T::Bool | T::Dec)
+            && values.iter().any(|v| v.ty != T::Null);
+        let text = if same {
+            let list: Vec<&str> = values.iter().map(|v| v.text.as_str()).collect();
+            format!("({} in [{}])", subject.text, list.join(", "))
+        } else {
+            let mut parts = Vec::new();
+            for (v, i) in values.into_iter().zip(items) {
+                parts.push(self.compare(i, &BinaryOperator::Eq, subject.clone(), v)?.text);
+            }
+            format!("({})", parts.join(" or "))
+        };
+        let _ = e;
+        let mut out = E::new(if negated { format!("(not {text})") } else { text }, T::Bool);
+        out.constant = subject.constant;
+        Ok(out)
+    }
+
+    fn like(&mut self, e: &Expr, x: &Expr, pattern: &Expr, negated: bool) -> R<E> {
+        let s = self.expr(x)?;
+        if !matches!(s.ty, T::Str | T::Null) {
+            return Err(refuse(e, "LIKE", &format!("LIKE of a {}", s.ty.name())));
+        }
+        let p = self.expr(pattern)?;
+        let Lit::Str(pat) = &p.lit else {
+            return Err(refuse(pattern, "LIKE", "the pattern must be a string literal"));
+        };
+        // Decode the pattern into segments of literal text split at `%`.
+        let mut segs: Vec<String> = vec![String::new()];
+        let mut chars = pat.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '%' => segs.push(String::new()),
+                '_' => {
+                    return Err(refuse(
+                        e,
+                        "LIKE",
+                        "`_` (one character) needs a regular expression; only `%` at the ends is imported",
+                    ))
+                }
+                '\\' if self.d == Dialect::Postgres => match chars.next() {
+                    Some(n) => segs.last_mut().expect("non-empty").push(n),
+                    None => return Err(refuse(e, "LIKE", "the pattern ends with the escape character")),
+                },
+                c => segs.last_mut().expect("non-empty").push(c),
+            }
+        }
+        let lit = |t: &str| quote(t);
+        // `%%` is one `%`: only the first, the last and the non-empty middle segments matter.
+        let n = segs.len();
+        let middle: Vec<&String> = segs[1..n.saturating_sub(1).max(1)].iter().filter(|t| !t.is_empty()).collect();
+        let (first, last) = (&segs[0], &segs[n - 1]);
+        let body = match (n, first.is_empty(), last.is_empty(), middle.as_slice()) {
+            (1, ..) => format!("{} = {}", s.text, lit(first)),
+            (_, true, true, []) => format!("{} starts_with \"\"", s.text),
+            (_, false, true, []) => format!("{} starts_with {}", s.text, lit(first)),
+            (_, true, false, []) => format!("{} ends_with {}", s.text, lit(last)),
+            (_, true, true, [m]) => format!("{} contains {}", s.text, lit(m)),
+            _ => {
+                return Err(refuse(
+                    e,
+                    "LIKE",
+                    "`%` inside the pattern needs a regular expression; only `abc`, `abc%`, `%abc`, `%abc%` and `%` are imported",
+                ))
+            }
+        };
+        let text = if negated { format!("(not ({body}))") } else { format!("({body})") };
+        let mut out = E::new(text, T::Bool);
+        out.constant = s.constant;
+        Ok(out)
+    }
+
+    fn binary(&mut self, e: &Expr, left: &Expr, op: &BinaryOperator, right: &Expr) -> R<E> {
+        use BinaryOperator as B;
+        match op {
+            B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                self.compare(e, op, l, r)
+            }
+            B::PGLikeMatch | B::PGNotLikeMatch => self.like(e, left, right, *op == B::PGNotLikeMatch),
+            B::PGStartsWith => {
+                let (a, b) = (self.expr(left)?, self.expr(right)?);
+                if !matches!(a.ty, T::Str | T::Null) || !matches!(b.ty, T::Str | T::Null) {
+                    return Err(refuse(e, "^@", "`^@` of strings only"));
+                }
+                let mut out = E::new(format!("({} starts_with {})", a.text, b.text), T::Bool);
+                out.constant = a.constant && b.constant;
+                Ok(out)
+            }
+            B::Plus | B::Minus | B::Multiply | B::Divide => {
+                let (l, r) = (self.expr(left)?, self.expr(right)?);
+                self.arith(e, op, l, r)
+            }
+            other => Err(refuse(e, &other.to_string(), "this operator has no exact segcore counterpart (SPEC §29.5)")),
+        }
+    }
+
+    fn arith(&mut self, e: &Expr, op: &BinaryOperator, l: E, r: E) -> R<E> {
+        use BinaryOperator as B;
+        let sym = match op {
+            B::Plus => "+",
+            B::Minus => "-",
+            B::Multiply => "*",
+            _ => "/",
+        };
+        // Time: CURRENT_DATE - n days, NOW() ± INTERVAL, ts ± INTERVAL.
+        if let K::CurDate(n) = l.kind {
+            let days = match (&r.kind, &r.lit, op) {
+                (K::Interval { days: Some(d), .. }, _, B::Minus) => Some(*d),
+                (K::Plain, Lit::Int(d), B::Minus) => Some(*d),
+                _ => None,
+            };
+            return match days.and_then(|d| n.checked_add(d)) {
+                Some(total) => {
+                    let mut out = E::new(format!("(date(as_of) - {total}d)"), T::Date).constant();
+                    out.kind = K::CurDate(total);
+                    Ok(out)
+                }
+                None => Err(refuse(
+                    e,
+                    "CURRENT_DATE",
+                    "only `CURRENT_DATE - n` and `CURRENT_DATE - INTERVAL 'n days'` are imported",
+                )),
+            };
+        }
+        if let K::Interval { micros: _, days } = &r.kind {
+            if l.ty == T::Ts && matches!(op, B::Plus | B::Minus) && l.kind == K::Plain {
+                if days.is_some() && !self.fixed_zone() {
+                    return Err(refuse(
+                        e,
+                        &format!("INTERVAL '{}'", r.text),
+                        &format!(
+                            "a day interval is a calendar day in the session zone {}, which changes its offset (DST): write hours (`INTERVAL '720 hours'`) or import in a fixed zone",
+                            self.zone_name
+                        ),
+                    ));
+                }
+                let mut out = E::new(format!("({} {sym} {})", l.text, r.text), T::Ts);
+                out.constant = l.constant;
+                return Ok(out);
+            }
+            return Err(refuse(e, "INTERVAL", "an interval is imported only added to or subtracted from a timestamp"));
+        }
+        self.plain(e, &l)?;
+        if r.kind == K::NullIfZero && *op == B::Divide {
+            // x / NULLIF(y, 0): NULL where segcore gives null for a zero divisor.
+        } else {
+            self.plain(e, &r)?;
+        }
+        if !l.ty.numeric() && l.ty != T::Null || !r.ty.numeric() && r.ty != T::Null {
+            return Err(refuse(e, sym, &format!("`{sym}` of a {} and a {}", l.ty.name(), r.ty.name())));
+        }
+        let over_data = !(l.constant && r.constant);
+        let ty = match (l.ty, r.ty) {
+            (T::Float, _) | (_, T::Float) => T::Float,
+            (T::Dec, _) | (_, T::Dec) => T::Dec,
+            (T::Null, t) | (t, T::Null) => t,
+            _ => T::Int,
+        };
+        let (lt, rt) = match ty {
+            // A double operation: an int operand is first rounded to a double, as SQL casts it.
+            T::Float => (self.as_double(&l), self.as_double(&r)),
+            _ => (l.text.clone(), r.text.clone()),
+        };
+        if *op == B::Divide {
+            match (self.d, l.ty, r.ty) {
+                (Dialect::Postgres, T::Int, T::Int) => {
+                    return Err(refuse(
+                        e,
+                        "/",
+                        "PostgreSQL divides integers by truncating (7 / 2 = 3); segcore's `/` gives 3.5",
+                    ))
+                }
+                (_, T::Dec, _) | (_, _, T::Dec) => {
+                    return Err(refuse(e, "/", "decimal division rounds differently in each engine"))
+                }
+                _ => {}
+            }
+            let safe_divisor = r.kind == K::NullIfZero
+                || matches!(r.lit, Lit::Int(i) if i != 0)
+                || matches!(r.lit, Lit::Num(d) if !d.is_zero());
+            if over_data && !safe_divisor {
+                self.assume(Assumption::S5, pos(e));
+            }
+            let mut out = E::new(format!("({lt} / {rt})"), T::Float);
+            out.constant = !over_data;
+            return Ok(out);
+        }
+        if over_data {
+            match ty {
+                T::Int => self.assume(Assumption::S4, pos(e)),
+                T::Float => self.assume(Assumption::S5, pos(e)),
+                T::Dec if *op == B::Multiply => {
+                    return Err(refuse(e, "*", "decimal multiplication widens the scale in the engines; not imported"))
+                }
+                T::Dec => self.assume(Assumption::S4, pos(e)),
+                _ => {}
+            }
+        }
+        let mut out = E::new(format!("({lt} {sym} {rt})"), ty);
+        out.constant = !over_data;
+        Ok(out)
+    }
+
+    /// The operand as the double SQL converts it to.
+    fn as_double(&self, x: &E) -> String {
+        match (&x.ty, &x.lit) {
+            (T::Int, Lit::Int(i)) if i.unsigned_abs() <= 1 << 53 => x.text.clone(),
+            (T::Int, _) => format!("({} / 1)", x.text),
+            _ => x.text.clone(),
+        }
+    }
+
+    fn compare(&mut self, e: &Expr, op: &BinaryOperator, l: E, r: E) -> R<E> {
+        use BinaryOperator as B;
+        let sym = cmp_sym(op);
+        // CURRENT_DATE against a column: calendar days in the session zone.
+        if matches!(l.kind, K::CurDate(_)) || matches!(r.kind, K::CurDate(_)) {
+            let (col, n, op) = match (&l.kind, &r.kind) {
+                (K::Plain, K::CurDate(n)) => (l.clone(), *n, op.clone()),
+                (K::CurDate(n), K::Plain) => (r.clone(), *n, flip(op)),
+                _ => return Err(refuse(e, "CURRENT_DATE", "CURRENT_DATE is imported compared with a column")),
+            };
+            if !crate::time::irregular_midnights(&self.zone).is_empty() {
+                return Err(refuse(
+                    e,
+                    "CURRENT_DATE",
+                    &format!("some local midnight in {} is skipped or repeated: the engines and SPEC §9 place that day's start differently", self.zone_name),
+                ));
+            }
+            return match (col.ty, &op) {
+                (T::Ts, B::GtEq) => Ok(E::new(format!("(days_since({}) <= {n})", col.text), T::Bool)),
+                (T::Ts, B::Lt) => Ok(E::new(format!("(days_since({}) > {n})", col.text), T::Bool)),
+                (T::Date, _) if n == 0 => {
+                    let sym = cmp_sym(&op);
+                    Ok(E::new(format!("({} {sym} date(as_of))", col.text), T::Bool))
+                }
+                _ => Err(refuse(
+                    e,
+                    "CURRENT_DATE",
+                    "a timestamp is imported compared with CURRENT_DATE [- n days] by `>=` or `<` (whole local days); other forms depend on the time of day",
+                )),
+            };
+        }
+        self.plain(e, &l)?;
+        self.plain(e, &r)?;
+        let constant = l.constant && r.constant;
+        let done = |text: String| {
+            let mut out = E::new(text, T::Bool);
+            out.constant = constant;
+            Ok(out)
+        };
+        if l.ty == T::Null || r.ty == T::Null {
+            return done("null".into());
+        }
+        let (lt, rt) =
+            match (l.ty, r.ty) {
+                (a, b) if a == b && a != T::Float => {
+                    if a == T::Bool && !matches!(op, B::Eq | B::NotEq) {
+                        return Err(refuse(e, sym, "booleans are not ordered in segcore"));
+                    }
+                    if a == T::Dur {
+                        return Err(refuse(e, sym, "interval comparisons are outside the subset"));
+                    }
+                    let ordered = !matches!(op, B::Eq | B::NotEq);
+                    if a == T::Str && ordered && !l.collate_c && !r.collate_c && !constant {
+                        self.assume(Assumption::S3, pos(e));
+                    }
+                    (l.text.clone(), r.text.clone())
+                }
+                (T::Int | T::Dec, T::Int | T::Dec) => (l.text.clone(), r.text.clone()),
+                (T::Float, T::Float) => (l.text.clone(), r.text.clone()),
+                (T::Float, T::Int) | (T::Int, T::Float) => (self.as_double(&l), self.as_double(&r)),
+                (T::Float, T::Dec) | (T::Dec, T::Float) => {
+                    let dec = if l.ty == T::Dec { &l } else { &r };
+                    // A decimal literal of up to 18 digits rounds correctly to a double in both
+                    // engines; a decimal column goes through DuckDB's two-step conversion.
+                    match &dec.lit {
+                        Lit::Num(d) if significant_digits(d) <= 18 || self.d == Dialect::Postgres => {}
+                        _ => return Err(refuse(
+                            e,
+                            sym,
+                            "a decimal compared with a double: exact only for decimal literals of at most 18 digits",
+                        )),
+                    }
+                    (l.text.clone(), r.text.clone())
+                }
+                (T::Ts, T::Date) | (T::Date, T::Ts) => {
+                    if !crate::time::irregular_midnights(&self.zone).is_empty() {
+                        return Err(refuse(e, sym, "a date against a timestamp in a zone with irregular midnights"));
+                    }
+                    (l.text.clone(), r.text.clone())
+                }
+                (T::Ts, T::Str) | (T::Str, T::Ts) | (T::Date, T::Str) | (T::Str, T::Date) => {
+                    // A string literal compared with a time column is read as that type.
+                    let (col_ty, s) = if l.ty == T::Str { (r.ty, &l) } else { (l.ty, &r) };
+                    let Lit::Str(text) = &s.lit else {
+                        return Err(refuse(e, sym, "a string column compared with a time column"));
+                    };
+                    let lit = if col_ty == T::Ts {
+                        let t = self.timestamp_text(e, text, false)?;
+                        format!("timestamp(\"{t}\")")
+                    } else {
+                        let d: jiff::civil::Date =
+                            text.trim().parse().map_err(|_| refuse(e, sym, "the date literal is not YYYY-MM-DD"))?;
+                        format!("date(\"{d}\")")
+                    };
+                    if l.ty == T::Str {
+                        (lit, r.text.clone())
+                    } else {
+                        (l.text.clone(), lit)
+                    }
+                }
+                (a, b) => {
+                    return Err(refuse(
+                        e,
+                        sym,
+                        &format!(
+                            "a {} compared with a {}: the engines convert implicitly or refuse; import does neither",
+                            a.name(),
+                            b.name()
+                        ),
+                    ))
+                }
+            };
+        done(format!("({lt} {sym} {rt})"))
+    }
+
+    /// A subquery over the events table: EXISTS, a scalar aggregate, or `id IN (SELECT entity_id …)`.
+    fn events_subquery(&mut self, e: &Expr, q: &Query, mode: Mode) -> R<E> {
+        if self.event.is_some() {
+            return Err(refuse(e, "subquery", "nested subqueries are outside the subset"));
+        }
+        let sel = self.plain_select(q, "a subquery")?;
+        let events = self.tables.events.clone();
+        let (alias, _) = self.single_table(sel, &events, "a subquery's table").map_err(|mut r| {
+            r.reason = format!("{} (a subquery over the profiles table compares profiles with each other)", r.reason);
+            r
+        })?;
+        let mut aliases = vec![events.clone()];
+        if let Some(a) = alias {
+            aliases.push(a);
+        }
+        let Some(selection) = &sel.selection else {
+            return Err(refuse(q, "subquery", "the subquery needs `WHERE e.entity_id = p.id AND e.name = '…'`"));
+        };
+        let mut conjuncts = Vec::new();
+        flatten(selection, &BinaryOperator::And, &mut conjuncts);
+        // Sort the conjuncts: correlation, the event name, window bounds, the rest.
+        self.event = Some(EventScope { name: String::new(), aliases: aliases.clone() });
+        let result = self.events_subquery_body(e, q, sel, &conjuncts, mode);
+        self.event = None;
+        result
+    }
+
+    fn events_subquery_body(&mut self, e: &Expr, q: &Query, sel: &Select, conjuncts: &[&Expr], mode: Mode) -> R<E> {
+        let (entity, name_col, at_col, id_col) =
+            (self.tables.entity_id.clone(), self.tables.name.clone(), self.tables.at.clone(), self.tables.id.clone());
+        let mut correlated = false;
+        let mut event_name: Option<String> = None;
+        let mut lower: Option<String> = None;
+        let mut upper_inclusive = false;
+        let mut rest: Vec<&Expr> = Vec::new();
+        for c in conjuncts {
+            if let Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = c {
+                let corr = (self.is_event_column(left, &entity) && self.is_profile_column(right, &id_col))
+                    || (self.is_event_column(right, &entity) && self.is_profile_column(left, &id_col));
+                if corr {
+                    if correlated {
+                        return Err(refuse(*c, "subquery", "the subquery correlates twice"));
+                    }
+                    correlated = true;
+                    continue;
+                }
+                let name_lit = |a: &Expr, b: &Expr| -> Option<String> {
+                    if !self.is_event_column(a, &name_col) {
+                        return None;
+                    }
+                    match b {
+                        Expr::Value(v) => match &v.value {
+                            Value::Number(..) | Value::Null | Value::Boolean(_) => None,
+                            other => string_value(other),
+                        },
+                        _ => None,
+                    }
+                };
+                if let Some(n) = name_lit(left, right).or_else(|| name_lit(right, left)) {
+                    if event_name.is_some() {
+                        return Err(refuse(*c, "subquery", "the subquery names its event twice"));
+                    }
+                    event_name = Some(n);
+                    continue;
+                }
+            }
+            // Window bounds: e.at >= NOW() - INTERVAL '…' and e.at <= NOW().
+            if let Expr::BinaryOp { left, op, right } = c {
+                if self.is_event_column(left, &at_col) && is_now(right) && *op == BinaryOperator::LtEq {
+                    upper_inclusive = true;
+                    continue;
+                }
+                if self.is_event_column(left, &at_col) && *op == BinaryOperator::GtEq && lower.is_none() {
+                    if let Some(d) = self.now_minus(right) {
+                        lower = Some(d);
+                        continue;
+                    }
+                }
+            }
+            if let Expr::Between { expr, negated: false, low, high } = c {
+                if self.is_event_column(expr, &at_col) && is_now(high) && lower.is_none() {
+                    if let Some(d) = self.now_minus(low) {
+                        lower = Some(d);
+                        upper_inclusive = true;
+                        continue;
+                    }
+                }
+            }
+            rest.push(c);
+        }
+        let needs_correlation = mode != Mode::Ids;
+        if needs_correlation && !correlated {
+            return Err(refuse(
+                q,
+                "subquery",
+                &format!("the subquery must be correlated with `{}.{entity} = p.{id_col}` (uncorrelated subqueries compare profiles with each other)", self.tables.events),
+            ));
+        }
+        let Some(event) = event_name else {
+            return Err(refuse(
+                q,
+                "subquery",
+                &format!("the subquery must name one event: `e.{name_col} = 'purchase'`"),
+            ));
+        };
+        if !self.schema.events.contains_key(&event) {
+            return Err(refuse(q, &event, &format!("the event `{event}` is not in the schema's `events`")));
+        }
+        if let Some(s) = self.event.as_mut() {
+            s.name = event.clone();
+        }
+        let mut filters = Vec::new();
+        for c in rest {
+            let x = self.expr(c)?;
+            if !matches!(x.ty, T::Bool | T::Null) || x.kind != K::Plain {
+                return Err(refuse(c, "WHERE", "a subquery condition must be a boolean"));
+            }
+            filters.push(x.text);
+        }
+        if !upper_inclusive {
+            // segcore never sees an event after `as_of`; the table may hold some.
+            self.assume(Assumption::S2, pos(e));
+        }
+        self.assume(Assumption::S1, pos(e));
+        let ev = if is_ident(&event) { event.clone() } else { quote(&event) };
+        let tail = |extra: Option<String>| {
+            let mut fs = filters.clone();
+            if let Some(x) = extra {
+                fs.push(x);
+            }
+            let mut t = String::new();
+            if !fs.is_empty() {
+                t.push_str(" where ");
+                t.push_str(&fs.join(" and "));
+            }
+            if let Some(w) = &lower {
+                t.push_str(" within ");
+                t.push_str(w);
+            }
+            t
+        };
+        let projection = match sel.projection.as_slice() {
+            [SelectItem::UnnamedExpr(p)] | [SelectItem::ExprWithAlias { expr: p, .. }] => Some(p),
+            _ => None,
+        };
+        match mode {
+            Mode::Exists => Ok(E::new(format!("exists({ev}{})", tail(None)), T::Bool)),
+            Mode::Ids => {
+                if !projection.is_some_and(|p| self.is_event_column(p, &entity)) {
+                    return Err(refuse(q, "IN (SELECT …)", &format!("the subquery must select `{entity}`")));
+                }
+                Ok(E::new(format!("exists({ev}{})", tail(None)), T::Bool))
+            }
+            Mode::Scalar => {
+                let Some(Expr::Function(f)) = projection else {
+                    return Err(refuse(
+                        q,
+                        "subquery",
+                        "a scalar subquery must select one aggregate: COUNT, SUM, MIN or MAX",
+                    ));
+                };
+                let fname = object_name(&f.name)
+                    .and_then(|p| match p.as_slice() {
+                        [i] => Some(i.value.to_lowercase()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let p = projection.expect("checked");
+                if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+                    return Err(refuse(p, &fname, "window functions and aggregate modifiers are outside the subset"));
+                }
+                let FunctionArguments::List(list) = &f.args else {
+                    return Err(refuse(p, &fname, "an aggregate takes an argument list"));
+                };
+                if !list.clauses.is_empty() {
+                    return Err(refuse(p, &fname, "aggregate clauses (ORDER BY …) are outside the subset"));
+                }
+                let distinct = matches!(list.duplicate_treatment, Some(sqlparser::ast::DuplicateTreatment::Distinct));
+                let arg = match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => None,
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => Some(x),
+                    _ => return Err(refuse(p, &fname, "an aggregate of one column")),
+                };
+                let column = match arg {
+                    Some(Expr::Value(v)) if matches!(&v.value, Value::Number(n, _) if n == "1") => None,
+                    Some(x) => {
+                        let c = self.expr(x)?;
+                        if c.text == "at" || !is_ident(&c.text) {
+                            return Err(refuse(x, &fname, "an aggregate of one property column"));
+                        }
+                        Some(c)
+                    }
+                    None => None,
+                };
+                match (fname.as_str(), column, distinct) {
+                    ("count", None, false) => Ok(E::new(format!("count({ev}{})", tail(None)), T::Int)),
+                    ("count", Some(c), false) => {
+                        Ok(E::new(format!("count({ev}{})", tail(Some(format!("{} is not null", c.text)))), T::Int))
+                    }
+                    ("count", Some(c), true) if c.ty != T::Float => {
+                        Ok(E::new(format!("distinct_count({ev}.{}{})", c.text, tail(None)), T::Int))
+                    }
+                    ("sum", Some(c), false) if matches!(c.ty, T::Int | T::Dec) => {
+                        self.assume(Assumption::S4, pos(p));
+                        let plain = format!("sum({ev}.{}{})", c.text, tail(None));
+                        // SQL's SUM of no non-null value is NULL, segcore's 0 (§11): `max(…) * 0`
+                        // is NULL exactly then, and 0 otherwise.
+                        let guarded = format!("({plain} + max({ev}.{}{}) * 0)", c.text, tail(None));
+                        let mut out = E::new(guarded, c.ty);
+                        out.kind = K::Sum(plain);
+                        Ok(out)
+                    }
+                    ("min" | "max", Some(c), false) if c.ty != T::Bool => {
+                        if c.ty == T::Str {
+                            self.assume(Assumption::S3, pos(p));
+                        }
+                        Ok(E::new(format!("{fname}({ev}.{}{})", c.text, tail(None)), c.ty))
+                    }
+                    ("avg", ..) => Err(refuse(p, "AVG", "the engines round averages differently (DuckDB: a double of a 128-bit sum; PostgreSQL: numeric)")),
+                    ("sum", Some(c), _) if c.ty == T::Float => {
+                        Err(refuse(p, "SUM", "a sum of doubles depends on the engine's summation order"))
+                    }
+                    _ => Err(refuse(p, &fname, "outside the imported aggregates (COUNT, COUNT(DISTINCT), SUM of integers or decimals, MIN, MAX)")),
+                }
+            }
+        }
+    }
+
+    /// `NOW() - INTERVAL 'n unit'` → the segcore duration `n<unit>`.
+    fn now_minus(&mut self, e: &Expr) -> Option<String> {
+        let e = match e {
+            Expr::Nested(x) => x.as_ref(),
+            x => x,
+        };
+        let Expr::BinaryOp { left, op: BinaryOperator::Minus, right } = e else { return None };
+        if !is_now(left) {
+            return None;
+        }
+        let Expr::Interval(iv) = right.as_ref() else { return None };
+        let x = self.interval(right, iv).ok()?;
+        match x.kind {
+            K::Interval { days: Some(_), .. } if !self.fixed_zone() => None,
+            K::Interval { micros, .. } if micros >= 0 => Some(x.text),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Exists,
+    Scalar,
+    Ids,
+}
+
+fn is_now(e: &Expr) -> bool {
+    let e = match e {
+        Expr::Nested(x) => x.as_ref(),
+        x => x,
+    };
+    let Expr::Function(f) = e else { return false };
+    let name = object_name(&f.name)
+        .and_then(|p| match p.as_slice() {
+            [i] => Some(i.value.to_lowercase()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let no_args = match &f.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(l) => l.args.is_empty(),
+        _ => false,
+    };
+    no_args && matches!(name.as_str(), "now" | "current_timestamp" | "transaction_timestamp" | "get_current_timestamp")
+}
+
+fn flip(op: &BinaryOperator) -> BinaryOperator {
+    use BinaryOperator as B;
+    match op {
+        B::Lt => B::Gt,
+        B::LtEq => B::GtEq,
+        B::Gt => B::Lt,
+        B::GtEq => B::LtEq,
+        other => other.clone(),
+    }
+}
+
+fn cmp_sym(op: &BinaryOperator) -> &'static str {
+    use BinaryOperator as B;
+    match op {
+        B::Eq => "=",
+        B::NotEq => "!=",
+        B::Lt => "<",
+        B::LtEq => "<=",
+        B::Gt => ">",
+        _ => ">=",
+    }
+}
+
+fn string_value(v: &Value) -> Option<String> {
+    match v {
+        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::UnicodeStringLiteral(s) => {
+            Some(s.clone())
+        }
+        Value::DollarQuotedString(d) => Some(d.value.clone()),
+        _ => None,
+    }
+}
+
+/// `+00` → `+00:00`, `+0530` → `+05:30` at the end of an RFC 3339-like text.
+fn fix_offset(t: &str) -> String {
+    let Some(i) = t.rfind(['+', '-']).filter(|i| t[..*i].contains('T') && *i > 10) else { return t.to_string() };
+    let (head, off) = t.split_at(i);
+    let digits: String = off[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+    let sign = &off[..1];
+    match digits.len() {
+        2 => format!("{head}{sign}{digits}:00"),
+        4 => format!("{head}{sign}{}:{}", &digits[..2], &digits[2..]),
+        _ => t.to_string(),
+    }
+}
+
+fn number_text(d: &rust_decimal::Decimal) -> String {
+    d.to_string()
+}
+
+fn significant_digits(d: &rust_decimal::Decimal) -> usize {
+    d.normalize().mantissa().unsigned_abs().to_string().trim_end_matches('0').len().max(1)
+}
+
+fn construct_name(e: &Expr) -> &'static str {
+    match e {
+        Expr::Extract { .. } => "EXTRACT",
+        Expr::AtTimeZone { .. } => "AT TIME ZONE",
+        Expr::Substring { .. } => "SUBSTRING",
+        Expr::Trim { .. } => "TRIM",
+        Expr::Position { .. } => "POSITION",
+        Expr::Ceil { .. } => "CEIL",
+        Expr::Floor { .. } => "FLOOR",
+        Expr::Tuple(_) => "tuple",
+        Expr::Array(_) => "ARRAY",
+        Expr::AnyOp { .. } => "ANY",
+        Expr::AllOp { .. } => "ALL",
+        Expr::Cast { .. } => "CAST",
+        Expr::Convert { .. } => "CONVERT",
+        Expr::Interval(_) => "INTERVAL",
+        Expr::Function(_) => "function",
+        Expr::Subquery(_) => "subquery",
+        Expr::Case { .. } => "CASE",
+        _ => "expression",
+    }
+}
