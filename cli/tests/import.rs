@@ -298,3 +298,120 @@ fn unleash_toggles_as_yggdrasil_evaluates_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("/strategies/0") && text(&o.stderr).contains("rollout"), "{}", text(&o.stderr));
 }
+
+/// SQL (SPEC §29.5): a query file with renamed tables, the session zone and the dialect; the
+/// definition carries the zone, `check` accepts it and `sql` writes it back for DuckDB.
+#[test]
+fn an_sql_query_imports_with_its_tables_zone_and_dialect() {
+    let dir = tmp("sql");
+    std::fs::write(
+        dir.join("sql-schema.yaml"),
+        "attributes:\n  age: int\n  seen: timestamp\nevents:\n  purchase:\n    qty: int\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tables.json"),
+        r#"{"profiles": "users", "events": "activity", "columns": {"last_seen": "seen"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("q.sql"),
+        "-- adults seen since yesterday (New York) who bought\nSELECT u.id\nFROM users u\nWHERE u.age >= 18\n  AND last_seen >= CURRENT_DATE - INTERVAL '1 day'\n  AND EXISTS (SELECT 1 FROM activity a WHERE a.entity_id = u.id AND a.name = 'purchase'\n              AND a.at >= NOW() - INTERVAL '48 hours' AND a.at <= NOW())\n",
+    )
+    .unwrap();
+    let args = [
+        "import",
+        "--from",
+        "sql",
+        "--dialect",
+        "postgres",
+        "--timezone",
+        "America/New_York",
+        "--tables",
+        "tables.json",
+        "--schema",
+        "sql-schema.yaml",
+        "--id",
+        "active_adults",
+        "--report",
+        "report.json",
+        "q.sql",
+    ];
+    let o = segcore(&args, &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let yaml = text(&o.stdout);
+    assert!(yaml.contains("timezone: \"America/New_York\"\n"), "{yaml}");
+    assert!(
+        yaml.contains(r#"rule: "(age >= 18) and (days_since(seen) <= 1) and exists(purchase within 48h)""#),
+        "{yaml}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["dialect"], "postgres");
+    assert_eq!(report["reference"], "PostgreSQL 15");
+    assert_eq!(report["assumptions"][0]["id"], "S1");
+    assert_eq!(report["assumptions"][0]["paths"][0], "4:7", "the first column read: `u.age` on line 4");
+    std::fs::create_dir_all(dir.join("reg")).unwrap();
+    std::fs::write(dir.join("reg/active_adults.yaml"), &yaml).unwrap();
+    let o = segcore(&["check", "--schema", "sql-schema.yaml", "reg"], &dir);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // The same text in the other dialect: day intervals in New York are calendar days, refused
+    // for `NOW()` (here only `CURRENT_DATE`'s, which are exact) — so DuckDB imports it too.
+    let mut duck = args.to_vec();
+    duck[4] = "duckdb";
+    assert!(segcore(&duck, &dir).status.success());
+    // Refused: the position is line:column in the file (an interval is spanned by its value
+    // text); exit 1, nothing written.
+    std::fs::write(
+        dir.join("bad.sql"),
+        "SELECT id FROM users\nWHERE age >= 18\n  AND last_seen >= NOW() - INTERVAL '1 month'\n",
+    )
+    .unwrap();
+    let o = segcore(
+        &["import", "--from", "sql", "--tables", "tables.json", "--schema", "sql-schema.yaml", "bad.sql"],
+        &dir,
+    );
+    assert!(!o.status.success() && o.stdout.is_empty());
+    let err = text(&o.stderr);
+    assert!(err.contains("error[import_refused]") && err.contains("3:37") && err.contains("INTERVAL"), "{err}");
+    // Text that does not parse: import_invalid with the parser's position.
+    std::fs::write(dir.join("broken.sql"), "SELECT id FROM users WHERE age >=").unwrap();
+    let o = segcore(&["import", "--from", "sql", "--schema", "sql-schema.yaml", "broken.sql"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("error[import_invalid]"), "{}", text(&o.stderr));
+}
+
+/// `--audit` reads `*.sql` files, the dialect from `*.duckdb.sql` / `*.postgres.sql`.
+#[test]
+fn an_audit_reads_sql_files_per_dialect() {
+    let dir = tmp("sqlaudit");
+    // DuckDB divides integers as doubles (exact under S5 here); PostgreSQL truncates: refused.
+    std::fs::write(dir.join("rules/ratio.duckdb.sql"), "SELECT id FROM profiles WHERE age / 2 > 10").unwrap();
+    std::fs::write(dir.join("rules/ratio_pg.postgres.sql"), "SELECT id FROM profiles WHERE age / 2 > 10").unwrap();
+    std::fs::write(dir.join("rules/us.sql"), "country = 'US'").unwrap();
+    let o = segcore(
+        &[
+            "import",
+            "--audit",
+            "rules",
+            "--out",
+            "reg",
+            "--schema",
+            "schema.yaml",
+            "--report",
+            "audit.json",
+            "--partial",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("audit.json")).unwrap()).unwrap();
+    let rows = report.as_array().or_else(|| report["rules"].as_array()).expect("rows");
+    let status =
+        |id: &str| rows.iter().find(|r| r["id"] == id).map(|r| (r["status"].clone(), r["dialect"].clone())).expect(id);
+    assert_eq!(status("ratio"), (serde_json::json!("exact_under"), serde_json::json!("duckdb")));
+    assert_eq!(status("ratio_pg"), (serde_json::json!("refused"), serde_json::json!("postgres")));
+    assert_eq!(status("us"), (serde_json::json!("exact_under"), serde_json::json!("duckdb")));
+    assert!(dir.join("reg/ratio.yaml").exists() && !dir.join("reg/ratio_pg.yaml").exists());
+}

@@ -704,9 +704,64 @@ pub fn reconcile(data: &[u8]) {
 /// Nothing panics; a source that does not read is `import_invalid`; a refusal names a JSON
 /// pointer; an import compiles against its own schema and is total — never UNKNOWN — on profiles
 /// that keep that schema (A1), for every attribute absent, null or set.
+/// SQL imports (SPEC §29.5): any text either reads (`import_invalid` otherwise) and imports or is
+/// refused at an `L:C` position; what imports compiles against its schema and evaluates on
+/// profiles with and without events, three-valued, with no error but S4's integer overflow.
+fn import_sql(data: &[u8], dialect: &str) {
+    use segcore::import::{import, Format, Options, Status};
+    let text = text(data);
+    let schema = serde_json::json!({
+        "attributes": {"age": "int", "score": "float", "price": "decimal", "name": "string", "vip": "bool",
+                       "signup_at": "timestamp", "birthday": "date"},
+        "events": {"purchase": {"qty": "int", "sku": "string", "amount": "decimal"}, "login": {"device": "string"}}});
+    let options = Options::new()
+        .schema_json(&schema)
+        .expect("the fixed schema")
+        .dialect(dialect)
+        .timezone(if data.len() % 2 == 0 { "UTC" } else { "America/New_York" });
+    let imported = match import(Format::Sql, &text, &options) {
+        Ok(i) => i,
+        Err(e) => {
+            assert_eq!(e.kind(), segcore::ErrorKind::ImportInvalid, "{e}");
+            check_error(&e, Phase::Compile);
+            return;
+        }
+    };
+    if imported.report.status == Status::Refused {
+        let r = &imported.report.refusals[0];
+        let (l, c) = r.path.split_once(':').expect("an L:C position");
+        assert!(l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok(), "an L:C position: {:?}", r.path);
+        assert!(imported.definition.is_none() && imported.rule.is_none());
+        return;
+    }
+    let def = imported.definition.clone().expect("an imported definition");
+    let seg = Segment::compile(def, imported.schema.as_ref()).expect("an import compiles against its schema");
+    let cx = EvalContext::parse("2026-03-30T09:30:00Z").expect("as_of");
+    for profile in [
+        r#"{"id": "u", "attributes": {}}"#,
+        r#"{"id": "u", "attributes": {"age": 0, "score": 0.0, "price": "0.5", "name": "", "vip": false,
+            "signup_at": "2026-03-29T04:00:00Z", "birthday": "2000-02-29"},
+            "events": [{"name": "purchase", "at": "2026-03-30T09:30:00Z", "properties": {"qty": 2, "sku": "A1", "amount": "1.5"}},
+                       {"name": "purchase", "at": "2026-01-01T00:00:00Z", "properties": {"qty": null}},
+                       {"name": "login", "at": "2026-03-30T09:00:00Z", "properties": {"device": "ios"}}]}"#,
+        r#"{"id": "u", "attributes": {"age": -9007199254740993, "score": 1e300, "name": "Zoë", "vip": true}}"#,
+    ] {
+        let p = Profile::from_json_str(profile).expect("profile");
+        if let Err(e) = seg.evaluate(&p, &cx) {
+            assert_eq!(e.kind(), segcore::ErrorKind::NumericOverflow, "{e} ({:?})", imported.rule);
+            assert!(imported.report.assumptions.contains_key(&segcore::import::Assumption::S4), "{:?}", imported.rule);
+        }
+    }
+}
+
 pub fn import(data: &[u8]) {
     use segcore::import::{import, Format, Options, Status};
     start(data);
+    for (prefix, dialect) in [(&b"sql:"[..], "duckdb"), (&b"pg:"[..], "postgres")] {
+        if let Some(rest) = data.strip_prefix(prefix) {
+            return import_sql(rest, dialect);
+        }
+    }
     let (format, data) = if let Some(rest) = data.strip_prefix(b"gb:") {
         (Format::GrowthBook, rest)
     } else if let Some(rest) = data.strip_prefix(b"un:") {

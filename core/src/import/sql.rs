@@ -256,10 +256,6 @@ pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslati
         let text = text.strip_prefix("sql parser error: ").unwrap_or(&text).to_string();
         invalid(format!("the SQL does not parse ({}): {text}", opts.dialect.as_str()))
     };
-    let starts_select = {
-        let t = source.trim_start();
-        t.len() >= 6 && t[..6].eq_ignore_ascii_case("select") || t.len() >= 4 && t[..4].eq_ignore_ascii_case("with")
-    };
     let mut tr = Tr {
         d: opts.dialect,
         tables: opts.tables,
@@ -272,18 +268,18 @@ pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslati
         event: None,
         depth: 0,
     };
-    let where_expr: Option<Expr> = if starts_select {
-        let statements = Parser::new(dialect.as_ref())
+    let starts_select = operator_runs(source, dialect.as_ref()).map_err(invalid)?;
+    let statements;
+    let bare;
+    let where_expr: Option<&Expr> = if starts_select {
+        statements = Parser::new(dialect.as_ref())
             .with_recursion_limit(crate::limits::MAX_DEPTH)
             .try_with_sql(source)
             .and_then(|mut p| p.parse_statements())
             .map_err(parser_err)?;
         let [Statement::Query(q)] = statements.as_slice() else {
             return Ok(Err(refuse_at(
-                statements
-                    .get(1)
-                    .map(|s| s.span().start)
-                    .unwrap_or(sqlparser::tokenizer::Location { line: 1, column: 1 }),
+                sqlparser::tokenizer::Location { line: 1, column: 1 },
                 "statement",
                 "one `SELECT id FROM profiles WHERE …` statement is imported",
             )));
@@ -297,15 +293,15 @@ pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslati
             .with_recursion_limit(crate::limits::MAX_DEPTH)
             .try_with_sql(source)
             .map_err(parser_err)?;
-        let e = p.parse_expr().map_err(parser_err)?;
+        bare = p.parse_expr().map_err(parser_err)?;
         p.expect_token(&sqlparser::tokenizer::Token::EOF).map_err(parser_err)?;
-        Some(e)
+        Some(&bare)
     };
     let rule = match &where_expr {
         None => Ok("true".to_string()),
         Some(w) => tr.expr(w).and_then(|e| match e.ty {
             T::Bool | T::Null => Ok(e.text),
-            other => Err(refuse(w, "WHERE", &format!("the condition is a {}, not a boolean", other.name()))),
+            other => Err(refuse_at(start(w), "WHERE", &format!("the condition is a {}, not a boolean", other.name()))),
         }),
     };
     Ok(rule.map(|rule| SqlTranslation { rule: strip_parens(rule), assumptions: tr.assumptions, reads: tr.reads }))
@@ -456,7 +452,7 @@ impl<'a> Tr<'a> {
     }
 
     /// The outer statement: `SELECT id FROM profiles [AS p] [WHERE …]`.
-    fn outer_query(&mut self, q: &Query) -> R<Option<Expr>> {
+    fn outer_query<'q>(&mut self, q: &'q Query) -> R<Option<&'q Expr>> {
         let sel = self.plain_select(q, "the statement")?;
         let (alias, _) = self.single_table(sel, &self.tables.profiles.clone(), "the profiles table")?;
         if let Some(a) = alias {
@@ -475,7 +471,7 @@ impl<'a> Tr<'a> {
                 ))
             }
         }
-        Ok(sel.selection.clone())
+        Ok(sel.selection.as_ref())
     }
 
     /// A query that is one plain SELECT: no WITH, ORDER BY, LIMIT, set operations….
@@ -660,7 +656,7 @@ impl<'a> Tr<'a> {
         self.depth += 1;
         if self.depth > crate::limits::MAX_DEPTH {
             self.depth -= 1;
-            return Err(refuse(e, "nesting", "nested deeper than segcore's rule nesting limit (SPEC §19)"));
+            return Err(refuse_at(start(e), "nesting", "nested deeper than segcore's rule nesting limit (SPEC §19)"));
         }
         let out = self.expr_inner(e);
         self.depth -= 1;
@@ -1936,6 +1932,97 @@ fn is_now(e: &Expr) -> bool {
     no_args && matches!(name.as_str(), "now" | "current_timestamp" | "transaction_timestamp" | "get_current_timestamp")
 }
 
+/// Where an expression starts, without `Spanned::span`'s walk over the whole subtree: down the
+/// left operands of the chains SQL parses in a loop, then the leaf's own span.
+fn start(e: &Expr) -> sqlparser::tokenizer::Location {
+    let mut x = e;
+    loop {
+        x = match x {
+            Expr::BinaryOp { left, .. } => left,
+            Expr::IsNull(a)
+            | Expr::IsNotNull(a)
+            | Expr::IsTrue(a)
+            | Expr::IsNotTrue(a)
+            | Expr::IsFalse(a)
+            | Expr::IsNotFalse(a)
+            | Expr::IsUnknown(a)
+            | Expr::IsNotUnknown(a)
+            | Expr::IsDistinctFrom(a, _)
+            | Expr::IsNotDistinctFrom(a, _) => a,
+            Expr::Like { expr, .. } | Expr::ILike { expr, .. } | Expr::Between { expr, .. } | Expr::In { expr, .. } => {
+                expr
+            }
+            Expr::Collate { expr, .. } => expr,
+            Expr::Cast { kind: CastKind::DoubleColon, expr, .. } => expr,
+            other => return other.span().start,
+        };
+    }
+}
+
+/// The parser builds a chain of infix operators (`a OR b OR …`, `x + 1 + 1 …`) in a loop, as a
+/// tree as deep as the chain; dropping or walking it recurses that deep. Long runs are refused
+/// before parsing, so no run is deeper than this at one level of parentheses.
+const MAX_OPERATOR_RUN: usize = 2_000;
+
+/// Checks the runs of operators, and tells whether the text is a statement (`SELECT`, `WITH`)
+/// rather than a bare expression.
+fn operator_runs(source: &str, dialect: &dyn ParserDialect) -> Result<bool, String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    // Tokenizer errors surface from the parser, with its position.
+    let Ok(tokens) = Tokenizer::new(dialect, source).tokenize() else { return Ok(false) };
+    let statement = tokens
+        .iter()
+        .find(|t| !matches!(t, Token::Whitespace(_)))
+        .is_some_and(|t| matches!(t, Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH)));
+    let mut runs: Vec<usize> = vec![0];
+    for t in &tokens {
+        let operator = match t {
+            Token::LParen | Token::LBracket => {
+                runs.push(0);
+                false
+            }
+            Token::RParen | Token::RBracket => {
+                if runs.len() > 1 {
+                    runs.pop();
+                }
+                false
+            }
+            Token::Word(w) => matches!(
+                w.keyword,
+                Keyword::AND
+                    | Keyword::OR
+                    | Keyword::IS
+                    | Keyword::LIKE
+                    | Keyword::ILIKE
+                    | Keyword::BETWEEN
+                    | Keyword::IN
+                    | Keyword::COLLATE
+                    | Keyword::SIMILAR
+                    | Keyword::AT
+            ),
+            Token::Whitespace(_)
+            | Token::Comma
+            | Token::Period
+            | Token::SemiColon
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::EOF => false,
+            _ => true,
+        };
+        if operator {
+            let n = runs.last_mut().expect("never empty");
+            *n += 1;
+            if *n > MAX_OPERATOR_RUN {
+                return Err(format!(
+                    "more than {MAX_OPERATOR_RUN} operators in a row at one level of parentheses: too long a chain to import (use `IN (…)` for long lists of values)"
+                ));
+            }
+        }
+    }
+    Ok(statement)
+}
+
 fn flip(op: &BinaryOperator) -> BinaryOperator {
     use BinaryOperator as B;
     match op {
@@ -2010,5 +2097,76 @@ fn construct_name(e: &Expr) -> &'static str {
         Expr::Subquery(_) => "subquery",
         Expr::Case { .. } => "CASE",
         _ => "expression",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::import::{import, Format, Options, Status};
+    use crate::ErrorKind;
+
+    fn options() -> Options {
+        let schema = serde_json::json!({"attributes": {"age": "int"}, "events": {"purchase": {"qty": "int"}}});
+        Options::new().schema_json(&schema).unwrap()
+    }
+
+    /// Hostile shapes on a 1 MiB stack (WebAssembly's default): long left-deep chains are built
+    /// by the parser in a loop, and walking, cloning or dropping them must not recurse past it.
+    /// A 1 MiB stack (WebAssembly's default) in optimised builds; unoptimised frames are several
+    /// times larger, so debug runs get 16 MiB (`cargo test --release` checks the 1 MiB claim).
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        let size = if cfg!(debug_assertions) { 16 << 20 } else { 1 << 20 };
+        std::thread::Builder::new().stack_size(size).spawn(f).unwrap().join().unwrap();
+    }
+
+    // Hostile shapes: long left-deep chains are built by the parser in a loop, and walking or
+    // dropping them must not recurse past the stack.
+    #[test]
+    fn a_wide_or_on_a_small_stack() {
+        on_small_stack(|| {
+            let ors = (0..1000).map(|i| format!("age = {i}")).collect::<Vec<_>>().join(" OR ");
+            let wide = import(Format::Sql, &ors, &options()).unwrap();
+            assert_eq!(wide.report.status, Status::ExactUnder);
+        });
+    }
+
+    #[test]
+    fn a_deep_sum_on_a_small_stack() {
+        on_small_stack(|| {
+            let sums = format!("age{} > 0", " + 1".repeat(1999));
+            let deep = import(Format::Sql, &sums, &options()).unwrap();
+            assert_eq!(deep.report.refusals[0].construct, "nesting");
+            assert_eq!(deep.report.refusals[0].path, "1:1");
+        });
+    }
+
+    #[test]
+    fn too_long_and_too_nested_do_not_read() {
+        on_small_stack(|| {
+            let o = options();
+            let too_long = format!("age{} > 0", " + 1".repeat(2001));
+            assert_eq!(import(Format::Sql, &too_long, &o).unwrap_err().kind(), ErrorKind::ImportInvalid);
+            let parens = format!("{}age > 0{}", "(".repeat(100), ")".repeat(100));
+            assert_eq!(import(Format::Sql, &parens, &o).unwrap_err().kind(), ErrorKind::ImportInvalid);
+        });
+    }
+
+    #[test]
+    fn many_nots_on_a_small_stack() {
+        on_small_stack(|| {
+            let nots = format!("{}age > 0", "NOT ".repeat(3000));
+            assert!(import(Format::Sql, &nots, &options()).is_err());
+        });
+    }
+
+    #[test]
+    fn a_deep_filter_on_a_small_stack() {
+        on_small_stack(|| {
+            let sub = format!(
+                "EXISTS (SELECT 1 FROM events e WHERE e.entity_id = p.id AND e.name = 'purchase' AND e.qty{} > 0)",
+                " + 1".repeat(1990)
+            );
+            assert_eq!(import(Format::Sql, &sub, &options()).unwrap().report.refusals[0].construct, "nesting");
+        });
     }
 }
