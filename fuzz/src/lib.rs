@@ -704,11 +704,27 @@ pub fn reconcile(data: &[u8]) {
 /// Nothing panics; a source that does not read is `import_invalid`; a refusal names a JSON
 /// pointer; an import compiles against its own schema and is total — never UNKNOWN — on profiles
 /// that keep that schema (A1), for every attribute absent, null or set.
+/// An import, or `None` when the source does not read — which must be `import_invalid`.
+fn import_or_invalid(
+    format: segcore::import::Format,
+    text: &str,
+    options: &segcore::import::Options,
+) -> Option<segcore::import::Imported> {
+    match segcore::import::import(format, text, options) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            assert_eq!(e.kind(), segcore::ErrorKind::ImportInvalid, "{e}");
+            check_error(&e, Phase::Compile);
+            None
+        }
+    }
+}
+
 /// SQL imports (SPEC §29.5): any text either reads (`import_invalid` otherwise) and imports or is
 /// refused at an `L:C` position; what imports compiles against its schema and evaluates on
 /// profiles with and without events, three-valued, with no error but S4's integer overflow.
 fn import_sql(data: &[u8], dialect: &str) {
-    use segcore::import::{import, Format, Options, Status};
+    use segcore::import::{Format, Options, Status};
     let text = text(data);
     let schema = serde_json::json!({
         "attributes": {"age": "int", "score": "float", "price": "decimal", "name": "string", "vip": "bool",
@@ -719,14 +735,7 @@ fn import_sql(data: &[u8], dialect: &str) {
         .expect("the fixed schema")
         .dialect(dialect)
         .timezone(if data.len() % 2 == 0 { "UTC" } else { "America/New_York" });
-    let imported = match import(Format::Sql, &text, &options) {
-        Ok(i) => i,
-        Err(e) => {
-            assert_eq!(e.kind(), segcore::ErrorKind::ImportInvalid, "{e}");
-            check_error(&e, Phase::Compile);
-            return;
-        }
-    };
+    let Some(imported) = import_or_invalid(Format::Sql, &text, &options) else { return };
     if imported.report.status == Status::Refused {
         let r = &imported.report.refusals[0];
         let (l, c) = r.path.split_once(':').expect("an L:C position");
@@ -755,7 +764,7 @@ fn import_sql(data: &[u8], dialect: &str) {
 }
 
 pub fn import(data: &[u8]) {
-    use segcore::import::{import, Format, Options, Status};
+    use segcore::import::{Format, Options, Status};
     start(data);
     for (prefix, dialect) in [(&b"sql:"[..], "duckdb"), (&b"pg:"[..], "postgres")] {
         if let Some(rest) = data.strip_prefix(prefix) {
@@ -776,14 +785,7 @@ pub fn import(data: &[u8]) {
         "userId": "string", "email": "string", "version": "string", "slicesLeft": "number"}});
     let groups = serde_json::json!({"g": ["a", 1], "v2": {"type": "list", "values": ["b"]}, "bad": 3});
     let options = Options::new().schema_json(&schema).and_then(|o| o.saved_groups(&groups)).expect("the fixed options");
-    let imported = match import(format, &text, &options) {
-        Ok(i) => i,
-        Err(e) => {
-            assert_eq!(e.kind(), segcore::ErrorKind::ImportInvalid, "{e}");
-            check_error(&e, Phase::Compile);
-            return;
-        }
-    };
+    let Some(imported) = import_or_invalid(format, &text, &options) else { return };
     if imported.report.status == Status::Refused {
         let r = &imported.report.refusals[0];
         assert!(r.path.is_empty() || r.path.starts_with('/'), "a JSON pointer: {:?}", r.path);
