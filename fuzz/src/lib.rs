@@ -734,7 +734,7 @@ fn import_sql(data: &[u8], dialect: &str) {
         .schema_json(&schema)
         .expect("the fixed schema")
         .dialect(dialect)
-        .timezone(if data.len() % 2 == 0 { "UTC" } else { "America/New_York" });
+        .timezone(if data.len().is_multiple_of(2) { "UTC" } else { "America/New_York" });
     let Some(imported) = import_or_invalid(Format::Sql, &text, &options) else { return };
     if imported.report.status == Status::Refused {
         let r = &imported.report.refusals[0];
