@@ -9,8 +9,13 @@ Deterministic: `profiles(n, seed)` always returns the same data.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+# The dataset's size: `SEGCORE_SQL_DATASET_PROFILES` overrides it (for quick local runs; CI uses
+# the default).
+SIZE = int(os.environ.get("SEGCORE_SQL_DATASET_PROFILES", "100000"))
 
 AS_OF = "2026-03-30T09:30:00Z"  # a Monday: 05:30 in New York (EDT), 11:30 in Berlin (CEST, since Mar 29)
 FX = {"EUR/USD": "1.0842", "GBP/USD": "1.2710", "USD/EUR": "0.9223", "GBP/EUR": "1.1720"}
@@ -202,3 +207,44 @@ def profiles(n: int, seed: int = 7) -> Iterator[Dict[str, Any]]:
                 _maybe(r, props, "ms", r.choice([99, 100, 5000, 5001]) if r.random() < 0.3 else r.randint(10, 9000))
             events.append({"name": kind, "at": _ts(r), "properties": props})
         yield {"id": "u%06d" % i, "attributes": attrs, "events": events}
+
+
+# ---------------------------------------------------------------------------------------------
+# The dataset as SQL tables (the columns of a query from `Registry.to_sql` over `definitions()`,
+# which reads every attribute and property of SCHEMA)
+
+
+def table_rows(profiles: Sequence[Dict[str, Any]], query: Any) -> Tuple[List[List[Any]], List[List[Any]]]:
+    """Typed rows of the profiles and events tables, in `query`'s columns."""
+    import sql_support
+
+    prows: List[List[Any]] = []
+    erows: List[List[Any]] = []
+    for p in profiles:
+        a, b = sql_support.rows(p, query)
+        prows.append(a)
+        erows.extend(b)
+    return prows, erows
+
+
+def load_duckdb(con: Any, query: Any, prows: List[List[Any]], erows: List[List[Any]]) -> None:
+    """Creates `query`'s tables on a DuckDB connection and fills them (through Arrow)."""
+    import sql_support
+
+    con.execute(query.ddl)
+    for table, columns, rows in (("profiles", query.profile_columns, prows), ("events", query.event_columns, erows)):
+        con.register("_segcore_rows", sql_support.arrow_table(columns, rows))
+        con.execute("INSERT INTO %s SELECT * FROM _segcore_rows" % table)
+        con.unregister("_segcore_rows")
+
+
+def load_postgres(cur: Any, query: Any, prows: List[List[Any]], erows: List[List[Any]]) -> None:
+    """(Re)creates `query`'s tables through a psycopg cursor, fills them with COPY, indexes and
+    analyzes them."""
+    cur.execute("DROP TABLE IF EXISTS profiles; DROP TABLE IF EXISTS events;")
+    cur.execute(query.ddl)
+    for table, rows in (("profiles", prows), ("events", erows)):
+        with cur.copy("COPY %s FROM STDIN" % table) as copy:
+            for row in rows:
+                copy.write_row(row)
+    cur.execute("CREATE INDEX ON events (entity_id, name, at); ANALYZE profiles; ANALYZE events;")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -25,7 +24,7 @@ duckdb = pytest.importorskip("duckdb", reason="pip install duckdb (the README's 
 psycopg = pytest.importorskip("psycopg", reason="pip install psycopg[binary]")
 pytest.importorskip("pyarrow")
 
-N = int(os.environ.get("SEGCORE_SQL_DATASET_PROFILES", "100000"))
+N = sql_dataset.SIZE
 REPORT = Path(__file__).resolve().parents[2] / "target" / "conformance" / "sql-dataset.json"
 
 Outcomes = Dict[str, Dict[str, str]]  # segment id → entity id → outcome
@@ -42,12 +41,7 @@ def data() -> Dict[str, Any]:
         for sid, outcome in reg.outcomes(p, ctx).items():
             interpreted[sid][p["id"]] = outcome
     queries = {d: reg.to_sql(d, as_of=sql_dataset.AS_OF, fx=sql_dataset.FX) for d in ("duckdb", "postgres")}
-    q = queries["duckdb"]
-    prows, erows = [], []
-    for p in profiles:
-        a, b = sql_support.rows(p, q)
-        prows.append(a)
-        erows.extend(b)
+    prows, erows = sql_dataset.table_rows(profiles, queries["duckdb"])
     n_events = len(erows)
     print("\ndataset: %d profiles, %d events, %d segments (%.1f s to generate and interpret)"
           % (len(profiles), n_events, len(reg), time.perf_counter() - started))
@@ -149,11 +143,7 @@ def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
     q = data["queries"]["duckdb"]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(q.ddl)
-    p_arrow = sql_support.arrow_table(q.profile_columns, data["profiles"])  # noqa: F841 (read by name below)
-    e_arrow = sql_support.arrow_table(q.event_columns, data["events"])  # noqa: F841
-    con.execute("INSERT INTO profiles SELECT * FROM p_arrow")
-    con.execute("INSERT INTO events SELECT * FROM e_arrow")
+    sql_dataset.load_duckdb(con, q, data["profiles"], data["events"])
     started = time.perf_counter()
     con.execute("CREATE TABLE membership AS " + q.sql)
     seconds = time.perf_counter() - started
@@ -165,13 +155,7 @@ def test_duckdb_member_sets_identical(data: Dict[str, Any]) -> None:
 def test_postgres_member_sets_identical(data: Dict[str, Any], pg: Any) -> None:
     q = data["queries"]["postgres"]
     cur = pg.cursor()
-    cur.execute("DROP TABLE IF EXISTS profiles; DROP TABLE IF EXISTS events;")
-    cur.execute(q.ddl)
-    for table, rows in (("profiles", data["profiles"]), ("events", data["events"])):
-        with cur.copy("COPY %s FROM STDIN" % table) as copy:
-            for row in rows:
-                copy.write_row(row)
-    cur.execute("CREATE INDEX ON events (entity_id, name, at); ANALYZE profiles; ANALYZE events;")
+    sql_dataset.load_postgres(cur, q, data["profiles"], data["events"])
     started = time.perf_counter()
     cur.execute("DROP TABLE IF EXISTS membership; CREATE TEMP TABLE membership AS " + q.sql)
     seconds = time.perf_counter() - started
