@@ -262,7 +262,8 @@ pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslati
         schema: &schema,
         zone,
         zone_name: opts.zone,
-        outer: vec![opts.tables.profiles.clone(), "p".into()],
+        // A bare expression is the WHERE of `SELECT id FROM profiles AS p`.
+        outer: vec!["p".into()],
         assumptions: BTreeMap::new(),
         reads: BTreeSet::new(),
         event: None,
@@ -445,9 +446,9 @@ impl<'a> Tr<'a> {
     /// An identifier names `name` under the dialect's rules.
     fn names(&self, ident: &Ident, name: &str) -> bool {
         match (ident.quote_style, self.d) {
-            (Some(_), _) => ident.value == name,
-            (None, Dialect::Postgres) => ident.value.to_lowercase() == name,
-            (None, Dialect::DuckDb) => ident.value.to_lowercase() == name.to_lowercase(),
+            (_, Dialect::DuckDb) => ident.value.eq_ignore_ascii_case(name),
+            (Some(_), Dialect::Postgres) => ident.value == name,
+            (None, Dialect::Postgres) => ident.value.to_ascii_lowercase() == name,
         }
     }
 
@@ -455,11 +456,8 @@ impl<'a> Tr<'a> {
     fn outer_query<'q>(&mut self, q: &'q Query) -> R<Option<&'q Expr>> {
         let sel = self.plain_select(q, "the statement")?;
         let (alias, _) = self.single_table(sel, &self.tables.profiles.clone(), "the profiles table")?;
-        if let Some(a) = alias {
-            self.outer = vec![self.tables.profiles.clone(), a];
-        } else {
-            self.outer = vec![self.tables.profiles.clone()];
-        }
+        // An alias hides the table's own name (`FROM profiles p … profiles.age` does not run).
+        self.outer = vec![alias.unwrap_or_else(|| self.tables.profiles.clone())];
         match sel.projection.as_slice() {
             [SelectItem::UnnamedExpr(e)] | [SelectItem::ExprWithAlias { expr: e, .. }]
                 if self.is_profile_column(e, &self.tables.id.clone()) => {}
@@ -616,7 +614,12 @@ impl<'a> Tr<'a> {
                             "column aliases on the table are outside the subset",
                         ));
                     }
-                    return Ok((Some(a.name.value.clone()), ()));
+                    // PostgreSQL folds an unquoted alias like any identifier.
+                    let name = match (a.name.quote_style, self.d) {
+                        (None, Dialect::Postgres) => a.name.value.to_ascii_lowercase(),
+                        _ => a.name.value.clone(),
+                    };
+                    return Ok((Some(name), ()));
                 }
                 Ok((None, ()))
             }
@@ -626,14 +629,23 @@ impl<'a> Tr<'a> {
 
     fn is_profile_column(&self, e: &Expr, column: &str) -> bool {
         match e {
+            // Inside a subquery an unqualified name is the events' column when they have one.
+            Expr::Identifier(i) if self.event.is_some() && self.is_events_name(i) => false,
             Expr::Identifier(i) => self.names(i, column),
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [q, c] => self.outer.iter().any(|o| self.names(q, o) || q.value == *o) && self.names(c, column),
+                [q, c] => self.outer.iter().any(|o| self.names(q, o)) && self.names(c, column),
                 _ => false,
             },
             Expr::Nested(inner) => self.is_profile_column(inner, column),
             _ => false,
         }
+    }
+
+    /// Whether a name is a column of the events table (a role column or any event's property).
+    fn is_events_name(&self, i: &Ident) -> bool {
+        let t = self.tables;
+        [t.entity_id.as_str(), t.name.as_str(), t.at.as_str(), "seq"].iter().any(|c| self.names(i, c))
+            || self.schema.events.values().flat_map(|p| p.keys()).any(|p| self.names(i, p))
     }
 
     fn is_event_column(&self, e: &Expr, column: &str) -> bool {
@@ -644,7 +656,7 @@ impl<'a> Tr<'a> {
         match e {
             Expr::Identifier(i) => self.names(i, column),
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [q, c] => aliases.iter().any(|o| self.names(q, o) || q.value == *o) && self.names(c, column),
+                [q, c] => aliases.iter().any(|o| self.names(q, o)) && self.names(c, column),
                 _ => false,
             },
             Expr::Nested(inner) => self.is_event_column(inner, column),
@@ -877,7 +889,7 @@ impl<'a> Tr<'a> {
             },
             _ => unreachable!("column() is called on identifiers"),
         };
-        let matches_any = |names: &[String], q: &Ident| names.iter().any(|n| self.names(q, n) || q.value == *n);
+        let matches_any = |names: &[String], q: &Ident| names.iter().any(|n| self.names(q, n));
         // Inside an events subquery, its columns come first (SQL scoping).
         if let Some(scope) = &self.event {
             let event_q = qualifier.is_none_or(|q| matches_any(&scope.aliases, q));
@@ -899,11 +911,14 @@ impl<'a> Tr<'a> {
                     props.into_iter().flatten().filter(|(p, _)| self.names(ident, p)).collect();
                 match found.as_slice() {
                     [(p, t)] => {
-                        let text = if is_ident(p) {
-                            (*p).clone()
-                        } else {
-                            return Err(refuse(e, p, "the property's name is not a segcore identifier"));
-                        };
+                        if !is_ident(p) || matches!(p.as_str(), "id" | "at" | "as_of") {
+                            return Err(refuse(
+                                e,
+                                p,
+                                "the property's name is not one a segcore filter can read (an identifier other than `id`, `at`, `as_of`)",
+                            ));
+                        }
+                        let text = (*p).clone();
                         self.assume(Assumption::S1, pos(e));
                         return Ok(E::new(text, **t));
                     }
@@ -932,6 +947,13 @@ impl<'a> Tr<'a> {
                 ));
             }
             return Err(refuse(e, &ident.value, "unknown table qualifier"));
+        }
+        if self.d == Dialect::DuckDb
+            && qualifier.is_none()
+            && ident.quote_style.is_none()
+            && ident.value.eq_ignore_ascii_case("at")
+        {
+            return Err(refuse(e, "at", "`at` is a reserved word in DuckDB: qualify or quote it"));
         }
         if let Some(q) = qualifier {
             if !matches_any(&self.outer, q) {
@@ -971,8 +993,12 @@ impl<'a> Tr<'a> {
         let Some(ty) = self.schema.attributes.get(&attr).copied() else {
             return Err(refuse(e, &ident.value, &format!("the attribute `{attr}` is not in the schema")));
         };
-        if !is_ident(&attr) {
-            return Err(refuse(e, &attr, "the attribute's name is not a segcore identifier"));
+        if !is_ident(&attr) || matches!(attr.as_str(), "id" | "as_of") {
+            return Err(refuse(
+                e,
+                &attr,
+                "the attribute's name is not one a segcore rule can read (an identifier other than `id`, `as_of`)",
+            ));
         }
         self.assume(Assumption::S1, pos(e));
         self.reads.insert(attr.clone());
@@ -1008,10 +1034,21 @@ impl<'a> Tr<'a> {
             return Ok(out);
         }
         if exp || text.contains('.') {
+            let beyond = || refuse(e, text, "a decimal beyond segcore's 28 significant digits (or 28 places)");
             let d = if exp { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) }
-                .map_err(|_| refuse(e, text, "a decimal beyond 28 significant digits"))?;
-            if !exp && text.trim_start_matches(['0', '.']).chars().filter(|c| c.is_ascii_digit()).count() > 28 {
-                return Err(refuse(e, text, "a decimal beyond 28 significant digits"));
+                .map_err(|_| beyond())?;
+            let digits = text.split(['e', 'E']).next().unwrap_or(text);
+            if digits.trim_start_matches(['0', '.']).chars().filter(|c| c.is_ascii_digit()).count() > 28 {
+                return Err(beyond());
+            }
+            // DuckDB types `0.1234…` as DECIMAL(p, scale) and widens an operand to DECIMAL(38, scale):
+            // beyond 18 places a BIGINT or a DECIMAL(38,18) no longer fits and the query fails.
+            if self.d == Dialect::DuckDb && !exp && d.scale() > 18 {
+                return Err(refuse(
+                    e,
+                    text,
+                    "DuckDB compares with a decimal of more than 18 places by widening the other side to DECIMAL(38, places), which fails for large values",
+                ));
             }
             let d = d.normalize();
             return Ok(E::new(number_text(&d), T::Dec).with_lit(Lit::Num(d)));
@@ -1031,7 +1068,12 @@ impl<'a> Tr<'a> {
                     text.trim().parse().map_err(|_| refuse(e, "DATE", "the date literal is not YYYY-MM-DD"))?;
                 Ok(E::new(format!("date(\"{d}\")"), T::Date).constant())
             }
-            DataType::Timestamp(_, tz) => {
+            DataType::Timestamp(Some(_), _) => Err(refuse(
+                e,
+                "TIMESTAMP",
+                "a timestamp type with a precision rounds the literal (PostgreSQL) or is ignored (DuckDB)",
+            )),
+            DataType::Timestamp(None, tz) => {
                 let with_zone = matches!(tz, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone);
                 let t = self.timestamp_text(e, text, with_zone)?;
                 Ok(E::new(format!("timestamp(\"{t}\")"), T::Ts).constant())
@@ -1047,6 +1089,13 @@ impl<'a> Tr<'a> {
             let tail = t.split_once('T').map(|(_, r)| r).unwrap_or("");
             tail.ends_with('Z') || tail.ends_with('z') || tail.contains(['+', '-'])
         };
+        if has_offset && !with_zone {
+            return Err(refuse(
+                e,
+                "TIMESTAMP",
+                "a TIMESTAMP (without time zone) literal with an offset: the engines drop the offset and read the local time; write TIMESTAMPTZ",
+            ));
+        }
         let instant = if has_offset {
             // `+00` and `+05:30` offsets; jiff wants `+00:00`.
             let fixed = fix_offset(&t);
@@ -1073,7 +1122,6 @@ impl<'a> Tr<'a> {
                 }
             }
         };
-        let _ = with_zone;
         if instant.subsec_nanosecond() % 1000 != 0 {
             return Err(refuse(e, "TIMESTAMP", "finer than microseconds"));
         }
@@ -1163,10 +1211,13 @@ impl<'a> Tr<'a> {
         };
         let no_parens = matches!(f.args, FunctionArguments::None);
         match (name.as_str(), args.as_slice()) {
-            ("now" | "transaction_timestamp" | "get_current_timestamp", []) | ("current_timestamp", []) => {
+            // The spellings each engine accepts (`current_timestamp()` is a syntax error in both).
+            ("now" | "transaction_timestamp", []) if !no_parens => Ok(E::new("as_of", T::Ts).constant()),
+            ("get_current_timestamp", []) if !no_parens && self.d == Dialect::DuckDb => {
                 Ok(E::new("as_of", T::Ts).constant())
             }
-            ("current_date", []) if no_parens || self.d == Dialect::DuckDb => {
+            ("current_timestamp", []) if no_parens => Ok(E::new("as_of", T::Ts).constant()),
+            ("current_date", []) if no_parens => {
                 let mut out = E::new("date(as_of)", T::Date).constant();
                 out.kind = K::CurDate(0);
                 Ok(out)
@@ -1247,18 +1298,15 @@ impl<'a> Tr<'a> {
     fn cast(&mut self, e: &Expr, x: &Expr, ty: &DataType) -> R<E> {
         let v = self.expr(x)?;
         match ty {
-            DataType::Double(_) | DataType::Float8 | DataType::DoublePrecision | DataType::Float(_)
-                if matches!(v.ty, T::Int | T::Float) =>
+            // FLOAT is 4 bytes in DuckDB (and `real` in PostgreSQL up to FLOAT(24)); DOUBLE is not a
+            // PostgreSQL type.
+            DataType::Float8 | DataType::DoublePrecision if matches!(v.ty, T::Int | T::Float) => self.double_cast(v),
+            DataType::Double(sqlparser::ast::ExactNumberInfo::None)
+                if self.d == Dialect::DuckDb && matches!(v.ty, T::Int | T::Float) =>
             {
-                if v.ty == T::Float {
-                    return Ok(v);
-                }
-                let c = v.constant;
-                let mut out = E::new(format!("({} / 1)", v.text), T::Float);
-                out.constant = c;
-                Ok(out)
+                self.double_cast(v)
             }
-            DataType::Date | DataType::Timestamp(..) if matches!(v.lit, Lit::Str(_)) => {
+            DataType::Date | DataType::Timestamp(None, _) if matches!(v.lit, Lit::Str(_)) => {
                 let Lit::Str(s) = &v.lit else { unreachable!() };
                 self.typed_literal(e, ty, &s.clone())
             }
@@ -1271,6 +1319,16 @@ impl<'a> Tr<'a> {
                 ),
             )),
         }
+    }
+
+    fn double_cast(&self, v: E) -> R<E> {
+        if v.ty == T::Float {
+            return Ok(v);
+        }
+        let c = v.constant;
+        let mut out = E::new(format!("({} / 1)", v.text), T::Float);
+        out.constant = c;
+        Ok(out)
     }
 
     fn case(
@@ -1405,6 +1463,12 @@ impl<'a> Tr<'a> {
         use BinaryOperator as B;
         match op {
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                let comparison = |x: &Expr| {
+                    matches!(x, Expr::BinaryOp { op: B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq, .. })
+                };
+                if comparison(left) || comparison(right) {
+                    return Err(refuse(e, cmp_sym(op), "chained comparisons (`a = b = c`) do not run in the engines"));
+                }
                 let (l, r) = (self.expr(left)?, self.expr(right)?);
                 self.compare(e, op, l, r)
             }
@@ -1482,6 +1546,31 @@ impl<'a> Tr<'a> {
             return Err(refuse(e, sym, &format!("`{sym}` of a {} and a {}", l.ty.name(), r.ty.name())));
         }
         let over_data = !(l.constant && r.constant);
+        // DuckDB's `1e3` is a DOUBLE; segcore has no double literals, only exact decimals, and
+        // would compute `0.1e0 + 0.2e0` exactly where DuckDB rounds.
+        if [&l, &r].iter().any(|x| x.ty == T::Float && x.lit != Lit::No) {
+            return Err(refuse(
+                e,
+                sym,
+                "arithmetic on a DOUBLE literal (`1e3` in DuckDB): segcore's literals are exact decimals",
+            ));
+        }
+        // Integer literals are 32-bit INTEGERs in both engines, and so is arithmetic on two of
+        // them: fold it, refusing what overflows there (the engines fail on every row).
+        if let (Lit::Int(a), Lit::Int(b), true) = (&l.lit, &r.lit, *op != B::Divide) {
+            let v = match op {
+                B::Plus => a.checked_add(*b),
+                B::Minus => a.checked_sub(*b),
+                _ => a.checked_mul(*b),
+            };
+            let int32 = |x: i64| i32::try_from(x).is_ok();
+            return match v {
+                Some(v) if int32(v) || !(int32(*a) && int32(*b)) => {
+                    Ok(E::new(v.to_string(), T::Int).with_lit(Lit::Int(v)))
+                }
+                _ => Err(refuse(e, sym, "integer literals overflow here in the engines (32-bit INTEGER, or 64 bits), which fail on every row")),
+            };
+        }
         let ty = match (l.ty, r.ty) {
             (T::Float, _) | (_, T::Float) => T::Float,
             (T::Dec, _) | (_, T::Dec) => T::Dec,
@@ -1507,10 +1596,13 @@ impl<'a> Tr<'a> {
                 }
                 _ => {}
             }
-            let safe_divisor = r.kind == K::NullIfZero
-                || matches!(r.lit, Lit::Int(i) if i != 0)
-                || matches!(r.lit, Lit::Num(d) if !d.is_zero());
-            if over_data && !safe_divisor {
+            if matches!(r.lit, Lit::Int(0)) || matches!(r.lit, Lit::Num(d) if d.is_zero()) {
+                return Err(refuse(e, "/", "division by a constant zero: DuckDB gives ±inf or NaN, segcore null"));
+            }
+            // An integer over a non-zero integer (or NULLIF(y, 0)) is finite; a double may overflow.
+            let safe_divisor = l.ty == T::Int && (r.kind == K::NullIfZero || matches!(r.lit, Lit::Int(i) if i != 0));
+            let finite = safe_divisor || (l.constant && r.constant && l.ty == T::Int);
+            if !finite {
                 self.assume(Assumption::S5, pos(e));
             }
             let mut out = E::new(format!("({lt} / {rt})"), T::Float);
@@ -1594,7 +1686,7 @@ impl<'a> Tr<'a> {
                         return Err(refuse(e, sym, "interval comparisons are outside the subset"));
                     }
                     let ordered = !matches!(op, B::Eq | B::NotEq);
-                    if a == T::Str && ordered && !l.collate_c && !r.collate_c && !constant {
+                    if a == T::Str && ordered && !l.collate_c && !r.collate_c {
                         self.assume(Assumption::S3, pos(e));
                     }
                     (l.text.clone(), r.text.clone())
@@ -1629,7 +1721,7 @@ impl<'a> Tr<'a> {
                         return Err(refuse(e, sym, "a string column compared with a time column"));
                     };
                     let lit = if col_ty == T::Ts {
-                        let t = self.timestamp_text(e, text, false)?;
+                        let t = self.timestamp_text(e, text, true)?; // TIMESTAMPTZ (S1): an offset counts
                         format!("timestamp(\"{t}\")")
                     } else {
                         let d: jiff::civil::Date =
@@ -1668,9 +1760,14 @@ impl<'a> Tr<'a> {
             r.reason = format!("{} (a subquery over the profiles table compares profiles with each other)", r.reason);
             r
         })?;
-        let mut aliases = vec![events.clone()];
-        if let Some(a) = alias {
-            aliases.push(a);
+        let aliases = vec![alias.unwrap_or_else(|| events.clone())];
+        // An inner alias that is also the outer one shadows it: `p.id` would read the events.
+        if aliases.iter().any(|a| self.outer.iter().any(|o| o.eq_ignore_ascii_case(a))) {
+            return Err(refuse(
+                q,
+                "subquery",
+                "the subquery's table alias hides the profiles table's: SQL reads the inner one (rename it)",
+            ));
         }
         let Some(selection) = &sel.selection else {
             return Err(refuse(q, "subquery", "the subquery needs `WHERE e.entity_id = p.id AND e.name = '…'`"));
@@ -1724,11 +1821,15 @@ impl<'a> Tr<'a> {
                 }
             }
             // Window bounds: e.at >= NOW() - INTERVAL '…' and e.at <= NOW().
-            if let Expr::BinaryOp { left, op, right } = c {
-                if self.is_event_column(left, &at_col) && is_now(right) && *op == BinaryOperator::LtEq {
-                    upper_inclusive = true;
-                    continue;
+            if let Some(strict) = self.upper_bound(c, &at_col) {
+                // `e.at <= NOW()` is segcore's own bound (§11); `e.at < NOW()` stays a filter too.
+                upper_inclusive = true;
+                if strict {
+                    rest.push(c);
                 }
+                continue;
+            }
+            if let Expr::BinaryOp { left, op, right } = c {
                 if self.is_event_column(left, &at_col) && *op == BinaryOperator::GtEq && lower.is_none() {
                     if let Some(d) = self.now_minus(right) {
                         lower = Some(d);
@@ -1882,6 +1983,24 @@ impl<'a> Tr<'a> {
                     _ => Err(refuse(p, &fname, "outside the imported aggregates (COUNT, COUNT(DISTINCT), SUM of integers or decimals, MIN, MAX)")),
                 }
             }
+        }
+    }
+
+    /// `e.at <= NOW()` (`Some(false)`) or `e.at < NOW()` (`Some(true)`), either way round.
+    fn upper_bound(&self, c: &Expr, at_col: &str) -> Option<bool> {
+        let c = match c {
+            Expr::Nested(x) => x.as_ref(),
+            x => x,
+        };
+        let Expr::BinaryOp { left, op, right } = c else { return None };
+        let (col, op, now) = if is_now(left) { (right, flip(op), left) } else { (left, op.clone(), right) };
+        if !self.is_event_column(col, at_col) || !is_now(now) {
+            return None;
+        }
+        match op {
+            BinaryOperator::LtEq => Some(false),
+            BinaryOperator::Lt => Some(true),
+            _ => None,
         }
     }
 
@@ -2069,8 +2188,15 @@ fn fix_offset(t: &str) -> String {
     }
 }
 
+/// A decimal as segcore reads it back as a decimal: always with a point (`1e20` is
+/// `100000000000000000000.0`, not an integer literal beyond 64 bits).
 fn number_text(d: &rust_decimal::Decimal) -> String {
-    d.to_string()
+    let t = d.to_string();
+    if t.contains('.') {
+        t
+    } else {
+        format!("{t}.0")
+    }
 }
 
 fn significant_digits(d: &rust_decimal::Decimal) -> usize {
@@ -2168,5 +2294,52 @@ mod tests {
             );
             assert_eq!(import(Format::Sql, &sub, &options()).unwrap().report.refusals[0].construct, "nesting");
         });
+    }
+
+    fn refused(text: &str, dialect: &str, schema: serde_json::Value) -> Option<String> {
+        let o = Options::new().schema_json(&schema).unwrap().dialect(dialect);
+        let out = import(Format::Sql, text, &o).unwrap();
+        out.report.refusals.first().map(|r| r.construct.clone())
+    }
+
+    /// What the engines reject or compute otherwise, found by review against DuckDB 2.0.1 and
+    /// PostgreSQL 15 (each checked there): refused, never imported.
+    #[test]
+    fn what_the_engines_reject_is_refused() {
+        let s = serde_json::json!({"attributes": {"age": "int", "b": "bool"},
+                                   "events": {"purchase": {"id": "string", "qty": "int"}}});
+        // 32-bit INTEGER literals overflow in both engines, on every row.
+        assert_eq!(refused("2147483647 + 1 > age", "postgres", s.clone()).as_deref(), Some("+"));
+        assert_eq!(refused("100000 * 100000 > age", "duckdb", s.clone()).as_deref(), Some("*"));
+        assert_eq!(refused("-9223372036854775807 - 2 < age", "duckdb", s.clone()).as_deref(), Some("-"));
+        // A BIGINT literal keeps 64-bit arithmetic: 3000000000 * 2 runs.
+        assert_eq!(refused("3000000000 * 2 > age", "duckdb", s.clone()), None);
+        // Chained comparisons do not parse in the engines.
+        assert_eq!(refused("age = 1 = b", "duckdb", s.clone()).as_deref(), Some("="));
+        // `current_timestamp()` is a syntax error; `get_current_timestamp()` is DuckDB's only.
+        assert!(refused("current_timestamp() > TIMESTAMPTZ '2026-01-01 00:00:00+00'", "duckdb", s.clone()).is_some());
+        assert!(
+            refused("get_current_timestamp() > TIMESTAMPTZ '2026-01-01 00:00:00+00'", "postgres", s.clone()).is_some()
+        );
+        // DOUBLE is not a PostgreSQL type; TIMESTAMP(0) rounds the literal there.
+        assert!(refused("CAST(age AS DOUBLE) > 1", "postgres", s.clone()).is_some());
+        assert!(refused("CAST(age AS DOUBLE) > 1", "duckdb", s.clone()).is_none());
+        assert!(refused(
+            "TIMESTAMP(0) '2026-01-01 10:00:00.7' < TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+            "postgres",
+            s.clone()
+        )
+        .is_some());
+        // The bare expression's table is `p`: `profiles.age` does not resolve there.
+        assert!(refused("profiles.age > 1", "postgres", s.clone()).is_some());
+        // `at` is reserved in DuckDB; a property named `id` would read segcore's entity id.
+        let e = serde_json::json!({"attributes": {"at": "int"}, "events": {"purchase": {"id": "string"}}});
+        assert_eq!(refused("at > 1", "duckdb", e.clone()).as_deref(), Some("at"));
+        assert_eq!(refused("at > 1", "postgres", e.clone()), None);
+        let sub = "EXISTS (SELECT 1 FROM events e WHERE e.entity_id = p.id AND e.name = 'purchase' AND e.id = 'x' AND e.at <= NOW())";
+        assert_eq!(refused(sub, "duckdb", e).as_deref(), Some("id"));
+        // A DuckDB decimal with more than 18 places fails for large BIGINTs there.
+        assert!(refused("age < 1.0000000000000000001", "duckdb", s.clone()).is_some());
+        assert!(refused("age < 1.0000000000000000001", "postgres", s).is_none());
     }
 }
