@@ -82,9 +82,11 @@ rm -rf target/wheels
 # Scenario 2 (test_scenario2_kafka.py) runs the Node service of examples/scenario2 (kafkajs).
 (cd examples/scenario2 && npm install --no-audit --no-fund --silent)
 # Unleash's engine (yggdrasil) answers the client-specification and the hand-derived import cases
-# itself: the answers the Rust tests read are re-checked here.
+# itself: the answers the Rust tests read are re-checked here. The generated differential (random
+# toggles × contexts, yggdrasil against the imported definitions) writes its own report.
 "$venv/bin/python" tests/import/unleash-oracle.py --check
 "$venv/bin/python" tests/import/unleash-conformance.py
+"$venv/bin/python" tests/import/unleash-differential.py
 # The SQL import cases' expected outcomes, re-checked by DuckDB and PostgreSQL themselves.
 CI=true "$venv/bin/python" tests/import/sql-conformance.py --check
 # Spark tests must run here, never skip (a skipped runtime is not a passing one).

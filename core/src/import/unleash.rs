@@ -75,8 +75,7 @@ fn toggle_cases(
     let sptr = step(ptr, "strategies");
     // The toggle is the `or` of its strategies; each is the `and` of its own test, its
     // constraints and its segments' constraints.
-    let mut out = vec![];
-    let mut open = vec![Guard::default()];
+    let mut plan = vec![];
     for (i, s) in strategies.iter().enumerate() {
         let at = step(&sptr, &i.to_string());
         let mut parts = vec![strategy(s, &at)?];
@@ -97,9 +96,36 @@ fn toggle_cases(
                 }
             }
         }
+        plan.push((at, parts));
+    }
+    // yggdrasil compiles the whole toggle before evaluating any of it: one constraint it cannot
+    // compile turns the toggle off, even where an earlier strategy decides; and a constraint
+    // segcore cannot translate is refused wherever it is (it may not compile there either).
+    let constraints = || {
+        plan.iter().flat_map(|(_, parts)| parts).filter_map(|p| match p {
+            Part::Constraint(c, at) => Some((c, at)),
+            Part::Const(_) => None,
+        })
+    };
+    let mut refused = None;
+    for (c, at) in constraints() {
+        match precheck(c, at) {
+            Check::Off => return Ok(Err(Off)),
+            Check::Refused(r) => {
+                refused.get_or_insert(r);
+            }
+            Check::Ok => {}
+        }
+    }
+    if let Some(r) = refused {
+        return Err(r);
+    }
+    let mut out = vec![];
+    let mut open = vec![Guard::default()];
+    for (at, parts) in &plan {
         let mut next = vec![];
         for g in &open {
-            match all(tr, &parts, g)? {
+            match all(tr, parts, g)? {
                 Ok(cases) => {
                     for (g2, t) in cases {
                         if t {
@@ -111,7 +137,7 @@ fn toggle_cases(
                 }
                 Err(Off) => return Ok(Err(Off)),
             }
-            tr.check_size(&at, out.len() + next.len())?;
+            tr.check_size(at, out.len() + next.len())?;
         }
         open = next;
     }
@@ -207,6 +233,87 @@ fn shape(v: &str) -> Option<Shape> {
         None => digits(body),
     };
     numeric.then(|| v.parse().ok().map(Shape::Number)).flatten()
+}
+
+/// What can be told of a constraint without reading data.
+enum Check {
+    Ok,
+    /// yggdrasil does not compile it: the toggle is always off.
+    Off,
+    Refused(Refusal),
+}
+
+/// The checks of [`constraint`] that do not depend on data, for every constraint of the toggle.
+fn precheck(c: &J, ptr: &str) -> Check {
+    let op = c.get("operator").and_then(J::as_str).unwrap_or("");
+    let name = c.get("contextName").and_then(J::as_str).unwrap_or("");
+    let insensitive = c.get("caseInsensitive").and_then(J::as_bool).unwrap_or(false);
+    let values: Vec<&str> =
+        c.get("values").and_then(J::as_array).map_or(vec![], |v| v.iter().filter_map(J::as_str).collect());
+    let value = c.get("value").and_then(J::as_str);
+    if values.iter().copied().chain(value).any(|v| v.ends_with('\\')) {
+        return Check::Off;
+    }
+    match op {
+        "IN" | "NOT_IN" | "STR_STARTS_WITH" | "STR_ENDS_WITH" | "STR_CONTAINS" | "REGEX" | "SEMVER_EQ"
+        | "SEMVER_GT" | "SEMVER_GTE" | "SEMVER_LT" | "SEMVER_LTE" | "NUM_EQ" | "NUM_GT" | "NUM_GTE" | "NUM_LT"
+        | "NUM_LTE" => {}
+        "DATE_AFTER" | "DATE_BEFORE" | "IN_CIDR" => {}
+        _ => return Check::Off,
+    }
+    if op.starts_with("STR_") && values.is_empty() {
+        return Check::Off;
+    }
+    if name == "currentTime" {
+        return Check::Refused(refuse(
+            ptr,
+            op,
+            "`currentTime`: yggdrasil reads the wall clock when the context has none",
+        ));
+    }
+    match op {
+        "DATE_AFTER" | "DATE_BEFORE" => {
+            return Check::Refused(refuse(ptr, op, "dates: yggdrasil reads the wall clock when `currentTime` is absent, and parses dates more leniently than segcore"))
+        }
+        "IN_CIDR" => return Check::Refused(refuse(ptr, op, "IP networks: segcore has no IP address type")),
+        _ => {}
+    }
+    let ordered = op.starts_with("SEMVER_") || op.starts_with("NUM_");
+    let v_literal = op.starts_with("SEMVER_") && value.is_some_and(|v| v.starts_with('v'));
+    if ordered && !v_literal {
+        match value.and_then(shape) {
+            None => {
+                // yggdrasil pastes the value into its rule text and reads what its grammar makes
+                // of it (a date, `+5`, `5e0`, `1.2.3 `, even more rule): only the plain shapes import.
+                return Check::Refused(refuse(ptr, op, "a value that is not a plain version or decimal number (yggdrasil reads it through its rule grammar)"));
+            }
+            Some(Shape::Version(v)) => {
+                // segcore orders a numeric pre-release identifier beyond 64 bits as text (SPEC §15),
+                // the semver crate as a number, below every alphanumeric one. Against a literal
+                // identifier that is a number or starts with a letter both orders agree; against
+                // one starting with a digit or `-` (or a number beyond 64 bits) they need not.
+                let odd = crate::semver::Version::parse(&v).is_some_and(|p| {
+                    p.pre.iter().any(|id| match id {
+                        crate::semver::PreId::Alpha(a) => !a.starts_with(|c: char| c.is_ascii_alphabetic()),
+                        crate::semver::PreId::Num(_) => false,
+                    })
+                });
+                if odd {
+                    return Check::Refused(refuse(ptr, op, "a pre-release identifier starting with a digit or `-`, or a number beyond 64 bits (segcore and the semver crate may order data against it differently)"));
+                }
+            }
+            Some(Shape::Number(_)) => {}
+        }
+    }
+    if op == "REGEX" {
+        let pattern = value.unwrap_or("");
+        if regex::RegexBuilder::new(pattern).case_insensitive(insensitive).build().is_ok()
+            && pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES
+        {
+            return Check::Refused(refuse(ptr, op, "a pattern over segcore's regex size limit (SPEC §19)"));
+        }
+    }
+    Check::Ok
 }
 
 /// One constraint under `g`: its cases (true/false), or the toggle compiles to off.
