@@ -194,7 +194,8 @@ enum Command {
     /// segment added/removed/changed, the changed fields and rule sub-expressions, the version
     /// bump each change requires (SPEC §26), and with --profiles who enters and leaves.
     Diff(Box<diff_cmd::DiffArgs>),
-    /// Import rules written for other engines (JSON Logic) as canonical definitions — exactly,
+    /// Import rules written for other engines (JSON Logic, GrowthBook, Unleash, SQL `WHERE`
+    /// clauses for DuckDB or PostgreSQL) as canonical definitions — exactly,
     /// or refused with the construct, where it is and why (SPEC §29).
     Import(Box<import_cmd::ImportArgs>),
     /// Export definitions as JSON Logic rules json-logic-js evaluates to segcore's membership,

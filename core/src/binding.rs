@@ -418,7 +418,7 @@ pub fn diff_json(d: &crate::diff::RegistryDiff) -> serde_json::Value {
 
 /// An import (SPEC §29) for every binding: the request `{from, source | source_text, schema, id,
 /// saved_groups, toggle, dialect, timezone, tables, partial}` (`source` a JSON value, `source_text` its text; an
-/// SQL query is text; `dialect`/`timezone`/`tables` are SQL's, §29.5) gives `{format, reference, status,
+/// SQL query is text; `dialect`/`timezone`/`tables` are SQL's, §29.5) gives `{format, reference, dialect, status,
 /// assumptions, refusals, reads, rule, definition, schema}` — `definition` the YAML text and
 /// `schema` the one it compiles against (both `null` when refused). A refused import is the error
 /// `import_refused` unless `partial` is true; a source that does not read is `import_invalid`.

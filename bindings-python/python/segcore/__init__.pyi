@@ -587,7 +587,8 @@ def format_rule(rule: str) -> str:
 
 ImportSource = Literal["jsonlogic", "growthbook", "unleash", "sql"]
 """The formats ``import_rule`` reads and their reference engines: ``jsonlogic`` (json-logic-js 2.0.5),
-``growthbook`` (``evalCondition`` of @growthbook/growthbook 1.8.0)."""
+``growthbook`` (``evalCondition`` of @growthbook/growthbook 1.8.0), ``unleash`` (yggdrasil-engine
+2.0.0), ``sql`` (DuckDB 2.0 or PostgreSQL 15, by ``dialect``)."""
 
 class ImportAssumption(TypedDict):
     id: Literal["A1", "A2", "A3", "A4", "V", "N"]

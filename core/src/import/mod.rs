@@ -226,7 +226,7 @@ pub struct Report {
 
 impl Report {
     /// The report as JSON: `{format, reference, status, assumptions: [{id, statement, paths}],
-    /// refusals: [{path, construct, reason}], reads}`.
+    /// refusals: [{path, construct, reason}], reads, dialect}` (`dialect` null but for SQL).
     pub fn to_json(&self) -> serde_json::Value {
         let reference = match (self.format, self.dialect) {
             (Format::Sql, Some("postgres")) => "PostgreSQL 15",
@@ -398,6 +398,18 @@ impl Options {
     }
     /// SQL: the dialect whose semantics the import reproduces, `duckdb` or `postgres` (SPEC §29.5;
     /// default `duckdb`).
+    ///
+    /// ```
+    /// use segcore::import::{import, Format, Options};
+    /// let schema = serde_json::json!({"attributes": {"age": "int"}});
+    /// let pg = Options::new().schema_json(&schema).unwrap().dialect("postgres");
+    /// // PostgreSQL divides integers by truncating (7 / 2 = 3); segcore's `/` does not: refused.
+    /// let out = import(Format::Sql, "age / 2 > 10", &pg).unwrap();
+    /// assert_eq!(out.report.refusals[0].construct, "/");
+    /// // DuckDB divides them as doubles, like segcore.
+    /// let out = import(Format::Sql, "age / 2 > 10", &pg.dialect("duckdb")).unwrap();
+    /// assert_eq!(out.rule.as_deref(), Some("(age / 2) > 10"));
+    /// ```
     pub fn dialect(mut self, dialect: &str) -> Options {
         self.dialect = Some(dialect.to_string());
         self

@@ -13,6 +13,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{Dialect as ParserDialect, DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Location;
 
 use super::{Assumption, Refusal};
 use crate::error::{Error, ErrorKind};
@@ -150,16 +151,17 @@ enum T {
 }
 
 impl T {
+    /// The type with its article, for messages: "an integer".
     fn name(self) -> &'static str {
         match self {
-            T::Bool => "boolean",
-            T::Int => "integer",
-            T::Float => "double",
-            T::Dec => "decimal",
-            T::Str => "string",
-            T::Ts => "timestamp",
-            T::Date => "date",
-            T::Dur => "interval",
+            T::Bool => "a boolean",
+            T::Int => "an integer",
+            T::Float => "a double",
+            T::Dec => "a decimal",
+            T::Str => "a string",
+            T::Ts => "a timestamp",
+            T::Date => "a date",
+            T::Dur => "an interval",
             T::Null => "NULL",
         }
     }
@@ -218,6 +220,13 @@ struct E {
     collate_c: bool,
     /// Reads no column.
     constant: bool,
+}
+
+impl Lit {
+    /// A literal 0 or 0.0.
+    fn is_zero(&self) -> bool {
+        matches!(self, Lit::Int(0)) || matches!(self, Lit::Num(d) if d.is_zero())
+    }
 }
 
 impl E {
@@ -302,7 +311,7 @@ pub(crate) fn translate(source: &str, opts: &SqlImport) -> Result<R<SqlTranslati
         None => Ok("true".to_string()),
         Some(w) => tr.expr(w).and_then(|e| match e.ty {
             T::Bool | T::Null => Ok(e.text),
-            other => Err(refuse_at(start(w), "WHERE", &format!("the condition is a {}, not a boolean", other.name()))),
+            other => Err(refuse_at(start(w), "WHERE", &format!("the condition is {}, not a boolean", other.name()))),
         }),
     };
     Ok(rule.map(|rule| SqlTranslation { rule: strip_parens(rule), assumptions: tr.assumptions, reads: tr.reads }))
@@ -383,12 +392,44 @@ fn refuse_at(loc: sqlparser::tokenizer::Location, construct: &str, reason: &str)
     Refusal { path: format!("{}:{}", loc.line, loc.column), construct: construct.into(), reason: reason.into() }
 }
 
-fn refuse(e: &impl Spanned, construct: &str, reason: &str) -> Refusal {
-    refuse_at(e.span().start, construct, reason)
+/// Where a node starts, found without `Spanned::span`, which walks the whole subtree (and a
+/// chain of 2,000 operators is that deep).
+trait At {
+    fn at(&self) -> Location;
 }
 
-fn pos(e: &impl Spanned) -> String {
-    let l = e.span().start;
+impl At for Expr {
+    fn at(&self) -> Location {
+        start(self)
+    }
+}
+
+impl At for Query {
+    fn at(&self) -> Location {
+        match self.body.as_ref() {
+            SetExpr::Select(s) => s.select_token.0.span.start,
+            _ => Location { line: 1, column: 1 },
+        }
+    }
+}
+
+impl At for TableFactor {
+    fn at(&self) -> Location {
+        match self {
+            TableFactor::Table { name, .. } => object_name(name)
+                .and_then(|p| p.first().map(|i| i.span.start))
+                .unwrap_or(Location { line: 1, column: 1 }),
+            _ => Location { line: 1, column: 1 },
+        }
+    }
+}
+
+fn refuse(e: &impl At, construct: &str, reason: &str) -> Refusal {
+    refuse_at(e.at(), construct, reason)
+}
+
+fn pos(e: &impl At) -> String {
+    let l = e.at();
     format!("{}:{}", l.line, l.column)
 }
 
@@ -704,7 +745,7 @@ impl<'a> Tr<'a> {
                 for p in parts {
                     let x = self.expr(p)?;
                     if !matches!(x.ty, T::Bool | T::Null) || x.kind != K::Plain {
-                        return Err(refuse(p, "operand", &format!("`{}` needs booleans, not a {}", word.trim(), x.ty.name())));
+                        return Err(refuse(p, "operand", &format!("`{}` needs booleans, not {}", word.trim(), x.ty.name())));
                     }
                     constant &= x.constant;
                     texts.push(x.text);
@@ -719,7 +760,7 @@ impl<'a> Tr<'a> {
                 match op {
                     UnaryOperator::Not => {
                         if !matches!(x.ty, T::Bool | T::Null) || x.kind != K::Plain {
-                            return Err(refuse(e, "NOT", &format!("NOT needs a boolean, not a {}", x.ty.name())));
+                            return Err(refuse(e, "NOT", &format!("NOT needs a boolean, not {}", x.ty.name())));
                         }
                         let c = x.constant;
                         let mut out = E::new(format!("(not {})", x.text), T::Bool);
@@ -875,7 +916,7 @@ impl<'a> Tr<'a> {
     fn boolean(&mut self, x: &Expr) -> R<E> {
         let v = self.expr(x)?;
         if !matches!(v.ty, T::Bool | T::Null) || v.kind != K::Plain {
-            return Err(refuse(x, "IS", &format!("IS TRUE/FALSE/UNKNOWN needs a boolean, not a {}", v.ty.name())));
+            return Err(refuse(x, "IS", &format!("IS TRUE/FALSE/UNKNOWN needs a boolean, not {}", v.ty.name())));
         }
         Ok(v)
     }
@@ -1019,6 +1060,10 @@ impl<'a> Tr<'a> {
 
     fn number(&mut self, e: &Expr, text: &str) -> R<E> {
         use rust_decimal::Decimal;
+        // Digit separators (`1_000`: DuckDB only) and hex (`0x10`) are outside the subset.
+        if !text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+            return Err(refuse(e, text, "a numeric literal with digit separators or in another base"));
+        }
         let exp = text.contains(['e', 'E']);
         if exp && self.d == Dialect::DuckDb {
             // DuckDB reads `1e3` as a DOUBLE: the value is the double nearest the text.
@@ -1051,7 +1096,12 @@ impl<'a> Tr<'a> {
                 ));
             }
             let d = d.normalize();
-            return Ok(E::new(number_text(&d), T::Dec).with_lit(Lit::Num(d)));
+            // What segcore reads back: `1e27` is written `1000000000000000000000000000.0`, 29 digits.
+            let written = number_text(&d);
+            if written.trim_start_matches(['-', '0', '.']).bytes().filter(u8::is_ascii_digit).count() > 28 {
+                return Err(beyond());
+            }
+            return Ok(E::new(written, T::Dec).with_lit(Lit::Num(d)));
         }
         match text.parse::<i64>() {
             Ok(i) => Ok(E::new(i.to_string(), T::Int).with_lit(Lit::Int(i))),
@@ -1063,11 +1113,7 @@ impl<'a> Tr<'a> {
 
     fn typed_literal(&mut self, e: &Expr, ty: &DataType, text: &str) -> R<E> {
         match ty {
-            DataType::Date => {
-                let d: jiff::civil::Date =
-                    text.trim().parse().map_err(|_| refuse(e, "DATE", "the date literal is not YYYY-MM-DD"))?;
-                Ok(E::new(format!("date(\"{d}\")"), T::Date).constant())
-            }
+            DataType::Date => Ok(E::new(date_text(e, text)?, T::Date).constant()),
             DataType::Timestamp(Some(_), _) => Err(refuse(
                 e,
                 "TIMESTAMP",
@@ -1122,6 +1168,13 @@ impl<'a> Tr<'a> {
                 }
             }
         };
+        if instant.to_zoned(jiff::tz::TimeZone::UTC).year() < 1 {
+            return Err(refuse(
+                e,
+                "TIMESTAMP",
+                "an instant before year 1 (the engines and segcore count those years differently)",
+            ));
+        }
         if instant.subsec_nanosecond() % 1000 != 0 {
             return Err(refuse(e, "TIMESTAMP", "finer than microseconds"));
         }
@@ -1142,7 +1195,9 @@ impl<'a> Tr<'a> {
                 let (Some(n), Some(u), None) = (it.next(), it.next(), it.next()) else { return Err(bad()) };
                 (n.to_string(), u.to_lowercase())
             }
-            (Expr::Value(v), Some(f)) => {
+            (Expr::Value(v), Some(f))
+                if self.d == Dialect::DuckDb || matches!(v.value, Value::SingleQuotedString(_)) =>
+            {
                 let n = match &v.value {
                     Value::Number(n, _) => n.clone(),
                     other => string_value(other).ok_or_else(bad)?,
@@ -1183,13 +1238,8 @@ impl<'a> Tr<'a> {
 
     fn function(&mut self, e: &Expr) -> R<E> {
         let Expr::Function(f) = e else { unreachable!("function() is called on calls") };
-        let name = object_name(&f.name)
-            .and_then(|p| match p.as_slice() {
-                [i] => Some(i.value.to_lowercase()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+        let name = call_name(f);
+        if !plain_call(f) {
             return Err(refuse(e, &name, "window functions and aggregate modifiers are outside the subset"));
         }
         if !matches!(f.parameters, FunctionArguments::None) || f.uses_odbc_syntax {
@@ -1212,11 +1262,7 @@ impl<'a> Tr<'a> {
         let no_parens = matches!(f.args, FunctionArguments::None);
         match (name.as_str(), args.as_slice()) {
             // The spellings each engine accepts (`current_timestamp()` is a syntax error in both).
-            ("now" | "transaction_timestamp", []) if !no_parens => Ok(E::new("as_of", T::Ts).constant()),
-            ("get_current_timestamp", []) if !no_parens && self.d == Dialect::DuckDb => {
-                Ok(E::new("as_of", T::Ts).constant())
-            }
-            ("current_timestamp", []) if no_parens => Ok(E::new("as_of", T::Ts).constant()),
+            _ if now_call(self.d, f) => Ok(E::new("as_of", T::Ts).constant()),
             ("current_date", []) if no_parens => {
                 let mut out = E::new("date(as_of)", T::Date).constant();
                 out.kind = K::CurDate(0);
@@ -1226,7 +1272,7 @@ impl<'a> Tr<'a> {
             ("nullif", [y, z]) => {
                 let y = self.expr(y)?;
                 let z = self.expr(z)?;
-                if !(y.ty.numeric() && matches!(z.lit, Lit::Int(0)) || matches!(z.lit, Lit::Num(d) if d.is_zero())) {
+                if !(y.ty.numeric() && z.lit.is_zero()) {
                     return Err(refuse(e, "NULLIF", "only `NULLIF(y, 0)` as a divisor is imported"));
                 }
                 let mut out = E::new(y.text, y.ty);
@@ -1282,7 +1328,7 @@ impl<'a> Tr<'a> {
                     e,
                     "COALESCE",
                     &format!(
-                        "COALESCE of a {} and a {}: the engines promote to a common type; import needs one type",
+                        "COALESCE of {} and {}: the engines promote to a common type; import needs one type",
                         ty.name(),
                         x.ty.name()
                     ),
@@ -1314,7 +1360,7 @@ impl<'a> Tr<'a> {
                 e,
                 "CAST",
                 &format!(
-                    "CAST of a {} to {ty} is outside the subset (the engines round and parse differently)",
+                    "CAST of {} to {ty} is outside the subset (the engines round and parse differently)",
                     v.ty.name()
                 ),
             )),
@@ -1408,7 +1454,7 @@ impl<'a> Tr<'a> {
     fn like(&mut self, e: &Expr, x: &Expr, pattern: &Expr, negated: bool) -> R<E> {
         let s = self.expr(x)?;
         if !matches!(s.ty, T::Str | T::Null) {
-            return Err(refuse(e, "LIKE", &format!("LIKE of a {}", s.ty.name())));
+            return Err(refuse(e, "LIKE", &format!("LIKE of {}", s.ty.name())));
         }
         let p = self.expr(pattern)?;
         let Lit::Str(pat) = &p.lit else {
@@ -1505,7 +1551,7 @@ impl<'a> Tr<'a> {
                 (K::Plain, Lit::Int(d), B::Minus) => Some(*d),
                 _ => None,
             };
-            return match days.and_then(|d| n.checked_add(d)) {
+            return match days.and_then(|d| n.checked_add(d)).filter(|t| (0..=i64::from(i32::MAX)).contains(t)) {
                 Some(total) => {
                     let mut out = E::new(format!("(date(as_of) - {total}d)"), T::Date).constant();
                     out.kind = K::CurDate(total);
@@ -1543,7 +1589,7 @@ impl<'a> Tr<'a> {
             self.plain(e, &r)?;
         }
         if !l.ty.numeric() && l.ty != T::Null || !r.ty.numeric() && r.ty != T::Null {
-            return Err(refuse(e, sym, &format!("`{sym}` of a {} and a {}", l.ty.name(), r.ty.name())));
+            return Err(refuse(e, sym, &format!("`{sym}` of {} and {}", l.ty.name(), r.ty.name())));
         }
         let over_data = !(l.constant && r.constant);
         // DuckDB's `1e3` is a DOUBLE; segcore has no double literals, only exact decimals, and
@@ -1596,11 +1642,12 @@ impl<'a> Tr<'a> {
                 }
                 _ => {}
             }
-            if matches!(r.lit, Lit::Int(0)) || matches!(r.lit, Lit::Num(d) if d.is_zero()) {
+            if r.lit.is_zero() {
                 return Err(refuse(e, "/", "division by a constant zero: DuckDB gives ±inf or NaN, segcore null"));
             }
             // An integer over a non-zero integer (or NULLIF(y, 0)) is finite; a double may overflow.
-            let safe_divisor = l.ty == T::Int && (r.kind == K::NullIfZero || matches!(r.lit, Lit::Int(i) if i != 0));
+            let safe_divisor =
+                l.ty == T::Int && r.ty == T::Int && (r.kind == K::NullIfZero || matches!(r.lit, Lit::Int(i) if i != 0));
             let finite = safe_divisor || (l.constant && r.constant && l.ty == T::Int);
             if !finite {
                 self.assume(Assumption::S5, pos(e));
@@ -1724,9 +1771,7 @@ impl<'a> Tr<'a> {
                         let t = self.timestamp_text(e, text, true)?; // TIMESTAMPTZ (S1): an offset counts
                         format!("timestamp(\"{t}\")")
                     } else {
-                        let d: jiff::civil::Date =
-                            text.trim().parse().map_err(|_| refuse(e, sym, "the date literal is not YYYY-MM-DD"))?;
-                        format!("date(\"{d}\")")
+                        date_text(e, text)?
                     };
                     if l.ty == T::Str {
                         (lit, r.text.clone())
@@ -1739,7 +1784,7 @@ impl<'a> Tr<'a> {
                         e,
                         sym,
                         &format!(
-                            "a {} compared with a {}: the engines convert implicitly or refuse; import does neither",
+                            "{} compared with {}: the engines convert implicitly or refuse; import does neither",
                             a.name(),
                             b.name()
                         ),
@@ -1838,7 +1883,7 @@ impl<'a> Tr<'a> {
                 }
             }
             if let Expr::Between { expr, negated: false, low, high } = c {
-                if self.is_event_column(expr, &at_col) && is_now(high) && lower.is_none() {
+                if self.is_event_column(expr, &at_col) && self.is_now(high) && lower.is_none() {
                     if let Some(d) = self.now_minus(low) {
                         lower = Some(d);
                         upper_inclusive = true;
@@ -1919,14 +1964,9 @@ impl<'a> Tr<'a> {
                         "a scalar subquery must select one aggregate: COUNT, SUM, MIN or MAX",
                     ));
                 };
-                let fname = object_name(&f.name)
-                    .and_then(|p| match p.as_slice() {
-                        [i] => Some(i.value.to_lowercase()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
+                let fname = call_name(f);
                 let p = projection.expect("checked");
-                if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+                if !plain_call(f) {
                     return Err(refuse(p, &fname, "window functions and aggregate modifiers are outside the subset"));
                 }
                 let FunctionArguments::List(list) = &f.args else {
@@ -1986,6 +2026,14 @@ impl<'a> Tr<'a> {
         }
     }
 
+    fn is_now(&self, e: &Expr) -> bool {
+        let e = match e {
+            Expr::Nested(x) => x.as_ref(),
+            x => x,
+        };
+        matches!(e, Expr::Function(f) if now_call(self.d, f))
+    }
+
     /// `e.at <= NOW()` (`Some(false)`) or `e.at < NOW()` (`Some(true)`), either way round.
     fn upper_bound(&self, c: &Expr, at_col: &str) -> Option<bool> {
         let c = match c {
@@ -1993,8 +2041,8 @@ impl<'a> Tr<'a> {
             x => x,
         };
         let Expr::BinaryOp { left, op, right } = c else { return None };
-        let (col, op, now) = if is_now(left) { (right, flip(op), left) } else { (left, op.clone(), right) };
-        if !self.is_event_column(col, at_col) || !is_now(now) {
+        let (col, op, now) = if self.is_now(left) { (right, flip(op), left) } else { (left, op.clone(), right) };
+        if !self.is_event_column(col, at_col) || !self.is_now(now) {
             return None;
         }
         match op {
@@ -2011,7 +2059,7 @@ impl<'a> Tr<'a> {
             x => x,
         };
         let Expr::BinaryOp { left, op: BinaryOperator::Minus, right } = e else { return None };
-        if !is_now(left) {
+        if !self.is_now(left) {
             return None;
         }
         let Expr::Interval(iv) = right.as_ref() else { return None };
@@ -2031,24 +2079,40 @@ enum Mode {
     Ids,
 }
 
-fn is_now(e: &Expr) -> bool {
-    let e = match e {
-        Expr::Nested(x) => x.as_ref(),
-        x => x,
-    };
-    let Expr::Function(f) = e else { return false };
-    let name = object_name(&f.name)
+/// A function's name, lower case (`""` for a qualified or computed name).
+fn call_name(f: &sqlparser::ast::Function) -> String {
+    object_name(&f.name)
         .and_then(|p| match p.as_slice() {
             [i] => Some(i.value.to_lowercase()),
             _ => None,
         })
-        .unwrap_or_default();
-    let no_args = match &f.args {
-        FunctionArguments::None => true,
-        FunctionArguments::List(l) => l.args.is_empty(),
-        _ => false,
+        .unwrap_or_default()
+}
+
+/// A call without window, filter or other modifiers.
+fn plain_call(f: &sqlparser::ast::Function) -> bool {
+    f.over.is_none() && f.filter.is_none() && f.within_group.is_empty() && f.null_treatment.is_none()
+}
+
+/// The spellings of "now" each engine runs (`current_timestamp()` is a syntax error in both,
+/// `get_current_timestamp()` is DuckDB's only).
+fn now_call(d: Dialect, f: &sqlparser::ast::Function) -> bool {
+    let (parens, args) = match &f.args {
+        FunctionArguments::None => (false, true),
+        FunctionArguments::List(l) => {
+            (true, l.args.is_empty() && l.clauses.is_empty() && l.duplicate_treatment.is_none())
+        }
+        FunctionArguments::Subquery(_) => (true, false),
     };
-    no_args && matches!(name.as_str(), "now" | "current_timestamp" | "transaction_timestamp" | "get_current_timestamp")
+    if !args || !plain_call(f) || !matches!(f.parameters, FunctionArguments::None) {
+        return false;
+    }
+    match call_name(f).as_str() {
+        "now" | "transaction_timestamp" => parens,
+        "get_current_timestamp" => parens && d == Dialect::DuckDb,
+        "current_timestamp" => !parens,
+        _ => false,
+    }
 }
 
 /// Where an expression starts, without `Spanned::span`'s walk over the whole subtree: down the
@@ -2073,6 +2137,15 @@ fn start(e: &Expr) -> sqlparser::tokenizer::Location {
             }
             Expr::Collate { expr, .. } => expr,
             Expr::Cast { kind: CastKind::DoubleColon, expr, .. } => expr,
+            Expr::Nested(inner) => inner,
+            // Nodes whose span would be the union of a whole subquery or argument list.
+            Expr::Exists { subquery, .. } | Expr::Subquery(subquery) => return subquery.at(),
+            Expr::Function(f) => {
+                return object_name(&f.name)
+                    .and_then(|p| p.first().map(|i| i.span.start))
+                    .unwrap_or(Location { line: 1, column: 1 })
+            }
+            Expr::Case { case_token, .. } => return case_token.0.span.start,
             other => return other.span().start,
         };
     }
@@ -2140,6 +2213,16 @@ fn operator_runs(source: &str, dialect: &dyn ParserDialect) -> Result<bool, Stri
         }
     }
     Ok(statement)
+}
+
+/// A DATE literal's text as segcore's `date("…")`.
+fn date_text(e: &Expr, text: &str) -> R<String> {
+    let d: jiff::civil::Date =
+        text.trim().parse().map_err(|_| refuse(e, "DATE", "the date literal is not YYYY-MM-DD"))?;
+    if d.year() < 1 {
+        return Err(refuse(e, "DATE", "a date before year 1 (the engines and segcore count those years differently)"));
+    }
+    Ok(format!("date(\"{d}\")"))
 }
 
 fn flip(op: &BinaryOperator) -> BinaryOperator {

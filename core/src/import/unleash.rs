@@ -318,6 +318,13 @@ fn precheck(c: &J, ptr: &str) -> Check {
 
 /// One constraint under `g`: its cases (true/false), or the toggle compiles to off.
 fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec<(Guard, bool)>, Off>, Refusal> {
+    // What does not depend on data was checked for the whole toggle first (`precheck`); checked
+    // again here so this function stands on its own.
+    match precheck(c, ptr) {
+        Check::Off => return Ok(Err(Off)),
+        Check::Refused(r) => return Err(r),
+        Check::Ok => {}
+    }
     let op = c.get("operator").and_then(J::as_str).unwrap_or("");
     let name = c.get("contextName").and_then(J::as_str).unwrap_or("");
     let inverted = c.get("inverted").and_then(J::as_bool).unwrap_or(false);
@@ -327,26 +334,6 @@ fn constraint(tr: &mut Tr<'_>, c: &J, ptr: &str, g: &Guard) -> Result<Result<Vec
         .and_then(J::as_array)
         .map_or(vec![], |v| v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect());
     let value = c.get("value").and_then(J::as_str).map(str::to_string);
-    // A value ending in `\` escapes the closing quote in yggdrasil's rule text.
-    if values.iter().chain(value.iter()).any(|v| v.ends_with('\\')) {
-        return Ok(Err(Off));
-    }
-    // A missing `currentTime` is the wall clock for every operator: segcore never reads one.
-    if name == "currentTime" {
-        return Err(refuse(ptr, op, "`currentTime`: yggdrasil reads the wall clock when the context has none"));
-    }
-    match op {
-        "IN" | "NOT_IN" | "STR_STARTS_WITH" | "STR_ENDS_WITH" | "STR_CONTAINS" | "REGEX" | "SEMVER_EQ" | "SEMVER_GT" | "SEMVER_GTE"
-        | "SEMVER_LT" | "SEMVER_LTE" | "NUM_EQ" | "NUM_GT" | "NUM_GTE" | "NUM_LT" | "NUM_LTE" => {}
-        "DATE_AFTER" | "DATE_BEFORE" => {
-            return Err(refuse(ptr, op, "dates: yggdrasil reads the wall clock when `currentTime` is absent, and parses dates more leniently than segcore"))
-        }
-        "IN_CIDR" => return Err(refuse(ptr, op, "IP networks: segcore has no IP address type")),
-        _ => return Ok(Err(Off)), // an unknown operator: the toggle does not compile
-    }
-    if op.starts_with("STR_") && values.is_empty() {
-        return Ok(Err(Off)); // an empty string list does not parse
-    }
     // SEMVER_* with a `v` literal is the constant `false`, inversion ignored.
     if op.starts_with("SEMVER_") && value.as_deref().is_some_and(|v| v.starts_with('v')) {
         return Ok(Ok(vec![(g.clone(), false)]));
