@@ -623,7 +623,7 @@ export declare function formatRule(rule: string): string;
 
 /** Options of {@link importRule}. */
 export interface ImportOptions {
-  /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default), `'growthbook'` (`evalCondition` of @growthbook/growthbook 1.8.0), `'unleash'` (yggdrasil) or `'sql'` (a `SELECT id FROM profiles WHERE …` query or its WHERE expression, as text; SPEC §29.5 — Node only: the WebAssembly module leaves the SQL parser out and throws `ParseError` `import_invalid`). */
+  /** The source format and its reference engine: `'jsonlogic'` (json-logic-js 2.0.5, the default), `'growthbook'` (`evalCondition` of @growthbook/growthbook 1.8.0), `'unleash'` (yggdrasil) or `'sql'` (a `SELECT id FROM profiles WHERE …` query or its WHERE expression, as text; SPEC §29.5, with `dialect`, `timezone`, `tables`). */
   source?: 'jsonlogic' | 'growthbook' | 'unleash' | 'sql';
   /** Import schema: `{ attributes: { age: 'int', 'user.plan': 'string' } }` — the type of every attribute read. */
   schema?: { attributes?: Record<string, string>; events?: Record<string, Record<string, string>> };

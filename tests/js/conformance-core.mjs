@@ -396,14 +396,6 @@ function asPosition(v) {
  */
 function checkImport(c) {
   const expect = c.expect;
-  if (!sqlImport && get(c, 'from') === 'sql') {
-    // The build must refuse SQL plainly, not crash or answer something else.
-    const r = attempt(() => segcore.importRule(toPlain(c.source_text), { source: 'sql' }));
-    if (!(r.err instanceof segcore.ParseError) || r.err.code !== 'import_invalid') {
-      throw new CaseProblem(`a build without SQL import should refuse it with import_invalid, got ${describeError(r.err)}`);
-    }
-    throw new NotInBuild();
-  }
   const rule = has(c, 'source_text') ? toPlain(c.source_text) : stringify(c.source);
   const options = {
     source: toPlain(c.from),
@@ -563,9 +555,7 @@ function check(c, stats) {
  */
 export function runConformance(binding, suites, runtime) {
   segcore = binding;
-  sqlImport = hasSqlImport(binding);
   let total = 0;
-  let notInBuild = 0;
   const failures = [];
   const perSuite = [];
   const seenIds = new Set();
@@ -597,12 +587,6 @@ export function runConformance(binding, suites, runtime) {
         if (!isObject(c)) throw new CaseProblem('case is not an object');
         check(c, stats);
       } catch (e) {
-        if (e instanceof NotInBuild) {
-          // Not counted as passed: reported apart, with the reason (scripts/conformance_matrix.py).
-          total--;
-          notInBuild++;
-          continue;
-        }
         const why =
           e instanceof CaseProblem ? e.message : `raised ${e?.constructor?.name ?? typeof e}: ${e?.message ?? String(e)}`;
         failures.push([caseId, why]);
@@ -612,33 +596,12 @@ export function runConformance(binding, suites, runtime) {
     const name = typeof get(suite, 'suite') === 'string' ? suite.suite : fileName.replace(/\.json$/, '');
     perSuite.push([name, cases.length, failedHere]);
   }
-  return { runtime, passed: total - failures.length, total, failures, perSuite, objectRoute: stats.objectRoute, notInBuild };
-}
-
-/** A case this build cannot run by design (after checking that it says so). */
-class NotInBuild extends Error {}
-
-/** The reason SQL import cases do not run in a build without it. */
-export const NO_SQL_IMPORT = 'this build has no SQL import (the WebAssembly module leaves the SQL parser out; SPEC §29.5)';
-
-let sqlImport = true;
-
-/** Whether the binding imports SQL: a build without it answers `import_invalid`, naming the feature. */
-export function hasSqlImport(binding) {
-  try {
-    binding.importRule('true', { source: 'sql' });
-    return true;
-  } catch (e) {
-    if (e?.code === 'import_invalid' && /no SQL import/.test(e.message)) return false;
-    throw e;
-  }
+  return { runtime, passed: total - failures.length, total, failures, perSuite, objectRoute: stats.objectRoute };
 }
 
 /** The report `scripts/conformance_matrix.py` reads. */
 export function report(result) {
-  const out = { runtime: result.runtime, passed: result.passed, total: result.total, failed: result.failures.map(([id]) => id) };
-  if (result.notInBuild) Object.assign(out, { not_in_build: result.notInBuild, not_in_build_reason: NO_SQL_IMPORT });
-  return out;
+  return { runtime: result.runtime, passed: result.passed, total: result.total, failed: result.failures.map(([id]) => id) };
 }
 
 /** A per-suite summary and the failures, for the test output. */
@@ -654,7 +617,6 @@ export function summary(result) {
     lines.push(`... and ${result.failures.length - SHOWN_FAILURES} more failure(s)`);
   }
   lines.push(`conformance (${result.runtime}): ${result.passed} passed, ${result.failures.length} failed, of ${result.total}`);
-  if (result.notInBuild) lines.push(`  ${result.notInBuild} case(s) not in this build: ${NO_SQL_IMPORT}`);
   lines.push(
     `  ${result.objectRoute} case(s) also evaluated through the plain-object profile route ` +
       '(the rest through Profile.fromJSON only: their numbers do not fit JS numbers exactly, or they never evaluate)',

@@ -5,8 +5,6 @@
 
 import assert from 'node:assert/strict';
 
-import { hasSqlImport } from './conformance-core.mjs';
-
 export function importTests(segcore) {
   const { importRule, ParseError, TypeCheckError, Segment } = segcore;
   const schema = { attributes: { age: 'int', plan: 'string' } };
@@ -58,12 +56,6 @@ export function importTests(segcore) {
       'importRule: SQL (SPEC §29.5) with its dialect, zone and tables; hostile SQL is an error, never a trap',
       () => {
         const sqlSchema = { attributes: { age: 'int', seen: 'timestamp' }, events: { purchase: { qty: 'int' } } };
-        if (!hasSqlImport(segcore)) {
-          // The WebAssembly build leaves the SQL parser out: it says so, and nothing else breaks.
-          assert.throws(() => importRule('age > 1', { source: 'sql', schema: sqlSchema }), (e) => e instanceof ParseError && e.code === 'import_invalid' && /no SQL import/.test(e.message));
-          assert.equal(importRule({ '<': [{ var: 'age' }, 18] }, { schema }).status, 'exact_under');
-          return;
-        }
         const out = importRule(
           "SELECT id FROM users u WHERE age >= 18 AND seen >= CURRENT_DATE AND (SELECT SUM(a.qty) FROM activity a WHERE a.entity_id = u.id AND a.name = 'purchase' AND a.at <= NOW()) > 2",
           { source: 'sql', schema: sqlSchema, timezone: 'America/New_York', tables: { profiles: 'users', events: 'activity' } },

@@ -307,8 +307,9 @@ fn precheck(c: &J, ptr: &str) -> Check {
     }
     if op == "REGEX" {
         let pattern = value.unwrap_or("");
-        if regex::RegexBuilder::new(pattern).case_insensitive(insensitive).build().is_ok()
-            && pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES
+        // The size first: compiling is the costly part, and only an oversized pattern needs it.
+        if pattern.len() + if insensitive { 4 } else { 0 } > crate::limits::MAX_REGEX_BYTES
+            && regex::RegexBuilder::new(pattern).case_insensitive(insensitive).build().is_ok()
         {
             return Check::Refused(refuse(ptr, op, "a pattern over segcore's regex size limit (SPEC §19)"));
         }
